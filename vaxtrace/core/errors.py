@@ -1,0 +1,21 @@
+"""The one error type of the domain: a machine-readable reason, a message, the field at fault."""
+
+from __future__ import annotations
+
+
+class DomainError(ValueError):
+    """Input the domain refuses. ``reason`` is a stable snake_case code for machines."""
+
+    def __init__(self, reason: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    """The thing named does not exist (here)."""
+
+
+class Conflict(DomainError):
+    """The request is well-formed but clashes with what is already recorded."""
