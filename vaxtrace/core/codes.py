@@ -62,6 +62,11 @@ class TraceCode:
 # --- our own 20-digit codes -------------------------------------------------------------
 
 
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts full-width and superscript digits."""
+    return text.isascii() and text.isdigit()
+
+
 def vt_check_digits(data16: str) -> str:
     """The 4 check digits (positions 17–20) of a VaxTrace-issued 20-digit code.
 
@@ -71,19 +76,19 @@ def vt_check_digits(data16: str) -> str:
     larger than any difference 9 * 10^k can leave); the second, independent pair lowers the
     chance that a double error passes from about 1 % to about 0.01 %.
     """
-    if len(data16) != 16 or not data16.isdigit():
+    if len(data16) != 16 or not _is_digits(data16):
         raise CodeError("bad_length", "the data part of a 20-digit code is 16 digits")
     return str(mod_97_10.calc_check_digits(data16)) + str(mod_97_10.calc_check_digits(data16[::-1]))
 
 
 def has_vt_check(code: str) -> bool:
     """True when a 20-digit code carries a valid ``VT-MOD97-10x2`` check."""
-    return len(code) == 20 and code.isdigit() and vt_check_digits(code[:16]) == code[16:]
+    return len(code) == 20 and _is_digits(code) and vt_check_digits(code[:16]) == code[16:]
 
 
 def issue_nmpa20(identification_code: str, serial: int) -> str:
     """Compose a code from a 7-digit identification code and a serial (0 ≤ serial < 10⁹)."""
-    if len(identification_code) != 7 or not identification_code.isdigit():
+    if len(identification_code) != 7 or not _is_digits(identification_code):
         raise CodeError(
             "bad_identification_code", "a 20-digit code's identification code is 7 digits"
         )
@@ -105,18 +110,23 @@ def parse_code(text: str) -> TraceCode:
     if raw.lower().startswith(("http://", "https://")):
         return _parse_digital_link(raw)
     compact = _SPLITTERS.sub("", raw)
-    if compact.isdigit() and len(compact) == 20:
+    if _is_digits(compact) and len(compact) == 20 and not _is_gs1_shaped(compact):
         return _parse_nmpa20(compact)
     if raw.startswith("("):
         return _parse_gs1_hri(raw)
-    if compact.isdigit() and len(compact) < 20 and not compact.startswith("01"):
+    if _is_digits(compact) and len(compact) < 20 and not compact.startswith("01"):
         raise CodeError(
             "bad_length",
             f"a 20-digit trace code has 20 digits; got {len(compact)} (a digit lost in typing?)",
         )
-    if compact.isdigit() and len(compact) in (21, 22) and compact.startswith("8"):
+    if _is_digits(compact) and len(compact) in (21, 22) and compact.startswith("8"):
         raise CodeError("bad_length", f"a 20-digit trace code has 20 digits; got {len(compact)}")
     return _parse_gs1_element_string(raw)
+
+
+def _is_gs1_shaped(digits: str) -> bool:
+    """``01`` GTIN-14 ``21`` serial: a GS1 code with a 2-digit serial also has 20 digits."""
+    return digits.startswith("01") and digits[16:18] == "21"
 
 
 def _strip_symbology(raw: str) -> str:
@@ -155,7 +165,8 @@ def _parse_gs1_element_string(raw: str) -> TraceCode:
             + (f": {result.gs1_message_error}" if result.gs1_message_error else ""),
         )
     elements = {e.ai.ai: e for e in message.element_strings}
-    _refuse_swallowed_fields(elements)
+    if GS not in raw:  # a scanner that sent one GS sends them all: nothing was swallowed
+        _refuse_swallowed_fields(elements)
     return _from_elements({k: (e.value, e.date) for k, e in elements.items()}, result.gtin_error)
 
 
@@ -187,7 +198,11 @@ def _gtin_error(gtin: str) -> str | None:
 
 
 def _refuse_swallowed_fields(elements: dict[str, GS1ElementString]) -> None:
-    """A keyboard-wedge scanner that drops GS lets a variable-length field swallow the rest."""
+    """A keyboard-wedge scanner that drops GS lets a variable-length field swallow the rest.
+
+    Suspect a swallow when a variable field's tail reads as a date (11, 17) or as the serial
+    (21) that the message itself lacks; an AI the message already has was not swallowed.
+    """
     for ai in _VARIABLE_AIS_WE_READ:
         element = elements.get(ai)
         if element is None:
@@ -203,7 +218,12 @@ def _refuse_swallowed_fields(elements: dict[str, GS1ElementString]) -> None:
                 continue
             if swallowed is None:
                 continue
-            found = [e for e in swallowed.element_strings if e.ai.ai in _DATE_AIS and e.date]
+            found = [
+                e
+                for e in swallowed.element_strings
+                if e.ai.ai not in elements
+                and ((e.ai.ai in _DATE_AIS and e.date) or (e.ai.ai == "21" and ai != "21"))
+            ]
             if found:
                 names = ", ".join(f"({e.ai.ai}){e.value}" for e in swallowed.element_strings)
                 raise CodeError(
@@ -246,10 +266,10 @@ def gs1_canonical(gtin: str, serial: str) -> str:
 
 def split_canonical(value: str) -> TraceCode:
     """Re-read a stored canonical value (never a scan) into its parts."""
-    if len(value) == 20 and value.isdigit():
-        return _parse_nmpa20(value)
     if value.startswith("01") and value[16:18] == "21":
         return TraceCode(CodeFamily.GS1, value, value[2:16], value[18:])
+    if len(value) == 20 and _is_digits(value):
+        return _parse_nmpa20(value)
     raise CodeError("unparseable", f"not a canonical trace code: {value!r}")
 
 

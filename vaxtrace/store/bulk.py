@@ -1,0 +1,47 @@
+"""Dialect-specific bulk work, one function each: fast inserts and per-transaction scratch tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+
+def bulk_insert(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Insert many rows at driver speed: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
+    cols = ", ".join(columns)
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+        return
+    raw_pg: Any = conn.connection.driver_connection
+    with raw_pg.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def scratch_table(conn: Connection, name: str, columns_sql: str) -> None:
+    """A per-transaction scratch table ``name``, created on first use and empty on return."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns_sql})")
+    else:
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns_sql}) ON COMMIT DELETE ROWS"
+        )
+    conn.exec_driver_sql(f"DELETE FROM {name}")
+
+
+def lock_for_ids(conn: Connection, table: str) -> None:
+    """Serialise writers that hand out explicit ids (SQLite's write lock already does)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def analyze(conn: Connection) -> None:
+    """Refresh planner statistics after a large load."""
+    conn.exec_driver_sql("ANALYZE")

@@ -1,0 +1,523 @@
+"""SQL of the trace role: registry rows, events, codes and set-based checks on code sets."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+
+from vaxtrace.core.status import TRANSITIONS as STATUS_TRANSITIONS
+from vaxtrace.core.status import Action, Status
+from vaxtrace.store.bulk import bulk_insert, lock_for_ids, scratch_table
+from vaxtrace.store.trace.schema import (
+    batch,
+    batch_event,
+    containment_history,
+    event_code,
+    identification_code,
+    product,
+    trace_code,
+    trace_event,
+    write_request,
+)
+
+LISTED = "listed_code"
+AFFECTED = "affected_code"
+
+
+# --- events and idempotent writes -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventHeader:
+    """What every trace event records besides its payload."""
+
+    bill_type: str
+    org_uscc: str
+    business_time: datetime
+    document_no: str
+    client_document_id: str
+    source_document: str | None = None
+    corrects_event_id: int | None = None
+
+
+def append_event(conn: Connection, header: EventHeader, payload: Mapping[str, Any]) -> int:
+    """Append one event (never updated afterwards) and return its sequence number."""
+    result = conn.execute(
+        insert(trace_event)
+        .values(
+            event_uuid=str(uuid.uuid4()),
+            bill_type=header.bill_type,
+            org_uscc=header.org_uscc,
+            business_time=header.business_time,
+            recorded_time=datetime.now(UTC),
+            document_no=header.document_no,
+            client_document_id=header.client_document_id,
+            source_document=header.source_document,
+            corrects_event_id=header.corrects_event_id,
+            payload=dict(payload),
+        )
+        .returning(trace_event.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def find_write(conn: Connection, org_uscc: str, client_document_id: str) -> RowMapping | None:
+    return (
+        conn.execute(
+            select(write_request).where(
+                write_request.c.org_uscc == org_uscc,
+                write_request.c.client_document_id == client_document_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def save_write(
+    conn: Connection,
+    *,
+    org_uscc: str,
+    client_document_id: str,
+    operation: str,
+    request_sha256: str,
+    event_id: int | None,
+    response: Mapping[str, Any],
+) -> None:
+    conn.execute(
+        insert(write_request).values(
+            org_uscc=org_uscc,
+            client_document_id=client_document_id,
+            operation=operation,
+            request_sha256=request_sha256,
+            event_id=event_id,
+            response=dict(response),
+        )
+    )
+
+
+# --- products and batches ---------------------------------------------------------------
+
+
+def product_by_code(conn: Connection, mah_uscc: str, product_code: str) -> RowMapping | None:
+    return (
+        conn.execute(
+            select(product).where(
+                product.c.mah_uscc == mah_uscc, product.c.product_code == product_code
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def batch_by_no(conn: Connection, mah_uscc: str, batch_no: str) -> RowMapping | None:
+    query = (
+        select(batch, product.c.data.label("product_data"), product.c.family)
+        .join(product, product.c.id == batch.c.product_id)
+        .where(batch.c.mah_uscc == mah_uscc, batch.c.batch_no == batch_no)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def identification_codes_of(conn: Connection, product_id: int) -> dict[int, RowMapping]:
+    rows = conn.execute(
+        select(identification_code).where(identification_code.c.product_id == product_id)
+    ).mappings()
+    return {int(r["level"]): r for r in rows}
+
+
+def identification_owners(conn: Connection, codes: Iterable[str]) -> dict[str, RowMapping]:
+    query = select(identification_code).where(identification_code.c.code.in_(list(codes)))
+    return {r["code"]: r for r in conn.execute(query).mappings()}
+
+
+# --- commissioning ----------------------------------------------------------------------
+
+
+def next_code_id(conn: Connection) -> int:
+    lock_for_ids(conn, "trace_code")
+    return int(conn.execute(select(func.coalesce(func.max(trace_code.c.id), 0))).scalar_one()) + 1
+
+
+def max_serial(conn: Connection, identification: str, width: int) -> int:
+    """Highest numeric serial issued under an identification code (our serials are numbers)."""
+    if len(identification) == 7:  # 20-digit family: serial at positions 8–16
+        low, high = identification + "0" * 13, identification + "9" * 13
+        serial = func.substr(trace_code.c.code, 8, 9)
+    else:
+        prefix = f"01{identification}21"
+        low, high = prefix, prefix + "~"
+        serial = func.substr(trace_code.c.code, 19, width)
+    query = select(func.max(serial)).where(trace_code.c.code >= low, trace_code.c.code <= high)
+    found = conn.execute(query).scalar_one()
+    return int(found) if found and str(found).isdigit() else -1
+
+
+CODE_COLUMNS = (
+    "id",
+    "code",
+    "level",
+    "product_id",
+    "batch_id",
+    "parent_id",
+    "parent_since",
+    "status",
+    "holder_uscc",
+    "commission_event_id",
+)
+
+
+def insert_codes(conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
+    """Insert code rows (in ``CODE_COLUMNS`` order) at driver speed."""
+    bulk_insert(conn, "trace_code", CODE_COLUMNS, rows)
+
+
+def existing_codes(conn: Connection, values: Sequence[str], limit: int = 5) -> list[str]:
+    load_listed(conn, values)
+    query = text(f"SELECT l.value FROM {LISTED} l JOIN trace_code c ON c.code = l.value LIMIT :n")
+    return [r[0] for r in conn.execute(query, {"n": limit})]
+
+
+# --- sets of codes named by a document ---------------------------------------------------
+
+
+def load_listed(conn: Connection, values: Sequence[str]) -> None:
+    """Put a document's codes in the scratch table and resolve them to ids."""
+    scratch_table(conn, LISTED, "value VARCHAR(120) PRIMARY KEY, code_id BIGINT")
+    bulk_insert(conn, LISTED, ("value",), ((v,) for v in values))
+    conn.exec_driver_sql(
+        f"UPDATE {LISTED} SET code_id = (SELECT id FROM trace_code WHERE code = {LISTED}.value)"
+    )
+
+
+def unknown_listed(conn: Connection, limit: int = 5) -> list[str]:
+    query = text(f"SELECT value FROM {LISTED} WHERE code_id IS NULL ORDER BY value LIMIT :n")
+    return [r[0] for r in conn.execute(query, {"n": limit})]
+
+
+def foreign_listed(conn: Connection, mah_uscc: str, limit: int = 5) -> list[str]:
+    """Listed codes of products that belong to another MAH."""
+    query = text(
+        f"SELECT l.value FROM {LISTED} l JOIN trace_code c ON c.id = l.code_id "
+        "JOIN product p ON p.id = c.product_id WHERE p.mah_uscc <> :mah ORDER BY l.value LIMIT :n"
+    )
+    return [r[0] for r in conn.execute(query, {"mah": mah_uscc, "n": limit})]
+
+
+def expand_listed(conn: Connection) -> list[str]:
+    """Fill the affected set: listed codes and everything inside them now.
+
+    Returns listed codes that are also inside another listed code (empty when all is well).
+    """
+    scratch_table(conn, AFFECTED, "code_id BIGINT")
+    conn.exec_driver_sql(
+        f"INSERT INTO {AFFECTED} (code_id) "
+        f"WITH RECURSIVE sub(id) AS (SELECT code_id FROM {LISTED} "
+        "UNION ALL SELECT c.id FROM trace_code c JOIN sub ON c.parent_id = sub.id) "
+        "SELECT id FROM sub"
+    )
+    query = text(
+        f"SELECT c.code FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
+        "GROUP BY c.code HAVING count(*) > 1 ORDER BY c.code LIMIT 5"
+    )
+    return [r[0] for r in conn.execute(query)]
+
+
+def affected_status_counts(conn: Connection) -> list[tuple[str, int, str]]:
+    """(status, count, an example code) over the affected set."""
+    query = text(
+        f"SELECT c.status, count(*), min(c.code) FROM {AFFECTED} a "
+        "JOIN trace_code c ON c.id = a.code_id GROUP BY c.status ORDER BY c.status"
+    )
+    return [(r[0], int(r[1]), r[2]) for r in conn.execute(query)]
+
+
+def affected_not_held(conn: Connection, holder_uscc: str, limit: int = 5) -> list[RowMapping]:
+    query = text(
+        f"SELECT c.code, c.holder_uscc FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
+        "WHERE c.holder_uscc <> :holder ORDER BY c.code LIMIT :n"
+    )
+    return list(conn.execute(query, {"holder": holder_uscc, "n": limit}).mappings())
+
+
+def affected_batches(conn: Connection) -> list[RowMapping]:
+    """Per batch of the affected set: doses, expiry, lot release and customs facts."""
+    query = text(
+        f"SELECT b.id AS batch_id, b.batch_no, b.expiry_date, b.customs_clearance_no, "
+        "p.product_code, p.imported, lr.certificate_no, lr.conclusion AS release_conclusion, "
+        "sum(CASE WHEN c.level = 1 THEN 1 ELSE 0 END) AS doses "
+        f"FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
+        "JOIN batch b ON b.id = c.batch_id JOIN product p ON p.id = b.product_id "
+        "LEFT JOIN lot_release lr ON lr.batch_id = b.id "
+        "GROUP BY b.id, b.batch_no, b.expiry_date, b.customs_clearance_no, p.product_code, "
+        "p.imported, lr.certificate_no, lr.conclusion ORDER BY b.batch_no"
+    )
+    return list(conn.execute(query).mappings())
+
+
+def link_listed(conn: Connection, event_id: int) -> None:
+    conn.exec_driver_sql(
+        f"INSERT INTO event_code (code_id, event_id) SELECT code_id, {int(event_id)} FROM {LISTED}"
+    )
+
+
+def detach_listed(conn: Connection, event_id: int) -> list[str]:
+    """Take listed codes out of their containers (an implicit unpack); return those codes."""
+    query = text(
+        f"SELECT c.code FROM {LISTED} l JOIN trace_code c ON c.id = l.code_id "
+        "WHERE c.parent_id IS NOT NULL ORDER BY c.code"
+    )
+    detached = [r[0] for r in conn.execute(query)]
+    if detached:
+        conn.exec_driver_sql(
+            "INSERT INTO containment_history (child_id, since_event, until_event, parent_id) "
+            f"SELECT c.id, c.parent_since, {int(event_id)}, c.parent_id FROM {LISTED} l "
+            "JOIN trace_code c ON c.id = l.code_id WHERE c.parent_id IS NOT NULL"
+        )
+        conn.exec_driver_sql(
+            "UPDATE trace_code SET parent_id = NULL, parent_since = NULL "
+            f"WHERE id IN (SELECT code_id FROM {LISTED}) AND parent_id IS NOT NULL"
+        )
+    return detached
+
+
+def apply_action(conn: Connection, action: Action, *, holder_uscc: str | None = None) -> None:
+    """Move every affected code along the status table (already checked) and set its holder."""
+    mapping = STATUS_TRANSITIONS[action]
+    values: dict[str, Any] = {
+        "status": case(
+            {before.value: after.value for before, after in mapping.items()},
+            value=trace_code.c.status,
+            else_=trace_code.c.status,
+        )
+    }
+    if holder_uscc is not None:
+        values["holder_uscc"] = holder_uscc
+    affected_ids = text(f"SELECT code_id FROM {AFFECTED}").columns()
+    conn.execute(update(trace_code).where(trace_code.c.id.in_(affected_ids)).values(**values))
+
+
+def set_status_of_batches(conn: Connection, batch_ids: Sequence[int], action: Action) -> int:
+    """Apply ``action`` to every code of the given batches whose status allows it."""
+    mapping = STATUS_TRANSITIONS[action]
+    result = conn.execute(
+        update(trace_code)
+        .where(
+            trace_code.c.batch_id.in_(list(batch_ids)),
+            trace_code.c.status.in_([s.value for s in mapping]),
+        )
+        .values(
+            status=case({b.value: a.value for b, a in mapping.items()}, value=trace_code.c.status)
+        )
+    )
+    return int(result.rowcount)
+
+
+def batch_status_counts(conn: Connection, batch_id: int) -> dict[str, int]:
+    query = (
+        select(trace_code.c.status, func.count())
+        .where(trace_code.c.batch_id == batch_id)
+        .group_by(trace_code.c.status)
+    )
+    return {r[0]: int(r[1]) for r in conn.execute(query)}
+
+
+# --- packing ----------------------------------------------------------------------------
+
+
+def code_rows(conn: Connection, values: Sequence[str]) -> dict[str, RowMapping]:
+    query = select(trace_code).where(trace_code.c.code.in_(list(values)))
+    return {r["code"]: r for r in conn.execute(query).mappings()}
+
+
+def set_parent(conn: Connection, child_ids: Sequence[int], parent_id: int, event_id: int) -> None:
+    conn.execute(
+        update(trace_code)
+        .where(trace_code.c.id.in_(list(child_ids)))
+        .values(parent_id=parent_id, parent_since=event_id)
+    )
+
+
+def clear_parent(conn: Connection, child_ids: Sequence[int], event_id: int) -> None:
+    """Close the current containment of each child into history, then empty it."""
+    rows = conn.execute(
+        select(trace_code.c.id, trace_code.c.parent_id, trace_code.c.parent_since).where(
+            trace_code.c.id.in_(list(child_ids)), trace_code.c.parent_id.is_not(None)
+        )
+    ).all()
+    if not rows:
+        return
+    conn.execute(
+        insert(containment_history),
+        [
+            {"child_id": r[0], "since_event": r[2], "until_event": event_id, "parent_id": r[1]}
+            for r in rows
+        ],
+    )
+    conn.execute(
+        update(trace_code)
+        .where(trace_code.c.id.in_([r[0] for r in rows]))
+        .values(parent_id=None, parent_since=None)
+    )
+
+
+def children_ids(conn: Connection, parent_id: int) -> list[int]:
+    query = select(trace_code.c.id).where(trace_code.c.parent_id == parent_id)
+    return [int(r[0]) for r in conn.execute(query)]
+
+
+def link_codes(conn: Connection, code_ids: Iterable[int], event_id: int) -> None:
+    rows = [{"code_id": cid, "event_id": event_id} for cid in dict.fromkeys(code_ids)]
+    if rows:
+        conn.execute(insert(event_code), rows)
+
+
+def mark_replaced(conn: Connection, old_id: int, new_id: int) -> None:
+    conn.execute(
+        update(trace_code)
+        .where(trace_code.c.id == old_id)
+        .values(replaced_by_id=new_id, status=Status.SUSPENDED.value)
+    )
+
+
+def move_children(conn: Connection, old_id: int, new_id: int, event_id: int) -> None:
+    kids = children_ids(conn, old_id)
+    if kids:
+        clear_parent(conn, kids, event_id)
+        set_parent(conn, kids, new_id, event_id)
+
+
+# --- queries ----------------------------------------------------------------------------
+
+
+def code_detail(conn: Connection, value: str) -> RowMapping | None:
+    query = (
+        select(
+            trace_code,
+            batch.c.batch_no,
+            batch.c.expiry_date,
+            batch.c.production_date,
+            product.c.product_code,
+            product.c.mah_uscc,
+            product.c.data.label("product_data"),
+        )
+        .join(batch, batch.c.id == trace_code.c.batch_id)
+        .join(product, product.c.id == trace_code.c.product_id)
+        .where(trace_code.c.code == value)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def code_by_id(conn: Connection, code_id: int) -> RowMapping | None:
+    return conn.execute(select(trace_code).where(trace_code.c.id == code_id)).mappings().first()
+
+
+def children_of(conn: Connection, code_id: int) -> list[RowMapping]:
+    query = (
+        select(trace_code.c.code, trace_code.c.level, trace_code.c.status)
+        .where(trace_code.c.parent_id == code_id)
+        .order_by(trace_code.c.code)
+    )
+    return list(conn.execute(query).mappings())
+
+
+Interval = tuple[int, int, int]  # (code id, from event, until event)
+OPEN_END = 2**62
+
+
+def containment_intervals(conn: Connection, code_id: int) -> list[Interval]:
+    """Every container the code was inside, transitively, with the event span it was inside.
+
+    The code itself is included with the full span, so a history is one events query.
+    """
+    spans: list[Interval] = [(code_id, 0, OPEN_END)]
+    frontier: list[Interval] = [(code_id, 0, OPEN_END)]
+    while frontier:
+        child, lo, hi = frontier.pop()
+        current = conn.execute(
+            select(trace_code.c.parent_id, trace_code.c.parent_since).where(
+                trace_code.c.id == child
+            )
+        ).first()
+        found: list[tuple[int, int, int]] = []
+        if current is not None and current[0] is not None:
+            found.append((int(current[0]), int(current[1]), OPEN_END))
+        past = conn.execute(
+            select(
+                containment_history.c.parent_id,
+                containment_history.c.since_event,
+                containment_history.c.until_event,
+            ).where(containment_history.c.child_id == child)
+        )
+        found.extend((int(p), int(s), int(u)) for p, s, u in past)
+        for parent, since, until in found:
+            start, end = max(lo, since), min(hi, until)
+            if start < end:
+                spans.append((parent, start, end))
+                frontier.append((parent, start, end))
+    return spans
+
+
+def link_batches(conn: Connection, batch_ids: Iterable[int], event_id: int) -> None:
+    rows = [{"batch_id": b, "event_id": event_id} for b in dict.fromkeys(batch_ids)]
+    if rows:
+        conn.execute(insert(batch_event), rows)
+
+
+def history(
+    conn: Connection, spans: Sequence[Interval], batch_id: int, commission_event_id: int
+) -> list[RowMapping]:
+    """Events on the code, on its batch, or on a container while the code was inside."""
+    conditions = [
+        and_(
+            event_code.c.code_id == code_id,
+            event_code.c.event_id >= lo,
+            event_code.c.event_id < hi,
+        )
+        for code_id, lo, hi in spans
+    ]
+    linked = select(event_code.c.event_id).where(or_(*conditions))
+    query = (
+        select(trace_event)
+        .where(
+            trace_event.c.id.in_(linked)
+            | trace_event.c.id.in_(
+                select(batch_event.c.event_id).where(batch_event.c.batch_id == batch_id)
+            )
+            | (trace_event.c.id == commission_event_id)
+        )
+        .order_by(trace_event.c.id)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def batch_where_now(conn: Connection, batch_id: int) -> list[RowMapping]:
+    """Doses of a batch counted by current holder and status."""
+    query = (
+        select(trace_code.c.holder_uscc, trace_code.c.status, func.count().label("doses"))
+        .where(trace_code.c.batch_id == batch_id, trace_code.c.level == 1)
+        .group_by(trace_code.c.holder_uscc, trace_code.c.status)
+        .order_by(trace_code.c.holder_uscc, trace_code.c.status)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
