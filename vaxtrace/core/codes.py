@@ -181,7 +181,8 @@ def _parse_gs1_hri(raw: str) -> TraceCode:
 
 
 def _parse_digital_link(raw: str) -> TraceCode:
-    result = biip_parse(raw)
+    scheme, rest = raw.split(":", 1)
+    result = biip_parse(scheme.lower() + ":" + rest)  # a URI scheme is case-insensitive
     link = result.gs1_digital_link_uri
     if link is None:
         raise CodeError(

@@ -165,6 +165,19 @@ def _check_identification_code(family: CodeFamilyName, value: str) -> None:
         raise ValueError(f"identification code {value!r}: a GTIN-14 with a valid check digit")
 
 
+class CodingRule(Model):
+    """编码规则: how a MAH's codes are built, registered so codes stay unique and resolvable."""
+
+    family: CodeFamilyName = Field(description="追溯码类型")
+    identification_codes: tuple[str, ...] = Field(min_length=1, description="药品标识码")
+    serial_format: str = Field(
+        min_length=1, max_length=60, description="序列号格式 e.g. 'N9' or 'X..20'"
+    )
+    check_algorithm: str = Field(
+        min_length=1, max_length=40, description="校验算法 e.g. VT-MOD97-10x2, GS1-MOD10"
+    )
+
+
 # --- production (生产) ------------------------------------------------------------------
 
 
@@ -195,6 +208,9 @@ class Write(Model):
     client_document_id: DocumentId
     business_time: AwareDatetime = Field(description="业务发生时间 business time")
     document_no: str = Field(min_length=1, max_length=60, description="单据号 document number")
+    source_document: str | None = Field(
+        default=None, max_length=120, description="来源单据 the document this step follows from"
+    )
 
 
 class CodeRelation(Model):

@@ -69,7 +69,7 @@ class DivisionCode:
     value: str
 
     def __post_init__(self) -> None:
-        if len(self.value) != 6 or not self.value.isdigit():
+        if len(self.value) != 6 or not (self.value.isascii() and self.value.isdigit()):
             raise IdentifierError("division_code_format", f"division code {self.value!r}: 6 digits")
         if self.value[:2] == "00":
             raise IdentifierError(

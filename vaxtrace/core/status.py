@@ -58,7 +58,6 @@ class Action(StrEnum):
 
 S = Status
 _SELLABLE = {S.LOT_RELEASED: S.NORMAL, S.NORMAL: S.NORMAL}
-_ALIVE = [s for s in Status if s not in TERMINAL]
 
 TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.SELF_INSPECT: {S.OTHER: S.SELF_INSPECTED, S.SELF_INSPECTED: S.SELF_INSPECTED},
@@ -132,7 +131,9 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
             S.SUSPENDED,
         )
     },
-    Action.SUSPEND: {s: S.SUSPENDED for s in _ALIVE if s not in LOCKED | {S.RECALLING}},
+    # RESUME leads back to normal, so only a code that may be normal can be suspended: else an
+    # expired, damaged, recalled or never lot-released code would come back as normal.
+    Action.SUSPEND: {S.LOT_RELEASED: S.SUSPENDED, S.NORMAL: S.SUSPENDED, S.SUSPENDED: S.SUSPENDED},
     Action.RESUME: {S.SUSPENDED: S.NORMAL},
 }
 

@@ -1,4 +1,4 @@
-"""Dialect-specific bulk work, one function each: fast inserts and per-transaction scratch tables."""
+"""Dialect-specific bulk work, one function each: fast inserts and scratch tables."""
 
 from __future__ import annotations
 

@@ -13,10 +13,12 @@ from sqlalchemy import (
     RowMapping,
     and_,
     case,
+    column,
     func,
     insert,
     or_,
     select,
+    table,
     text,
     update,
 )
@@ -310,7 +312,7 @@ def apply_action(conn: Connection, action: Action, *, holder_uscc: str | None = 
     }
     if holder_uscc is not None:
         values["holder_uscc"] = holder_uscc
-    affected_ids = text(f"SELECT code_id FROM {AFFECTED}").columns()
+    affected_ids = select(column("code_id")).select_from(table(AFFECTED))
     conn.execute(update(trace_code).where(trace_code.c.id.in_(affected_ids)).values(**values))
 
 

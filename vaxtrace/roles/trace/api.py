@@ -1,0 +1,187 @@
+"""HTTP routes of the trace role: translate HTTP to a service call and back, nothing more."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    Header,
+    HTTPException,
+    Request,
+    Response,
+    UploadFile,
+)
+from pydantic import ValidationError
+
+from vaxtrace.core.datasets import (
+    Batch,
+    CodingRule,
+    Commission,
+    Destruction,
+    LotRelease,
+    Pack,
+    Recall,
+    RecallReceipt,
+    Replace,
+    SalesReturn,
+    SelfInspection,
+    ShippingNote,
+    TemperatureRecord,
+    Unpack,
+    VaccineProduct,
+    Warehousing,
+)
+from vaxtrace.core.errors import DomainError
+from vaxtrace.roles.trace.service import TraceService, WriteResult
+
+router = APIRouter(prefix="/trace/v1", tags=["trace system 疫苗追溯系统"])
+
+
+def service(request: Request) -> TraceService:
+    svc: TraceService = request.app.state.trace
+    return svc
+
+
+Service = Annotated[TraceService, Depends(service)]
+
+
+def actor(svc: Service, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The organisation behind the bearer token; no write happens without one."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(401, "send Authorization: Bearer <token>")
+    org = svc.authenticate(authorization[7:].strip())
+    if org is None:
+        raise HTTPException(401, "unknown or revoked token")
+    return org
+
+
+Actor = Annotated[str, Depends(actor)]
+
+
+def _answer(result: WriteResult, response: Response) -> dict[str, Any]:
+    response.status_code = 200 if result.replayed else 201
+    response.headers["Idempotent-Replayed"] = "true" if result.replayed else "false"
+    return result.body
+
+
+@router.post("/products", status_code=201)
+def register_product(item: VaccineProduct, svc: Service, who: Actor) -> dict[str, Any]:
+    return svc.register_product(who, item)
+
+
+@router.post("/coding-rules", status_code=201)
+def register_coding_rule(item: CodingRule, svc: Service, who: Actor) -> dict[str, Any]:
+    return svc.register_coding_rule(who, item)
+
+
+@router.post("/batches", status_code=201)
+def register_batch(item: Batch, svc: Service, who: Actor) -> dict[str, Any]:
+    return svc.register_batch(who, item)
+
+
+@router.post("/commissions", status_code=201)
+def commission(item: Commission, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.commission(who, item), response)
+
+
+@router.post("/packs", status_code=201)
+def pack(item: Pack, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.pack(who, item), response)
+
+
+@router.post("/unpacks", status_code=201)
+def unpack(item: Unpack, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.unpack(who, item), response)
+
+
+@router.post("/replacements", status_code=201)
+def replace(item: Replace, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.replace(who, item), response)
+
+
+@router.post("/warehousings", status_code=201)
+def warehouse(item: Warehousing, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.warehouse(who, item), response)
+
+
+@router.post("/self-inspections", status_code=201)
+def self_inspect(
+    item: SelfInspection, svc: Service, who: Actor, response: Response
+) -> dict[str, Any]:
+    return _answer(svc.self_inspect(who, item), response)
+
+
+@router.post("/lot-releases", status_code=201)
+async def release_lot(
+    svc: Service,
+    who: Actor,
+    response: Response,
+    data: Annotated[str, Form(description="LotRelease as JSON")],
+    certificate: Annotated[UploadFile, File(description="批签发证明 certificate file")],
+) -> dict[str, Any]:
+    try:
+        item = LotRelease.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise DomainError(
+            "invalid_" + first["type"], f"data.{field}: {first['msg']}", field=f"data.{field}"
+        ) from exc
+    content = await certificate.read()
+    media = certificate.content_type or "application/octet-stream"
+    return _answer(svc.release_lot(who, item, content, media), response)
+
+
+@router.post("/shipping-notes", status_code=201)
+def ship(item: ShippingNote, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.ship(who, item), response)
+
+
+@router.post("/sales-returns", status_code=201)
+def sales_return(item: SalesReturn, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.sales_return(who, item), response)
+
+
+@router.post("/recalls", status_code=201)
+def start_recall(item: Recall, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.start_recall(who, item), response)
+
+
+@router.post("/recall-receipts", status_code=201)
+def recall_receipt(
+    item: RecallReceipt, svc: Service, who: Actor, response: Response
+) -> dict[str, Any]:
+    return _answer(svc.recall_receipt(who, item), response)
+
+
+@router.post("/destructions", status_code=201)
+def destroy(item: Destruction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.destroy(who, item), response)
+
+
+@router.post("/temperature-records", status_code=201)
+def record_temperature(
+    item: TemperatureRecord, svc: Service, who: Actor, response: Response
+) -> dict[str, Any]:
+    return _answer(svc.record_temperature(who, item), response)
+
+
+@router.get("/codes")
+def trace_code(code: str, svc: Service, _who: Actor) -> dict[str, Any]:
+    """Full record of a code of any level (typed, scanned or a Digital Link URI)."""
+    return svc.trace(code)
+
+
+@router.get("/batches/{batch_no}")
+def batch_summary(batch_no: str, svc: Service, who: Actor) -> dict[str, Any]:
+    return svc.batch_summary(who, batch_no)
+
+
+@router.get("/public/codes")
+def consumer_view(code: str, svc: Service) -> dict[str, Any]:
+    """消费者查询: the public subset, no authentication, no personal data."""
+    return svc.consumer_view(code)

@@ -1,0 +1,82 @@
+"""RFC 9457 problem details for every refusal, with the field at fault and a reason code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vaxtrace.core.errors import Conflict, DomainError, NotFound
+
+PROBLEM_BASE = "https://vaxtrace.example/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(
+    status: int, reason: str, title: str, detail: str, field: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + reason,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "reason": reason,
+    }
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+def status_of(error: DomainError) -> int:
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    return 422
+
+
+def install(app: FastAPI) -> None:
+    """Make every error answer problem+json."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return problem(
+            status_of(exc), exc.reason, exc.reason.replace("_", " "), exc.message, exc.field
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p != "body"),
+                "reason": e["type"],
+                "detail": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": None, "reason": "invalid", "detail": "invalid"}
+        return problem(
+            422,
+            "invalid_" + str(first["reason"]).replace(".", "_"),
+            "invalid request",
+            f"{first['field']}: {first['detail']}",
+            str(first["field"]) or None,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        reason = {
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+        }.get(exc.status_code, "http_error")
+        response = problem(exc.status_code, reason, reason.replace("_", " "), str(exc.detail))
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
