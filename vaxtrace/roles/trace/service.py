@@ -542,7 +542,7 @@ class TraceService:
         return self._write(actor, "unpack", request, apply, bill_type="unpack")
 
     def replace(self, actor: str, request: Replace) -> WriteResult:
-        """换码: a damaged label gets a new code; the old one is suspended (已停用), never reused."""
+        """换码: a damaged label gets a new code; the old one is suspended (已停用)."""
 
         def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
             old = self._held_code(conn, actor, request.old_code, "old_code")

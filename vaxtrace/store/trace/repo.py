@@ -312,7 +312,7 @@ def apply_action(conn: Connection, action: Action, *, holder_uscc: str | None = 
     }
     if holder_uscc is not None:
         values["holder_uscc"] = holder_uscc
-    affected_ids = select(column("code_id")).select_from(table(AFFECTED))
+    affected_ids: Any = select(column("code_id")).select_from(table(AFFECTED))
     conn.execute(update(trace_code).where(trace_code.c.id.in_(affected_ids)).values(**values))
 
 
