@@ -1,0 +1,306 @@
+"""The ``vaxtrace`` command line: demo, serve, trace, import, db, org, token."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from vaxtrace.core import codes as codes_
+from vaxtrace.core.datasets import CodeRelation, Commission, Organisation, OrgKind
+from vaxtrace.core.errors import DomainError
+from vaxtrace.settings import Settings
+
+app = typer.Typer(
+    help="VaxTrace: vaccine information traceability (疫苗信息化追溯体系).", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+org_app = typer.Typer(help="The local organisation registry.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(token_app, name="token")
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="data directory (default: $VAXTRACE_DATA_DIR or per-user)"),
+]
+DEMO_MARKER = "demo.json"
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(1)
+
+
+def _service(settings: Settings) -> Any:
+    from vaxtrace.app import trace_service
+
+    return trace_service(settings)
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    units: Annotated[int, typer.Option(min=1, help="doses to make")] = 10_000,
+    seed: Annotated[int, typer.Option(help="simulator seed")] = 1,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="build, self-check, exit")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Build a synthetic province, print codes to try, then serve until Ctrl-C."""
+    from vaxtrace.sim.province import build_province, sample_codes
+
+    settings = _settings(data_dir)
+    _fresh_demo_dir(settings)
+    svc = _service(settings)
+    with _progress() as bar:
+        task = bar.add_task("making and shipping doses", total=units)
+        province = build_province(
+            svc, units=units, seed=seed, progress=lambda n: bar.advance(task, n)
+        )
+    samples = sample_codes(svc)
+    base = f"http://{host}:{port}"
+    token = next(iter(province.tokens.values()))
+    (settings.data_dir / DEMO_MARKER).write_text(
+        json.dumps({"units": units, "seed": seed, "samples": samples, "tokens": province.tokens})
+    )
+    _print_samples(samples, base, token, settings)
+    failures = _self_check(svc, settings, samples, token)
+    if failures:
+        for failure in failures:
+            err.print(f"[red]self-check failed:[/red] {failure}")
+        raise typer.Exit(1)
+    console.print(f"[green]self-check passed[/green] ({len(samples)} sample codes)")
+    if not no_serve:
+        _serve(settings, host, port, svc)
+
+
+def _fresh_demo_dir(settings: Settings) -> None:
+    database = settings.data_dir / "trace.sqlite"
+    if settings.trace_database_url is None and database.exists():
+        if not (settings.data_dir / DEMO_MARKER).exists():
+            raise _fail(f"{database} holds data not made by the demo; use another --data-dir")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(database) + suffix).unlink(missing_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+
+
+def _print_samples(samples: list[str], base: str, token: str, settings: Settings) -> None:
+    console.print(f"\n[bold]Demo data[/bold] in {settings.data_dir}")
+    console.print("[bold]Sample dose codes[/bold] (20-digit and GS1):")
+    for value in samples:
+        code = codes_.split_canonical(value)
+        line = f"  {codes_.format_human(code)}"
+        if code.family is codes_.CodeFamily.GS1:
+            line += f"   Digital Link: {codes_.digital_link(code, settings.gs1_resolver_base)}"
+        console.print(line)
+    first = samples[0] if samples else ""
+    console.print("\n[bold]Try[/bold]:")
+    console.print(f"  vaxtrace trace {first} --data-dir {settings.data_dir}")
+    console.print(f"  {base}/docs                       (OpenAPI)")
+    console.print(f"  {base}/trace/v1/public/codes?code={first}")
+    console.print(f"  curl -H 'Authorization: Bearer {token}' '{base}/trace/v1/codes?code={first}'")
+
+
+def _self_check(svc: Any, settings: Settings, samples: list[str], token: str) -> list[str]:
+    """Query every sample through the real HTTP app (in-process) and the service."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from vaxtrace.app import build_app
+
+    failures: list[str] = []
+    if not any(s.startswith("8") for s in samples) or not any(s.startswith("01") for s in samples):
+        failures.append("samples lack a 20-digit or a GS1 code")
+    with TestClient(build_app(settings, trace=svc)) as client:
+        for value in samples:
+            answer = client.get(
+                "/trace/v1/codes",
+                params={"code": value},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            public = client.get("/trace/v1/public/codes", params={"code": value})
+            if answer.status_code != 200 or not answer.json().get("history"):
+                failures.append(f"trace {value}: HTTP {answer.status_code}")
+            elif public.status_code != 200 or "holder_uscc" in public.json():
+                failures.append(f"public view {value}: HTTP {public.status_code}")
+    return failures
+
+
+def _serve(settings: Settings, host: str, port: int, svc: Any = None) -> None:
+    import uvicorn
+
+    from vaxtrace.app import build_app
+
+    console.print(f"\nserving on http://{host}:{port} (Ctrl-C to stop)")
+    uvicorn.run(build_app(settings, trace=svc), host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    role: Annotated[str, typer.Option(help="role(s) to run: trace | all")] = "all",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve the API of this node (OpenAPI at /docs)."""
+    if role not in ("trace", "all"):
+        raise _fail(f"role {role!r} is not built yet; available: trace, all")
+    _serve(_settings(data_dir), host, port)
+
+
+@app.command()
+def trace(
+    code: Annotated[str, typer.Argument(help="a code as typed, scanned or a Digital Link URI")],
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show a code's product, batch, status, holder, packaging and full history."""
+    svc = _service(_settings(data_dir))
+    try:
+        answer = svc.trace(code)
+    except DomainError as exc:
+        raise _fail(f"{exc.reason}: {exc.message}") from exc
+    if as_json:
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
+        return
+    p = answer["product"]
+    console.print(f"[bold]{answer['code']}[/bold]  level {answer['level']}  {answer['status']}")
+    console.print(
+        f"  {p['generic_name']} {p['strength']}  batch {answer['batch_no']}  "
+        f"expires {answer['expiry_date']}"
+    )
+    console.print(
+        f"  held by {answer['holder_uscc']}  inside {answer['containers'] or '-'}  "
+        f"children {len(answer['children'])}"
+    )
+    for e in answer["history"]:
+        console.print(
+            f"  {e['business_time'][:19]}  {e['bill_type']:<16} {e['document_no']:<22} "
+            f"{e['org_uscc']}"
+        )
+
+
+def _relations(path: Path) -> Iterator[CodeRelation]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"code", "level"} - set(reader.fieldnames or ())
+        if missing:
+            raise _fail(
+                f"{path}: missing column(s) {', '.join(sorted(missing))} "
+                "(expected: code,level,parent)"
+            )
+        for line, row in enumerate(reader, start=2):
+            try:
+                yield CodeRelation(
+                    code=row["code"], level=int(row["level"]), parent=row.get("parent") or None
+                )
+            except ValueError as exc:
+                raise _fail(f"{path}:{line}: {exc}") from exc
+
+
+@app.command("import")
+def import_relations(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="CSV packaging relations: code,level,parent"
+        ),
+    ],
+    org: Annotated[str, typer.Option(help="USCC of the MAH the codes belong to")],
+    batch: Annotated[str, typer.Option(help="batch number (registered)")],
+    document_no: Annotated[str | None, typer.Option(help="document number")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Commission uploaded codes with their packaging hierarchy (all or nothing)."""
+    svc = _service(_settings(data_dir))
+    with _progress() as bar:
+        task = bar.add_task(f"reading {file.name}", total=None)
+        relations = []
+        for relation in _relations(file):
+            relations.append(relation)
+            bar.advance(task)
+    doc = document_no or f"IMPORT-{file.stem}"
+    try:
+        request = Commission(
+            client_document_id=f"import-{batch}-{doc}"[:64],
+            business_time=datetime.now(UTC),
+            document_no=doc[:60],
+            batch_no=batch,
+            relations=tuple(relations),
+        )
+        result = svc.commission(org, request)
+    except DomainError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        raise _fail(f"{exc.reason}{where}: {exc.message}") from exc
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    verb = "already imported" if result.replayed else "imported"
+    console.print(f"{verb}: {result.body['codes_by_level']} codes by level, batch {batch}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Create or migrate this node's database(s) to the current schema."""
+    settings = _settings(data_dir)
+    _service(settings)
+    console.print(f"trace database up to date: {settings.trace_url}")
+
+
+@org_app.command("add")
+def org_add(
+    uscc: str,
+    name: str,
+    kind: Annotated[OrgKind, typer.Option()],
+    division: Annotated[str, typer.Option(help="GB/T 2260 division code")],
+    address: str = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Register an organisation (MAH, CDC, POV, distributor, regulator)."""
+    try:
+        org = Organisation(uscc=uscc, name=name, kind=kind, division_code=division, address=address)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    _service(_settings(data_dir)).register_organisation(org)
+    console.print(f"registered {org.uscc} {org.name}")
+
+
+@token_app.command("issue")
+def token_issue(uscc: str, label: str = "api", data_dir: DataDir = None) -> None:
+    """Issue an API token for an organisation (shown once; only its hash is kept)."""
+    try:
+        token = _service(_settings(data_dir)).issue_token(uscc, label)
+    except DomainError as exc:
+        raise _fail(f"{exc.reason}: {exc.message}") from exc
+    sys.stdout.write(token + "\n")
+
+
+if __name__ == "__main__":
+    app()
