@@ -117,7 +117,7 @@ def test_shipping_before_lot_release(status: Status) -> None:
     assert info.value.reason == "not_lot_released"
 
 
-@pytest.mark.parametrize("action", [A.USE, A.SHIP, A.RECEIVE, A.UNLOCK, A.RESUME, A.SUSPEND])
+@pytest.mark.parametrize("action", [A.USE, A.SHIP, A.RECEIVE, A.UNLOCK, A.RESUME, A.WAREHOUSE])
 def test_expired_codes_are_refused_as_expired(action: Action) -> None:
     why = refusal(S.EXPIRED, action)
     assert why is not None and why.reason == "expired"
@@ -188,17 +188,25 @@ def test_a_recall() -> None:
     assert why is not None and why.reason == "locked"
 
 
-def test_suspension_round_trip() -> None:
-    assert _run(S.NORMAL, A.SUSPEND, A.SUSPEND, A.RESUME) is S.NORMAL
-    assert _run(S.LOT_RELEASED, A.SUSPEND, A.RESUME) is S.NORMAL
+def test_a_replaced_label_can_be_suspended_even_before_lot_release() -> None:
+    # the trace service's replace (换码) asks the table whether SUSPEND is allowed
+    for status in (S.OTHER, S.SELF_INSPECTED, S.LOT_RELEASED, S.NORMAL, S.EXPIRED):
+        assert target(status, A.SUSPEND) is S.SUSPENDED
+    assert target(S.SUSPENDED, A.SUSPEND) is S.SUSPENDED
+    assert allowed_from(A.SUSPEND).isdisjoint(LOCKED | TERMINAL | {S.RECALLING})
 
 
-@pytest.mark.parametrize(
-    "status", [S.OTHER, S.SELF_INSPECTED, S.EXPIRED, S.DAMAGED, S.RECALLED, S.RECALLING]
-)
-def test_a_code_that_may_not_be_normal_cannot_be_suspended(status: Status) -> None:
-    # RESUME always leads to normal, so suspending from here would launder the status
-    assert refusal(status, A.SUSPEND) is not None
+@pytest.mark.parametrize("before", [S.OTHER, S.SELF_INSPECTED, S.EXPIRED, S.DAMAGED, S.RECALLED])
+def test_suspension_does_not_launder_a_status(before: Status) -> None:
+    # the table forgets the status before suspension, so it may not resume to normal
+    suspended = target(before, A.SUSPEND)
+    assert refusal(suspended, A.RESUME) is not None
+    assert S.NORMAL not in _reachable(suspended)
+
+
+def test_a_suspended_code_can_still_expire_be_recalled_or_destroyed() -> None:
+    assert _run(S.NORMAL, A.SUSPEND, A.EXPIRE, A.DESTROY) is S.DESTROYED
+    assert _run(S.NORMAL, A.SUSPEND, A.START_RECALL, A.RECALL_IN) is S.RECALLED
 
 
 # --- the table as a graph: what can never happen, by any sequence of actions ------------------

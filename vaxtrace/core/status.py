@@ -58,6 +58,7 @@ class Action(StrEnum):
 
 S = Status
 _SELLABLE = {S.LOT_RELEASED: S.NORMAL, S.NORMAL: S.NORMAL}
+_ALIVE = [s for s in Status if s not in TERMINAL]
 
 TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.SELF_INSPECT: {S.OTHER: S.SELF_INSPECTED, S.SELF_INSPECTED: S.SELF_INSPECTED},
@@ -131,10 +132,11 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
             S.SUSPENDED,
         )
     },
-    # RESUME leads back to normal, so only a code that may be normal can be suspended: else an
-    # expired, damaged, recalled or never lot-released code would come back as normal.
-    Action.SUSPEND: {S.LOT_RELEASED: S.SUSPENDED, S.NORMAL: S.SUSPENDED, S.SUSPENDED: S.SUSPENDED},
-    Action.RESUME: {S.SUSPENDED: S.NORMAL},
+    Action.SUSPEND: {s: S.SUSPENDED for s in _ALIVE if s not in LOCKED | {S.RECALLING}},
+    # The table does not know the status a code had before it was suspended, and SUSPEND comes
+    # from any live status (a replaced label, even before lot release): resuming to normal would
+    # launder an expired, damaged, recalled or never lot-released code. Undo needs that history.
+    Action.RESUME: {},
 }
 
 
