@@ -282,11 +282,6 @@ def test_commission_needs_exactly_one_source() -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="datasets.Commission accepts relations=() (an upload of no codes) as a source; "
-    "relations needs min_length=1",
-    strict=True,
-)
 def test_commission_refuses_an_empty_upload() -> None:
     with pytest.raises(ValidationError):
         Commission.model_validate({**WRITE, "batch_no": "B1", "relations": []})

@@ -258,3 +258,10 @@ def test_every_live_status_can_be_ended() -> None:
         if status in TERMINAL:
             continue
         assert TERMINAL & _reachable(status), status
+
+
+def test_abnormal_may_only_be_returned_or_destroyed() -> None:
+    """DOMAIN.md §5: an abnormal (异常) code may only be returned and destroyed."""
+    allowed = {a for a in A if refusal(S.ABNORMAL, a) is None}
+    assert allowed <= {A.RETURN, A.DESTROY, A.START_RECALL}
+    assert refusal(S.ABNORMAL, A.DAMAGE) is not None

@@ -23,7 +23,6 @@ from urllib.parse import quote
 from biip import parse as biip_parse
 from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
-from stdnum.iso7064 import mod_97_10
 
 from vaxtrace.core.errors import DomainError
 
@@ -78,7 +77,13 @@ def vt_check_digits(data16: str) -> str:
     """
     if len(data16) != 16 or not _is_digits(data16):
         raise CodeError("bad_length", "the data part of a 20-digit code is 16 digits")
-    return str(mod_97_10.calc_check_digits(data16)) + str(mod_97_10.calc_check_digits(data16[::-1]))
+    return _mod97_10(data16) + _mod97_10(data16[::-1])
+
+
+def _mod97_10(digits: str) -> str:
+    """ISO/IEC 7064 MOD 97-10 check characters of a digit string, the value ``stdnum`` gives,
+    in integer arithmetic (``98 - n * 100 mod 97``): fast enough for millions of codes."""
+    return f"{98 - int(digits) * 100 % 97:02d}"
 
 
 def has_vt_check(code: str) -> bool:

@@ -228,7 +228,7 @@ class Commission(Write):
     cases: int | None = Field(
         default=None, ge=1, le=100_000, description="number of full top-level units to generate"
     )
-    relations: tuple[CodeRelation, ...] | None = None
+    relations: tuple[CodeRelation, ...] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

@@ -111,7 +111,6 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
             S.LOT_RELEASED,
             S.NORMAL,
             S.PENDING,
-            S.ABNORMAL,
             S.EXPIRED,
         )
     },

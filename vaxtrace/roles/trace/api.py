@@ -127,9 +127,9 @@ async def release_lot(
         item = LotRelease.model_validate_json(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
+        field = ".".join(["data", *(str(p) for p in first["loc"])])
         raise DomainError(
-            "invalid_" + first["type"], f"data.{field}: {first['msg']}", field=f"data.{field}"
+            "invalid_" + first["type"], f"{field}: {first['msg']}", field=field
         ) from exc
     content = await certificate.read()
     media = certificate.content_type or "application/octet-stream"

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from itertools import islice
+from itertools import count
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, insert, select
@@ -387,8 +387,7 @@ class TraceService:
         issuers = {lvl: _serials(conn, found["family"], levels[lvl]["code"]) for lvl in levels}
         first_id = repo.next_code_id(conn)
         rows = _hierarchy_rows(top, units, per_unit, issuers, first_id, found, event_id, actor)
-        while chunk := list(islice(rows, INSERT_CHUNK)):
-            repo.insert_codes(conn, chunk)
+        repo.insert_codes(conn, rows)  # streamed: one COPY / executemany, bounded memory
         return total
 
     def _upload(
@@ -546,6 +545,13 @@ class TraceService:
 
         def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
             old = self._held_code(conn, actor, request.old_code, "old_code")
+            if old["replaced_by_id"] is not None:
+                # else a second new code would inherit the old one's suspended status
+                raise Conflict(
+                    "already_replaced",
+                    f"{old['code']} was already replaced; replace its new code instead",
+                    field="old_code",
+                )
             why = refusal(Status(old["status"]), Action.SUSPEND)
             if why is not None:
                 raise DomainError(why.reason, why.message, field="old_code")
@@ -888,8 +894,8 @@ class TraceService:
                     kind=request.kind,
                     equipment_id=request.equipment_id,
                     related_document_no=request.related_document_no,
-                    start_time=request.start_time,
-                    end_time=request.end_time,
+                    start_time=request.start_time.astimezone(UTC),
+                    end_time=request.end_time.astimezone(UTC),
                     min_celsius=request.minimum,
                     max_celsius=request.maximum,
                     readings=[[r.time.isoformat(), r.celsius] for r in request.readings],
@@ -940,11 +946,11 @@ class TraceService:
                     f"{first['code']} is held by {first['holder_uscc']}, not {owner}",
                     field="codes",
                 )
-            for status, count, example in repo.affected_status_counts(conn):
+            for status, n, example in repo.affected_status_counts(conn):
                 why = refusal(Status(status), action)
                 if why is not None:
                     raise Conflict(
-                        why.reason, f"{count} code(s) e.g. {example}: {why.message}", field="codes"
+                        why.reason, f"{n} code(s) e.g. {example}: {why.message}", field="codes"
                     )
             batches = repo.affected_batches(conn)
             doses = sum(int(b["doses"]) for b in batches)
@@ -1153,16 +1159,16 @@ def _iso(value: Any) -> str:
 
 
 def _serials(conn: Connection, family: str, identification: str) -> Iterator[str]:
-    """Fresh codes under one identification code, continuing after the highest issued."""
+    """Fresh codes under one identification code, continuing after the highest issued.
+
+    The highest serial is read now, not lazily: the codes are consumed while a COPY holds
+    the connection.
+    """
     width = 12
     start = max(repo.max_serial(conn, identification, width) + 1, 1)
-    n = start
-    while True:
-        if family == codes_.CodeFamily.NMPA20.value:
-            yield codes_.issue_nmpa20(identification, n)
-        else:
-            yield codes_.gs1_canonical(identification, f"{n:0{width}d}")
-        n += 1
+    if family == codes_.CodeFamily.NMPA20.value:
+        return (codes_.issue_nmpa20(identification, n) for n in count(start))
+    return (codes_.gs1_canonical(identification, f"{n:0{width}d}") for n in count(start))
 
 
 def _hierarchy_rows(
@@ -1179,25 +1185,29 @@ def _hierarchy_rows(
     next_id = first_id
     product_id, batch_id, status = found["product_id"], found["id"], Status.OTHER.value
 
-    def emit(level: int, parent: int | None) -> Iterator[tuple[Any, ...]]:
+    def unit(level: int, parent: int | None, out: list[tuple[Any, ...]]) -> None:
         nonlocal next_id
         my_id = next_id
         next_id += 1
-        yield (
-            my_id,
-            next(issuers[level]),
-            level,
-            product_id,
-            batch_id,
-            parent,
-            None if parent is None else event_id,
-            status,
-            actor,
-            event_id,
+        since = None if parent is None else event_id
+        out.append(
+            (
+                my_id,
+                next(issuers[level]),
+                level,
+                product_id,
+                batch_id,
+                parent,
+                since,
+                status,
+                actor,
+                event_id,
+            )
         )
-        if level > 1:
-            for _ in range(per_unit[level]):
-                yield from emit(level - 1, my_id)
+        for _ in range(per_unit[level] if level > 1 else 0):
+            unit(level - 1, my_id, out)
 
     for _ in range(units):
-        yield from emit(top, None)
+        rows: list[tuple[Any, ...]] = []
+        unit(top, None, rows)
+        yield from rows

@@ -66,7 +66,8 @@ def append_event(conn: Connection, header: EventHeader, payload: Mapping[str, An
             event_uuid=str(uuid.uuid4()),
             bill_type=header.bill_type,
             org_uscc=header.org_uscc,
-            business_time=header.business_time,
+            # UTC, so SQLite (which keeps no offset) stores the same instant as PostgreSQL
+            business_time=header.business_time.astimezone(UTC),
             recorded_time=datetime.now(UTC),
             document_no=header.document_no,
             client_document_id=header.client_document_id,

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+CodeText = String(120).with_variant(String(120, collation="C"), "postgresql")
+"""Trace codes compare byte-wise: PostgreSQL's "C" collation keeps the unique index fast."""
 Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
 
 organisation = Table(
@@ -129,7 +131,7 @@ trace_code = Table(
     "trace_code",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=False),
-    Column("code", String(120), nullable=False, unique=True),
+    Column("code", CodeText, nullable=False, unique=True),
     Column("level", SmallInteger, nullable=False),
     Column("product_id", Id, ForeignKey("product.id"), nullable=False),
     Column("batch_id", Id, ForeignKey("batch.id"), nullable=False),

@@ -317,7 +317,11 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column("code", sa.String(length=120), nullable=False),
+        sa.Column(
+            "code",
+            sa.String(length=120).with_variant(sa.String(120, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.Column(
             "product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
