@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import sys
 import warnings
@@ -248,10 +249,13 @@ def import_relations(
             relations.append(relation)
             bar.advance(task)
     doc = document_no or f"IMPORT-{file.stem}"
+    # A retried import of the same file is the same document: id from content, time from mtime.
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:40]
+    packed_at = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
     try:
         request = Commission(
-            client_document_id=f"import-{batch}-{doc}"[:64],
-            business_time=datetime.now(UTC),
+            client_document_id=f"import-{digest}",
+            business_time=packed_at,
             document_no=doc[:60],
             batch_no=batch,
             relations=tuple(relations),

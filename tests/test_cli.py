@@ -1,0 +1,130 @@
+"""The command line, run as a user would: real data directory, real exit codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from vaxtrace.app import trace_service
+from vaxtrace.cli import app
+from vaxtrace.core.codes import issue_nmpa20
+from vaxtrace.core.datasets import Batch
+from vaxtrace.settings import Settings
+
+runner = CliRunner()
+
+
+def _demo(data_dir: Path) -> dict[str, object]:
+    result = runner.invoke(
+        app, ["demo", "--no-serve", "--units", "2000", "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "self-check passed" in result.output
+    info: dict[str, object] = json.loads((data_dir / "demo.json").read_text())
+    return info
+
+
+def test_demo_then_trace(tmp_path: Path) -> None:
+    info = _demo(tmp_path)
+    samples = info["samples"]
+    assert isinstance(samples, list)
+    assert any(s.startswith("8") for s in samples) and any(s.startswith("01") for s in samples)
+    result = runner.invoke(app, ["trace", samples[0], "--json", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["code"] == samples[0]
+    assert [e["bill_type"] for e in answer["history"]][:3] == [
+        "commission",
+        "self_inspection",
+        "lot_release",
+    ]
+    # a GS1 sample found through its Digital Link form
+    gs1 = next(s for s in samples if s.startswith("01"))
+    link = f"https://id.example.com/01/{gs1[2:16]}/21/{gs1[18:]}"
+    result = runner.invoke(app, ["trace", link, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0 and gs1 in result.output
+
+
+def test_demo_rebuilds_its_own_data_but_not_foreign_data(tmp_path: Path) -> None:
+    _demo(tmp_path)
+    _demo(tmp_path)  # a second run starts afresh
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "trace.sqlite").write_bytes(b"")
+    result = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(other)])
+    assert result.exit_code == 1
+    assert "not made by the demo" in result.output
+
+
+def test_trace_errors_exit_1(tmp_path: Path) -> None:
+    runner.invoke(app, ["db", "upgrade", "--data-dir", str(tmp_path)])
+    bad = runner.invoke(app, ["trace", "12345", "--data-dir", str(tmp_path)])
+    assert bad.exit_code == 1 and "bad_length" in bad.output
+    missing = runner.invoke(app, ["trace", issue_nmpa20("8123456", 1), "--data-dir", str(tmp_path)])
+    assert missing.exit_code == 1 and "unknown_code" in missing.output
+
+
+def test_import_relations_all_or_nothing(tmp_path: Path) -> None:
+    info = _demo(tmp_path)
+    tokens = info["tokens"]
+    assert isinstance(tokens, dict)
+    mah = next(iter(tokens))
+    answer = json.loads(
+        runner.invoke(
+            app,
+            [
+                "trace",
+                str(info["samples"][0]),  # type: ignore[index]
+                "--json",
+                "--data-dir",
+                str(tmp_path),
+            ],
+        ).output
+    )
+    batch = "IMPORT01"
+    svc = trace_service(Settings(data_dir=tmp_path))
+    product_code = answer["product"]["product_code"]
+    svc.register_batch(
+        mah,
+        Batch(
+            product_code=product_code,
+            batch_no=batch,
+            production_date=date(2026, 5, 1),
+            expiry_date=date(2028, 5, 1),
+            quantity=10,
+        ),
+    )
+    dose_ident = answer["code"][:7]
+    box_ident = answer["containers"][0][:7]
+    case_ident = answer["containers"][1][:7]
+    case = issue_nmpa20(case_ident, 900_000_001)
+    box = issue_nmpa20(box_ident, 900_000_001)
+    doses = [issue_nmpa20(dose_ident, 900_000_001 + i) for i in range(3)]
+    good = tmp_path / "relations.csv"
+    good.write_text(
+        "code,level,parent\n"
+        + f"{case},3,\n{box},2,{case}\n"
+        + "".join(f"{d},1,{box}\n" for d in doses)
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,level,parent\n" + f"{doses[0]},1,{box}\n{doses[0]},1,{case}\n")
+    refused = runner.invoke(
+        app, ["import", str(bad), "--org", mah, "--batch", batch, "--data-dir", str(tmp_path)]
+    )
+    assert refused.exit_code == 1 and "two_parents" in refused.output
+    first = runner.invoke(
+        app, ["import", str(good), "--org", mah, "--batch", batch, "--data-dir", str(tmp_path)]
+    )
+    assert first.exit_code == 0, first.output
+    assert "imported" in first.output
+    again = runner.invoke(
+        app, ["import", str(good), "--org", mah, "--batch", batch, "--data-dir", str(tmp_path)]
+    )
+    assert again.exit_code == 0 and "already imported" in again.output
+    traced = json.loads(
+        runner.invoke(app, ["trace", doses[1], "--json", "--data-dir", str(tmp_path)]).output
+    )
+    assert traced["containers"] == [box, case]
