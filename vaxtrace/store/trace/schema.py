@@ -133,8 +133,10 @@ trace_code = Table(
     Column("id", Id, primary_key=True, autoincrement=False),
     Column("code", CodeText, nullable=False, unique=True),
     Column("level", SmallInteger, nullable=False),
-    Column("product_id", Id, ForeignKey("product.id"), nullable=False),
-    Column("batch_id", Id, ForeignKey("batch.id"), nullable=False),
+    # No foreign keys here on purpose: a per-row FK check triples the time of bulk commissioning
+    # on PostgreSQL; the service resolves product and batch before it writes any code.
+    Column("product_id", Id, nullable=False),
+    Column("batch_id", Id, nullable=False),
     Column("parent_id", Id),
     Column("parent_since", Id),
     Column("status", String(20), nullable=False),

@@ -341,14 +341,6 @@ def upgrade() -> None:
         sa.Column(
             "replaced_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["batch.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["product_id"],
-            ["product.id"],
-        ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("code"),
     )
