@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
 from platformdirs import user_data_dir
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 
 def default_data_dir() -> Path:
@@ -15,7 +21,12 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Settings of one VaxTrace process (any set of roles)."""
+    """Settings of one VaxTrace process (any set of roles).
+
+    Sources, strongest first: constructor arguments, ``VAXTRACE_*`` environment variables, the
+    TOML file named by ``VAXTRACE_CONFIG`` (default ``vaxtrace.toml`` in the working directory,
+    if present), then the defaults here.
+    """
 
     model_config = SettingsConfigDict(env_prefix="VAXTRACE_", extra="ignore")
 
@@ -27,6 +38,18 @@ class Settings(BaseSettings):
     lot_release_file_max_bytes: int = 20 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("VAXTRACE_CONFIG", "vaxtrace.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
     @cached_property
     def trace_url(self) -> str:
