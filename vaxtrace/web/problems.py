@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -39,6 +40,17 @@ def status_of(error: DomainError) -> int:
     return 422
 
 
+REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
+
+
+def _field(loc: Sequence[Any], error_type: str) -> str:
+    """The field a validation error names, without where in the request it was sent."""
+    if error_type == "json_invalid":
+        return ""  # the location is a character offset into unparseable JSON, not a field
+    parts = list(loc[1:] if loc and loc[0] in REQUEST_PARTS else loc)
+    return ".".join(str(p) for p in parts)
+
+
 def install(app: FastAPI) -> None:
     """Make every error answer problem+json."""
 
@@ -51,11 +63,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {
-                "field": ".".join(str(p) for p in e["loc"] if p != "body"),
-                "reason": e["type"],
-                "detail": e["msg"],
-            }
+            {"field": _field(e["loc"], e["type"]), "reason": e["type"], "detail": e["msg"]}
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "reason": "invalid", "detail": "invalid"}
@@ -63,8 +71,8 @@ def install(app: FastAPI) -> None:
             422,
             "invalid_" + str(first["reason"]).replace(".", "_"),
             "invalid request",
-            f"{first['field']}: {first['detail']}",
-            str(first["field"]) or None,
+            f"{first['field']}: {first['detail']}" if first["field"] else str(first["detail"]),
+            str(first["field"] or "") or None,
             errors=errors,
         )
 

@@ -952,3 +952,62 @@ def test_a_mah_cannot_act_on_another_mahs_batch(world: World, other_mah: OtherMa
     body = write_fields("si", batch_no=other_mah.batch_no, report_no="QC", conclusion="pass")
     world.refused(world.post("/self-inspections", body), 404, "unknown_batch", "batch_no", before)
     assert_problem(world.get(f"/batches/{other_mah.batch_no}"), 404, "unknown_batch", "batch_no")
+
+
+def test_a_shipping_note_number_used_twice_is_refused(world: World) -> None:
+    first = world.ship_body([world.nmpa_cases[0]], 500)
+    world.ok("/shipping-notes", first)
+    before = snapshot(world.engine)
+    again = world.ship_body([world.nmpa_cases[1]], 500, document_no=first["document_no"])
+    world.refused(
+        world.post("/shipping-notes", again), 409, "shipping_note_exists", "document_no", before
+    )
+
+
+def test_a_recall_receipt_must_cite_a_recall_of_those_batches(world: World) -> None:
+    world.ok("/shipping-notes", world.ship_body([world.nmpa_cases[0], world.gs1_cases[0]], 900))
+    for no, batch_no in (("ZH-1", world.nmpa_batch), ("ZH-2", world.gs1_batch)):
+        body = write_fields(
+            "rc", recall_no=no, batch_nos=[batch_no], reason="r", level=1, range="city"
+        )
+        world.ok("/recalls", body)
+    before = snapshot(world.engine)
+    for recall_no, reason, field in (
+        ("NOPE", "unknown_recall", "recall_no"),
+        ("ZH-2", "not_in_recall", "codes"),
+    ):
+        body = write_fields(
+            "rr", codes=[world.nmpa_cases[0]], recall_no=recall_no, from_uscc=world.cdc.uscc
+        )
+        status = 404 if reason == "unknown_recall" else 409
+        world.refused(world.post("/recall-receipts", body), status, reason, field, before)
+
+
+def test_an_uploaded_gs1_code_of_another_batch_is_refused(world: World) -> None:
+    world.register_batch(world.gs1, "IPV240301", quantity=400)
+    before = snapshot(world.engine)
+    case = f"]d201{ident(world, 3, gs1=True)}10IPV240110{GS}21C0001"  # says batch IPV240110
+    body = write_fields("com", batch_no="IPV240301", relations=[{"code": case, "level": 3}])
+    world.refused(
+        world.post("/commissions", body), 422, "batch_mismatch", "relations[0].code", before
+    )
+
+
+def test_a_certificate_file_above_the_limit_is_refused(world: World) -> None:
+    world.make_batch(world.gs1, "IPV240301", release=False, warehouse=False)
+    limit = world.client.app.state.settings.lot_release_file_max_bytes  # type: ignore[attr-defined]
+    body = world.lot_release_body("IPV240301", at(PRODUCED, 50), 400)
+    before = snapshot(world.engine)
+    response = world.release(body, certificate=b"%" * (limit + 1))
+    world.refused(response, 422, "certificate_too_large", "certificate", before)
+    expect(world.release(body, certificate=b"%" * limit), 201)
+
+
+def test_validation_problems_name_the_field_not_the_request_part(world: World) -> None:
+    assert_problem(world.get("/codes"), 422, "invalid_missing", "code")
+    response = world.client.post(
+        "/trace/v1/shipping-notes",
+        content=b'{"codes": [',
+        headers=world.headers | {"content-type": "application/json"},
+    )
+    assert_problem(response, 422, "invalid_json_invalid", None)

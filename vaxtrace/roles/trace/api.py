@@ -117,6 +117,7 @@ def self_inspect(
 
 @router.post("/lot-releases", status_code=201)
 async def release_lot(
+    request: Request,
     svc: Service,
     who: Actor,
     response: Response,
@@ -131,7 +132,14 @@ async def release_lot(
         raise DomainError(
             "invalid_" + first["type"], f"{field}: {first['msg']}", field=field
         ) from exc
-    content = await certificate.read()
+    limit: int = request.app.state.settings.lot_release_file_max_bytes
+    content = await certificate.read(limit + 1)
+    if len(content) > limit:
+        raise DomainError(
+            "certificate_too_large",
+            f"the certificate file is larger than {limit} bytes",
+            field="certificate",
+        )
     media = certificate.content_type or "application/octet-stream"
     return _answer(svc.release_lot(who, item, content, media), response)
 

@@ -404,6 +404,12 @@ class TraceService:
         for index, rel in enumerate(relations):
             field = f"relations[{index}]"
             code = self._parse(rel.code, f"{field}.code")
+            if code.batch_no is not None and code.batch_no != found["batch_no"]:
+                raise DomainError(
+                    "batch_mismatch",
+                    f"{rel.code}: the code carries batch {code.batch_no}, not {found['batch_no']}",
+                    field=f"{field}.code",
+                )
             if by_ident.get(code.identification_code) != int(rel.level):
                 raise DomainError(
                     "unknown_identification_code",
@@ -722,6 +728,17 @@ class TraceService:
         """201 销售出库: a shipping note (发货单) from the MAH to a CDC."""
 
         def checks(conn: Connection, batches: list[RowMapping], doses: int) -> None:
+            if conn.execute(
+                select(shipping_note.c.id).where(
+                    shipping_note.c.mah_uscc == actor,
+                    shipping_note.c.note_no == request.document_no,
+                )
+            ).first():
+                raise Conflict(
+                    "shipping_note_exists",
+                    f"shipping note {request.document_no} exists; a new note needs a new number",
+                    field="document_no",
+                )
             consignee = (
                 conn.execute(
                     select(organisation).where(organisation.c.uscc == request.consignee_uscc)
@@ -855,6 +872,25 @@ class TraceService:
 
     def recall_receipt(self, actor: str, request: RecallReceipt) -> WriteResult:
         """108 召回入库: recalled goods come back to the MAH."""
+
+        def checks(conn: Connection, batches: list[RowMapping], _doses: int) -> None:
+            data = conn.execute(
+                select(recall.c.data).where(
+                    recall.c.mah_uscc == actor, recall.c.recall_no == request.recall_no
+                )
+            ).scalar_one_or_none()
+            if data is None:
+                raise NotFound(
+                    "unknown_recall", f"no recall {request.recall_no} of yours", field="recall_no"
+                )
+            outside = [b["batch_no"] for b in batches if b["batch_no"] not in data["batch_nos"]]
+            if outside:
+                raise Conflict(
+                    "not_in_recall",
+                    f"batch(es) {_examples(outside)} are not in recall {request.recall_no}",
+                    field="codes",
+                )
+
         return self._codes_write(
             actor,
             "recall_receipt",
@@ -864,6 +900,7 @@ class TraceService:
             holder=actor,
             expected_holder=request.from_uscc,
             payload={"recall_no": request.recall_no, "from_uscc": request.from_uscc},
+            checks=checks,
         )
 
     def destroy(self, actor: str, request: Destruction) -> WriteResult:
