@@ -1011,3 +1011,22 @@ def test_validation_problems_name_the_field_not_the_request_part(world: World) -
         headers=world.headers | {"content-type": "application/json"},
     )
     assert_problem(response, 422, "invalid_json_invalid", None)
+
+
+def test_generated_gs1_serials_skip_uploaded_ones_of_any_shape(world: World) -> None:
+    """Uploaded serials may be alphanumeric or short; generation must still not collide."""
+    world.register_batch(world.gs1, "IPV240301", quantity=800)
+    g1, g2, g3 = (ident(world, lvl, gs1=True) for lvl in (1, 2, 3))
+    relations = [
+        {"code": gs1_canonical(g3, "C0001"), "level": 3},
+        {"code": gs1_canonical(g3, "7"), "level": 3},
+        {"code": gs1_canonical(g2, "5A0000000000"), "level": 2, "parent": gs1_canonical(g3, "7")},
+        {"code": gs1_canonical(g1, "000000000900"), "level": 1},
+    ]
+    world.ok("/commissions", write_fields("com", batch_no="IPV240301", relations=relations))
+    done = world.ok("/commissions", write_fields("com", batch_no="IPV240301", cases=1))
+    assert done["codes_by_level"] == {"1": 400, "2": 80, "3": 1}
+    generated = world.codes("IPV240301", 3)[-1]
+    assert generated == gs1_canonical(g3, "000000000002")  # the world's case was 1
+    doses = world.codes("IPV240301", 1)
+    assert doses[-400] == gs1_canonical(g1, "000000000901")

@@ -160,17 +160,40 @@ def next_code_id(conn: Connection) -> int:
 
 
 def max_serial(conn: Connection, identification: str, width: int) -> int:
-    """Highest numeric serial issued under an identification code (our serials are numbers)."""
+    """Highest numeric serial issued under an identification code (our serials are numbers).
+
+    GS1: only serials of exactly ``width`` digits can collide with the ones we generate, but
+    uploaded serials may be shorter or alphanumeric; walk down from the highest code of that
+    length past any that is not all digits (codes compare byte-wise on both backends).
+    """
     if len(identification) == 7:  # 20-digit family: serial at positions 8–16
         low, high = identification + "0" * 13, identification + "9" * 13
         serial = func.substr(trace_code.c.code, 8, 9)
-    else:
-        prefix = f"01{identification}21"
-        low, high = prefix, prefix + "~"
-        serial = func.substr(trace_code.c.code, 19, width)
-    query = select(func.max(serial)).where(trace_code.c.code >= low, trace_code.c.code <= high)
-    found = conn.execute(query).scalar_one()
-    return int(found) if found and str(found).isdigit() else -1
+        query = select(func.max(serial)).where(trace_code.c.code >= low, trace_code.c.code <= high)
+        found = conn.execute(query).scalar_one()
+        return int(found) if found and str(found).isdigit() else -1
+    prefix = f"01{identification}21"
+    upper = prefix + ":"  # ":" sorts right after "9": every all-digit serial is below it
+    while True:
+        query = (
+            select(trace_code.c.code)
+            .where(
+                trace_code.c.code >= prefix + "0" * width,
+                trace_code.c.code < upper,
+                func.length(trace_code.c.code) == len(prefix) + width,
+            )
+            .order_by(trace_code.c.code.desc())
+            .limit(1)
+        )
+        code = conn.execute(query).scalar_one_or_none()
+        if code is None:
+            return -1
+        tail = str(code)[len(prefix) :]
+        k = next((i for i, ch in enumerate(tail) if not "0" <= ch <= "9"), None)
+        if k is None:
+            return int(tail)
+        # every all-digit serial at or below this code sorts below its digit-only head
+        upper = prefix + tail[:k] + (":" if tail[k] > "9" else "")
 
 
 CODE_COLUMNS = (
