@@ -186,6 +186,10 @@ def test_generated_codes_continue_after_uploaded_serials(world: World) -> None:
     assert cases[0] == case
     assert cases[1] == issue_nmpa20(ident(world, 3), 700_000_001)
     assert len(world.codes("HB240301", 1)) == 501
+    # each code's history holds its own commission, not the batch's other one
+    uploaded, generated = world.trace(dose), world.trace(world.codes("HB240301", 1)[-1])
+    assert bills(uploaded) == bills(generated) == ["commission"]
+    assert uploaded["history"][0]["event_id"] != generated["history"][0]["event_id"]
 
 
 # --- packaging: pack, unpack, replace ---------------------------------------------------------

@@ -510,7 +510,10 @@ def link_batches(conn: Connection, batch_ids: Iterable[int], event_id: int) -> N
 def history(
     conn: Connection, spans: Sequence[Interval], batch_id: int, commission_event_id: int
 ) -> list[RowMapping]:
-    """Events on the code, on its batch, or on a container while the code was inside."""
+    """Events on the code, on its batch, or on a container while the code was inside.
+
+    Of the batch's commissions only the code's own counts: the others issued other codes.
+    """
     conditions = [
         and_(
             event_code.c.code_id == code_id,
@@ -524,8 +527,11 @@ def history(
         select(trace_event)
         .where(
             trace_event.c.id.in_(linked)
-            | trace_event.c.id.in_(
-                select(batch_event.c.event_id).where(batch_event.c.batch_id == batch_id)
+            | (
+                trace_event.c.id.in_(
+                    select(batch_event.c.event_id).where(batch_event.c.batch_id == batch_id)
+                )
+                & (trace_event.c.bill_type != "commission")
             )
             | (trace_event.c.id == commission_event_id)
         )
