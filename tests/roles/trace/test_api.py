@@ -75,6 +75,29 @@ def test_coding_rules_of_both_families(world: World) -> None:
         answer = world.ok("/coding-rules", body)
         assert answer == {"rule_id": answer["rule_id"]} | body
         assert isinstance(answer["rule_id"], int)
+        before = snapshot(world.engine)
+        assert world.ok("/coding-rules", body) == answer  # the same rule again: a no-op
+        assert snapshot(world.engine) == before
+
+
+def test_a_coding_rule_of_the_wrong_family_is_refused(world: World) -> None:
+    body = {
+        "family": "nmpa20",
+        "identification_codes": [ident(world, 1, gs1=True)],
+        "serial_format": "N9",
+        "check_algorithm": "VT-MOD97-10x2",
+    }
+    before = snapshot(world.engine)
+    world.refused(
+        world.post("/coding-rules", body), 422, "family_mismatch", "identification_codes", before
+    )
+
+
+def test_a_product_reusing_an_identification_code_is_refused(world: World) -> None:
+    copy = world.nmpa.model_copy(update={"product_code": "HEPB-20"})
+    before = snapshot(world.engine)
+    response = world.post("/products", copy.model_dump(mode="json"))
+    world.refused(response, 409, "identification_code_taken", "levels", before)
 
 
 def test_a_coding_rule_over_unknown_identification_codes_is_refused(world: World) -> None:

@@ -180,25 +180,45 @@ class TraceService:
         return data
 
     def register_coding_rule(self, actor: str, rule: CodingRule) -> dict[str, Any]:
-        """Record a coding rule (编码规则) over identification codes of this MAH's products."""
+        """Record a coding rule (编码规则) over identification codes of this MAH's products.
+
+        The same rule again is a no-op that answers the first rule's id.
+        """
+        answer = rule.model_dump(mode="json")
         with write_tx(self.engine) as conn:
             self._require_kind(conn, actor, OrgKind.MAH)
-            owners = repo.identification_owners(conn, rule.identification_codes)
-            mine = {
-                code
-                for code, row in owners.items()
-                if conn.execute(
-                    select(product.c.mah_uscc).where(product.c.id == row["product_id"])
-                ).scalar_one()
-                == actor
-            }
-            missing = [c for c in rule.identification_codes if c not in mine]
+            query = (
+                select(identification_code.c.code, product.c.family)
+                .join(product, product.c.id == identification_code.c.product_id)
+                .where(
+                    identification_code.c.code.in_(rule.identification_codes),
+                    product.c.mah_uscc == actor,
+                )
+            )
+            families = {str(code): str(family) for code, family in conn.execute(query)}
+            missing = [c for c in rule.identification_codes if c not in families]
             if missing:
                 raise DomainError(
                     "unknown_identification_code",
                     f"not identification codes of your products: {_examples(missing)}",
                     field="identification_codes",
                 )
+            other = [c for c in rule.identification_codes if families[c] != rule.family.value]
+            if other:
+                raise DomainError(
+                    "family_mismatch",
+                    f"identification code(s) {_examples(other)} are of products whose codes "
+                    f"are not of the {rule.family.value} family",
+                    field="identification_codes",
+                )
+            for found in conn.execute(
+                select(coding_rule).where(coding_rule.c.mah_uscc == actor)
+            ).mappings():
+                same = {k: found[k] for k in answer} | {
+                    "identification_codes": list(found["identification_codes"])
+                }
+                if same == answer:
+                    return {"rule_id": found["id"]} | answer
             rule_id = conn.execute(
                 insert(coding_rule)
                 .values(
@@ -211,7 +231,7 @@ class TraceService:
                 )
                 .returning(coding_rule.c.id)
             ).scalar_one()
-        return {"rule_id": rule_id} | rule.model_dump(mode="json")
+        return {"rule_id": rule_id} | answer
 
     def register_batch(self, actor: str, item: Batch) -> dict[str, Any]:
         """Register a production batch (生产批次); the same batch again is a no-op."""
