@@ -1057,3 +1057,21 @@ def test_generated_gs1_serials_skip_uploaded_ones_of_any_shape(world: World) -> 
     assert generated == gs1_canonical(g3, "000000000002")  # the world's case was 1
     doses = world.codes("IPV240301", 1)
     assert doses[-400] == gs1_canonical(g1, "000000000901")
+
+
+def test_concurrent_retries_of_one_write_apply_it_once(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = world.ship_body([world.nmpa_cases[0]], 500)
+    count = events(world)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: world.post("/shipping-notes", body), range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201], [r.text for r in answers]
+    assert len({r.text for r in answers}) == 1
+    assert events(world) == count + 1
+
+
+def test_unknown_routes_answer_problem_json(world: World) -> None:
+    assert_problem(world.get("/nothing-here"), 404, "not_found", None)
+    response = world.client.delete("/trace/v1/products", headers=world.headers)
+    assert_problem(response, 405, "method_not_allowed", None)

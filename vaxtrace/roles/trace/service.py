@@ -323,6 +323,14 @@ class TraceService:
                 return WriteResult(body, replayed=False)
             except IntegrityError:
                 continue  # a concurrent retry won the race: replay its answer
+            except DomainError:
+                # Refused, perhaps only because a concurrent twin of this request committed
+                # meanwhile (PostgreSQL reads committed data per statement): answer as a retry.
+                with read_tx(self.engine) as conn:
+                    prior = repo.find_write(conn, actor, request.client_document_id)
+                if prior is None:
+                    raise
+                return self._replay(prior, operation, digest)
         with read_tx(self.engine) as conn:
             prior = repo.find_write(conn, actor, request.client_document_id)
         if prior is None:
