@@ -84,11 +84,6 @@ def test_delete_is_refused(trace_engine: Engine, table: str) -> None:
         assert [tuple(r) for r in conn.execute(text(ROWS[table][2]))] == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the PostgreSQL triggers are FOR EACH ROW and TRUNCATE fires no row "
-    "trigger; a BEFORE TRUNCATE statement trigger (new migration) would close it",
-)
 def test_truncate_is_refused_on_postgresql(trace_engine: Engine) -> None:
     if trace_engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no TRUNCATE; its DELETE triggers already refuse emptying a table")

@@ -27,6 +27,11 @@ def install_append_only(conn: Connection, tables: Iterable[str]) -> None:
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION vaxtrace_append_only()"
         )
+        # TRUNCATE fires no row trigger: refuse it with a statement trigger of its own.
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION vaxtrace_append_only()"
+        )
 
 
 def drop_append_only(conn: Connection, tables: Iterable[str]) -> None:
@@ -36,3 +41,4 @@ def drop_append_only(conn: Connection, tables: Iterable[str]) -> None:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
         else:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")

@@ -6,23 +6,30 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 
 def bulk_insert(
     conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
-    """Insert many rows at driver speed: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
+    """Insert many rows at driver speed: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
+
+    A constraint violation surfaces as SQLAlchemy's ``IntegrityError``, as any other write's.
+    """
     cols = ", ".join(columns)
-    if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        raw.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
-        return
-    raw_pg: Any = conn.connection.driver_connection
-    with raw_pg.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    statement = f"INSERT INTO {table} ({cols})"
+    try:
+        if conn.dialect.name == "sqlite":
+            marks = ", ".join("?" for _ in columns)
+            raw: Any = conn.connection.driver_connection
+            raw.executemany(f"{statement} VALUES ({marks})", rows)
+            return
+        raw_pg: Any = conn.connection.driver_connection
+        with raw_pg.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from exc
 
 
 def scratch_table(conn: Connection, name: str, columns_sql: str) -> None:
