@@ -351,6 +351,74 @@ class Destruction(CodesWrite):
     place: str = Field(default="", max_length=200, description="销毁地点")
 
 
+class LockKind(StrEnum):
+    PENDING = "pending"  # 待定: quality under review
+    TO_BE_RECALLED = "to_be_recalled"  # 待召回: the MAH will recall
+    ABNORMAL = "abnormal"  # 异常: may only be returned and destroyed
+
+
+class _CodesOrBatches(Write):
+    codes: tuple[str, ...] | None = Field(
+        default=None, min_length=1, max_length=100_000, description="追溯码 codes of any level"
+    )
+    batch_nos: tuple[str, ...] | None = Field(
+        default=None, min_length=1, description="批号 whole batches"
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.codes is None) == (self.batch_nos is None):
+            raise ValueError("give either codes or batch_nos")
+        return self
+
+
+class Lock(_CodesOrBatches):
+    """锁定: hold codes or whole batches while quality is in doubt, with the evidence."""
+
+    kind: LockKind = Field(description="锁定类型 pending / to_be_recalled / abnormal")
+    reason: NonEmpty = Field(description="锁定原因 reason (mandatory)")
+    evidence: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="证据 e.g. the temperature record or inspection report it rests on",
+    )
+
+
+class Unlock(_CodesOrBatches):
+    """解锁: a pending (待定) review cleared; other locks resolve by recall or destruction."""
+
+    reason: NonEmpty = Field(description="解锁原因 reason")
+
+
+CORRECTABLE_FIELDS = frozenset({"document_no", "business_time", "source_document"})
+
+
+class Correction(Write):
+    """更正: a new event that corrects the header of an earlier one (history is never edited).
+
+    Only the document header can be corrected this way; a wrong movement of codes is undone
+    by the business step that reverses it (a return, an unpack), which the status table checks.
+    """
+
+    corrects_event_id: int = Field(gt=0, description="被更正事件 the event corrected")
+    reason: NonEmpty = Field(description="更正原因")
+    corrected: dict[str, str] = Field(
+        min_length=1,
+        description="corrected header fields: document_no, business_time, source_document",
+    )
+
+    @field_validator("corrected")
+    @classmethod
+    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - CORRECTABLE_FIELDS
+        if unknown:
+            raise ValueError(
+                f"cannot correct {', '.join(sorted(unknown))}; "
+                f"correctable: {', '.join(sorted(CORRECTABLE_FIELDS))}"
+            )
+        return value
+
+
 class Reading(Model):
     time: AwareDatetime
     celsius: float = Field(ge=-90, le=80)

@@ -569,9 +569,14 @@ def test_consumer_view_is_public_and_has_no_holder(world: World) -> None:
 
 
 def test_unknown_codes_are_404(world: World) -> None:
-    unknown = issue_nmpa20(ident(world, 1), 123_456_789)
-    assert_problem(world.get("/codes", code=unknown), 404, "unknown_code", "code")
-    response = world.client.get("/trace/v1/public/codes", params={"code": unknown})
+    never_issued = issue_nmpa20(ident(world, 1), 123_456_789)
+    assert_problem(world.get("/codes", code=never_issued), 404, "not_commissioned", "code")
+    response = world.client.get("/trace/v1/public/codes", params={"code": never_issued})
+    assert_problem(response, 404, "not_commissioned", "code")
+    assert "never issued" in response.json()["detail"]
+    foreign = issue_nmpa20("8999999", 1)  # an identification code nobody registered here
+    assert_problem(world.get("/codes", code=foreign), 404, "unknown_code", "code")
+    response = world.client.get("/trace/v1/public/codes", params={"code": foreign})
     assert_problem(response, 404, "unknown_code", "code")
 
 

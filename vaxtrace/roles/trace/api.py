@@ -21,7 +21,9 @@ from vaxtrace.core.datasets import (
     Batch,
     CodingRule,
     Commission,
+    Correction,
     Destruction,
+    Lock,
     LotRelease,
     Pack,
     Recall,
@@ -31,6 +33,7 @@ from vaxtrace.core.datasets import (
     SelfInspection,
     ShippingNote,
     TemperatureRecord,
+    Unlock,
     Unpack,
     VaccineProduct,
     Warehousing,
@@ -176,6 +179,23 @@ def record_temperature(
     item: TemperatureRecord, svc: Service, who: Actor, response: Response
 ) -> dict[str, Any]:
     return _answer(svc.record_temperature(who, item), response)
+
+
+@router.post("/locks", status_code=201)
+def lock(item: Lock, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    """锁定 codes or whole batches (pending / to_be_recalled / abnormal) with the evidence."""
+    return _answer(svc.lock(who, item), response)
+
+
+@router.post("/unlocks", status_code=201)
+def unlock(item: Unlock, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    return _answer(svc.unlock(who, item), response)
+
+
+@router.post("/corrections", status_code=201)
+def correct(item: Correction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+    """更正: a new event citing the event whose header it corrects."""
+    return _answer(svc.correct(who, item), response)
 
 
 @router.get("/codes")

@@ -24,7 +24,10 @@ from vaxtrace.core.datasets import (
     CodingRule,
     Commission,
     Conclusion,
+    Correction,
     Destruction,
+    Lock,
+    LockKind,
     LotRelease,
     Organisation,
     OrgKind,
@@ -36,6 +39,7 @@ from vaxtrace.core.datasets import (
     SelfInspection,
     ShippingNote,
     TemperatureRecord,
+    Unlock,
     Unpack,
     VaccineProduct,
     Warehousing,
@@ -61,7 +65,11 @@ from vaxtrace.store.trace.schema import (
     trace_code,
 )
 
-INSERT_CHUNK = 50_000
+LOCK_ACTIONS = {
+    LockKind.PENDING: Action.LOCK_PENDING,
+    LockKind.TO_BE_RECALLED: Action.LOCK_TO_BE_RECALLED,
+    LockKind.ABNORMAL: Action.LOCK_ABNORMAL,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +306,8 @@ class TraceService:
             business_time=request.business_time,
             document_no=request.document_no,
             client_document_id=request.client_document_id,
-            source_document=getattr(request, "source_document", None),
+            source_document=request.source_document,
+            corrects_event_id=getattr(request, "corrects_event_id", None),
         )
         for _attempt in range(2):
             try:
@@ -354,6 +363,15 @@ class TraceService:
 
         def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
             found = self._batch(conn, actor, request.batch_no)
+            if conn.execute(
+                select(self_inspection.c.id).where(self_inspection.c.batch_id == found["id"])
+            ).first():
+                # later codes would miss the batch's inspection and release for good
+                raise Conflict(
+                    "batch_inspected",
+                    f"batch {request.batch_no} is already inspected; codes are issued before",
+                    field="batch_no",
+                )
             levels = repo.identification_codes_of(conn, found["product_id"])
             event_id = repo.append_event(
                 conn, header, {"batch_no": request.batch_no, "kind": "commission"}
@@ -495,8 +513,7 @@ class TraceService:
             )
             for value, (lvl, parent) in parsed.items()
         ]
-        for start in range(0, len(rows), INSERT_CHUNK):
-            repo.insert_codes(conn, rows[start : start + INSERT_CHUNK])
+        repo.insert_codes(conn, rows)
         counts: dict[int, int] = {}
         for lvl, _parent in parsed.values():
             counts[lvl] = counts.get(lvl, 0) + 1
@@ -970,6 +987,91 @@ class TraceService:
 
         return self._write(actor, "temperature", request, apply, bill_type="temperature")
 
+    def lock(self, actor: str, request: Lock) -> WriteResult:
+        """锁定: put codes or whole batches in a locked status, with reason and evidence."""
+        action = LOCK_ACTIONS[request.kind]
+        payload = request.model_dump(
+            mode="json", include={"kind", "reason", "evidence", "batch_nos"}
+        )
+        return self._status_write(actor, "lock", request, action, payload)
+
+    def unlock(self, actor: str, request: Unlock) -> WriteResult:
+        """解锁: a pending (待定) review cleared, the codes are normal again."""
+        payload = request.model_dump(mode="json", include={"reason", "batch_nos"})
+        return self._status_write(actor, "unlock", request, Action.UNLOCK, payload)
+
+    def _status_write(
+        self,
+        actor: str,
+        operation: str,
+        request: Lock | Unlock,
+        action: Action,
+        payload: dict[str, Any],
+    ) -> WriteResult:
+        if request.codes is not None:
+            return self._codes_write(
+                actor,
+                operation,
+                operation,
+                request,
+                action,
+                holder=None,
+                payload=payload,
+                movement=False,
+            )
+
+        def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+            assert request.batch_nos is not None
+            ids = [
+                self._batch(conn, actor, b, field=f"batch_nos[{i}]")["id"]
+                for i, b in enumerate(request.batch_nos)
+            ]
+            event_id = repo.append_event(conn, header, payload)
+            moved = repo.set_status_of_batches(conn, ids, action)
+            repo.link_batches(conn, ids, event_id)
+            return event_id, {
+                "codes_updated": moved,
+                "by_status": repo.batches_status_counts(conn, ids),
+            }
+
+        return self._write(actor, operation, request, apply, bill_type=operation)
+
+    def correct(self, actor: str, request: Correction) -> WriteResult:
+        """更正: a new event correcting an earlier event's header; the earlier one stays."""
+
+        def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+            earlier = repo.event_by_id(conn, request.corrects_event_id)
+            if earlier is None or earlier["org_uscc"] != actor:
+                raise NotFound(
+                    "unknown_event",
+                    f"no event {request.corrects_event_id} of yours",
+                    field="corrects_event_id",
+                )
+            if "business_time" in request.corrected:
+                try:
+                    moment = datetime.fromisoformat(request.corrected["business_time"])
+                except ValueError as exc:
+                    raise DomainError(
+                        "invalid_datetime",
+                        "business_time: ISO 8601 expected",
+                        field="corrected.business_time",
+                    ) from exc
+                if moment.tzinfo is None:
+                    raise DomainError(
+                        "timezone_missing",
+                        "business_time needs an offset",
+                        field="corrected.business_time",
+                    )
+            body = {
+                "reason": request.reason,
+                "corrected": request.corrected,
+                "corrects_event_id": request.corrects_event_id,
+            }
+            event_id = repo.append_event(conn, header, body)
+            return event_id, body
+
+        return self._write(actor, "correction", request, apply, bill_type="correction")
+
     def _codes_write(
         self,
         actor: str,
@@ -978,14 +1080,20 @@ class TraceService:
         request: Any,
         action: Action,
         *,
-        holder: str,
+        holder: str | None,
         payload: dict[str, Any],
         expected_holder: str | None = None,
         checks: Callable[[Connection, list[RowMapping], int], None] | None = None,
         record: Callable[[Connection, int, int], None] | None = None,
         already_gone: str = "not_held",
+        movement: bool = True,
     ) -> WriteResult:
-        """The frame of every write on a set of codes: resolve, expand, check, then write."""
+        """The frame of every write on a set of codes: resolve, expand, check, then write.
+
+        A movement (``movement=True``) needs the codes at ``expected_holder`` (default: the
+        actor), takes listed codes out of their containers and hands them to ``holder``. A
+        status-only step (a lock) applies wherever the codes are and leaves packing alone.
+        """
 
         def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
             values = [self._parse(v, f"codes[{i}]").value for i, v in enumerate(request.codes)]
@@ -1002,7 +1110,7 @@ class TraceService:
                 repo.expand_listed(conn),
             )
             owner = expected_holder or actor
-            elsewhere = repo.affected_not_held(conn, owner)
+            elsewhere = repo.affected_not_held(conn, owner) if movement else []
             if elsewhere:
                 first = elsewhere[0]
                 reason = already_gone if expected_holder is None else "not_held"
@@ -1023,8 +1131,8 @@ class TraceService:
                 checks(conn, batches, doses)
             event_id = repo.append_event(conn, header, payload | {"codes": len(values)})
             repo.link_listed(conn, event_id)
-            unpacked = repo.detach_listed(conn, event_id)
-            repo.apply_action(conn, action, holder_uscc=holder)
+            unpacked = repo.detach_listed(conn, event_id) if movement else []
+            repo.apply_action(conn, action, holder_uscc=holder if movement else None)
             if record is not None:
                 record(conn, event_id, doses)
             return event_id, {
@@ -1057,11 +1165,13 @@ class TraceService:
         with read_tx(self.engine) as conn:
             row = repo.code_detail(conn, code.value)
             if row is None:
-                raise NotFound(
-                    "unknown_code", f"{code.value} is not a code of this trace system", field="code"
-                )
+                raise self._unknown(conn, code)
             spans = repo.containment_intervals(conn, row["id"])
             events = repo.history(conn, spans, row["batch_id"], row["commission_event_id"])
+            events = sorted(
+                [*events, *repo.corrections_of(conn, [e["id"] for e in events])],
+                key=lambda e: int(e["id"]),
+            )
             containers = self._containers(conn, row)
             children = repo.children_of(conn, row["id"])
             replaced_by = None
@@ -1091,6 +1201,25 @@ class TraceService:
             "replaced_by": replaced_by,
             "history": [_event_json(e) for e in events],
         }
+
+    @staticmethod
+    def _unknown(conn: Connection, code: codes_.TraceCode) -> NotFound:
+        """Say whether the code's identification code is known, so a typo reads as one."""
+        owner = repo.identification_owners(conn, [code.identification_code])
+        if code.identification_code in owner:
+            level = owner[code.identification_code]["level"]
+            return NotFound(
+                "not_commissioned",
+                f"{code.value}: identification code {code.identification_code} is level {level} "
+                "of a registered product, but this serial was never issued (a typo?)",
+                field="code",
+            )
+        return NotFound(
+            "unknown_code",
+            f"{code.value}: identification code {code.identification_code} is not registered "
+            "with this trace system",
+            field="code",
+        )
 
     @staticmethod
     def _containers(conn: Connection, row: RowMapping) -> list[str]:
@@ -1126,7 +1255,7 @@ class TraceService:
         with read_tx(self.engine) as conn:
             row = repo.code_detail(conn, code.value)
             if row is None:
-                raise NotFound("unknown_code", "no such code in this trace system", field="code")
+                raise self._unknown(conn, code)
             release = (
                 conn.execute(
                     select(

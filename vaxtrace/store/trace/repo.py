@@ -356,13 +356,23 @@ def set_status_of_batches(conn: Connection, batch_ids: Sequence[int], action: Ac
     return int(result.rowcount)
 
 
-def batch_status_counts(conn: Connection, batch_id: int) -> dict[str, int]:
+def batches_status_counts(conn: Connection, batch_ids: Sequence[int]) -> dict[str, int]:
     query = (
         select(trace_code.c.status, func.count())
-        .where(trace_code.c.batch_id == batch_id)
+        .where(trace_code.c.batch_id.in_(list(batch_ids)))
         .group_by(trace_code.c.status)
     )
     return {r[0]: int(r[1]) for r in conn.execute(query)}
+
+
+def event_by_id(conn: Connection, event_id: int) -> RowMapping | None:
+    return conn.execute(select(trace_event).where(trace_event.c.id == event_id)).mappings().first()
+
+
+def corrections_of(conn: Connection, event_ids: Sequence[int]) -> list[RowMapping]:
+    """Correction events citing any of ``event_ids``."""
+    query = select(trace_event).where(trace_event.c.corrects_event_id.in_(list(event_ids)))
+    return list(conn.execute(query).mappings())
 
 
 # --- packing ----------------------------------------------------------------------------
