@@ -26,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from vaxtrace.store.ledger import ledger_tables
+
 metadata = MetaData()
 CodeText = String(120).with_variant(String(120, collation="C"), "postgresql")
 """Trace codes compare byte-wise: PostgreSQL's "C" collation keeps the unique index fast."""
@@ -235,6 +237,9 @@ temperature_record = Table(
     Column("readings", JSON, nullable=False),
     Index("ix_temperature_equipment", "equipment_id", "start_time"),
 )
+
+ledger = ledger_tables(metadata)
+"""The role's tamper-evident log (see vaxtrace.store.ledger)."""
 
 APPEND_ONLY = ("trace_event", "event_code", "batch_event", "containment_history")
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""

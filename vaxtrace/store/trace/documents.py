@@ -1,0 +1,78 @@
+"""What the trace role's log commits to: each event as one canonical JSON document.
+
+The document holds the event row and the codes and batches it was recorded against, so a
+change to any of them, made by any means, no longer matches the event's leaf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from vaxtrace.ledger.canonical import canonical_json
+from vaxtrace.store.trace.schema import batch, batch_event, event_code, trace_code, trace_event
+
+_EVENT_FIELDS = (
+    "id",
+    "event_uuid",
+    "bill_type",
+    "org_uscc",
+    "document_no",
+    "client_document_id",
+    "source_document",
+    "corrects_event_id",
+    "payload",
+)
+
+
+def _utc(value: datetime) -> str:
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _links(conn: Connection, query: Any) -> Iterator[tuple[int, list[str]]]:
+    rows = conn.execute(query.execution_options(yield_per=20_000))
+    for event_id, group in groupby(rows, key=lambda r: int(r[0])):
+        yield event_id, [str(r[1]) for r in group]
+
+
+def event_documents(
+    conn: Connection, from_id: int, to_id: int | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """(event id, canonical document) for events from_id <= id (< to_id), in id order."""
+
+    def window(column: Any) -> Any:
+        return (column >= from_id) if to_id is None else (column >= from_id) & (column < to_id)
+
+    events = select(trace_event).where(window(trace_event.c.id)).order_by(trace_event.c.id)
+    codes = (
+        select(event_code.c.event_id, trace_code.c.code)
+        .join(trace_code, trace_code.c.id == event_code.c.code_id)
+        .where(window(event_code.c.event_id))
+        .order_by(event_code.c.event_id, trace_code.c.code)
+    )
+    batches = (
+        select(batch_event.c.event_id, batch.c.batch_no)
+        .join(batch, batch.c.id == batch_event.c.batch_id)
+        .where(window(batch_event.c.event_id))
+        .order_by(batch_event.c.event_id, batch.c.batch_no)
+    )
+    code_links, batch_links = _links(conn, codes), _links(conn, batches)
+    next_codes, next_batches = next(code_links, None), next(batch_links, None)
+    rows = conn.execute(events.execution_options(yield_per=10_000)).mappings()
+    for row in rows:
+        event_id = int(row["id"])
+        doc: dict[str, Any] = {name: row[name] for name in _EVENT_FIELDS}
+        doc["business_time"] = _utc(row["business_time"])
+        doc["recorded_time"] = _utc(row["recorded_time"])
+        while next_codes is not None and next_codes[0] < event_id:
+            next_codes = next(code_links, None)
+        while next_batches is not None and next_batches[0] < event_id:
+            next_batches = next(batch_links, None)
+        doc["codes"] = next_codes[1] if next_codes and next_codes[0] == event_id else []
+        doc["batches"] = next_batches[1] if next_batches and next_batches[0] == event_id else []
+        yield event_id, canonical_json(doc)
