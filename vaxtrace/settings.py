@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = 10_000
     lot_release_file_max_bytes: int = 20 * 1024 * 1024
+    node_name: str = Field(
+        default="local", pattern=r"^[A-Za-z0-9._\-]+$", description="names this node's logs"
+    )
+    ledger_checkpoint_seconds: float = Field(
+        default=10.0, gt=0, description="sign at most this often"
+    )
+    ledger_checkpoint_events: int = Field(
+        default=1000, gt=0, description="…or after this many events"
+    )
+    ledger_witnesses: list[str] = Field(
+        default_factory=list, description="verifier keys of witnesses whose cosignatures we keep"
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 

@@ -33,6 +33,7 @@ from vaxtrace.ledger import merkle
 from vaxtrace.store.bulk import bulk_insert, lock_for_ids
 
 LEVEL_SHIFT = 48
+APPEND_CHUNK = 20_000
 LEDGER_TABLES = ("ledger_node", "ledger_leaf", "ledger_checkpoint")
 """History tables of the log; the migration makes them append-only."""
 
@@ -135,19 +136,27 @@ class Ledger:
         Call inside the transaction that wrote the events: no event without a leaf.
         """
         lock_for_ids(conn, "ledger_leaf")
-        size = self.size(conn)
-        tree = self.frontier(conn, size)
+        tree = self.frontier(conn, self.size(conn))
         leaves: list[tuple[int, int]] = []
         nodes: list[tuple[int, bytes]] = []
         for event_id, document in self.documents(conn, first_event_id, None):
             leaves.append((tree.size, event_id))
-            nodes.extend(
-                (node_key(lv, ix), h) for lv, ix, h in tree.append(merkle.leaf_hash(document))
-            )
+            for level, index, value in tree.append(merkle.leaf_hash(document)):
+                nodes.append((node_key(level, index), value))
+            if len(leaves) >= APPEND_CHUNK:
+                self._flush(conn, leaves, nodes)
+        self._flush(conn, leaves, nodes)
+        return tree.size
+
+    @staticmethod
+    def _flush(
+        conn: Connection, leaves: list[tuple[int, int]], nodes: list[tuple[int, bytes]]
+    ) -> None:
         if leaves:
             bulk_insert(conn, "ledger_leaf", ("leaf_index", "event_id"), leaves)
             bulk_insert(conn, "ledger_node", ("node_key", "hash"), nodes)
-        return tree.size
+            leaves.clear()
+            nodes.clear()
 
     # --- reading -------------------------------------------------------------------------
 

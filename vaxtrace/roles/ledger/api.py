@@ -1,0 +1,59 @@
+"""HTTP routes of a role's log: checkpoint, keys, proofs, cosignatures, alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from vaxtrace.roles.ledger.service import LedgerService
+
+NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
+
+
+def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIRouter:
+    """The log routes of one role, mounted under ``prefix`` (e.g. ``/trace/v1/ledger``)."""
+    router = APIRouter(prefix=prefix, tags=["tamper-evident log"])
+    Ledger = Annotated[LedgerService, Depends(pick)]
+
+    @router.get("/checkpoint", response_class=PlainTextResponse)
+    def checkpoint(svc: Ledger) -> PlainTextResponse:
+        """The latest signed checkpoint (signed-note format) with its cosignatures."""
+        return PlainTextResponse(svc.checkpoint(), media_type=NOTE_MEDIA_TYPE)
+
+    @router.get("/key", response_class=PlainTextResponse)
+    def key(svc: Ledger) -> PlainTextResponse:
+        """The verifier key checkpoints are signed with, and the one cosignatures use."""
+        text = f"{svc.verifier.text()}\n{svc.cosigner().text()}\n"
+        return PlainTextResponse(text, media_type=NOTE_MEDIA_TYPE)
+
+    @router.get("/proofs/inclusion")
+    def inclusion(
+        svc: Ledger,
+        event_id: Annotated[int, Query(gt=0)],
+        tree_size: Annotated[int | None, Query(gt=0)] = None,
+    ) -> dict[str, Any]:
+        """A self-contained proof bundle: checkpoint, event document and audit path."""
+        return svc.inclusion(event_id, tree_size)
+
+    @router.get("/proofs/consistency")
+    def consistency(
+        svc: Ledger, old: Annotated[int, Query(gt=0)], new: Annotated[int, Query(gt=0)]
+    ) -> dict[str, Any]:
+        return svc.consistency(old, new)
+
+    @router.post("/cosignatures", status_code=201)
+    def cosignature(
+        svc: Ledger, note: Annotated[str, Body(media_type="text/plain")]
+    ) -> dict[str, Any]:
+        """A witness hands back our checkpoint with its cosignature."""
+        return svc.accept_cosignature(note)
+
+    @router.get("/alerts")
+    def alerts(svc: Ledger) -> list[dict[str, Any]]:
+        """Forks and rollbacks this node saw while witnessing others."""
+        return svc.alerts()
+
+    return router

@@ -1,0 +1,306 @@
+"""A role's tamper-evident log as a service: append with every write, sign checkpoints, prove,
+verify, and witness other nodes' logs (a fork or a rollback is never countersigned)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine
+
+from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.ledger import merkle
+from vaxtrace.ledger.checkpoint import (
+    COSIGNATURE_V1,
+    Checkpoint,
+    Note,
+    NoteError,
+    SigningKey,
+    VerifierKey,
+)
+from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.ledger import Ledger, Verdict, verify_log
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPolicy:
+    """Sign a new checkpoint at most every ``seconds``, or once ``events`` have piled up."""
+
+    seconds: float
+    events: int
+
+    def due(self, size: int, last_size: int, last_signed: float | None, now: float) -> bool:
+        if size <= last_size:
+            return False
+        if last_signed is None or size - last_size >= self.events:
+            return True
+        return now - last_signed >= self.seconds
+
+
+class PeerLog(Protocol):
+    """How a witness reads another node's log (over HTTP, or in-process)."""
+
+    def checkpoint(self) -> str: ...
+
+    def consistency(self, old: int, new: int) -> list[bytes]: ...
+
+    def send_cosignature(self, note: str) -> None: ...
+
+
+class LedgerService:
+    def __init__(
+        self,
+        engine: Engine,
+        ledger: Ledger,
+        key: SigningKey,
+        policy: CheckpointPolicy,
+        trusted_witnesses: list[VerifierKey] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine, self.ledger, self.key, self.policy = engine, ledger, key, policy
+        self.origin = key.name
+        self.witnesses = {w.key_hash: w for w in trusted_witnesses or []}
+        self.clock = clock
+
+    @property
+    def verifier(self) -> VerifierKey:
+        return self.key.verifier()
+
+    # --- with every write ------------------------------------------------------------------
+
+    def record(self, conn: Connection, first_event_id: int) -> None:
+        """Give the events just written their leaves, in their transaction; sign when due."""
+        size = self.ledger.append_from(conn, first_event_id)
+        self._maybe_sign(conn, size, force=False)
+
+    def _maybe_sign(self, conn: Connection, size: int, *, force: bool) -> None:
+        last = self.ledger.latest_checkpoint(conn)
+        last_size = 0 if last is None else int(last["tree_size"])
+        last_signed = None if last is None else _timestamp(last["signed_at"])
+        due = self.policy.due(size, last_size, last_signed, self.clock())
+        if (force and size > last_size) or due:
+            root = self.ledger.root(conn, size)
+            note = self.key.sign(Checkpoint(self.origin, size, root))
+            self.ledger.save_checkpoint(conn, size, root, note.text())
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def checkpoint(self, *, sign_pending: bool = True, force: bool = False) -> str:
+        """The latest signed checkpoint with every cosignature received for it."""
+        if sign_pending:
+            with write_tx(self.engine) as conn:
+                self._maybe_sign(conn, self.ledger.size(conn), force=force)
+        with read_tx(self.engine) as conn:
+            latest = self.ledger.latest_checkpoint(conn)
+            if latest is None:
+                raise NotFound("no_checkpoint", "the log is empty: nothing signed yet")
+            note = Note.parse(str(latest["note"]))
+            for line in self.ledger.cosignatures(conn, int(latest["tree_size"])):
+                note = note.with_signature(Note.parse(note.body + "\n" + line).signatures[0])
+        return note.text()
+
+    def accept_cosignature(self, text: str) -> dict[str, Any]:
+        """Keep a trusted witness's cosignature on one of our checkpoints."""
+        try:
+            note = Note.parse(text)
+            checkpoint = Checkpoint.parse_body(note.body)
+        except NoteError as exc:
+            raise DomainError("malformed_note", str(exc), field="note") from exc
+        with write_tx(self.engine) as conn:
+            ours = self.ledger.checkpoint_at(conn, checkpoint.size)
+            if ours is None or Note.parse(str(ours["note"])).body != note.body:
+                raise Conflict(
+                    "not_our_checkpoint", "the note cosigns no checkpoint of ours", field="note"
+                )
+            kept = []
+            for signature in note.signatures:
+                witness = self.witnesses.get(signature.key_hash)
+                if witness is None or witness.name != signature.name:
+                    continue
+                try:
+                    witness.verify(Note(note.body, (signature,)))
+                except NoteError as exc:
+                    raise DomainError("bad_cosignature", str(exc), field="note") from exc
+                self.ledger.save_cosignature(conn, checkpoint.size, witness.name, signature.line())
+                kept.append(witness.name)
+        if not kept:
+            raise DomainError(
+                "unknown_witness", "no cosignature by a witness we trust", field="note"
+            )
+        return {"tree_size": checkpoint.size, "cosigned_by": kept}
+
+    # --- proofs ------------------------------------------------------------------------------
+
+    def inclusion(self, event_id: int, tree_size: int | None = None) -> dict[str, Any]:
+        """Proof that an event is in the log, against a signed checkpoint (a fresh one if the
+        event is newer than the latest)."""
+        with read_tx(self.engine) as conn:
+            index = self.ledger.leaf_of_event(conn, event_id)
+            if index is None:
+                raise NotFound(
+                    "unknown_event", f"event {event_id} is not in this log", field="event_id"
+                )
+            latest = self.ledger.latest_checkpoint(conn)
+        if tree_size is None and (latest is None or int(latest["tree_size"]) <= index):
+            self.checkpoint(force=True)
+        with read_tx(self.engine) as conn:
+            chosen = (
+                self.ledger.checkpoint_at(conn, tree_size)
+                if tree_size is not None
+                else self.ledger.latest_checkpoint(conn)
+            )
+            if chosen is None or int(chosen["tree_size"]) <= index:
+                raise NotFound(
+                    "no_checkpoint",
+                    f"no signed checkpoint of size {tree_size} covers event {event_id}",
+                    field="tree_size",
+                )
+            size = int(chosen["tree_size"])
+            document = dict(self.ledger.documents(conn, event_id, event_id + 1))[event_id]
+            proof = self.ledger.inclusion(conn, index, size)
+        return {
+            "origin": self.origin,
+            "log_key": self.verifier.text(),
+            "checkpoint": str(chosen["note"]),
+            "event_id": event_id,
+            "leaf_index": index,
+            "tree_size": size,
+            "document": b64(document),
+            "proof": [b64(p) for p in proof],
+        }
+
+    def consistency(self, old: int, new: int) -> dict[str, Any]:
+        with read_tx(self.engine) as conn:
+            size = self.ledger.size(conn)
+            if not 0 < old <= new <= size:
+                raise DomainError("bad_tree_sizes", f"need 0 < old <= new <= {size}", field="old")
+            proof = self.ledger.consistency(conn, old, new)
+        return {"old": old, "new": new, "proof": [b64(p) for p in proof]}
+
+    def verify(self) -> Verdict:
+        """Recompute the log from the stored events and check the signed checkpoint."""
+        with read_tx(self.engine) as conn:
+            latest = self.ledger.latest_checkpoint(conn)
+            if latest is not None:
+                try:
+                    self.verifier.verify(Note.parse(str(latest["note"])))
+                except NoteError as exc:
+                    return Verdict(False, 0, f"the latest checkpoint's signature fails: {exc}")
+            return verify_log(self.ledger, conn)
+
+    # --- witnessing ---------------------------------------------------------------------------
+
+    def witness(self, log_key: VerifierKey, peer: PeerLog) -> dict[str, Any]:
+        """Check a peer log's newest checkpoint against the last one we saw; cosign if it only
+        grew. A fork or rollback raises an alert and is never cosigned."""
+        text = peer.checkpoint()
+        try:
+            note = Note.parse(text)
+            log_key.verify(
+                Note(note.body, tuple(s for s in note.signatures if s.key_hash == log_key.key_hash))
+            )
+            checkpoint = Checkpoint.parse_body(note.body)
+        except NoteError as exc:
+            return self._alert(log_key.name, "bad_signature", str(exc), text)
+        if checkpoint.origin != log_key.name:
+            return self._alert(
+                log_key.name, "bad_origin", f"checkpoint origin {checkpoint.origin!r}", text
+            )
+        with read_tx(self.engine) as conn:
+            seen = self.ledger.witnessed(conn, log_key.name)
+        if seen is not None:
+            old_size, old_root = int(seen["tree_size"]), bytes(seen["root"])
+            if checkpoint.size < old_size:
+                return self._alert(
+                    log_key.name,
+                    "rollback",
+                    f"size went back from {old_size} to {checkpoint.size}",
+                    text,
+                )
+            if checkpoint.size == old_size and checkpoint.root != old_root:
+                return self._alert(log_key.name, "fork", f"two roots for size {old_size}", text)
+            if checkpoint.size > old_size:
+                proof = peer.consistency(old_size, checkpoint.size)
+                if not merkle.verify_consistency(
+                    old_size, checkpoint.size, old_root, checkpoint.root, proof
+                ):
+                    return self._alert(
+                        log_key.name,
+                        "fork",
+                        f"size {checkpoint.size} is not "
+                        f"consistent with size {old_size} seen before",
+                        text,
+                    )
+        timestamp = int(self.clock())
+        cosigned = note.with_signature(self.key.cosign(note, timestamp)).text()
+        with write_tx(self.engine) as conn:
+            self.ledger.save_witnessed(conn, log_key.name, checkpoint.size, checkpoint.root, text)
+        peer.send_cosignature(cosigned)
+        return {"origin": log_key.name, "tree_size": checkpoint.size, "cosigned": True}
+
+    def _alert(self, origin: str, kind: str, detail: str, note: str) -> dict[str, Any]:
+        with write_tx(self.engine) as conn:
+            self.ledger.raise_alert(conn, origin, kind, detail, note)
+        return {"origin": origin, "cosigned": False, "alert": kind, "detail": detail}
+
+    def alerts(self) -> list[dict[str, Any]]:
+        with read_tx(self.engine) as conn:
+            rows = self.ledger.alerts(conn)
+        return [
+            {
+                "id": r["id"],
+                "origin": r["origin"],
+                "kind": r["kind"],
+                "detail": r["detail"],
+                "raised_at": _iso(r["raised_at"]),
+            }
+            for r in rows
+        ]
+
+    def cosigner(self) -> VerifierKey:
+        """The key others use to check this node's cosignatures."""
+        return self.key.verifier(COSIGNATURE_V1)
+
+
+def _timestamp(value: datetime) -> float:
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return aware.timestamp()
+
+
+def _iso(value: datetime) -> str:
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.isoformat()
+
+
+def check_proof(bundle: dict[str, Any], pinned_key: VerifierKey | None = None) -> Checkpoint:
+    """Verify a proof bundle offline: the checkpoint's signature, then the event's inclusion.
+
+    Returns the checkpoint proven against; raises :class:`NoteError` saying what failed.
+    """
+    try:
+        key = pinned_key or VerifierKey.parse(bundle["log_key"])
+        note = Note.parse(bundle["checkpoint"])
+        key.verify(Note(note.body, tuple(s for s in note.signatures if s.key_hash == key.key_hash)))
+        checkpoint = Checkpoint.parse_body(note.body)
+        leaf = merkle.leaf_hash(unb64(bundle["document"]))
+        proof = [unb64(p) for p in bundle["proof"]]
+        index, size = int(bundle["leaf_index"]), int(bundle["tree_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NoteError(f"not a proof bundle: {exc}") from exc
+    if size != checkpoint.size:
+        raise NoteError(f"proof is for size {size}, checkpoint is size {checkpoint.size}")
+    if not merkle.verify_inclusion(index, size, leaf, proof, checkpoint.root):
+        raise NoteError("the inclusion proof does not lead to the checkpoint's root")
+    return checkpoint
