@@ -128,7 +128,7 @@ class VerifierKey:
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
         try:
-            name, hex_hash, encoded = text.strip().split("+")
+            name, hex_hash, encoded = text.strip().split("+", 2)  # base64 may hold "+"
             raw = base64.b64decode(encoded, validate=True)
         except ValueError as exc:
             raise NoteError("a verifier key is name+keyhash+base64key") from exc

@@ -219,10 +219,12 @@ class Ledger:
         query = select(self.t.checkpoint).where(self.t.checkpoint.c.tree_size == size)
         return conn.execute(query).mappings().first()
 
-    def save_checkpoint(self, conn: Connection, size: int, root: bytes, note: str) -> None:
+    def save_checkpoint(
+        self, conn: Connection, size: int, root: bytes, note: str, signed_at: datetime | None = None
+    ) -> None:
         conn.execute(
             insert(self.t.checkpoint).values(
-                tree_size=size, root=root, note=note, signed_at=datetime.now(UTC)
+                tree_size=size, root=root, note=note, signed_at=signed_at or datetime.now(UTC)
             )
         )
 

@@ -93,7 +93,8 @@ class LedgerService:
         if (force and size > last_size) or due:
             root = self.ledger.root(conn, size)
             note = self.key.sign(Checkpoint(self.origin, size, root))
-            self.ledger.save_checkpoint(conn, size, root, note.text())
+            signed_at = datetime.fromtimestamp(self.clock(), UTC)
+            self.ledger.save_checkpoint(conn, size, root, note.text(), signed_at)
 
     # --- checkpoints -------------------------------------------------------------------------
 

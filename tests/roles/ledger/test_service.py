@@ -1,0 +1,194 @@
+"""A role's log as a service: checkpoints by policy, proofs checked offline, witnessing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from vaxtrace.ledger.checkpoint import Checkpoint, Note, NoteError, SigningKey
+from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService, check_proof
+from vaxtrace.store.engine import make_engine, read_tx, write_tx
+from vaxtrace.store.ledger import Ledger
+from vaxtrace.store.migrate import upgrade
+from vaxtrace.store.trace import repo, schema
+from vaxtrace.store.trace.documents import event_documents
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_790_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_node(engine: Engine, folder: Path, name: str, clock: Clock, **kw: object) -> LedgerService:
+    key = SigningKey.load_or_create(f"vaxtrace/{name}/trace", folder / f"{name}.key")
+    return LedgerService(
+        engine,
+        Ledger(schema.ledger, event_documents),
+        key,
+        CheckpointPolicy(seconds=10, events=5),
+        clock=clock,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+def write_events(node: LedgerService, n: int, tag: str = "e") -> list[int]:
+    ids = []
+    for i in range(n):
+        with write_tx(node.engine) as conn:
+            header = repo.EventHeader(
+                "201",
+                "91320100MA1X000009",
+                datetime(2026, 1, 1, tzinfo=UTC),
+                f"D{tag}{i}",
+                f"{tag}{i}-{datetime.now().timestamp()}",
+            )
+            event_id = repo.append_event(conn, header, {"i": i, "tag": tag})
+            node.record(conn, event_id)
+            ids.append(event_id)
+    return ids
+
+
+def checkpoint_sizes(node: LedgerService) -> list[int]:
+    with read_tx(node.engine) as conn:
+        return [
+            int(r[0])
+            for r in conn.execute(
+                text("SELECT tree_size FROM ledger_checkpoint ORDER BY tree_size")
+            )
+        ]
+
+
+def test_checkpoints_follow_the_policy(trace_engine: Engine, tmp_path: Path) -> None:
+    clock = Clock()
+    node = make_node(trace_engine, tmp_path, "a", clock)
+    write_events(node, 1)
+    assert checkpoint_sizes(node) == [1]  # the first event is signed at once
+    write_events(node, 3)
+    assert checkpoint_sizes(node) == [1]  # neither 10 s nor 5 events yet
+    clock.now += 11
+    write_events(node, 1)
+    assert checkpoint_sizes(node) == [1, 5]
+    write_events(node, 5)
+    assert checkpoint_sizes(node) == [1, 5, 10]
+    note = Note.parse(node.checkpoint())
+    assert node.verifier.verify(note) is None
+    assert Checkpoint.parse_body(note.body).size == 10
+
+
+def test_inclusion_bundle_checks_offline_and_catches_forgery(
+    trace_engine: Engine, tmp_path: Path
+) -> None:
+    node = make_node(trace_engine, tmp_path, "a", Clock())
+    ids = write_events(node, 7)
+    bundle = node.inclusion(ids[3])
+    assert check_proof(bundle).size == bundle["tree_size"] >= 4
+    assert check_proof(bundle, node.verifier).origin == "vaxtrace/a/trace"
+    forged = dict(bundle, document=bundle["document"][:-4] + "AAA=")
+    with pytest.raises(NoteError, match="does not lead"):
+        check_proof(forged)
+    stranger = SigningKey.load_or_create("vaxtrace/a/trace", tmp_path / "stranger.key")
+    with pytest.raises(NoteError, match=r"no signature|does not verify"):
+        check_proof(bundle, stranger.verifier())
+
+
+@dataclass
+class InProcessPeer:
+    node: LedgerService
+
+    def checkpoint(self) -> str:
+        return self.node.checkpoint()
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        import base64
+
+        return [base64.b64decode(p) for p in self.node.consistency(old, new)["proof"]]
+
+    def send_cosignature(self, note: str) -> None:
+        self.node.accept_cosignature(note)
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[LedgerService, LedgerService]]:
+    engines = []
+    clock = Clock()
+    nodes = []
+    for name in ("log", "witness"):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.sqlite")
+        upgrade(engine, "trace")
+        engines.append(engine)
+    witness_key = SigningKey.load_or_create("vaxtrace/w/trace", tmp_path / "w.key")
+    log = make_node(
+        engines[0], tmp_path, "log", clock, trusted_witnesses=[witness_key.verifier(0x04)]
+    )
+    witness = LedgerService(
+        engines[1],
+        Ledger(schema.ledger, event_documents),
+        witness_key,
+        CheckpointPolicy(10, 5),
+        clock=clock,
+    )
+    nodes = [log, witness]
+    yield nodes[0], nodes[1]
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_witness_cosigns_growth(pair: tuple[LedgerService, LedgerService]) -> None:
+    log, witness = pair
+    write_events(log, 3)
+    assert witness.witness(log.verifier, InProcessPeer(log))["cosigned"]
+    write_events(log, 6)
+    log.clock.now += 11  # type: ignore[attr-defined]  # pending events are signed when due
+    result = witness.witness(log.verifier, InProcessPeer(log))
+    assert result == {"origin": log.origin, "tree_size": 9, "cosigned": True}
+    served = Note.parse(log.checkpoint(sign_pending=False))
+    assert witness.cosigner().verify(served) is not None  # the cosignature is served back
+    assert witness.alerts() == []
+
+
+def test_a_rewritten_history_is_a_fork_and_is_not_cosigned(
+    pair: tuple[LedgerService, LedgerService], tmp_path: Path
+) -> None:
+    log, witness = pair
+    write_events(log, 4)
+    log.clock.now += 11  # type: ignore[attr-defined]
+    assert witness.witness(log.verifier, InProcessPeer(log))["tree_size"] == 4
+    # the operator rebuilds the log from other history with the same key
+    engine = make_engine(f"sqlite:///{tmp_path / 'forked.sqlite'}")
+    upgrade(engine, "trace")
+    forked = LedgerService(engine, log.ledger, log.key, log.policy, clock=log.clock)
+    write_events(forked, 9, tag="other")
+    result = witness.witness(log.verifier, InProcessPeer(forked))
+    assert result["cosigned"] is False and result["alert"] == "fork"
+    assert [a["kind"] for a in witness.alerts()] == ["fork"]
+    # a smaller tree is a rollback
+    engine2 = make_engine(f"sqlite:///{tmp_path / 'rolled.sqlite'}")
+    upgrade(engine2, "trace")
+    rolled = LedgerService(engine2, log.ledger, log.key, log.policy, clock=log.clock)
+    write_events(rolled, 2, tag="r")
+    assert witness.witness(log.verifier, InProcessPeer(rolled))["alert"] == "rollback"
+    engine.dispose()
+    engine2.dispose()
+
+
+def test_cosignatures_from_strangers_are_refused(
+    pair: tuple[LedgerService, LedgerService], tmp_path: Path
+) -> None:
+    log, _ = pair
+    write_events(log, 2)
+    stranger = SigningKey.load_or_create("vaxtrace/x/trace", tmp_path / "x.key")
+    note = Note.parse(log.checkpoint())
+    cosigned = note.with_signature(stranger.cosign(note, 1)).text()
+    from vaxtrace.core.errors import DomainError
+
+    with pytest.raises(DomainError) as refused:
+        log.accept_cosignature(cosigned)
+    assert refused.value.reason == "unknown_witness"
