@@ -1,0 +1,16 @@
+"""Use cases of a vaccine trace system (疫苗追溯系统) run by a MAH or a third party for several.
+
+Every write runs in one transaction, checks first, and is idempotent by its client document
+id: the frames that make it so are in ``writes``.
+
+One module per domain concept: ``registry`` (organisations, tokens, products, coding rules,
+batches), ``commissioning``, ``packaging``, ``quality`` (self-inspection, lot release),
+``movements`` (warehousing, shipping, sales return, destruction), ``recalls``, ``temperature``,
+``locks``, ``corrections``, ``queries``; ``lookups`` and ``writes`` are what they share.
+``TraceService`` (in ``facade``) gathers them into the object the API, CLI and simulator use.
+"""
+
+from vaxtrace.roles.trace.service.facade import TraceService
+from vaxtrace.roles.trace.service.writes import WriteResult
+
+__all__ = ["TraceService", "WriteResult"]

@@ -1,0 +1,56 @@
+"""更正 corrections of an earlier event's header (document number, business time, source)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from vaxtrace.core.datasets import Correction
+from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.roles.trace.service.writes import WriteResult, write
+from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.repo import EventHeader
+
+
+def correct(engine: Engine, actor: str, request: Correction) -> WriteResult:
+    """更正: a new event correcting an earlier event's header; the earlier one stays."""
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        earlier = repo.event_by_id(conn, request.corrects_event_id)
+        if earlier is None or earlier["org_uscc"] != actor:
+            raise NotFound(
+                "unknown_event",
+                f"no event {request.corrects_event_id} of yours",
+                field="corrects_event_id",
+            )
+        if "business_time" in request.corrected:
+            _check_business_time(request.corrected["business_time"])
+        body = {
+            "reason": request.reason,
+            "corrected": request.corrected,
+            "corrects_event_id": request.corrects_event_id,
+        }
+        event_id = repo.append_event(conn, header, body)
+        return event_id, body
+
+    return write(engine, actor, "correction", request, apply, bill_type="correction")
+
+
+def _check_business_time(value: str) -> None:
+    """A corrected business time is ISO 8601 with an offset."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise DomainError(
+            "invalid_datetime",
+            "business_time: ISO 8601 expected",
+            field="corrected.business_time",
+        ) from exc
+    if moment.tzinfo is None:
+        raise DomainError(
+            "timezone_missing",
+            "business_time needs an offset",
+            field="corrected.business_time",
+        )

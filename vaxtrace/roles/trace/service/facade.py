@@ -1,0 +1,143 @@
+"""``TraceService``: the trace role's use cases over its own database, in one object.
+
+Each method delegates to the module of its domain concept, where the rules and their
+docstrings live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from vaxtrace.core.datasets import (
+    Batch,
+    CodingRule,
+    Commission,
+    Correction,
+    Destruction,
+    Lock,
+    LotRelease,
+    Organisation,
+    Pack,
+    Recall,
+    RecallReceipt,
+    Replace,
+    SalesReturn,
+    SelfInspection,
+    ShippingNote,
+    TemperatureRecord,
+    Unlock,
+    Unpack,
+    VaccineProduct,
+    Warehousing,
+)
+from vaxtrace.roles.trace.service import (
+    commissioning,
+    corrections,
+    locks,
+    movements,
+    packaging,
+    quality,
+    queries,
+    recalls,
+    registry,
+    temperature,
+)
+from vaxtrace.roles.trace.service.writes import WriteResult
+
+
+class TraceService:
+    """The trace role's use cases over its own database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- identities and basic data: registry ----------------------------------------------
+
+    def register_organisation(self, org: Organisation) -> dict[str, Any]:
+        return registry.register_organisation(self.engine, org)
+
+    def issue_token(self, org_uscc: str, label: str = "api") -> str:
+        return registry.issue_token(self.engine, org_uscc, label)
+
+    def authenticate(self, token: str) -> str | None:
+        return registry.authenticate(self.engine, token)
+
+    def register_product(self, actor: str, item: VaccineProduct) -> dict[str, Any]:
+        return registry.register_product(self.engine, actor, item)
+
+    def register_coding_rule(self, actor: str, rule: CodingRule) -> dict[str, Any]:
+        return registry.register_coding_rule(self.engine, actor, rule)
+
+    def register_batch(self, actor: str, item: Batch) -> dict[str, Any]:
+        return registry.register_batch(self.engine, actor, item)
+
+    # --- codes and packaging: commissioning, packaging ------------------------------------
+
+    def commission(self, actor: str, request: Commission) -> WriteResult:
+        return commissioning.commission(self.engine, actor, request)
+
+    def pack(self, actor: str, request: Pack) -> WriteResult:
+        return packaging.pack(self.engine, actor, request)
+
+    def unpack(self, actor: str, request: Unpack) -> WriteResult:
+        return packaging.unpack(self.engine, actor, request)
+
+    def replace(self, actor: str, request: Replace) -> WriteResult:
+        return packaging.replace(self.engine, actor, request)
+
+    # --- batch quality steps: quality -----------------------------------------------------
+
+    def self_inspect(self, actor: str, request: SelfInspection) -> WriteResult:
+        return quality.self_inspect(self.engine, actor, request)
+
+    def release_lot(
+        self, actor: str, request: LotRelease, certificate: bytes, media_type: str
+    ) -> WriteResult:
+        return quality.release_lot(self.engine, actor, request, certificate, media_type)
+
+    # --- movements of code sets: movements, recalls ---------------------------------------
+
+    def warehouse(self, actor: str, request: Warehousing) -> WriteResult:
+        return movements.warehouse(self.engine, actor, request)
+
+    def ship(self, actor: str, request: ShippingNote) -> WriteResult:
+        return movements.ship(self.engine, actor, request)
+
+    def sales_return(self, actor: str, request: SalesReturn) -> WriteResult:
+        return movements.sales_return(self.engine, actor, request)
+
+    def start_recall(self, actor: str, request: Recall) -> WriteResult:
+        return recalls.start_recall(self.engine, actor, request)
+
+    def recall_receipt(self, actor: str, request: RecallReceipt) -> WriteResult:
+        return recalls.recall_receipt(self.engine, actor, request)
+
+    def destroy(self, actor: str, request: Destruction) -> WriteResult:
+        return movements.destroy(self.engine, actor, request)
+
+    # --- records, locks and corrections: temperature, locks, corrections ------------------
+
+    def record_temperature(self, actor: str, request: TemperatureRecord) -> WriteResult:
+        return temperature.record_temperature(self.engine, actor, request)
+
+    def lock(self, actor: str, request: Lock) -> WriteResult:
+        return locks.lock(self.engine, actor, request)
+
+    def unlock(self, actor: str, request: Unlock) -> WriteResult:
+        return locks.unlock(self.engine, actor, request)
+
+    def correct(self, actor: str, request: Correction) -> WriteResult:
+        return corrections.correct(self.engine, actor, request)
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def trace(self, text: str) -> dict[str, Any]:
+        return queries.trace(self.engine, text)
+
+    def batch_summary(self, actor: str, batch_no: str) -> dict[str, Any]:
+        return queries.batch_summary(self.engine, actor, batch_no)
+
+    def consumer_view(self, text: str) -> dict[str, Any]:
+        return queries.consumer_view(self.engine, text)

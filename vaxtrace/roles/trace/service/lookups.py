@@ -1,0 +1,77 @@
+"""Small lookups shared by the trace use cases: each refuses in one way, with one reason code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Connection, RowMapping, Table, select
+
+from vaxtrace.core import codes as codes_
+from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.status import Status
+from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.schema import organisation
+
+
+def examples(values: Sequence[str]) -> str:
+    """The first few values, for a refusal message."""
+    return ", ".join(values[:5])
+
+
+def parse(value: str, field: str) -> codes_.TraceCode:
+    """Parse a trace code, refusing with the code's own reason on ``field``."""
+    try:
+        return codes_.parse_code(value)
+    except codes_.CodeError as exc:
+        raise DomainError(exc.reason, f"{value!r}: {exc.message}", field=field) from exc
+
+
+def exists(conn: Connection, table: Table, *where: ColumnElement[bool]) -> bool:
+    """Whether ``table`` has a row matching ``where``."""
+    return conn.execute(select(table.c.id).where(*where)).first() is not None
+
+
+def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
+    query = select(organisation).where(organisation.c.uscc == uscc)
+    return conn.execute(query).mappings().first()
+
+
+def known_organisation(conn: Connection, uscc: str) -> RowMapping:
+    """An organisation of the local registry; unknown ones are refused."""
+    row = find_organisation(conn, uscc)
+    if row is None:
+        raise NotFound("unknown_organisation", f"{uscc} is not registered here")
+    return row
+
+
+def require_kind(conn: Connection, uscc: str, kind: OrgKind) -> None:
+    if known_organisation(conn, uscc)["kind"] != kind.value:
+        raise DomainError("wrong_organisation_kind", f"only a {kind.value} may do this")
+
+
+def own_batch(conn: Connection, actor: str, batch_no: str, field: str = "batch_no") -> RowMapping:
+    found = repo.batch_by_no(conn, actor, batch_no)
+    if found is None:
+        raise NotFound("unknown_batch", f"no batch {batch_no} of yours", field=field)
+    return found
+
+
+def own_batch_ids(conn: Connection, actor: str, batch_nos: Sequence[str]) -> list[int]:
+    """The ids of a document's ``batch_nos``, each one the actor's own."""
+    return [
+        own_batch(conn, actor, b, field=f"batch_nos[{i}]")["id"] for i, b in enumerate(batch_nos)
+    ]
+
+
+def held_code(conn: Connection, actor: str, value: str, field: str) -> RowMapping:
+    """A code of the actor's that the actor holds and that is not used up or destroyed."""
+    code = parse(value, field)
+    row = repo.code_detail(conn, code.value)
+    if row is None:
+        raise DomainError("unknown_code", f"{code.value} is not commissioned", field=field)
+    if row["mah_uscc"] != actor or row["holder_uscc"] != actor:
+        raise Conflict("not_held", f"{code.value} is not held by {actor}", field=field)
+    if Status(row["status"]) in (Status.USED, Status.DESTROYED):
+        raise Conflict("terminal_status", f"{code.value} is {row['status']}", field=field)
+    return row

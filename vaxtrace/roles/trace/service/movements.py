@@ -1,0 +1,166 @@
+"""Movements of code sets through the MAH's stock: 101 in, 201 out, 103 back, 205 destroyed.
+
+108 recall receipt is with the recalls; every movement runs in ``writes.codes_write``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Connection, Engine, RowMapping, insert
+
+from vaxtrace.core.datasets import (
+    Conclusion,
+    Destruction,
+    OrgKind,
+    SalesReturn,
+    ShippingNote,
+    Warehousing,
+)
+from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.status import Action
+from vaxtrace.roles.trace.service.lookups import exists, find_organisation
+from vaxtrace.roles.trace.service.writes import WriteResult, codes_write
+from vaxtrace.store.trace.schema import shipping_note
+
+
+def warehouse(engine: Engine, actor: str, request: Warehousing) -> WriteResult:
+    """101 生产入库 production warehousing."""
+    return codes_write(
+        engine,
+        actor,
+        "warehousing",
+        "101",
+        request,
+        request.codes,
+        Action.WAREHOUSE,
+        holder=actor,
+        payload={"warehouse": request.warehouse},
+    )
+
+
+def ship(engine: Engine, actor: str, request: ShippingNote) -> WriteResult:
+    """201 销售出库: a shipping note (发货单) from the MAH to a CDC."""
+
+    def checks(conn: Connection, batches: list[RowMapping], doses: int) -> None:
+        if exists(
+            conn,
+            shipping_note,
+            shipping_note.c.mah_uscc == actor,
+            shipping_note.c.note_no == request.document_no,
+        ):
+            raise Conflict(
+                "shipping_note_exists",
+                f"shipping note {request.document_no} exists; a new note needs a new number",
+                field="document_no",
+            )
+        _check_consignee(conn, request.consignee_uscc)
+        day = request.business_time.date()
+        for b in batches:
+            _check_sellable_batch(b, day)
+        if doses != request.expected_quantity:
+            raise DomainError(
+                "quantity_mismatch",
+                f"the codes hold {doses} doses; the note says {request.expected_quantity}",
+                field="expected_quantity",
+            )
+
+    def record(conn: Connection, event_id: int, doses: int) -> None:
+        conn.execute(
+            insert(shipping_note).values(
+                event_id=event_id,
+                mah_uscc=actor,
+                note_no=request.document_no,
+                consignee_uscc=request.consignee_uscc,
+                quantity=doses,
+            )
+        )
+
+    payload = request.model_dump(
+        mode="json", exclude={"codes", "client_document_id", "business_time", "document_no"}
+    )
+    return codes_write(
+        engine,
+        actor,
+        "shipping_note",
+        "201",
+        request,
+        request.codes,
+        Action.SHIP,
+        holder=request.consignee_uscc,
+        payload=payload,
+        checks=checks,
+        record=record,
+        already_gone="already_shipped",
+    )
+
+
+def _check_consignee(conn: Connection, uscc: str) -> None:
+    """A MAH ships only to a registered CDC."""
+    consignee = find_organisation(conn, uscc)
+    if consignee is None:
+        raise DomainError(
+            "unknown_consignee",
+            f"{uscc} is not a registered organisation",
+            field="consignee_uscc",
+        )
+    if consignee["kind"] != OrgKind.CDC.value:
+        raise DomainError(
+            "consignee_not_cdc",
+            f"a MAH may supply only CDCs (疾控机构), not a {consignee['kind']}",
+            field="consignee_uscc",
+        )
+
+
+def _check_sellable_batch(b: RowMapping, day: date) -> None:
+    """A batch leaves for sale lot-released, cleared by customs if imported, and unexpired."""
+    if b["certificate_no"] is None or b["release_conclusion"] != Conclusion.PASS.value:
+        raise DomainError(
+            "not_lot_released",
+            f"batch {b['batch_no']} has no lot release certificate (批签发证明)",
+            field="codes",
+        )
+    if b["imported"] and not b["customs_clearance_no"]:
+        raise DomainError(
+            "missing_customs_clearance",
+            f"imported batch {b['batch_no']} has no customs clearance form",
+            field="codes",
+        )
+    expiry = b["expiry_date"]
+    if isinstance(expiry, str):
+        expiry = date.fromisoformat(expiry)
+    if expiry < day:
+        raise DomainError("expired", f"batch {b['batch_no']} expired on {expiry}", field="codes")
+
+
+def sales_return(engine: Engine, actor: str, request: SalesReturn) -> WriteResult:
+    """103 销售退回入库: goods come back from a CDC."""
+    payload = {"from_uscc": request.from_uscc, "reason_code": request.reason_code.value}
+    return codes_write(
+        engine,
+        actor,
+        "sales_return",
+        "103",
+        request,
+        request.codes,
+        Action.RETURN,
+        holder=actor,
+        expected_holder=request.from_uscc,
+        payload=payload,
+    )
+
+
+def destroy(engine: Engine, actor: str, request: Destruction) -> WriteResult:
+    """205 销毁出库: destruction with reason, executor and supervisor."""
+    payload = request.model_dump(mode="json", include={"reason", "executor", "supervisor", "place"})
+    return codes_write(
+        engine,
+        actor,
+        "destruction",
+        "205",
+        request,
+        request.codes,
+        Action.DESTROY,
+        holder=actor,
+        payload=payload,
+    )

@@ -1,0 +1,148 @@
+"""Packaging after commissioning: 装箱 pack, 拆箱 unpack, 换码 replace a damaged label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping
+
+from vaxtrace.core.datasets import Pack, Replace, Unpack
+from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.status import Action, Status, refusal
+from vaxtrace.roles.trace.service.lookups import held_code, parse
+from vaxtrace.roles.trace.service.writes import WriteResult, write
+from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.repo import EventHeader
+
+
+def pack(engine: Engine, actor: str, request: Pack) -> WriteResult:
+    """装箱: put codes into a container one level up."""
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        parent = held_code(conn, actor, request.parent, "parent")
+        kids = [held_code(conn, actor, c, f"children[{i}]") for i, c in enumerate(request.children)]
+        if len({k["id"] for k in kids}) != len(kids):
+            raise DomainError("duplicate_code", "a child is listed twice", field="children")
+        capacity = repo.identification_codes_of(conn, parent["product_id"])[parent["level"]]
+        room = capacity["children"] - len(repo.children_ids(conn, parent["id"]))
+        for i, kid in enumerate(kids):
+            _check_packable(parent, kid, f"children[{i}]")
+        if len(kids) > room:
+            raise DomainError(
+                "over_capacity",
+                f"{parent['code']} has room for {room} more, not {len(kids)}",
+                field="children",
+            )
+        event_id = repo.append_event(
+            conn, header, {"parent": parent["code"], "children": [k["code"] for k in kids]}
+        )
+        repo.set_parent(conn, [k["id"] for k in kids], parent["id"], event_id)
+        repo.link_codes(conn, [parent["id"], *(k["id"] for k in kids)], event_id)
+        return event_id, {"parent": parent["code"], "packed": len(kids)}
+
+    return write(engine, actor, "pack", request, apply, bill_type="pack")
+
+
+def _check_packable(parent: RowMapping, kid: RowMapping, field: str) -> None:
+    """A loose code of the level below and of the same batch goes into ``parent``."""
+    if kid["level"] != parent["level"] - 1:
+        raise DomainError(
+            "level_mismatch",
+            f"a level {kid['level']} code cannot go into a level {parent['level']} one",
+            field=field,
+        )
+    if kid["batch_id"] != parent["batch_id"]:
+        raise DomainError("mixed_batch", f"{kid['code']} is of another batch", field=field)
+    if kid["parent_id"] is not None:
+        raise Conflict(
+            "already_packed",
+            f"{kid['code']} is already inside another container; unpack it first",
+            field=field,
+        )
+
+
+def unpack(engine: Engine, actor: str, request: Unpack) -> WriteResult:
+    """拆箱: take codes out of a container (all of them when none are named)."""
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        parent = held_code(conn, actor, request.parent, "parent")
+        inside = set(repo.children_ids(conn, parent["id"]))
+        if request.children is None:
+            ids = sorted(inside)
+        else:
+            ids = []
+            for i, value in enumerate(request.children):
+                kid = held_code(conn, actor, value, f"children[{i}]")
+                if kid["id"] not in inside:
+                    raise DomainError(
+                        "not_in_container",
+                        f"{kid['code']} is not inside {parent['code']}",
+                        field=f"children[{i}]",
+                    )
+                ids.append(kid["id"])
+        event_id = repo.append_event(conn, header, {"parent": parent["code"]})
+        repo.link_codes(conn, [parent["id"], *ids], event_id)
+        repo.clear_parent(conn, ids, event_id)
+        return event_id, {"parent": parent["code"], "unpacked": len(ids)}
+
+    return write(engine, actor, "unpack", request, apply, bill_type="unpack")
+
+
+def replace(engine: Engine, actor: str, request: Replace) -> WriteResult:
+    """换码: a damaged label gets a new code; the old one is suspended (已停用)."""
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        old = held_code(conn, actor, request.old_code, "old_code")
+        if old["replaced_by_id"] is not None:
+            # else a second new code would inherit the old one's suspended status
+            raise Conflict(
+                "already_replaced",
+                f"{old['code']} was already replaced; replace its new code instead",
+                field="old_code",
+            )
+        why = refusal(Status(old["status"]), Action.SUSPEND)
+        if why is not None:
+            raise DomainError(why.reason, why.message, field="old_code")
+        new = parse(request.new_code, "new_code")
+        ident = repo.identification_codes_of(conn, old["product_id"])[old["level"]]
+        if new.identification_code != ident["code"]:
+            raise DomainError(
+                "unknown_identification_code",
+                f"the new code must carry identification code {ident['code']}",
+                field="new_code",
+            )
+        if repo.existing_codes(conn, [new.value]):
+            raise Conflict(
+                "already_commissioned", f"{new.value} is already in use", field="new_code"
+            )
+        event_id = repo.append_event(
+            conn,
+            header,
+            {"old_code": old["code"], "new_code": new.value, "reason": request.reason},
+        )
+        new_id = repo.next_code_id(conn)
+        repo.insert_codes(
+            conn,
+            [
+                (
+                    new_id,
+                    new.value,
+                    old["level"],
+                    old["product_id"],
+                    old["batch_id"],
+                    old["parent_id"],
+                    event_id if old["parent_id"] is not None else None,
+                    old["status"],
+                    old["holder_uscc"],
+                    event_id,
+                )
+            ],
+        )
+        if old["parent_id"] is not None:
+            repo.clear_parent(conn, [old["id"]], event_id)
+        repo.move_children(conn, old["id"], new_id, event_id)
+        repo.mark_replaced(conn, old["id"], new_id)
+        repo.link_codes(conn, [old["id"], new_id], event_id)
+        return event_id, {"old_code": old["code"], "new_code": new.value}
+
+    return write(engine, actor, "replace", request, apply, bill_type="replace")

@@ -1,0 +1,116 @@
+"""Batch quality steps: the MAH's 自检 self-inspection and the 批签发 lot release."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert
+
+from vaxtrace.core.datasets import Conclusion, LotRelease, SelfInspection
+from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.status import Action
+from vaxtrace.roles.trace.service.lookups import exists, own_batch
+from vaxtrace.roles.trace.service.writes import WriteResult, batches_step, write
+from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.repo import EventHeader
+from vaxtrace.store.trace.schema import lot_release, self_inspection
+
+
+def self_inspect(engine: Engine, actor: str, request: SelfInspection) -> WriteResult:
+    """自检: record the MAH's inspection of a batch."""
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        found = own_batch(conn, actor, request.batch_no)
+        event_id = repo.append_event(
+            conn,
+            header,
+            request.model_dump(mode="json", include={"batch_no", "report_no", "conclusion"}),
+        )
+        conn.execute(
+            insert(self_inspection).values(
+                batch_id=found["id"],
+                event_id=event_id,
+                report_no=request.report_no,
+                conclusion=request.conclusion.value,
+            )
+        )
+        action = Action.SELF_INSPECT if request.conclusion is Conclusion.PASS else None
+        moved = batches_step(conn, [found["id"]], event_id, action)
+        return event_id, {"batch_no": request.batch_no, "codes_updated": moved}
+
+    return write(engine, actor, "self_inspection", request, apply, bill_type="self_inspection")
+
+
+def release_lot(
+    engine: Engine, actor: str, request: LotRelease, certificate: bytes, media_type: str
+) -> WriteResult:
+    """批签发: record the lot release with its certificate file."""
+    if not certificate:
+        raise DomainError(
+            "missing_certificate",
+            "the lot release certificate file is empty",
+            field="certificate",
+        )
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        found = own_batch(conn, actor, request.batch_no)
+        if exists(conn, lot_release, lot_release.c.batch_id == found["id"]):
+            raise Conflict(
+                "already_released",
+                f"batch {request.batch_no} has a lot release",
+                field="batch_no",
+            )
+        inspected = exists(
+            conn,
+            self_inspection,
+            self_inspection.c.batch_id == found["id"],
+            self_inspection.c.conclusion == "pass",
+        )
+        if request.conclusion is Conclusion.PASS and not inspected:
+            raise DomainError(
+                "not_self_inspected",
+                f"batch {request.batch_no} has no passing self-inspection",
+                field="batch_no",
+            )
+        if request.quantity > found["quantity"]:
+            raise DomainError(
+                "quantity_mismatch",
+                f"released {request.quantity} > batch {found['quantity']}",
+                field="quantity",
+            )
+        sha = hashlib.sha256(certificate).hexdigest()
+        event_id = repo.append_event(
+            conn,
+            header,
+            request.model_dump(
+                mode="json",
+                include={"batch_no", "certificate_no", "conclusion", "authority", "quantity"},
+            )
+            | {"certificate_sha256": sha},
+        )
+        conn.execute(
+            insert(lot_release).values(
+                batch_id=found["id"],
+                event_id=event_id,
+                certificate_no=request.certificate_no,
+                release_date=request.business_time.date(),
+                conclusion=request.conclusion.value,
+                authority=request.authority,
+                quantity=request.quantity,
+                certificate_sha256=sha,
+                certificate_media_type=media_type,
+                certificate_file=certificate,
+            )
+        )
+        action = Action.LOT_RELEASE if request.conclusion is Conclusion.PASS else None
+        moved = batches_step(conn, [found["id"]], event_id, action)
+        return event_id, {
+            "batch_no": request.batch_no,
+            "certificate_sha256": sha,
+            "codes_updated": moved,
+        }
+
+    return write(
+        engine, actor, "lot_release", request, apply, bill_type="lot_release", extra=certificate
+    )

@@ -1,0 +1,175 @@
+"""Queries about codes and batches: a code's full trace, a batch's whereabouts, the public view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, select
+
+from vaxtrace.core import codes as codes_
+from vaxtrace.core.errors import NotFound
+from vaxtrace.roles.trace.service.lookups import own_batch, parse
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.schema import lot_release, organisation
+
+
+def trace(engine: Engine, text: str) -> dict[str, Any]:
+    """Everything known about one code of any level, with its full history."""
+    code = parse(text, "code")
+    with read_tx(engine) as conn:
+        row = _commissioned(conn, code)
+        spans = repo.containment_intervals(conn, row["id"])
+        events = repo.history(conn, spans, row["batch_id"], row["commission_event_id"])
+        events = sorted(
+            [*events, *repo.corrections_of(conn, [e["id"] for e in events])],
+            key=lambda e: int(e["id"]),
+        )
+        containers = _containers(conn, row)
+        children = repo.children_of(conn, row["id"])
+        replaced_by = None
+        if row["replaced_by_id"] is not None:
+            new = repo.code_by_id(conn, row["replaced_by_id"])
+            replaced_by = None if new is None else new["code"]
+    data = row["product_data"]
+    return {
+        "code": row["code"],
+        "family": code.family.value,
+        "level": row["level"],
+        "product": {
+            "product_code": row["product_code"],
+            "generic_name": data["generic_name"],
+            "trade_name": data["trade_name"],
+            "mah_uscc": row["mah_uscc"],
+            "strength": data["strength"],
+            "dosage_form": data["dosage_form"],
+        },
+        "batch_no": row["batch_no"],
+        "production_date": str(row["production_date"]),
+        "expiry_date": str(row["expiry_date"]),
+        "status": row["status"],
+        "holder_uscc": row["holder_uscc"],
+        "containers": containers,
+        "children": [dict(c) for c in children],
+        "replaced_by": replaced_by,
+        "history": [_event_json(e) for e in events],
+    }
+
+
+def _commissioned(conn: Connection, code: codes_.TraceCode) -> RowMapping:
+    """A commissioned code's row.
+
+    An unknown code is refused saying whether its identification code is known, so a typo
+    reads as one.
+    """
+    row = repo.code_detail(conn, code.value)
+    if row is not None:
+        return row
+    owner = repo.identification_owners(conn, [code.identification_code])
+    if code.identification_code in owner:
+        level = owner[code.identification_code]["level"]
+        raise NotFound(
+            "not_commissioned",
+            f"{code.value}: identification code {code.identification_code} is level {level} "
+            "of a registered product, but this serial was never issued (a typo?)",
+            field="code",
+        )
+    raise NotFound(
+        "unknown_code",
+        f"{code.value}: identification code {code.identification_code} is not registered "
+        "with this trace system",
+        field="code",
+    )
+
+
+def _containers(conn: Connection, row: RowMapping) -> list[str]:
+    """The codes a code is inside, innermost first."""
+    chain: list[str] = []
+    parent_id = row["parent_id"]
+    while parent_id is not None:
+        parent = repo.code_by_id(conn, parent_id)
+        if parent is None:
+            break
+        chain.append(parent["code"])
+        parent_id = parent["parent_id"]
+    return chain
+
+
+def _event_json(e: RowMapping) -> dict[str, Any]:
+    return {
+        "event_id": e["id"],
+        "event_uuid": e["event_uuid"],
+        "bill_type": e["bill_type"],
+        "org_uscc": e["org_uscc"],
+        "business_time": _iso(e["business_time"]),
+        "recorded_time": _iso(e["recorded_time"]),
+        "document_no": e["document_no"],
+        "source_document": e["source_document"],
+        "payload": e["payload"],
+    }
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.isoformat()
+    return str(value)
+
+
+def batch_summary(engine: Engine, actor: str, batch_no: str) -> dict[str, Any]:
+    """Where a batch's doses are now, counted by holder and status."""
+    with read_tx(engine) as conn:
+        found = own_batch(conn, actor, batch_no)
+        rows = repo.batch_where_now(conn, found["id"])
+    return {
+        "batch_no": batch_no,
+        "product_code": found["product_data"]["product_code"],
+        "expiry_date": str(found["expiry_date"]),
+        "doses": sum(int(r["doses"]) for r in rows),
+        "by_holder_and_status": [
+            {"holder_uscc": r["holder_uscc"], "status": r["status"], "doses": int(r["doses"])}
+            for r in rows
+        ],
+    }
+
+
+def consumer_view(engine: Engine, text: str) -> dict[str, Any]:
+    """The public subset (消费者查询): product, MAH, batch, expiry, lot release, status."""
+    code = parse(text, "code")
+    with read_tx(engine) as conn:
+        row = _commissioned(conn, code)
+        release = (
+            conn.execute(
+                select(
+                    lot_release.c.certificate_no,
+                    lot_release.c.release_date,
+                    lot_release.c.authority,
+                ).where(lot_release.c.batch_id == row["batch_id"])
+            )
+            .mappings()
+            .first()
+        )
+        mah = conn.execute(
+            select(organisation.c.name).where(organisation.c.uscc == row["mah_uscc"])
+        ).scalar_one_or_none()
+    data = row["product_data"]
+    return {
+        "code": row["code"],
+        "generic_name": data["generic_name"],
+        "trade_name": data["trade_name"],
+        "strength": data["strength"],
+        "mah": mah,
+        "manufacturer": data["manufacturer"],
+        "approval_number": data["approval_number"],
+        "batch_no": row["batch_no"],
+        "expiry_date": str(row["expiry_date"]),
+        "lot_release": None
+        if release is None
+        else {
+            "certificate_no": release["certificate_no"],
+            "release_date": str(release["release_date"]),
+            "authority": release["authority"],
+        },
+        "status": row["status"],
+    }

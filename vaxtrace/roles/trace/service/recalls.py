@@ -1,0 +1,82 @@
+"""召回 recalls: starting a recall of whole batches, and 108 recall receipt of the goods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, insert, select
+
+from vaxtrace.core.datasets import Recall, RecallReceipt
+from vaxtrace.core.errors import Conflict, NotFound
+from vaxtrace.core.status import Action
+from vaxtrace.roles.trace.service.lookups import examples, exists, own_batch_ids
+from vaxtrace.roles.trace.service.writes import WriteResult, batches_step, codes_write, write
+from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.repo import EventHeader
+from vaxtrace.store.trace.schema import recall
+
+
+def start_recall(engine: Engine, actor: str, request: Recall) -> WriteResult:
+    """召回: start a recall of whole batches (a mock recall changes no status)."""
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        ids = own_batch_ids(conn, actor, request.batch_nos)
+        if exists(
+            conn, recall, recall.c.mah_uscc == actor, recall.c.recall_no == request.recall_no
+        ):
+            raise Conflict("recall_exists", f"recall {request.recall_no} exists", field="recall_no")
+        data = request.model_dump(mode="json", exclude={"client_document_id"})
+        event_id = repo.append_event(conn, header, data)
+        conn.execute(
+            insert(recall).values(
+                mah_uscc=actor,
+                recall_no=request.recall_no,
+                event_id=event_id,
+                state="in_progress",
+                data=data,
+            )
+        )
+        moved = batches_step(conn, ids, event_id, None if request.mock else Action.START_RECALL)
+        return event_id, {
+            "recall_no": request.recall_no,
+            "codes_updated": moved,
+            "state": "in_progress",
+        }
+
+    return write(engine, actor, "recall", request, apply, bill_type="recall")
+
+
+def recall_receipt(engine: Engine, actor: str, request: RecallReceipt) -> WriteResult:
+    """108 召回入库: recalled goods come back to the MAH."""
+
+    def checks(conn: Connection, batches: list[RowMapping], _doses: int) -> None:
+        data = conn.execute(
+            select(recall.c.data).where(
+                recall.c.mah_uscc == actor, recall.c.recall_no == request.recall_no
+            )
+        ).scalar_one_or_none()
+        if data is None:
+            raise NotFound(
+                "unknown_recall", f"no recall {request.recall_no} of yours", field="recall_no"
+            )
+        outside = [b["batch_no"] for b in batches if b["batch_no"] not in data["batch_nos"]]
+        if outside:
+            raise Conflict(
+                "not_in_recall",
+                f"batch(es) {examples(outside)} are not in recall {request.recall_no}",
+                field="codes",
+            )
+
+    return codes_write(
+        engine,
+        actor,
+        "recall_receipt",
+        "108",
+        request,
+        request.codes,
+        Action.RECALL_IN,
+        holder=actor,
+        expected_holder=request.from_uscc,
+        payload={"recall_no": request.recall_no, "from_uscc": request.from_uscc},
+        checks=checks,
+    )

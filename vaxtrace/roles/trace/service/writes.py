@@ -1,0 +1,226 @@
+"""The write frames every trace write runs in.
+
+Every write runs in one transaction: checks first, writes after; any refusal rolls back, so a
+rejected request writes nothing. Every write carries a client document id: a retry with the same
+id and body returns the first answer and writes nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from vaxtrace.core.datasets import Write
+from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.status import Action, Status, refusal
+from vaxtrace.roles.trace.service.lookups import examples, known_organisation, parse
+from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.repo import EventHeader
+
+Checks = Callable[[Connection, list[RowMapping], int], None]
+"""Checks on the batches a set of codes touches and the doses it holds."""
+
+Record = Callable[[Connection, int, int], None]
+"""A write's own rows, given its event id and the doses it touched."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    body: dict[str, Any]
+    replayed: bool
+
+
+def digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def write(
+    engine: Engine,
+    actor: str,
+    operation: str,
+    request: Write,
+    apply: Callable[[Connection, EventHeader], tuple[int | None, dict[str, Any]]],
+    *,
+    bill_type: str,
+    extra: bytes = b"",
+) -> WriteResult:
+    """Run ``apply`` once per client document id; a retry replays the first answer.
+
+    ``apply`` checks and writes inside the transaction and answers its event id (if any)
+    and the response body.
+    """
+    request_sha256 = digest(operation.encode(), request.model_dump_json().encode(), extra)
+    header = EventHeader(
+        bill_type=bill_type,
+        org_uscc=actor,
+        business_time=request.business_time,
+        document_no=request.document_no,
+        client_document_id=request.client_document_id,
+        source_document=request.source_document,
+        corrects_event_id=getattr(request, "corrects_event_id", None),
+    )
+    for _attempt in range(2):
+        try:
+            with write_tx(engine) as conn:
+                prior = repo.find_write(conn, actor, request.client_document_id)
+                if prior is not None:
+                    return replay(prior, operation, request_sha256)
+                known_organisation(conn, actor)
+                event_id, body = apply(conn, header)
+                body = {"operation": operation, "document_no": request.document_no} | body
+                if event_id is not None:
+                    body["event_id"] = event_id
+                repo.save_write(
+                    conn,
+                    org_uscc=actor,
+                    client_document_id=request.client_document_id,
+                    operation=operation,
+                    request_sha256=request_sha256,
+                    event_id=event_id,
+                    response=body,
+                )
+            return WriteResult(body, replayed=False)
+        except IntegrityError:
+            continue  # a concurrent retry won the race: replay its answer
+        except DomainError:
+            # Refused, perhaps only because a concurrent twin of this request committed
+            # meanwhile (PostgreSQL reads committed data per statement): answer as a retry.
+            answer = replay_committed(engine, actor, request, operation, request_sha256)
+            if answer is None:
+                raise
+            return answer
+    answer = replay_committed(engine, actor, request, operation, request_sha256)
+    if answer is None:
+        raise Conflict("write_conflict", "the write clashed with a concurrent one; retry")
+    return answer
+
+
+def replay_committed(
+    engine: Engine, actor: str, request: Write, operation: str, request_sha256: str
+) -> WriteResult | None:
+    """The committed answer to this client document id, if there is one."""
+    with read_tx(engine) as conn:
+        prior = repo.find_write(conn, actor, request.client_document_id)
+    return None if prior is None else replay(prior, operation, request_sha256)
+
+
+def replay(prior: RowMapping, operation: str, request_sha256: str) -> WriteResult:
+    if prior["operation"] != operation or prior["request_sha256"] != request_sha256:
+        raise Conflict(
+            "client_document_id_reused",
+            "this client_document_id was already used for a different request",
+            field="client_document_id",
+        )
+    return WriteResult(dict(prior["response"]), replayed=True)
+
+
+def batches_step(
+    conn: Connection, batch_ids: Sequence[int], event_id: int, action: Action | None
+) -> int:
+    """Link a step on whole batches to its event; answers the codes ``action`` moved."""
+    moved = 0 if action is None else repo.set_status_of_batches(conn, batch_ids, action)
+    repo.link_batches(conn, batch_ids, event_id)
+    return moved
+
+
+def codes_write(
+    engine: Engine,
+    actor: str,
+    operation: str,
+    bill_type: str,
+    request: Write,
+    codes: Sequence[str],
+    action: Action,
+    *,
+    holder: str | None,
+    payload: dict[str, Any],
+    expected_holder: str | None = None,
+    checks: Checks | None = None,
+    record: Record | None = None,
+    already_gone: str = "not_held",
+    movement: bool = True,
+) -> WriteResult:
+    """The frame of every write on a set of codes: resolve, expand, check, then write.
+
+    A movement (``movement=True``) needs the codes at ``expected_holder`` (default: the
+    actor), takes listed codes out of their containers and hands them to ``holder``. A
+    status-only step (a lock) applies wherever the codes are and leaves packing alone.
+    """
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        values = resolve_listed(conn, actor, codes)
+        owner = expected_holder or actor
+        elsewhere = repo.affected_not_held(conn, owner) if movement else []
+        if elsewhere:
+            first = elsewhere[0]
+            reason = already_gone if expected_holder is None else "not_held"
+            raise Conflict(
+                reason,
+                f"{first['code']} is held by {first['holder_uscc']}, not {owner}",
+                field="codes",
+            )
+        refuse_by_status(conn, action)
+        batches = repo.affected_batches(conn)
+        doses = sum(int(b["doses"]) for b in batches)
+        if checks is not None:
+            checks(conn, batches, doses)
+        event_id = repo.append_event(conn, header, payload | {"codes": len(values)})
+        repo.link_listed(conn, event_id)
+        unpacked = repo.detach_listed(conn, event_id) if movement else []
+        repo.apply_action(conn, action, holder_uscc=holder if movement else None)
+        if record is not None:
+            record(conn, event_id, doses)
+        return event_id, {
+            "codes": len(values),
+            "doses": doses,
+            "batches": [
+                {
+                    "batch_no": b["batch_no"],
+                    "product_code": b["product_code"],
+                    "doses": int(b["doses"]),
+                }
+                for b in batches
+            ],
+            "unpacked": unpacked,
+        }
+
+    return write(engine, actor, operation, request, apply, bill_type=bill_type)
+
+
+def resolve_listed(conn: Connection, actor: str, codes: Sequence[str]) -> list[str]:
+    """Parse a document's codes, load them and expand containers into what they hold."""
+    values = [parse(v, f"codes[{i}]").value for i, v in enumerate(codes)]
+    if len(set(values)) != len(values):
+        raise DomainError("duplicate_code", "a code is listed twice", field="codes")
+    repo.load_listed(conn, values)
+    refuse_if("unknown_code", "unknown code(s)", repo.unknown_listed(conn), not_found=True)
+    refuse_if("not_held", "code(s) of another MAH", repo.foreign_listed(conn, actor))
+    refuse_if(
+        "listed_twice",
+        "code(s) listed and also inside a listed container",
+        repo.expand_listed(conn),
+    )
+    return values
+
+
+def refuse_by_status(conn: Connection, action: Action) -> None:
+    """Refuse ``action`` when any affected code's status does not allow it."""
+    for status, n, example in repo.affected_status_counts(conn):
+        why = refusal(Status(status), action)
+        if why is not None:
+            raise Conflict(why.reason, f"{n} code(s) e.g. {example}: {why.message}", field="codes")
+
+
+def refuse_if(reason: str, what: str, found: list[str], *, not_found: bool = False) -> None:
+    if found:
+        cls = DomainError if not_found else Conflict
+        raise cls(reason, f"{what}: {examples(found)}", field="codes")
