@@ -85,6 +85,11 @@ class LedgerService:
         size = self.ledger.append_from(conn, first_event_id)
         self._maybe_sign(conn, size, force=False)
 
+    def sign_if_due(self) -> None:
+        """Sign a checkpoint over what has been appended, if the policy says it is time."""
+        with write_tx(self.engine) as conn:
+            self._maybe_sign(conn, self.ledger.size(conn), force=False)
+
     def _maybe_sign(self, conn: Connection, size: int, *, force: bool) -> None:
         last = self.ledger.latest_checkpoint(conn)
         last_size = 0 if last is None else int(last["tree_size"])

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from vaxtrace.ledger.canonical import canonical_json
+from vaxtrace.store.ledger import Ledger
+from vaxtrace.store.trace import schema
 from vaxtrace.store.trace.schema import batch, batch_event, event_code, trace_code, trace_event
 
 _EVENT_FIELDS = (
@@ -76,3 +78,7 @@ def event_documents(
         doc["codes"] = next_codes[1] if next_codes and next_codes[0] == event_id else []
         doc["batches"] = next_batches[1] if next_batches and next_batches[0] == event_id else []
         yield event_id, canonical_json(doc)
+
+
+TRACE_LEDGER = Ledger(schema.ledger, event_documents)
+"""The trace role's log: leaves and nodes beside its events, in its database."""

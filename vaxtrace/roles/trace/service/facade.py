@@ -32,6 +32,7 @@ from vaxtrace.core.datasets import (
     VaccineProduct,
     Warehousing,
 )
+from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.trace.service import (
     commissioning,
     corrections,
@@ -50,8 +51,15 @@ from vaxtrace.roles.trace.service.writes import WriteResult
 class TraceService:
     """The trace role's use cases over its own database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, ledger: LedgerService | None = None) -> None:
         self.engine = engine
+        self.ledger = ledger
+        """Signs checkpoints when due; every write appends its leaves whether or not."""
+
+    def _signed(self, result: WriteResult) -> WriteResult:
+        if self.ledger is not None and not result.replayed:
+            self.ledger.sign_if_due()
+        return result
 
     # --- identities and basic data: registry ----------------------------------------------
 
@@ -76,60 +84,62 @@ class TraceService:
     # --- codes and packaging: commissioning, packaging ------------------------------------
 
     def commission(self, actor: str, request: Commission) -> WriteResult:
-        return commissioning.commission(self.engine, actor, request)
+        return self._signed(commissioning.commission(self.engine, actor, request))
 
     def pack(self, actor: str, request: Pack) -> WriteResult:
-        return packaging.pack(self.engine, actor, request)
+        return self._signed(packaging.pack(self.engine, actor, request))
 
     def unpack(self, actor: str, request: Unpack) -> WriteResult:
-        return packaging.unpack(self.engine, actor, request)
+        return self._signed(packaging.unpack(self.engine, actor, request))
 
     def replace(self, actor: str, request: Replace) -> WriteResult:
-        return packaging.replace(self.engine, actor, request)
+        return self._signed(packaging.replace(self.engine, actor, request))
 
     # --- batch quality steps: quality -----------------------------------------------------
 
     def self_inspect(self, actor: str, request: SelfInspection) -> WriteResult:
-        return quality.self_inspect(self.engine, actor, request)
+        return self._signed(quality.self_inspect(self.engine, actor, request))
 
     def release_lot(
         self, actor: str, request: LotRelease, certificate: bytes, media_type: str
     ) -> WriteResult:
-        return quality.release_lot(self.engine, actor, request, certificate, media_type)
+        return self._signed(
+            quality.release_lot(self.engine, actor, request, certificate, media_type)
+        )
 
     # --- movements of code sets: movements, recalls ---------------------------------------
 
     def warehouse(self, actor: str, request: Warehousing) -> WriteResult:
-        return movements.warehouse(self.engine, actor, request)
+        return self._signed(movements.warehouse(self.engine, actor, request))
 
     def ship(self, actor: str, request: ShippingNote) -> WriteResult:
-        return movements.ship(self.engine, actor, request)
+        return self._signed(movements.ship(self.engine, actor, request))
 
     def sales_return(self, actor: str, request: SalesReturn) -> WriteResult:
-        return movements.sales_return(self.engine, actor, request)
+        return self._signed(movements.sales_return(self.engine, actor, request))
 
     def start_recall(self, actor: str, request: Recall) -> WriteResult:
-        return recalls.start_recall(self.engine, actor, request)
+        return self._signed(recalls.start_recall(self.engine, actor, request))
 
     def recall_receipt(self, actor: str, request: RecallReceipt) -> WriteResult:
-        return recalls.recall_receipt(self.engine, actor, request)
+        return self._signed(recalls.recall_receipt(self.engine, actor, request))
 
     def destroy(self, actor: str, request: Destruction) -> WriteResult:
-        return movements.destroy(self.engine, actor, request)
+        return self._signed(movements.destroy(self.engine, actor, request))
 
     # --- records, locks and corrections: temperature, locks, corrections ------------------
 
     def record_temperature(self, actor: str, request: TemperatureRecord) -> WriteResult:
-        return temperature.record_temperature(self.engine, actor, request)
+        return self._signed(temperature.record_temperature(self.engine, actor, request))
 
     def lock(self, actor: str, request: Lock) -> WriteResult:
-        return locks.lock(self.engine, actor, request)
+        return self._signed(locks.lock(self.engine, actor, request))
 
     def unlock(self, actor: str, request: Unlock) -> WriteResult:
-        return locks.unlock(self.engine, actor, request)
+        return self._signed(locks.unlock(self.engine, actor, request))
 
     def correct(self, actor: str, request: Correction) -> WriteResult:
-        return corrections.correct(self.engine, actor, request)
+        return self._signed(corrections.correct(self.engine, actor, request))
 
     # --- queries ----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.roles.trace.service.lookups import examples, known_organisation, parse
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.documents import TRACE_LEDGER
 from vaxtrace.store.trace.repo import EventHeader
 
 Checks = Callable[[Connection, list[RowMapping], int], None]
@@ -88,6 +89,8 @@ def write(
                     event_id=event_id,
                     response=body,
                 )
+                if event_id is not None:
+                    TRACE_LEDGER.append_from(conn, event_id)  # no event without its leaf
             return WriteResult(body, replayed=False)
         except IntegrityError:
             continue  # a concurrent retry won the race: replay its answer
