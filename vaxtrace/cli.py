@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import json
@@ -29,7 +30,9 @@ org_app = typer.Typer(help="The local organisation registry.", no_args_is_help=T
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
+ledger_app = typer.Typer(help="The tamper-evident log (RFC 9162).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(ledger_app, name="ledger")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -88,6 +91,8 @@ def demo(
             err.print(f"[red]self-check failed:[/red] {failure}")
         raise typer.Exit(1)
     console.print(f"[green]self-check passed[/green] ({len(samples)} sample codes)")
+    console.print("\n[bold]Latest signed checkpoint[/bold] of each role's log:")
+    console.print(f"[dim]trace[/dim]\n{svc.ledger.checkpoint(force=True)}", highlight=False)
     if not no_serve:
         _serve(settings, host, port, svc)
 
@@ -99,6 +104,9 @@ def _fresh_demo_dir(settings: Settings) -> None:
             raise _fail(f"{database} holds data not made by the demo; use another --data-dir")
         for suffix in ("", "-wal", "-shm"):
             Path(str(database) + suffix).unlink(missing_ok=True)
+        # a rebuilt demo is a new log: a new key, so no witness mistakes it for a fork
+        for key in (settings.data_dir / "ledger").glob("*.key"):
+            key.unlink()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -152,6 +160,34 @@ def _self_check(svc: Any, settings: Settings, samples: list[str], token: str) ->
                 failures.append(f"trace {value}: HTTP {answer.status_code}")
             elif public.status_code != 200 or "holder_uscc" in public.json():
                 failures.append(f"public view {value}: HTTP {public.status_code}")
+        failures.extend(_check_history_proofs(client, samples[:1], token))
+    return failures
+
+
+def _check_history_proofs(client: Any, samples: list[str], token: str) -> list[str]:
+    """Every event of a sample's history is proven in the signed log, checked offline."""
+    from vaxtrace.ledger.checkpoint import NoteError
+    from vaxtrace.roles.ledger.service import check_proof
+
+    failures = []
+    for value in samples:
+        answer = client.get(
+            "/trace/v1/codes",
+            params={"code": value, "proofs": "true"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        ledger = answer["ledger"]
+        for event in answer["history"]:
+            proof = event["ledger"]
+            bundle = proof | {
+                "event_id": event["event_id"],
+                "log_key": ledger["log_key"],
+                "checkpoint": ledger["checkpoints"][str(proof["tree_size"])],
+            }
+            try:
+                check_proof(bundle)
+            except NoteError as exc:
+                failures.append(f"event {event['event_id']} of {value}: {exc}")
     return failures
 
 
@@ -304,6 +340,99 @@ def token_issue(uscc: str, label: str = "api", data_dir: DataDir = None) -> None
     except DomainError as exc:
         raise _fail(f"{exc.reason}: {exc.message}") from exc
     sys.stdout.write(token + "\n")
+
+
+def _ledger(settings: Settings) -> Any:
+    svc = _service(settings)
+    return svc.ledger
+
+
+@ledger_app.command("verify")
+def ledger_verify(data_dir: DataDir = None) -> None:
+    """Recompute every leaf from the stored events and check the tree and latest checkpoint."""
+    verdict = _ledger(_settings(data_dir)).verify()
+    if not verdict.ok:
+        raise _fail(f"ledger verification failed after {verdict.leaves} leaves: {verdict.problem}")
+    console.print(f"ledger ok: {verdict.leaves} events, every leaf and the signed checkpoint match")
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(data_dir: DataDir = None) -> None:
+    """Sign a checkpoint over everything appended so far and print it (signed-note format)."""
+    sys.stdout.write(_ledger(_settings(data_dir)).checkpoint(force=True))
+
+
+@ledger_app.command("prove")
+def ledger_prove(
+    event_id: Annotated[int, typer.Argument(help="the event to prove")],
+    data_dir: DataDir = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+) -> None:
+    """Print a self-contained inclusion proof that `vaxtrace ledger check-proof` accepts."""
+    try:
+        bundle = _ledger(_settings(data_dir)).inclusion(event_id)
+    except DomainError as exc:
+        raise _fail(f"{exc.reason}: {exc.message}") from exc
+    text = json.dumps(bundle, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        console.print(f"proof of event {event_id} written to {output}")
+
+
+@ledger_app.command("check-proof")
+def ledger_check_proof(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a proof bundle")],
+    key: Annotated[str | None, typer.Option(help="pin the log's verifier key")] = None,
+) -> None:
+    """Check a proof bundle offline: no database, nothing but the file (and a pinned key)."""
+    from vaxtrace.ledger.checkpoint import NoteError, VerifierKey
+    from vaxtrace.roles.ledger.service import check_proof
+
+    try:
+        bundle = json.loads(file.read_text())
+        pinned = None if key is None else VerifierKey.parse(key)
+        checkpoint = check_proof(bundle, pinned)
+    except (NoteError, ValueError) as exc:
+        raise _fail(f"proof rejected: {exc}") from exc
+    document = json.loads(base64.b64decode(bundle["document"]))
+    console.print(
+        f"proof ok: event {bundle['event_id']} ({document.get('bill_type')} "
+        f"{document.get('document_no')}) is leaf {bundle['leaf_index']} of "
+        f"{checkpoint.origin} at size {checkpoint.size}"
+    )
+    if key is None:
+        console.print(
+            f"[yellow]note:[/yellow] checked against the key in the file "
+            f"({bundle['log_key']}); pin the log's published key with --key"
+        )
+
+
+@ledger_app.command("witness")
+def ledger_witness(
+    base_url: Annotated[str, typer.Argument(help="the peer node, e.g. https://host:8000")],
+    key: Annotated[str, typer.Option(help="the peer log's published verifier key")],
+    role: Annotated[str, typer.Option(help="which of the peer's role logs")] = "trace",
+    data_dir: DataDir = None,
+) -> None:
+    """Witness a peer's log once: check consistency with what we saw before, then cosign."""
+    import httpx
+
+    from vaxtrace.exchange.ledger_peer import HttpPeerLog
+    from vaxtrace.ledger.checkpoint import NoteError, VerifierKey
+
+    try:
+        log_key = VerifierKey.parse(key)
+    except NoteError as exc:
+        raise _fail(str(exc)) from exc
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        result = _ledger(_settings(data_dir)).witness(
+            log_key, HttpPeerLog(client, f"/{role}/v1/ledger")
+        )
+    if not result["cosigned"]:
+        raise _fail(f"{result['alert']}: {result['detail']} (alert recorded, not cosigned)")
+    console.print(f"cosigned {result['origin']} at size {result['tree_size']}")
 
 
 if __name__ == "__main__":

@@ -199,9 +199,10 @@ def correct(item: Correction, svc: Service, who: Actor, response: Response) -> d
 
 
 @router.get("/codes")
-def trace_code(code: str, svc: Service, _who: Actor) -> dict[str, Any]:
-    """Full record of a code of any level (typed, scanned or a Digital Link URI)."""
-    return svc.trace(code)
+def trace_code(code: str, svc: Service, _who: Actor, proofs: bool = False) -> dict[str, Any]:
+    """Full record of a code of any level (typed, scanned or a Digital Link URI); with
+    ``proofs=true`` every event carries its inclusion proof in the node's signed log."""
+    return svc.trace(code, proofs=proofs)
 
 
 @router.get("/batches/{batch_no}")

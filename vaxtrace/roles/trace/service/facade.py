@@ -143,8 +143,20 @@ class TraceService:
 
     # --- queries ----------------------------------------------------------------------------
 
-    def trace(self, text: str) -> dict[str, Any]:
-        return queries.trace(self.engine, text)
+    def trace(self, text: str, *, proofs: bool = False) -> dict[str, Any]:
+        """A code's record; with ``proofs``, each event carries its inclusion proof against a
+        signed checkpoint, so a reader can check the history without trusting this node."""
+        answer = queries.trace(self.engine, text)
+        if proofs and self.ledger is not None:
+            checkpoints: dict[str, str] = {}
+            for event in answer["history"]:
+                bundle = self.ledger.inclusion(event["event_id"])
+                checkpoints[str(bundle["tree_size"])] = bundle["checkpoint"]
+                event["ledger"] = {
+                    k: bundle[k] for k in ("leaf_index", "tree_size", "document", "proof")
+                }
+            answer["ledger"] = {"log_key": self.ledger.verifier.text(), "checkpoints": checkpoints}
+        return answer
 
     def batch_summary(self, actor: str, batch_no: str) -> dict[str, Any]:
         return queries.batch_summary(self.engine, actor, batch_no)
