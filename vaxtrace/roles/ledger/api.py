@@ -1,7 +1,7 @@
 """HTTP routes of a role's log: checkpoint, keys, proofs, cosignatures, alerts."""
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": the routes are built inside a function and
+# FastAPI must see their annotations evaluated, local dependency alias included.
 from collections.abc import Callable
 from typing import Annotated, Any
 
