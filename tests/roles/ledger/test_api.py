@@ -60,13 +60,8 @@ def test_checkpoint_key_and_proofs(node: TestClient) -> None:
 
 def test_a_trace_answer_carries_proofs(node: TestClient) -> None:
     svc = node.app.state.trace  # type: ignore[attr-defined]
-    code = next(
-        iter(
-            svc.trace.__self__.engine.connect().exec_driver_sql(
-                "SELECT code FROM trace_code WHERE level = 1 LIMIT 1"
-            )
-        )
-    )[0]
+    with svc.engine.connect() as conn:
+        code = conn.exec_driver_sql("SELECT code FROM trace_code WHERE level = 1 LIMIT 1").scalar()
     answer = svc.trace(code, proofs=True)
     log_key = VerifierKey.parse(answer["ledger"]["log_key"])
     for event in answer["history"]:
