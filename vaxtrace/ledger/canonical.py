@@ -18,9 +18,18 @@ class CanonicalError(ValueError):
     """A value JCS cannot represent (NaN, infinity, an integer beyond 2^53, a non-JSON type)."""
 
 
-def canonical_json(value: Any) -> bytes:
-    if _plain(value):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+_FAST = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(value: Any, *, unknown: Any = ...) -> bytes:
+    """JCS bytes of ``value``.
+
+    ``unknown`` names the part of ``value`` that may hold floats or non-ASCII keys when the
+    caller knows the rest is plain (strings, safe integers, null, ASCII keys); by default the
+    whole value is checked.
+    """
+    if _plain(value if unknown is ... else unknown):
+        return _FAST.encode(value).encode()
     return _write(value).encode()
 
 

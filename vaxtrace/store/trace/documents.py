@@ -18,7 +18,7 @@ from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.trace import schema
 from vaxtrace.store.trace.schema import batch, batch_event, event_code, trace_code, trace_event
 
-_EVENT_FIELDS = (
+_EVENT_FIELDS = (  # "id" first: the rows below rely on it
     "id",
     "event_uuid",
     "bill_type",
@@ -32,8 +32,9 @@ _EVENT_FIELDS = (
 
 
 def _utc(value: datetime) -> str:
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return aware.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO 8601 in UTC with microseconds and a Z, whatever the backend handed back."""
+    naive = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    return naive.isoformat(timespec="microseconds") + "Z"
 
 
 def _links(conn: Connection, query: Any) -> Iterator[tuple[int, list[str]]]:
@@ -50,7 +51,6 @@ def event_documents(
     def window(column: Any) -> Any:
         return (column >= from_id) if to_id is None else (column >= from_id) & (column < to_id)
 
-    events = select(trace_event).where(window(trace_event.c.id)).order_by(trace_event.c.id)
     codes = (
         select(event_code.c.event_id, trace_code.c.code)
         .join(trace_code, trace_code.c.id == event_code.c.code_id)
@@ -65,19 +65,22 @@ def event_documents(
     )
     code_links, batch_links = _links(conn, codes), _links(conn, batches)
     next_codes, next_batches = next(code_links, None), next(batch_links, None)
-    rows = conn.execute(events.execution_options(yield_per=10_000)).mappings()
-    for row in rows:
-        event_id = int(row["id"])
-        doc: dict[str, Any] = {name: row[name] for name in _EVENT_FIELDS}
-        doc["business_time"] = _utc(row["business_time"])
-        doc["recorded_time"] = _utc(row["recorded_time"])
+    columns = [trace_event.c[name] for name in _EVENT_FIELDS]
+    times = [trace_event.c.business_time, trace_event.c.recorded_time]
+    query = select(*columns, *times).where(window(trace_event.c.id)).order_by(trace_event.c.id)
+    for row in conn.execute(query.execution_options(yield_per=10_000)):
+        event_id = int(row[0])
+        doc: dict[str, Any] = dict(zip(_EVENT_FIELDS, row[: len(_EVENT_FIELDS)], strict=True))
+        doc["business_time"] = _utc(row[-2])
+        doc["recorded_time"] = _utc(row[-1])
         while next_codes is not None and next_codes[0] < event_id:
             next_codes = next(code_links, None)
         while next_batches is not None and next_batches[0] < event_id:
             next_batches = next(batch_links, None)
         doc["codes"] = next_codes[1] if next_codes and next_codes[0] == event_id else []
         doc["batches"] = next_batches[1] if next_batches and next_batches[0] == event_id else []
-        yield event_id, canonical_json(doc)
+        # every field but the payload is a string, a safe integer, null or a list of strings
+        yield event_id, canonical_json(doc, unknown=doc["payload"])
 
 
 TRACE_LEDGER = Ledger(schema.ledger, event_documents)
