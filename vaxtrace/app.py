@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey
 from vaxtrace.roles.ledger.api import ledger_router
 from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
@@ -24,6 +27,7 @@ from vaxtrace.store.trace.documents import TRACE_LEDGER
 from vaxtrace.web import problems
 
 ROLES = ("trace",)
+logger = logging.getLogger("vaxtrace")
 
 
 def log_origin(settings: Settings, role: str) -> str:
@@ -57,11 +61,29 @@ def _trace_ledger(request: Request) -> LedgerService:
     return svc.ledger
 
 
-async def _sign_when_due(ledger: LedgerService, every: float) -> None:
-    """Events written just before a quiet spell still get a checkpoint within ``every`` s."""
+async def _keep_the_log(ledger: LedgerService, settings: Settings) -> None:
+    """Sign pending events within ``ledger_checkpoint_seconds`` even in a quiet spell, and
+    witness the peers this node watches."""
+    peers = [_peer(text) for text in settings.ledger_peers]
     while True:
-        await asyncio.sleep(every)
+        await asyncio.sleep(settings.ledger_checkpoint_seconds)
         await run_in_threadpool(ledger.sign_if_due)
+        for base_url, key in peers:
+            await run_in_threadpool(_witness_once, ledger, base_url, key)
+
+
+def _peer(text: str) -> tuple[str, VerifierKey]:
+    base_url, _, key = text.strip().partition(" ")
+    return base_url, VerifierKey.parse(key)
+
+
+def _witness_once(ledger: LedgerService, base_url: str, key: VerifierKey) -> None:
+    role = key.name.rsplit("/", 1)[-1]
+    try:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            ledger.witness(key, HttpPeerLog(client, f"/{role}/v1/ledger"))
+    except httpx.HTTPError as exc:  # the peer is down: try again next round
+        logger.warning("witnessing %s at %s failed: %s", key.name, base_url, exc)
 
 
 def build_app(settings: Settings, *, trace: TraceService | None = None) -> FastAPI:
@@ -72,9 +94,7 @@ def build_app(settings: Settings, *, trace: TraceService | None = None) -> FastA
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         signer = None
         if svc.ledger is not None:
-            signer = asyncio.create_task(
-                _sign_when_due(svc.ledger, settings.ledger_checkpoint_seconds)
-            )
+            signer = asyncio.create_task(_keep_the_log(svc.ledger, settings))
         yield
         if signer is not None:
             signer.cancel()

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     ledger_witnesses: list[str] = Field(
         default_factory=list, description="verifier keys of witnesses whose cosignatures we keep"
     )
+    ledger_peers: list[str] = Field(
+        default_factory=list,
+        description="logs this node witnesses, each 'BASE_URL VERIFIER_KEY' (checked every "
+        "ledger_checkpoint_seconds)",
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 
