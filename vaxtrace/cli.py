@@ -33,6 +33,8 @@ app.add_typer(org_app, name="org")
 ledger_app = typer.Typer(help="The tamper-evident log (RFC 9162).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(ledger_app, name="ledger")
+pki_app = typer.Typer(help="The platform CA: certificates for mutual TLS.", no_args_is_help=True)
+app.add_typer(pki_app, name="pki")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -433,6 +435,70 @@ def ledger_witness(
     if not result["cosigned"]:
         raise _fail(f"{result['alert']}: {result['detail']} (alert recorded, not cosigned)")
     console.print(f"cosigned {result['origin']} at size {result['tree_size']}")
+
+
+def _ca(data_dir: Path | None) -> Any:
+    from vaxtrace.exchange.pki import CertificateAuthority
+
+    return CertificateAuthority(_settings(data_dir).data_dir / "pki")
+
+
+@pki_app.command("init")
+def pki_init(data_dir: DataDir = None, name: str = "VaxTrace Platform CA") -> None:
+    """Create the CA (once): DATA_DIR/pki/ca.pem, ca.key (0600), crl.pem."""
+    ca = _ca(data_dir)
+    try:
+        ca.create(name)
+    except DomainError as exc:
+        raise _fail(f"{exc.reason}: {exc.message}") from exc
+    console.print(f"CA created: {ca.cert_path}")
+
+
+@pki_app.command("issue-system")
+def pki_issue_system(
+    system_id: Annotated[str, typer.Argument(help="the connected system's id")],
+    org: Annotated[str, typer.Option(help="USCC of the organisation running it")],
+    out: Annotated[Path, typer.Option(help="folder for SYSTEM_ID.pem and .key")] = Path("."),
+    data_dir: DataDir = None,
+) -> None:
+    """Issue a client certificate and key for a connected system."""
+    from vaxtrace.core.identifiers import IdentifierError, validate_uscc
+
+    try:
+        cert = _ca(data_dir).issue_system(system_id, validate_uscc(org), out)
+    except (DomainError, IdentifierError) as exc:
+        raise _fail(f"{exc.reason}: {exc.message}") from exc
+    console.print(f"issued {out / (system_id + '.pem')} (serial {cert.serial_number:x})")
+
+
+@pki_app.command("issue-server")
+def pki_issue_server(
+    hosts: Annotated[list[str], typer.Argument(help="host names and IP addresses")],
+    out: Annotated[Path, typer.Option(help="folder for server.pem and .key")] = Path("."),
+    data_dir: DataDir = None,
+) -> None:
+    """Issue a server certificate for a node."""
+    try:
+        cert = _ca(data_dir).issue_server(hosts, out)
+    except DomainError as exc:
+        raise _fail(f"{exc.reason}: {exc.message}") from exc
+    console.print(f"issued {out / 'server.pem'} (serial {cert.serial_number:x})")
+
+
+@pki_app.command("revoke")
+def pki_revoke(
+    certificate: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a certificate: servers refuse it from now on; the CRL is rewritten."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(certificate.read_bytes())
+        _ca(data_dir).revoke(cert)
+    except (DomainError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"revoked serial {cert.serial_number:x}")
 
 
 if __name__ == "__main__":

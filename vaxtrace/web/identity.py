@@ -1,0 +1,29 @@
+"""Who is calling, from the verified client certificate (never from the request body)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request
+
+from vaxtrace.core.errors import DomainError
+from vaxtrace.exchange.pki import SystemIdentity, identity_of
+from vaxtrace.web.tls import client_certificate
+
+
+def system_identity(revoked: Callable[[], set[int]]) -> Callable[[Request], SystemIdentity]:
+    """A dependency answering the calling system; 401 without a certificate, 403 if revoked."""
+
+    def dependency(request: Request) -> SystemIdentity:
+        cert = client_certificate(request.scope)
+        if cert is None:
+            raise HTTPException(401, "this endpoint needs a client certificate (mutual TLS)")
+        try:
+            identity = identity_of(cert)
+        except DomainError as exc:
+            raise HTTPException(403, exc.message) from exc
+        if identity.serial in revoked():
+            raise HTTPException(403, f"the certificate of {identity.system_id} is revoked")
+        return identity
+
+    return dependency

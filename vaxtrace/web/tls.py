@@ -1,0 +1,87 @@
+"""Mutual TLS for uvicorn: hand the verified client certificate to the application.
+
+Uvicorn (0.54) verifies client certificates but does not pass them on. This protocol copies
+the peer certificate from the TLS transport into ``scope["extensions"]["tls"]`` as the ASGI TLS
+extension defines it, so application code stays the same when servers do this themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import MutableMapping
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+ASGIApp = Any
+
+
+def _tls_extension(transport: asyncio.Transport) -> dict[str, Any] | None:
+    ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    chain: list[str] = []
+    name = None
+    if der:
+        cert = x509.load_der_x509_certificate(der)
+        chain = [cert.public_bytes(serialization.Encoding.PEM).decode()]
+        name = cert.subject.rfc4514_string()
+    cipher = ssl_object.cipher()
+    return {
+        "server_cert": None,
+        "client_cert_chain": chain,
+        "client_cert_name": name,
+        "client_cert_error": None,
+        "tls_version": None,
+        "cipher_suite": None,
+        "vaxtrace_cipher_name": cipher[0] if cipher else None,
+    }
+
+
+class MutualTlsH11Protocol(H11Protocol):
+    """H11 protocol whose requests carry the TLS extension of their connection."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        tls = _tls_extension(transport)
+        if tls is not None:
+            self.app = _with_tls(self.app, tls)
+
+
+def _with_tls(app: ASGIApp, tls: dict[str, Any]) -> ASGIApp:
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = dict(scope)
+            scope["extensions"] = {**scope.get("extensions", {}), "tls": tls}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def client_certificate(scope: MutableMapping[str, Any]) -> x509.Certificate | None:
+    """The verified client certificate of this request, if it came over mutual TLS."""
+    chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
+    return x509.load_pem_x509_certificate(chain[0].encode()) if chain else None
+
+
+def mtls_config(
+    app: ASGIApp, *, host: str, port: int, certfile: str, keyfile: str, ca_file: str
+) -> Any:
+    """A uvicorn config that refuses clients without a certificate of ``ca_file``."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=MutualTlsH11Protocol,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        ssl_ca_certs=ca_file,
+        ssl_cert_reqs=ssl.CERT_REQUIRED,
+        log_level="warning",
+    )
