@@ -62,3 +62,12 @@ def trace_engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine, "trace")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def platform_engine(database_url: str) -> Iterator[Engine]:
+    """A migrated platform-role database."""
+    engine = make_engine(database_url)
+    upgrade(engine, "platform")
+    yield engine
+    engine.dispose()

@@ -19,3 +19,8 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The request is well-formed but clashes with what is already recorded."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (e.g. act for an organisation it does not
+    represent)."""

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
 
 PROBLEM_BASE = "https://vaxtrace.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -37,6 +37,8 @@ def status_of(error: DomainError) -> int:
         return 404
     if isinstance(error, Conflict):
         return 409
+    if isinstance(error, Forbidden):
+        return 403
     return 422
 
 
@@ -51,6 +53,17 @@ def _field(loc: Sequence[Any], error_type: str) -> str:
     return ".".join(str(p) for p in parts)
 
 
+def _domain_cause(error: Any) -> DomainError | None:
+    cause = error.get("ctx", {}).get("error")
+    return cause if isinstance(cause, DomainError) else None
+
+
+def _reason(error: Any) -> str:
+    """A domain rule's own reason when a validator raised it, else pydantic's error type."""
+    cause = _domain_cause(error)
+    return cause.reason if cause is not None else str(error["type"])
+
+
 def install(app: FastAPI) -> None:
     """Make every error answer problem+json."""
 
@@ -63,13 +76,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(e["loc"], e["type"]), "reason": e["type"], "detail": e["msg"]}
+            {"field": _field(e["loc"], e["type"]), "reason": _reason(e), "detail": e["msg"]}
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "reason": "invalid", "detail": "invalid"}
+        domain = bool(exc.errors()) and _domain_cause(exc.errors()[0]) is not None
         return problem(
             422,
-            "invalid_" + str(first["reason"]).replace(".", "_"),
+            str(first["reason"]) if domain else "invalid_" + str(first["reason"]).replace(".", "_"),
             "invalid request",
             f"{first['field']}: {first['detail']}" if first["field"] else str(first["detail"]),
             str(first["field"] or "") or None,

@@ -1,0 +1,198 @@
+"""Use cases of the collaborative platform (协同服务平台): the registry of organisations and
+connected systems with a change feed every node pulls, the coding-rule registry that keeps
+codes unique across MAHs, and address resolution (which trace system holds a code)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from vaxtrace.core import codes as codes_
+from vaxtrace.core.datasets import CodeFamilyName
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.core.registry import (
+    ConnectedSystem,
+    RegisteredCodingRule,
+    RegisteredOrganisation,
+    RuleEntryKind,
+    SystemRole,
+    gtin_prefixes,
+)
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.platform import registry
+
+CHANGES_PAGE = 1000
+
+
+class PlatformService:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- registry (basic data) ----------------------------------------------------------
+
+    def register_organisation(self, org: RegisteredOrganisation) -> dict[str, Any]:
+        """Add or update an organisation; every change enters the feed once."""
+        data = org.model_dump(mode="json")
+        with write_tx(self.engine) as conn:
+            found = registry.find_organisation(conn, org.uscc)
+            if found is not None and found["data"] == data:
+                return {"uscc": org.uscc, "version": int(found["version"]), "changed": False}
+            version = registry.record_change(conn, "organisation", org.uscc, data)
+            registry.put_organisation(conn, org.uscc, data, version)
+        return {"uscc": org.uscc, "version": version, "changed": True}
+
+    def register_system(self, item: ConnectedSystem) -> dict[str, Any]:
+        """Register a connected system and the organisations it may submit data for."""
+        data = item.model_dump(mode="json")
+        with write_tx(self.engine) as conn:
+            for i, uscc in enumerate((item.operator_uscc, *item.represents)):
+                if registry.find_organisation(conn, uscc) is None:
+                    field = "operator_uscc" if i == 0 else f"represents[{i - 1}]"
+                    raise DomainError(
+                        "unknown_organisation", f"{uscc} is not registered", field=field
+                    )
+            found = registry.find_system(conn, item.system_id)
+            if found is not None and found["data"] == data:
+                return {
+                    "system_id": item.system_id,
+                    "version": int(found["version"]),
+                    "changed": False,
+                }
+            version = registry.record_change(conn, "system", item.system_id, data)
+            registry.put_system(conn, data, version)
+        return {"system_id": item.system_id, "version": version, "changed": True}
+
+    def changes(self, since: int) -> dict[str, Any]:
+        """Basic-data changes after ``since``, oldest first, a page at a time."""
+        with read_tx(self.engine) as conn:
+            rows = registry.changes_since(conn, since, CHANGES_PAGE)
+            latest = registry.current_version(conn)
+        return {
+            "since": since,
+            "latest": latest,
+            "changes": [
+                {
+                    "version": int(r["version"]),
+                    "kind": r["kind"],
+                    "key": r["key"],
+                    "data": r["data"],
+                }
+                for r in rows
+            ],
+        }
+
+    # --- coding rules ---------------------------------------------------------------------
+
+    def register_coding_rule(
+        self, caller: SystemIdentity, rule: RegisteredCodingRule
+    ) -> dict[str, Any]:
+        """A trace system registers a MAH's coding rule; overlaps with another MAH's refused."""
+        with write_tx(self.engine) as conn:
+            self._check_caller(conn, caller, rule.mah_uscc)
+            entries = list(rule.entries)
+            self._refuse_overlaps(conn, rule, entries)
+            taken = {r["entry"] for r in registry.entries_in(conn, entries)}
+            fresh = [e for e in entries if e not in taken]
+            rule_id = registry.add_rule(
+                conn, caller.system_id, rule.mah_uscc, rule.model_dump(mode="json")
+            )
+            if fresh:
+                registry.add_entries(
+                    conn, rule_id, rule.kind.value, fresh, rule.mah_uscc, caller.system_id
+                )
+        return {"rule_id": rule_id, "entries": len(fresh), "already_registered": len(taken)}
+
+    @staticmethod
+    def _check_caller(conn: Connection, caller: SystemIdentity, mah_uscc: str) -> None:
+        found = registry.find_system(conn, caller.system_id)
+        if found is None:
+            raise Forbidden("unknown_system", f"{caller.system_id} is not a registered system")
+        data = found["data"]
+        if data["role"] != SystemRole.TRACE.value:
+            raise Forbidden("not_a_trace_system", "only trace systems register coding rules")
+        if data["operator_uscc"] != caller.org_uscc:
+            raise Forbidden(
+                "certificate_mismatch", "the certificate's organisation does not run this system"
+            )
+        if mah_uscc not in data["represents"]:
+            raise Forbidden(
+                "not_represented",
+                f"{caller.system_id} does not represent {mah_uscc}",
+                field="mah_uscc",
+            )
+
+    @staticmethod
+    def _refuse_overlaps(conn: Connection, rule: RegisteredCodingRule, entries: list[str]) -> None:
+        clashes: list[tuple[str, str]] = []
+        exact = RuleEntryKind.IDENTIFICATION_CODE.value
+        prefix = RuleEntryKind.GS1_COMPANY_PREFIX.value
+        for row in registry.entries_in(conn, entries):
+            if row["mah_uscc"] != rule.mah_uscc or row["kind"] != rule.kind.value:
+                clashes.append((row["entry"], row["mah_uscc"]))
+        if rule.family is CodeFamilyName.GS1:
+            for entry in entries:
+                if rule.kind is RuleEntryKind.IDENTIFICATION_CODE:
+                    covering = registry.entries_in(conn, gtin_prefixes(entry), prefix)
+                else:  # a company prefix clashes with prefixes above or below it and with
+                    # every GTIN (any indicator digit) under it
+                    covering = registry.entries_in(
+                        conn, [entry[:n] for n in range(6, len(entry) + 1)], prefix
+                    ) + registry.entries_starting(conn, entry, prefix, rule.mah_uscc)
+                    covering += [
+                        r
+                        for d in "0123456789"
+                        for r in registry.entries_starting(conn, d + entry, exact, rule.mah_uscc)
+                    ]
+                clashes += [
+                    (r["entry"], r["mah_uscc"]) for r in covering if r["mah_uscc"] != rule.mah_uscc
+                ]
+        if clashes:
+            entry, owner = clashes[0]
+            raise Conflict(
+                "overlapping_rule",
+                f"{len(clashes)} entr(ies) overlap another MAH's rule, e.g. {entry} of {owner}",
+                field="entries",
+            )
+
+    # --- address resolution ----------------------------------------------------------------
+
+    def resolve(self, text: str) -> dict[str, Any]:
+        """Which trace system holds this code (any family, typed, scanned or a Digital Link)."""
+        try:
+            code = codes_.parse_code(text)
+        except codes_.CodeError as exc:
+            raise DomainError(exc.reason, exc.message, field="code") from exc
+        with read_tx(self.engine) as conn:
+            row = self._rule_for(conn, code)
+            if row is None:
+                raise NotFound(
+                    "no_rule",
+                    f"no registered coding rule covers {code.identification_code}",
+                    field="code",
+                )
+            found = registry.find_system(conn, row["system_id"])
+        assert found is not None
+        return {
+            "code": code.value,
+            "family": code.family.value,
+            "identification_code": code.identification_code,
+            "mah_uscc": row["mah_uscc"],
+            "system_id": row["system_id"],
+            "endpoint": found["data"]["endpoint"],
+        }
+
+    @staticmethod
+    def _rule_for(conn: Connection, code: codes_.TraceCode) -> Any:
+        exact = registry.entries_in(
+            conn, [code.identification_code], RuleEntryKind.IDENTIFICATION_CODE.value
+        )
+        if exact:
+            return exact[0]
+        if code.family is codes_.CodeFamily.GS1:
+            prefixes = gtin_prefixes(code.identification_code)
+            found = registry.entries_in(conn, prefixes, RuleEntryKind.GS1_COMPANY_PREFIX.value)
+            if found:
+                return max(found, key=lambda r: len(r["entry"]))
+        return None

@@ -1,0 +1,131 @@
+"""SQL of the platform's registry: versioned basic data, systems, coding-rule entries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, insert, select
+
+from vaxtrace.store.platform.schema import (
+    coding_rule,
+    organisation,
+    registry_change,
+    rule_entry,
+    system,
+)
+
+
+def record_change(conn: Connection, kind: str, key: str, data: Mapping[str, Any]) -> int:
+    """Append to the change feed other nodes pull from; returns the new registry version."""
+    result = conn.execute(
+        insert(registry_change)
+        .values(kind=kind, key=key, data=dict(data), changed_at=datetime.now(UTC))
+        .returning(registry_change.c.version)
+    )
+    return int(result.scalar_one())
+
+
+def changes_since(conn: Connection, version: int, limit: int) -> list[RowMapping]:
+    query = (
+        select(registry_change)
+        .where(registry_change.c.version > version)
+        .order_by(registry_change.c.version)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def current_version(conn: Connection) -> int:
+    found = conn.execute(select(func.max(registry_change.c.version))).scalar_one()
+    return 0 if found is None else int(found)
+
+
+def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
+    query = select(organisation).where(organisation.c.uscc == uscc)
+    return conn.execute(query).mappings().first()
+
+
+def put_organisation(conn: Connection, uscc: str, data: Mapping[str, Any], version: int) -> None:
+    if find_organisation(conn, uscc) is None:
+        conn.execute(insert(organisation).values(uscc=uscc, data=dict(data), version=version))
+    else:
+        conn.execute(
+            organisation.update()
+            .where(organisation.c.uscc == uscc)
+            .values(data=dict(data), version=version)
+        )
+
+
+def find_system(conn: Connection, system_id: str) -> RowMapping | None:
+    return conn.execute(select(system).where(system.c.system_id == system_id)).mappings().first()
+
+
+def put_system(conn: Connection, data: Mapping[str, Any], version: int) -> None:
+    values = {
+        "role": data["role"],
+        "operator_uscc": data["operator_uscc"],
+        "data": dict(data),
+        "version": version,
+    }
+    if find_system(conn, data["system_id"]) is None:
+        conn.execute(insert(system).values(system_id=data["system_id"], **values))
+    else:
+        conn.execute(
+            system.update().where(system.c.system_id == data["system_id"]).values(**values)
+        )
+
+
+def add_rule(conn: Connection, system_id: str, mah_uscc: str, data: Mapping[str, Any]) -> int:
+    result = conn.execute(
+        insert(coding_rule)
+        .values(
+            system_id=system_id, mah_uscc=mah_uscc, data=dict(data), registered_at=datetime.now(UTC)
+        )
+        .returning(coding_rule.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def add_entries(
+    conn: Connection, rule_id: int, kind: str, entries: Sequence[str], mah: str, system_id: str
+) -> None:
+    conn.execute(
+        insert(rule_entry),
+        [
+            {"entry": e, "kind": kind, "rule_id": rule_id, "mah_uscc": mah, "system_id": system_id}
+            for e in entries
+        ],
+    )
+
+
+def entries_in(
+    conn: Connection, values: Sequence[str], kind: str | None = None
+) -> list[RowMapping]:
+    """Registered entries among ``values`` (of one kind, when given)."""
+    found: list[RowMapping] = []
+    for start in range(0, len(values), 500):
+        query = select(rule_entry).where(rule_entry.c.entry.in_(list(values[start : start + 500])))
+        if kind is not None:
+            query = query.where(rule_entry.c.kind == kind)
+        found.extend(conn.execute(query).mappings())
+    return found
+
+
+def entries_starting(
+    conn: Connection, prefix: str, kind: str, not_of: str, limit: int = 5
+) -> list[RowMapping]:
+    """Entries of ``kind`` beginning with ``prefix`` that belong to another MAH than ``not_of``
+    (a range scan on the primary key)."""
+    query = (
+        select(rule_entry)
+        .where(
+            rule_entry.c.kind == kind,
+            rule_entry.c.entry >= prefix,
+            rule_entry.c.entry < prefix + "\uffff",
+            rule_entry.c.mah_uscc != not_of,
+        )
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())

@@ -1,0 +1,70 @@
+"""Tables of the platform role (协同服务平台): registry, connected systems, coding rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+Id = BigInteger().with_variant(Integer, "sqlite")
+EntryText = String(14).with_variant(String(14, collation="C"), "postgresql")
+"""Rule entries compare byte-wise, so prefix range scans mean the same on both backends."""
+
+organisation = Table(
+    "organisation",
+    metadata,
+    Column("uscc", String(18), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+system = Table(
+    "system",
+    metadata,
+    Column("system_id", String(60), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("operator_uscc", String(18), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+coding_rule = Table(
+    "coding_rule",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("system_id", String(60), ForeignKey("system.system_id"), nullable=False),
+    Column("mah_uscc", String(18), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+rule_entry = Table(
+    "rule_entry",
+    metadata,
+    Column("entry", EntryText, primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("rule_id", Id, ForeignKey("coding_rule.id"), nullable=False),
+    Column("mah_uscc", String(18), nullable=False),
+    Column("system_id", String(60), nullable=False),
+    Index("ix_rule_entry_kind", "kind", "entry"),
+)
+
+registry_change = Table(
+    "registry_change",
+    metadata,
+    Column("version", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(30), nullable=False),
+    Column("key", String(60), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
