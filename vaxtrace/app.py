@@ -14,9 +14,12 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
+from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey
 from vaxtrace.roles.ledger.api import ledger_router
 from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
+from vaxtrace.roles.platform.api import platform_router
+from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.trace import api as trace_api
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.settings import Settings
@@ -25,8 +28,10 @@ from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 from vaxtrace.web import problems
+from vaxtrace.web.identity import system_identity
 
-ROLES = ("trace",)
+ROLES = ("trace", "platform")
+"""The roles built so far; ``--role all`` runs every one of them."""
 logger = logging.getLogger("vaxtrace")
 
 
@@ -53,6 +58,12 @@ def trace_service(settings: Settings) -> TraceService:
     engine = make_engine(settings.trace_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     upgrade(engine, "trace")
     return TraceService(engine, ledger_service(settings, "trace", engine, TRACE_LEDGER))
+
+
+def platform_service(settings: Settings) -> PlatformService:
+    engine = make_engine(settings.platform_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    upgrade(engine, "platform")
+    return PlatformService(engine)
 
 
 def _trace_ledger(request: Request) -> LedgerService:
@@ -86,21 +97,32 @@ def _witness_once(ledger: LedgerService, base_url: str, key: VerifierKey) -> Non
         logger.warning("witnessing %s at %s failed: %s", key.name, base_url, exc)
 
 
-def build_app(settings: Settings, *, trace: TraceService | None = None) -> FastAPI:
+def build_app(
+    settings: Settings,
+    *,
+    roles: tuple[str, ...] = ROLES,
+    trace: TraceService | None = None,
+    platform: PlatformService | None = None,
+) -> FastAPI:
     """The API of this process's roles; OpenAPI at /docs."""
-    svc = trace or trace_service(settings)
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; built: {', '.join(ROLES)}")
+    svc = trace or (trace_service(settings) if "trace" in roles else None)
+    hub = platform or (platform_service(settings) if "platform" in roles else None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         signer = None
-        if svc.ledger is not None:
+        if svc is not None and svc.ledger is not None:
             signer = asyncio.create_task(_keep_the_log(svc.ledger, settings))
         yield
         if signer is not None:
             signer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await signer
-        svc.engine.dispose()
+        for engine in (s.engine for s in (svc, hub) if s is not None):
+            engine.dispose()
 
     app = FastAPI(
         title="VaxTrace",
@@ -108,12 +130,17 @@ def build_app(settings: Settings, *, trace: TraceService | None = None) -> FastA
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.trace = svc
     app.state.settings = settings
     problems.install(app)
-    app.include_router(trace_api.router)
-    if svc.ledger is not None:
-        app.include_router(ledger_router("/trace/v1/ledger", _trace_ledger))
+    if svc is not None:
+        app.state.trace = svc
+        app.include_router(trace_api.router)
+        if svc.ledger is not None:
+            app.include_router(ledger_router("/trace/v1/ledger", _trace_ledger))
+    if hub is not None:
+        app.state.platform = hub
+        revoked = CertificateAuthority(settings.pki_dir).revoked
+        app.include_router(platform_router(system_identity(revoked)))
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -193,26 +193,60 @@ def _check_history_proofs(client: Any, samples: list[str], token: str) -> list[s
     return failures
 
 
-def _serve(settings: Settings, host: str, port: int, svc: Any = None) -> None:
+def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    svc: Any = None,
+    roles: tuple[str, ...] | None = None,
+    tls: tuple[Path, Path, Path] | None = None,
+) -> None:
     import uvicorn
 
-    from vaxtrace.app import build_app
+    from vaxtrace.app import ROLES, build_app
+    from vaxtrace.web.tls import mtls_config
 
-    console.print(f"\nserving on http://{host}:{port} (Ctrl-C to stop)")
-    uvicorn.run(build_app(settings, trace=svc), host=host, port=port, log_level="info")
+    asgi = build_app(settings, roles=roles or ROLES, trace=svc)
+    if tls is None:
+        console.print(f"\nserving on http://{host}:{port} (Ctrl-C to stop)")
+        uvicorn.run(asgi, host=host, port=port, log_level="info")
+        return
+    cert, key, ca = tls
+    console.print(f"\nserving on https://{host}:{port}, client certificates of {ca} required")
+    uvicorn.Server(
+        mtls_config(
+            asgi, host=host, port=port, certfile=str(cert), keyfile=str(key), ca_file=str(ca)
+        )
+    ).run()
 
 
 @app.command()
 def serve(
     data_dir: DataDir = None,
-    role: Annotated[str, typer.Option(help="role(s) to run: trace | all")] = "all",
+    role: Annotated[str, typer.Option(help="role(s) to run: trace, platform, or all")] = "all",
     host: str = "127.0.0.1",
     port: int = 8000,
+    tls_cert: Annotated[Path | None, typer.Option(help="server certificate (PEM)")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="server key (PEM)")] = None,
+    tls_ca: Annotated[
+        Path | None, typer.Option(help="CA whose client certificates to accept")
+    ] = None,
 ) -> None:
-    """Serve the API of this node (OpenAPI at /docs)."""
-    if role not in ("trace", "all"):
-        raise _fail(f"role {role!r} is not built yet; available: trace, all")
-    _serve(_settings(data_dir), host, port)
+    """Serve the API of this node (OpenAPI at /docs); with --tls-*, mutual TLS only."""
+    from vaxtrace.app import ROLES
+
+    roles = ROLES if role == "all" else tuple(role.split(","))
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise _fail(
+            f"role(s) {', '.join(sorted(unknown))} not built yet; available: "
+            f"{', '.join(ROLES)}, all"
+        )
+    given = [tls_cert, tls_key, tls_ca]
+    if any(given) and not all(given):
+        raise _fail("mutual TLS needs all of --tls-cert, --tls-key and --tls-ca")
+    tls = (tls_cert, tls_key, tls_ca) if all(given) else None
+    _serve(_settings(data_dir), host, port, roles=roles, tls=tls)  # type: ignore[arg-type]
 
 
 @app.command()
@@ -499,6 +533,64 @@ def pki_revoke(
     except (DomainError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     console.print(f"revoked serial {cert.serial_number:x}")
+
+
+platform_app = typer.Typer(help="The collaborative platform's registry.", no_args_is_help=True)
+app.add_typer(platform_app, name="platform")
+
+
+def _platform(data_dir: Path | None) -> Any:
+    from vaxtrace.app import platform_service
+
+    return platform_service(_settings(data_dir))
+
+
+@platform_app.command("add-org")
+def platform_add_org(
+    uscc: str,
+    name: Annotated[str, typer.Argument(help="full legal name (全称), not an abbreviation")],
+    kind: Annotated[OrgKind, typer.Option()],
+    division: Annotated[str, typer.Option(help="GB/T 2260 division code")],
+    data_dir: DataDir = None,
+) -> None:
+    """Register an organisation with the platform (it reaches every node through the feed)."""
+    from vaxtrace.core.registry import RegisteredOrganisation
+
+    try:
+        org = RegisteredOrganisation(uscc=uscc, name=name, kind=kind, division_code=division)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    result = _platform(data_dir).register_organisation(org)
+    console.print(f"{org.uscc} {org.name}: registry version {result['version']}")
+
+
+@platform_app.command("add-system")
+def platform_add_system(
+    system_id: str,
+    role: Annotated[str, typer.Option(help="trace | immunization | supervision")],
+    operator: Annotated[str, typer.Option(help="USCC of the organisation running it")],
+    endpoint: Annotated[str, typer.Option(help="base URL of its API")],
+    represents: Annotated[list[str], typer.Option(help="USCC it may submit data for")],
+    out: Annotated[Path, typer.Option(help="where its certificate and key go")] = Path("."),
+    data_dir: DataDir = None,
+) -> None:
+    """Register a connected system and issue its client certificate and key."""
+    from vaxtrace.core.registry import ConnectedSystem
+
+    try:
+        item = ConnectedSystem(
+            system_id=system_id,
+            name=system_id,
+            role=role,
+            operator_uscc=operator,
+            endpoint=endpoint,
+            represents=tuple(represents),
+        )
+        _platform(data_dir).register_system(item)
+        _ca(data_dir).issue_system(system_id, item.operator_uscc, out)
+    except (DomainError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"registered {system_id}; certificate {out / (system_id + '.pem')}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     trace_database_url: str | None = Field(
         default=None, description="trace role database; default: SQLite file in data_dir"
     )
+    platform_database_url: str | None = Field(
+        default=None, description="platform role database; default: SQLite file in data_dir"
+    )
     sqlite_busy_timeout_ms: int = 10_000
     lot_release_file_max_bytes: int = 20 * 1024 * 1024
     node_name: str = Field(
@@ -67,6 +70,16 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = Path(os.environ.get("VAXTRACE_CONFIG", "vaxtrace.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    @cached_property
+    def platform_url(self) -> str:
+        if self.platform_database_url:
+            return self.platform_database_url
+        return f"sqlite:///{self.data_dir / 'platform.sqlite'}"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
 
     @cached_property
     def trace_url(self) -> str:

@@ -1,0 +1,158 @@
+"""The platform as its own process over mutual TLS: a trace system registers its coding rule
+with its certificate, anyone resolves, a revoked system is refused."""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from vaxtrace.cli import app
+from vaxtrace.core.codes import issue_nmpa20
+from vaxtrace.sim.catalogue import make_uscc
+
+MAH = make_uscc("91320100MA1X00001")
+OTHER = make_uscc("91320200MA1X00002")
+runner = CliRunner()
+
+
+def _cli(*args: str) -> None:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    d = ["--data-dir", str(tmp_path)]
+    certs = tmp_path / "certs"
+    _cli("pki", "init", *d)
+    _cli("pki", "issue-server", "127.0.0.1", "--out", str(certs), *d)
+    _cli(
+        "platform",
+        "add-org",
+        MAH,
+        "华东示例生物制品股份有限公司",
+        "--kind",
+        "mah",
+        "--division",
+        "320100",
+        *d,
+    )
+    _cli(
+        "platform",
+        "add-org",
+        OTHER,
+        "江南示范疫苗有限公司",
+        "--kind",
+        "mah",
+        "--division",
+        "320200",
+        *d,
+    )
+    _cli(
+        "platform",
+        "add-system",
+        "trace-a",
+        "--role",
+        "trace",
+        "--operator",
+        MAH,
+        "--endpoint",
+        "https://trace-a.example",
+        "--represents",
+        MAH,
+        "--out",
+        str(certs),
+        *d,
+    )
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vaxtrace.cli",
+            "serve",
+            "--role",
+            "platform",
+            "--port",
+            str(port),
+            "--tls-cert",
+            str(certs / "server.pem"),
+            "--tls-key",
+            str(certs / "server.key"),
+            "--tls-ca",
+            str(tmp_path / "pki" / "ca.pem"),
+        ],
+        env=os.environ | {"VAXTRACE_DATA_DIR": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"https://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with _client(tmp_path, "trace-a") as client:
+                    client.get(f"{base}/health")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, tmp_path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _client(folder: Path, system: str | None) -> httpx.Client:
+    context = ssl.create_default_context(cafile=str(folder / "pki" / "ca.pem"))
+    if system is not None:
+        certs = folder / "certs"
+        context.load_cert_chain(str(certs / f"{system}.pem"), str(certs / f"{system}.key"))
+    return httpx.Client(verify=context, timeout=10)
+
+
+def _rule(mah: str, entry: str) -> dict[str, object]:
+    return {
+        "mah_uscc": mah,
+        "family": "nmpa20",
+        "entries": [entry],
+        "serial_format": "N9",
+        "check_algorithm": "VT-MOD97-10x2",
+    }
+
+
+def test_register_resolve_and_revoke_over_mutual_tls(platform: tuple[str, Path]) -> None:
+    base, folder = platform
+    with _client(folder, "trace-a") as client:
+        done = client.post(f"{base}/platform/v1/coding-rules", json=_rule(MAH, "8000001"))
+        assert done.status_code == 201, done.text
+        not_mine = client.post(f"{base}/platform/v1/coding-rules", json=_rule(OTHER, "8000002"))
+        assert not_mine.status_code == 403
+        assert not_mine.json()["reason"] == "not_represented"
+        found = client.get(
+            f"{base}/platform/v1/resolve", params={"code": issue_nmpa20("8000001", 5)}
+        )
+        assert found.status_code == 200 and found.json()["system_id"] == "trace-a"
+        changes = client.get(f"{base}/platform/v1/registry/changes", params={"since": 0})
+        assert [c["key"] for c in changes.json()["changes"]] == [MAH, OTHER, "trace-a"]
+    result = runner.invoke(
+        app, ["pki", "revoke", str(folder / "certs" / "trace-a.pem"), "--data-dir", str(folder)]
+    )
+    assert result.exit_code == 0
+    with _client(folder, "trace-a") as client:
+        refused = client.post(f"{base}/platform/v1/coding-rules", json=_rule(MAH, "8000003"))
+    assert refused.status_code == 403 and "revoked" in refused.json()["detail"]

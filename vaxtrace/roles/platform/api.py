@@ -1,0 +1,44 @@
+"""HTTP routes of the platform: public resolution, and system-to-system routes that know the
+caller only from its verified client certificate (mutual TLS)."""
+
+# No "from __future__ import annotations": routes are built in a function (see ledger/api.py).
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from vaxtrace.core.registry import RegisteredCodingRule
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.platform.service import PlatformService
+
+
+def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
+    router = APIRouter(prefix="/platform/v1", tags=["collaborative platform 协同服务平台"])
+
+    def service(request: Request) -> PlatformService:
+        svc: PlatformService = request.app.state.platform
+        return svc
+
+    Service = Annotated[PlatformService, Depends(service)]
+    Caller = Annotated[SystemIdentity, Depends(caller)]
+
+    @router.get("/resolve")
+    def resolve(code: str, svc: Service) -> dict[str, Any]:
+        """地址解析: which trace system holds a code (typed, scanned or a Digital Link)."""
+        return svc.resolve(code)
+
+    @router.post("/coding-rules", status_code=201)
+    def register_coding_rule(
+        rule: RegisteredCodingRule, svc: Service, who: Caller
+    ) -> dict[str, Any]:
+        """A trace system registers a coding rule of a MAH it represents (mutual TLS)."""
+        return svc.register_coding_rule(who, rule)
+
+    @router.get("/registry/changes")
+    def changes(
+        svc: Service, _who: Caller, since: Annotated[int, Query(ge=0)] = 0
+    ) -> dict[str, Any]:
+        """Basic-data changes after a version, for connected systems to converge (mutual TLS)."""
+        return svc.changes(since)
+
+    return router
