@@ -15,6 +15,8 @@ from sqlalchemy import (
     Table,
 )
 
+from vaxtrace.store.exchange import exchange_tables
+
 metadata = MetaData()
 Id = BigInteger().with_variant(Integer, "sqlite")
 EntryText = String(14).with_variant(String(14, collation="C"), "postgresql")
@@ -68,3 +70,7 @@ registry_change = Table(
     Column("data", JSON, nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
+
+
+exchange = exchange_tables(metadata)
+"""The role's outbox and inbox (see vaxtrace.store.exchange)."""

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.ledger import ledger_tables
 
 metadata = MetaData()
@@ -239,6 +240,8 @@ temperature_record = Table(
 )
 
 ledger = ledger_tables(metadata)
+exchange = exchange_tables(metadata)
+"""The role's outbox and inbox (see vaxtrace.store.exchange)."""
 """The role's tamper-evident log (see vaxtrace.store.ledger)."""
 
 APPEND_ONLY = ("trace_event", "event_code", "batch_event", "containment_history")

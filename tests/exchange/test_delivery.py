@@ -1,0 +1,150 @@
+"""Outbox → inbox: nothing lost while the receiver is down, order kept, each event once,
+dead letters after N failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
+
+from vaxtrace.core.errors import Conflict
+from vaxtrace.exchange.delivery import Inbox, Outbox, RetryPolicy
+from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
+from vaxtrace.store.engine import make_engine, read_tx, write_tx
+from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.migrate import upgrade
+from vaxtrace.store.platform import schema as platform_schema
+from vaxtrace.store.trace import schema as trace_schema
+
+SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_790_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Receiver:
+    """The platform side: verifies, records once, remembers what it applied, in order."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.inbox = Inbox(ExchangeStore(platform_schema.exchange))
+        self.up = True
+        self.applied: list[int] = []
+
+    def __call__(self, receiver: str, envelope: Mapping[str, Any]) -> None:
+        if not self.up:
+            raise ConnectionError("receiver down")
+        opened = open_envelope(envelope, lambda *_: SIGNER.verifier())
+        with write_tx(self.engine) as conn:
+            if self.inbox.receive(conn, opened):
+                self.applied.append(opened.payload["n"])
+
+
+@pytest.fixture
+def pair(trace_engine: Engine, tmp_path: Path) -> Iterator[tuple[Outbox, Receiver, Clock]]:
+    receiver_engine = make_engine(f"sqlite:///{tmp_path / 'platform.sqlite'}")
+    upgrade(receiver_engine, "platform")
+    clock = Clock()
+    outbox = Outbox(
+        trace_engine,
+        ExchangeStore(trace_schema.exchange),
+        SIGNER,
+        "trace-a",
+        RetryPolicy(base_seconds=1, factor=2, cap_seconds=60, max_attempts=4),
+        clock,
+    )
+    yield outbox, Receiver(receiver_engine), clock
+    receiver_engine.dispose()
+
+
+def post(outbox: Outbox, n: int) -> None:
+    with write_tx(outbox.engine) as conn:
+        outbox.post(
+            conn,
+            "platform",
+            event_type="20",
+            event_subtype="201",
+            data_owner="91320100MA1X000009",
+            payload={"n": n},
+        )
+
+
+def test_a_receiver_down_for_hours_gets_everything_once_in_order(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, clock = pair
+    for n in range(3):
+        post(outbox, n)
+    assert outbox.deliver_due(receiver).delivered == 3
+    receiver.up = False
+    for n in range(3, 8):
+        post(outbox, n)
+    for _ in range(3):  # hours of failures, each round backing off
+        assert outbox.deliver_due(receiver).failed == 1
+        clock.now += 3600
+    receiver.up = True
+    report = outbox.deliver_due(receiver)
+    assert report.delivered == 5 and report.dead == []
+    assert receiver.applied == list(range(8))
+    # a retry after a lost acknowledgement is recognised, not applied again
+    with read_tx(outbox.engine) as conn:
+        first = outbox.store.by_state(conn, "delivered")[0]
+    receiver(first["receiver"], first["envelope"])
+    assert receiver.applied == list(range(8))
+
+
+def test_backoff_waits_and_dead_letters_can_be_requeued(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, clock = pair
+    post(outbox, 0)
+    post(outbox, 1)
+    receiver.up = False
+    assert outbox.deliver_due(receiver).failed == 1
+    assert outbox.deliver_due(receiver).failed == 0  # not due yet: 1 s backoff
+    for _ in range(3):
+        clock.now += 120
+        report = outbox.deliver_due(receiver)
+    assert report.dead  # the 4th failure gives up on the head …
+    assert [d["sequence"] for d in outbox.dead_letters()] == [1]
+    for _ in range(3):  # … and the next one is tried at once, then backs off in turn
+        clock.now += 120
+        outbox.deliver_due(receiver)
+    dead = outbox.dead_letters()
+    assert [d["sequence"] for d in dead] == [1, 2]
+    assert dead[0]["last_error"] == "receiver down"
+    receiver.up = True
+    for letter in dead:
+        outbox.requeue(letter["id"])
+    assert outbox.deliver_due(receiver).delivered == 2
+    assert receiver.applied == [0, 1] and outbox.dead_letters() == []
+
+
+def test_a_replayed_old_slot_is_refused(pair: tuple[Outbox, Receiver, Clock]) -> None:
+    outbox, receiver, _ = pair
+    post(outbox, 0)
+    post(outbox, 1)
+    outbox.deliver_due(receiver)
+    from vaxtrace.exchange.envelope import seal
+
+    replay = seal(
+        SIGNER,
+        system_id="trace-a",
+        event_type="20",
+        event_subtype="201",
+        data_owner="91320100MA1X000009",
+        sequence=1,
+        payload={"n": 99},
+    )
+    with pytest.raises(Conflict) as refused:
+        receiver("platform", replay)
+    assert refused.value.reason == "stale_sequence" and receiver.applied == [0, 1]

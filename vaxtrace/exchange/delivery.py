@@ -1,0 +1,185 @@
+"""Delivery between nodes: post into the outbox with the business write, deliver in order with
+retries and backoff, dead-letter after N failures; receive each event once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from vaxtrace.core.errors import Conflict
+from vaxtrace.exchange.envelope import Opened, Signer, seal
+from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.exchange import DEAD, DELIVERED, PENDING, ExchangeStore
+
+Send = Callable[[str, Mapping[str, Any]], None]
+"""Hand an envelope to a receiver; raise on any failure (the message stays queued)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff, capped; a message is dead-lettered after ``max_attempts``."""
+
+    base_seconds: float = 1.0
+    factor: float = 2.0
+    cap_seconds: float = 300.0
+    max_attempts: int = 8
+
+    def delay(self, attempts: int) -> float:
+        return float(min(self.cap_seconds, self.base_seconds * self.factor ** (attempts - 1)))
+
+
+@dataclass
+class Round:
+    """What one delivery round did."""
+
+    delivered: int = 0
+    failed: int = 0
+    dead: list[str] = field(default_factory=list)
+
+
+class Outbox:
+    def __init__(
+        self,
+        engine: Engine,
+        store: ExchangeStore,
+        signer: Signer,
+        system_id: str,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine, self.store, self.signer, self.system_id = engine, store, signer, system_id
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def post(
+        self,
+        conn: Connection,
+        receiver: str,
+        *,
+        event_type: str,
+        event_subtype: str,
+        data_owner: str,
+        payload: Any,
+    ) -> Mapping[str, Any]:
+        """Queue a message in the caller's transaction: it leaves only if the write commits."""
+        sequence = self.store.next_sequence(conn, receiver)
+        envelope = seal(
+            self.signer,
+            system_id=self.system_id,
+            event_type=event_type,
+            event_subtype=event_subtype,
+            data_owner=data_owner,
+            sequence=sequence,
+            payload=payload,
+        )
+        self.store.enqueue(conn, receiver, sequence, envelope, self._now())
+        return envelope
+
+    def deliver_due(self, send: Send) -> Round:
+        """Send every queue's head that is due, oldest first; stop a queue at its first failure."""
+        done = Round()
+        while True:
+            progressed = False
+            with read_tx(self.engine) as conn:
+                heads = self.store.heads(conn)
+            now = self._now()
+            for head in heads:
+                due = _aware(head["next_attempt_at"]) <= now
+                if due and self._attempt(head, send, done):
+                    progressed = True
+            if not progressed:
+                return done
+
+    def _attempt(self, head: Any, send: Send, done: Round) -> bool:
+        try:
+            send(head["receiver"], head["envelope"])
+        except Exception as exc:  # any failure: keep the message, back off
+            attempts = int(head["attempts"]) + 1
+            dead = attempts >= self.policy.max_attempts
+            with write_tx(self.engine) as conn:
+                self.store.mark(
+                    conn,
+                    head["id"],
+                    attempts=attempts,
+                    last_error=str(exc)[:500],
+                    state=DEAD if dead else PENDING,
+                    next_attempt_at=self._now() + timedelta(seconds=self.policy.delay(attempts)),
+                )
+            done.failed += 1
+            if dead:
+                done.dead.append(str(head["event_id"]))
+            return dead  # a dead head unblocks the next message of its queue
+        with write_tx(self.engine) as conn:
+            self.store.mark(
+                conn,
+                head["id"],
+                state=DELIVERED,
+                delivered_at=self._now(),
+                attempts=int(head["attempts"]) + 1,
+            )
+        done.delivered += 1
+        return True
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Messages given up on, for operators to inspect and requeue."""
+        with read_tx(self.engine) as conn:
+            rows = self.store.by_state(conn, DEAD)
+        return [
+            {
+                "id": r["id"],
+                "receiver": r["receiver"],
+                "sequence": r["sequence"],
+                "event_id": r["event_id"],
+                "attempts": r["attempts"],
+                "last_error": r["last_error"],
+            }
+            for r in rows
+        ]
+
+    def requeue(self, message_id: int) -> None:
+        with write_tx(self.engine) as conn:
+            self.store.mark(
+                conn, message_id, state=PENDING, attempts=0, next_attempt_at=self._now()
+            )
+
+
+class Inbox:
+    def __init__(self, store: ExchangeStore, clock: Callable[[], float] = time.time) -> None:
+        self.store, self.clock = store, clock
+
+    def receive(self, conn: Connection, opened: Opened) -> bool:
+        """Record a verified envelope in the receiver's transaction; False for a repeat.
+
+        A sequence at or below the sender's last one under a new event id is a replay of an
+        old slot and is refused.
+        """
+        header = opened.header
+        if self.store.received(conn, header["event_id"]) is not None:
+            return False
+        sender, sequence = str(header["system_id"]), int(header["sequence"])
+        last = self.store.last_sequence(conn, sender)
+        if sequence <= last:
+            raise Conflict(
+                "stale_sequence", f"{sender} already delivered sequence {last}", field="sequence"
+            )
+        self.store.accept(
+            conn,
+            sender,
+            sequence,
+            header["event_id"],
+            dict(header),
+            datetime.fromtimestamp(self.clock(), UTC),
+        )
+        return True
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

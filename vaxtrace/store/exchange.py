@@ -1,0 +1,156 @@
+"""SQL of the exchange: a durable outbox in the sender's database and an inbox in the
+receiver's, so nothing is lost while a peer is down and nothing is applied twice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    RowMapping,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeTables:
+    outbox: Table
+    inbox: Table
+
+
+def exchange_tables(metadata: MetaData) -> ExchangeTables:
+    """Add the outbox and inbox to a role's schema."""
+    return ExchangeTables(
+        outbox=Table(
+            "exchange_outbox",
+            metadata,
+            Column("id", Id, primary_key=True, autoincrement=True),
+            Column("receiver", String(60), nullable=False),
+            Column("sequence", BigInteger, nullable=False),
+            Column("event_id", String(36), nullable=False, unique=True),
+            Column("envelope", JSON, nullable=False),
+            Column("state", String(10), nullable=False),
+            Column("attempts", Integer, nullable=False),
+            Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+            Column("last_error", Text),
+            Column("created_at", DateTime(timezone=True), nullable=False),
+            Column("delivered_at", DateTime(timezone=True)),
+            Index("ix_exchange_outbox_due", "state", "receiver", "sequence"),
+        ),
+        inbox=Table(
+            "exchange_inbox",
+            metadata,
+            Column("event_id", String(36), primary_key=True),
+            Column("sender", String(60), nullable=False),
+            Column("sequence", BigInteger, nullable=False),
+            Column("envelope", JSON, nullable=False),
+            Column("received_at", DateTime(timezone=True), nullable=False),
+            Index("ix_exchange_inbox_sender", "sender", "sequence"),
+        ),
+    )
+
+
+class ExchangeStore:
+    def __init__(self, tables: ExchangeTables) -> None:
+        self.t = tables
+
+    # --- sender side -------------------------------------------------------------------
+
+    def next_sequence(self, conn: Connection, receiver: str) -> int:
+        o = self.t.outbox
+        found = conn.execute(select(func.max(o.c.sequence)).where(o.c.receiver == receiver))
+        last = found.scalar_one()
+        return 1 if last is None else int(last) + 1
+
+    def enqueue(
+        self,
+        conn: Connection,
+        receiver: str,
+        sequence: int,
+        envelope: Mapping[str, Any],
+        now: datetime,
+    ) -> None:
+        conn.execute(
+            insert(self.t.outbox).values(
+                receiver=receiver,
+                sequence=sequence,
+                event_id=envelope["event_id"],
+                envelope=dict(envelope),
+                state=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    def heads(self, conn: Connection) -> list[RowMapping]:
+        """The oldest pending message of every receiver: only a queue's head may go."""
+        o = self.t.outbox
+        first = (
+            select(o.c.receiver, func.min(o.c.sequence).label("sequence"))
+            .where(o.c.state == PENDING)
+            .group_by(o.c.receiver)
+            .subquery()
+        )
+        query = select(o).join(
+            first, (o.c.receiver == first.c.receiver) & (o.c.sequence == first.c.sequence)
+        )
+        return list(conn.execute(query).mappings())
+
+    def mark(self, conn: Connection, message_id: int, **values: Any) -> None:
+        conn.execute(update(self.t.outbox).where(self.t.outbox.c.id == message_id).values(**values))
+
+    def by_state(self, conn: Connection, state: str) -> list[RowMapping]:
+        o = self.t.outbox
+        query = select(o).where(o.c.state == state).order_by(o.c.receiver, o.c.sequence)
+        return list(conn.execute(query).mappings())
+
+    # --- receiver side ------------------------------------------------------------------------
+
+    def received(self, conn: Connection, event_id: str) -> RowMapping | None:
+        i = self.t.inbox
+        return conn.execute(select(i).where(i.c.event_id == event_id)).mappings().first()
+
+    def last_sequence(self, conn: Connection, sender: str) -> int:
+        i = self.t.inbox
+        found = conn.execute(select(func.max(i.c.sequence)).where(i.c.sender == sender))
+        last = found.scalar_one()
+        return 0 if last is None else int(last)
+
+    def accept(
+        self,
+        conn: Connection,
+        sender: str,
+        sequence: int,
+        event_id: str,
+        envelope: Mapping[str, Any],
+        now: datetime,
+    ) -> None:
+        conn.execute(
+            insert(self.t.inbox).values(
+                event_id=event_id,
+                sender=sender,
+                sequence=sequence,
+                envelope=dict(envelope),
+                received_at=now,
+            )
+        )
