@@ -49,10 +49,13 @@ class MutualTlsH11Protocol(H11Protocol):
         super().connection_made(transport)
         tls = _tls_extension(transport)
         if tls is not None:
-            self.app = _with_tls(self.app, tls)
+            self.app = with_tls(self.app, tls)
 
 
-def _with_tls(app: ASGIApp, tls: dict[str, Any]) -> ASGIApp:
+def with_tls(app: ASGIApp, tls: dict[str, Any]) -> ASGIApp:
+    """``app`` seeing every request as arriving over ``tls``: what the mutual-TLS protocol does
+    per connection, and the in-process transport between roles of one process."""
+
     async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
             scope = dict(scope)

@@ -244,5 +244,13 @@ exchange = exchange_tables(metadata)
 """The role's outbox and inbox (see vaxtrace.store.exchange)."""
 """The role's tamper-evident log (see vaxtrace.store.ledger)."""
 
+registry_sync = Table(
+    "registry_sync",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+"""How far this node has applied the platform's basic-data change feed."""
+
 APPEND_ONLY = ("trace_event", "event_code", "batch_event", "containment_history")
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""

@@ -43,6 +43,7 @@ from vaxtrace.roles.trace.service import (
     queries,
     recalls,
     registry,
+    sync,
     temperature,
 )
 from vaxtrace.roles.trace.service.writes import WriteResult
@@ -142,6 +143,10 @@ class TraceService:
         return self._signed(corrections.correct(self.engine, actor, request))
 
     # --- queries ----------------------------------------------------------------------------
+
+    def sync_registry(self, source: str, fetch: sync.Fetch) -> dict[str, Any]:
+        """Apply the platform's basic-data changes since the last sync."""
+        return sync.sync_registry(self.engine, source, fetch)
 
     def trace(self, text: str, *, proofs: bool = False) -> dict[str, Any]:
         """A code's record; with ``proofs``, each event carries its inclusion proof against a

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from vaxtrace.core.datasets import Batch, CodingRule, Organisation, OrgKind, VaccineProduct
 from vaxtrace.core.errors import Conflict, DomainError, NotFound
@@ -31,13 +31,18 @@ from vaxtrace.store.trace.schema import (
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
     """Add an organisation to the local registry (same data again is a no-op)."""
-    row = org.model_dump(mode="json")
     with write_tx(engine) as conn:
-        found = find_organisation(conn, org.uscc)
-        if found is None:
-            conn.execute(insert(organisation).values(**row))
-        elif {k: found[k] for k in row} != row:
-            conn.execute(organisation.update().where(organisation.c.uscc == org.uscc).values(**row))
+        return put_organisation(conn, org)
+
+
+def put_organisation(conn: Connection, org: Organisation) -> dict[str, Any]:
+    """Insert or update one organisation row, in the caller's transaction."""
+    row = org.model_dump(mode="json")
+    found = find_organisation(conn, org.uscc)
+    if found is None:
+        conn.execute(insert(organisation).values(**row))
+    elif {k: found[k] for k in row} != row:
+        conn.execute(organisation.update().where(organisation.c.uscc == org.uscc).values(**row))
     return row
 
 
