@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from nodes import serve_node
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -29,28 +19,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         app, ["demo", "--no-serve", "--units", "1000", "--data-dir", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
-    port = _free_port()
-    env = dict(os.environ, VAXTRACE_DATA_DIR=str(tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vaxtrace.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("server did not start")
+    with serve_node({"VAXTRACE_DATA_DIR": str(tmp_path)}) as base:
         yield base, tmp_path
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_public_query_and_refusals_over_http(served: tuple[str, Path]) -> None:

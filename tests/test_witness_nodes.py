@@ -2,51 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from nodes import serve_node
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
 from vaxtrace.ledger.checkpoint import COSIGNATURE_V1, Note, SigningKey
 
 LEDGER = "/trace/v1/ledger"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vaxtrace.cli", "serve", "--port", str(port)],
-        env=os.environ | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_watching_node_cosigns_the_other_log(tmp_path: Path) -> None:
@@ -65,14 +31,14 @@ def test_a_watching_node_cosigns_the_other_log(tmp_path: Path) -> None:
         "VAXTRACE_LEDGER_CHECKPOINT_SECONDS": "0.3",
         "VAXTRACE_LEDGER_WITNESSES": f'["{b_key.verifier(COSIGNATURE_V1).text()}"]',
     }
-    with serving(a_env) as a_url:
+    with serve_node(a_env) as a_url:
         b_env = {
             "VAXTRACE_DATA_DIR": str(b_dir),
             "VAXTRACE_NODE_NAME": "b",
             "VAXTRACE_LEDGER_CHECKPOINT_SECONDS": "0.3",
             "VAXTRACE_LEDGER_PEERS": f'["{a_url} {a_key.verifier().text()}"]',
         }
-        with serving(b_env) as b_url:
+        with serve_node(b_env) as b_url:
             for _ in range(100):
                 note = Note.parse(httpx.get(f"{a_url}{LEDGER}/checkpoint").text)
                 if len(note.signatures) == 2:

@@ -2,8 +2,6 @@
 
 # No "from __future__ import annotations": the route below is defined in a fixture and
 # FastAPI must see its annotations evaluated.
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +12,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import Depends, FastAPI
+from nodes import free_port, mtls_client
 
 from vaxtrace.exchange.pki import CertificateAuthority, SystemIdentity
 from vaxtrace.web import problems
@@ -21,12 +20,6 @@ from vaxtrace.web.identity import system_identity
 from vaxtrace.web.tls import mtls_config
 
 USCC = "91320100MA1X000009"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def server(pki: CertificateAuthority, tmp_path: Path) -> Iterator[str]:
     def whoami(caller: Caller) -> dict[str, str]:
         return {"system_id": caller.system_id, "org_uscc": caller.org_uscc}
 
-    port = _free_port()
+    port = free_port()
     config = mtls_config(
         app,
         host="127.0.0.1",
@@ -71,10 +64,7 @@ def server(pki: CertificateAuthority, tmp_path: Path) -> Iterator[str]:
 
 
 def _client(pki: CertificateAuthority, cert_dir: Path | None, name: str = "") -> httpx.Client:
-    context = ssl.create_default_context(cafile=str(pki.cert_path))
-    if cert_dir is not None:
-        context.load_cert_chain(str(cert_dir / f"{name}.pem"), str(cert_dir / f"{name}.key"))
-    return httpx.Client(verify=context, timeout=10)
+    return mtls_client(pki.cert_path, cert_dir, name)
 
 
 def test_identity_comes_from_the_certificate(

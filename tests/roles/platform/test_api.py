@@ -3,17 +3,12 @@ with its certificate, anyone resolves, a revoked system is refused."""
 
 from __future__ import annotations
 
-import os
-import socket
-import ssl
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from nodes import mtls_client, serve_node
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
@@ -28,12 +23,6 @@ runner = CliRunner()
 def _cli(*args: str) -> None:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -80,49 +69,24 @@ def platform(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         str(certs),
         *d,
     )
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vaxtrace.cli",
-            "serve",
-            "--role",
-            "platform",
-            "--port",
-            str(port),
-            "--tls-cert",
-            str(certs / "server.pem"),
-            "--tls-key",
-            str(certs / "server.key"),
-            "--tls-ca",
-            str(tmp_path / "pki" / "ca.pem"),
-        ],
-        env=os.environ | {"VAXTRACE_DATA_DIR": str(tmp_path)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"https://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                with _client(tmp_path, "trace-a") as client:
-                    client.get(f"{base}/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    tls = [
+        "--tls-cert",
+        str(certs / "server.pem"),
+        "--tls-key",
+        str(certs / "server.key"),
+        "--tls-ca",
+        str(tmp_path / "pki" / "ca.pem"),
+    ]
+    probe = _client(tmp_path, "trace-a")
+    with serve_node(
+        {"VAXTRACE_DATA_DIR": str(tmp_path)}, "--role", "platform", *tls, client=probe
+    ) as base:
+        probe.close()  # an idle keep-alive connection would hold the server's shutdown
         yield base, tmp_path
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
-def _client(folder: Path, system: str | None) -> httpx.Client:
-    context = ssl.create_default_context(cafile=str(folder / "pki" / "ca.pem"))
-    if system is not None:
-        certs = folder / "certs"
-        context.load_cert_chain(str(certs / f"{system}.pem"), str(certs / f"{system}.key"))
-    return httpx.Client(verify=context, timeout=10)
+def _client(folder: Path, system: str) -> httpx.Client:
+    return mtls_client(folder / "pki" / "ca.pem", folder / "certs", system)
 
 
 def _rule(mah: str, entry: str) -> dict[str, object]:

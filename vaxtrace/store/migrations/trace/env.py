@@ -1,16 +1,6 @@
 """Alembic environment of the trace role; run through :func:`vaxtrace.store.migrate.upgrade`."""
 
-from __future__ import annotations
-
-from alembic import context
-
+from vaxtrace.store.migrate import run_env
 from vaxtrace.store.trace.schema import metadata
 
-connection = context.config.attributes["connection"]
-context.configure(
-    connection=connection,
-    target_metadata=metadata,
-    render_as_batch=connection.dialect.name == "sqlite",
-)
-with context.begin_transaction():
-    context.run_migrations()
+run_env(metadata)
