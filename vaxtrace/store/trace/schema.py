@@ -155,6 +155,8 @@ event_code = Table(
     metadata,
     Column("code_id", Id, primary_key=True),
     Column("event_id", Id, primary_key=True),
+    # the log reads an event's codes by event: without this, every write would scan the table
+    Index("ix_event_code_event", "event_id", "code_id"),
 )
 
 batch_event = Table(
@@ -162,6 +164,7 @@ batch_event = Table(
     metadata,
     Column("batch_id", Id, primary_key=True),
     Column("event_id", Id, primary_key=True),
+    Index("ix_batch_event_event", "event_id", "batch_id"),
 )
 
 containment_history = Table(
