@@ -15,11 +15,12 @@ from starlette.concurrency import run_in_threadpool
 
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
+from vaxtrace.exchange.public_client import owner_asker
 from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey
 from vaxtrace.roles.ledger.api import ledger_router
 from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
 from vaxtrace.roles.platform.api import platform_router
-from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.roles.platform.service import AskOwner, PlatformService
 from vaxtrace.roles.trace import api as trace_api
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.settings import Settings
@@ -103,6 +104,7 @@ def build_app(
     roles: tuple[str, ...] = ROLES,
     trace: TraceService | None = None,
     platform: PlatformService | None = None,
+    ask_owner: AskOwner | None = None,
 ) -> FastAPI:
     """The API of this process's roles; OpenAPI at /docs."""
     unknown = set(roles) - set(ROLES)
@@ -139,6 +141,7 @@ def build_app(
             app.include_router(ledger_router("/trace/v1/ledger", _trace_ledger))
     if hub is not None:
         app.state.platform = hub
+        app.state.ask_owner = ask_owner or owner_asker()
         revoked = CertificateAuthority(settings.pki_dir).revoked
         app.include_router(platform_router(system_identity(revoked)))
 

@@ -24,3 +24,7 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     """The caller is known but may not do this (e.g. act for an organisation it does not
     represent)."""
+
+
+class Unavailable(DomainError):
+    """Another system this answer depends on could not be reached."""

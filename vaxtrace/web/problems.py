@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 
 PROBLEM_BASE = "https://vaxtrace.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -39,6 +39,8 @@ def status_of(error: DomainError) -> int:
         return 409
     if isinstance(error, Forbidden):
         return 403
+    if isinstance(error, Unavailable):
+        return 503
     return 422
 
 

@@ -27,6 +27,12 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         """地址解析: which trace system holds a code (typed, scanned or a Digital Link)."""
         return svc.resolve(code)
 
+    @router.get("/public/codes")
+    def public_query(code: str, request: Request, svc: Service) -> dict[str, Any]:
+        """公众查询: a code as typed, scanned or a Digital Link → its public view, from the
+        trace system that holds it. No personal data."""
+        return svc.public_query(code, request.app.state.ask_owner)
+
     @router.post("/coding-rules", status_code=201)
     def register_coding_rule(
         rule: RegisteredCodingRule, svc: Service, who: Caller

@@ -4,6 +4,7 @@ codes unique across MAHs, and address resolution (which trace system holds a cod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -24,6 +25,10 @@ from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.platform import registry
 
 CHANGES_PAGE = 1000
+
+AskOwner = Callable[[str, str], dict[str, Any]]
+"""Ask the trace system at an endpoint for a code's public view; raise NotFound or
+Unavailable in the domain's words."""
 
 
 class PlatformService:
@@ -155,6 +160,15 @@ class PlatformService:
                 f"{len(clashes)} entr(ies) overlap another MAH's rule, e.g. {entry} of {owner}",
                 field="entries",
             )
+
+    # --- the public query entry (公众查询) ----------------------------------------------------
+
+    def public_query(self, text: str, ask: AskOwner) -> dict[str, Any]:
+        """A code as typed, scanned or a Digital Link → the owning trace system's consumer view
+        (product, MAH, batch, expiry, lot release, status; no personal data)."""
+        where = self.resolve(text)
+        view = ask(where["endpoint"], where["code"])
+        return {"resolved": {k: where[k] for k in ("system_id", "mah_uscc", "family")}} | view
 
     # --- address resolution ----------------------------------------------------------------
 

@@ -1,0 +1,108 @@
+"""The public query entry: a code in any form → resolved → the owning trace system's view."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from vaxtrace.app import build_app
+from vaxtrace.core.codes import digital_link, issue_nmpa20, split_canonical
+from vaxtrace.core.registry import ConnectedSystem, RegisteredCodingRule, RegisteredOrganisation
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.exchange.public_client import owner_asker
+from vaxtrace.settings import Settings
+from vaxtrace.sim.catalogue import product_for
+from vaxtrace.sim.province import build_province, sample_codes
+
+ENDPOINT = "https://trace-a.example"
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[tuple[TestClient, list[str], dict[str, Any]]]:
+    trace_app = build_app(Settings(data_dir=tmp_path / "mah"), roles=("trace",))
+    state: dict[str, Any] = {"down": False}
+    with TestClient(trace_app) as mah_node:
+
+        def clients(endpoint: str) -> Any:
+            assert endpoint.rstrip("/") == ENDPOINT
+            if state["down"]:
+                raise httpx.ConnectError("connection refused")
+            return contextlib.nullcontext(mah_node)
+
+        province = build_province(trace_app.state.trace, units=1000)
+        samples = sample_codes(trace_app.state.trace)
+        platform_app = build_app(
+            Settings(data_dir=tmp_path / "platform"),
+            roles=("platform",),
+            ask_owner=owner_asker(clients),
+        )
+        hub = platform_app.state.platform
+        operator = province.mahs[0].organisation
+        for m in province.mahs:
+            hub.register_organisation(RegisteredOrganisation(**m.organisation.model_dump()))
+        hub.register_system(
+            ConnectedSystem(
+                system_id="trace-a",
+                name="trace-a",
+                role="trace",
+                operator_uscc=operator.uscc,
+                endpoint=ENDPOINT,
+                represents=tuple(m.organisation.uscc for m in province.mahs),
+            )
+        )
+        caller = SystemIdentity("trace-a", operator.uscc, 1)
+        for index, m in enumerate(province.mahs):
+            for key in m.templates:
+                product = product_for(m, index, key)
+                hub.register_coding_rule(
+                    caller,
+                    RegisteredCodingRule(
+                        mah_uscc=m.organisation.uscc,
+                        family=product.family,
+                        entries=tuple(level.identification_code for level in product.levels),
+                        serial_format="N9",
+                        check_algorithm="VT-MOD97-10x2",
+                    ),
+                )
+        with TestClient(platform_app) as platform:
+            yield platform, samples, state
+
+
+def test_every_form_of_a_code_reaches_its_owner(
+    nodes: tuple[TestClient, list[str], dict[str, Any]],
+) -> None:
+    platform, samples, _ = nodes
+    for value in samples:
+        code = split_canonical(value)
+        forms = [value]
+        if value.startswith("01"):
+            forms.append(digital_link(code))
+        for form in forms:
+            answer = platform.get("/platform/v1/public/codes", params={"code": form})
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["code"] == value and body["resolved"]["system_id"] == "trace-a"
+            assert body["lot_release"]["certificate_no"] and "holder_uscc" not in body
+
+
+def test_unknown_malformed_and_unreachable(
+    nodes: tuple[TestClient, list[str], dict[str, Any]],
+) -> None:
+    platform, samples, state = nodes
+    nobody = platform.get("/platform/v1/public/codes", params={"code": issue_nmpa20("8777777", 1)})
+    assert nobody.status_code == 404 and nobody.json()["reason"] == "no_rule"
+    never = issue_nmpa20(samples[0][:7], 999_999_999)
+    missing = platform.get("/platform/v1/public/codes", params={"code": never})
+    assert missing.status_code == 404 and missing.json()["reason"] == "not_commissioned"
+    bad = platform.get("/platform/v1/public/codes", params={"code": "8123"})
+    assert bad.status_code == 422 and bad.json()["reason"] == "bad_length"
+    state["down"] = True
+    down = platform.get("/platform/v1/public/codes", params={"code": samples[0]})
+    assert down.status_code == 503 and down.json()["reason"] == "owner_unreachable"
+    assert down.headers["content-type"] == "application/problem+json"
