@@ -31,10 +31,10 @@ def mtls_client(ca_file: Path, cert_dir: Path | None = None, name: str = "") -> 
 
 @contextmanager
 def serve_node(
-    env: dict[str, str], *args: str, client: httpx.Client | None = None
+    env: dict[str, str], *args: str, client: httpx.Client | None = None, port: int | None = None
 ) -> Iterator[str]:
     """``vaxtrace serve ARGS`` in its own process; yields its base URL once /health answers."""
-    port = free_port()
+    port = port or free_port()
     scheme = "https" if "--tls-cert" in args else "http"
     proc = subprocess.Popen(
         [sys.executable, "-m", "vaxtrace.cli", "serve", "--port", str(port), *args],

@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import ssl
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from vaxtrace.exchange.delivery import PLATFORM, Outbox, RetryPolicy, Send
+from vaxtrace.exchange.envelope import Ed25519Signer
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.exchange.public_client import owner_asker
-from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey
+from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey, ed25519_key_at
 from vaxtrace.roles.ledger.api import ledger_router
 from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
 from vaxtrace.roles.platform.api import platform_router
@@ -25,8 +29,10 @@ from vaxtrace.roles.trace import api as trace_api
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.settings import Settings
 from vaxtrace.store.engine import make_engine
+from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade
+from vaxtrace.store.trace import schema as trace_schema
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 from vaxtrace.web import problems
 from vaxtrace.web.identity import system_identity
@@ -55,10 +61,52 @@ def ledger_service(settings: Settings, role: str, engine: Engine, ledger: Ledger
 
 
 def trace_service(settings: Settings) -> TraceService:
-    """The trace role over its migrated database, its log signing checkpoints."""
+    """The trace role over its migrated database, its log signing checkpoints, and, once it
+    has a system id, an outbox towards the platform."""
     engine = make_engine(settings.trace_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     upgrade(engine, "trace")
-    return TraceService(engine, ledger_service(settings, "trace", engine, TRACE_LEDGER))
+    outbox = None
+    if settings.system_id:
+        signer = Ed25519Signer(ed25519_key_at(settings.exchange_signing_key))
+        outbox = Outbox(
+            engine, ExchangeStore(trace_schema.exchange), signer, settings.system_id, RetryPolicy()
+        )
+    return TraceService(engine, ledger_service(settings, "trace", engine, TRACE_LEDGER), outbox)
+
+
+def platform_sender(settings: Settings) -> Send:
+    """Deliver envelopes to the platform over mutual TLS with this system's certificate."""
+    if not (
+        settings.platform_base_url
+        and settings.exchange_cert
+        and settings.exchange_key_file
+        and settings.exchange_ca
+    ):
+        raise ValueError(
+            "the exchange needs platform_base_url, exchange_cert, exchange_key_file and exchange_ca"
+        )
+    context = ssl.create_default_context(cafile=str(settings.exchange_ca))
+    context.load_cert_chain(str(settings.exchange_cert), str(settings.exchange_key_file))
+    base = settings.platform_base_url
+
+    def send(receiver: str, envelope: Mapping[str, Any]) -> None:
+        if receiver != PLATFORM:
+            raise ValueError(f"no route to {receiver}")
+        with httpx.Client(base_url=base, verify=context, timeout=30) as client:
+            response = client.post("/platform/v1/exchange/envelopes", json=dict(envelope))
+            response.raise_for_status()
+
+    return send
+
+
+async def _deliver(outbox: Outbox, send: Send, every: float) -> None:
+    """Keep delivering the outbox; a receiver that is down is retried with backoff."""
+    while True:
+        try:
+            await run_in_threadpool(outbox.deliver_due, send)
+        except Exception:  # a broken round must not stop delivery for good
+            logger.exception("delivery round failed")
+        await asyncio.sleep(every)
 
 
 def platform_service(settings: Settings) -> PlatformService:
@@ -115,14 +163,19 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        signer = None
+        tasks = []
         if svc is not None and svc.ledger is not None:
-            signer = asyncio.create_task(_keep_the_log(svc.ledger, settings))
+            tasks.append(asyncio.create_task(_keep_the_log(svc.ledger, settings)))
+        if svc is not None and svc.outbox is not None and settings.platform_base_url:
+            send = platform_sender(settings)
+            tasks.append(
+                asyncio.create_task(_deliver(svc.outbox, send, settings.exchange_retry_seconds))
+            )
         yield
-        if signer is not None:
-            signer.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await signer
+                await task
         for engine in (s.engine for s in (svc, hub) if s is not None):
             engine.dispose()
 

@@ -575,6 +575,9 @@ def platform_add_system(
     operator: Annotated[str, typer.Option(help="USCC of the organisation running it")],
     endpoint: Annotated[str, typer.Option(help="base URL of its API")],
     represents: Annotated[list[str], typer.Option(help="USCC it may submit data for")],
+    exchange_key: Annotated[
+        str | None, typer.Option(help="its envelope key (`vaxtrace exchange key` prints it)")
+    ] = None,
     out: Annotated[Path, typer.Option(help="where its certificate and key go")] = Path("."),
     data_dir: DataDir = None,
 ) -> None:
@@ -589,12 +592,55 @@ def platform_add_system(
             operator_uscc=operator,
             endpoint=endpoint,
             represents=tuple(represents),
+            exchange_key=exchange_key,
         )
         _platform(data_dir).register_system(item)
         _ca(data_dir).issue_system(system_id, item.operator_uscc, out)
     except (DomainError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     console.print(f"registered {system_id}; certificate {out / (system_id + '.pem')}")
+
+
+exchange_app = typer.Typer(help="The data exchange with the platform.", no_args_is_help=True)
+app.add_typer(exchange_app, name="exchange")
+
+
+@exchange_app.command("key")
+def exchange_key_command(data_dir: DataDir = None) -> None:
+    """Print this node's envelope-signing public key (made on first use), for registration."""
+    from cryptography.hazmat.primitives import serialization
+
+    from vaxtrace.ledger.checkpoint import ed25519_key_at
+
+    private = ed25519_key_at(_settings(data_dir).exchange_signing_key)
+    raw = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    sys.stdout.write(base64.b64encode(raw).decode() + "\n")
+
+
+@exchange_app.command("dead-letters")
+def exchange_dead_letters(data_dir: DataDir = None) -> None:
+    """Messages the outbox gave up on after its retries (requeue with `exchange requeue`)."""
+    svc = _service(_settings(data_dir))
+    if svc.outbox is None:
+        raise _fail("this node has no system id (VAXTRACE_SYSTEM_ID): no exchange")
+    for letter in svc.outbox.dead_letters():
+        console.print(
+            f"{letter['id']:>6}  {letter['receiver']}  #{letter['sequence']}  "
+            f"{letter['event_id']}  after {letter['attempts']} attempts: "
+            f"{letter['last_error']}"
+        )
+
+
+@exchange_app.command("requeue")
+def exchange_requeue(message_id: int, data_dir: DataDir = None) -> None:
+    """Put a dead letter back in its queue."""
+    svc = _service(_settings(data_dir))
+    if svc.outbox is None:
+        raise _fail("this node has no system id (VAXTRACE_SYSTEM_ID): no exchange")
+    svc.outbox.requeue(message_id)
+    console.print(f"message {message_id} requeued")
 
 
 if __name__ == "__main__":

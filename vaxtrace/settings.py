@@ -56,6 +56,14 @@ class Settings(BaseSettings):
         description="logs this node witnesses, each 'BASE_URL VERIFIER_KEY' (checked every "
         "ledger_checkpoint_seconds)",
     )
+    system_id: str | None = Field(
+        default=None, description="this node's platform-assigned system id; enables the exchange"
+    )
+    platform_base_url: str | None = Field(default=None, description="the platform, https://…")
+    exchange_cert: Path | None = Field(default=None, description="this system's certificate")
+    exchange_key_file: Path | None = Field(default=None, description="…and its private key")
+    exchange_ca: Path | None = Field(default=None, description="the platform CA certificate")
+    exchange_retry_seconds: float = Field(default=1.0, gt=0, description="delivery round period")
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 
@@ -76,6 +84,10 @@ class Settings(BaseSettings):
         if self.platform_database_url:
             return self.platform_database_url
         return f"sqlite:///{self.data_dir / 'platform.sqlite'}"
+
+    @property
+    def exchange_signing_key(self) -> Path:
+        return self.data_dir / "exchange" / "signing.key"
 
     @property
     def pki_dir(self) -> Path:

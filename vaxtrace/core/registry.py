@@ -84,6 +84,11 @@ class ConnectedSystem(Model):
     represents: tuple[Uscc, ...] = Field(
         min_length=1, description="organisations it may submit data for (e.g. the MAHs it serves)"
     )
+    exchange_key: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9+/]{43}=$",
+        description="base64 of the raw Ed25519 public key its exchange envelopes are signed with",
+    )
 
 
 class RuleEntryKind(StrEnum):

@@ -16,6 +16,9 @@ from vaxtrace.exchange.envelope import Opened, Signer, seal
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import DEAD, DELIVERED, PENDING, ExchangeStore
 
+PLATFORM = "platform"
+"""The receiver name of the collaborative platform in every node's outbox."""
+
 Send = Callable[[str, Mapping[str, Any]], None]
 """Hand an envelope to a receiver; raise on any failure (the message stays queued)."""
 

@@ -63,15 +63,21 @@ _FIELDS = (
 
 
 class Signer(Protocol):
-    alg: str
-    key_id: str
+    @property
+    def alg(self) -> str: ...
+
+    @property
+    def key_id(self) -> str: ...
 
     def sign(self, message: bytes) -> bytes: ...
 
 
 class Verifier(Protocol):
-    alg: str
-    key_id: str
+    @property
+    def alg(self) -> str: ...
+
+    @property
+    def key_id(self) -> str: ...
 
     def verify(self, signature: bytes, message: bytes) -> bool: ...
 

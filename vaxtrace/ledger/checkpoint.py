@@ -162,6 +162,24 @@ class VerifierKey:
             raise NoteError(f"signature by {self.name} does not verify") from exc
 
 
+def ed25519_key_at(path: Path) -> Ed25519PrivateKey:
+    """The Ed25519 private key kept at ``path`` (PKCS#8 PEM); made, mode 0600, if missing."""
+    if path.exists():
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(loaded, Ed25519PrivateKey):
+            raise NoteError(f"{path} is not an Ed25519 private key")
+        return loaded
+    private = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return private
+
+
 def cosigned_message(body: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n".encode() + body.encode()
 
@@ -179,22 +197,7 @@ class SigningKey:
     @classmethod
     def load_or_create(cls, name: str, path: Path) -> SigningKey:
         """Read the key at ``path``; create it (mode 0600) on first start."""
-        if path.exists():
-            loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            if not isinstance(loaded, Ed25519PrivateKey):
-                raise NoteError(f"{path} is not an Ed25519 private key")
-            return cls(name, loaded)
-        private = Ed25519PrivateKey.generate()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        return cls(name, private)
+        return cls(name, ed25519_key_at(path))
 
     def verifier(self, key_type: int = ED25519) -> VerifierKey:
         return VerifierKey(self.name, key_type, self._public)

@@ -40,6 +40,11 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         """A trace system registers a coding rule of a MAH it represents (mutual TLS)."""
         return svc.register_coding_rule(who, rule)
 
+    @router.post("/exchange/envelopes", status_code=201)
+    def receive(envelope: dict[str, Any], svc: Service, who: Caller) -> dict[str, Any]:
+        """数据交换: a signed envelope from a connected system, applied once (mutual TLS)."""
+        return svc.receive_envelope(who, envelope)
+
     @router.get("/registry/changes")
     def changes(
         svc: Service, _who: Caller, since: Annotated[int, Query(ge=0)] = 0

@@ -4,9 +4,11 @@ codes unique across MAHs, and address resolution (which trace system holds a cod
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core import codes as codes_
@@ -20,11 +22,24 @@ from vaxtrace.core.registry import (
     SystemRole,
     gtin_prefixes,
 )
+from vaxtrace.exchange.delivery import Inbox
+from vaxtrace.exchange.envelope import Ed25519Verifier, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.platform import registry
+from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.platform import registry, schema
 
 CHANGES_PAGE = 1000
+
+
+def _exchange_verifier(system: Any, alg: str, key_id: str) -> Ed25519Verifier | None:
+    """The registered exchange key of a system, if the envelope names it."""
+    key = system.get("exchange_key")
+    if not key or alg != "Ed25519":
+        return None
+    verifier = Ed25519Verifier(Ed25519PublicKey.from_public_bytes(base64.b64decode(key)))
+    return verifier if verifier.key_id == key_id else None
+
 
 AskOwner = Callable[[str, str], dict[str, Any]]
 """Ask the trace system at an endpoint for a code's public view; raise NotFound or
@@ -34,6 +49,7 @@ Unavailable in the domain's words."""
 class PlatformService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.inbox = Inbox(ExchangeStore(schema.exchange))
 
     # --- registry (basic data) ----------------------------------------------------------
 
@@ -160,6 +176,40 @@ class PlatformService:
                 f"{len(clashes)} entr(ies) overlap another MAH's rule, e.g. {entry} of {owner}",
                 field="entries",
             )
+
+    # --- the exchange (数据交换) ------------------------------------------------------------
+
+    def receive_envelope(self, caller: SystemIdentity, envelope: Any) -> dict[str, Any]:
+        """Take a signed envelope from a connected system, once: the sender is the verified
+        certificate, the signature is checked against the key that system registered, and it
+        may only carry data of organisations the system represents."""
+        with write_tx(self.engine) as conn:
+            system = registry.find_system(conn, caller.system_id)
+            if system is None:
+                raise Forbidden("unknown_system", f"{caller.system_id} is not registered")
+            if system["operator_uscc"] != caller.org_uscc:
+                raise Forbidden(
+                    "certificate_mismatch",
+                    "the certificate's organisation does not run this system",
+                )
+            if isinstance(envelope, dict) and envelope.get("system_id") != caller.system_id:
+                raise Forbidden(
+                    "sender_mismatch",
+                    "the envelope names another sending system",
+                    field="system_id",
+                )
+            opened = open_envelope(
+                envelope,
+                lambda _sender, alg, key_id: _exchange_verifier(system["data"], alg, key_id),
+            )
+            if opened.header["data_owner"] not in system["data"]["represents"]:
+                raise Forbidden(
+                    "not_represented",
+                    f"{caller.system_id} does not represent {opened.header['data_owner']}",
+                    field="data_owner",
+                )
+            fresh = self.inbox.receive(conn, opened)
+        return {"event_id": opened.header["event_id"], "accepted": fresh, "duplicate": not fresh}
 
     # --- the public query entry (公众查询) ----------------------------------------------------
 

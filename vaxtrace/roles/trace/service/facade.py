@@ -32,6 +32,7 @@ from vaxtrace.core.datasets import (
     VaccineProduct,
     Warehousing,
 )
+from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.trace.service import (
     commissioning,
@@ -52,8 +53,12 @@ from vaxtrace.roles.trace.service.writes import WriteResult
 class TraceService:
     """The trace role's use cases over its own database."""
 
-    def __init__(self, engine: Engine, ledger: LedgerService | None = None) -> None:
+    def __init__(
+        self, engine: Engine, ledger: LedgerService | None = None, outbox: Outbox | None = None
+    ) -> None:
         self.engine = engine
+        self.outbox = outbox
+        """Where shipping notes leave for the platform; None for a node not yet connected."""
         self.ledger = ledger
         """Signs checkpoints when due; every write appends its leaves whether or not."""
 
@@ -114,7 +119,7 @@ class TraceService:
         return self._signed(movements.warehouse(self.engine, actor, request))
 
     def ship(self, actor: str, request: ShippingNote) -> WriteResult:
-        return self._signed(movements.ship(self.engine, actor, request))
+        return self._signed(movements.ship(self.engine, actor, request, self.outbox))
 
     def sales_return(self, actor: str, request: SalesReturn) -> WriteResult:
         return self._signed(movements.sales_return(self.engine, actor, request))

@@ -19,6 +19,7 @@ from vaxtrace.core.datasets import (
 )
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action
+from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.trace.service.lookups import exists, find_organisation
 from vaxtrace.roles.trace.service.writes import WriteResult, codes_write
 from vaxtrace.store.trace.schema import shipping_note
@@ -39,8 +40,11 @@ def warehouse(engine: Engine, actor: str, request: Warehousing) -> WriteResult:
     )
 
 
-def ship(engine: Engine, actor: str, request: ShippingNote) -> WriteResult:
-    """201 销售出库: a shipping note (发货单) from the MAH to a CDC."""
+def ship(
+    engine: Engine, actor: str, request: ShippingNote, outbox: Outbox | None = None
+) -> WriteResult:
+    """201 销售出库: a shipping note (发货单) from the MAH to a CDC; with an outbox, the note
+    leaves for the platform in the same transaction (it goes on to the CDC's province)."""
 
     def checks(conn: Connection, batches: list[RowMapping], doses: int) -> None:
         if exists(
@@ -75,6 +79,16 @@ def ship(engine: Engine, actor: str, request: ShippingNote) -> WriteResult:
                 quantity=doses,
             )
         )
+        if outbox is not None:
+            note = request.model_dump(mode="json", exclude={"client_document_id"})
+            outbox.post(
+                conn,
+                PLATFORM,
+                event_type="20",
+                event_subtype="201",
+                data_owner=actor,
+                payload={"shipping_note": note | {"doses": doses, "trace_event_id": event_id}},
+            )
 
     payload = request.model_dump(
         mode="json", exclude={"codes", "client_document_id", "business_time", "document_no"}

@@ -1,0 +1,111 @@
+"""The platform's side of the exchange: signed envelopes from the system the certificate names,
+for organisations it represents, each taken once."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
+
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation
+from vaxtrace.exchange.envelope import Ed25519Signer, seal
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.sim.catalogue import make_uscc
+
+MAH = make_uscc("91320100MA1X00001")
+OTHER = make_uscc("91320200MA1X00002")
+SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+CALLER = SystemIdentity("trace-a", MAH, 1)
+
+
+def _public(signer: Ed25519Signer) -> str:
+    raw = signer.private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return base64.b64encode(raw).decode()
+
+
+@pytest.fixture
+def hub(platform_engine: Engine) -> PlatformService:
+    svc = PlatformService(platform_engine)
+    for uscc, name in ((MAH, "华东示例生物制品股份有限公司"), (OTHER, "江南示范疫苗有限公司")):
+        svc.register_organisation(
+            RegisteredOrganisation(uscc=uscc, name=name, kind="mah", division_code="320100")
+        )
+    svc.register_system(
+        ConnectedSystem(
+            system_id="trace-a",
+            name="trace-a",
+            role="trace",
+            operator_uscc=MAH,
+            endpoint="https://a.example",
+            represents=(MAH,),
+            exchange_key=_public(SIGNER),
+        )
+    )
+    svc.register_system(
+        ConnectedSystem(
+            system_id="trace-b",
+            name="trace-b",
+            role="trace",
+            operator_uscc=OTHER,
+            endpoint="https://b.example",
+            represents=(OTHER,),
+        )
+    )
+    return svc
+
+
+def envelope(
+    sequence: int = 1, owner: str = MAH, signer: Ed25519Signer = SIGNER, system_id: str = "trace-a"
+) -> dict[str, object]:
+    return seal(
+        signer,
+        system_id=system_id,
+        event_type="20",
+        event_subtype="201",
+        data_owner=owner,
+        sequence=sequence,
+        payload={"shipping_note": {"n": sequence}},
+    )
+
+
+def refused(hub: PlatformService, caller: SystemIdentity, env: object, reason: str) -> None:
+    with pytest.raises(DomainError) as caught:
+        hub.receive_envelope(caller, env)
+    assert caught.value.reason == reason, caught.value.message
+
+
+def test_taken_once(hub: PlatformService) -> None:
+    first = envelope()
+    assert hub.receive_envelope(CALLER, first)["accepted"] is True
+    assert hub.receive_envelope(CALLER, first) == {
+        "event_id": first["event_id"],
+        "accepted": False,
+        "duplicate": True,
+    }
+    assert hub.receive_envelope(CALLER, envelope(2))["accepted"] is True
+
+
+def test_refusals(hub: PlatformService) -> None:
+    good = envelope()
+    refused(hub, CALLER, dict(good, sequence=7), "bad_signature")
+    refused(hub, CALLER, {k: v for k, v in good.items() if k != "signature"}, "unsigned_envelope")
+    refused(
+        hub, CALLER, envelope(signer=Ed25519Signer(Ed25519PrivateKey.generate())), "unknown_key"
+    )
+    refused(hub, CALLER, envelope(owner=OTHER), "not_represented")
+    refused(hub, SystemIdentity("trace-b", OTHER, 2), good, "sender_mismatch")
+    refused(
+        hub,
+        SystemIdentity("trace-b", OTHER, 2),
+        envelope(system_id="trace-b", owner=OTHER),
+        "unknown_key",
+    )  # trace-b registered no exchange key
+    refused(hub, SystemIdentity("trace-a", OTHER, 3), good, "certificate_mismatch")
+    assert hub.receive_envelope(CALLER, good)["accepted"] is True  # nothing above was stored
