@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import ssl
@@ -11,16 +12,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from vaxtrace.exchange.delivery import PLATFORM, Outbox, RetryPolicy, Send
-from vaxtrace.exchange.envelope import Ed25519Signer
+from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.exchange.public_client import owner_asker
 from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey, ed25519_key_at
+from vaxtrace.roles.immunization.api import immunization_router
+from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.ledger.api import ledger_router
 from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
 from vaxtrace.roles.platform.api import platform_router
@@ -28,16 +32,18 @@ from vaxtrace.roles.platform.service import AskOwner, PlatformService
 from vaxtrace.roles.trace import api as trace_api
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.settings import Settings
-from vaxtrace.store.engine import make_engine
-from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.engine import make_engine, read_tx
+from vaxtrace.store.exchange import ExchangeStore, ExchangeTables
 from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade
+from vaxtrace.store.platform import registry as platform_registry
+from vaxtrace.store.platform import schema as platform_schema
 from vaxtrace.store.trace import schema as trace_schema
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 from vaxtrace.web import problems
 from vaxtrace.web.identity import system_identity
 
-ROLES = ("trace", "platform")
+ROLES = ("trace", "platform", "immunization")
 """The roles built so far; ``--role all`` runs every one of them."""
 logger = logging.getLogger("vaxtrace")
 
@@ -65,28 +71,15 @@ def trace_service(settings: Settings) -> TraceService:
     has a system id, an outbox towards the platform."""
     engine = make_engine(settings.trace_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     upgrade(engine, "trace")
-    outbox = None
-    if settings.system_id:
-        signer = Ed25519Signer(ed25519_key_at(settings.exchange_signing_key))
-        outbox = Outbox(
-            engine, ExchangeStore(trace_schema.exchange), signer, settings.system_id, RetryPolicy()
-        )
+    outbox = _outbox(settings, engine, trace_schema.exchange)
     return TraceService(engine, ledger_service(settings, "trace", engine, TRACE_LEDGER), outbox)
 
 
 def platform_sender(settings: Settings) -> Send:
     """Deliver envelopes to the platform over mutual TLS with this system's certificate."""
-    if not (
-        settings.platform_base_url
-        and settings.exchange_cert
-        and settings.exchange_key_file
-        and settings.exchange_ca
-    ):
-        raise ValueError(
-            "the exchange needs platform_base_url, exchange_cert, exchange_key_file and exchange_ca"
-        )
-    context = ssl.create_default_context(cafile=str(settings.exchange_ca))
-    context.load_cert_chain(str(settings.exchange_cert), str(settings.exchange_key_file))
+    if not settings.platform_base_url:
+        raise ValueError("the exchange needs platform_base_url")
+    context = _mtls_context(settings)
     base = settings.platform_base_url
 
     def send(receiver: str, envelope: Mapping[str, Any]) -> None:
@@ -109,10 +102,51 @@ async def _deliver(outbox: Outbox, send: Send, every: float) -> None:
         await asyncio.sleep(every)
 
 
+def _outbox(settings: Settings, engine: Engine, tables: ExchangeTables) -> Outbox | None:
+    """A node's outbox once it has a system id, signing with its envelope key."""
+    if not settings.system_id:
+        return None
+    signer = Ed25519Signer(ed25519_key_at(settings.exchange_signing_key))
+    return Outbox(engine, ExchangeStore(tables), signer, settings.system_id, RetryPolicy())
+
+
 def platform_service(settings: Settings) -> PlatformService:
     engine = make_engine(settings.platform_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     upgrade(engine, "platform")
-    return PlatformService(engine)
+    return PlatformService(engine, _outbox(settings, engine, platform_schema.exchange))
+
+
+def immunization_service(settings: Settings) -> ImmunizationService:
+    engine = make_engine(settings.immunization_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    upgrade(engine, "immunization")
+    key = settings.platform_exchange_key
+    verifier = (
+        Ed25519Verifier(Ed25519PublicKey.from_public_bytes(base64.b64decode(key))) if key else None
+    )
+    return ImmunizationService(engine, settings.platform_system_id, verifier)
+
+
+def _mtls_context(settings: Settings) -> ssl.SSLContext:
+    if not (settings.exchange_cert and settings.exchange_key_file and settings.exchange_ca):
+        raise ValueError("the exchange needs exchange_cert, exchange_key_file and exchange_ca")
+    context = ssl.create_default_context(cafile=str(settings.exchange_ca))
+    context.load_cert_chain(str(settings.exchange_cert), str(settings.exchange_key_file))
+    return context
+
+
+def province_sender(settings: Settings, hub: PlatformService) -> Send:
+    """The platform delivering to provincial immunization systems at their registered endpoint."""
+    context = _mtls_context(settings)
+
+    def send(receiver: str, envelope: Mapping[str, Any]) -> None:
+        with read_tx(hub.engine) as conn:
+            found = platform_registry.find_system(conn, receiver)
+        if found is None:
+            raise ValueError(f"no system {receiver} registered")
+        with httpx.Client(base_url=found["data"]["endpoint"], verify=context, timeout=30) as c:
+            c.post("/immunization/v1/exchange/envelopes", json=dict(envelope)).raise_for_status()
+
+    return send
 
 
 def _trace_ledger(request: Request) -> LedgerService:
@@ -160,6 +194,7 @@ def build_app(
         raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; built: {', '.join(ROLES)}")
     svc = trace or (trace_service(settings) if "trace" in roles else None)
     hub = platform or (platform_service(settings) if "platform" in roles else None)
+    province = immunization_service(settings) if "immunization" in roles else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -171,12 +206,19 @@ def build_app(
             tasks.append(
                 asyncio.create_task(_deliver(svc.outbox, send, settings.exchange_retry_seconds))
             )
+        if hub is not None and hub.outbox is not None and settings.exchange_cert:
+            to_provinces = province_sender(settings, hub)
+            tasks.append(
+                asyncio.create_task(
+                    _deliver(hub.outbox, to_provinces, settings.exchange_retry_seconds)
+                )
+            )
         yield
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for engine in (s.engine for s in (svc, hub) if s is not None):
+        for engine in (s.engine for s in (svc, hub, province) if s is not None):
             engine.dispose()
 
     app = FastAPI(
@@ -197,6 +239,11 @@ def build_app(
         app.state.ask_owner = ask_owner or owner_asker()
         revoked = CertificateAuthority(settings.pki_dir).revoked
         app.include_router(platform_router(system_identity(revoked)))
+
+    if province is not None:
+        app.state.immunization = province
+        revoked = CertificateAuthority(settings.pki_dir).revoked
+        app.include_router(immunization_router(system_identity(revoked)))
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

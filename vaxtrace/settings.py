@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     platform_database_url: str | None = Field(
         default=None, description="platform role database; default: SQLite file in data_dir"
     )
+    immunization_database_url: str | None = Field(
+        default=None, description="immunization role database; default: SQLite in data_dir"
+    )
+    platform_system_id: str = Field(default="platform", description="the platform's system id")
+    platform_exchange_key: str | None = Field(
+        default=None, description="base64 Ed25519 key the platform signs forwarded envelopes with"
+    )
     sqlite_busy_timeout_ms: int = 10_000
     lot_release_file_max_bytes: int = 20 * 1024 * 1024
     node_name: str = Field(
@@ -88,6 +95,12 @@ class Settings(BaseSettings):
     @property
     def exchange_signing_key(self) -> Path:
         return self.data_dir / "exchange" / "signing.key"
+
+    @cached_property
+    def immunization_url(self) -> str:
+        if self.immunization_database_url:
+            return self.immunization_database_url
+        return f"sqlite:///{self.data_dir / 'immunization.sqlite'}"
 
     @property
     def pki_dir(self) -> Path:

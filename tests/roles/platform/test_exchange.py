@@ -88,6 +88,7 @@ def test_taken_once(hub: PlatformService) -> None:
         "event_id": first["event_id"],
         "accepted": False,
         "duplicate": True,
+        "forwarded_to": None,
     }
     assert hub.receive_envelope(CALLER, envelope(2))["accepted"] is True
 
@@ -109,3 +110,49 @@ def test_refusals(hub: PlatformService) -> None:
     )  # trace-b registered no exchange key
     refused(hub, SystemIdentity("trace-a", OTHER, 3), good, "certificate_mismatch")
     assert hub.receive_envelope(CALLER, good)["accepted"] is True  # nothing above was stored
+
+
+def test_a_shipping_note_is_forwarded_to_the_consignees_province(hub: PlatformService) -> None:
+    from vaxtrace.exchange.delivery import Outbox
+    from vaxtrace.store.exchange import ExchangeStore
+    from vaxtrace.store.platform import schema
+
+    cdc = make_uscc("12320000MB0000001")
+    hub.register_organisation(
+        RegisteredOrganisation(
+            uscc=cdc, name="示例省疾病预防控制中心", kind="cdc", division_code="320000"
+        )
+    )
+    hub.register_system(
+        ConnectedSystem(
+            system_id="province-32",
+            name="示例省免疫规划信息系统",
+            role="immunization",
+            operator_uscc=cdc,
+            endpoint="https://province-32.example",
+            represents=(cdc,),
+        )
+    )
+    platform_signer = Ed25519Signer(Ed25519PrivateKey.generate())
+    hub.outbox = Outbox(hub.engine, ExchangeStore(schema.exchange), platform_signer, "platform")
+    note = {"document_no": "FH1", "consignee_uscc": cdc, "codes": ["x"], "doses": 500}
+    env = seal(
+        SIGNER,
+        system_id="trace-a",
+        event_type="20",
+        event_subtype="201",
+        data_owner=MAH,
+        sequence=1,
+        payload={"shipping_note": note},
+    )
+    assert hub.receive_envelope(CALLER, env)["forwarded_to"] == "province-32"
+    assert hub.receive_envelope(CALLER, env)["forwarded_to"] is None  # a repeat goes nowhere
+    sent: list[tuple[str, object]] = []
+    assert hub.outbox.deliver_due(lambda r, e: sent.append((r, e))).delivered == 1
+    receiver, forwarded = sent[0]
+    assert receiver == "province-32"
+    from vaxtrace.exchange.envelope import open_envelope
+
+    opened = open_envelope(forwarded, lambda *_: platform_signer.verifier())  # type: ignore[arg-type]
+    assert opened.payload["shipping_note"] == note
+    assert opened.payload["forwarded_from"] == {"system_id": "trace-a", "event_id": env["event_id"]}

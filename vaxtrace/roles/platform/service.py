@@ -22,8 +22,8 @@ from vaxtrace.core.registry import (
     SystemRole,
     gtin_prefixes,
 )
-from vaxtrace.exchange.delivery import Inbox
-from vaxtrace.exchange.envelope import Ed25519Verifier, open_envelope
+from vaxtrace.exchange.delivery import Inbox, Outbox
+from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
@@ -47,9 +47,11 @@ Unavailable in the domain's words."""
 
 
 class PlatformService:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, outbox: Outbox | None = None) -> None:
         self.engine = engine
         self.inbox = Inbox(ExchangeStore(schema.exchange))
+        self.outbox = outbox
+        """Where the platform forwards to provinces; None until it has its own system id."""
 
     # --- registry (basic data) ----------------------------------------------------------
 
@@ -209,7 +211,38 @@ class PlatformService:
                     field="data_owner",
                 )
             fresh = self.inbox.receive(conn, opened)
-        return {"event_id": opened.header["event_id"], "accepted": fresh, "duplicate": not fresh}
+            forwarded = self._forward(conn, opened) if fresh else None
+        return {
+            "event_id": opened.header["event_id"],
+            "accepted": fresh,
+            "duplicate": not fresh,
+            "forwarded_to": forwarded,
+        }
+
+    def _forward(self, conn: Connection, opened: Opened) -> str | None:
+        """A shipping note goes on to the immunization system serving its consignee CDC, in
+        the transaction that took it (so it is forwarded exactly when it is taken)."""
+        note = opened.payload.get("shipping_note") if isinstance(opened.payload, dict) else None
+        if note is None or self.outbox is None:
+            return None
+        receiver = registry.system_representing(conn, "immunization", note["consignee_uscc"])
+        if receiver is None:
+            return None
+        self.outbox.post(
+            conn,
+            receiver,
+            event_type="20",
+            event_subtype=str(opened.header["event_subtype"]),
+            data_owner=str(opened.header["data_owner"]),
+            payload={
+                "shipping_note": note,
+                "forwarded_from": {
+                    "system_id": opened.header["system_id"],
+                    "event_id": opened.header["event_id"],
+                },
+            },
+        )
+        return receiver
 
     # --- the public query entry (公众查询) ----------------------------------------------------
 

@@ -129,3 +129,13 @@ def entries_starting(
         .limit(limit)
     )
     return list(conn.execute(query).mappings())
+
+
+def system_representing(conn: Connection, role: str, uscc: str) -> str | None:
+    """The system of ``role`` that represents an organisation (e.g. the immunization system
+    of a CDC's province), if one is registered."""
+    rows = conn.execute(select(system.c.system_id, system.c.data).where(system.c.role == role))
+    for system_id, data in rows:
+        if uscc in data["represents"]:
+            return str(system_id)
+    return None
