@@ -33,7 +33,11 @@ def mtls_client(ca_file: Path, cert_dir: Path | None = None, name: str = "") -> 
 def serve_node(
     env: dict[str, str], *args: str, client: httpx.Client | None = None, port: int | None = None
 ) -> Iterator[str]:
-    """``vaxtrace serve ARGS`` in its own process; yields its base URL once /health answers."""
+    """``vaxtrace serve ARGS`` in its own process; yields its base URL once /health answers.
+
+    ``client`` (e.g. one with a client certificate) does the readiness probe and is closed
+    then: an idle keep-alive connection would hold the server's shutdown.
+    """
     port = port or free_port()
     scheme = "https" if "--tls-cert" in args else "http"
     proc = subprocess.Popen(
@@ -53,9 +57,9 @@ def serve_node(
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"vaxtrace serve {' '.join(args)} did not start")
+        probe.close()
         yield base
     finally:
+        probe.close()
         proc.terminate()
         proc.wait(timeout=10)
-        if client is None:
-            probe.close()

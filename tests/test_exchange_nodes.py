@@ -150,3 +150,157 @@ def _cases(database: Path, mah: str) -> list[tuple[str, int]]:
 def _cdc(database: Path) -> str:
     with sqlite3.connect(database) as db:
         return str(db.execute("SELECT uscc FROM organisation WHERE kind = 'cdc'").fetchone()[0])
+
+
+def _expected(province_dir: Path) -> list[str]:
+    with sqlite3.connect(province_dir / "immunization.sqlite") as db:
+        rows = db.execute("SELECT note_no FROM expected_receipt ORDER BY sequence")
+        return [str(r[0]) for r in rows]
+
+
+def _wait_expected(province_dir: Path, count: int) -> list[str]:
+    for _ in range(150):
+        if (province_dir / "immunization.sqlite").exists() and len(
+            _expected(province_dir)
+        ) >= count:
+            break
+        time.sleep(0.1)
+    return _expected(province_dir)
+
+
+def test_notes_reach_the_province_through_the_platform(tmp_path: Path) -> None:
+    hub, mah, prov, certs = (tmp_path / n for n in ("platform", "mah", "province", "certs"))
+    _cli("demo", "--no-serve", "--units", "2000", "--data-dir", str(mah))
+    info = json.loads((mah / "demo.json").read_text())
+    mah_uscc, token = next(iter(info["tokens"].items()))
+    cdc = _cdc(mah / "trace.sqlite")
+    d = ["--data-dir", str(hub)]
+    _cli("pki", "init", *d)
+    _cli("pki", "issue-server", "127.0.0.1", "--out", str(certs), *d)
+    _cli("pki", "issue-system", "platform", "--org", cdc, "--out", str(certs), *d)
+    _cli(
+        "platform",
+        "add-org",
+        mah_uscc,
+        "华东示例生物制品股份有限公司",
+        "--kind",
+        "mah",
+        "--division",
+        "320100",
+        *d,
+    )
+    _cli(
+        "platform",
+        "add-org",
+        cdc,
+        "示例省疾病预防控制中心",
+        "--kind",
+        "cdc",
+        "--division",
+        "320000",
+        *d,
+    )
+    _cli(
+        "platform",
+        "add-system",
+        "trace-a",
+        "--role",
+        "trace",
+        "--operator",
+        mah_uscc,
+        "--endpoint",
+        "https://trace-a.example",
+        "--represents",
+        mah_uscc,
+        "--exchange-key",
+        _cli("exchange", "key", "--data-dir", str(mah)).strip(),
+        "--out",
+        str(certs),
+        *d,
+    )
+    province_port, platform_port = free_port(), free_port()
+    _cli(
+        "platform",
+        "add-system",
+        "province-32",
+        "--role",
+        "immunization",
+        "--operator",
+        cdc,
+        "--endpoint",
+        f"https://127.0.0.1:{province_port}",
+        "--represents",
+        cdc,
+        "--out",
+        str(certs),
+        *d,
+    )
+    ca = str(hub / "pki" / "ca.pem")
+    tls = (
+        "--tls-cert",
+        str(certs / "server.pem"),
+        "--tls-key",
+        str(certs / "server.key"),
+        "--tls-ca",
+        ca,
+    )
+    exchange = {"VAXTRACE_EXCHANGE_CA": ca, "VAXTRACE_EXCHANGE_RETRY_SECONDS": "0.2"}
+    platform_env = exchange | {
+        "VAXTRACE_DATA_DIR": str(hub),
+        "VAXTRACE_SYSTEM_ID": "platform",
+        "VAXTRACE_EXCHANGE_CERT": str(certs / "platform.pem"),
+        "VAXTRACE_EXCHANGE_KEY_FILE": str(certs / "platform.key"),
+    }
+    province_env = {
+        "VAXTRACE_DATA_DIR": str(prov),
+        "VAXTRACE_PLATFORM_EXCHANGE_KEY": _cli("exchange", "key", *d).strip(),
+    }
+    mah_env = exchange | {
+        "VAXTRACE_DATA_DIR": str(mah),
+        "VAXTRACE_SYSTEM_ID": "trace-a",
+        "VAXTRACE_PLATFORM_BASE_URL": f"https://127.0.0.1:{platform_port}",
+        "VAXTRACE_EXCHANGE_CERT": str(certs / "trace-a.pem"),
+        "VAXTRACE_EXCHANGE_KEY_FILE": str(certs / "trace-a.key"),
+    }
+
+    def probe() -> httpx.Client:
+        return mtls_client(hub / "pki" / "ca.pem", certs, "trace-a")
+
+    boxes = _cases(mah / "trace.sqlite", mah_uscc)
+    with (
+        serve_node(mah_env, "--role", "trace") as mah_url,
+        serve_node(platform_env, "--role", "platform", *tls, client=probe(), port=platform_port),
+    ):
+
+        def ship(n: int) -> None:
+            body = {
+                "client_document_id": f"e2e-{n}",
+                "document_no": f"E2E-{n}",
+                "business_time": "2026-11-01T09:00:00+08:00",
+                "codes": [boxes[n][0]],
+                "consignee_uscc": cdc,
+                "shipper": "物流部",
+                "expected_quantity": boxes[n][1],
+            }
+            answer = httpx.post(
+                f"{mah_url}/trace/v1/shipping-notes",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert answer.status_code == 201, answer.text
+
+        with serve_node(
+            province_env, "--role", "immunization", *tls, client=probe(), port=province_port
+        ):
+            ship(0)
+            ship(1)
+            assert _wait_expected(prov, 2) == ["E2E-0", "E2E-1"]
+        ship(2)  # the province is down: the platform keeps the notes in its outbox
+        ship(3)
+        time.sleep(1)
+        assert _expected(prov) == ["E2E-0", "E2E-1"]
+        with serve_node(
+            province_env, "--role", "immunization", *tls, client=probe(), port=province_port
+        ):
+            got = _wait_expected(prov, 4)
+    assert got == ["E2E-0", "E2E-1", "E2E-2", "E2E-3"]
