@@ -345,13 +345,15 @@ def import_relations(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Create or migrate every role's database to the current schema."""
-    from vaxtrace.app import platform_service
+    from vaxtrace.app import immunization_service, platform_service
 
     settings = _settings(data_dir)
     _service(settings).engine.dispose()
     console.print(f"trace database up to date: {settings.trace_url}")
     platform_service(settings).engine.dispose()
     console.print(f"platform database up to date: {settings.platform_url}")
+    immunization_service(settings).engine.dispose()
+    console.print(f"immunization database up to date: {settings.immunization_url}")
 
 
 @org_app.command("add")
