@@ -4,6 +4,7 @@ stopped midway and nothing is lost when it comes back."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -168,27 +169,69 @@ def _wait_expected(province_dir: Path, count: int) -> list[str]:
     return _expected(province_dir)
 
 
-def test_notes_reach_the_province_through_the_platform(tmp_path: Path) -> None:
-    hub, mah, prov, certs = (tmp_path / n for n in ("platform", "mah", "province", "certs"))
-    _cli("demo", "--no-serve", "--units", "2000", "--data-dir", str(mah))
-    info = json.loads((mah / "demo.json").read_text())
-    mah_uscc, token = next(iter(info["tokens"].items()))
-    cdc = _cdc(mah / "trace.sqlite")
-    d = ["--data-dir", str(hub)]
-    _cli("pki", "init", *d)
-    _cli("pki", "issue-server", "127.0.0.1", "--out", str(certs), *d)
-    _cli("pki", "issue-system", "platform", "--org", cdc, "--out", str(certs), *d)
+def _mah_node(
+    tmp_path: Path, name: str, hub_args: list[str], certs: Path, index: int, platform_port: int
+) -> tuple[dict[str, str], str, str, list[tuple[str, int]]]:
+    """A MAH's trace node on its own data, registered as system ``name`` for its ``index``-th
+    MAH: (environment, MAH USCC, API token, four boxes it can ship)."""
+    folder = tmp_path / name
+    _cli("demo", "--no-serve", "--units", "2000", "--data-dir", str(folder))
+    tokens = list(json.loads((folder / "demo.json").read_text())["tokens"].items())
+    mah_uscc, token = tokens[index]
+    names = ["华东示例生物制品股份有限公司", "江南示范疫苗有限公司"]
     _cli(
         "platform",
         "add-org",
         mah_uscc,
-        "华东示例生物制品股份有限公司",
+        names[index],
         "--kind",
         "mah",
         "--division",
         "320100",
-        *d,
+        *hub_args,
     )
+    key = _cli("exchange", "key", "--data-dir", str(folder)).strip()
+    _cli(
+        "platform",
+        "add-system",
+        name,
+        "--role",
+        "trace",
+        "--operator",
+        mah_uscc,
+        "--endpoint",
+        f"https://{name}.example",
+        "--represents",
+        mah_uscc,
+        "--exchange-key",
+        key,
+        "--out",
+        str(certs),
+        *hub_args,
+    )
+    env = {
+        "VAXTRACE_DATA_DIR": str(folder),
+        "VAXTRACE_SYSTEM_ID": name,
+        "VAXTRACE_PLATFORM_BASE_URL": f"https://127.0.0.1:{platform_port}",
+        "VAXTRACE_EXCHANGE_CERT": str(certs / f"{name}.pem"),
+        "VAXTRACE_EXCHANGE_KEY_FILE": str(certs / f"{name}.key"),
+    }
+    return env, mah_uscc, token, _cases(folder / "trace.sqlite", mah_uscc)
+
+
+def test_two_mahs_reach_the_province_through_the_platform(tmp_path: Path) -> None:
+    """Platform, two MAH trace nodes and one province node, each its own process over mutual
+    TLS; the province is stopped midway and nothing is lost."""
+    hub, prov, certs = tmp_path / "platform", tmp_path / "province", tmp_path / "certs"
+    d = ["--data-dir", str(hub)]
+    _cli("pki", "init", *d)
+    _cli("pki", "issue-server", "127.0.0.1", "--out", str(certs), *d)
+    province_port, platform_port = free_port(), free_port()
+    nodes = [
+        _mah_node(tmp_path, name, d, certs, i, platform_port)
+        for i, name in enumerate(("trace-a", "trace-b"))
+    ]
+    cdc = _cdc(tmp_path / "trace-a" / "trace.sqlite")
     _cli(
         "platform",
         "add-org",
@@ -200,25 +243,7 @@ def test_notes_reach_the_province_through_the_platform(tmp_path: Path) -> None:
         "320000",
         *d,
     )
-    _cli(
-        "platform",
-        "add-system",
-        "trace-a",
-        "--role",
-        "trace",
-        "--operator",
-        mah_uscc,
-        "--endpoint",
-        "https://trace-a.example",
-        "--represents",
-        mah_uscc,
-        "--exchange-key",
-        _cli("exchange", "key", "--data-dir", str(mah)).strip(),
-        "--out",
-        str(certs),
-        *d,
-    )
-    province_port, platform_port = free_port(), free_port()
+    _cli("pki", "issue-system", "platform", "--org", cdc, "--out", str(certs), *d)
     _cli(
         "platform",
         "add-system",
@@ -255,27 +280,23 @@ def test_notes_reach_the_province_through_the_platform(tmp_path: Path) -> None:
         "VAXTRACE_DATA_DIR": str(prov),
         "VAXTRACE_PLATFORM_EXCHANGE_KEY": _cli("exchange", "key", *d).strip(),
     }
-    mah_env = exchange | {
-        "VAXTRACE_DATA_DIR": str(mah),
-        "VAXTRACE_SYSTEM_ID": "trace-a",
-        "VAXTRACE_PLATFORM_BASE_URL": f"https://127.0.0.1:{platform_port}",
-        "VAXTRACE_EXCHANGE_CERT": str(certs / "trace-a.pem"),
-        "VAXTRACE_EXCHANGE_KEY_FILE": str(certs / "trace-a.key"),
-    }
 
     def probe() -> httpx.Client:
         return mtls_client(hub / "pki" / "ca.pem", certs, "trace-a")
 
-    boxes = _cases(mah / "trace.sqlite", mah_uscc)
-    with (
-        serve_node(mah_env, "--role", "trace") as mah_url,
-        serve_node(platform_env, "--role", "platform", *tls, client=probe(), port=platform_port),
-    ):
+    with contextlib.ExitStack() as stack:
+        urls = [
+            stack.enter_context(serve_node(exchange | env, "--role", "trace")) for env, *_ in nodes
+        ]
+        stack.enter_context(
+            serve_node(platform_env, "--role", "platform", *tls, client=probe(), port=platform_port)
+        )
 
-        def ship(n: int) -> None:
+        def ship(node: int, n: int) -> None:
+            _env, _mah, token, boxes = nodes[node]
             body = {
                 "client_document_id": f"e2e-{n}",
-                "document_no": f"E2E-{n}",
+                "document_no": f"E2E-{node}-{n}",
                 "business_time": "2026-11-01T09:00:00+08:00",
                 "codes": [boxes[n][0]],
                 "consignee_uscc": cdc,
@@ -283,7 +304,7 @@ def test_notes_reach_the_province_through_the_platform(tmp_path: Path) -> None:
                 "expected_quantity": boxes[n][1],
             }
             answer = httpx.post(
-                f"{mah_url}/trace/v1/shipping-notes",
+                f"{urls[node]}/trace/v1/shipping-notes",
                 json=body,
                 headers={"Authorization": f"Bearer {token}"},
             )
@@ -292,15 +313,21 @@ def test_notes_reach_the_province_through_the_platform(tmp_path: Path) -> None:
         with serve_node(
             province_env, "--role", "immunization", *tls, client=probe(), port=province_port
         ):
-            ship(0)
-            ship(1)
-            assert _wait_expected(prov, 2) == ["E2E-0", "E2E-1"]
-        ship(2)  # the province is down: the platform keeps the notes in its outbox
-        ship(3)
+            for n in (0, 1):
+                ship(0, n)
+                ship(1, n)
+            assert len(_wait_expected(prov, 4)) == 4
+        for n in (2, 3):  # the province is down: the platform keeps the notes in its outbox
+            ship(0, n)
+            ship(1, n)
         time.sleep(1)
-        assert _expected(prov) == ["E2E-0", "E2E-1"]
+        assert len(_expected(prov)) == 4
         with serve_node(
             province_env, "--role", "immunization", *tls, client=probe(), port=province_port
         ):
-            got = _wait_expected(prov, 4)
-    assert got == ["E2E-0", "E2E-1", "E2E-2", "E2E-3"]
+            got = _wait_expected(prov, 8)
+    assert sorted(got) == sorted(f"E2E-{node}-{n}" for node in (0, 1) for n in range(4))
+    for node in (0, 1):  # each MAH's notes arrive in the order it shipped them
+        assert [g for g in got if g.startswith(f"E2E-{node}-")] == [
+            f"E2E-{node}-{n}" for n in range(4)
+        ]
