@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import ssl
@@ -12,7 +11,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -66,11 +64,19 @@ def ledger_service(settings: Settings, role: str, engine: Engine, ledger: Ledger
     )
 
 
+def _migrated(settings: Settings, role: str) -> Engine:
+    """A role's database engine, migrated to the current schema."""
+    engine = make_engine(
+        settings.database_url(role), busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    upgrade(engine, role)
+    return engine
+
+
 def trace_service(settings: Settings) -> TraceService:
     """The trace role over its migrated database, its log signing checkpoints, and, once it
     has a system id, an outbox towards the platform."""
-    engine = make_engine(settings.trace_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    upgrade(engine, "trace")
+    engine = _migrated(settings, "trace")
     outbox = _outbox(settings, engine, trace_schema.exchange)
     return TraceService(engine, ledger_service(settings, "trace", engine, TRACE_LEDGER), outbox)
 
@@ -111,18 +117,14 @@ def _outbox(settings: Settings, engine: Engine, tables: ExchangeTables) -> Outbo
 
 
 def platform_service(settings: Settings) -> PlatformService:
-    engine = make_engine(settings.platform_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    upgrade(engine, "platform")
+    engine = _migrated(settings, "platform")
     return PlatformService(engine, _outbox(settings, engine, platform_schema.exchange))
 
 
 def immunization_service(settings: Settings) -> ImmunizationService:
-    engine = make_engine(settings.immunization_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    upgrade(engine, "immunization")
+    engine = _migrated(settings, "immunization")
     key = settings.platform_exchange_key
-    verifier = (
-        Ed25519Verifier(Ed25519PublicKey.from_public_bytes(base64.b64decode(key))) if key else None
-    )
+    verifier = Ed25519Verifier.from_text(key) if key else None
     return ImmunizationService(engine, settings.platform_system_id, verifier)
 
 

@@ -610,15 +610,11 @@ app.add_typer(exchange_app, name="exchange")
 @exchange_app.command("key")
 def exchange_key_command(data_dir: DataDir = None) -> None:
     """Print this node's envelope-signing public key (made on first use), for registration."""
-    from cryptography.hazmat.primitives import serialization
-
+    from vaxtrace.exchange.envelope import Ed25519Signer
     from vaxtrace.ledger.checkpoint import ed25519_key_at
 
-    private = ed25519_key_at(_settings(data_dir).exchange_signing_key)
-    raw = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
-    sys.stdout.write(base64.b64encode(raw).decode() + "\n")
+    key = ed25519_key_at(_settings(data_dir).exchange_signing_key)
+    sys.stdout.write(Ed25519Signer(key).public_text() + "\n")
 
 
 @exchange_app.command("dead-letters")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -86,28 +85,27 @@ class Settings(BaseSettings):
         toml_file = Path(os.environ.get("VAXTRACE_CONFIG", "vaxtrace.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
-    @cached_property
+    @property
     def platform_url(self) -> str:
-        if self.platform_database_url:
-            return self.platform_database_url
-        return f"sqlite:///{self.data_dir / 'platform.sqlite'}"
+        return self.database_url("platform")
 
     @property
     def exchange_signing_key(self) -> Path:
         return self.data_dir / "exchange" / "signing.key"
 
-    @cached_property
+    @property
     def immunization_url(self) -> str:
-        if self.immunization_database_url:
-            return self.immunization_database_url
-        return f"sqlite:///{self.data_dir / 'immunization.sqlite'}"
+        return self.database_url("immunization")
+
+    def database_url(self, role: str) -> str:
+        """A role's database: ``<role>_database_url`` if set, else a SQLite file in data_dir."""
+        explicit: str | None = getattr(self, f"{role}_database_url")
+        return explicit or f"sqlite:///{self.data_dir / f'{role}.sqlite'}"
 
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
 
-    @cached_property
+    @property
     def trace_url(self) -> str:
-        if self.trace_database_url:
-            return self.trace_database_url
-        return f"sqlite:///{self.data_dir / 'trace.sqlite'}"
+        return self.database_url("trace")

@@ -97,6 +97,13 @@ class Ed25519Signer:
     def verifier(self) -> Ed25519Verifier:
         return Ed25519Verifier(self.private.public_key())
 
+    def public_text(self) -> str:
+        """The public key as registered with the platform: base64 of its 32 raw bytes."""
+        raw = self.private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return base64.b64encode(raw).decode()
+
 
 @dataclass(frozen=True, slots=True)
 class Ed25519Verifier:
@@ -106,6 +113,11 @@ class Ed25519Verifier:
     @property
     def key_id(self) -> str:
         return key_id_of(self.public)
+
+    @classmethod
+    def from_text(cls, text: str) -> Ed25519Verifier:
+        """The key a system registered (see :meth:`Ed25519Signer.public_text`)."""
+        return cls(Ed25519PublicKey.from_public_bytes(base64.b64decode(text)))
 
     def verify(self, signature: bytes, message: bytes) -> bool:
         try:

@@ -4,11 +4,9 @@ codes unique across MAHs, and address resolution (which trace system holds a cod
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core import codes as codes_
@@ -37,7 +35,7 @@ def _exchange_verifier(system: Any, alg: str, key_id: str) -> Ed25519Verifier | 
     key = system.get("exchange_key")
     if not key or alg != "Ed25519":
         return None
-    verifier = Ed25519Verifier(Ed25519PublicKey.from_public_bytes(base64.b64decode(key)))
+    verifier = Ed25519Verifier.from_text(key)
     return verifier if verifier.key_id == key_id else None
 
 
