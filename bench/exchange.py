@@ -9,67 +9,20 @@ Last line: ``exchange: N codes/s; p95 delivery: X ms``. Run: ``python bench/exch
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import socket
 import sqlite3
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-VAXTRACE = [sys.executable, "-m", "vaxtrace.cli"]
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        [*VAXTRACE, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=os.environ | (env or {}),
-    )
-    if done.returncode:
-        raise SystemExit(f"vaxtrace {' '.join(args)} failed: {done.stderr or done.stdout}")
-    return done.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def node(env: dict[str, str], port: int, *args: str, probe: httpx.Client) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [*VAXTRACE, "serve", "--port", str(port), *args],
-        env=os.environ | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"{'https' if '--tls-cert' in args else 'http'}://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if probe.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        probe.close()
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+from vaxtrace.sim.federation import Federation, free_port, serve_node
 
 
 def doses_at_mah(database: Path, mah: str, count: int) -> list[str]:
@@ -93,145 +46,45 @@ def main() -> None:
     notes = int(args.rate * args.seconds)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        hub, mah_dir, prov, certs = (root / n for n in ("platform", "mah", "province", "certs"))
         print("building the MAH's data …", file=sys.stderr, flush=True)
-        cli(
-            "demo",
-            "--no-serve",
-            "--units",
-            # the first MAH keeps about 13 % of the doses made (a third of the product
-            # lines, 40 % of them unshipped)
-            str(max(int(notes * args.codes / 0.12), 10_000)),
-            "--data-dir",
-            str(mah_dir),
+        # the first MAH keeps about 13 % of the doses made (a third of the product lines, 40 %
+        # of them unshipped)
+        units = max(int(notes * args.codes / 0.12), 10_000)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vaxtrace.cli",
+                "demo",
+                "--no-serve",
+                "--units",
+                str(units),
+                "--data-dir",
+                str(root / "mah"),
+            ],
+            check=True,
+            capture_output=True,
         )
-        mah, token = next(iter(json.loads((mah_dir / "demo.json").read_text())["tokens"].items()))
-        d = ["--data-dir", str(hub)]
-        cli("pki", "init", *d)
-        cli("pki", "issue-server", "127.0.0.1", "--out", str(certs), *d)
-        with sqlite3.connect(mah_dir / "trace.sqlite") as db:
+        federation = Federation(root)
+        mah = federation.add_mah_node("trace-a", root / "mah", 0)
+        with sqlite3.connect(mah.data_dir / "trace.sqlite") as db:
             cdc = str(db.execute("SELECT uscc FROM organisation WHERE kind='cdc'").fetchone()[0])
-        cli(
-            "platform",
-            "add-org",
-            mah,
-            "华东示例生物制品股份有限公司",
-            "--kind",
-            "mah",
-            "--division",
-            "320100",
-            *d,
-        )
-        cli(
-            "platform",
-            "add-org",
-            cdc,
-            "示例省疾病预防控制中心",
-            "--kind",
-            "cdc",
-            "--division",
-            "320000",
-            *d,
-        )
-        cli("pki", "issue-system", "platform", "--org", cdc, "--out", str(certs), *d)
-        province_port, platform_port, mah_port = free_port(), free_port(), free_port()
-        cli(
-            "platform",
-            "add-system",
-            "trace-a",
-            "--role",
-            "trace",
-            "--operator",
-            mah,
-            "--endpoint",
-            "https://trace-a.example",
-            "--represents",
-            mah,
-            "--exchange-key",
-            cli("exchange", "key", "--data-dir", str(mah_dir)),
-            "--out",
-            str(certs),
-            *d,
-        )
-        cli(
-            "platform",
-            "add-system",
-            "province-32",
-            "--role",
-            "immunization",
-            "--operator",
-            cdc,
-            "--endpoint",
-            f"https://127.0.0.1:{province_port}",
-            "--represents",
-            cdc,
-            "--out",
-            str(certs),
-            *d,
-        )
-        ca = str(hub / "pki" / "ca.pem")
-        tls = (
-            "--tls-cert",
-            str(certs / "server.pem"),
-            "--tls-key",
-            str(certs / "server.key"),
-            "--tls-ca",
-            ca,
-        )
-        exchange = {"VAXTRACE_EXCHANGE_CA": ca, "VAXTRACE_EXCHANGE_RETRY_SECONDS": "0.05"}
-        context = ssl.create_default_context(cafile=ca)
-        context.load_cert_chain(str(certs / "trace-a.pem"), str(certs / "trace-a.key"))
-        doses = doses_at_mah(mah_dir / "trace.sqlite", mah, notes * args.codes)
+        province_port = free_port()
+        province = federation.add_province("province-32", cdc, root / "province", province_port)
+        doses = doses_at_mah(mah.data_dir / "trace.sqlite", mah.mah_uscc, notes * args.codes)
         if len(doses) < notes * args.codes:
             raise SystemExit(f"only {len(doses)} doses at the MAH for {notes} notes")
         with ExitStack() as stack:
-            stack.enter_context(
-                node(
-                    {
-                        "VAXTRACE_DATA_DIR": str(prov),
-                        "VAXTRACE_PLATFORM_EXCHANGE_KEY": cli("exchange", "key", *d),
-                    },
-                    province_port,
-                    "--role",
-                    "immunization",
-                    *tls,
-                    probe=httpx.Client(verify=context),
-                )
-            )
-            stack.enter_context(
-                node(
-                    exchange
-                    | {
-                        "VAXTRACE_DATA_DIR": str(hub),
-                        "VAXTRACE_SYSTEM_ID": "platform",
-                        "VAXTRACE_EXCHANGE_CERT": str(certs / "platform.pem"),
-                        "VAXTRACE_EXCHANGE_KEY_FILE": str(certs / "platform.key"),
-                    },
-                    platform_port,
-                    "--role",
-                    "platform",
-                    *tls,
-                    probe=httpx.Client(verify=context),
-                )
-            )
+            stack.enter_context(federation.serve_province(province, province_port))
+            stack.enter_context(federation.serve_platform())
             mah_url = stack.enter_context(
-                node(
-                    exchange
-                    | {
-                        "VAXTRACE_DATA_DIR": str(mah_dir),
-                        "VAXTRACE_SYSTEM_ID": "trace-a",
-                        "VAXTRACE_PLATFORM_BASE_URL": f"https://127.0.0.1:{platform_port}",
-                        "VAXTRACE_EXCHANGE_CERT": str(certs / "trace-a.pem"),
-                        "VAXTRACE_EXCHANGE_KEY_FILE": str(certs / "trace-a.key"),
-                    },
-                    mah_port,
-                    "--role",
-                    "trace",
-                    probe=httpx.Client(),
-                )
+                serve_node(mah.env | {"VAXTRACE_EXCHANGE_RETRY_SECONDS": "0.05"}, "--role", "trace")
             )
-            committed = ship_all(mah_url, token, cdc, doses, notes, args)
-            received = wait_for(prov / "immunization.sqlite", notes, timeout=args.seconds * 6)
+            committed = ship_all(mah_url, mah.token, cdc, doses, notes, args)
+            received = wait_for(
+                root / "province" / "immunization.sqlite", notes, timeout=args.seconds * 6
+            )
+        federation.close()
     shipped = max(committed.values()) - min(committed.values())
     print(
         f"the MAH committed {len(committed)} notes in {shipped:.1f} s "

@@ -8,7 +8,6 @@ server fails the run instead of skipping.
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,6 @@ from vaxtrace.store.engine import make_engine
 from vaxtrace.store.migrate import upgrade
 
 PG_URL = os.environ.get("VAXTRACE_TEST_PG_URL")
-sys.path.insert(0, str(Path(__file__).parent))  # shared helpers such as tests/nodes.py
 
 
 def _pg_database() -> Iterator[str]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from nodes import serve_node
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
+from vaxtrace.sim.federation import serve_node
 
 
 @pytest.fixture

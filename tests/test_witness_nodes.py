@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import httpx
-from nodes import serve_node
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
 from vaxtrace.ledger.checkpoint import COSIGNATURE_V1, Note, SigningKey
+from vaxtrace.sim.federation import serve_node
 
 LEDGER = "/trace/v1/ledger"
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import Depends, FastAPI
-from nodes import free_port, mtls_client
 
 from vaxtrace.exchange.pki import CertificateAuthority, SystemIdentity
+from vaxtrace.sim.federation import free_port, mtls_client
 from vaxtrace.web import problems
 from vaxtrace.web.identity import system_identity
 from vaxtrace.web.tls import mtls_config

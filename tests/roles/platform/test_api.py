@@ -8,12 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from nodes import mtls_client, serve_node
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.sim.federation import mtls_client, serve_node
 
 MAH = make_uscc("91320100MA1X00001")
 OTHER = make_uscc("91320200MA1X00002")

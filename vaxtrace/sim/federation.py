@@ -1,0 +1,223 @@
+"""A federation on one machine: the platform's CA, trace nodes of MAHs and a province node, each
+run as its own ``vaxtrace serve`` process on loopback with mutual TLS. Used by the cross-process
+tests and by ``bench/exchange.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation, SystemRole
+from vaxtrace.exchange.envelope import Ed25519Signer
+from vaxtrace.exchange.pki import CertificateAuthority
+from vaxtrace.ledger.checkpoint import ed25519_key_at
+from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.settings import Settings
+from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.store.engine import make_engine
+from vaxtrace.store.migrate import upgrade
+
+OPERATOR = ("国家药品监督管理局信息中心", "12100000MB0000001")
+"""The platform's operator (fictional registration body; the check character is computed)."""
+
+MAH_NAMES = ("华东示例生物制品股份有限公司", "江南示范疫苗有限公司", "金陵模拟生物技术有限公司")
+"""Full legal names of the simulator's MAHs, in the order ``sim.catalogue.mahs`` makes them."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def mtls_client(ca_file: Path, cert_dir: Path | None = None, name: str = "") -> httpx.Client:
+    """An HTTPS client trusting ``ca_file``, presenting ``cert_dir/name.pem`` if given."""
+    context = ssl.create_default_context(cafile=str(ca_file))
+    if cert_dir is not None:
+        context.load_cert_chain(str(cert_dir / f"{name}.pem"), str(cert_dir / f"{name}.key"))
+    return httpx.Client(verify=context, timeout=10)
+
+
+@contextmanager
+def serve_node(
+    env: dict[str, str], *args: str, client: httpx.Client | None = None, port: int | None = None
+) -> Iterator[str]:
+    """``vaxtrace serve ARGS`` in its own process; yields its base URL once /health answers.
+
+    ``client`` (e.g. one with a client certificate) does the readiness probe and is closed
+    then: a server holding an idle TLS keep-alive connection is slow to stop.
+    """
+    port = port or free_port()
+    scheme = "https" if "--tls-cert" in args else "http"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vaxtrace.cli", "serve", "--port", str(port), *args],
+        env=os.environ | env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"{scheme}://127.0.0.1:{port}"
+    probe = client or httpx.Client(timeout=5)
+    try:
+        for _ in range(300):
+            try:
+                if probe.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"vaxtrace serve {' '.join(args)} did not start")
+        probe.close()
+        yield base
+    finally:
+        probe.close()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def exchange_key(data_dir: Path) -> str:
+    """A node's envelope public key (made on first use), as the platform registers it."""
+    return Ed25519Signer(
+        ed25519_key_at(Settings(data_dir=data_dir).exchange_signing_key)
+    ).public_text()
+
+
+@dataclass(frozen=True)
+class MahNode:
+    """A MAH's trace node: its environment, the MAH it ships for and that MAH's API token."""
+
+    env: dict[str, str]
+    data_dir: Path
+    mah_uscc: str
+    token: str
+
+
+class Federation:
+    """The platform's side of a local federation, in ``root``: CA, certificates, registry."""
+
+    def __init__(self, root: Path, platform_port: int | None = None) -> None:
+        self.hub = root / "platform"
+        self.certs = root / "certs"
+        self.platform_port = platform_port or free_port()
+        self.ca = CertificateAuthority(Settings(data_dir=self.hub).pki_dir)
+        self.ca.create()
+        self.ca.issue_server(["127.0.0.1"], self.certs)
+        engine = make_engine(Settings(data_dir=self.hub).database_url("platform"))
+        upgrade(engine, "platform")
+        self.platform = PlatformService(engine)
+        operator = make_uscc(OPERATOR[1])
+        self.add_organisation(operator, OPERATOR[0], OrgKind.REGULATOR, "110000")
+        self.ca.issue_system("platform", operator, self.certs)  # also probes nodes' health
+
+    @property
+    def ca_file(self) -> Path:
+        return self.ca.cert_path
+
+    @property
+    def tls_args(self) -> tuple[str, ...]:
+        return (
+            "--tls-cert",
+            str(self.certs / "server.pem"),
+            "--tls-key",
+            str(self.certs / "server.key"),
+            "--tls-ca",
+            str(self.ca_file),
+        )
+
+    def client(self, system_id: str) -> httpx.Client:
+        return mtls_client(self.ca_file, self.certs, system_id)
+
+    def _exchange_env(self, system_id: str) -> dict[str, str]:
+        return {
+            "VAXTRACE_SYSTEM_ID": system_id,
+            "VAXTRACE_EXCHANGE_CERT": str(self.certs / f"{system_id}.pem"),
+            "VAXTRACE_EXCHANGE_KEY_FILE": str(self.certs / f"{system_id}.key"),
+            "VAXTRACE_EXCHANGE_CA": str(self.ca_file),
+            "VAXTRACE_EXCHANGE_RETRY_SECONDS": "0.2",
+        }
+
+    def add_organisation(self, uscc: str, name: str, kind: OrgKind, division: str) -> None:
+        self.platform.register_organisation(
+            RegisteredOrganisation(uscc=uscc, name=name, kind=kind, division_code=division)
+        )
+
+    def _add_system(
+        self, system_id: str, role: SystemRole, operator: str, endpoint: str, key: str | None
+    ) -> None:
+        self.platform.register_system(
+            ConnectedSystem(
+                system_id=system_id,
+                name=system_id,
+                role=role,
+                operator_uscc=operator,
+                endpoint=endpoint,
+                represents=(operator,),
+                exchange_key=key,
+            )
+        )
+        self.ca.issue_system(system_id, operator, self.certs)
+
+    def add_mah_node(self, system_id: str, data_dir: Path, index: int) -> MahNode:
+        """Register the ``index``-th MAH of the demo data in ``data_dir`` and its trace node."""
+        tokens = list(json.loads((data_dir / "demo.json").read_text())["tokens"].items())
+        mah_uscc, token = tokens[index]
+        self.add_organisation(mah_uscc, MAH_NAMES[index], OrgKind.MAH, "320100")
+        self._add_system(
+            system_id,
+            SystemRole.TRACE,
+            mah_uscc,
+            f"https://{system_id}.example",
+            exchange_key(data_dir),
+        )
+        env = self._exchange_env(system_id) | {
+            "VAXTRACE_DATA_DIR": str(data_dir),
+            "VAXTRACE_PLATFORM_BASE_URL": f"https://127.0.0.1:{self.platform_port}",
+        }
+        return MahNode(env, data_dir, mah_uscc, token)
+
+    def add_province(
+        self, system_id: str, cdc_uscc: str, data_dir: Path, port: int
+    ) -> dict[str, str]:
+        """Register a province's immunization node serving ``cdc_uscc``; its environment."""
+        self.add_organisation(cdc_uscc, "示例省疾病预防控制中心", OrgKind.CDC, "320000")
+        self._add_system(
+            system_id, SystemRole.IMMUNIZATION, cdc_uscc, f"https://127.0.0.1:{port}", None
+        )
+        return {
+            "VAXTRACE_DATA_DIR": str(data_dir),
+            "VAXTRACE_PLATFORM_EXCHANGE_KEY": exchange_key(self.hub),
+        }
+
+    def platform_env(self) -> dict[str, str]:
+        """The platform node forwarding to provinces under its own system id."""
+        return self._exchange_env("platform") | {"VAXTRACE_DATA_DIR": str(self.hub)}
+
+    def serve_platform(self) -> AbstractContextManager[str]:
+        return serve_node(
+            self.platform_env(),
+            "--role",
+            "platform",
+            *self.tls_args,
+            client=self.client("platform"),
+            port=self.platform_port,
+        )
+
+    def serve_province(self, env: dict[str, str], port: int) -> AbstractContextManager[str]:
+        return serve_node(
+            env, "--role", "immunization", *self.tls_args, client=self.client("platform"), port=port
+        )
+
+    def close(self) -> None:
+        self.platform.engine.dispose()
