@@ -3,10 +3,7 @@ for organisations it represents, each taken once."""
 
 from __future__ import annotations
 
-import base64
-
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
@@ -21,13 +18,6 @@ MAH = make_uscc("91320100MA1X00001")
 OTHER = make_uscc("91320200MA1X00002")
 SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
 CALLER = SystemIdentity("trace-a", MAH, 1)
-
-
-def _public(signer: Ed25519Signer) -> str:
-    raw = signer.private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
-    return base64.b64encode(raw).decode()
 
 
 @pytest.fixture
@@ -45,7 +35,7 @@ def hub(platform_engine: Engine) -> PlatformService:
             operator_uscc=MAH,
             endpoint="https://a.example",
             represents=(MAH,),
-            exchange_key=_public(SIGNER),
+            exchange_key=SIGNER.public_text(),
         )
     )
     svc.register_system(

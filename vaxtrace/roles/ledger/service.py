@@ -86,16 +86,27 @@ class LedgerService:
         self._maybe_sign(conn, size, force=False)
 
     def sign_if_due(self) -> None:
-        """Sign a checkpoint over what has been appended, if the policy says it is time."""
-        with write_tx(self.engine) as conn:
-            self._maybe_sign(conn, self.ledger.size(conn), force=False)
+        """Sign a checkpoint over what has been appended, if the policy says it is time.
 
-    def _maybe_sign(self, conn: Connection, size: int, *, force: bool) -> None:
+        Called after every write: the check reads, and only a due signature takes the write
+        lock (where the check is made again).
+        """
+        with read_tx(self.engine) as conn:
+            due = self._due(conn, self.ledger.size(conn), force=False)
+        if due:
+            with write_tx(self.engine) as conn:
+                self._maybe_sign(conn, self.ledger.size(conn), force=False)
+
+    def _due(self, conn: Connection, size: int, *, force: bool) -> bool:
         last = self.ledger.latest_checkpoint(conn)
         last_size = 0 if last is None else int(last["tree_size"])
         last_signed = None if last is None else _timestamp(last["signed_at"])
-        due = self.policy.due(size, last_size, last_signed, self.clock())
-        if (force and size > last_size) or due:
+        return (force and size > last_size) or self.policy.due(
+            size, last_size, last_signed, self.clock()
+        )
+
+    def _maybe_sign(self, conn: Connection, size: int, *, force: bool) -> None:
+        if self._due(conn, size, force=force):
             root = self.ledger.root(conn, size)
             note = self.key.sign(Checkpoint(self.origin, size, root))
             signed_at = datetime.fromtimestamp(self.clock(), UTC)
