@@ -77,9 +77,7 @@ def main() -> None:
         with ExitStack() as stack:
             stack.enter_context(federation.serve_province(province, province_port))
             stack.enter_context(federation.serve_platform())
-            mah_url = stack.enter_context(
-                serve_node(mah.env | {"VAXTRACE_EXCHANGE_RETRY_SECONDS": "0.05"}, "--role", "trace")
-            )
+            mah_url = stack.enter_context(serve_node(mah.env, "--role", "trace"))
             committed = ship_all(mah_url, mah.token, cdc, doses, notes, args)
             received = wait_for(
                 root / "province" / "immunization.sqlite", notes, timeout=args.seconds * 6

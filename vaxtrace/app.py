@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -20,6 +19,7 @@ from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.exchange.public_client import owner_asker
+from vaxtrace.exchange.transport import Clients, batch_path, batch_sender, mtls_clients
 from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey, ed25519_key_at
 from vaxtrace.roles.immunization.api import immunization_router
 from vaxtrace.roles.immunization.service import ImmunizationService
@@ -81,21 +81,19 @@ def trace_service(settings: Settings) -> TraceService:
     return TraceService(engine, ledger_service(settings, "trace", engine, TRACE_LEDGER), outbox)
 
 
-def platform_sender(settings: Settings) -> Send:
-    """Deliver envelopes to the platform over mutual TLS with this system's certificate."""
+def platform_sender(settings: Settings, clients: Clients | None = None) -> Send:
+    """Deliver batches of envelopes to the platform, over mutual TLS with this system's
+    certificate unless ``clients`` says otherwise."""
     if not settings.platform_base_url:
         raise ValueError("the exchange needs platform_base_url")
-    context = _mtls_context(settings)
     base = settings.platform_base_url
 
-    def send(receiver: str, envelope: Mapping[str, Any]) -> None:
+    def route(receiver: str) -> tuple[str, str]:
         if receiver != PLATFORM:
             raise ValueError(f"no route to {receiver}")
-        with httpx.Client(base_url=base, verify=context, timeout=30) as client:
-            response = client.post("/platform/v1/exchange/envelopes", json=dict(envelope))
-            response.raise_for_status()
+        return base, batch_path("platform")
 
-    return send
+    return batch_sender(clients or mtls_clients(_mtls_context(settings)), route)
 
 
 async def _deliver(outbox: Outbox, send: Send, every: float) -> None:
@@ -113,7 +111,11 @@ def _outbox(settings: Settings, engine: Engine, tables: ExchangeTables) -> Outbo
     if not settings.system_id:
         return None
     signer = Ed25519Signer(ed25519_key_at(settings.exchange_signing_key))
-    return Outbox(engine, ExchangeStore(tables), signer, settings.system_id, RetryPolicy())
+    policy = RetryPolicy(
+        base_seconds=settings.exchange_retry_base_seconds,
+        max_attempts=settings.exchange_max_attempts,
+    )
+    return Outbox(engine, ExchangeStore(tables), signer, settings.system_id, policy)
 
 
 def platform_service(settings: Settings) -> PlatformService:
@@ -136,19 +138,17 @@ def _mtls_context(settings: Settings) -> ssl.SSLContext:
     return context
 
 
-def province_sender(settings: Settings, hub: PlatformService) -> Send:
-    """The platform delivering to provincial immunization systems at their registered endpoint."""
-    context = _mtls_context(settings)
+def system_sender(settings: Settings, hub: PlatformService, clients: Clients | None = None) -> Send:
+    """The platform delivering to connected systems at their registered endpoints."""
 
-    def send(receiver: str, envelope: Mapping[str, Any]) -> None:
+    def route(receiver: str) -> tuple[str, str]:
         with read_tx(hub.engine) as conn:
             found = platform_registry.find_system(conn, receiver)
         if found is None:
             raise ValueError(f"no system {receiver} registered")
-        with httpx.Client(base_url=found["data"]["endpoint"], verify=context, timeout=30) as c:
-            c.post("/immunization/v1/exchange/envelopes", json=dict(envelope)).raise_for_status()
+        return found["data"]["endpoint"], batch_path(found["data"]["role"])
 
-    return send
+    return batch_sender(clients or mtls_clients(_mtls_context(settings)), route)
 
 
 def _trace_ledger(request: Request) -> LedgerService:
@@ -206,13 +206,13 @@ def build_app(
         if svc is not None and svc.outbox is not None and settings.platform_base_url:
             send = platform_sender(settings)
             tasks.append(
-                asyncio.create_task(_deliver(svc.outbox, send, settings.exchange_retry_seconds))
+                asyncio.create_task(_deliver(svc.outbox, send, settings.exchange_poll_seconds))
             )
         if hub is not None and hub.outbox is not None and settings.exchange_cert:
-            to_provinces = province_sender(settings, hub)
+            to_provinces = system_sender(settings, hub)
             tasks.append(
                 asyncio.create_task(
-                    _deliver(hub.outbox, to_provinces, settings.exchange_retry_seconds)
+                    _deliver(hub.outbox, to_provinces, settings.exchange_poll_seconds)
                 )
             )
         yield

@@ -69,7 +69,15 @@ class Settings(BaseSettings):
     exchange_cert: Path | None = Field(default=None, description="this system's certificate")
     exchange_key_file: Path | None = Field(default=None, description="…and its private key")
     exchange_ca: Path | None = Field(default=None, description="the platform CA certificate")
-    exchange_retry_seconds: float = Field(default=1.0, gt=0, description="delivery round period")
+    exchange_poll_seconds: float = Field(
+        default=0.1, gt=0, description="how often the outbox is checked for messages due"
+    )
+    exchange_retry_base_seconds: float = Field(
+        default=1.0, gt=0, description="first retry delay; doubled per failure up to 5 min"
+    )
+    exchange_max_attempts: int = Field(
+        default=8, ge=1, description="failures before a message becomes a dead letter"
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 

@@ -3,16 +3,16 @@ dead letters after N failures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from vaxtrace.core.errors import Conflict
-from vaxtrace.exchange.delivery import Inbox, Outbox, RetryPolicy
+from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.exchange.delivery import Inbox, Outbox, Refused, RetryPolicy, take_batch
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
 from vaxtrace.store.engine import make_engine, read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
@@ -40,13 +40,29 @@ class Receiver:
         self.up = True
         self.applied: list[int] = []
 
-    def __call__(self, receiver: str, envelope: Mapping[str, Any]) -> None:
+        self.batches: list[int] = []
+        self.refuse: set[int] = set()
+
+    def __call__(self, receiver: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
         if not self.up:
             raise ConnectionError("receiver down")
+        self.batches.append(len(envelopes))
+        applied = []
+        try:
+            with write_tx(self.engine) as conn:
+                take_batch(envelopes, lambda envelope: self._take(conn, envelope, applied))
+        except DomainError as exc:
+            raise Refused(str(exc)) from exc
+        self.applied += applied
+
+    def _take(self, conn: Connection, envelope: Any, applied: list[int]) -> dict[str, Any]:
         opened = open_envelope(envelope, lambda *_: SIGNER.verifier())
-        with write_tx(self.engine) as conn:
-            if self.inbox.receive(conn, opened):
-                self.applied.append(opened.payload["n"])
+        if opened.payload["n"] in self.refuse:
+            raise DomainError("refused", f"refused n={opened.payload['n']}")
+        fresh = self.inbox.receive(conn, opened)
+        if fresh:
+            applied.append(opened.payload["n"])
+        return {"accepted": fresh}
 
 
 @pytest.fixture
@@ -98,7 +114,7 @@ def test_a_receiver_down_for_hours_gets_everything_once_in_order(
     # a retry after a lost acknowledgement is recognised, not applied again
     with read_tx(outbox.engine) as conn:
         first = outbox.store.by_state(conn, "delivered")[0]
-    receiver(first["receiver"], first["envelope"])
+    receiver(first["receiver"], [first["envelope"]])
     assert receiver.applied == list(range(8))
 
 
@@ -145,6 +161,51 @@ def test_a_replayed_old_slot_is_refused(pair: tuple[Outbox, Receiver, Clock]) ->
         sequence=1,
         payload={"n": 99},
     )
-    with pytest.raises(Conflict) as refused:
-        receiver("platform", replay)
-    assert refused.value.reason == "stale_sequence" and receiver.applied == [0, 1]
+    with pytest.raises(Conflict) as refused, write_tx(receiver.engine) as conn:
+        take_batch([replay], lambda envelope: receiver._take(conn, envelope, []))
+    assert refused.value.reason == "stale_sequence"
+    assert refused.value.field == "envelopes[0].sequence"
+    assert receiver.applied == [0, 1]
+
+
+def test_queues_leave_in_batches_in_order(pair: tuple[Outbox, Receiver, Clock]) -> None:
+    outbox, receiver, _ = pair
+    outbox.batch_size = 4
+    for n in range(10):
+        post(outbox, n)
+    assert outbox.deliver_due(receiver).delivered == 10
+    assert receiver.batches == [4, 4, 2]
+    assert receiver.applied == list(range(10))
+
+
+def test_a_refused_message_is_found_and_backs_off_alone(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, clock = pair
+    receiver.refuse = {2}
+    for n in range(5):
+        post(outbox, n)
+    report = outbox.deliver_due(receiver)
+    assert (report.delivered, report.failed) == (2, 1)
+    assert receiver.applied == [0, 1]  # the refused batch changed nothing; 3 and 4 wait
+    for _ in range(3):
+        clock.now += 120
+        report = outbox.deliver_due(receiver)
+    assert report.dead and report.delivered == 2
+    assert receiver.applied == [0, 1, 3, 4]
+    dead = outbox.dead_letters()
+    assert [d["sequence"] for d in dead] == [3] and "refused n=2" in dead[0]["last_error"]
+
+
+def test_a_batch_is_taken_all_or_none(pair: tuple[Outbox, Receiver, Clock]) -> None:
+    outbox, receiver, _ = pair
+    for n in range(3):
+        post(outbox, n)
+    with read_tx(outbox.engine) as conn:
+        envelopes = [m["envelope"] for m in outbox.store.queue(conn, "platform", 10)]
+    envelopes[2] = dict(envelopes[2]) | {"data_owner": "91320100MA1X00000X"}  # tampered
+    with pytest.raises(Refused, match="envelope 2"):
+        receiver("platform", envelopes)
+    with read_tx(receiver.engine) as conn:
+        assert receiver.inbox.store.last_sequence(conn, "trace-a") == 0
+    assert receiver.applied == []

@@ -3,24 +3,34 @@ retries and backoff, dead-letter after N failures; receive each event once."""
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from vaxtrace.core.errors import Conflict
+from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.exchange.envelope import Opened, Signer, seal
 from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.exchange import DEAD, DELIVERED, PENDING, ExchangeStore
+from vaxtrace.store.exchange import DEAD, PENDING, ExchangeStore
 
 PLATFORM = "platform"
 """The receiver name of the collaborative platform in every node's outbox."""
 
-Send = Callable[[str, Mapping[str, Any]], None]
-"""Hand an envelope to a receiver; raise on any failure (the message stays queued)."""
+Send = Callable[[str, Sequence[Mapping[str, Any]]], None]
+"""Hand a batch of envelopes (one queue's, in order) to a receiver, which takes all or none;
+raise on any failure (the messages stay queued), :class:`Refused` when the receiver answered
+that it will not take them."""
+
+BATCH_SIZE = 200
+"""Envelopes per request at most."""
+
+
+class Refused(Exception):
+    """The receiver answered and refused the batch (as opposed to being unreachable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +64,12 @@ class Outbox:
         system_id: str,
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.engine, self.store, self.signer, self.system_id = engine, store, signer, system_id
         self.policy = policy or RetryPolicy()
         self.clock = clock
+        self.batch_size = batch_size
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -87,7 +99,9 @@ class Outbox:
         return envelope
 
     def deliver_due(self, send: Send) -> Round:
-        """Send every queue's head that is due, oldest first; stop a queue at its first failure."""
+        """Send every queue that is due, in order and in batches; stop a queue at its first
+        failure. A refused batch is retried from its head alone, so the message at fault
+        backs off (and in the end is dead-lettered) on its own."""
         done = Round()
         while True:
             progressed = False
@@ -95,41 +109,47 @@ class Outbox:
                 heads = self.store.heads(conn)
             now = self._now()
             for head in heads:
-                due = _aware(head["next_attempt_at"]) <= now
-                if due and self._attempt(head, send, done):
-                    progressed = True
+                if _aware(head["next_attempt_at"]) <= now:
+                    progressed |= self._deliver_queue(str(head["receiver"]), send, done)
             if not progressed:
                 return done
 
-    def _attempt(self, head: Any, send: Send, done: Round) -> bool:
-        try:
-            send(head["receiver"], head["envelope"])
-        except Exception as exc:  # any failure: keep the message, back off
-            attempts = int(head["attempts"]) + 1
-            dead = attempts >= self.policy.max_attempts
+    def _deliver_queue(self, receiver: str, send: Send, done: Round) -> bool:
+        limit = self.batch_size
+        while True:
+            with read_tx(self.engine) as conn:
+                batch = self.store.queue(conn, receiver, limit)
+            try:
+                send(receiver, [m["envelope"] for m in batch])
+            except Refused:
+                if len(batch) > 1:
+                    limit = 1  # find the message at fault
+                    continue
+                return self._failed(batch[0], done)
+            except Exception as exc:  # unreachable, timed out, …: the head backs off
+                return self._failed(batch[0], done, exc)
             with write_tx(self.engine) as conn:
-                self.store.mark(
-                    conn,
-                    head["id"],
-                    attempts=attempts,
-                    last_error=str(exc)[:500],
-                    state=DEAD if dead else PENDING,
-                    next_attempt_at=self._now() + timedelta(seconds=self.policy.delay(attempts)),
-                )
-            done.failed += 1
-            if dead:
-                done.dead.append(str(head["event_id"]))
-            return dead  # a dead head unblocks the next message of its queue
+                self.store.mark_delivered(conn, [int(m["id"]) for m in batch], self._now())
+            done.delivered += len(batch)
+            return True
+
+    def _failed(self, head: Any, done: Round, exc: BaseException | None = None) -> bool:
+        error = exc or sys.exc_info()[1]
+        attempts = int(head["attempts"]) + 1
+        dead = attempts >= self.policy.max_attempts
         with write_tx(self.engine) as conn:
             self.store.mark(
                 conn,
                 head["id"],
-                state=DELIVERED,
-                delivered_at=self._now(),
-                attempts=int(head["attempts"]) + 1,
+                attempts=attempts,
+                last_error=str(error)[:500],
+                state=DEAD if dead else PENDING,
+                next_attempt_at=self._now() + timedelta(seconds=self.policy.delay(attempts)),
             )
-        done.delivered += 1
-        return True
+        done.failed += 1
+        if dead:
+            done.dead.append(str(head["event_id"]))
+        return dead  # a dead head unblocks the next message of its queue
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """Messages given up on, for operators to inspect and requeue."""
@@ -182,6 +202,29 @@ class Inbox:
             datetime.fromtimestamp(self.clock(), UTC),
         )
         return True
+
+
+MAX_BATCH = 1000
+"""Envelopes a receiver takes in one request at most."""
+
+
+def take_batch(
+    envelopes: Sequence[Any], take: Callable[[Any], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Take a batch's envelopes in order, inside the caller's transaction: the first refusal
+    names its place (``envelopes[i]``) and, raised, rolls the whole batch back."""
+    if not 1 <= len(envelopes) <= MAX_BATCH:
+        raise DomainError(
+            "batch_size", f"a batch holds 1 to {MAX_BATCH} envelopes", field="envelopes"
+        )
+    results = []
+    for i, envelope in enumerate(envelopes):
+        try:
+            results.append(take(envelope))
+        except DomainError as exc:
+            where = f"envelopes[{i}]" + (f".{exc.field}" if exc.field else "")
+            raise type(exc)(exc.reason, f"envelope {i}: {exc.message}", field=where) from exc
+    return results
 
 
 def _aware(value: datetime) -> datetime:

@@ -20,6 +20,11 @@ Wire format (JSON, UTF-8), schema version 1::
 
 The signature covers the RFC 8785 canonical JSON of every field but ``signature``. The algorithm
 is named, so SM2/SM3 signers can be added beside Ed25519 without a format change.
+
+Envelopes travel in batches, ``POST …/exchange/batches`` with ``{"envelopes": [...]}`` (one
+queue's, in sequence order, at most 1000); the receiver takes all or none and answers
+``{"results": [{"event_id", "accepted", "duplicate", …}, …]}`` in the same order. A refusal is
+an RFC 9457 problem naming the envelope at fault (``envelopes[3].signature``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel
 
 from vaxtrace.core.errors import DomainError
 from vaxtrace.ledger.canonical import canonical_json
@@ -256,3 +262,9 @@ def _unpack(header: Mapping[str, Any]) -> Any:
             "payload_mismatch", "payload does not match payload_sha256", field="payload"
         )
     return json.loads(body)
+
+
+class EnvelopeBatch(BaseModel):
+    """The body of ``POST …/exchange/batches``: one queue's envelopes in sequence order."""
+
+    envelopes: list[dict[str, Any]]

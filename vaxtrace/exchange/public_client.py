@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
 
 from vaxtrace.core.errors import NotFound, Unavailable
-
-Clients = Callable[[str], AbstractContextManager[httpx.Client]]
-"""An HTTP client for a trace system's endpoint, for one request (network, or in-process)."""
-
-
-def network_client(endpoint: str) -> AbstractContextManager[httpx.Client]:
-    return httpx.Client(base_url=endpoint, timeout=10)
+from vaxtrace.exchange.transport import Clients, network_client
 
 
 def owner_asker(clients: Clients = network_client) -> Callable[[str, str], dict[str, Any]]:

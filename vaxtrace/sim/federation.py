@@ -145,7 +145,8 @@ class Federation:
             "VAXTRACE_EXCHANGE_CERT": str(self.certs / f"{system_id}.pem"),
             "VAXTRACE_EXCHANGE_KEY_FILE": str(self.certs / f"{system_id}.key"),
             "VAXTRACE_EXCHANGE_CA": str(self.ca_file),
-            "VAXTRACE_EXCHANGE_RETRY_SECONDS": "0.2",
+            "VAXTRACE_EXCHANGE_POLL_SECONDS": "0.05",
+            "VAXTRACE_EXCHANGE_RETRY_BASE_SECONDS": "0.5",
         }
 
     def add_organisation(self, uscc: str, name: str, kind: OrgKind, division: str) -> None:

@@ -55,6 +55,9 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
             Column("created_at", DateTime(timezone=True), nullable=False),
             Column("delivered_at", DateTime(timezone=True)),
             Index("ix_exchange_outbox_due", "state", "receiver", "sequence"),
+            # one slot per place in a queue: concurrent writers (PostgreSQL) cannot share a
+            # sequence, so a queue's order is the order its messages committed in
+            Index("ux_exchange_outbox_slot", "receiver", "sequence", unique=True),
         ),
         inbox=Table(
             "exchange_inbox",
@@ -65,6 +68,7 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
             Column("envelope", JSON, nullable=False),
             Column("received_at", DateTime(timezone=True), nullable=False),
             Index("ix_exchange_inbox_sender", "sender", "sequence"),
+            Index("ux_exchange_inbox_slot", "sender", "sequence", unique=True),
         ),
     )
 
@@ -115,6 +119,25 @@ class ExchangeStore:
             first, (o.c.receiver == first.c.receiver) & (o.c.sequence == first.c.sequence)
         )
         return list(conn.execute(query).mappings())
+
+    def queue(self, conn: Connection, receiver: str, limit: int) -> list[RowMapping]:
+        """A receiver's pending messages in order, at most ``limit`` of them."""
+        o = self.t.outbox
+        query = (
+            select(o)
+            .where(o.c.receiver == receiver, o.c.state == PENDING)
+            .order_by(o.c.sequence)
+            .limit(limit)
+        )
+        return list(conn.execute(query).mappings())
+
+    def mark_delivered(self, conn: Connection, message_ids: list[int], now: datetime) -> None:
+        o = self.t.outbox
+        conn.execute(
+            update(o)
+            .where(o.c.id.in_(message_ids))
+            .values(state=DELIVERED, delivered_at=now, attempts=o.c.attempts + 1)
+        )
 
     def mark(self, conn: Connection, message_id: int, **values: Any) -> None:
         conn.execute(update(self.t.outbox).where(self.t.outbox.c.id == message_id).values(**values))

@@ -138,7 +138,7 @@ def test_a_shipping_note_is_forwarded_to_the_consignees_province(hub: PlatformSe
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] == "province-32"
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] is None  # a repeat goes nowhere
     sent: list[tuple[str, object]] = []
-    assert hub.outbox.deliver_due(lambda r, e: sent.append((r, e))).delivered == 1
+    assert hub.outbox.deliver_due(lambda r, batch: sent.append((r, batch[0]))).delivered == 1
     receiver, forwarded = sent[0]
     assert receiver == "province-32"
     from vaxtrace.exchange.envelope import open_envelope

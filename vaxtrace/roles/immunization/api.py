@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService
 
@@ -19,6 +20,14 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     Service = Annotated[ImmunizationService, Depends(service)]
     Caller = Annotated[SystemIdentity, Depends(caller)]
+
+    @router.post("/exchange/batches", status_code=201)
+    def receive_batch(
+        batch: EnvelopeBatch, svc: Service, who: Caller
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Envelopes forwarded by the platform, in sequence order; each taken once, all or
+        none (mutual TLS)."""
+        return {"results": svc.receive_batch(who, batch.envelopes)}
 
     @router.post("/exchange/envelopes", status_code=201)
     def receive(envelope: dict[str, Any], svc: Service, who: Caller) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from vaxtrace.core.errors import Forbidden
-from vaxtrace.exchange.delivery import Inbox
+from vaxtrace.exchange.delivery import Inbox, take_batch
 from vaxtrace.exchange.envelope import Verifier, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store.engine import read_tx, write_tx
@@ -26,9 +26,18 @@ class ImmunizationService:
         self.inbox = Inbox(ExchangeStore(exchange))
 
     def receive_envelope(self, caller: SystemIdentity, envelope: Any) -> dict[str, Any]:
-        """Only the platform forwards to a province; each event is taken once."""
+        """Take one envelope (see :meth:`receive_batch`)."""
+        return self.receive_batch(caller, [envelope])[0]
+
+    def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
+        """Only the platform forwards to a province; each event is taken once, a batch all
+        or none."""
         if caller.system_id != self.platform_id:
             raise Forbidden("not_the_platform", "only the platform forwards data here")
+        with write_tx(self.engine) as conn:
+            return take_batch(envelopes, lambda envelope: self._take(conn, envelope))
+
+    def _take(self, conn: Connection, envelope: Any) -> dict[str, Any]:
         key = self.platform_key
         opened = open_envelope(
             envelope,
@@ -38,22 +47,21 @@ class ImmunizationService:
                 else None
             ),
         )
-        with write_tx(self.engine) as conn:
-            fresh = self.inbox.receive(conn, opened)
-            note = opened.payload.get("shipping_note") if fresh else None
-            if note is not None:
-                conn.execute(
-                    insert(expected_receipt).values(
-                        event_id=opened.header["event_id"],
-                        mah_uscc=opened.header["data_owner"],
-                        note_no=note["document_no"],
-                        consignee_uscc=note["consignee_uscc"],
-                        doses=int(note["doses"]),
-                        note=note,
-                        announced_at=datetime.now(UTC),
-                        sequence=int(opened.header["sequence"]),
-                    )
+        fresh = self.inbox.receive(conn, opened)
+        note = opened.payload.get("shipping_note") if fresh else None
+        if note is not None:
+            conn.execute(
+                insert(expected_receipt).values(
+                    event_id=opened.header["event_id"],
+                    mah_uscc=opened.header["data_owner"],
+                    note_no=note["document_no"],
+                    consignee_uscc=note["consignee_uscc"],
+                    doses=int(note["doses"]),
+                    note=note,
+                    announced_at=datetime.now(UTC),
+                    sequence=int(opened.header["sequence"]),
                 )
+            )
         return {"event_id": opened.header["event_id"], "accepted": fresh, "duplicate": not fresh}
 
     def expected(self, consignee_uscc: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from vaxtrace.core.registry import RegisteredCodingRule
+from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
 
@@ -39,6 +40,14 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     ) -> dict[str, Any]:
         """A trace system registers a coding rule of a MAH it represents (mutual TLS)."""
         return svc.register_coding_rule(who, rule)
+
+    @router.post("/exchange/batches", status_code=201)
+    def receive_batch(
+        batch: EnvelopeBatch, svc: Service, who: Caller
+    ) -> dict[str, list[dict[str, Any]]]:
+        """数据交换: a batch of signed envelopes from a connected system, in sequence order;
+        each taken once, all or none (mutual TLS)."""
+        return {"results": svc.receive_batch(who, batch.envelopes)}
 
     @router.post("/exchange/envelopes", status_code=201)
     def receive(envelope: dict[str, Any], svc: Service, who: Caller) -> dict[str, Any]:

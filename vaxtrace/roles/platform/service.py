@@ -20,7 +20,7 @@ from vaxtrace.core.registry import (
     SystemRole,
     gtin_prefixes,
 )
-from vaxtrace.exchange.delivery import Inbox, Outbox
+from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
 from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store.engine import read_tx, write_tx
@@ -180,9 +180,13 @@ class PlatformService:
     # --- the exchange (数据交换) ------------------------------------------------------------
 
     def receive_envelope(self, caller: SystemIdentity, envelope: Any) -> dict[str, Any]:
-        """Take a signed envelope from a connected system, once: the sender is the verified
-        certificate, the signature is checked against the key that system registered, and it
-        may only carry data of organisations the system represents."""
+        """Take one signed envelope (see :meth:`receive_batch`)."""
+        return self.receive_batch(caller, [envelope])[0]
+
+    def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
+        """Take a batch of signed envelopes from a connected system, each once, all or none:
+        the sender is the verified certificate, each signature is checked against the key
+        that system registered, and it may only carry data of organisations it represents."""
         with write_tx(self.engine) as conn:
             system = registry.find_system(conn, caller.system_id)
             if system is None:
@@ -192,24 +196,28 @@ class PlatformService:
                     "certificate_mismatch",
                     "the certificate's organisation does not run this system",
                 )
-            if isinstance(envelope, dict) and envelope.get("system_id") != caller.system_id:
-                raise Forbidden(
-                    "sender_mismatch",
-                    "the envelope names another sending system",
-                    field="system_id",
-                )
-            opened = open_envelope(
-                envelope,
-                lambda _sender, alg, key_id: _exchange_verifier(system["data"], alg, key_id),
+            return take_batch(
+                envelopes, lambda envelope: self._take(conn, caller, system["data"], envelope)
             )
-            if opened.header["data_owner"] not in system["data"]["represents"]:
-                raise Forbidden(
-                    "not_represented",
-                    f"{caller.system_id} does not represent {opened.header['data_owner']}",
-                    field="data_owner",
-                )
-            fresh = self.inbox.receive(conn, opened)
-            forwarded = self._forward(conn, opened) if fresh else None
+
+    def _take(
+        self, conn: Connection, caller: SystemIdentity, system: Any, envelope: Any
+    ) -> dict[str, Any]:
+        if isinstance(envelope, dict) and envelope.get("system_id") != caller.system_id:
+            raise Forbidden(
+                "sender_mismatch", "the envelope names another sending system", field="system_id"
+            )
+        opened = open_envelope(
+            envelope, lambda _sender, alg, key_id: _exchange_verifier(system, alg, key_id)
+        )
+        if opened.header["data_owner"] not in system["represents"]:
+            raise Forbidden(
+                "not_represented",
+                f"{caller.system_id} does not represent {opened.header['data_owner']}",
+                field="data_owner",
+            )
+        fresh = self.inbox.receive(conn, opened)
+        forwarded = self._forward(conn, opened) if fresh else None
         return {
             "event_id": opened.header["event_id"],
             "accepted": fresh,

@@ -1,0 +1,55 @@
+"""Carrying batches of envelopes to a receiver: over mutual TLS between nodes, or in-process
+between the roles of one process (the same HTTP API over an ASGI transport)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import httpx
+
+from vaxtrace.exchange.delivery import Refused, Send
+
+Clients = Callable[[str], AbstractContextManager[httpx.Client]]
+"""An HTTP client for a system's endpoint, for one exchange (network, or in-process)."""
+
+Route = Callable[[str], tuple[str, str]]
+"""A receiver's name → its endpoint and the path of its batch route."""
+
+TRANSIENT = (408, 425, 429)
+"""4xx answers that mean "later", not "never"."""
+
+
+def network_client(endpoint: str) -> AbstractContextManager[httpx.Client]:
+    return httpx.Client(base_url=endpoint, timeout=10)
+
+
+def mtls_clients(context: ssl.SSLContext, timeout: float = 30) -> Clients:
+    """Clients presenting this system's certificate and trusting only the platform CA."""
+
+    def clients(endpoint: str) -> AbstractContextManager[httpx.Client]:
+        return httpx.Client(base_url=endpoint, verify=context, timeout=timeout)
+
+    return clients
+
+
+def batch_path(role: str) -> str:
+    """Where a system of a role takes batches of envelopes."""
+    return f"/{role}/v1/exchange/batches"
+
+
+def batch_sender(clients: Clients, route: Route) -> Send:
+    """``send(receiver, envelopes)`` for :meth:`Outbox.deliver_due`: one request per batch; a
+    4xx answer is a refusal (:class:`Refused`), anything else not 2xx a failure to retry."""
+
+    def send(receiver: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
+        endpoint, path = route(receiver)
+        with clients(endpoint) as client:
+            answer = client.post(path, json={"envelopes": [dict(e) for e in envelopes]})
+        if 400 <= answer.status_code < 500 and answer.status_code not in TRANSIENT:
+            raise Refused(f"{receiver} refused the batch: {answer.status_code} {answer.text[:400]}")
+        answer.raise_for_status()
+
+    return send
