@@ -128,3 +128,24 @@ def test_import_relations_all_or_nothing(tmp_path: Path) -> None:
         runner.invoke(app, ["trace", doses[1], "--json", "--data-dir", str(tmp_path)]).output
     )
     assert traced["containers"] == [box, case]
+
+
+def test_exchange_alerts_and_dead_letters_per_role(tmp_path: Path) -> None:
+    from vaxtrace.app import platform_service
+    from vaxtrace.store.engine import write_tx
+    from vaxtrace.store.platform.alerts import raise_alert
+
+    d = ["--data-dir", str(tmp_path)]
+    quiet = runner.invoke(app, ["exchange", "alerts", *d])
+    assert quiet.exit_code == 0 and "no exchange alerts" in quiet.output
+    hub = platform_service(Settings(data_dir=tmp_path))
+    with write_tx(hub.engine) as conn:
+        raise_alert(conn, "no_rule", "e-1", "province-32", {"codes": ["80000010000000017"]})
+    hub.engine.dispose()
+    loud = runner.invoke(app, ["exchange", "alerts", *d])
+    assert loud.exit_code == 0
+    assert "no_rule" in loud.output and "province-32" in loud.output
+    no_id = runner.invoke(app, ["exchange", "dead-letters", "--role", "platform", *d])
+    assert no_id.exit_code == 1 and "no system id" in no_id.output
+    bogus = runner.invoke(app, ["exchange", "dead-letters", "--role", "bogus", *d])
+    assert bogus.exit_code == 1 and "--role is one of" in bogus.output

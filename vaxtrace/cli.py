@@ -617,13 +617,32 @@ def exchange_key_command(data_dir: DataDir = None) -> None:
     sys.stdout.write(Ed25519Signer(key).public_text() + "\n")
 
 
-@exchange_app.command("dead-letters")
-def exchange_dead_letters(data_dir: DataDir = None) -> None:
-    """Messages the outbox gave up on after its retries (requeue with `exchange requeue`)."""
-    svc = _service(_settings(data_dir))
-    if svc.outbox is None:
+ExchangeRole = Annotated[
+    str, typer.Option("--role", help="whose outbox: trace, platform or immunization")
+]
+
+
+def _outbox(role: str, data_dir: Path | None) -> Any:
+    from vaxtrace import app as node
+
+    makers = {
+        "trace": node.trace_service,
+        "platform": node.platform_service,
+        "immunization": node.immunization_service,
+    }
+    if role not in makers:
+        raise _fail(f"--role is one of {', '.join(makers)}, not {role!r}")
+    svc = makers[role](_settings(data_dir))
+    outbox = getattr(svc, "outbox", None)
+    if outbox is None:
         raise _fail("this node has no system id (VAXTRACE_SYSTEM_ID): no exchange")
-    for letter in svc.outbox.dead_letters():
+    return outbox
+
+
+@exchange_app.command("dead-letters")
+def exchange_dead_letters(data_dir: DataDir = None, role: ExchangeRole = "trace") -> None:
+    """Messages the outbox gave up on after its retries (requeue with `exchange requeue`)."""
+    for letter in _outbox(role, data_dir).dead_letters():
         console.print(
             f"{letter['id']:>6}  {letter['receiver']}  #{letter['sequence']}  "
             f"{letter['event_id']}  after {letter['attempts']} attempts: "
@@ -632,13 +651,29 @@ def exchange_dead_letters(data_dir: DataDir = None) -> None:
 
 
 @exchange_app.command("requeue")
-def exchange_requeue(message_id: int, data_dir: DataDir = None) -> None:
+def exchange_requeue(
+    message_id: int, data_dir: DataDir = None, role: ExchangeRole = "trace"
+) -> None:
     """Put a dead letter back in its queue."""
-    svc = _service(_settings(data_dir))
-    if svc.outbox is None:
-        raise _fail("this node has no system id (VAXTRACE_SYSTEM_ID): no exchange")
-    svc.outbox.requeue(message_id)
+    _outbox(role, data_dir).requeue(message_id)
     console.print(f"message {message_id} requeued")
+
+
+@exchange_app.command("alerts")
+def exchange_alerts(
+    data_dir: DataDir = None,
+    limit: Annotated[int, typer.Option(min=1, help="how many, newest first")] = 50,
+) -> None:
+    """What the platform took but could not route: a consignee no province system serves,
+    codes no coding rule covers."""
+    alerts = _platform(data_dir).exchange_alerts(limit)
+    if not alerts:
+        console.print("no exchange alerts")
+    for alert in alerts:
+        console.print(
+            f"{alert['id']:>6}  {alert['raised_at']}  {alert['reason']}  from {alert['sender']}"
+            f"  event {alert['event_id']}  {json.dumps(alert['detail'], ensure_ascii=False)}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,12 +7,16 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
+from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation
-from vaxtrace.exchange.envelope import Ed25519Signer, seal
+from vaxtrace.core.registry import ConnectedSystem, RegisteredCodingRule, RegisteredOrganisation
+from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope, seal
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.platform import schema
 
 MAH = make_uscc("91320100MA1X00001")
 OTHER = make_uscc("91320200MA1X00002")
@@ -103,9 +107,6 @@ def test_refusals(hub: PlatformService) -> None:
 
 
 def test_a_shipping_note_is_forwarded_to_the_consignees_province(hub: PlatformService) -> None:
-    from vaxtrace.exchange.delivery import Outbox
-    from vaxtrace.store.exchange import ExchangeStore
-    from vaxtrace.store.platform import schema
 
     cdc = make_uscc("12320000MB0000001")
     hub.register_organisation(
@@ -135,14 +136,176 @@ def test_a_shipping_note_is_forwarded_to_the_consignees_province(hub: PlatformSe
         sequence=1,
         payload={"shipping_note": note},
     )
-    assert hub.receive_envelope(CALLER, env)["forwarded_to"] == "province-32"
+    assert hub.receive_envelope(CALLER, env)["forwarded_to"] == ["province-32"]
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] is None  # a repeat goes nowhere
     sent: list[tuple[str, object]] = []
     assert hub.outbox.deliver_due(lambda r, batch: sent.append((r, batch[0]))).delivered == 1
     receiver, forwarded = sent[0]
     assert receiver == "province-32"
-    from vaxtrace.exchange.envelope import open_envelope
-
     opened = open_envelope(forwarded, lambda *_: platform_signer.verifier())  # type: ignore[arg-type]
     assert opened.payload["shipping_note"] == note
     assert opened.payload["forwarded_from"] == {"system_id": "trace-a", "event_id": env["event_id"]}
+
+
+CDC = make_uscc("12320000MB0X00001")
+POV = make_uscc("12320100MB0X00002")
+PROVINCE_SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+PROVINCE = SystemIdentity("province-32", CDC, 9)
+
+
+@pytest.fixture
+def routed(hub: PlatformService) -> tuple[PlatformService, list[tuple[str, object]]]:
+    """The hub with an outbox, a province system for a CDC and a POV, and coding rules of
+    both MAHs (trace-a holds 8000001…, trace-b 8000002…)."""
+    for uscc, name, kind in (
+        (CDC, "江苏省疾病预防控制中心", "cdc"),
+        (POV, "南京市示例社区卫生服务中心", "pov"),
+    ):
+        hub.register_organisation(
+            RegisteredOrganisation(uscc=uscc, name=name, kind=kind, division_code="320100")
+        )
+    hub.register_system(
+        ConnectedSystem(
+            system_id="province-32",
+            name="province-32",
+            role="immunization",
+            operator_uscc=CDC,
+            endpoint="https://province-32.example",
+            represents=(CDC, POV),
+            exchange_key=PROVINCE_SIGNER.public_text(),
+        )
+    )
+    for caller, mah, ident in (
+        (CALLER, MAH, "8000001"),
+        (SystemIdentity("trace-b", OTHER, 2), OTHER, "8000002"),
+    ):
+        hub.register_coding_rule(
+            caller,
+            RegisteredCodingRule(
+                mah_uscc=mah,
+                family="nmpa20",
+                kind="identification_code",
+                entries=[ident],
+                serial_format="N9",
+                check_algorithm="VT-MOD97-10x2",
+            ),
+        )
+    platform_signer = Ed25519Signer(Ed25519PrivateKey.generate())
+    hub.outbox = Outbox(hub.engine, ExchangeStore(schema.exchange), platform_signer, "platform")
+    return hub, []
+
+
+def report(codes: list[str], sequence: int = 1, **changes: object) -> dict[str, object]:
+    event = {
+        "bill_type": "322",
+        "document_no": f"JZ{sequence}",
+        "business_time": "2026-11-20T09:30:00+08:00",
+        "org_uscc": POV,
+        "codes": codes,
+    } | changes
+    return seal(
+        PROVINCE_SIGNER,
+        system_id="province-32",
+        event_type="20",
+        event_subtype=str(event["bill_type"]),
+        data_owner=POV,
+        sequence=sequence,
+        payload={"downstream_event": event},
+    )
+
+
+def sent_by(hub: PlatformService) -> dict[str, list[dict[str, object]]]:
+    sent: dict[str, list[dict[str, object]]] = {}
+    assert hub.outbox is not None
+    hub.outbox.deliver_due(lambda r, batch: sent.setdefault(r, []).extend(batch))
+    return {
+        receiver: [
+            open_envelope(e, lambda *_: hub.outbox.signer.verifier()).payload  # type: ignore[union-attr]
+            for e in batch
+        ]
+        for receiver, batch in sent.items()
+    }
+
+
+def test_a_province_report_is_split_by_code_owner(
+    routed: tuple[PlatformService, list[object]],
+) -> None:
+    hub, _ = routed
+    a_codes = [issue_nmpa20("8000001", n) for n in range(3)]
+    b_codes = [issue_nmpa20("8000002", n) for n in range(2)]
+    mixed = [a_codes[0], b_codes[0], a_codes[1], a_codes[2], b_codes[1]]
+    answer = hub.receive_envelope(PROVINCE, report(mixed))
+    assert answer["forwarded_to"] == ["trace-a", "trace-b"]
+    sent = sent_by(hub)
+    (to_a,), (to_b,) = sent["trace-a"], sent["trace-b"]
+    assert to_a["downstream_event"]["codes"] == a_codes  # type: ignore[index]
+    assert to_b["downstream_event"]["codes"] == b_codes  # type: ignore[index]
+    assert to_a["split"] == {"part": 1, "parts": 2, "codes_in_event": 5}
+    assert to_a["downstream_event"]["org_uscc"] == POV  # type: ignore[index]
+    assert hub.exchange_alerts() == []
+
+
+def test_codes_no_rule_covers_are_kept_and_raise_an_alert(
+    routed: tuple[PlatformService, list[object]],
+) -> None:
+    hub, _ = routed
+    stray = issue_nmpa20("8777777", 5)
+    answer = hub.receive_envelope(PROVINCE, report([issue_nmpa20("8000001", 1), stray]))
+    assert answer["accepted"] is True and answer["forwarded_to"] == ["trace-a"]
+    (alert,) = hub.exchange_alerts()
+    assert alert["reason"] == "no_rule" and alert["detail"]["codes"] == [stray]
+    assert alert["sender"] == "province-32"
+
+
+def test_a_note_for_a_consignee_no_province_serves_raises_an_alert(
+    routed: tuple[PlatformService, list[object]],
+) -> None:
+    hub, _ = routed
+    note = {"document_no": "FH9", "consignee_uscc": OTHER, "codes": ["x"], "doses": 1}
+    env = seal(
+        SIGNER,
+        system_id="trace-a",
+        event_type="20",
+        event_subtype="201",
+        data_owner=MAH,
+        sequence=1,
+        payload={"shipping_note": note},
+    )
+    assert hub.receive_envelope(CALLER, env)["forwarded_to"] == []
+    (alert,) = hub.exchange_alerts()
+    assert (alert["reason"], alert["detail"]) == ("no_province_system", {"consignee_uscc": OTHER})
+
+
+def test_documents_come_only_from_the_systems_that_make_them(
+    routed: tuple[PlatformService, list[object]],
+) -> None:
+    hub, _ = routed
+    code = issue_nmpa20("8000001", 1)
+    refused(hub, PROVINCE, report([code], bill_type="107"), "malformed_document")
+    refused(hub, PROVINCE, report([code], org_uscc=CDC), "owner_mismatch")
+    note = seal(
+        PROVINCE_SIGNER,
+        system_id="province-32",
+        event_type="20",
+        event_subtype="201",
+        data_owner=CDC,
+        sequence=1,
+        payload={"shipping_note": {"consignee_uscc": CDC}},
+    )
+    refused(hub, PROVINCE, note, "wrong_sender_role")
+    upstream = dict(envelope())
+    refused(hub, PROVINCE, upstream | {"system_id": "province-32"}, "unknown_key")
+    other = seal(
+        PROVINCE_SIGNER,
+        system_id="province-32",
+        event_type="20",
+        event_subtype="1",
+        data_owner=CDC,
+        sequence=1,
+        payload={"something": 1},
+    )
+    refused(hub, PROVINCE, other, "unknown_document")
+    with pytest.raises(DomainError) as caught:
+        hub.receive_batch(PROVINCE, [report([code]), report([code], 2, bill_type="107")])
+    assert caught.value.field == "envelopes[1].payload.downstream_event"
+    assert sent_by(hub) == {} and hub.exchange_alerts() == []

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import CodeFamilyName
+from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from vaxtrace.core.registry import (
     ConnectedSystem,
@@ -25,7 +27,7 @@ from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
-from vaxtrace.store.platform import registry, schema
+from vaxtrace.store.platform import alerts, registry, schema
 
 CHANGES_PAGE = 1000
 
@@ -37,6 +39,59 @@ def _exchange_verifier(system: Any, alg: str, key_id: str) -> Ed25519Verifier | 
         return None
     verifier = Ed25519Verifier.from_text(key)
     return verifier if verifier.key_id == key_id else None
+
+
+DOCUMENTS = {
+    "shipping_note": SystemRole.TRACE.value,
+    "downstream_event": SystemRole.IMMUNIZATION.value,
+}
+"""What the exchange carries, and the role of system that may send it."""
+
+
+def _document_kind(opened: Opened, role: str) -> str:
+    """The one document an envelope carries; only the systems that make it may send it."""
+    payload = opened.payload
+    kinds = [k for k in DOCUMENTS if isinstance(payload, dict) and k in payload]
+    if len(kinds) != 1:
+        raise DomainError(
+            "unknown_document",
+            f"the payload carries one of {', '.join(DOCUMENTS)}",
+            field="payload",
+        )
+    if DOCUMENTS[kinds[0]] != role:
+        raise Forbidden(
+            "wrong_sender_role",
+            f"a {kinds[0]} comes from a {DOCUMENTS[kinds[0]]} system, not a {role} system",
+            field="payload",
+        )
+    if kinds[0] == "downstream_event":
+        event = _downstream_event(opened)
+        if event.org_uscc != opened.header["data_owner"]:
+            raise Forbidden(
+                "owner_mismatch",
+                "a province reports for the organisation that did the step (data_owner)",
+                field="payload.downstream_event.org_uscc",
+            )
+    return kinds[0]
+
+
+def _downstream_event(opened: Opened) -> DownstreamEvent:
+    try:
+        return DownstreamEvent.model_validate(opened.payload["downstream_event"])
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise DomainError(
+            "malformed_document",
+            f"downstream_event: {where}: {error['msg']}",
+            field=f"payload.downstream_event.{where}".rstrip("."),
+        ) from exc
+
+
+def _alert(conn: Connection, reason: str, opened: Opened, **detail: Any) -> None:
+    alerts.raise_alert(
+        conn, reason, str(opened.header["event_id"]), str(opened.header["system_id"]), detail
+    )
 
 
 AskOwner = Callable[[str, str], dict[str, Any]]
@@ -216,8 +271,9 @@ class PlatformService:
                 f"{caller.system_id} does not represent {opened.header['data_owner']}",
                 field="data_owner",
             )
+        kind = _document_kind(opened, system["role"])
         fresh = self.inbox.receive(conn, opened)
-        forwarded = self._forward(conn, opened) if fresh else None
+        forwarded = self._forward(conn, opened, kind) if fresh else None
         return {
             "event_id": opened.header["event_id"],
             "accepted": fresh,
@@ -225,30 +281,97 @@ class PlatformService:
             "forwarded_to": forwarded,
         }
 
-    def _forward(self, conn: Connection, opened: Opened) -> str | None:
-        """A shipping note goes on to the immunization system serving its consignee CDC, in
-        the transaction that took it (so it is forwarded exactly when it is taken)."""
-        note = opened.payload.get("shipping_note") if isinstance(opened.payload, dict) else None
-        if note is None or self.outbox is None:
+    def _forward(self, conn: Connection, opened: Opened, kind: str) -> list[str] | None:
+        """Route what was taken on, in the transaction that took it (so it is forwarded
+        exactly when it is taken): a shipping note to the province serving its consignee, a
+        province's report to the trace system owning each of its codes. What cannot be
+        routed is kept and raises an operator alert."""
+        if self.outbox is None:
             return None
-        receiver = registry.system_representing(conn, "immunization", note["consignee_uscc"])
+        if kind == "shipping_note":
+            return self._forward_note(conn, opened)
+        return self._split_by_owner(conn, opened)
+
+    def _forward_note(self, conn: Connection, opened: Opened) -> list[str]:
+        note = opened.payload["shipping_note"]
+        receiver = registry.system_representing(
+            conn, SystemRole.IMMUNIZATION.value, note["consignee_uscc"]
+        )
         if receiver is None:
-            return None
+            _alert(conn, "no_province_system", opened, consignee_uscc=note["consignee_uscc"])
+            return []
+        self._post(conn, receiver, opened, {"shipping_note": note})
+        return [receiver]
+
+    def _split_by_owner(self, conn: Connection, opened: Opened) -> list[str]:
+        event = _downstream_event(opened)
+        owners: dict[str, list[str]] = {}
+        unroutable: list[str] = []
+        for code, system_id in self._owners(conn, event.codes):
+            if system_id is None:
+                unroutable.append(code)
+            else:
+                owners.setdefault(system_id, []).append(code)
+        if unroutable:
+            _alert(conn, "no_rule", opened, codes=unroutable[:100], count=len(unroutable))
+        for part, (system_id, codes) in enumerate(sorted(owners.items()), start=1):
+            piece = event.only(tuple(codes)).model_dump(mode="json")
+            split = {"part": part, "parts": len(owners), "codes_in_event": len(event.codes)}
+            self._post(conn, system_id, opened, {"downstream_event": piece, "split": split})
+        return sorted(owners)
+
+    def _owners(self, conn: Connection, texts: tuple[str, ...]) -> list[tuple[str, str | None]]:
+        """Each code with the trace system holding it (None where no rule covers it);
+        resolved once per identification code."""
+        systems: dict[str, str | None] = {}
+        answer: list[tuple[str, str | None]] = []
+        for text in texts:
+            try:
+                code = codes_.parse_code(text)
+            except codes_.CodeError:
+                answer.append((text, None))
+                continue
+            key = code.identification_code
+            if key not in systems:
+                row = self._rule_for(conn, code)
+                systems[key] = None if row is None else str(row["system_id"])
+            answer.append((text, systems[key]))
+        return answer
+
+    def _post(
+        self, conn: Connection, receiver: str, opened: Opened, payload: dict[str, Any]
+    ) -> None:
+        assert self.outbox is not None
         self.outbox.post(
             conn,
             receiver,
-            event_type="20",
+            event_type=str(opened.header["event_type"]),
             event_subtype=str(opened.header["event_subtype"]),
             data_owner=str(opened.header["data_owner"]),
-            payload={
-                "shipping_note": note,
+            payload=payload
+            | {
                 "forwarded_from": {
                     "system_id": opened.header["system_id"],
                     "event_id": opened.header["event_id"],
-                },
+                }
             },
         )
-        return receiver
+
+    def exchange_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest data taken but not routable, newest first, for the operator."""
+        with read_tx(self.engine) as conn:
+            rows = alerts.latest_alerts(conn, limit)
+        return [
+            {
+                "id": int(r["id"]),
+                "reason": r["reason"],
+                "event_id": r["event_id"],
+                "sender": r["sender"],
+                "detail": r["detail"],
+                "raised_at": r["raised_at"].isoformat(),
+            }
+            for r in rows
+        ]
 
     # --- the public query entry (公众查询) ----------------------------------------------------
 

@@ -74,3 +74,17 @@ registry_change = Table(
 
 exchange = exchange_tables(metadata)
 """The role's outbox and inbox (see vaxtrace.store.exchange)."""
+
+exchange_alert = Table(
+    "exchange_alert",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reason", String(40), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("sender", String(60), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Index("ix_exchange_alert_raised", "raised_at"),
+)
+"""Data the platform took but could not route (no system serves the consignee, no rule covers
+a code): the fact is kept, and the operator is told."""

@@ -1,0 +1,96 @@
+"""What a province reports back about vaccines it received (下游数据回传): receipts, CDC
+distributions, vaccinations, returns and damage, as one document type that travels province →
+platform → the trace system owning each code (split by owner).
+
+The payload of an exchange envelope with ``event_type`` "20" and ``event_subtype`` the bill
+type is ``{"downstream_event": DownstreamEvent}``. It carries codes, organisations and times,
+never a vaccinee's personal data: who was vaccinated stays in the province.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from vaxtrace.core.datasets import Model, NonEmpty, ReturnReason, Uscc
+from vaxtrace.core.status import Action
+
+
+class DownstreamBill(StrEnum):
+    """Bill types (单据类型) of the steps a province reports."""
+
+    RECEIPT = "107"  # 供应入库 a CDC receives a shipping note
+    DISTRIBUTION = "209"  # 供应出库 a CDC supplies a lower CDC or a vaccination site
+    VACCINATION = "322"  # 接种 a dose is used
+    RETURN = "202"  # 退货出库 goods go back up the chain
+    DAMAGE = "215"  # 损坏出库 broken, frozen, lost
+
+
+ACTIONS: dict[DownstreamBill, Action] = {
+    DownstreamBill.RECEIPT: Action.RECEIVE,
+    DownstreamBill.DISTRIBUTION: Action.SHIP,
+    DownstreamBill.VACCINATION: Action.USE,
+    DownstreamBill.RETURN: Action.RETURN,
+    DownstreamBill.DAMAGE: Action.DAMAGE,
+}
+"""How each step moves a code's status (one table, in vaxtrace.core.status)."""
+
+NEEDS_COUNTERPARTY = frozenset(
+    {DownstreamBill.RECEIPT, DownstreamBill.DISTRIBUTION, DownstreamBill.RETURN}
+)
+
+
+class Verification(StrEnum):
+    """收货核验状态 of a receiving note."""
+
+    VERIFIED = "verified"
+    FAILED = "failed"
+
+
+class DownstreamEvent(Model):
+    """One step of a province on a set of codes, as reported to the codes' owners."""
+
+    bill_type: DownstreamBill = Field(description="单据类型 bill type")
+    document_no: NonEmpty = Field(description="单据号 the province's document number")
+    business_time: AwareDatetime = Field(description="业务发生时间 business time")
+    org_uscc: Uscc = Field(description="业务单位 the CDC or vaccination site that did it")
+    counterparty_uscc: Uscc | None = Field(
+        default=None,
+        description="对方单位: the shipper of a receipt, the receiver of a distribution or return",
+    )
+    codes: tuple[str, ...] = Field(
+        min_length=1, max_length=100_000, description="追溯码 codes of any level"
+    )
+    shipping_note_no: str | None = Field(
+        default=None, max_length=60, description="发货单号 the note a receipt answers"
+    )
+    verification: Verification | None = Field(
+        default=None, description="核验状态 of a receipt: verified, or failed with a reason"
+    )
+    expected_quantity: int | None = Field(default=None, ge=0, description="应收数量(剂)")
+    actual_quantity: int | None = Field(default=None, ge=0, description="实收数量(剂)")
+    return_reason: ReturnReason | None = Field(default=None, description="退货原因")
+    reason: str | None = Field(
+        default=None, max_length=500, description="原因: why a receipt failed, what damaged"
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        bill = self.bill_type
+        if bill in NEEDS_COUNTERPARTY and self.counterparty_uscc is None:
+            raise ValueError(f"a {bill.name.lower()} ({bill}) names its counterparty_uscc")
+        if bill is DownstreamBill.RECEIPT and (
+            self.shipping_note_no is None or self.verification is None
+        ):
+            raise ValueError("a receipt (107) names its shipping_note_no and verification")
+        if bill is DownstreamBill.RETURN and self.return_reason is None:
+            raise ValueError("a return (202) needs a return_reason")
+        if bill is DownstreamBill.DAMAGE and not self.reason:
+            raise ValueError("a damage report (215) needs a reason")
+        return self
+
+    def only(self, codes: tuple[str, ...]) -> DownstreamEvent:
+        """The same step for a subset of its codes: the part one owner receives."""
+        return self.model_copy(update={"codes": codes})
