@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from vaxtrace.app import trace_service
+from vaxtrace.node import trace_service
 from vaxtrace.cli import app
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets import Batch
@@ -131,7 +131,7 @@ def test_import_relations_all_or_nothing(tmp_path: Path) -> None:
 
 
 def test_exchange_alerts_and_dead_letters_per_role(tmp_path: Path) -> None:
-    from vaxtrace.app import platform_service
+    from vaxtrace.node import platform_service
     from vaxtrace.store.engine import write_tx
     from vaxtrace.store.platform.alerts import raise_alert
 

@@ -55,7 +55,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _service(settings: Settings) -> Any:
-    from vaxtrace.app import trace_service
+    from vaxtrace.node import trace_service
 
     return trace_service(settings)
 
@@ -203,7 +203,8 @@ def _serve(
 ) -> None:
     import uvicorn
 
-    from vaxtrace.app import ROLES, build_app
+    from vaxtrace.app import build_app
+    from vaxtrace.node import ROLES
     from vaxtrace.web.tls import mtls_config
 
     asgi = build_app(settings, roles=roles or ROLES, trace=svc)
@@ -233,7 +234,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API of this node (OpenAPI at /docs); with --tls-*, mutual TLS only."""
-    from vaxtrace.app import ROLES
+    from vaxtrace.node import ROLES
 
     roles = ROLES if role == "all" else tuple(role.split(","))
     unknown = set(roles) - set(ROLES)
@@ -345,7 +346,7 @@ def import_relations(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Create or migrate every role's database to the current schema."""
-    from vaxtrace.app import immunization_service, platform_service
+    from vaxtrace.node import immunization_service, platform_service
 
     settings = _settings(data_dir)
     _service(settings).engine.dispose()
@@ -546,7 +547,7 @@ app.add_typer(platform_app, name="platform")
 
 
 def _platform(data_dir: Path | None) -> Any:
-    from vaxtrace.app import platform_service
+    from vaxtrace.node import platform_service
 
     return platform_service(_settings(data_dir))
 
@@ -623,7 +624,7 @@ ExchangeRole = Annotated[
 
 
 def _outbox(role: str, data_dir: Path | None) -> Any:
-    from vaxtrace import app as node
+    from vaxtrace import node
 
     makers = {
         "trace": node.trace_service,

@@ -1,0 +1,176 @@
+"""Assembling a node from the settings: each role's service over its migrated database, its
+signed log, its outbox, and the senders that deliver the outbox.
+
+A node of one role (``serve --role trace``) sends as the system id the platform gave it
+(``VAXTRACE_SYSTEM_ID``) over mutual TLS. ``--role all`` runs every role in one process as
+*local systems* (:data:`LOCAL_SYSTEMS`), onboarded by :mod:`vaxtrace.local`, that talk through
+the in-process transport with the same API and certificates.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from vaxtrace.exchange.delivery import PLATFORM, Outbox, RetryPolicy, Send
+from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier
+from vaxtrace.exchange.transport import Clients, batch_path, batch_sender, mtls_clients
+from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey, ed25519_key_at
+from vaxtrace.roles.immunization.service import ImmunizationService
+from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
+from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.roles.trace.service import TraceService
+from vaxtrace.settings import Settings
+from vaxtrace.store.engine import make_engine, read_tx
+from vaxtrace.store.exchange import ExchangeStore, ExchangeTables
+from vaxtrace.store.ledger import Ledger
+from vaxtrace.store.migrate import upgrade
+from vaxtrace.store.platform import registry as platform_registry
+from vaxtrace.store.platform import schema as platform_schema
+from vaxtrace.store.trace import schema as trace_schema
+from vaxtrace.store.trace.documents import TRACE_LEDGER
+
+ROLES = ("trace", "platform", "immunization")
+"""The roles built so far; ``--role all`` runs every one of them."""
+
+LOCAL_SYSTEMS = {"trace": "local-trace", "platform": PLATFORM, "immunization": "local-province"}
+"""The system id of each role when all run in one process."""
+
+
+def log_origin(settings: Settings, role: str) -> str:
+    """The name a role's log signs under (no spaces, stable for the life of the log)."""
+    return f"vaxtrace/{settings.node_name}/{role}"
+
+
+def ledger_service(settings: Settings, role: str, engine: Engine, ledger: Ledger) -> LedgerService:
+    key = SigningKey.load_or_create(
+        log_origin(settings, role), settings.data_dir / "ledger" / f"{role}.key"
+    )
+    return LedgerService(
+        engine,
+        ledger,
+        key,
+        CheckpointPolicy(settings.ledger_checkpoint_seconds, settings.ledger_checkpoint_events),
+        [VerifierKey.parse(text) for text in settings.ledger_witnesses],
+    )
+
+
+def migrated(settings: Settings, role: str) -> Engine:
+    """A role's database engine, migrated to the current schema."""
+    engine = make_engine(
+        settings.database_url(role), busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    upgrade(engine, role)
+    return engine
+
+
+# --- who a role sends as -----------------------------------------------------------------
+
+
+def local_certificate(settings: Settings, system_id: str) -> Path:
+    """Where a local system's client certificate lives (``system_id.pem`` and ``.key``)."""
+    return settings.pki_dir / "local" / f"{system_id}.pem"
+
+
+def local_signing_key(settings: Settings, system_id: str) -> Path:
+    return settings.data_dir / "exchange" / f"{system_id}.key"
+
+
+def exchange_identity(settings: Settings, role: str, local: bool) -> tuple[str, Path] | None:
+    """The system id a role's outbox sends as and its envelope key; None without one (a
+    local system exists once :mod:`vaxtrace.local` has issued its certificate)."""
+    if local:
+        system_id = LOCAL_SYSTEMS[role]
+        if not local_certificate(settings, system_id).exists():
+            return None
+        return system_id, local_signing_key(settings, system_id)
+    if settings.system_id:
+        return settings.system_id, settings.exchange_signing_key
+    return None
+
+
+def _outbox(
+    settings: Settings, engine: Engine, tables: ExchangeTables, role: str, local: bool
+) -> Outbox | None:
+    identity = exchange_identity(settings, role, local)
+    if identity is None:
+        return None
+    system_id, key_file = identity
+    policy = RetryPolicy(
+        base_seconds=settings.exchange_retry_base_seconds,
+        max_attempts=settings.exchange_max_attempts,
+    )
+    signer = Ed25519Signer(ed25519_key_at(key_file))
+    return Outbox(engine, ExchangeStore(tables), signer, system_id, policy)
+
+
+# --- the services ---------------------------------------------------------------------------
+
+
+def trace_service(settings: Settings, *, local: bool = False) -> TraceService:
+    """The trace role over its migrated database, its log signing checkpoints, and, once it
+    is a connected system, an outbox towards the platform."""
+    engine = migrated(settings, "trace")
+    outbox = _outbox(settings, engine, trace_schema.exchange, "trace", local)
+    return TraceService(engine, ledger_service(settings, "trace", engine, TRACE_LEDGER), outbox)
+
+
+def platform_service(settings: Settings, *, local: bool = False) -> PlatformService:
+    engine = migrated(settings, "platform")
+    return PlatformService(
+        engine, _outbox(settings, engine, platform_schema.exchange, "platform", local)
+    )
+
+
+def immunization_service(settings: Settings, *, local: bool = False) -> ImmunizationService:
+    engine = migrated(settings, "immunization")
+    if local:
+        platform_id = PLATFORM
+        key_file = local_signing_key(settings, PLATFORM)
+        key = Ed25519Signer(ed25519_key_at(key_file)).public_text() if key_file.exists() else None
+    else:
+        platform_id, key = settings.platform_system_id, settings.platform_exchange_key
+    verifier = Ed25519Verifier.from_text(key) if key else None
+    return ImmunizationService(engine, platform_id, verifier)
+
+
+# --- senders ------------------------------------------------------------------------------
+
+
+def mtls_context(settings: Settings) -> ssl.SSLContext:
+    if not (settings.exchange_cert and settings.exchange_key_file and settings.exchange_ca):
+        raise ValueError("the exchange needs exchange_cert, exchange_key_file and exchange_ca")
+    context = ssl.create_default_context(cafile=str(settings.exchange_ca))
+    context.load_cert_chain(str(settings.exchange_cert), str(settings.exchange_key_file))
+    return context
+
+
+def platform_sender(base_url: str, clients: Clients) -> Send:
+    """Deliver batches of envelopes to the platform at ``base_url``."""
+
+    def route(receiver: str) -> tuple[str, str]:
+        if receiver != PLATFORM:
+            raise ValueError(f"no route to {receiver}")
+        return base_url, batch_path("platform")
+
+    return batch_sender(clients, route)
+
+
+def system_sender(hub: PlatformService, clients: Clients) -> Send:
+    """The platform delivering to connected systems at their registered endpoints."""
+
+    def route(receiver: str) -> tuple[str, str]:
+        with read_tx(hub.engine) as conn:
+            found = platform_registry.find_system(conn, receiver)
+        if found is None:
+            raise ValueError(f"no system {receiver} registered")
+        return found["data"]["endpoint"], batch_path(found["data"]["role"])
+
+    return batch_sender(clients, route)
+
+
+def network_clients(settings: Settings) -> Clients:
+    """Mutual TLS with this system's certificate, trusting only the platform CA."""
+    return mtls_clients(mtls_context(settings))
