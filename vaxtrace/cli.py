@@ -7,7 +7,6 @@ import csv
 import hashlib
 import json
 import sys
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,46 +68,52 @@ def demo(
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
-    """Build a synthetic province, print codes to try, then serve until Ctrl-C."""
-    from vaxtrace.sim.province import build_province, sample_codes
+    """Build a synthetic province, run every role in this process through the exchange, print
+    codes to try, then serve until Ctrl-C."""
+    from vaxtrace import demo as demo_
 
     settings = _settings(data_dir)
     _fresh_demo_dir(settings)
-    svc = _service(settings)
     with _progress() as bar:
         task = bar.add_task("making and shipping doses", total=units)
-        province = build_province(
-            svc, units=units, seed=seed, progress=lambda n: bar.advance(task, n)
-        )
-    samples = sample_codes(svc)
-    base = f"http://{host}:{port}"
-    token = next(iter(province.tokens.values()))
+        built = demo_.build(settings, units, seed, lambda n: bar.advance(task, n))
     (settings.data_dir / DEMO_MARKER).write_text(
-        json.dumps({"units": units, "seed": seed, "samples": samples, "tokens": province.tokens})
+        json.dumps(
+            {
+                "units": units,
+                "seed": seed,
+                "samples": built.samples,
+                "tokens": built.province.tokens,
+            }
+        )
     )
-    _print_samples(samples, base, token, settings)
-    failures = _self_check(svc, settings, samples, token)
-    if failures:
-        for failure in failures:
-            err.print(f"[red]self-check failed:[/red] {failure}")
+    base = f"http://{host}:{port}"
+    _print_samples(built.samples, base, built.token, settings)
+    demo_.run(built)
+    for failure in built.failures:
+        err.print(f"[red]self-check failed:[/red] {failure}")
+    if built.failures:
         raise typer.Exit(1)
-    console.print(f"[green]self-check passed[/green] ({len(samples)} sample codes)")
+    console.print(
+        "\n[bold]Exchange[/bold] (trace → platform → province, in-process): "
+        + ", ".join(f"{n} {what}" for what, n in built.exchanged.items())
+    )
+    console.print(f"[green]self-check passed[/green] ({len(built.samples)} sample codes)")
     console.print("\n[bold]Latest signed checkpoint[/bold] of each role's log:")
-    console.print(f"[dim]trace[/dim]\n{svc.ledger.checkpoint(force=True)}", highlight=False)
+    trace_log = built.app.state.trace.ledger.checkpoint(force=True)
+    console.print(f"[dim]trace[/dim]\n{trace_log}", highlight=False)
     if not no_serve:
-        _serve(settings, host, port, svc)
+        _serve(settings, host, port, asgi=built.app)
 
 
 def _fresh_demo_dir(settings: Settings) -> None:
+    from vaxtrace.demo import wipe
+
     database = settings.data_dir / "trace.sqlite"
     if settings.trace_database_url is None and database.exists():
         if not (settings.data_dir / DEMO_MARKER).exists():
             raise _fail(f"{database} holds data not made by the demo; use another --data-dir")
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(database) + suffix).unlink(missing_ok=True)
-        # a rebuilt demo is a new log: a new key, so no witness mistakes it for a fork
-        for key in (settings.data_dir / "ledger").glob("*.key"):
-            key.unlink()
+        wipe(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -139,65 +144,11 @@ def _print_samples(samples: list[str], base: str, token: str, settings: Settings
     console.print(f"  curl -H 'Authorization: Bearer {token}' '{base}/trace/v1/codes?code={first}'")
 
 
-def _self_check(svc: Any, settings: Settings, samples: list[str], token: str) -> list[str]:
-    """Query every sample through the real HTTP app (in-process) and the service."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
-
-    from vaxtrace.app import build_app
-
-    failures: list[str] = []
-    if not any(s.startswith("8") for s in samples) or not any(s.startswith("01") for s in samples):
-        failures.append("samples lack a 20-digit or a GS1 code")
-    with TestClient(build_app(settings, trace=svc)) as client:
-        for value in samples:
-            answer = client.get(
-                "/trace/v1/codes",
-                params={"code": value},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            public = client.get("/trace/v1/public/codes", params={"code": value})
-            if answer.status_code != 200 or not answer.json().get("history"):
-                failures.append(f"trace {value}: HTTP {answer.status_code}")
-            elif public.status_code != 200 or "holder_uscc" in public.json():
-                failures.append(f"public view {value}: HTTP {public.status_code}")
-        failures.extend(_check_history_proofs(client, samples[:1], token))
-    return failures
-
-
-def _check_history_proofs(client: Any, samples: list[str], token: str) -> list[str]:
-    """Every event of a sample's history is proven in the signed log, checked offline."""
-    from vaxtrace.ledger.checkpoint import NoteError
-    from vaxtrace.roles.ledger.service import check_proof
-
-    failures = []
-    for value in samples:
-        answer = client.get(
-            "/trace/v1/codes",
-            params={"code": value, "proofs": "true"},
-            headers={"Authorization": f"Bearer {token}"},
-        ).json()
-        ledger = answer["ledger"]
-        for event in answer["history"]:
-            proof = event["ledger"]
-            bundle = proof | {
-                "event_id": event["event_id"],
-                "log_key": ledger["log_key"],
-                "checkpoint": ledger["checkpoints"][str(proof["tree_size"])],
-            }
-            try:
-                check_proof(bundle)
-            except NoteError as exc:
-                failures.append(f"event {event['event_id']} of {value}: {exc}")
-    return failures
-
-
 def _serve(
     settings: Settings,
     host: str,
     port: int,
-    svc: Any = None,
+    asgi: Any = None,
     roles: tuple[str, ...] | None = None,
     tls: tuple[Path, Path, Path] | None = None,
 ) -> None:
@@ -207,7 +158,7 @@ def _serve(
     from vaxtrace.node import ROLES
     from vaxtrace.web.tls import mtls_config
 
-    asgi = build_app(settings, roles=roles or ROLES, trace=svc)
+    asgi = asgi or build_app(settings, roles=roles or ROLES)
     if tls is None:
         console.print(f"\nserving on http://{host}:{port} (Ctrl-C to stop)")
         uvicorn.run(asgi, host=host, port=port, log_level="info")

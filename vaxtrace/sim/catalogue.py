@@ -182,6 +182,34 @@ def provincial_cdc() -> Organisation:
     )
 
 
+def vaccination_sites() -> list[Organisation]:
+    """Vaccination sites (接种单位) the provincial CDC supplies."""
+    sites = [
+        ("12320102MB0000011", "示例市玄武区社区卫生服务中心", "320102"),
+        ("12320105MB0000012", "示例市建邺区妇幼保健院", "320105"),
+    ]
+    return [
+        Organisation(
+            uscc=make_uscc(body),
+            name=name,
+            kind=OrgKind.POV,
+            division_code=division,
+            address=f"示例省省会市{name[3:6]}接种门诊",
+        )
+        for body, name, division in sites
+    ]
+
+
+def platform_operator() -> Organisation:
+    """The organisation running the collaborative platform (fictional registration body)."""
+    return Organisation(
+        uscc=make_uscc("12100000MB0000001"),
+        name="国家药品监督管理局信息中心",
+        kind=OrgKind.REGULATOR,
+        division_code="110000",
+    )
+
+
 def product_for(mah: Mah, index: int, key: str) -> VaccineProduct:
     """The product ``key`` as made by ``mah``; identification codes are unique per MAH slot."""
     t = next(t for t in TEMPLATES if t.key == key)

@@ -26,12 +26,9 @@ from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.ledger.checkpoint import ed25519_key_at
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.settings import Settings
-from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.sim.catalogue import platform_operator
 from vaxtrace.store.engine import make_engine
 from vaxtrace.store.migrate import upgrade
-
-OPERATOR = ("国家药品监督管理局信息中心", "12100000MB0000001")
-"""The platform's operator (fictional registration body; the check character is computed)."""
 
 MAH_NAMES = ("华东示例生物制品股份有限公司", "江南示范疫苗有限公司", "金陵模拟生物技术有限公司")
 """Full legal names of the simulator's MAHs, in the order ``sim.catalogue.mahs`` makes them."""
@@ -117,9 +114,9 @@ class Federation:
         engine = make_engine(Settings(data_dir=self.hub).database_url("platform"))
         upgrade(engine, "platform")
         self.platform = PlatformService(engine)
-        operator = make_uscc(OPERATOR[1])
-        self.add_organisation(operator, OPERATOR[0], OrgKind.REGULATOR, "110000")
-        self.ca.issue_system("platform", operator, self.certs)  # also probes nodes' health
+        operator = platform_operator()
+        self.add_organisation(operator.uscc, operator.name, operator.kind, operator.division_code)
+        self.ca.issue_system("platform", operator.uscc, self.certs)  # also probes nodes' health
 
     @property
     def ca_file(self) -> Path:

@@ -1,0 +1,51 @@
+"""The demo: every role in one process, each on its own database, talking through the
+exchange API in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, Table, func, select
+
+from vaxtrace import demo
+from vaxtrace.settings import Settings
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.immunization.schema import exchange as province_exchange
+from vaxtrace.store.platform.schema import exchange as platform_exchange
+from vaxtrace.store.trace.schema import shipping_note
+
+
+def _senders(engine: Engine, table: Table) -> dict[str, int]:
+    with read_tx(engine) as conn:
+        rows = conn.execute(select(table.c.sender, func.count()).group_by(table.c.sender))
+        return {str(sender): int(n) for sender, n in rows}
+
+
+def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    built = demo.build(settings, 6000, 1, lambda _n: None)
+    demo.run(built, timeout=60)
+    assert built.failures == []
+    app = built.app
+    with read_tx(app.state.trace.engine) as conn:
+        notes = int(conn.execute(select(func.count()).select_from(shipping_note)).scalar_one())
+    assert notes >= 2 and built.exchanged["shipping notes"] == notes
+    # each hop went through the receiving role's API, under the sender's certificate
+    assert _senders(app.state.platform.engine, platform_exchange.inbox) == {"local-trace": notes}
+    assert _senders(app.state.immunization.engine, province_exchange.inbox) == {"platform": notes}
+    assert app.state.immunization.count() == notes
+    assert built.exchanged["registry changes"] > 0
+
+
+def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = demo.build(settings, 2000, 1, lambda _n: None)
+    for svc in (first.app.state.trace, first.app.state.platform, first.app.state.immunization):
+        svc.engine.dispose()
+    key = (tmp_path / "exchange" / "local-trace.key").read_bytes()
+    demo.wipe(settings)
+    assert not any((tmp_path / f"{role}.sqlite").exists() for role in demo.DATA_FILES)
+    again = demo.build(settings, 2000, 1, lambda _n: None)
+    demo.run(again, timeout=60)
+    assert again.failures == []
+    assert (tmp_path / "exchange" / "local-trace.key").read_bytes() != key

@@ -1,0 +1,173 @@
+"""The demo: a synthetic province served by all roles in one process, each on its own database,
+talking through the exchange API in-process; and the self-check that proves it works."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from vaxtrace import local
+from vaxtrace.app import build_app
+from vaxtrace.exchange.registry_client import changes_fetcher
+from vaxtrace.ledger.checkpoint import NoteError
+from vaxtrace.node import LOCAL_SYSTEMS, local_certificate
+from vaxtrace.roles.ledger.service import check_proof
+from vaxtrace.roles.trace.service.publishing import platform_coding_rules
+from vaxtrace.roles.trace.service.sync import sync_registry
+from vaxtrace.settings import Settings
+from vaxtrace.sim import catalogue
+from vaxtrace.sim.province import Province, build_province, sample_codes
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.trace.schema import shipping_note
+from vaxtrace.web.inprocess import tls_presenting
+from vaxtrace.web.tls import with_tls
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+DATA_FILES = ("trace", "platform", "immunization")
+"""The demo's SQLite databases, one per role."""
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    app: FastAPI
+    province: Province
+    samples: list[str]
+    failures: list[str] = field(default_factory=list)
+    exchanged: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def token(self) -> str:
+        return next(iter(self.province.tokens.values()))
+
+
+def cast() -> local.LocalCast:
+    return local.LocalCast(
+        catalogue.platform_operator(),
+        tuple(m.organisation for m in catalogue.mahs(3)),
+        (catalogue.provincial_cdc(), *catalogue.vaccination_sites()),
+    )
+
+
+def wipe(settings: Settings) -> None:
+    """Remove an earlier demo's databases, certificates and keys (a new demo is a new log: a
+    new key, so no witness mistakes it for a fork)."""
+    for role in DATA_FILES:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(settings.data_dir / f"{role}.sqlite") + suffix).unlink(missing_ok=True)
+    folders = (settings.data_dir / "ledger", settings.data_dir / "exchange", settings.pki_dir)
+    for folder in folders:
+        for item in sorted(folder.rglob("*"), reverse=True) if folder.exists() else []:
+            item.rmdir() if item.is_dir() else item.unlink()
+
+
+def build(settings: Settings, units: int, seed: int, progress: Callable[[int], None]) -> Demo:
+    """Onboard the local systems, make and ship the province's vaccines, register the codes'
+    rules at the platform."""
+    who = cast()
+    local.issue_certificates(settings, who)
+    app = build_app(settings)
+    trace = app.state.trace
+    province = build_province(trace, units=units, seed=seed, progress=progress)
+    local.register(settings, app.state.platform, who, platform_coding_rules(trace.engine))
+    return Demo(settings, app, province, sample_codes(trace))
+
+
+def run(demo: Demo, timeout: float = 120.0) -> None:
+    """Serve the app in-process and check it: the trace system converges on the platform's
+    registry, every shipping note reaches the province through the platform, and every
+    sample answers through the HTTP API with proofs."""
+    with TestClient(demo.app) as client:
+        demo.failures += _sync_registry(demo)
+        demo.failures += _await_notes(demo, timeout)
+        demo.failures += _check_samples(demo, client)
+        demo.failures += _check_public_entry(demo, client)
+
+
+def _as_system(demo: Demo, role: str) -> TestClient:
+    """The in-process API as a local system sees it, presenting its certificate."""
+    tls = tls_presenting(local_certificate(demo.settings, LOCAL_SYSTEMS[role]))
+    return TestClient(with_tls(demo.app, tls))
+
+
+def _sync_registry(demo: Demo) -> list[str]:
+    fetch = changes_fetcher(_as_system(demo, "trace"))
+    answer = sync_registry(demo.app.state.trace.engine, "platform", fetch)
+    demo.exchanged["registry changes"] = int(answer["applied"])
+    return [] if answer["applied"] else ["the trace system took no registry change"]
+
+
+def _await_notes(demo: Demo, timeout: float) -> list[str]:
+    with read_tx(demo.app.state.trace.engine) as conn:
+        shipped = int(conn.execute(select(func.count()).select_from(shipping_note)).scalar_one())
+    deadline = time.monotonic() + timeout
+    arrived = demo.app.state.immunization.count()
+    while arrived < shipped and time.monotonic() < deadline:
+        time.sleep(0.05)
+        arrived = demo.app.state.immunization.count()
+    demo.exchanged["shipping notes"] = arrived
+    if arrived != shipped:
+        return [f"{arrived} of {shipped} shipping notes reached the province"]
+    return []
+
+
+def _check_samples(demo: Demo, client: TestClient) -> list[str]:
+    failures: list[str] = []
+    samples = demo.samples
+    if not any(s.startswith("8") for s in samples) or not any(s.startswith("01") for s in samples):
+        failures.append("samples lack a 20-digit or a GS1 code")
+    auth = {"Authorization": f"Bearer {demo.token}"}
+    for value in samples:
+        answer = client.get("/trace/v1/codes", params={"code": value}, headers=auth)
+        public = client.get("/trace/v1/public/codes", params={"code": value})
+        if answer.status_code != 200 or not answer.json().get("history"):
+            failures.append(f"trace {value}: HTTP {answer.status_code}")
+        elif public.status_code != 200 or "holder_uscc" in public.json():
+            failures.append(f"public view {value}: HTTP {public.status_code}")
+    return failures + _check_history_proofs(client, samples[:1], demo.token)
+
+
+def _check_public_entry(demo: Demo, client: TestClient) -> list[str]:
+    """The platform's public entry resolves each sample and asks the trace system (in-process)."""
+    failures = []
+    for value in demo.samples:
+        answer = client.get("/platform/v1/public/codes", params={"code": value})
+        if answer.status_code != 200:
+            failures.append(f"public entry {value}: HTTP {answer.status_code} {answer.text[:200]}")
+        elif answer.json()["resolved"]["system_id"] != LOCAL_SYSTEMS["trace"]:
+            failures.append(f"public entry {value}: resolved to {answer.json()['resolved']}")
+    return failures
+
+
+def _check_history_proofs(client: Any, samples: list[str], token: str) -> list[str]:
+    """Every event of a sample's history is proven in the signed log, checked offline."""
+    failures = []
+    for value in samples:
+        answer = client.get(
+            "/trace/v1/codes",
+            params={"code": value, "proofs": "true"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        ledger = answer["ledger"]
+        for event in answer["history"]:
+            proof = event["ledger"]
+            bundle = proof | {
+                "event_id": event["event_id"],
+                "log_key": ledger["log_key"],
+                "checkpoint": ledger["checkpoints"][str(proof["tree_size"])],
+            }
+            try:
+                check_proof(bundle)
+            except NoteError as exc:
+                failures.append(f"event {event['event_id']} of {value}: {exc}")
+    return failures

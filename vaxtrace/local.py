@@ -1,0 +1,89 @@
+"""The local federation of ``--role all``: one trace system, the platform and one provincial
+immunization system in one process, onboarded as a real deployment would be (certificates
+from the platform CA, envelope keys and organisations registered, coding rules published),
+so they talk through the exchange API in-process (see :mod:`vaxtrace.node`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.registry import (
+    ConnectedSystem,
+    RegisteredCodingRule,
+    RegisteredOrganisation,
+    SystemRole,
+)
+from vaxtrace.exchange.envelope import Ed25519Signer
+from vaxtrace.exchange.pki import CertificateAuthority, SystemIdentity, identity_of
+from vaxtrace.ledger.checkpoint import ed25519_key_at
+from vaxtrace.node import LOCAL_SYSTEMS, local_certificate, local_signing_key
+from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.settings import Settings
+from vaxtrace.web.inprocess import LOCAL_BASE
+
+
+@dataclass(frozen=True)
+class LocalCast:
+    """Who takes part: the platform's operator, the MAHs whose codes the trace system holds
+    (the first runs it), and the CDCs and vaccination sites of the province (the first, the
+    provincial CDC, runs its immunization system)."""
+
+    operator: Organisation
+    mahs: tuple[Organisation, ...]
+    province: tuple[Organisation, ...]
+
+    def operator_of(self, role: str) -> Organisation:
+        return {"trace": self.mahs[0], "platform": self.operator}.get(role, self.province[0])
+
+
+def issue_certificates(settings: Settings, cast: LocalCast) -> None:
+    """The platform CA (made once) issues each local system its certificate; each system
+    makes its envelope key. Run before the services are built: a role sends only once it
+    has its certificate."""
+    ca = CertificateAuthority(settings.pki_dir)
+    if not ca.exists:
+        ca.create()
+    for role, system_id in LOCAL_SYSTEMS.items():
+        cert = local_certificate(settings, system_id)
+        if not cert.exists():
+            ca.issue_system(system_id, cast.operator_of(role).uscc, cert.parent)
+        ed25519_key_at(local_signing_key(settings, system_id))
+
+
+def register(
+    settings: Settings,
+    hub: PlatformService,
+    cast: LocalCast,
+    rules: Iterable[RegisteredCodingRule],
+) -> None:
+    """Register the cast and the local systems at the platform, and the trace system's coding
+    rules (as the trace system itself would, under its certificate)."""
+    for org in (cast.operator, *cast.mahs, *cast.province):
+        hub.register_organisation(RegisteredOrganisation.model_validate(org.model_dump()))
+    served = {"trace": cast.mahs, "immunization": cast.province}
+    for role, orgs in served.items():
+        system_id = LOCAL_SYSTEMS[role]
+        key = ed25519_key_at(local_signing_key(settings, system_id))
+        hub.register_system(
+            ConnectedSystem(
+                system_id=system_id,
+                name=f"{system_id} (in-process)",
+                role=SystemRole(role),
+                operator_uscc=cast.operator_of(role).uscc,
+                endpoint=LOCAL_BASE,
+                represents=tuple(o.uscc for o in orgs),
+                exchange_key=Ed25519Signer(key).public_text(),
+            )
+        )
+    trace = _identity(settings, LOCAL_SYSTEMS["trace"])
+    for rule in rules:
+        hub.register_coding_rule(trace, rule)
+
+
+def _identity(settings: Settings, system_id: str) -> SystemIdentity:
+    pem = local_certificate(settings, system_id).read_bytes()
+    return identity_of(x509.load_pem_x509_certificate(pem))
