@@ -12,12 +12,14 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from vaxtrace.exchange.delivery import Outbox, Send
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.exchange.public_client import owner_asker
+from vaxtrace.exchange.registry_client import changes_fetcher
 from vaxtrace.exchange.transport import Clients, network_client
 from vaxtrace.ledger.checkpoint import VerifierKey
 from vaxtrace.node import (
@@ -39,6 +41,7 @@ from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import AskOwner, PlatformService
 from vaxtrace.roles.trace import api as trace_api
 from vaxtrace.roles.trace.service import TraceService
+from vaxtrace.roles.trace.service.sync import sync_registry
 from vaxtrace.settings import Settings
 from vaxtrace.web import problems
 from vaxtrace.web.identity import system_identity
@@ -56,6 +59,21 @@ async def _deliver(outbox: Outbox, send: Send, every: float) -> None:
         except Exception:  # a broken round must not stop delivery for good
             logger.exception("delivery round failed")
         await asyncio.sleep(every)
+
+
+async def _pull_registry(engine: Engine, clients: Clients, base: str, settings: Settings) -> None:
+    """Keep this node's basic data converging on the platform's registry."""
+    while True:
+        await run_in_threadpool(_pull_once, engine, clients, base)
+        await asyncio.sleep(settings.registry_sync_seconds)
+
+
+def _pull_once(engine: Engine, clients: Clients, base: str) -> None:
+    try:
+        with clients(base) as client:
+            sync_registry(engine, "platform", changes_fetcher(client))
+    except httpx.HTTPError as exc:  # the platform is down: try again next round
+        logger.warning("registry sync from %s failed: %s", base, exc)
 
 
 def _trace_ledger(request: Request) -> LedgerService:
@@ -117,6 +135,10 @@ def build_app(
         clients = _local_clients(app, settings) if local else _network_clients(settings)
         for outbox, send in _senders(settings, svc, hub, province, clients):
             work.append(_deliver(outbox, send, settings.exchange_poll_seconds))
+        to_platform = clients("trace")
+        if svc is not None and to_platform is not None:
+            base = settings.platform_base_url or LOCAL_BASE
+            work.append(_pull_registry(svc.engine, to_platform, base, settings))
         tasks = [asyncio.create_task(w) for w in work]
         yield
         for task in tasks:

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     exchange_max_attempts: int = Field(
         default=8, ge=1, description="failures before a message becomes a dead letter"
     )
+    registry_sync_seconds: float = Field(
+        default=30.0, gt=0, description="how often a connected system pulls the registry"
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 

@@ -144,6 +144,7 @@ class Federation:
             "VAXTRACE_EXCHANGE_CA": str(self.ca_file),
             "VAXTRACE_EXCHANGE_POLL_SECONDS": "0.05",
             "VAXTRACE_EXCHANGE_RETRY_BASE_SECONDS": "0.5",
+            "VAXTRACE_REGISTRY_SYNC_SECONDS": "1",
         }
 
     def add_organisation(self, uscc: str, name: str, kind: OrgKind, division: str) -> None:
