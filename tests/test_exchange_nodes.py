@@ -13,6 +13,8 @@ import httpx
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
+from vaxtrace.core.datasets import OrgKind
+from vaxtrace.sim.catalogue import make_uscc
 from vaxtrace.sim.federation import Federation, MahNode, free_port, serve_node
 
 runner = CliRunner()
@@ -111,6 +113,23 @@ def test_shipping_notes_reach_the_platform_once_in_order(tmp_path: Path) -> None
         with federation.serve_platform():
             got = _wait(received, 4)
     assert got == [f"trace-a:{start + n}" for n in range(4)]
+    federation.close()
+
+
+def test_a_trace_node_pulls_registry_changes_by_itself(tmp_path: Path) -> None:
+    _demo(tmp_path / "mah")
+    federation = Federation(tmp_path)
+    node = federation.add_mah_node("trace-a", tmp_path / "mah", 0)
+    pov = make_uscc("12320102MB0000099")
+
+    def known() -> list[str]:
+        query = f"SELECT name FROM organisation WHERE uscc = '{pov}'"
+        return _rows(node.data_dir / "trace.sqlite", query)
+
+    with federation.serve_platform(), serve_node(node.env, "--role", "trace"):
+        assert known() == []
+        federation.add_organisation(pov, "示例市鼓楼区社区卫生服务中心", OrgKind.POV, "320106")
+        assert _wait(known, 1) == ["示例市鼓楼区社区卫生服务中心"]
     federation.close()
 
 

@@ -71,7 +71,7 @@ async def _pull_registry(engine: Engine, clients: Clients, base: str, settings: 
 def _pull_once(engine: Engine, clients: Clients, base: str) -> None:
     try:
         with clients(base) as client:
-            sync_registry(engine, "platform", changes_fetcher(client))
+            sync_registry(engine, base, changes_fetcher(client))
     except httpx.HTTPError as exc:  # the platform is down: try again next round
         logger.warning("registry sync from %s failed: %s", base, exc)
 

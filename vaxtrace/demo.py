@@ -27,7 +27,7 @@ from vaxtrace.sim import catalogue
 from vaxtrace.sim.province import Province, build_province, sample_codes
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.trace.schema import shipping_note
-from vaxtrace.web.inprocess import tls_presenting
+from vaxtrace.web.inprocess import LOCAL_BASE, tls_presenting
 from vaxtrace.web.tls import with_tls
 
 with warnings.catch_warnings():
@@ -105,7 +105,7 @@ def _sync_registry(demo: Demo) -> list[str]:
     """The trace system pulls the registry (as it does every ``registry_sync_seconds``) and
     then knows every organisation of the province."""
     fetch = changes_fetcher(_as_system(demo, "trace"))
-    answer = sync_registry(demo.app.state.trace.engine, "platform", fetch)
+    answer = sync_registry(demo.app.state.trace.engine, LOCAL_BASE, fetch)
     demo.exchanged["registry version"] = int(answer["version"])
     with read_tx(demo.app.state.trace.engine) as conn:
         missing = [o.uscc for o in cast().province if find_organisation(conn, o.uscc) is None]
