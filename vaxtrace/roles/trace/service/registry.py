@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +15,7 @@ from vaxtrace.roles.trace.service.lookups import (
     known_organisation,
     require_kind,
 )
+from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.schema import (
@@ -46,32 +45,17 @@ def put_organisation(conn: Connection, org: Organisation) -> dict[str, Any]:
     return row
 
 
-def _token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
     """Create an API token for an organisation; only its SHA-256 is stored."""
-    token = "vt_" + secrets.token_urlsafe(32)
     with write_tx(engine) as conn:
         known_organisation(conn, org_uscc)
-        conn.execute(
-            insert(api_token).values(
-                token_sha256=_token_sha256(token),
-                org_uscc=org_uscc,
-                label=label,
-                created_at=datetime.now(UTC),
-            )
-        )
-    return token
+        return tokens.store_new_token(conn, api_token, org_uscc, label)
 
 
 def authenticate(engine: Engine, token: str) -> str | None:
     """The organisation an API token belongs to, if any."""
-    query = select(api_token.c.org_uscc).where(api_token.c.token_sha256 == _token_sha256(token))
     with read_tx(engine) as conn:
-        found = conn.execute(query).scalar_one_or_none()
-    return None if found is None else str(found)
+        return tokens.token_holder(conn, api_token, token)
 
 
 def register_product(engine: Engine, actor: str, item: VaccineProduct) -> dict[str, Any]:

@@ -1,0 +1,40 @@
+"""Bearer API tokens for the staff of a role's organisations: only a token's SHA-256 is
+stored, so a leaked database holds no usable token. Every role that has staff (trace,
+immunization) keeps its tokens in an ``api_token`` table of this shape:
+``token_sha256`` (primary key), ``org_uscc``, ``label``, ``created_at``."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Table, insert, select
+
+PREFIX = "vt_"
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def store_new_token(conn: Connection, table: Table, org_uscc: str, label: str) -> str:
+    """Make a token for an organisation and store its hash, in the caller's transaction;
+    the token itself is answered once and never stored."""
+    token = PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        insert(table).values(
+            token_sha256=token_sha256(token),
+            org_uscc=org_uscc,
+            label=label,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return token
+
+
+def token_holder(conn: Connection, table: Table, token: str) -> str | None:
+    """The organisation a token belongs to, if any."""
+    query = select(table.c.org_uscc).where(table.c.token_sha256 == token_sha256(token))
+    found = conn.execute(query).scalar_one_or_none()
+    return None if found is None else str(found)
