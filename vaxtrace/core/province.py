@@ -1,0 +1,165 @@
+"""What the CDCs and vaccination sites of a province write in its immunization system (省级免疫
+规划信息系统), and the rules of the one-way chain between them.
+
+Each write is a document with a client document id (a retry is applied once), a document number
+and the business time; what it reports back to the codes' owners is a
+:class:`vaxtrace.core.downstream.DownstreamEvent`. Who was vaccinated never leaves the province.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from vaxtrace.core.datasets import (
+    CodesWrite,
+    Model,
+    NonEmpty,
+    OrgKind,
+    ReturnReason,
+    Uscc,
+    Write,
+)
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.identifiers import DivisionCode
+
+Scanned = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=300,
+        description="追溯码 as scanned (GS1 element string, Digital Link) or typed",
+    ),
+]
+
+
+class ReceiptScan(Model):
+    """扫码验收: one code scanned at the door against a shipping note."""
+
+    code: Scanned
+    mah_uscc: Uscc | None = Field(
+        default=None,
+        description="发货单位 the MAH; needed only when two MAHs' notes share a number",
+    )
+
+
+class ReceiptConfirmation(Write):
+    """收货确认: close the receipt of a shipping note with what was scanned."""
+
+    mah_uscc: Uscc | None = Field(
+        default=None,
+        description="发货单位 the MAH; needed only when two MAHs' notes share a number",
+    )
+
+
+class ReceivingNote(ReceiptConfirmation):
+    """107 供应入库 / 收货单: a CDC receives the goods of a shipping note (发货单)."""
+
+    shipping_note_no: str = Field(min_length=1, max_length=60, description="发货单号")
+
+
+class Distribution(CodesWrite):
+    """209 供应出库: a CDC supplies a lower CDC or a vaccination site (接种单位)."""
+
+    receiver_uscc: Uscc = Field(description="收货单位 a lower CDC or a vaccination site")
+
+
+class Vaccination(Write):
+    """322 接种: one dose is used at a vaccination site."""
+
+    code: Scanned
+    vaccinee_ref: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:\-]+$",
+        description="受种者编码: an opaque reference into the site's own records; it stays in "
+        "the province and is never reported",
+    )
+
+
+class GoodsReturn(CodesWrite):
+    """202 退货出库: goods go back up the chain."""
+
+    counterparty_uscc: Uscc = Field(
+        description="退货接收单位: a CDC above, or the MAH that supplied the goods"
+    )
+    reason_code: ReturnReason = Field(description="退货原因 reason code")
+
+
+class DamageReport(CodesWrite):
+    """215 损坏出库: broken, frozen or lost."""
+
+    reason: NonEmpty = Field(description="损坏原因 e.g. broken vial, frozen, lost")
+
+
+class StockState(StrEnum):
+    """Where a code the province received stands (库存状态)."""
+
+    IN_STOCK = "in_stock"  # 在库 at its holder
+    USED = "used"  # 已接种
+    DAMAGED = "damaged"  # 已损坏
+    RETURNED = "returned"  # 已退回 to the MAH, out of the province
+
+
+OUT_OF_STOCK_REASONS = {
+    StockState.USED: "already_used",
+    StockState.DAMAGED: "damaged",
+    StockState.RETURNED: "returned",
+}
+"""Why a code not in stock cannot move, by its state."""
+
+PROVINCE_KINDS = (OrgKind.CDC, OrgKind.POV)
+"""The organisations a provincial immunization system serves."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A CDC or vaccination site of the province, as the chain's rules see it."""
+
+    uscc: str
+    kind: OrgKind
+    division: DivisionCode
+
+
+def check_supply(supplier: Unit, receiver: Unit) -> None:
+    """Only a CDC supplies, and only a lower CDC or a vaccination site in its jurisdiction."""
+    field = "receiver_uscc"
+    if supplier.kind is not OrgKind.CDC:
+        raise DomainError("supplier_not_cdc", "only a CDC (疾控机构) supplies others")
+    if receiver.uscc == supplier.uscc:
+        raise DomainError("supply_to_self", "a CDC does not supply itself", field=field)
+    if not receiver.division.is_within(supplier.division):
+        raise DomainError(
+            "outside_jurisdiction",
+            f"{receiver.uscc} ({receiver.division}) is outside the supplier's area "
+            f"({supplier.division})",
+            field=field,
+        )
+    if receiver.kind is OrgKind.CDC and receiver.division == supplier.division:
+        raise DomainError(
+            "not_a_lower_cdc", "a CDC supplies only CDCs of a lower level", field=field
+        )
+
+
+def check_return_within(returner: Unit, receiver: Unit) -> None:
+    """Goods returned inside the province go up the chain: to a CDC whose area holds the
+    returner's (a vaccination site's CDC, a county CDC's city CDC, …)."""
+    field = "counterparty_uscc"
+    if receiver.uscc == returner.uscc:
+        raise DomainError("return_to_self", "goods are returned to someone else", field=field)
+    if receiver.kind is not OrgKind.CDC:
+        raise DomainError("return_not_to_cdc", "goods go back to a CDC or to the MAH", field=field)
+    above = returner.division.is_within(receiver.division) and (
+        returner.kind is OrgKind.POV or receiver.division != returner.division
+    )
+    if not above:
+        raise DomainError(
+            "not_up_the_chain",
+            f"{receiver.uscc} ({receiver.division}) is not above {returner.uscc} "
+            f"({returner.division})",
+            field=field,
+        )

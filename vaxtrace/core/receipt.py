@@ -1,0 +1,255 @@
+"""Receipt with scan verification (扫码验收): what a CDC's scan of a code at the door means for
+the shipping note (发货单) it receives against, and whether the receipt as a whole is verified.
+
+In the manner of an event check-in desk: every scan gets a decision — *accepted*, *repeat*
+(idempotent: the code or its container was scanned already) or *rejected* — with a stable,
+machine-readable reason. A listed code counts as received when it was scanned, when a container
+around it was, or when everything the note says it holds was. Codes are compared in canonical
+form, so a GS1 element string as scanned and the human-readable ``(01)…(21)…`` of the same pack
+are one code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+
+from vaxtrace.core.codes import CodeError, parse_code
+from vaxtrace.core.downstream import Verification
+
+
+class ScanResult(StrEnum):
+    ACCEPTED = "accepted"
+    REPEAT = "repeat"
+    REJECTED = "rejected"
+
+
+class ScanReason(StrEnum):
+    ON_NOTE = "on_note"  # listed on the note
+    INSIDE_LISTED_CONTAINER = "inside_listed_container"  # the note says a listed case holds it
+    ALREADY_SCANNED = "already_scanned"
+    INSIDE_SCANNED_CONTAINER = "inside_scanned_container"  # its case or box was scanned
+    NOT_ON_NOTE = "not_on_note"
+    UNKNOWN_NOTE = "unknown_note"
+    NOTE_CLOSED = "note_closed"  # the receipt was confirmed already
+    MALFORMED_CODE = "malformed_code"
+    WRONG_CONSIGNEE = "wrong_consignee"  # the note is addressed to another organisation
+
+
+@dataclass(frozen=True, slots=True)
+class ScanDecision:
+    """What one scan means. ``code`` is the canonical code, None when it could not be read."""
+
+    result: ScanResult
+    reason: ScanReason
+    code: str | None
+    message: str
+
+
+@lru_cache(maxsize=100_000)
+def canonical(text: str) -> str | None:
+    """The canonical form of a code in any form, or None when it is not a readable code.
+
+    Remembered: a note's codes are read again at each scan against it, and reading a GS1
+    code takes about 0.1 ms."""
+    try:
+        return parse_code(text).value
+    except CodeError:
+        return None
+
+
+@dataclass(frozen=True)
+class Consignment:
+    """What a shipping note says was sent: the codes it lists and, when the note carries
+    ``contents``, what each container holds, all in canonical form.
+
+    The containment is a forest rooted at the listed codes; use :func:`consignment` to build
+    one from a note, which cuts cycles and codes claimed twice.
+    """
+
+    listed: tuple[str, ...]
+    children: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    parent: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> list[str]:
+        """Every code of the consignment, containers before what they hold."""
+        order = list(self.listed)
+        for code in order:  # grows while walked: breadth first
+            order.extend(self.children.get(code, ()))
+        return order
+
+    def lineage(self, code: str) -> list[str]:
+        """The code and every container around it, innermost first."""
+        chain = [code]
+        while chain[-1] in self.parent:
+            chain.append(self.parent[chain[-1]])
+        return chain
+
+    def doses(self) -> dict[str, int]:
+        """Doses in each code: 1 for a code the note says holds nothing, else the sum of what
+        it holds."""
+        counts: dict[str, int] = {}
+        for code in reversed(self.codes):
+            inside = self.children.get(code, ())
+            counts[code] = sum(counts[c] for c in inside) if inside else 1
+        return counts
+
+    def placement(self, received: Iterable[str]) -> list[tuple[str, str | None]]:
+        """Each received code with what the note says it holds, as ``(code, container)``:
+        the received codes themselves loose (container None), containers first."""
+        rows: list[tuple[str, str | None]] = [(code, None) for code in received]
+        for code, _ in rows:  # grows while walked
+            rows.extend((child, code) for child in self.children.get(code, ()))
+        return rows
+
+
+def consignment(
+    listed: Iterable[str], contents: Mapping[str, Iterable[str]] | None = None
+) -> Consignment:
+    """Read a note's listed codes and optional ``contents`` ({container: [codes directly
+    inside]}) into canonical form. A code that cannot be read is kept as written (it can then
+    never be scanned, so the receipt shows it missing); contents that do not hang below a listed
+    code, that repeat a code or that loop are ignored."""
+    roots = tuple(dict.fromkeys(canonical(c) or c.strip() for c in listed))
+    inside = {
+        canonical(k) or k.strip(): [canonical(c) or c.strip() for c in v]
+        for k, v in (contents or {}).items()
+    }
+    seen = set(roots)
+    children: dict[str, tuple[str, ...]] = {}
+    parent: dict[str, str] = {}
+    queue = list(roots)
+    for code in queue:  # grows while walked: breadth first
+        kept = [c for c in dict.fromkeys(inside.get(code, ())) if c not in seen]
+        seen.update(kept)
+        if kept:
+            children[code] = tuple(kept)
+            parent.update((c, code) for c in kept)
+            queue.extend(kept)
+    return Consignment(roots, children, parent)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteView:
+    """What a scan needs to know of the note it is scanned against."""
+
+    consignee_uscc: str
+    closed: bool
+    consignment: Consignment
+
+
+def decide_scan(
+    note: NoteView | None, actor_uscc: str, text: str, scanned: Collection[str]
+) -> ScanDecision:
+    """Decide one scan of ``text`` by ``actor_uscc`` against ``note`` (None: no such note),
+    given the codes of the note already accepted (``scanned``, canonical; the codes of this
+    code's lineage are enough)."""
+    if note is None:
+        return _rejected(ScanReason.UNKNOWN_NOTE, None, "no such shipping note was announced")
+    if note.consignee_uscc != actor_uscc:
+        return _rejected(
+            ScanReason.WRONG_CONSIGNEE, None, "the note is addressed to another organisation"
+        )
+    if note.closed:
+        return _rejected(
+            ScanReason.NOTE_CLOSED, None, "the receipt of this note is confirmed already"
+        )
+    try:
+        code = parse_code(text).value
+    except CodeError as exc:
+        return _rejected(ScanReason.MALFORMED_CODE, None, f"{exc.reason}: {exc.message}")
+    return _decide_code(note.consignment, code, scanned)
+
+
+def _decide_code(goods: Consignment, code: str, scanned: Collection[str]) -> ScanDecision:
+    lineage = goods.lineage(code)
+    if code in scanned:
+        return ScanDecision(
+            ScanResult.REPEAT, ScanReason.ALREADY_SCANNED, code, "scanned before: counted once"
+        )
+    around = next((c for c in lineage[1:] if c in scanned), None)
+    if around is not None:
+        return ScanDecision(
+            ScanResult.REPEAT,
+            ScanReason.INSIDE_SCANNED_CONTAINER,
+            code,
+            f"inside {around}, which was scanned: counted with it",
+        )
+    if code in goods.listed:
+        return ScanDecision(ScanResult.ACCEPTED, ScanReason.ON_NOTE, code, "on the note")
+    if code in goods.parent:
+        return ScanDecision(
+            ScanResult.ACCEPTED,
+            ScanReason.INSIDE_LISTED_CONTAINER,
+            code,
+            f"inside {lineage[-1]}, which is on the note",
+        )
+    return _rejected(ScanReason.NOT_ON_NOTE, code, "this code is not on the note")
+
+
+def _rejected(reason: ScanReason, code: str | None, message: str) -> ScanDecision:
+    return ScanDecision(ScanResult.REJECTED, reason, code, message)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptVerification:
+    """收货核验 of a receiving note: what was received against what the note listed.
+
+    ``received`` are the outermost codes received (a case received whole is one code);
+    ``missing`` the listed codes not received whole. Quantities are in doses: a code counts 1
+    unless the note's ``contents`` say what it holds.
+    """
+
+    verification: Verification
+    reason: str | None
+    expected_quantity: int
+    actual_quantity: int
+    received: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def verify_receipt(goods: Consignment, scanned: Collection[str]) -> ReceiptVerification:
+    """Verified when every listed code was received; failed with the count missing otherwise."""
+    covered = _covered(goods, set(scanned))
+    doses = goods.doses()
+    received = _outermost(goods, covered)
+    missing = tuple(c for c in goods.listed if c not in covered)
+    reason = (
+        f"missing_codes: {len(missing)} of {len(goods.listed)} not scanned" if missing else None
+    )
+    return ReceiptVerification(
+        verification=Verification.FAILED if missing else Verification.VERIFIED,
+        reason=reason,
+        expected_quantity=sum(doses[c] for c in goods.listed),
+        actual_quantity=sum(doses[c] for c in received),
+        received=received,
+        missing=missing,
+    )
+
+
+def _covered(goods: Consignment, scanned: set[str]) -> set[str]:
+    """Codes received: scanned, inside a scanned container, or all they hold received."""
+    order = goods.codes
+    covered = scanned.intersection(order)
+    for code in order:  # containers first: what a scanned case holds is received with it
+        if goods.parent.get(code) in covered:
+            covered.add(code)
+    for code in reversed(order):  # then upwards: a case whose boxes all came is received
+        inside = goods.children.get(code, ())
+        if inside and all(c in covered for c in inside):
+            covered.add(code)
+    return covered
+
+
+def _outermost(goods: Consignment, covered: set[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    queue = list(goods.listed)
+    for code in queue:  # grows while walked
+        if code in covered:
+            found.append(code)
+        else:
+            queue.extend(goods.children.get(code, ()))
+    return tuple(found)
