@@ -71,3 +71,12 @@ def platform_engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine, "platform")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def immunization_engine(database_url: str) -> Iterator[Engine]:
+    """A migrated immunization-role database."""
+    engine = make_engine(database_url)
+    upgrade(engine, "immunization")
+    yield engine
+    engine.dispose()

@@ -1,0 +1,46 @@
+"""SQL of the province's write log: one row per (organisation, client document id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select
+
+from vaxtrace.store.immunization.schema import province_write
+
+
+def find_write(conn: Connection, org_uscc: str, client_document_id: str) -> RowMapping | None:
+    query = select(province_write).where(
+        province_write.c.org_uscc == org_uscc,
+        province_write.c.client_document_id == client_document_id,
+    )
+    return conn.execute(query).mappings().first()
+
+
+def save_write(
+    conn: Connection,
+    *,
+    org_uscc: str,
+    client_document_id: str,
+    operation: str,
+    bill_type: str,
+    document_no: str,
+    request_sha256: str,
+    request: dict[str, Any],
+    response: dict[str, Any],
+    at: datetime,
+) -> None:
+    conn.execute(
+        insert(province_write).values(
+            org_uscc=org_uscc,
+            client_document_id=client_document_id,
+            operation=operation,
+            bill_type=bill_type,
+            document_no=document_no,
+            request_sha256=request_sha256,
+            request=request,
+            response=response,
+            recorded_at=at,
+        )
+    )
