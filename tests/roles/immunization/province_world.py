@@ -1,0 +1,182 @@
+"""Helpers of the immunization-role tests: a small province (a provincial CDC, city CDCs,
+vaccination sites) whose node takes shipping notes signed by a platform key and reports every
+write through its outbox.
+
+Goods: case ``CASE`` holds boxes ``BOXES``, each holding three doses (``DOSES``); the tests
+announce notes listing those codes (with or without ``contents``) and read the database only to
+count rows and to open what the outbox posted.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, func, select
+
+from vaxtrace.core.codes import issue_nmpa20
+from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.downstream import DownstreamEvent
+from vaxtrace.exchange.delivery import PLATFORM, Outbox
+from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope, seal
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.immunization.service import ImmunizationService
+from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.immunization import schema
+
+CST = timezone(timedelta(hours=8))
+SHIPPED_AT = datetime(2024, 4, 1, 9, 0, tzinfo=CST)
+RECEIVED_AT = datetime(2024, 4, 2, 10, 0, tzinfo=CST)
+PROBLEM = "application/problem+json"
+
+MAH = make_uscc("91320100MA1X00001")
+OTHER_MAH = make_uscc("91320200MA1X00002")
+PROVINCE_CDC = make_uscc("12320000MB0000001")
+CITY_CDC = make_uscc("12320100MB0000002")
+OTHER_CITY_CDC = make_uscc("12320200MB0000003")
+POV = make_uscc("12320102MB0000007")
+OTHER_POV = make_uscc("12320205MB0000008")
+
+UNITS = (
+    (PROVINCE_CDC, "示例省疾病预防控制中心", OrgKind.CDC, "320000"),
+    (CITY_CDC, "示例市疾病预防控制中心", OrgKind.CDC, "320100"),
+    (OTHER_CITY_CDC, "样例市疾病预防控制中心", OrgKind.CDC, "320200"),
+    (POV, "示例市玄武区示例社区卫生服务中心", OrgKind.POV, "320102"),
+    (OTHER_POV, "样例市某区社区卫生服务中心", OrgKind.POV, "320205"),
+)
+
+PLATFORM_SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+PROVINCE_SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+PLATFORM_CALLER = SystemIdentity("platform", PROVINCE_CDC, 1)
+
+
+def dose(n: int) -> str:
+    return issue_nmpa20("8000001", n)
+
+
+def box(n: int) -> str:
+    return issue_nmpa20("8000002", n)
+
+
+def case(n: int) -> str:
+    return issue_nmpa20("8000003", n)
+
+
+CASE = case(1)
+BOXES = (box(1), box(2))
+DOSES = {BOXES[0]: (dose(1), dose(2), dose(3)), BOXES[1]: (dose(4), dose(5), dose(6))}
+CONTENTS = {CASE: list(BOXES)} | {b: list(d) for b, d in DOSES.items()}
+
+_numbers = itertools.count(1)
+
+
+def fields(prefix: str, when: datetime = RECEIVED_AT, **extra: Any) -> dict[str, Any]:
+    """What every write carries: a fresh client document id, a document number, a time."""
+    n = next(_numbers)
+    return {
+        "client_document_id": f"{prefix}-{n:06d}",
+        "document_no": f"{prefix.upper()}{n:06d}",
+        "business_time": when,
+    } | extra
+
+
+@dataclass
+class Province:
+    svc: ImmunizationService
+    engine: Engine
+    sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def announce(
+        self,
+        note_no: str,
+        codes: list[str],
+        *,
+        contents: dict[str, list[str]] | None = None,
+        consignee: str = PROVINCE_CDC,
+        mah: str = MAH,
+    ) -> dict[str, Any]:
+        """The platform forwards a MAH's shipping note to this province."""
+        note: dict[str, Any] = {
+            "business_time": SHIPPED_AT.isoformat(),
+            "document_no": note_no,
+            "source_document": None,
+            "codes": codes,
+            "consignee_uscc": consignee,
+            "consignee_address": "",
+            "shipper": "物流部",
+            "distributor_uscc": None,
+            "expected_quantity": 6,
+            "doses": 6,
+            "trace_event_id": 7,
+        }
+        if contents is not None:
+            note["contents"] = contents
+        envelope = seal(
+            PLATFORM_SIGNER,
+            system_id="platform",
+            event_type="20",
+            event_subtype="201",
+            data_owner=mah,
+            sequence=next(self.sequence),
+            payload={
+                "shipping_note": note,
+                "forwarded_from": {"system_id": "trace-a", "event_id": "x"},
+            },
+        )
+        return self.svc.receive_envelope(PLATFORM_CALLER, envelope)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: a refusal leaves them all as they were."""
+        with self.engine.connect() as conn:
+            return {
+                t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                for t in schema.metadata.sorted_tables
+            }
+
+    def reports(self) -> list[tuple[dict[str, Any], DownstreamEvent]]:
+        """What the outbox posted to the platform, opened: (header, event), in order."""
+        outbox = schema.exchange.outbox
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox.c.receiver, outbox.c.envelope).order_by(outbox.c.sequence)
+            ).all()
+        found = []
+        for receiver, envelope in rows:
+            assert receiver == PLATFORM
+            opened = open_envelope(envelope, lambda *_: PROVINCE_SIGNER.verifier())
+            assert set(opened.payload) == {"downstream_event"}, opened.payload
+            found.append((opened.header, DownstreamEvent(**opened.payload["downstream_event"])))
+        return found
+
+    def stock_of(self, code: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(schema.stock).where(schema.stock.c.code == code))
+                .mappings()
+                .first()
+            )
+        return None if row is None else dict(row)
+
+    def receive(self, note_no: str, scans: list[str], actor: str = PROVINCE_CDC) -> Any:
+        """Scan what arrived and confirm the receipt."""
+        from vaxtrace.core.province import ReceivingNote
+
+        for code in scans:
+            self.svc.scan(actor, note_no, code)
+        return self.svc.confirm_receipt(
+            actor, ReceivingNote(shipping_note_no=note_no, **fields("rcv"))
+        )
+
+
+def make_province(engine: Engine) -> Province:
+    outbox = Outbox(engine, ExchangeStore(schema.exchange), PROVINCE_SIGNER, "province-32")
+    svc = ImmunizationService(engine, "platform", PLATFORM_SIGNER.verifier(), outbox=outbox)
+    for uscc, name, kind, division in UNITS:
+        svc.register_organisation(
+            Organisation(uscc=uscc, name=name, kind=kind, division_code=division)
+        )
+    return Province(svc, engine)

@@ -1,0 +1,192 @@
+"""The province's HTTP API (/immunization/v1) on a real app: bearer tokens for the staff of its
+CDCs and vaccination sites, scans answered by decision, writes idempotent by client document id,
+refusals as RFC 9457 problems that change nothing, each write reported through the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from province_world import (
+    BOXES,
+    CASE,
+    CONTENTS,
+    MAH,
+    PLATFORM_SIGNER,
+    POV,
+    PROBLEM,
+    PROVINCE_CDC,
+    PROVINCE_SIGNER,
+    Province,
+    dose,
+    fields,
+    make_province,
+)
+
+from vaxtrace.app import build_app
+from vaxtrace.core.downstream import DownstreamBill
+from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.roles.immunization.service import ImmunizationService
+from vaxtrace.settings import Settings
+from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.immunization import schema
+
+API = "/immunization/v1"
+
+
+class Desk:
+    """A client of the province's API, and the province behind it."""
+
+    def __init__(self, client: TestClient, province: Province) -> None:
+        self.client, self.province = client, province
+        self.tokens = {org: province.svc.issue_token(org, "desk") for org in (PROVINCE_CDC, POV)}
+
+    def post(self, path: str, body: dict[str, Any], actor: str = PROVINCE_CDC) -> Response:
+        return self.client.post(API + path, json=body, headers=self.auth(actor))
+
+    def get(self, path: str, actor: str = PROVINCE_CDC, **params: str) -> Response:
+        return self.client.get(API + path, params=params, headers=self.auth(actor))
+
+    def auth(self, actor: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[actor]}"}
+
+    def refused(
+        self, response: Response, status: int, reason: str, field: str | None, before: Any
+    ) -> dict[str, Any]:
+        """An RFC 9457 refusal naming reason and field, with every table as it was."""
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"].startswith(PROBLEM)
+        body: dict[str, Any] = response.json()
+        assert (body["reason"], body.get("field"), body["status"]) == (reason, field, status)
+        assert self.province.counts() == before
+        return body
+
+
+def jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
+
+
+def write(prefix: str, **extra: Any) -> dict[str, Any]:
+    return jsonable(fields(prefix)) | extra
+
+
+@pytest.fixture
+def desk(database_url: str, tmp_path: Path) -> Iterator[Desk]:
+    settings = Settings(
+        data_dir=tmp_path,
+        immunization_database_url=database_url,
+        platform_exchange_key=PLATFORM_SIGNER.public_text(),
+    )
+    app = build_app(settings, roles=("immunization",))
+    svc: ImmunizationService = app.state.immunization
+    svc.outbox = Outbox(svc.engine, ExchangeStore(schema.exchange), PROVINCE_SIGNER, "province-32")
+    province = make_province(svc.engine)
+    province.svc = svc  # the app's own service: the organisations are in its database
+    with TestClient(app) as client:
+        yield Desk(client, province)
+
+
+def test_no_token_no_access(desk: Desk) -> None:
+    before = desk.province.counts()
+    for response in (
+        desk.client.post(f"{API}/distributions", json=write("d")),
+        desk.client.get(f"{API}/stock", headers={"Authorization": "Bearer vt_nope"}),
+        desk.client.post(f"{API}/receipts/FH1/scans", json={"code": dose(1)}),
+    ):
+        desk.refused(response, 401, "unauthenticated", None, before)
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_scan_confirm_distribute_vaccinate(desk: Desk) -> None:
+    desk.province.announce("FH1", [CASE], contents=CONTENTS)
+    assert [n["note_no"] for n in desk.get("/receipts").json()] == ["FH1"]
+    first = desk.post("/receipts/FH1/scans", {"code": CASE})
+    assert first.status_code == 201 and first.json()["result"] == "accepted"
+    again = desk.post("/receipts/FH1/scans", {"code": f"{CASE[:7]} {CASE[7:]}"})
+    assert again.status_code == 200 and again.json()["reason"] == "already_scanned"
+    before = desk.province.counts()
+    stray = desk.post("/receipts/FH1/scans", {"code": dose(99)})
+    body = desk.refused(stray, 422, "not_on_note", "code", {**before, "receipt_scan": 3})
+    assert body["result"] == "rejected" and body["code"] == dose(99)
+    assert desk.get("/receipts/FH1").json()["verification"] == "verified"
+
+    confirm = write("rcv")
+    done = desk.post("/receipts/FH1/confirm", confirm)
+    assert done.status_code == 201, done.text
+    assert done.headers["idempotent-replayed"] == "false"
+    assert done.json()["verification"] == "verified"
+    replay = desk.post("/receipts/FH1/confirm", confirm)
+    assert replay.status_code == 200 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == done.json()
+
+    sent = desk.post("/distributions", write("dist", codes=[BOXES[0]], receiver_uscc=POV))
+    assert sent.status_code == 201, sent.text
+    used = desk.post("/vaccinations", write("vac", code=dose(2), vaccinee_ref="c-1"), actor=POV)
+    assert used.status_code == 201, used.text
+    assert desk.get("/stock", POV, code=dose(2)).json()["state"] == "used"
+    assert desk.get("/stock", POV).json()["by_state"] == {"in_stock": 3, "used": 1}
+    assert [e.bill_type for _, e in desk.province.reports()] == [
+        DownstreamBill.RECEIPT,
+        DownstreamBill.DISTRIBUTION,
+        DownstreamBill.VACCINATION,
+    ]
+
+
+def test_returns_and_damage(desk: Desk) -> None:
+    desk.province.announce("FH1", [CASE], contents=CONTENTS)
+    desk.post("/receipts/FH1/scans", {"code": CASE})
+    desk.post("/receipts/FH1/confirm", write("rcv"))
+    back = desk.post(
+        "/returns",
+        write("ret", codes=[BOXES[0]], counterparty_uscc=MAH, reason_code="quality"),
+    )
+    assert back.status_code == 201, back.text
+    assert back.json()["state"] == "returned"
+    broken = desk.post("/damage-reports", write("dmg", codes=[dose(4)], reason="broken vial"))
+    assert broken.status_code == 201, broken.text
+    assert desk.get("/stock", code=dose(4)).json()["state"] == "damaged"
+
+
+def test_refusals_are_problems_that_change_nothing(desk: Desk) -> None:
+    desk.province.announce("FH1", [dose(1)])
+    before = desk.province.counts()
+    desk.refused(
+        desk.post("/receipts/FH1/confirm", write("rcv")),
+        422,
+        "nothing_scanned",
+        "shipping_note_no",
+        before,
+    )
+    desk.refused(
+        desk.post("/receipts/NONE/confirm", write("rcv")), 404, "unknown_note", None, before
+    )
+    desk.refused(
+        desk.post("/distributions", write("dist", codes=[dose(1)], receiver_uscc=POV)),
+        422,
+        "unknown_code",
+        "codes",
+        before,
+    )
+    desk.refused(
+        desk.post("/vaccinations", write("vac", code=dose(1))),
+        422,
+        "wrong_organisation_kind",
+        None,
+        before,
+    )
+    desk.refused(
+        desk.post("/returns", write("ret", codes=[dose(1)], counterparty_uscc=MAH)),
+        422,
+        "invalid_missing",
+        "reason_code",
+        before,
+    )
+    desk.refused(desk.get("/stock", code=dose(1)), 404, "not_in_your_stock", "code", before)
+    rejected = desk.post("/receipts/FH1/scans", {"code": "12345"})
+    desk.refused(rejected, 422, "malformed_code", "code", {**before, "receipt_scan": 1})
+    other = desk.post("/receipts/NONE/scans", {"code": dose(1)})
+    desk.refused(other, 404, "unknown_note", None, {**before, "receipt_scan": 2})

@@ -1,0 +1,14 @@
+"""Use cases of the provincial immunization system (省级免疫规划信息系统).
+
+One module per concern: ``exchange`` (shipping notes forwarded by the platform),
+``receipts`` (scan verification and 107 receipt), ``movements`` (209 distribution,
+322 vaccination, 202 return, 215 damage), ``inventory`` (stock by code), ``identities``
+(organisations and API tokens); ``writes`` is the frame every write runs in (one transaction,
+idempotent by client document id, reported through the outbox) and ``lookups`` what they
+share. ``ImmunizationService`` (in ``facade``) gathers them.
+"""
+
+from vaxtrace.roles.immunization.service.facade import ImmunizationService
+from vaxtrace.roles.immunization.service.writes import WriteResult
+
+__all__ = ["ImmunizationService", "WriteResult"]

@@ -1,0 +1,43 @@
+"""The province's organisations (CDCs and vaccination sites) and their staff's API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.province import PROVINCE_KINDS
+from vaxtrace.roles.immunization.service.lookups import unit
+from vaxtrace.store import tokens
+from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.immunization.organisations import put_organisation
+from vaxtrace.store.immunization.schema import api_token
+
+
+def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
+    """Add or update a CDC or vaccination site of the province."""
+    if org.kind not in PROVINCE_KINDS:
+        raise DomainError(
+            "not_a_province_unit",
+            f"the province serves CDCs and vaccination sites, not a {org.kind.value}",
+            field="kind",
+        )
+    row = org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
+    with write_tx(engine) as conn:
+        put_organisation(conn, row)
+    return row
+
+
+def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
+    """An API token for a unit's staff; only its SHA-256 is stored."""
+    with write_tx(engine) as conn:
+        unit(conn, org_uscc)
+        return tokens.store_new_token(conn, api_token, org_uscc, label)
+
+
+def authenticate(engine: Engine, token: str) -> str | None:
+    """The unit an API token belongs to, if any."""
+    with read_tx(engine) as conn:
+        return tokens.token_holder(conn, api_token, token)

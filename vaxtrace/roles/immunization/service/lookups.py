@@ -1,0 +1,61 @@
+"""Small lookups shared by the province's use cases: each refuses in one way, with one reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from vaxtrace.core import codes as codes_
+from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.province import Unit
+from vaxtrace.store.immunization.organisations import find_organisation
+
+
+def examples(values: Sequence[str]) -> str:
+    """The first few values, for a refusal message."""
+    return ", ".join(values[:5])
+
+
+def parse(value: str, field: str) -> codes_.TraceCode:
+    """Parse a trace code, refusing with the code's own reason on ``field``."""
+    try:
+        return codes_.parse_code(value)
+    except codes_.CodeError as exc:
+        raise DomainError(exc.reason, f"{value!r}: {exc.message}", field=field) from exc
+
+
+def parse_all(values: Sequence[str], field: str = "codes") -> list[str]:
+    """A document's codes in canonical form, each once."""
+    found = [parse(v, f"{field}[{i}]").value for i, v in enumerate(values)]
+    if len(set(found)) != len(found):
+        raise DomainError("duplicate_code", "a code is listed twice", field=field)
+    return found
+
+
+def find_unit(conn: Connection, uscc: str) -> Unit | None:
+    """A CDC or vaccination site of the province, if it is one."""
+    row = find_organisation(conn, uscc)
+    if row is None:
+        return None
+    return Unit(uscc, OrgKind(row["kind"]), DivisionCode(row["division_code"]))
+
+
+def unit(conn: Connection, uscc: str, field: str | None = None) -> Unit:
+    """A known CDC or vaccination site of the province; unknown ones are refused."""
+    found = find_unit(conn, uscc)
+    if found is None:
+        raise NotFound(
+            "unknown_organisation", f"{uscc} is not an organisation of this province", field=field
+        )
+    return found
+
+
+def require_kind(actor: Unit, kind: OrgKind, doing: str) -> None:
+    if actor.kind is not kind:
+        raise DomainError(
+            "wrong_organisation_kind",
+            f"only a {kind.value} may {doing}; {actor.uscc} is a {actor.kind.value}",
+        )

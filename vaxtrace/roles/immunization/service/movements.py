@@ -1,0 +1,221 @@
+"""Movements of codes out of a unit's stock: 209 distribution to a lower CDC or a vaccination
+site, 322 vaccination, 202 return up the chain, 215 damage. Each takes the listed codes — and
+everything inside them — out of the unit's stock in one set-based step, and reports it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
+from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.province import (
+    OUT_OF_STOCK_REASONS,
+    DamageReport,
+    Distribution,
+    GoodsReturn,
+    StockState,
+    Vaccination,
+    check_return_within,
+    check_supply,
+)
+from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.roles.immunization.service.lookups import (
+    examples,
+    find_unit,
+    parse,
+    parse_all,
+    require_kind,
+    unit,
+)
+from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
+from vaxtrace.store.immunization import stock
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """What a movement did: listed codes, codes moved with what was inside them, and the
+    listed codes it took out of a container."""
+
+    listed: tuple[str, ...]
+    moved: int
+    unpacked: list[str]
+
+    def body(self) -> dict[str, object]:
+        return {"codes": len(self.listed), "moved": self.moved, "unpacked": self.unpacked}
+
+
+def distribute(
+    engine: Engine, outbox: Outbox | None, actor: str, request: Distribution
+) -> WriteResult:
+    """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area."""
+
+    def apply(conn: Connection, now: datetime) -> Step:
+        receiver = unit(conn, request.receiver_uscc, "receiver_uscc")
+        check_supply(unit(conn, actor), receiver)
+        codes = take_listed(conn, actor, parse_all(request.codes))
+        moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_STOCK, now)
+        event = _event(
+            DownstreamBill.DISTRIBUTION, request, actor, codes, counterparty_uscc=receiver.uscc
+        )
+        return Step(moved.body() | {"receiver_uscc": receiver.uscc}, event)
+
+    return province_write(engine, outbox, actor, "distribution", request, apply)
+
+
+def vaccinate(
+    engine: Engine, outbox: Outbox | None, actor: str, request: Vaccination
+) -> WriteResult:
+    """322 接种: a vaccination site uses one dose it holds, loose or still in its box."""
+
+    def apply(conn: Connection, now: datetime) -> Step:
+        require_kind(unit(conn, actor), OrgKind.POV, "vaccinate")
+        scanned = parse(request.code, "code")
+        if scanned.expiry is not None and scanned.expiry < request.business_time.date():
+            raise DomainError("expired", f"the dose expired on {scanned.expiry}", field="code")
+        codes = take_listed(conn, actor, [scanned.value], field="code")
+        if stock.holds_anything(conn, scanned.value):
+            raise DomainError(
+                "not_a_dose", f"{scanned.value} holds other codes: scan the dose", field="code"
+            )
+        moved = hand_over(conn, actor, codes, actor, StockState.USED, now)
+        body = {"code": scanned.value, "unpacked": moved.unpacked}
+        return Step(body, _event(DownstreamBill.VACCINATION, request, actor, codes))
+
+    return province_write(engine, outbox, actor, "vaccination", request, apply)
+
+
+def return_goods(
+    engine: Engine, outbox: Outbox | None, actor: str, request: GoodsReturn
+) -> WriteResult:
+    """202 退货出库: back to a CDC above (into its stock), or out of the province to the MAH
+    that supplied the goods."""
+
+    def apply(conn: Connection, now: datetime) -> Step:
+        returner = unit(conn, actor)
+        receiver = find_unit(conn, request.counterparty_uscc)
+        if receiver is not None:
+            check_return_within(returner, receiver)
+        codes = take_listed(conn, actor, parse_all(request.codes))
+        if receiver is None:
+            _refuse_other_supplier(conn, request.counterparty_uscc)
+        state = StockState.IN_STOCK if receiver is not None else StockState.RETURNED
+        moved = hand_over(conn, actor, codes, request.counterparty_uscc, state, now)
+        event = _event(
+            DownstreamBill.RETURN,
+            request,
+            actor,
+            codes,
+            counterparty_uscc=request.counterparty_uscc,
+            return_reason=request.reason_code,
+        )
+        body = {"counterparty_uscc": request.counterparty_uscc, "state": state.value}
+        return Step(moved.body() | body, event)
+
+    return province_write(engine, outbox, actor, "return", request, apply)
+
+
+def _refuse_other_supplier(conn: Connection, counterparty: str) -> None:
+    suppliers = stock.suppliers_of_listed(conn)
+    if suppliers != {counterparty}:
+        raise Conflict(
+            "not_the_supplier",
+            "goods leave the province only back to the MAH that supplied them "
+            f"({examples(sorted(suppliers))})",
+            field="counterparty_uscc",
+        )
+
+
+def report_damage(
+    engine: Engine, outbox: Outbox | None, actor: str, request: DamageReport
+) -> WriteResult:
+    """215 损坏出库: codes a unit holds are broken, frozen or lost."""
+
+    def apply(conn: Connection, now: datetime) -> Step:
+        unit(conn, actor)
+        codes = take_listed(conn, actor, parse_all(request.codes))
+        moved = hand_over(conn, actor, codes, actor, StockState.DAMAGED, now)
+        event = _event(DownstreamBill.DAMAGE, request, actor, codes, reason=request.reason)
+        return Step(moved.body(), event)
+
+    return province_write(engine, outbox, actor, "damage", request, apply)
+
+
+# --- the shared steps --------------------------------------------------------------------
+
+
+def take_listed(
+    conn: Connection, actor: str, codes: Sequence[str], field: str = "codes"
+) -> tuple[str, ...]:
+    """Check that the actor has every listed (canonical, distinct) code in stock, and none
+    twice (a code and its container); then everything inside them is in the affected set."""
+    stock.load_listed(conn, codes)
+    unknown = stock.unknown_listed(conn)
+    if unknown:
+        raise DomainError(
+            "unknown_code", f"never received in this province: {examples(unknown)}", field=field
+        )
+    gone = stock.listed_out_of_stock(conn)
+    if gone:
+        first = gone[0]
+        state = StockState(first["state"])
+        raise Conflict(
+            OUT_OF_STOCK_REASONS[state], f"{first['code']} is {state.value}", field=field
+        )
+    elsewhere = stock.listed_elsewhere(conn, actor)
+    if elsewhere:
+        first = elsewhere[0]
+        raise Conflict(
+            "not_held", f"{first['code']} is held by {first['holder_uscc']}", field=field
+        )
+    twice = stock.expand_listed(conn)
+    if twice:
+        raise DomainError(
+            "listed_twice",
+            f"listed and also inside a listed container: {examples(twice)}",
+            field=field,
+        )
+    return tuple(codes)
+
+
+def hand_over(
+    conn: Connection,
+    actor: str,
+    codes: tuple[str, ...],
+    to_holder: str,
+    to_state: StockState,
+    now: datetime,
+) -> Moved:
+    """Move the checked codes and everything inside them; listed codes leave their
+    containers."""
+    unpacked = stock.detach_listed(conn, now)
+    expected = stock.affected_count(conn)
+    moved = stock.move_affected(
+        conn, holder_uscc=actor, to_holder=to_holder, to_state=to_state, now=now
+    )
+    if moved != expected:
+        raise Conflict("stock_changed", "the stock changed meanwhile; retry", field="codes")
+    return Moved(codes, moved, unpacked)
+
+
+def _event(
+    bill: DownstreamBill,
+    request: Distribution | Vaccination | GoodsReturn | DamageReport,
+    actor: str,
+    codes: tuple[str, ...],
+    **bill_fields: Any,
+) -> DownstreamEvent:
+    """The report of a movement, with the fields its bill type carries."""
+    return DownstreamEvent(
+        bill_type=bill,
+        document_no=request.document_no,
+        business_time=request.business_time,
+        org_uscc=actor,
+        codes=codes,
+        **bill_fields,
+    )

@@ -1,0 +1,143 @@
+"""The write frame every province write runs in.
+
+One transaction: checks first, writes after, then the report to the platform posted in the
+outbox and the answer kept in the write log. Any refusal rolls everything back, so a refused
+request writes nothing and reports nothing. A retry with the same client document id and body
+answers the first answer and writes nothing new; the same id with another body is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from vaxtrace.core.datasets import Write
+from vaxtrace.core.downstream import DownstreamEvent
+from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.exchange.delivery import PLATFORM, Outbox
+from vaxtrace.roles.immunization.service.lookups import unit
+from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.immunization import writes as log
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What a write did: its answer, and what it reports to the codes' owners."""
+
+    body: dict[str, Any]
+    event: DownstreamEvent
+
+
+Apply = Callable[[Connection, datetime], Step]
+"""Check and write inside the transaction, at the given recording time."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    body: dict[str, Any]
+    replayed: bool
+
+
+def province_write(
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    operation: str,
+    request: Write,
+    apply: Apply,
+) -> WriteResult:
+    """Run ``apply`` once per (actor, client document id); a retry replays the first answer."""
+    request_sha256 = _digest(operation, request)
+    for _attempt in range(2):
+        try:
+            with write_tx(engine) as conn:
+                prior = log.find_write(conn, actor, request.client_document_id)
+                if prior is not None:
+                    return _replay(prior, operation, request_sha256)
+                unit(conn, actor)
+                now = datetime.now(UTC)
+                step = apply(conn, now)
+                body = _answer(operation, request, step) | {
+                    "exchange_event_id": report(conn, outbox, step.event)
+                }
+                log.save_write(
+                    conn,
+                    org_uscc=actor,
+                    client_document_id=request.client_document_id,
+                    operation=operation,
+                    bill_type=step.event.bill_type.value,
+                    document_no=request.document_no,
+                    request_sha256=request_sha256,
+                    request=request.model_dump(mode="json"),
+                    response=body,
+                    at=now,
+                )
+            return WriteResult(body, replayed=False)
+        except IntegrityError:
+            continue  # a concurrent twin won the race: answer as its retry
+        except DomainError:
+            # Refused, perhaps only because a concurrent twin of this request committed
+            # meanwhile (PostgreSQL reads committed data per statement): answer as a retry.
+            answer = _replay_committed(engine, actor, request, operation, request_sha256)
+            if answer is None:
+                raise
+            return answer
+    answer = _replay_committed(engine, actor, request, operation, request_sha256)
+    if answer is None:
+        raise Conflict("write_conflict", "the write clashed with a concurrent one; retry")
+    return answer
+
+
+def report(conn: Connection, outbox: Outbox | None, event: DownstreamEvent) -> str | None:
+    """Post the step to the platform in the caller's transaction; answers the envelope's
+    event id (None when this node has no exchange)."""
+    if outbox is None:
+        return None
+    envelope = outbox.post(
+        conn,
+        PLATFORM,
+        event_type="20",
+        event_subtype=event.bill_type.value,
+        data_owner=event.org_uscc,
+        payload={"downstream_event": event.model_dump(mode="json")},
+    )
+    return str(envelope["event_id"])
+
+
+def _answer(operation: str, request: Write, step: Step) -> dict[str, Any]:
+    return {
+        "operation": operation,
+        "bill_type": step.event.bill_type.value,
+        "document_no": request.document_no,
+    } | step.body
+
+
+def _digest(operation: str, request: Write) -> str:
+    h = hashlib.sha256(operation.encode())
+    h.update(b"\0")
+    h.update(request.model_dump_json().encode())
+    return h.hexdigest()
+
+
+def _replay_committed(
+    engine: Engine, actor: str, request: Write, operation: str, request_sha256: str
+) -> WriteResult | None:
+    with read_tx(engine) as conn:
+        prior = log.find_write(conn, actor, request.client_document_id)
+    return None if prior is None else _replay(prior, operation, request_sha256)
+
+
+def _replay(prior: RowMapping, operation: str, request_sha256: str) -> WriteResult:
+    if prior["operation"] != operation or prior["request_sha256"] != request_sha256:
+        raise Conflict(
+            "client_document_id_reused",
+            "this client_document_id was already used for a different request",
+            field="client_document_id",
+        )
+    return WriteResult(dict(prior["response"]), replayed=True)
