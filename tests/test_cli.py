@@ -8,10 +8,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from vaxtrace.node import trace_service
 from vaxtrace.cli import app
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets import Batch
+from vaxtrace.node import trace_service
 from vaxtrace.settings import Settings
 
 runner = CliRunner()

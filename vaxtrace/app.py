@@ -31,6 +31,7 @@ from vaxtrace.node import (
     platform_sender,
     platform_service,
     system_sender,
+    trace_downstream,
     trace_service,
 )
 from vaxtrace.roles.immunization.api import immunization_router
@@ -40,6 +41,7 @@ from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import AskOwner, PlatformService
 from vaxtrace.roles.trace import api as trace_api
+from vaxtrace.roles.trace.exchange_api import trace_exchange_router
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.sync import sync_registry
 from vaxtrace.settings import Settings
@@ -159,7 +161,9 @@ def build_app(
     revoked = CertificateAuthority(settings.pki_dir).revoked
     if svc is not None:
         app.state.trace = svc
+        app.state.trace_downstream = trace_downstream(settings, svc, local=local)
         app.include_router(trace_api.router)
+        app.include_router(trace_exchange_router(system_identity(revoked)))
         if svc.ledger is not None:
             app.include_router(ledger_router("/trace/v1/ledger", _trace_ledger))
     if hub is not None:
@@ -218,7 +222,7 @@ def _senders(
     base = settings.platform_base_url or LOCAL_BASE
     outboxes = {
         "trace": svc.outbox if svc else None,
-        "immunization": getattr(province, "outbox", None),
+        "immunization": province.outbox if province else None,
         "platform": hub.outbox if hub else None,
     }
     for role, outbox in outboxes.items():

@@ -15,16 +15,18 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from vaxtrace.exchange.delivery import PLATFORM, Outbox, RetryPolicy, Send
-from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier
+from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier, Verifier
 from vaxtrace.exchange.transport import Clients, batch_path, batch_sender, mtls_clients
 from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey, ed25519_key_at
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.trace.service import TraceService
+from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
 from vaxtrace.settings import Settings
 from vaxtrace.store.engine import make_engine, read_tx
 from vaxtrace.store.exchange import ExchangeStore, ExchangeTables
+from vaxtrace.store.immunization import schema as immunization_schema
 from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade
 from vaxtrace.store.platform import registry as platform_registry
@@ -124,16 +126,25 @@ def platform_service(settings: Settings, *, local: bool = False) -> PlatformServ
     )
 
 
-def immunization_service(settings: Settings, *, local: bool = False) -> ImmunizationService:
-    engine = migrated(settings, "immunization")
+def platform_key(settings: Settings, local: bool) -> tuple[str, Verifier | None]:
+    """The platform's system id and envelope key, which everything forwarded is signed with."""
     if local:
-        platform_id = PLATFORM
         key_file = local_signing_key(settings, PLATFORM)
         key = Ed25519Signer(ed25519_key_at(key_file)).public_text() if key_file.exists() else None
-    else:
-        platform_id, key = settings.platform_system_id, settings.platform_exchange_key
-    verifier = Ed25519Verifier.from_text(key) if key else None
-    return ImmunizationService(engine, platform_id, verifier)
+        return PLATFORM, Ed25519Verifier.from_text(key) if key else None
+    key = settings.platform_exchange_key
+    return settings.platform_system_id, Ed25519Verifier.from_text(key) if key else None
+
+
+def trace_downstream(settings: Settings, trace: TraceService, *, local: bool) -> DownstreamReceiver:
+    """Where the trace role takes what provinces report about its codes."""
+    return DownstreamReceiver(trace.engine, *platform_key(settings, local))
+
+
+def immunization_service(settings: Settings, *, local: bool = False) -> ImmunizationService:
+    engine = migrated(settings, "immunization")
+    outbox = _outbox(settings, engine, immunization_schema.exchange, "immunization", local)
+    return ImmunizationService(engine, *platform_key(settings, local), outbox=outbox)
 
 
 # --- senders ------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from vaxtrace.core.errors import Conflict, DomainError
-from vaxtrace.exchange.envelope import Opened, Signer, seal
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden
+from vaxtrace.exchange.envelope import Opened, Signer, Verifier, open_envelope, seal
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import DEAD, PENDING, ExchangeStore
 
@@ -202,6 +202,23 @@ class Inbox:
             datetime.fromtimestamp(self.clock(), UTC),
         )
         return True
+
+
+def open_from_platform(
+    caller_id: str, platform_id: str, platform_key: Verifier | None, envelope: Any
+) -> Opened:
+    """An envelope the platform forwarded: only the platform (by its certificate) may
+    deliver here, signed with the key this node was configured with."""
+    if caller_id != platform_id:
+        raise Forbidden("not_the_platform", "only the platform forwards data here")
+    return open_envelope(
+        envelope,
+        lambda sender, _alg, key_id: (
+            platform_key
+            if platform_key is not None and sender == platform_id and platform_key.key_id == key_id
+            else None
+        ),
+    )
 
 
 MAX_BATCH = 1000

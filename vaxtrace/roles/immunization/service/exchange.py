@@ -8,28 +8,21 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from vaxtrace.exchange.delivery import Inbox
-from vaxtrace.exchange.envelope import Verifier, open_envelope
+from vaxtrace.exchange.delivery import Inbox, open_from_platform
+from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.store.immunization.schema import expected_receipt
 
 
 def take(
     conn: Connection,
     inbox: Inbox,
-    platform_id: str,
-    platform_key: Verifier | None,
+    caller_id: str,
+    platform: tuple[str, Verifier | None],
     envelope: Any,
 ) -> dict[str, Any]:
-    """Open one envelope signed by the platform and take it once, in the caller's
+    """Open one envelope the platform forwarded and take it once, in the caller's
     transaction; a shipping note becomes an expected receipt."""
-    opened = open_envelope(
-        envelope,
-        lambda sender, alg, key_id: (
-            platform_key
-            if platform_key is not None and sender == platform_id and platform_key.key_id == key_id
-            else None
-        ),
-    )
+    opened = open_from_platform(caller_id, *platform, envelope)
     fresh = inbox.receive(conn, opened)
     note = opened.payload.get("shipping_note") if fresh else None
     if note is not None:

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from vaxtrace.core.datasets import Organisation
-from vaxtrace.core.errors import Forbidden
 from vaxtrace.core.province import (
     DamageReport,
     Distribution,
@@ -61,13 +60,12 @@ class ImmunizationService:
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Only the platform forwards to a province; each event is taken once, a batch all
         or none."""
-        if caller.system_id != self.platform_id:
-            raise Forbidden("not_the_platform", "only the platform forwards data here")
+        platform = (self.platform_id, self.platform_key)
         with write_tx(self.engine) as conn:
             return take_batch(
                 envelopes,
                 lambda envelope: exchange.take(
-                    conn, self.inbox, self.platform_id, self.platform_key, envelope
+                    conn, self.inbox, caller.system_id, platform, envelope
                 ),
             )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -44,12 +44,28 @@ def digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
+Apply = Callable[[Connection, EventHeader], tuple[int | None, dict[str, Any]]]
+"""A write's checks and rows inside its transaction: its event id (if any) and its answer."""
+
+
+def _header(actor: str, request: Write, bill_type: str) -> EventHeader:
+    return EventHeader(
+        bill_type=bill_type,
+        org_uscc=actor,
+        business_time=request.business_time,
+        document_no=request.document_no,
+        client_document_id=request.client_document_id,
+        source_document=request.source_document,
+        corrects_event_id=getattr(request, "corrects_event_id", None),
+    )
+
+
 def write(
     engine: Engine,
     actor: str,
     operation: str,
     request: Write,
-    apply: Callable[[Connection, EventHeader], tuple[int | None, dict[str, Any]]],
+    apply: Apply,
     *,
     bill_type: str,
     extra: bytes = b"",
@@ -60,38 +76,18 @@ def write(
     and the response body.
     """
     request_sha256 = digest(operation.encode(), request.model_dump_json().encode(), extra)
-    header = EventHeader(
-        bill_type=bill_type,
-        org_uscc=actor,
-        business_time=request.business_time,
-        document_no=request.document_no,
-        client_document_id=request.client_document_id,
-        source_document=request.source_document,
-        corrects_event_id=getattr(request, "corrects_event_id", None),
-    )
     for _attempt in range(2):
         try:
             with write_tx(engine) as conn:
-                prior = repo.find_write(conn, actor, request.client_document_id)
-                if prior is not None:
-                    return replay(prior, operation, request_sha256)
-                known_organisation(conn, actor)
-                event_id, body = apply(conn, header)
-                body = {"operation": operation, "document_no": request.document_no} | body
-                if event_id is not None:
-                    body["event_id"] = event_id
-                repo.save_write(
+                return write_in(
                     conn,
-                    org_uscc=actor,
-                    client_document_id=request.client_document_id,
-                    operation=operation,
+                    actor,
+                    operation,
+                    request,
+                    apply,
+                    bill_type=bill_type,
                     request_sha256=request_sha256,
-                    event_id=event_id,
-                    response=body,
                 )
-                if event_id is not None:
-                    TRACE_LEDGER.append_from(conn, event_id)  # no event without its leaf
-            return WriteResult(body, replayed=False)
         except IntegrityError:
             continue  # a concurrent retry won the race: replay its answer
         except DomainError:
@@ -105,6 +101,41 @@ def write(
     if answer is None:
         raise Conflict("write_conflict", "the write clashed with a concurrent one; retry")
     return answer
+
+
+def write_in(
+    conn: Connection,
+    actor: str,
+    operation: str,
+    request: Write,
+    apply: Apply,
+    *,
+    bill_type: str,
+    request_sha256: str | None = None,
+) -> WriteResult:
+    """:func:`write` inside the caller's transaction (e.g. with the inbox that took it)."""
+    if request_sha256 is None:
+        request_sha256 = digest(operation.encode(), request.model_dump_json().encode())
+    prior = repo.find_write(conn, actor, request.client_document_id)
+    if prior is not None:
+        return replay(prior, operation, request_sha256)
+    known_organisation(conn, actor)
+    event_id, answer = apply(conn, _header(actor, request, bill_type))
+    body: dict[str, Any] = {"operation": operation, "document_no": request.document_no} | answer
+    if event_id is not None:
+        body["event_id"] = event_id
+    repo.save_write(
+        conn,
+        org_uscc=actor,
+        client_document_id=request.client_document_id,
+        operation=operation,
+        request_sha256=request_sha256,
+        event_id=event_id,
+        response=body,
+    )
+    if event_id is not None:
+        TRACE_LEDGER.append_from(conn, event_id)  # no event without its leaf
+    return WriteResult(body, replayed=False)
 
 
 def replay_committed(
@@ -143,6 +174,30 @@ def codes_write(
     request: Write,
     codes: Sequence[str],
     action: Action,
+    **step: Unpack[StepOptions],
+) -> WriteResult:
+    """The frame of every write on a set of codes (see :func:`codes_step`)."""
+    apply = codes_step(actor, codes, action, **step)
+    return write(engine, actor, operation, request, apply, bill_type=bill_type)
+
+
+class StepOptions(TypedDict, total=False):
+    """How a step on a set of codes is checked and written (see :func:`codes_step`)."""
+
+    holder: Required[str | None]
+    payload: Required[dict[str, Any]]
+    expected_holder: str | None
+    checks: Checks | None
+    record: Record | None
+    already_gone: str
+    movement: bool
+    any_mah: bool
+
+
+def codes_step(
+    actor: str,
+    codes: Sequence[str],
+    action: Action,
     *,
     holder: str | None,
     payload: dict[str, Any],
@@ -151,16 +206,19 @@ def codes_write(
     record: Record | None = None,
     already_gone: str = "not_held",
     movement: bool = True,
-) -> WriteResult:
-    """The frame of every write on a set of codes: resolve, expand, check, then write.
+    any_mah: bool = False,
+) -> Apply:
+    """Resolve, expand, check, then write a step on a set of codes.
 
     A movement (``movement=True``) needs the codes at ``expected_holder`` (default: the
     actor), takes listed codes out of their containers and hands them to ``holder``. A
-    status-only step (a lock) applies wherever the codes are and leaves packing alone.
+    status-only step (a lock) applies wherever the codes are and leaves packing alone. The
+    codes are the actor's own (a MAH's) unless ``any_mah``: a step downstream, by a CDC or a
+    vaccination site, on codes of any MAH this system holds.
     """
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
-        values = resolve_listed(conn, actor, codes)
+        values = resolve_listed(conn, None if any_mah else actor, codes)
         owner = expected_holder or actor
         elsewhere = repo.affected_not_held(conn, owner) if movement else []
         if elsewhere:
@@ -196,17 +254,19 @@ def codes_write(
             "unpacked": unpacked,
         }
 
-    return write(engine, actor, operation, request, apply, bill_type=bill_type)
+    return apply
 
 
-def resolve_listed(conn: Connection, actor: str, codes: Sequence[str]) -> list[str]:
-    """Parse a document's codes, load them and expand containers into what they hold."""
+def resolve_listed(conn: Connection, actor: str | None, codes: Sequence[str]) -> list[str]:
+    """Parse a document's codes, load them and expand containers into what they hold; they
+    must be the actor's (a MAH's) unless ``actor`` is None."""
     values = [parse(v, f"codes[{i}]").value for i, v in enumerate(codes)]
     if len(set(values)) != len(values):
         raise DomainError("duplicate_code", "a code is listed twice", field="codes")
     repo.load_listed(conn, values)
     refuse_if("unknown_code", "unknown code(s)", repo.unknown_listed(conn), not_found=True)
-    refuse_if("not_held", "code(s) of another MAH", repo.foreign_listed(conn, actor))
+    if actor is not None:
+        refuse_if("not_held", "code(s) of another MAH", repo.foreign_listed(conn, actor))
     refuse_if(
         "listed_twice",
         "code(s) listed and also inside a listed container",

@@ -1,0 +1,140 @@
+"""What provinces report back about this system's codes, forwarded by the platform: each report
+becomes an event of the codes' history, by the organisation that did the step, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.roles.trace.trace_world import SHIPPED_AT, World, at, snapshot
+from vaxtrace.core.errors import DomainError
+from vaxtrace.exchange.envelope import Ed25519Signer, seal
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
+
+PLATFORM_SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+PLATFORM = SystemIdentity("platform", "12100000MB0000001P", 1)
+_sequence = iter(range(1, 10_000))
+
+
+def forwarded(event: dict[str, Any], signer: Ed25519Signer = PLATFORM_SIGNER) -> dict[str, Any]:
+    """A province's report as the platform forwards it (its own envelope, the province's id)."""
+    n = next(_sequence)
+    return dict(
+        seal(
+            signer,
+            system_id="platform",
+            event_type="20",
+            event_subtype=event["bill_type"],
+            data_owner=event["org_uscc"],
+            sequence=n,
+            payload={
+                "downstream_event": event,
+                "forwarded_from": {"system_id": "local-province", "event_id": f"prov-{n}"},
+                "split": {"part": 1, "parts": 1, "codes_in_event": len(event["codes"])},
+            },
+        )
+    )
+
+
+def report(bill: str, org: str, codes: list[str], days: int = 1, **extra: Any) -> dict[str, Any]:
+    return {
+        "bill_type": bill,
+        "document_no": f"P{bill}-{next(_sequence)}",
+        "business_time": at(SHIPPED_AT.date(), days).isoformat(),
+        "org_uscc": org,
+        "codes": codes,
+    } | extra
+
+
+@pytest.fixture
+def receiver(world: World) -> DownstreamReceiver:
+    return DownstreamReceiver(world.engine, "platform", PLATFORM_SIGNER.verifier())
+
+
+def _shipped_case(world: World) -> tuple[str, str, str]:
+    case = world.nmpa_cases[0]
+    box = world.children(case)[0]
+    dose = world.children(box)[0]
+    world.ok("/shipping-notes", world.ship_body([case], 500))
+    return case, box, dose
+
+
+def test_receipt_distribution_and_vaccination_enter_the_history(
+    world: World, receiver: DownstreamReceiver
+) -> None:
+    case, box, dose = _shipped_case(world)
+    cdc, pov = world.cdc.uscc, world.pov.uscc
+    receipt = report(
+        "107",
+        cdc,
+        [case],
+        counterparty_uscc=world.mah.uscc,
+        shipping_note_no="FH1",
+        verification="verified",
+        expected_quantity=500,
+        actual_quantity=500,
+    )
+    supply = report("209", cdc, [box], 2, counterparty_uscc=pov)
+    jab = report("322", pov, [dose], 3)
+    answers = receiver.receive_batch(PLATFORM, [forwarded(e) for e in (receipt, supply, jab)])
+    assert [a["accepted"] for a in answers] == [True, True, True]
+    found = world.trace(dose)
+    assert found["status"] == "used" and found["holder_uscc"] == pov
+    steps = [(e["bill_type"], e["org_uscc"]) for e in found["history"]]
+    assert steps[-3:] == [("107", cdc), ("209", cdc), ("322", pov)]
+    assert found["history"][-3]["payload"]["verification"] == "verified"
+    assert world.trace(box)["holder_uscc"] == pov
+    assert box not in world.children(case)  # distributed out of its case
+    other_box = world.children(case)[0]
+    assert world.trace(other_box)["holder_uscc"] == cdc
+
+
+def test_a_repeat_is_taken_once_even_as_a_new_envelope(
+    world: World, receiver: DownstreamReceiver
+) -> None:
+    case, _box, _dose = _shipped_case(world)
+    damage = report("215", world.cdc.uscc, [case], reason="冷链故障 fridge failure")
+    first = forwarded(damage)
+    assert receiver.receive_batch(PLATFORM, [first])[0]["accepted"] is True
+    before = snapshot(world.engine)
+    assert receiver.receive_batch(PLATFORM, [first])[0]["duplicate"] is True
+    assert snapshot(world.engine) == before
+    assert world.trace(case)["status"] == "damaged"
+
+
+def test_refusals_change_nothing(world: World, receiver: DownstreamReceiver) -> None:
+    _case, box, dose = _shipped_case(world)
+    cdc, pov = world.cdc.uscc, world.pov.uscc
+    before = snapshot(world.engine)
+    cases: list[tuple[Any, SystemIdentity, str, str | None]] = [
+        ([forwarded(report("322", pov, [dose]))], PLATFORM, "not_held", "envelopes[0].codes"),
+        (
+            [
+                forwarded(report("209", cdc, [box], counterparty_uscc=pov)),
+                forwarded(report("322", cdc, ["80000009999999999999"])),
+            ],
+            PLATFORM,
+            "unknown_code",
+            "envelopes[1].codes",
+        ),
+        (
+            [forwarded(report("322", cdc, [dose]), Ed25519Signer(Ed25519PrivateKey.generate()))],
+            PLATFORM,
+            "unknown_key",
+            "envelopes[0].signature",
+        ),
+        (
+            [forwarded(report("322", cdc, [dose]))],
+            SystemIdentity("trace-b", "91320200MA1X00010F", 3),
+            "not_the_platform",
+            "envelopes[0]",
+        ),
+    ]
+    for batch, caller, reason, where in cases:
+        with pytest.raises(DomainError) as refused:
+            receiver.receive_batch(caller, batch)
+        assert (refused.value.reason, refused.value.field) == (reason, where)
+        assert snapshot(world.engine) == before

@@ -1,0 +1,101 @@
+"""What provinces report back about this system's codes (下游数据回传): receipts by CDCs,
+distributions to vaccination sites, vaccinations, returns and damage, forwarded by the platform
+(split by owner, so only this system's codes arrive here). Each report becomes an event of the
+codes' history, by the organisation that did the step, through the one status table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, Engine
+
+from vaxtrace.core.datasets import Write
+from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent
+from vaxtrace.core.errors import DomainError
+from vaxtrace.exchange.delivery import Inbox, open_from_platform, take_batch
+from vaxtrace.exchange.envelope import Opened, Verifier
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.trace.service.writes import codes_step, write_in
+from vaxtrace.store.engine import write_tx
+from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.trace.schema import exchange
+
+MOVES_TO_COUNTERPARTY = frozenset({DownstreamBill.DISTRIBUTION, DownstreamBill.RETURN})
+
+
+class Reported(Write):
+    """A province's step as this system records it; the province's envelope id is the client
+    document id, so the step is recorded once however often it arrives."""
+
+    event: DownstreamEvent
+
+
+class DownstreamReceiver:
+    """Takes the platform's envelopes of province reports, each once, a batch all or none."""
+
+    def __init__(self, engine: Engine, platform_id: str, platform_key: Verifier | None) -> None:
+        self.engine = engine
+        self.platform_id, self.platform_key = platform_id, platform_key
+        self.inbox = Inbox(ExchangeStore(exchange))
+
+    def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
+        with write_tx(self.engine) as conn:
+            return take_batch(envelopes, lambda envelope: self._take(conn, caller, envelope))
+
+    def _take(self, conn: Connection, caller: SystemIdentity, envelope: Any) -> dict[str, Any]:
+        opened = open_from_platform(caller.system_id, self.platform_id, self.platform_key, envelope)
+        reported = _reported(opened)
+        fresh = self.inbox.receive(conn, opened)
+        answer: dict[str, Any] = {"event_id": opened.header["event_id"], "accepted": fresh}
+        if fresh:
+            answer["trace_event_id"] = record(conn, reported)
+        return answer | {"duplicate": not fresh}
+
+
+def _reported(opened: Opened) -> Reported:
+    payload = opened.payload if isinstance(opened.payload, dict) else {}
+    if "downstream_event" not in payload:
+        raise DomainError(
+            "unknown_document", "a trace system takes downstream events", field="payload"
+        )
+    try:
+        event = DownstreamEvent.model_validate(payload["downstream_event"])
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise DomainError(
+            "malformed_document",
+            f"downstream_event: {where}: {error['msg']}",
+            field=f"payload.downstream_event.{where}".rstrip("."),
+        ) from exc
+    origin = payload.get("forwarded_from") or {}
+    return Reported(
+        client_document_id=str(origin.get("event_id") or opened.header["event_id"]),
+        business_time=event.business_time,
+        document_no=event.document_no,
+        source_document=f"{origin.get('system_id', 'province')}:{event.document_no}"[:120],
+        event=event,
+    )
+
+
+def record(conn: Connection, reported: Reported) -> int:
+    """Write the step in the caller's transaction (the inbox's), by the organisation that did
+    it: the codes must be held by it, and the status table must allow the step."""
+    event = reported.event
+    bill = event.bill_type
+    holder = event.counterparty_uscc if bill in MOVES_TO_COUNTERPARTY else event.org_uscc
+    payload = event.model_dump(
+        mode="json", exclude={"codes", "document_no", "business_time", "org_uscc", "bill_type"}
+    )
+    step = codes_step(
+        event.org_uscc,
+        event.codes,
+        ACTIONS[bill],
+        holder=holder,
+        payload={k: v for k, v in payload.items() if v is not None},
+        any_mah=True,
+    )
+    operation = f"downstream_{bill.name.lower()}"
+    result = write_in(conn, event.org_uscc, operation, reported, step, bill_type=bill.value)
+    return int(result.body["event_id"])
