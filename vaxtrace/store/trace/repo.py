@@ -324,6 +324,19 @@ def detach_listed(conn: Connection, event_id: int) -> list[str]:
     return detached
 
 
+def contents_of_affected(conn: Connection) -> dict[str, list[str]]:
+    """What each container of the affected set holds directly (codes, in order): the packing
+    a receiver needs to verify and break down what it got."""
+    query = text(
+        f"SELECT p.code, c.code FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
+        "JOIN trace_code p ON p.id = c.parent_id ORDER BY p.code, c.code"
+    )
+    contents: dict[str, list[str]] = {}
+    for parent, child in conn.execute(query):
+        contents.setdefault(str(parent), []).append(str(child))
+    return contents
+
+
 def apply_action(conn: Connection, action: Action, *, holder_uscc: str | None = None) -> None:
     """Move every affected code along the status table (already checked) and set its holder."""
     mapping = STATUS_TRANSITIONS[action]

@@ -22,6 +22,7 @@ from vaxtrace.core.status import Action
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.trace.service.lookups import exists, find_organisation
 from vaxtrace.roles.trace.service.writes import WriteResult, codes_write
+from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.schema import shipping_note
 
 
@@ -81,13 +82,17 @@ def ship(
         )
         if outbox is not None:
             note = request.model_dump(mode="json", exclude={"client_document_id"})
+            note |= {"doses": doses, "trace_event_id": event_id}
+            contents = repo.contents_of_affected(conn)
+            if contents:  # what each shipped container holds, for the receiver's checks
+                note["contents"] = contents
             outbox.post(
                 conn,
                 PLATFORM,
                 event_type="20",
                 event_subtype="201",
                 data_owner=actor,
-                payload={"shipping_note": note | {"doses": doses, "trace_event_id": event_id}},
+                payload={"shipping_note": note},
             )
 
     payload = request.model_dump(

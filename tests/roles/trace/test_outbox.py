@@ -1,0 +1,51 @@
+"""A MAH's shipping note leaves for the platform in the ship transaction, with what each
+shipped container holds, so the province can verify and break down the delivery."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from tests.roles.trace.trace_world import World
+from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.trace.schema import exchange
+
+SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+
+
+def _notes(world: World) -> list[dict[str, object]]:
+    with read_tx(world.engine) as conn:
+        rows = ExchangeStore(exchange).queue(conn, "platform", 100)
+    return [
+        open_envelope(r["envelope"], lambda *_: SIGNER.verifier()).payload["shipping_note"]
+        for r in rows
+    ]
+
+
+def test_the_note_carries_the_packing_of_what_was_shipped(world: World) -> None:
+    world.service.outbox = Outbox(world.engine, ExchangeStore(exchange), SIGNER, "trace-a")
+    case = world.nmpa_cases[0]
+    boxes = world.children(case)
+    loose = world.children(world.children(world.nmpa_cases[1])[0])[:3]
+    done = world.ok("/shipping-notes", world.ship_body([case], 500))
+    world.ok("/shipping-notes", world.ship_body(loose, 3))
+    whole, doses = _notes(world)
+    assert whole["codes"] == [case] and whole["doses"] == 500
+    assert whole["trace_event_id"] == done["event_id"]
+    contents = whole["contents"]
+    assert isinstance(contents, dict)
+    assert contents[case] == sorted(boxes)
+    assert contents[boxes[0]] == sorted(world.children(boxes[0]))
+    assert len(contents) == 1 + len(boxes)
+    assert doses["codes"] == loose and "contents" not in doses
+
+
+def test_a_refused_note_leaves_nothing_in_the_outbox(world: World) -> None:
+    world.service.outbox = Outbox(world.engine, ExchangeStore(exchange), SIGNER, "trace-a")
+    refused = world.post("/shipping-notes", world.ship_body([world.nmpa_cases[0]], 499))
+    assert refused.status_code == 422
+    with read_tx(world.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(exchange.outbox)).scalar_one() == 0
