@@ -12,6 +12,7 @@ from vaxtrace.settings import Settings
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization.schema import exchange as province_exchange
 from vaxtrace.store.platform.schema import exchange as platform_exchange
+from vaxtrace.store.trace.schema import exchange as trace_exchange
 from vaxtrace.store.trace.schema import shipping_note
 
 
@@ -31,10 +32,19 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
         notes = int(conn.execute(select(func.count()).select_from(shipping_note)).scalar_one())
     assert notes >= 2 and built.exchanged["shipping notes"] == notes
     # each hop went through the receiving role's API, under the sender's certificate
-    assert _senders(app.state.platform.engine, platform_exchange.inbox) == {"local-trace": notes}
+    assert _senders(app.state.platform.engine, platform_exchange.inbox) == {
+        "local-trace": notes,
+        "local-province": 3,
+    }
     assert _senders(app.state.immunization.engine, province_exchange.inbox) == {"platform": notes}
     assert app.state.immunization.count() == notes
     assert built.exchanged["organisations learnt from the registry"] == 3
+    # and back: the province's receipt, supply and vaccination reach the dose's owner
+    assert built.vaccinated is not None
+    dose = app.state.trace.trace(built.vaccinated)
+    assert dose["status"] == "used"
+    assert [e["bill_type"] for e in dose["history"]][-3:] == ["107", "209", "322"]
+    assert _senders(app.state.trace.engine, trace_exchange.inbox) == {"platform": 3}
 
 
 def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:

@@ -98,6 +98,11 @@ def demo(
         "\n[bold]Exchange[/bold] (trace → platform → province, in-process): "
         + ", ".join(f"{n} {what}" for what, n in built.exchanged.items())
     )
+    if built.vaccinated:
+        console.print(
+            f"  a dose the province received, supplied and used: vaxtrace trace "
+            f"{built.vaccinated} --data-dir {settings.data_dir}"
+        )
     console.print(f"[green]self-check passed[/green] ({len(built.samples)} sample codes)")
     console.print("\n[bold]Latest signed checkpoint[/bold] of each role's log:")
     trace_log = built.app.state.trace.ledger.checkpoint(force=True)

@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,12 @@ class Demo:
     app: FastAPI
     province: Province
     samples: list[str]
+    staff: dict[str, str] = field(default_factory=dict)
+    """API tokens of the province's CDC and vaccination sites."""
     failures: list[str] = field(default_factory=list)
     exchanged: dict[str, int] = field(default_factory=dict)
+    vaccinated: str | None = None
+    """A dose the demo received, distributed and used in the province."""
 
     @property
     def token(self) -> str:
@@ -77,7 +82,11 @@ def build(settings: Settings, units: int, seed: int, progress: Callable[[int], N
     trace = app.state.trace
     province = build_province(trace, units=units, seed=seed, progress=progress)
     local.register(settings, app.state.platform, who, platform_coding_rules(trace.engine))
-    return Demo(settings, app, province, sample_codes(trace))
+    staff = {}
+    for org in who.province:  # the province's own register of its CDCs and sites
+        app.state.immunization.register_organisation(org)
+        staff[org.uscc] = app.state.immunization.issue_token(org.uscc, "demo")
+    return Demo(settings, app, province, sample_codes(trace), staff=staff)
 
 
 def run(demo: Demo, timeout: float = 120.0) -> None:
@@ -89,6 +98,77 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
         demo.failures += _await_notes(demo, timeout)
         demo.failures += _check_samples(demo, client)
         demo.failures += _check_public_entry(demo, client)
+        demo.failures += _province_day(demo, client, timeout)
+
+
+def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
+    """The CDC scans and confirms the first delivery, supplies its first container to a
+    vaccination site, the site uses a dose from it; each report travels province → platform →
+    the trace system, and the dose's history there shows all three steps."""
+    cdc, pov = (o.uscc for o in cast().province[:2])
+    as_cdc = {"Authorization": f"Bearer {demo.staff[cdc]}"}
+    as_pov = {"Authorization": f"Bearer {demo.staff[pov]}"}
+    api = "/immunization/v1"
+    notes = client.get(f"{api}/receipts", headers=as_cdc).json()
+    if not notes:  # a demo too small to ship anything
+        return []
+    note = notes[0]
+    for code in note["codes"]:
+        client.post(f"{api}/receipts/{note['note_no']}/scans", json={"code": code}, headers=as_cdc)
+    steps = [
+        (f"{api}/receipts/{note['note_no']}/confirm", as_cdc, {}),
+        (f"{api}/distributions", as_cdc, {"codes": note["codes"][:1], "receiver_uscc": pov}),
+    ]
+    for n, (path, who, body) in enumerate(steps):
+        answer = client.post(path, json=_document(f"demo-{n}") | body, headers=who)
+        if answer.status_code != 201:
+            return [f"province step {path}: HTTP {answer.status_code} {answer.text[:300]}"]
+    dose = _a_dose_inside(client, note["codes"][0], as_pov)
+    used = client.post(
+        f"{api}/vaccinations", json=_document("demo-2") | {"code": dose}, headers=as_pov
+    )
+    if used.status_code != 201:
+        return [f"vaccination: HTTP {used.status_code} {used.text[:300]}"]
+    demo.vaccinated = dose
+    return _await_history(demo, client, dose, ["107", "209", "322"], timeout)
+
+
+def _document(client_document_id: str) -> dict[str, Any]:
+    return {
+        "client_document_id": client_document_id,
+        "document_no": client_document_id.upper(),
+        "business_time": datetime.now(UTC).isoformat(),
+    }
+
+
+def _a_dose_inside(client: TestClient, top: str, headers: dict[str, str]) -> str:
+    """The first code down from ``top`` that holds nothing itself (a dose), from the site's
+    stock, one packing level at a time."""
+    code = top
+    for _level in range(3):
+        answer = client.get("/immunization/v1/stock", params={"code": code}, headers=headers)
+        inside = answer.json().get("inside") or []
+        if not inside:
+            break
+        code = str(inside[0])
+    return code
+
+
+def _await_history(
+    demo: Demo, client: TestClient, code: str, bills: list[str], timeout: float
+) -> list[str]:
+    """Wait until the trace system's history of ``code`` ends with ``bills``."""
+    auth = {"Authorization": f"Bearer {demo.token}"}
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        answer = client.get("/trace/v1/codes", params={"code": code}, headers=auth).json()
+        seen = [e["bill_type"] for e in answer.get("history", [])]
+        if seen[-len(bills) :] == bills and answer["status"] == "used":
+            demo.exchanged["province reports in the trace history"] = len(bills)
+            return []
+        time.sleep(0.05)
+    return [f"the trace history of {code} ends {seen[-4:]}, not {bills}"]
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:
