@@ -149,3 +149,38 @@ def test_exchange_alerts_and_dead_letters_per_role(tmp_path: Path) -> None:
     assert no_id.exit_code == 1 and "no system id" in no_id.output
     bogus = runner.invoke(app, ["exchange", "dead-letters", "--role", "bogus", *d])
     assert bogus.exit_code == 1 and "--role is one of" in bogus.output
+
+
+def test_province_staff_are_registered_and_get_tokens(tmp_path: Path) -> None:
+    from vaxtrace.node import immunization_service
+
+    d = ["--data-dir", str(tmp_path), "--role", "immunization"]
+    pov = "12320102MB0000011G"
+    added = runner.invoke(
+        app,
+        [
+            "org",
+            "add",
+            pov,
+            "示例市玄武区社区卫生服务中心",
+            "--kind",
+            "pov",
+            "--division",
+            "320102",
+            *d,
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    issued = runner.invoke(app, ["token", "issue", pov, *d])
+    assert issued.exit_code == 0
+    province = immunization_service(Settings(data_dir=tmp_path))
+    assert province.authenticate(issued.output.strip()) == pov
+    assert _service_knows_nothing_of(tmp_path, pov)
+    bogus = runner.invoke(app, ["token", "issue", pov, "--data-dir", str(tmp_path), "--role", "x"])
+    assert bogus.exit_code == 1 and "--role is trace or immunization" in bogus.output
+
+
+def _service_knows_nothing_of(folder: Path, uscc: str) -> bool:
+    """The trace role's register is its own: the province's sites are not in it."""
+    result = runner.invoke(app, ["token", "issue", uscc, "--data-dir", str(folder)])
+    return result.exit_code == 1 and "unknown_organisation" in result.output

@@ -313,6 +313,11 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     console.print(f"immunization database up to date: {settings.immunization_url}")
 
 
+StaffRole = Annotated[
+    str, typer.Option("--role", help="whose register: trace, or immunization (the province)")
+]
+
+
 @org_app.command("add")
 def org_add(
     uscc: str,
@@ -321,24 +326,39 @@ def org_add(
     division: Annotated[str, typer.Option(help="GB/T 2260 division code")],
     address: str = "",
     data_dir: DataDir = None,
+    role: StaffRole = "trace",
 ) -> None:
-    """Register an organisation (MAH, CDC, POV, distributor, regulator)."""
+    """Register an organisation (MAH, CDC, POV, distributor, regulator) in a role's own
+    register: the trace system's, or the province's (its CDCs and vaccination sites)."""
     try:
         org = Organisation(uscc=uscc, name=name, kind=kind, division_code=division, address=address)
-    except ValueError as exc:
-        raise _fail(str(exc)) from exc
-    _service(_settings(data_dir)).register_organisation(org)
+        _staff_service(role, data_dir).register_organisation(org)
+    except (ValueError, DomainError) as exc:
+        raise _fail(getattr(exc, "message", str(exc))) from exc
     console.print(f"registered {org.uscc} {org.name}")
 
 
 @token_app.command("issue")
-def token_issue(uscc: str, label: str = "api", data_dir: DataDir = None) -> None:
-    """Issue an API token for an organisation (shown once; only its hash is kept)."""
+def token_issue(
+    uscc: str, label: str = "api", data_dir: DataDir = None, role: StaffRole = "trace"
+) -> None:
+    """Issue an API token for an organisation of a role's register (shown once; only its
+    hash is kept)."""
     try:
-        token = _service(_settings(data_dir)).issue_token(uscc, label)
+        token = _staff_service(role, data_dir).issue_token(uscc, label)
     except DomainError as exc:
         raise _fail(f"{exc.reason}: {exc.message}") from exc
     sys.stdout.write(token + "\n")
+
+
+def _staff_service(role: str, data_dir: Path | None) -> Any:
+    from vaxtrace.node import immunization_service
+
+    if role == "trace":
+        return _service(_settings(data_dir))
+    if role == "immunization":
+        return immunization_service(_settings(data_dir))
+    raise _fail(f"--role is trace or immunization, not {role!r}")
 
 
 def _ledger(settings: Settings) -> Any:
