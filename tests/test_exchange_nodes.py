@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from vaxtrace.cli import app
 from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.errors import DomainError
 from vaxtrace.sim.catalogue import make_uscc
 from vaxtrace.sim.federation import Federation, MahNode, free_port, serve_node
 
@@ -116,17 +117,31 @@ def test_shipping_notes_reach_the_platform_once_in_order(tmp_path: Path) -> None
     federation.close()
 
 
-def test_a_trace_node_pulls_registry_changes_by_itself(tmp_path: Path) -> None:
+def test_a_trace_node_keeps_in_step_with_the_platform_by_itself(tmp_path: Path) -> None:
+    """It publishes its coding rules (those of the MAH it represents) and pulls the registry."""
     _demo(tmp_path / "mah")
     federation = Federation(tmp_path)
     node = federation.add_mah_node("trace-a", tmp_path / "mah", 0)
     pov = make_uscc("12320102MB0000099")
+    code = _rows(
+        node.data_dir / "trace.sqlite",
+        "SELECT c.code FROM trace_code c JOIN product p ON p.id = c.product_id "
+        f"WHERE p.mah_uscc = '{node.mah_uscc}' LIMIT 1",
+    )[0]
 
     def known() -> list[str]:
         query = f"SELECT name FROM organisation WHERE uscc = '{pov}'"
         return _rows(node.data_dir / "trace.sqlite", query)
 
+    def resolved() -> list[str]:
+        try:
+            return [federation.platform.resolve(code)["system_id"]]
+        except DomainError:
+            return []
+
+    assert resolved() == []
     with federation.serve_platform(), serve_node(node.env, "--role", "trace"):
+        assert _wait(resolved, 1) == ["trace-a"]
         assert known() == []
         federation.add_organisation(pov, "示例市鼓楼区社区卫生服务中心", OrgKind.POV, "320106")
         assert _wait(known, 1) == ["示例市鼓楼区社区卫生服务中心"]

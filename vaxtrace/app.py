@@ -15,11 +15,12 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.exchange.delivery import Outbox, Send
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.exchange.public_client import owner_asker
-from vaxtrace.exchange.registry_client import changes_fetcher
+from vaxtrace.exchange.registry_client import changes_fetcher, publish_rules
 from vaxtrace.exchange.transport import Clients, network_client
 from vaxtrace.ledger.checkpoint import VerifierKey
 from vaxtrace.node import (
@@ -43,6 +44,7 @@ from vaxtrace.roles.platform.service import AskOwner, PlatformService
 from vaxtrace.roles.trace import api as trace_api
 from vaxtrace.roles.trace.exchange_api import trace_exchange_router
 from vaxtrace.roles.trace.service import TraceService
+from vaxtrace.roles.trace.service.publishing import platform_coding_rules
 from vaxtrace.roles.trace.service.sync import sync_registry
 from vaxtrace.settings import Settings
 from vaxtrace.web import problems
@@ -63,19 +65,29 @@ async def _deliver(outbox: Outbox, send: Send, every: float) -> None:
         await asyncio.sleep(every)
 
 
-async def _pull_registry(engine: Engine, clients: Clients, base: str, settings: Settings) -> None:
-    """Keep this node's basic data converging on the platform's registry."""
+async def _keep_in_step(engine: Engine, clients: Clients, base: str, settings: Settings) -> None:
+    """A trace system keeps the platform able to find its codes (publishing its coding rules
+    whenever they change) and its own basic data converging on the platform's registry."""
+    published: list[RegisteredCodingRule] | None = None
     while True:
-        await run_in_threadpool(_pull_once, engine, clients, base)
+        published = await run_in_threadpool(_step_once, engine, clients, base, published)
         await asyncio.sleep(settings.registry_sync_seconds)
 
 
-def _pull_once(engine: Engine, clients: Clients, base: str) -> None:
+def _step_once(
+    engine: Engine, clients: Clients, base: str, published: list[RegisteredCodingRule] | None
+) -> list[RegisteredCodingRule] | None:
+    rules = platform_coding_rules(engine)
     try:
         with clients(base) as client:
+            if rules != published:
+                for refusal in publish_rules(client, rules):
+                    logger.warning("the platform refused a coding rule: %s", refusal)
+                published = rules
             sync_registry(engine, base, changes_fetcher(client))
-    except httpx.HTTPError as exc:  # the platform is down: try again next round
-        logger.warning("registry sync from %s failed: %s", base, exc)
+    except httpx.HTTPError as exc:  # the platform is down or refused: try again next round
+        logger.warning("keeping in step with the platform at %s failed: %s", base, exc)
+    return published
 
 
 def _trace_ledger(request: Request) -> LedgerService:
@@ -140,7 +152,7 @@ def build_app(
         to_platform = clients("trace")
         if svc is not None and to_platform is not None:
             base = settings.platform_base_url or LOCAL_BASE
-            work.append(_pull_registry(svc.engine, to_platform, base, settings))
+            work.append(_keep_in_step(svc.engine, to_platform, base, settings))
         tasks = [asyncio.create_task(w) for w in work]
         yield
         for task in tasks:

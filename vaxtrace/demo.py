@@ -20,7 +20,6 @@ from vaxtrace.ledger.checkpoint import NoteError
 from vaxtrace.node import LOCAL_SYSTEMS
 from vaxtrace.roles.ledger.service import check_proof
 from vaxtrace.roles.trace.service.lookups import find_organisation
-from vaxtrace.roles.trace.service.publishing import platform_coding_rules
 from vaxtrace.settings import Settings
 from vaxtrace.sim import catalogue
 from vaxtrace.sim.province import Province, build_province, sample_codes
@@ -74,14 +73,13 @@ def wipe(settings: Settings) -> None:
 
 
 def build(settings: Settings, units: int, seed: int, progress: Callable[[int], None]) -> Demo:
-    """Onboard the local systems, make and ship the province's vaccines, register the codes'
-    rules at the platform."""
+    """Onboard the local systems, make and ship the province's vaccines."""
     who = cast()
     local.issue_certificates(settings, who)
     app = build_app(settings)
     trace = app.state.trace
     province = build_province(trace, units=units, seed=seed, progress=progress)
-    local.register(settings, app.state.platform, who, platform_coding_rules(trace.engine))
+    local.register(settings, app.state.platform, who)
     staff = {}
     for org in who.province:  # the province's own register of its CDCs and sites
         app.state.immunization.register_organisation(org)
@@ -172,9 +170,9 @@ def _await_history(
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:
-    """The trace system pulls the platform's registry by itself (every
-    ``registry_sync_seconds``, first at start) and so comes to know the province's CDC and
-    vaccination sites."""
+    """The trace system keeps in step with the platform by itself (every
+    ``registry_sync_seconds``, first at start): it publishes its coding rules, then pulls the
+    registry and so comes to know the province's CDC and vaccination sites."""
     wanted = [o.uscc for o in cast().province]
     deadline = time.monotonic() + timeout
     while True:

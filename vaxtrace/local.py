@@ -5,20 +5,16 @@ so they talk through the exchange API in-process (see :mod:`vaxtrace.node`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-
-from cryptography import x509
 
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.registry import (
     ConnectedSystem,
-    RegisteredCodingRule,
     RegisteredOrganisation,
     SystemRole,
 )
 from vaxtrace.exchange.envelope import Ed25519Signer
-from vaxtrace.exchange.pki import CertificateAuthority, SystemIdentity, identity_of
+from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.ledger.checkpoint import ed25519_key_at
 from vaxtrace.node import LOCAL_SYSTEMS, local_certificate, local_signing_key
 from vaxtrace.roles.platform.service import PlatformService
@@ -54,14 +50,9 @@ def issue_certificates(settings: Settings, cast: LocalCast) -> None:
         ed25519_key_at(local_signing_key(settings, system_id))
 
 
-def register(
-    settings: Settings,
-    hub: PlatformService,
-    cast: LocalCast,
-    rules: Iterable[RegisteredCodingRule],
-) -> None:
-    """Register the cast and the local systems at the platform, and the trace system's coding
-    rules (as the trace system itself would, under its certificate)."""
+def register(settings: Settings, hub: PlatformService, cast: LocalCast) -> None:
+    """Register the cast and the local systems at the platform (the trace system publishes
+    its coding rules itself once it runs, as any trace node does)."""
     for org in (cast.operator, *cast.mahs, *cast.province):
         hub.register_organisation(RegisteredOrganisation.model_validate(org.model_dump()))
     served = {"trace": cast.mahs, "immunization": cast.province}
@@ -79,11 +70,3 @@ def register(
                 exchange_key=Ed25519Signer(key).public_text(),
             )
         )
-    trace = _identity(settings, LOCAL_SYSTEMS["trace"])
-    for rule in rules:
-        hub.register_coding_rule(trace, rule)
-
-
-def _identity(settings: Settings, system_id: str) -> SystemIdentity:
-    pem = local_certificate(settings, system_id).read_bytes()
-    return identity_of(x509.load_pem_x509_certificate(pem))

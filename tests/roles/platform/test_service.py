@@ -137,6 +137,8 @@ def test_overlapping_rules_of_another_mah_are_refused(platform: PlatformService)
         platform.register_coding_rule(B, rule(MAH_B, [make_gtin("0690555500001")], family="gs1"))
     again = platform.register_coding_rule(A, rule(MAH_A, ["8000001", "8000003"]))
     assert again["already_registered"] == 1 and again["entries"] == 1
+    published_again = platform.register_coding_rule(A, rule(MAH_A, ["8000001", "8000003"]))
+    assert published_again == {"rule_id": None, "entries": 0, "already_registered": 2}
 
 
 def test_a_system_registers_only_for_whom_it_represents(platform: PlatformService) -> None:

@@ -171,6 +171,8 @@ class PlatformService:
             self._refuse_overlaps(conn, rule, entries)
             taken = {r["entry"] for r in registry.entries_in(conn, entries)}
             fresh = [e for e in entries if e not in taken]
+            if not fresh:  # published again, as trace systems do: nothing new
+                return {"rule_id": None, "entries": 0, "already_registered": len(taken)}
             rule_id = registry.add_rule(
                 conn, caller.system_id, rule.mah_uscc, rule.model_dump(mode="json")
             )
