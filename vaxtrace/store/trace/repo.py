@@ -247,11 +247,8 @@ def foreign_listed(conn: Connection, mah_uscc: str, limit: int = 5) -> list[str]
     return [r[0] for r in conn.execute(query, {"mah": mah_uscc, "n": limit})]
 
 
-def expand_listed(conn: Connection) -> list[str]:
-    """Fill the affected set: listed codes and everything inside them now.
-
-    Returns listed codes that are also inside another listed code (empty when all is well).
-    """
+def expand(conn: Connection) -> None:
+    """Fill the affected set: listed codes and everything inside them now."""
     scratch_table(conn, AFFECTED, "code_id BIGINT")
     conn.exec_driver_sql(
         f"INSERT INTO {AFFECTED} (code_id) "
@@ -259,6 +256,10 @@ def expand_listed(conn: Connection) -> list[str]:
         "UNION ALL SELECT c.id FROM trace_code c JOIN sub ON c.parent_id = sub.id) "
         "SELECT id FROM sub"
     )
+
+
+def listed_twice(conn: Connection) -> list[str]:
+    """Listed codes that are also inside another listed code (empty when all is well)."""
     # MATERIALIZED: else PostgreSQL may walk the whole code index in order for the LIMIT
     query = text(
         f"WITH twice AS MATERIALIZED (SELECT code_id FROM {AFFECTED} "
@@ -288,7 +289,74 @@ def affected_not_held(conn: Connection, holder_uscc: str, limit: int = 5) -> lis
     return list(conn.execute(query, {"holder": holder_uscc, "n": limit}).mappings())
 
 
-def affected_batches(conn: Connection) -> list[RowMapping]:
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """What the checks of a step on a set of codes need to know of its affected set."""
+
+    statuses: list[tuple[str, int, str]]
+    """(status, count, the least code) as :func:`affected_status_counts` answers."""
+    batches: Sequence[Mapping[str, Any]]
+    """One row per batch as :func:`affected_batches` answers."""
+
+
+_BATCH_FACTS = (
+    "batch_id",
+    "batch_no",
+    "expiry_date",
+    "customs_clearance_no",
+    "product_code",
+    "imported",
+    "certificate_no",
+    "release_conclusion",
+)
+_SUMMARY = text(
+    "SELECT b.id AS batch_id, b.batch_no, b.expiry_date, b.customs_clearance_no, "
+    "p.product_code, p.imported, lr.certificate_no, lr.conclusion AS release_conclusion, "
+    "c.status, count(*) AS n, count(DISTINCT c.id) AS distinct_n, min(c.code) AS example, "
+    "sum(CASE WHEN c.level = 1 THEN 1 ELSE 0 END) AS doses, "
+    "sum(CASE WHEN c.holder_uscc <> :holder THEN 1 ELSE 0 END) AS elsewhere, "
+    f"(SELECT count(*) FROM {AFFECTED}) AS affected, "
+    f"(SELECT count(*) FROM {LISTED} l JOIN trace_code f ON f.id = l.code_id "
+    "JOIN product fp ON fp.id = f.product_id WHERE fp.mah_uscc <> :mah) AS foreign_n "
+    f"FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
+    "JOIN batch b ON b.id = c.batch_id JOIN product p ON p.id = b.product_id "
+    "LEFT JOIN lot_release lr ON lr.batch_id = b.id "
+    "GROUP BY b.id, b.batch_no, b.expiry_date, b.customs_clearance_no, p.product_code, "
+    "p.imported, lr.certificate_no, lr.conclusion, c.status ORDER BY b.batch_no, b.id"
+)
+
+
+def affected_summary(conn: Connection, mah: str | None, holder: str | None) -> Affected | None:
+    """Statuses and batches of the affected set in one query, when nothing in it is to be
+    refused before its statuses are: every listed code known and (unless ``mah`` is None)
+    that MAH's, none also inside a listed container, every affected code at ``holder``
+    (unless None). None when any of that fails: the one-question-each queries above then
+    say which codes and why.
+    """
+    rows = conn.execute(_SUMMARY, {"mah": mah, "holder": holder}).mappings().all()
+    if not rows:
+        return None
+    first = rows[0]
+    if mah is not None and first["foreign_n"]:
+        return None
+    if sum(r["n"] for r in rows) != first["affected"]:
+        return None  # an unknown code (its NULL id joins nothing), or a code without its batch
+    if any(r["n"] != r["distinct_n"] or r["elsewhere"] for r in rows):
+        return None
+    statuses: dict[str, tuple[int, str]] = {}
+    batches: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        n, example = statuses.get(r["status"], (0, r["example"]))
+        statuses[r["status"]] = (n + int(r["n"]), min(example, r["example"]))
+        facts = batches.setdefault(r["batch_id"], {k: r[k] for k in _BATCH_FACTS} | {"doses": 0})
+        facts["doses"] += int(r["doses"])
+    return Affected(
+        [(status, n, example) for status, (n, example) in sorted(statuses.items())],
+        list(batches.values()),  # in batch_no order, as the query sorts them
+    )
+
+
+def affected_batches(conn: Connection) -> list[dict[str, Any]]:
     """Per batch of the affected set: doses, expiry, lot release and customs facts."""
     query = text(
         f"SELECT b.id AS batch_id, b.batch_no, b.expiry_date, b.customs_clearance_no, "
@@ -300,7 +368,7 @@ def affected_batches(conn: Connection) -> list[RowMapping]:
         "GROUP BY b.id, b.batch_no, b.expiry_date, b.customs_clearance_no, p.product_code, "
         "p.imported, lr.certificate_no, lr.conclusion ORDER BY b.batch_no"
     )
-    return list(conn.execute(query).mappings())
+    return [r._asdict() for r in conn.execute(query)]
 
 
 def link_listed(conn: Connection, event_id: int) -> None:

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, insert
+from sqlalchemy import Connection, Engine, insert
 
 from vaxtrace.core.datasets import (
     Conclusion,
@@ -47,7 +49,7 @@ def ship(
     """201 销售出库: a shipping note (发货单) from the MAH to a CDC; with an outbox, the note
     leaves for the platform in the same transaction (it goes on to the CDC's province)."""
 
-    def checks(conn: Connection, batches: list[RowMapping], doses: int) -> None:
+    def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], doses: int) -> None:
         if exists(
             conn,
             shipping_note,
@@ -131,7 +133,7 @@ def _check_consignee(conn: Connection, uscc: str) -> None:
         )
 
 
-def _check_sellable_batch(b: RowMapping, day: date) -> None:
+def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
     """A batch leaves for sale lot-released, cleared by customs if imported, and unexpired."""
     if b["certificate_no"] is None or b["release_conclusion"] != Conclusion.PASS.value:
         raise DomainError(

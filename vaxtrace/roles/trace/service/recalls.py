@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from vaxtrace.core.datasets import Recall, RecallReceipt
 from vaxtrace.core.errors import Conflict, NotFound
@@ -49,7 +50,7 @@ def start_recall(engine: Engine, actor: str, request: Recall) -> WriteResult:
 def recall_receipt(engine: Engine, actor: str, request: RecallReceipt) -> WriteResult:
     """108 召回入库: recalled goods come back to the MAH."""
 
-    def checks(conn: Connection, batches: list[RowMapping], _doses: int) -> None:
+    def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], _doses: int) -> None:
         data = conn.execute(
             select(recall.c.data).where(
                 recall.c.mah_uscc == actor, recall.c.recall_no == request.recall_no

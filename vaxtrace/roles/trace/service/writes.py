@@ -8,7 +8,7 @@ id and body returns the first answer and writes nothing new.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Required, TypedDict, Unpack
 
@@ -24,7 +24,7 @@ from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 from vaxtrace.store.trace.repo import EventHeader
 
-Checks = Callable[[Connection, list[RowMapping], int], None]
+Checks = Callable[[Connection, Sequence[Mapping[str, Any]], int], None]
 """Checks on the batches a set of codes touches and the doses it holds."""
 
 Record = Callable[[Connection, int, int], None]
@@ -218,19 +218,16 @@ def codes_step(
     """
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
-        values = resolve_listed(conn, None if any_mah else actor, codes)
-        owner = expected_holder or actor
-        elsewhere = repo.affected_not_held(conn, owner) if movement else []
-        if elsewhere:
-            first = elsewhere[0]
-            reason = already_gone if expected_holder is None else "not_held"
-            raise Conflict(
-                reason,
-                f"{first['code']} is held by {first['holder_uscc']}, not {owner}",
-                field="codes",
-            )
-        refuse_by_status(conn, action)
-        batches = repo.affected_batches(conn)
+        values = listed_values(codes)
+        affected = resolve_listed(
+            conn,
+            values,
+            None if any_mah else actor,
+            (expected_holder or actor) if movement else None,
+            already_gone if expected_holder is None else "not_held",
+        )
+        refuse_by_status(affected.statuses, action)
+        batches = affected.batches
         doses = sum(int(b["doses"]) for b in batches)
         if checks is not None:
             checks(conn, batches, doses)
@@ -257,27 +254,52 @@ def codes_step(
     return apply
 
 
-def resolve_listed(conn: Connection, actor: str | None, codes: Sequence[str]) -> list[str]:
-    """Parse a document's codes, load them and expand containers into what they hold; they
-    must be the actor's (a MAH's) unless ``actor`` is None."""
+def listed_values(codes: Sequence[str]) -> list[str]:
+    """A document's codes parsed into their canonical values, each listed once."""
     values = [parse(v, f"codes[{i}]").value for i, v in enumerate(codes)]
     if len(set(values)) != len(values):
         raise DomainError("duplicate_code", "a code is listed twice", field="codes")
-    repo.load_listed(conn, values)
-    refuse_if("unknown_code", "unknown code(s)", repo.unknown_listed(conn), not_found=True)
-    if actor is not None:
-        refuse_if("not_held", "code(s) of another MAH", repo.foreign_listed(conn, actor))
-    refuse_if(
-        "listed_twice",
-        "code(s) listed and also inside a listed container",
-        repo.expand_listed(conn),
-    )
     return values
 
 
-def refuse_by_status(conn: Connection, action: Action) -> None:
+def resolve_listed(
+    conn: Connection, values: Sequence[str], mah: str | None, holder: str | None, gone: str
+) -> repo.Affected:
+    """Load a document's codes and expand containers into what they hold (the affected set);
+    answer its statuses and batches. The codes must be known, be ``mah``'s unless it is None,
+    be listed once (not also inside a listed container) and, unless ``holder`` is None, all
+    be at ``holder`` (else refused with reason ``gone``).
+
+    One query answers when all is well; only a refusal asks the questions one by one, in this
+    order, to name the codes.
+    """
+    repo.load_listed(conn, values)
+    repo.expand(conn)
+    found = repo.affected_summary(conn, mah, holder)
+    if found is not None:
+        return found
+    refuse_if("unknown_code", "unknown code(s)", repo.unknown_listed(conn), not_found=True)
+    if mah is not None:
+        refuse_if("not_held", "code(s) of another MAH", repo.foreign_listed(conn, mah))
+    refuse_if(
+        "listed_twice",
+        "code(s) listed and also inside a listed container",
+        repo.listed_twice(conn),
+    )
+    elsewhere = [] if holder is None else repo.affected_not_held(conn, holder)
+    if elsewhere:
+        first = elsewhere[0]
+        raise Conflict(
+            gone,
+            f"{first['code']} is held by {first['holder_uscc']}, not {holder}",
+            field="codes",
+        )
+    return repo.Affected(repo.affected_status_counts(conn), repo.affected_batches(conn))
+
+
+def refuse_by_status(statuses: Sequence[tuple[str, int, str]], action: Action) -> None:
     """Refuse ``action`` when any affected code's status does not allow it."""
-    for status, n, example in repo.affected_status_counts(conn):
+    for status, n, example in statuses:
         why = refusal(Status(status), action)
         if why is not None:
             raise Conflict(why.reason, f"{n} code(s) e.g. {example}: {why.message}", field="codes")
