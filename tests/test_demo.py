@@ -36,7 +36,9 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
         "local-trace": notes,
         "local-province": 3,
     }
-    assert _senders(app.state.immunization.engine, province_exchange.inbox) == {"platform": notes}
+    assert _senders(app.state.immunization.engine, province_exchange.inbox) == {
+        "local-platform": notes
+    }
     assert app.state.immunization.count() == notes
     assert built.exchanged["organisations learnt from the registry"] == 3
     # and back: the province's receipt, supply and vaccination reach the dose's owner
@@ -44,7 +46,7 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     dose = app.state.trace.trace(built.vaccinated)
     assert dose["status"] == "used"
     assert [e["bill_type"] for e in dose["history"]][-3:] == ["107", "209", "322"]
-    assert _senders(app.state.trace.engine, trace_exchange.inbox) == {"platform": 3}
+    assert _senders(app.state.trace.engine, trace_exchange.inbox) == {"local-platform": 3}
 
 
 def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:

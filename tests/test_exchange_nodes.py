@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from vaxtrace.cli import app
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.errors import DomainError
-from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.sim.catalogue import make_uscc, vaccination_sites
 from vaxtrace.sim.federation import Federation, MahNode, free_port, serve_node
 
 runner = CliRunner()
@@ -184,4 +184,87 @@ def test_two_mahs_reach_the_province_through_the_platform(tmp_path: Path) -> Non
     assert sorted(got) == sorted(f"E2E-{i}-{n}" for i in (0, 1) for n in range(4))
     for i in (0, 1):  # each MAH's notes arrive in the order it shipped them
         assert [g for g in got if g.startswith(f"E2E-{i}-")] == [f"E2E-{i}-{n}" for n in range(4)]
+    federation.close()
+
+
+def _cli(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def _events_of(node: MahNode, code: str) -> list[str]:
+    return _rows(
+        node.data_dir / "trace.sqlite",
+        "SELECT e.bill_type || ' ' || e.org_uscc FROM trace_event e "
+        "JOIN event_code ec ON ec.event_id = e.id JOIN trace_code c ON c.id = ec.code_id "
+        f"WHERE c.code = '{code}' ORDER BY e.id",
+    )
+
+
+def _document(n: int, **body: object) -> dict[str, object]:
+    return {
+        "client_document_id": f"prov-{n}",
+        "document_no": f"PROV-{n}",
+        "business_time": "2026-11-05T10:00:00+08:00",
+    } | body
+
+
+def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> None:
+    """The way back: the province node's receipts and a distribution mixing two MAHs' boxes
+    go to the platform, which splits them by code owner to each MAH's trace node."""
+    federation = Federation(tmp_path)
+    nodes = []
+    for index, name in enumerate(("trace-a", "trace-b")):
+        _demo(tmp_path / name)
+        nodes.append(federation.add_mah_node(name, tmp_path / name, index, port=free_port()))
+    cdc, pov = _cdc(nodes[0]), vaccination_sites()[0]
+    port, folder = free_port(), tmp_path / "province"
+    province = federation.add_province("province-32", cdc, folder, port, (pov,))
+    d = ["--role", "immunization", "--data-dir", str(folder)]
+    _cli("org", "add", cdc, "示例省疾病预防控制中心", "--kind", "cdc", "--division", "320000", *d)
+    _cli("org", "add", pov.uscc, pov.name, "--kind", "pov", "--division", pov.division_code, *d)
+    as_cdc = {"Authorization": f"Bearer {_cli('token', 'issue', cdc, *d)}"}
+    boxes = [_boxes(node)[0] for node in nodes]
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(federation.serve_platform())
+        base = stack.enter_context(federation.serve_province(province, port))
+        for i, node in enumerate(nodes):
+            url = stack.enter_context(federation.serve_mah(node))
+            box, doses = boxes[i]
+            with federation.client(node.system_id) as mah:
+                body = {
+                    "client_document_id": f"ship-{i}",
+                    "document_no": f"FH-{i}",
+                    "business_time": "2026-11-01T09:00:00+08:00",
+                    "codes": [box],
+                    "consignee_uscc": cdc,
+                    "shipper": "物流部",
+                    "expected_quantity": doses,
+                }
+                headers = {"Authorization": f"Bearer {node.token}"}
+                answer = mah.post(f"{url}/trace/v1/shipping-notes", json=body, headers=headers)
+                assert answer.status_code == 201, answer.text
+        staff = stack.enter_context(federation.client("province-32"))
+        api = f"{base}/immunization/v1"
+
+        def notes() -> list[str]:
+            return [n["note_no"] for n in staff.get(f"{api}/receipts", headers=as_cdc).json()]
+
+        assert sorted(_wait(notes, 2)) == ["FH-0", "FH-1"]
+        for i, (box, _doses) in enumerate(boxes):
+            scan = staff.post(f"{api}/receipts/FH-{i}/scans", json={"code": box}, headers=as_cdc)
+            assert scan.status_code == 201, scan.text
+            done = staff.post(f"{api}/receipts/FH-{i}/confirm", json=_document(i), headers=as_cdc)
+            assert done.status_code == 201, done.text
+        mixed = _document(9, codes=[box for box, _ in boxes], receiver_uscc=pov.uscc)
+        supplied = staff.post(f"{api}/distributions", json=mixed, headers=as_cdc)
+        assert supplied.status_code == 201, supplied.text
+        for node, (box, _doses) in zip(nodes, boxes, strict=True):
+            assert _wait(lambda n=node, b=box: _events_of(n, b), 4)[-2:] == [
+                f"107 {cdc}",
+                f"209 {cdc}",
+            ]
+            other = boxes[1 - nodes.index(node)][0]
+            assert _events_of(node, other) == []  # each owner got only its own box
     federation.close()

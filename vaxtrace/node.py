@@ -37,8 +37,13 @@ from vaxtrace.store.trace.documents import TRACE_LEDGER
 ROLES = ("trace", "platform", "immunization")
 """The roles built so far; ``--role all`` runs every one of them."""
 
-LOCAL_SYSTEMS = {"trace": "local-trace", "platform": PLATFORM, "immunization": "local-province"}
-"""The system id of each role when all run in one process."""
+LOCAL_SYSTEMS = {
+    "trace": "local-trace",
+    "platform": "local-platform",
+    "immunization": "local-province",
+}
+"""The system id of each role when all run in one process: ids of their own, so a data
+directory that later joins a real federation does not mistake its platform for this one."""
 
 
 def log_origin(settings: Settings, role: str) -> str:
@@ -129,9 +134,10 @@ def platform_service(settings: Settings, *, local: bool = False) -> PlatformServ
 def platform_key(settings: Settings, local: bool) -> tuple[str, Verifier | None]:
     """The platform's system id and envelope key, which everything forwarded is signed with."""
     if local:
-        key_file = local_signing_key(settings, PLATFORM)
+        platform_id = LOCAL_SYSTEMS["platform"]
+        key_file = local_signing_key(settings, platform_id)
         key = Ed25519Signer(ed25519_key_at(key_file)).public_text() if key_file.exists() else None
-        return PLATFORM, Ed25519Verifier.from_text(key) if key else None
+        return platform_id, Ed25519Verifier.from_text(key) if key else None
     key = settings.platform_exchange_key
     return settings.platform_system_id, Ed25519Verifier.from_text(key) if key else None
 

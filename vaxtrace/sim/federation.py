@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation, SystemRole
 from vaxtrace.exchange.envelope import Ed25519Signer
 from vaxtrace.exchange.pki import CertificateAuthority
@@ -99,6 +99,10 @@ class MahNode:
     data_dir: Path
     mah_uscc: str
     token: str
+    system_id: str = ""
+    port: int | None = None
+    """Set when the node serves over mutual TLS at its registered endpoint (it then takes
+    what provinces report about its codes)."""
 
 
 class Federation:
@@ -153,7 +157,13 @@ class Federation:
         )
 
     def _add_system(
-        self, system_id: str, role: SystemRole, operator: str, endpoint: str, key: str | None
+        self,
+        system_id: str,
+        role: SystemRole,
+        operator: str,
+        endpoint: str,
+        key: str | None,
+        also: tuple[str, ...] = (),
     ) -> None:
         self.platform.register_system(
             ConnectedSystem(
@@ -162,40 +172,66 @@ class Federation:
                 role=role,
                 operator_uscc=operator,
                 endpoint=endpoint,
-                represents=(operator,),
+                represents=(operator, *also),
                 exchange_key=key,
             )
         )
         self.ca.issue_system(system_id, operator, self.certs)
 
-    def add_mah_node(self, system_id: str, data_dir: Path, index: int) -> MahNode:
-        """Register the ``index``-th MAH of the demo data in ``data_dir`` and its trace node."""
+    def add_mah_node(
+        self, system_id: str, data_dir: Path, index: int, port: int | None = None
+    ) -> MahNode:
+        """Register the ``index``-th MAH of the demo data in ``data_dir`` and its trace node;
+        with a ``port``, at its real endpoint (see :meth:`serve_mah`)."""
         tokens = list(json.loads((data_dir / "demo.json").read_text())["tokens"].items())
         mah_uscc, token = tokens[index]
         self.add_organisation(mah_uscc, MAH_NAMES[index], OrgKind.MAH, "320100")
-        self._add_system(
-            system_id,
-            SystemRole.TRACE,
-            mah_uscc,
-            f"https://{system_id}.example",
-            exchange_key(data_dir),
+        endpoint = f"https://127.0.0.1:{port}" if port else f"https://{system_id}.example"
+        self._add_system(system_id, SystemRole.TRACE, mah_uscc, endpoint, exchange_key(data_dir))
+        env = self._to_platform(system_id) | {"VAXTRACE_DATA_DIR": str(data_dir)}
+        return MahNode(env, data_dir, mah_uscc, token, system_id, port)
+
+    def serve_mah(self, node: MahNode) -> AbstractContextManager[str]:
+        """A MAH's trace node: over mutual TLS at its endpoint if it has a port, else HTTP."""
+        if node.port is None:
+            return serve_node(node.env, "--role", "trace")
+        return serve_node(
+            node.env,
+            "--role",
+            "trace",
+            *self.tls_args,
+            client=self.client(node.system_id),
+            port=node.port,
         )
-        env = self._exchange_env(system_id) | {
-            "VAXTRACE_DATA_DIR": str(data_dir),
-            "VAXTRACE_PLATFORM_BASE_URL": f"https://127.0.0.1:{self.platform_port}",
-        }
-        return MahNode(env, data_dir, mah_uscc, token)
 
     def add_province(
-        self, system_id: str, cdc_uscc: str, data_dir: Path, port: int
+        self,
+        system_id: str,
+        cdc_uscc: str,
+        data_dir: Path,
+        port: int,
+        sites: tuple[Organisation, ...] = (),
     ) -> dict[str, str]:
-        """Register a province's immunization node serving ``cdc_uscc``; its environment."""
+        """Register a province's immunization node serving ``cdc_uscc`` and its vaccination
+        ``sites`` (whose reports it sends); its environment."""
         self.add_organisation(cdc_uscc, "示例省疾病预防控制中心", OrgKind.CDC, "320000")
+        for site in sites:
+            self.add_organisation(site.uscc, site.name, site.kind, site.division_code)
         self._add_system(
-            system_id, SystemRole.IMMUNIZATION, cdc_uscc, f"https://127.0.0.1:{port}", None
+            system_id,
+            SystemRole.IMMUNIZATION,
+            cdc_uscc,
+            f"https://127.0.0.1:{port}",
+            exchange_key(data_dir),
+            tuple(site.uscc for site in sites),
         )
-        return {
-            "VAXTRACE_DATA_DIR": str(data_dir),
+        return self._to_platform(system_id) | {"VAXTRACE_DATA_DIR": str(data_dir)}
+
+    def _to_platform(self, system_id: str) -> dict[str, str]:
+        """A connected system's exchange settings: who it is, where the platform is, and the
+        platform's key that what it forwards is signed with."""
+        return self._exchange_env(system_id) | {
+            "VAXTRACE_PLATFORM_BASE_URL": f"https://127.0.0.1:{self.platform_port}",
             "VAXTRACE_PLATFORM_EXCHANGE_KEY": exchange_key(self.hub),
         }
 
