@@ -108,6 +108,8 @@ def issue_nmpa20(identification_code: str, serial: int) -> str:
 
 def parse_code(text: str) -> TraceCode:
     """Read a trace code as typed, printed or scanned; raise :class:`CodeError` saying why not."""
+    if text and len(text) == 20 and text[0] == "8" and _is_digits(text):
+        return _parse_nmpa20(text)  # the canonical 20-digit form, as documents list codes
     raw = text.strip("\r\n\t ") if text else ""
     if not raw:
         raise CodeError("empty", "no code given")
