@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import count
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from vaxtrace.ledger.checkpoint import Checkpoint, Note, NoteError, SigningKey
 from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService, check_proof
@@ -81,6 +82,48 @@ def test_checkpoints_follow_the_policy(trace_engine: Engine, tmp_path: Path) -> 
     note = Note.parse(node.checkpoint())
     assert node.verifier.verify(note) is None
     assert Checkpoint.parse_body(note.body).size == 10
+
+
+def test_sign_if_due_with_the_writes_tree_size(trace_engine: Engine, tmp_path: Path) -> None:
+    """Given the size its write left, the check reads nothing until the latest checkpoint
+    this service saw says it is time; one signed meanwhile by another process still counts."""
+    clock = Clock()
+    node = make_node(trace_engine, tmp_path, "a", clock)
+    other = make_node(trace_engine, tmp_path, "a", clock)  # the same node, another process
+    statements: list[str] = []
+    event.listen(trace_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    serial = count()
+
+    def written(n: int) -> int:
+        ids = []
+        with write_tx(trace_engine) as conn:
+            for _ in range(n):
+                i = next(serial)
+                header = repo.EventHeader(
+                    "201", "91320100MA1X000009", datetime(2026, 1, 1, tzinfo=UTC), "D", f"c{i}"
+                )
+                ids.append(repo.append_event(conn, header, {"i": i}))
+            size = node.ledger.append_from(conn, ids[0])
+        statements.clear()
+        return size
+
+    node.sign_if_due(written(1))
+    assert checkpoint_sizes(node) == [1]
+    for _ in range(3):
+        node.sign_if_due(written(1))
+        assert statements == []  # neither 10 s nor 5 events since the checkpoint it signed
+    clock.now += 11
+    node.sign_if_due(written(1))
+    assert checkpoint_sizes(node) == [1, 5]
+    size = written(4)
+    clock.now += 11
+    other.sign_if_due()
+    node.sign_if_due(size)  # due by what it saw, but the other process signed size 9 just now
+    assert checkpoint_sizes(node) == [1, 5, 9]
+    node.sign_if_due(written(4))
+    assert statements == []
+    node.sign_if_due(written(1))
+    assert checkpoint_sizes(node) == [1, 5, 9, 14]
 
 
 def test_inclusion_bundle_checks_offline_and_catches_forgery(

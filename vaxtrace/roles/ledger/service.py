@@ -73,6 +73,8 @@ class LedgerService:
         self.origin = key.name
         self.witnesses = {w.key_hash: w for w in trusted_witnesses or []}
         self.clock = clock
+        self._seen: tuple[int, float] | None = None
+        """(tree size, signed at) of the latest committed checkpoint this service has seen."""
 
     @property
     def verifier(self) -> VerifierKey:
@@ -85,32 +87,51 @@ class LedgerService:
         size = self.ledger.append_from(conn, first_event_id)
         self._maybe_sign(conn, size, force=False)
 
-    def sign_if_due(self) -> None:
+    def sign_if_due(self, size: int | None = None) -> None:
         """Sign a checkpoint over what has been appended, if the policy says it is time.
 
         Called after every write: the check reads, and only a due signature takes the write
-        lock (where the check is made again).
+        lock (where the check is made again). ``size``, the tree size the caller's write
+        left, spares the read while the latest checkpoint this service has seen says that
+        size is not due yet: any checkpoint signed since, by any process, is later and
+        covers more, so it can only make it less due.
         """
+        seen = self._seen
+        if size is not None and seen is not None and not self.policy.due(size, *seen, self.clock()):
+            return
         with read_tx(self.engine) as conn:
-            due = self._due(conn, self.ledger.size(conn), force=False)
-        if due:
+            size = self.ledger.size(conn)
+            last_size, last_signed = self._latest(conn)
+        if last_signed is not None:
+            self._seen = (last_size, last_signed)
+        if self.policy.due(size, last_size, last_signed, self.clock()):
             with write_tx(self.engine) as conn:
-                self._maybe_sign(conn, self.ledger.size(conn), force=False)
+                signed = self._maybe_sign(conn, self.ledger.size(conn), force=False)
+            if signed is not None:
+                self._seen = signed
+
+    def _latest(self, conn: Connection) -> tuple[int, float | None]:
+        """(tree size, signed at) of the latest checkpoint; (0, None) before the first."""
+        last = self.ledger.latest_checkpoint(conn)
+        if last is None:
+            return 0, None
+        return int(last["tree_size"]), _timestamp(last["signed_at"])
 
     def _due(self, conn: Connection, size: int, *, force: bool) -> bool:
-        last = self.ledger.latest_checkpoint(conn)
-        last_size = 0 if last is None else int(last["tree_size"])
-        last_signed = None if last is None else _timestamp(last["signed_at"])
+        last_size, last_signed = self._latest(conn)
         return (force and size > last_size) or self.policy.due(
             size, last_size, last_signed, self.clock()
         )
 
-    def _maybe_sign(self, conn: Connection, size: int, *, force: bool) -> None:
+    def _maybe_sign(self, conn: Connection, size: int, *, force: bool) -> tuple[int, float] | None:
+        """Sign a checkpoint of ``size`` in ``conn`` if due; answers (size, signed at) if so."""
         if self._due(conn, size, force=force):
             root = self.ledger.root(conn, size)
             note = self.key.sign(Checkpoint(self.origin, size, root))
             signed_at = datetime.fromtimestamp(self.clock(), UTC)
             self.ledger.save_checkpoint(conn, size, root, note.text(), signed_at)
+            return size, _timestamp(signed_at)
+        return None
 
     # --- checkpoints -------------------------------------------------------------------------
 

@@ -64,7 +64,7 @@ class TraceService:
 
     def _signed(self, result: WriteResult) -> WriteResult:
         if self.ledger is not None and not result.replayed:
-            self.ledger.sign_if_due()
+            self.ledger.sign_if_due(result.log_size)
         return result
 
     # --- identities and basic data: registry ----------------------------------------------

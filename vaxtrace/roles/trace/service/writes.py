@@ -35,6 +35,8 @@ Record = Callable[[Connection, int, int], None]
 class WriteResult:
     body: dict[str, Any]
     replayed: bool
+    log_size: int | None = None
+    """The log's tree size once the write appended its leaves (None: it appended none)."""
 
 
 def digest(*parts: bytes) -> str:
@@ -133,9 +135,8 @@ def write_in(
         event_id=event_id,
         response=body,
     )
-    if event_id is not None:
-        TRACE_LEDGER.append_from(conn, event_id)  # no event without its leaf
-    return WriteResult(body, replayed=False)
+    size = None if event_id is None else TRACE_LEDGER.append_from(conn, event_id)
+    return WriteResult(body, replayed=False, log_size=size)  # no event without its leaf
 
 
 def replay_committed(
