@@ -10,11 +10,12 @@ never a vaccinee's personal data: who was vaccinated stays in the province.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
 from vaxtrace.core.datasets import Model, NonEmpty, ReturnReason, Uscc
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.status import Action
 
 
@@ -94,3 +95,19 @@ class DownstreamEvent(Model):
     def only(self, codes: tuple[str, ...]) -> DownstreamEvent:
         """The same step for a subset of its codes: the part one owner receives."""
         return self.model_copy(update={"codes": codes})
+
+
+def read_event(payload: Any) -> DownstreamEvent:
+    """The report an envelope's payload carries, or a refusal naming the field at fault."""
+    if not isinstance(payload, dict) or "downstream_event" not in payload:
+        raise DomainError("unknown_document", "no downstream_event in the payload", field="payload")
+    try:
+        return DownstreamEvent.model_validate(payload["downstream_event"])
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise DomainError(
+            "malformed_document",
+            f"downstream_event: {where}: {error['msg']}",
+            field=f"payload.downstream_event.{where}".rstrip("."),
+        ) from exc

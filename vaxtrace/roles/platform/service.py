@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import CodeFamilyName
-from vaxtrace.core.downstream import DownstreamEvent
+from vaxtrace.core.downstream import DownstreamEvent, read_event
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from vaxtrace.core.registry import (
     ConnectedSystem,
@@ -76,16 +75,7 @@ def _document_kind(opened: Opened, role: str) -> str:
 
 
 def _downstream_event(opened: Opened) -> DownstreamEvent:
-    try:
-        return DownstreamEvent.model_validate(opened.payload["downstream_event"])
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise DomainError(
-            "malformed_document",
-            f"downstream_event: {where}: {error['msg']}",
-            field=f"payload.downstream_event.{where}".rstrip("."),
-        ) from exc
+    return read_event(opened.payload)
 
 
 def _alert(conn: Connection, reason: str, opened: Opened, **detail: Any) -> None:

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import Write
-from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import DomainError
+from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent, read_event
 from vaxtrace.exchange.delivery import Inbox, open_from_platform, take_batch
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
@@ -54,22 +52,8 @@ class DownstreamReceiver:
 
 
 def _reported(opened: Opened) -> Reported:
-    payload = opened.payload if isinstance(opened.payload, dict) else {}
-    if "downstream_event" not in payload:
-        raise DomainError(
-            "unknown_document", "a trace system takes downstream events", field="payload"
-        )
-    try:
-        event = DownstreamEvent.model_validate(payload["downstream_event"])
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise DomainError(
-            "malformed_document",
-            f"downstream_event: {where}: {error['msg']}",
-            field=f"payload.downstream_event.{where}".rstrip("."),
-        ) from exc
-    origin = payload.get("forwarded_from") or {}
+    event = read_event(opened.payload)
+    origin = opened.payload.get("forwarded_from") or {}
     return Reported(
         client_document_id=str(origin.get("event_id") or opened.header["event_id"]),
         business_time=event.business_time,
