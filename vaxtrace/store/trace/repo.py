@@ -247,14 +247,23 @@ def foreign_listed(conn: Connection, mah_uscc: str, limit: int = 5) -> list[str]
     return [r[0] for r in conn.execute(query, {"mah": mah_uscc, "n": limit})]
 
 
+_INSIDE = {
+    # PostgreSQL estimates the walk's rows at thousands a level and then hashes or sorts the
+    # whole of trace_code for it; a lateral subquery it cannot flatten (OFFSET 0) makes each
+    # step an index lookup by parent, as SQLite plans it anyway
+    "postgresql": "SELECT k.id FROM sub CROSS JOIN LATERAL "
+    "(SELECT c.id FROM trace_code c WHERE c.parent_id = sub.id OFFSET 0) k",
+    "sqlite": "SELECT c.id FROM trace_code c JOIN sub ON c.parent_id = sub.id",
+}
+
+
 def expand(conn: Connection) -> None:
     """Fill the affected set: listed codes and everything inside them now."""
     scratch_table(conn, AFFECTED, "code_id BIGINT")
     conn.exec_driver_sql(
         f"INSERT INTO {AFFECTED} (code_id) "
         f"WITH RECURSIVE sub(id) AS (SELECT code_id FROM {LISTED} "
-        "UNION ALL SELECT c.id FROM trace_code c JOIN sub ON c.parent_id = sub.id) "
-        "SELECT id FROM sub"
+        f"UNION ALL {_INSIDE[conn.dialect.name]}) SELECT id FROM sub"
     )
 
 
