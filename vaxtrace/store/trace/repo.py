@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     and_,
+    bindparam,
     case,
     column,
     func,
@@ -58,39 +60,39 @@ class EventHeader:
     corrects_event_id: int | None = None
 
 
+# Statements of every write, built once: building one costs more than running it.
+_APPEND_EVENT = insert(trace_event).returning(trace_event.c.id)
+_FIND_WRITE = select(write_request).where(
+    write_request.c.org_uscc == bindparam("org_uscc"),
+    write_request.c.client_document_id == bindparam("client_document_id"),
+)
+_SAVE_WRITE = insert(write_request)
+
+
 def append_event(conn: Connection, header: EventHeader, payload: Mapping[str, Any]) -> int:
     """Append one event (never updated afterwards) and return its sequence number."""
     result = conn.execute(
-        insert(trace_event)
-        .values(
-            event_uuid=str(uuid.uuid4()),
-            bill_type=header.bill_type,
-            org_uscc=header.org_uscc,
+        _APPEND_EVENT,
+        {
+            "event_uuid": str(uuid.uuid4()),
+            "bill_type": header.bill_type,
+            "org_uscc": header.org_uscc,
             # UTC, so SQLite (which keeps no offset) stores the same instant as PostgreSQL
-            business_time=header.business_time.astimezone(UTC),
-            recorded_time=datetime.now(UTC),
-            document_no=header.document_no,
-            client_document_id=header.client_document_id,
-            source_document=header.source_document,
-            corrects_event_id=header.corrects_event_id,
-            payload=dict(payload),
-        )
-        .returning(trace_event.c.id)
+            "business_time": header.business_time.astimezone(UTC),
+            "recorded_time": datetime.now(UTC),
+            "document_no": header.document_no,
+            "client_document_id": header.client_document_id,
+            "source_document": header.source_document,
+            "corrects_event_id": header.corrects_event_id,
+            "payload": dict(payload),
+        },
     )
     return int(result.scalar_one())
 
 
 def find_write(conn: Connection, org_uscc: str, client_document_id: str) -> RowMapping | None:
-    return (
-        conn.execute(
-            select(write_request).where(
-                write_request.c.org_uscc == org_uscc,
-                write_request.c.client_document_id == client_document_id,
-            )
-        )
-        .mappings()
-        .first()
-    )
+    params = {"org_uscc": org_uscc, "client_document_id": client_document_id}
+    return conn.execute(_FIND_WRITE, params).mappings().first()
 
 
 def save_write(
@@ -104,14 +106,15 @@ def save_write(
     response: Mapping[str, Any],
 ) -> None:
     conn.execute(
-        insert(write_request).values(
-            org_uscc=org_uscc,
-            client_document_id=client_document_id,
-            operation=operation,
-            request_sha256=request_sha256,
-            event_id=event_id,
-            response=dict(response),
-        )
+        _SAVE_WRITE,
+        {
+            "org_uscc": org_uscc,
+            "client_document_id": client_document_id,
+            "operation": operation,
+            "request_sha256": request_sha256,
+            "event_id": event_id,
+            "response": dict(response),
+        },
     )
 
 
@@ -380,47 +383,58 @@ def affected_batches(conn: Connection) -> list[dict[str, Any]]:
     return [r._asdict() for r in conn.execute(query)]
 
 
+_LINK_LISTED = text(
+    f"INSERT INTO event_code (code_id, event_id) SELECT code_id, :event_id FROM {LISTED}"
+)
+_IN_CONTAINERS = text(
+    f"SELECT c.code FROM {LISTED} l JOIN trace_code c ON c.id = l.code_id "
+    "WHERE c.parent_id IS NOT NULL ORDER BY c.code"
+)
+_CLOSE_CONTAINMENT = text(
+    "INSERT INTO containment_history (child_id, since_event, until_event, parent_id) "
+    f"SELECT c.id, c.parent_since, :event_id, c.parent_id FROM {LISTED} l "
+    "JOIN trace_code c ON c.id = l.code_id WHERE c.parent_id IS NOT NULL"
+)
+_UNPACK_LISTED = text(
+    "UPDATE trace_code SET parent_id = NULL, parent_since = NULL "
+    f"WHERE id IN (SELECT code_id FROM {LISTED}) AND parent_id IS NOT NULL"
+)
+_CONTENTS = text(
+    f"SELECT p.code, c.code FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
+    "JOIN trace_code p ON p.id = c.parent_id ORDER BY p.code, c.code"
+)
+
+
 def link_listed(conn: Connection, event_id: int) -> None:
-    conn.exec_driver_sql(
-        f"INSERT INTO event_code (code_id, event_id) SELECT code_id, {int(event_id)} FROM {LISTED}"
-    )
+    conn.execute(_LINK_LISTED, {"event_id": event_id})
 
 
 def detach_listed(conn: Connection, event_id: int) -> list[str]:
     """Take listed codes out of their containers (an implicit unpack); return those codes."""
-    query = text(
-        f"SELECT c.code FROM {LISTED} l JOIN trace_code c ON c.id = l.code_id "
-        "WHERE c.parent_id IS NOT NULL ORDER BY c.code"
-    )
-    detached = [r[0] for r in conn.execute(query)]
+    detached = [r[0] for r in conn.execute(_IN_CONTAINERS)]
     if detached:
-        conn.exec_driver_sql(
-            "INSERT INTO containment_history (child_id, since_event, until_event, parent_id) "
-            f"SELECT c.id, c.parent_since, {int(event_id)}, c.parent_id FROM {LISTED} l "
-            "JOIN trace_code c ON c.id = l.code_id WHERE c.parent_id IS NOT NULL"
-        )
-        conn.exec_driver_sql(
-            "UPDATE trace_code SET parent_id = NULL, parent_since = NULL "
-            f"WHERE id IN (SELECT code_id FROM {LISTED}) AND parent_id IS NOT NULL"
-        )
+        conn.execute(_CLOSE_CONTAINMENT, {"event_id": event_id})
+        conn.execute(_UNPACK_LISTED)
     return detached
 
 
 def contents_of_affected(conn: Connection) -> dict[str, list[str]]:
     """What each container of the affected set holds directly (codes, in order): the packing
     a receiver needs to verify and break down what it got."""
-    query = text(
-        f"SELECT p.code, c.code FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
-        "JOIN trace_code p ON p.id = c.parent_id ORDER BY p.code, c.code"
-    )
     contents: dict[str, list[str]] = {}
-    for parent, child in conn.execute(query):
+    for parent, child in conn.execute(_CONTENTS):
         contents.setdefault(str(parent), []).append(str(child))
     return contents
 
 
 def apply_action(conn: Connection, action: Action, *, holder_uscc: str | None = None) -> None:
     """Move every affected code along the status table (already checked) and set its holder."""
+    statement = _apply_action(action, holder_uscc is not None)
+    conn.execute(statement, {} if holder_uscc is None else {"holder": holder_uscc})
+
+
+@functools.cache
+def _apply_action(action: Action, moves: bool) -> Any:
     mapping = STATUS_TRANSITIONS[action]
     values: dict[str, Any] = {
         "status": case(
@@ -429,10 +443,10 @@ def apply_action(conn: Connection, action: Action, *, holder_uscc: str | None = 
             else_=trace_code.c.status,
         )
     }
-    if holder_uscc is not None:
-        values["holder_uscc"] = holder_uscc
+    if moves:
+        values["holder_uscc"] = bindparam("holder")
     affected_ids: Any = select(column("code_id")).select_from(table(AFFECTED))
-    conn.execute(update(trace_code).where(trace_code.c.id.in_(affected_ids)).values(**values))
+    return update(trace_code).where(trace_code.c.id.in_(affected_ids)).values(**values)
 
 
 def set_status_of_batches(conn: Connection, batch_ids: Sequence[int], action: Action) -> int:

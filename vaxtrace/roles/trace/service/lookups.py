@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Table, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, Table, bindparam, select
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import OrgKind
@@ -32,9 +32,11 @@ def exists(conn: Connection, table: Table, *where: ColumnElement[bool]) -> bool:
     return conn.execute(select(table.c.id).where(*where)).first() is not None
 
 
+_ORGANISATION = select(organisation).where(organisation.c.uscc == bindparam("uscc"))
+
+
 def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
-    query = select(organisation).where(organisation.c.uscc == uscc)
-    return conn.execute(query).mappings().first()
+    return conn.execute(_ORGANISATION, {"uscc": uscc}).mappings().first()
 
 
 def known_organisation(conn: Connection, uscc: str) -> RowMapping:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from vaxtrace.core.datasets import (
     Conclusion,
@@ -22,7 +22,7 @@ from vaxtrace.core.datasets import (
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
-from vaxtrace.roles.trace.service.lookups import exists, find_organisation
+from vaxtrace.roles.trace.service.lookups import find_organisation
 from vaxtrace.roles.trace.service.writes import WriteResult, codes_write
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.schema import shipping_note
@@ -43,6 +43,12 @@ def warehouse(engine: Engine, actor: str, request: Warehousing) -> WriteResult:
     )
 
 
+_NOTE = select(shipping_note.c.id).where(
+    shipping_note.c.mah_uscc == bindparam("mah"), shipping_note.c.note_no == bindparam("note_no")
+)
+_RECORD_NOTE = insert(shipping_note)
+
+
 def ship(
     engine: Engine, actor: str, request: ShippingNote, outbox: Outbox | None = None
 ) -> WriteResult:
@@ -50,12 +56,7 @@ def ship(
     leaves for the platform in the same transaction (it goes on to the CDC's province)."""
 
     def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], doses: int) -> None:
-        if exists(
-            conn,
-            shipping_note,
-            shipping_note.c.mah_uscc == actor,
-            shipping_note.c.note_no == request.document_no,
-        ):
+        if conn.execute(_NOTE, {"mah": actor, "note_no": request.document_no}).first():
             raise Conflict(
                 "shipping_note_exists",
                 f"shipping note {request.document_no} exists; a new note needs a new number",
@@ -74,13 +75,14 @@ def ship(
 
     def record(conn: Connection, event_id: int, doses: int) -> None:
         conn.execute(
-            insert(shipping_note).values(
-                event_id=event_id,
-                mah_uscc=actor,
-                note_no=request.document_no,
-                consignee_uscc=request.consignee_uscc,
-                quantity=doses,
-            )
+            _RECORD_NOTE,
+            {
+                "event_id": event_id,
+                "mah_uscc": actor,
+                "note_no": request.document_no,
+                "consignee_uscc": request.consignee_uscc,
+                "quantity": doses,
+            },
         )
         if outbox is not None:
             note = request.model_dump(mode="json", exclude={"client_document_id"})
