@@ -18,6 +18,7 @@ from sqlalchemy import (
     column,
     func,
     insert,
+    null,
     or_,
     select,
     table,
@@ -395,10 +396,6 @@ _CLOSE_CONTAINMENT = text(
     f"SELECT c.id, c.parent_since, :event_id, c.parent_id FROM {LISTED} l "
     "JOIN trace_code c ON c.id = l.code_id WHERE c.parent_id IS NOT NULL"
 )
-_UNPACK_LISTED = text(
-    "UPDATE trace_code SET parent_id = NULL, parent_since = NULL "
-    f"WHERE id IN (SELECT code_id FROM {LISTED}) AND parent_id IS NOT NULL"
-)
 _CONTENTS = text(
     f"SELECT p.code, c.code FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
     "JOIN trace_code p ON p.id = c.parent_id ORDER BY p.code, c.code"
@@ -410,11 +407,12 @@ def link_listed(conn: Connection, event_id: int) -> None:
 
 
 def detach_listed(conn: Connection, event_id: int) -> list[str]:
-    """Take listed codes out of their containers (an implicit unpack); return those codes."""
+    """Listed codes leave their containers (an implicit unpack): close each containment into
+    history and return those codes; :func:`apply_action` with ``unpack`` then empties their
+    current container, in the one update of the step."""
     detached = [r[0] for r in conn.execute(_IN_CONTAINERS)]
     if detached:
         conn.execute(_CLOSE_CONTAINMENT, {"event_id": event_id})
-        conn.execute(_UNPACK_LISTED)
     return detached
 
 
@@ -427,14 +425,19 @@ def contents_of_affected(conn: Connection) -> dict[str, list[str]]:
     return contents
 
 
-def apply_action(conn: Connection, action: Action, *, holder_uscc: str | None = None) -> None:
-    """Move every affected code along the status table (already checked) and set its holder."""
-    statement = _apply_action(action, holder_uscc is not None)
+def apply_action(
+    conn: Connection, action: Action, *, holder_uscc: str | None = None, unpack: bool = False
+) -> None:
+    """Move every affected code along the status table (already checked) and set its holder;
+    with ``unpack``, listed codes are also taken out of their containers (see
+    :func:`detach_listed`). One update: a row rewritten twice costs PostgreSQL a second new
+    version of it and of each of its index entries."""
+    statement = _apply_action(action, holder_uscc is not None, unpack)
     conn.execute(statement, {} if holder_uscc is None else {"holder": holder_uscc})
 
 
 @functools.cache
-def _apply_action(action: Action, moves: bool) -> Any:
+def _apply_action(action: Action, moves: bool, unpack: bool) -> Any:
     mapping = STATUS_TRANSITIONS[action]
     values: dict[str, Any] = {
         "status": case(
@@ -445,6 +448,10 @@ def _apply_action(action: Action, moves: bool) -> Any:
     }
     if moves:
         values["holder_uscc"] = bindparam("holder")
+    if unpack:
+        listed: Any = trace_code.c.id.in_(select(column("code_id")).select_from(table(LISTED)))
+        values["parent_id"] = case((listed, null()), else_=trace_code.c.parent_id)
+        values["parent_since"] = case((listed, null()), else_=trace_code.c.parent_since)
     affected_ids: Any = select(column("code_id")).select_from(table(AFFECTED))
     return update(trace_code).where(trace_code.c.id.in_(affected_ids)).values(**values)
 

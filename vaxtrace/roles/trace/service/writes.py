@@ -235,7 +235,9 @@ def codes_step(
         event_id = repo.append_event(conn, header, payload | {"codes": len(values)})
         repo.link_listed(conn, event_id)
         unpacked = repo.detach_listed(conn, event_id) if movement else []
-        repo.apply_action(conn, action, holder_uscc=holder if movement else None)
+        repo.apply_action(
+            conn, action, holder_uscc=holder if movement else None, unpack=bool(unpacked)
+        )
         if record is not None:
             record(conn, event_id, doses)
         return event_id, {
