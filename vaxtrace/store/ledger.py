@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -118,11 +119,16 @@ class Ledger:
     def __init__(self, tables: LedgerTables, documents: Documents) -> None:
         self.t = tables
         self.documents = documents
+        # built once: every write runs them
+        self._size = select(func.max(tables.leaf.c.leaf_index))
+        self._nodes = select(tables.node.c.node_key, tables.node.c.hash).where(
+            tables.node.c.node_key.in_(bindparam("keys", expanding=True))
+        )
 
     # --- writing -------------------------------------------------------------------------
 
     def size(self, conn: Connection) -> int:
-        found = conn.execute(select(func.max(self.t.leaf.c.leaf_index))).scalar_one()
+        found = conn.execute(self._size).scalar_one()
         return 0 if found is None else int(found) + 1
 
     def frontier(self, conn: Connection, size: int) -> merkle.Frontier:
@@ -168,11 +174,7 @@ class Ledger:
         ordered = list(wanted)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
-            rows = conn.execute(
-                select(self.t.node.c.node_key, self.t.node.c.hash).where(
-                    self.t.node.c.node_key.in_(chunk)
-                )
-            )
+            rows = conn.execute(self._nodes, {"keys": chunk})
             for key, value in rows:
                 found[wanted[int(key)]] = bytes(value)
         missing = [k for k in keys if k not in found]

@@ -6,12 +6,13 @@ change to any of them, made by any means, no longer matches the event's leaf.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from vaxtrace.ledger.canonical import canonical_json
 from vaxtrace.store.ledger import Ledger
@@ -37,38 +38,55 @@ def _utc(value: datetime) -> str:
     return naive.isoformat(timespec="microseconds") + "Z"
 
 
-def _links(conn: Connection, query: Any) -> Iterator[tuple[int, list[str]]]:
-    rows = conn.execute(query.execution_options(yield_per=20_000))
+def _links(conn: Connection, query: Any, window: dict[str, int]) -> Iterator[tuple[int, list[str]]]:
+    rows = conn.execute(query, window)
     for event_id, group in groupby(rows, key=lambda r: int(r[0])):
         yield event_id, [str(r[1]) for r in group]
+
+
+def _window(column: Any, bounded: bool) -> Any:
+    low = column >= bindparam("from_id")
+    return (low & (column < bindparam("to_id"))) if bounded else low
+
+
+@functools.cache
+def _queries(bounded: bool) -> tuple[Any, Any, Any]:
+    """The codes, batches and events of a window of events (built once: every write reads its
+    event back through them)."""
+    codes = (
+        select(event_code.c.event_id, trace_code.c.code)
+        .join(trace_code, trace_code.c.id == event_code.c.code_id)
+        .where(_window(event_code.c.event_id, bounded))
+        .order_by(event_code.c.event_id, trace_code.c.code)
+        .execution_options(yield_per=20_000)
+    )
+    batches = (
+        select(batch_event.c.event_id, batch.c.batch_no)
+        .join(batch, batch.c.id == batch_event.c.batch_id)
+        .where(_window(batch_event.c.event_id, bounded))
+        .order_by(batch_event.c.event_id, batch.c.batch_no)
+        .execution_options(yield_per=20_000)
+    )
+    columns = [trace_event.c[name] for name in _EVENT_FIELDS]
+    times = [trace_event.c.business_time, trace_event.c.recorded_time]
+    events = (
+        select(*columns, *times)
+        .where(_window(trace_event.c.id, bounded))
+        .order_by(trace_event.c.id)
+        .execution_options(yield_per=10_000)
+    )
+    return codes, batches, events
 
 
 def event_documents(
     conn: Connection, from_id: int, to_id: int | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """(event id, canonical document) for events from_id <= id (< to_id), in id order."""
-
-    def window(column: Any) -> Any:
-        return (column >= from_id) if to_id is None else (column >= from_id) & (column < to_id)
-
-    codes = (
-        select(event_code.c.event_id, trace_code.c.code)
-        .join(trace_code, trace_code.c.id == event_code.c.code_id)
-        .where(window(event_code.c.event_id))
-        .order_by(event_code.c.event_id, trace_code.c.code)
-    )
-    batches = (
-        select(batch_event.c.event_id, batch.c.batch_no)
-        .join(batch, batch.c.id == batch_event.c.batch_id)
-        .where(window(batch_event.c.event_id))
-        .order_by(batch_event.c.event_id, batch.c.batch_no)
-    )
-    code_links, batch_links = _links(conn, codes), _links(conn, batches)
+    codes, batches, events = _queries(to_id is not None)
+    window = {"from_id": from_id} if to_id is None else {"from_id": from_id, "to_id": to_id}
+    code_links, batch_links = _links(conn, codes, window), _links(conn, batches, window)
     next_codes, next_batches = next(code_links, None), next(batch_links, None)
-    columns = [trace_event.c[name] for name in _EVENT_FIELDS]
-    times = [trace_event.c.business_time, trace_event.c.recorded_time]
-    query = select(*columns, *times).where(window(trace_event.c.id)).order_by(trace_event.c.id)
-    for row in conn.execute(query.execution_options(yield_per=10_000)):
+    for row in conn.execute(events, window):
         event_id = int(row[0])
         doc: dict[str, Any] = dict(zip(_EVENT_FIELDS, row[: len(_EVENT_FIELDS)], strict=True))
         doc["business_time"] = _utc(row[-2])
