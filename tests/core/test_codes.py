@@ -17,6 +17,7 @@ from vaxtrace.core.codes import (
     CodeError,
     CodeFamily,
     TraceCode,
+    canonical_value,
     digital_link,
     element_string,
     format_human,
@@ -545,3 +546,25 @@ def test_nmpa20_codes_have_no_gs1_forms() -> None:
             write(code)
         assert info.value.reason == "not_gs1"
     assert format_human(code) == "8123456 0000000428410"
+
+
+@given(
+    st.one_of(
+        vt_codes,
+        st.from_regex(r"\A8[0-9]{19}\Z"),
+        st.from_regex(r"\A[ \]dC2]{0,3}[0-9\- ]{18,24}\Z"),
+        st.text(alphabet="0189 -()\x1d", max_size=30),
+    )
+)
+@example("")
+@example("0100000000000000")
+@example("８0000000000600011743")  # a full-width digit is no digit
+def test_canonical_value_is_what_parse_code_reads(text: str) -> None:
+    try:
+        expected = parse_code(text).value
+    except CodeError as exc:
+        with pytest.raises(CodeError) as info:
+            canonical_value(text)
+        assert info.value.reason == exc.reason
+        return
+    assert canonical_value(text) == expected

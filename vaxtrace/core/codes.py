@@ -106,10 +106,21 @@ def issue_nmpa20(identification_code: str, serial: int) -> str:
 # --- reading what a person typed or a scanner sent --------------------------------------
 
 
+def _is_canonical_nmpa20(text: str) -> bool:
+    """Already the canonical text of a 20-digit code, as documents list codes."""
+    return bool(text) and len(text) == 20 and text[0] == "8" and _is_digits(text)
+
+
+def canonical_value(text: str) -> str:
+    """``parse_code(text).value``: the text a code is stored and compared as; a code already
+    in canonical 20-digit form is answered as it is (a document's hundreds of codes)."""
+    return text if _is_canonical_nmpa20(text) else parse_code(text).value
+
+
 def parse_code(text: str) -> TraceCode:
     """Read a trace code as typed, printed or scanned; raise :class:`CodeError` saying why not."""
-    if text and len(text) == 20 and text[0] == "8" and _is_digits(text):
-        return _parse_nmpa20(text)  # the canonical 20-digit form, as documents list codes
+    if _is_canonical_nmpa20(text):
+        return _parse_nmpa20(text)
     raw = text.strip("\r\n\t ") if text else ""
     if not raw:
         raise CodeError("empty", "no code given")

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action, Status, refusal
-from vaxtrace.roles.trace.service.lookups import examples, known_organisation, parse
+from vaxtrace.roles.trace.service.lookups import canonical, examples, known_organisation
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.documents import TRACE_LEDGER
@@ -259,7 +259,7 @@ def codes_step(
 
 def listed_values(codes: Sequence[str]) -> list[str]:
     """A document's codes parsed into their canonical values, each listed once."""
-    values = [parse(v, f"codes[{i}]").value for i, v in enumerate(codes)]
+    values = [canonical(v, f"codes[{i}]") for i, v in enumerate(codes)]
     if len(set(values)) != len(values):
         raise DomainError("duplicate_code", "a code is listed twice", field="codes")
     return values
