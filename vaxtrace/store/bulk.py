@@ -33,14 +33,20 @@ def bulk_insert(
 
 
 def scratch_table(conn: Connection, name: str, columns_sql: str) -> None:
-    """A per-transaction scratch table ``name``, created on first use and empty on return."""
+    """A per-transaction scratch table ``name``, created on first use and empty on return.
+
+    Straight through the driver, as every write of a set of codes does it: on PostgreSQL both
+    statements in one round trip (no parameters: the simple protocol takes several).
+    """
+    raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns_sql})")
-    else:
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns_sql}) ON COMMIT DELETE ROWS"
-        )
-    conn.exec_driver_sql(f"DELETE FROM {name}")
+        raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns_sql})")
+        raw.execute(f"DELETE FROM {name}")
+        return
+    raw.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns_sql}) ON COMMIT DELETE ROWS; "
+        f"DELETE FROM {name}"
+    )
 
 
 def lock_for_ids(conn: Connection, table: str) -> None:

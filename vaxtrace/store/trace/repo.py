@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -228,13 +229,26 @@ def existing_codes(conn: Connection, values: Sequence[str], limit: int = 5) -> l
 # --- sets of codes named by a document ---------------------------------------------------
 
 
+_LOAD_LISTED = {  # the values come as one parameter: a JSON array, or a PostgreSQL array
+    "sqlite": text(
+        f"INSERT INTO {LISTED} (value, code_id) SELECT v.value, "
+        "(SELECT id FROM trace_code WHERE code = v.value) FROM json_each(:values) v"
+    ),
+    "postgresql": text(
+        f"INSERT INTO {LISTED} (value, code_id) SELECT v.value, "
+        "(SELECT id FROM trace_code WHERE code = v.value) "
+        "FROM unnest(CAST(:values AS text[])) AS v(value)"
+    ),
+}
+
+
 def load_listed(conn: Connection, values: Sequence[str]) -> None:
-    """Put a document's codes in the scratch table and resolve them to ids."""
+    """Put a document's codes in the scratch table, each with its id (NULL: unknown), in one
+    statement."""
     scratch_table(conn, LISTED, "value VARCHAR(120) PRIMARY KEY, code_id BIGINT")
-    bulk_insert(conn, LISTED, ("value",), ((v,) for v in values))
-    conn.exec_driver_sql(
-        f"UPDATE {LISTED} SET code_id = (SELECT id FROM trace_code WHERE code = {LISTED}.value)"
-    )
+    dialect = conn.dialect.name
+    given = json.dumps(values) if dialect == "sqlite" else list(values)
+    conn.execute(_LOAD_LISTED[dialect], {"values": given})
 
 
 def unknown_listed(conn: Connection, limit: int = 5) -> list[str]:
