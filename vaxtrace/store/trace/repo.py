@@ -336,20 +336,19 @@ _BATCH_FACTS = (
     "certificate_no",
     "release_conclusion",
 )
-_SUMMARY = text(
+_SUMMARY = text(  # counted per batch and status first, then joined to the few batches
+    "WITH g AS (SELECT c.batch_id, c.status, count(*) AS n, count(DISTINCT c.id) AS distinct_n, "
+    "min(c.code) AS example, sum(CASE WHEN c.level = 1 THEN 1 ELSE 0 END) AS doses, "
+    "sum(CASE WHEN c.holder_uscc <> :holder THEN 1 ELSE 0 END) AS elsewhere "
+    f"FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id GROUP BY c.batch_id, c.status) "
     "SELECT b.id AS batch_id, b.batch_no, b.expiry_date, b.customs_clearance_no, "
     "p.product_code, p.imported, lr.certificate_no, lr.conclusion AS release_conclusion, "
-    "c.status, count(*) AS n, count(DISTINCT c.id) AS distinct_n, min(c.code) AS example, "
-    "sum(CASE WHEN c.level = 1 THEN 1 ELSE 0 END) AS doses, "
-    "sum(CASE WHEN c.holder_uscc <> :holder THEN 1 ELSE 0 END) AS elsewhere, "
+    "g.status, g.n, g.distinct_n, g.example, g.doses, g.elsewhere, "
     f"(SELECT count(*) FROM {AFFECTED}) AS affected, "
     f"(SELECT count(*) FROM {LISTED} l JOIN trace_code f ON f.id = l.code_id "
     "JOIN product fp ON fp.id = f.product_id WHERE fp.mah_uscc <> :mah) AS foreign_n "
-    f"FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
-    "JOIN batch b ON b.id = c.batch_id JOIN product p ON p.id = b.product_id "
-    "LEFT JOIN lot_release lr ON lr.batch_id = b.id "
-    "GROUP BY b.id, b.batch_no, b.expiry_date, b.customs_clearance_no, p.product_code, "
-    "p.imported, lr.certificate_no, lr.conclusion, c.status ORDER BY b.batch_no, b.id"
+    "FROM g JOIN batch b ON b.id = g.batch_id JOIN product p ON p.id = b.product_id "
+    "LEFT JOIN lot_release lr ON lr.batch_id = b.id ORDER BY b.batch_no, b.id"
 )
 
 
