@@ -71,7 +71,7 @@ def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
 def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     router = APIRouter(prefix="/immunization/v1", tags=["provincial immunization 省级免疫规划"])
 
-    def service(request: Request) -> ImmunizationService:
+    async def service(request: Request) -> ImmunizationService:
         svc: ImmunizationService = request.app.state.immunization
         return svc
 

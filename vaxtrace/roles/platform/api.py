@@ -16,7 +16,7 @@ from vaxtrace.roles.platform.service import PlatformService
 def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     router = APIRouter(prefix="/platform/v1", tags=["collaborative platform 协同服务平台"])
 
-    def service(request: Request) -> PlatformService:
+    async def service(request: Request) -> PlatformService:
         svc: PlatformService = request.app.state.platform
         return svc
 

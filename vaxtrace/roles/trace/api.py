@@ -44,7 +44,8 @@ from vaxtrace.roles.trace.service import TraceService, WriteResult
 router = APIRouter(prefix="/trace/v1", tags=["trace system 疫苗追溯系统"])
 
 
-def service(request: Request) -> TraceService:
+async def service(request: Request) -> TraceService:
+    """The role's service (async: a lookup, not worth a worker thread per request)."""
     svc: TraceService = request.app.state.trace
     return svc
 

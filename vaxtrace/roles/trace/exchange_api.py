@@ -15,7 +15,7 @@ from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
 def trace_exchange_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     router = APIRouter(prefix="/trace/v1/exchange", tags=["trace system 疫苗追溯系统"])
 
-    def receiver(request: Request) -> DownstreamReceiver:
+    async def receiver(request: Request) -> DownstreamReceiver:
         found: DownstreamReceiver = request.app.state.trace_downstream
         return found
 
