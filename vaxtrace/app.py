@@ -90,7 +90,7 @@ def _step_once(
     return published
 
 
-async def _trace_ledger(request: Request) -> LedgerService:
+def _trace_ledger(request: Request) -> LedgerService:
     svc: TraceService = request.app.state.trace
     assert svc.ledger is not None
     return svc.ledger
