@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import pytest
 from sqlalchemy import Engine, exc
 
@@ -9,10 +11,15 @@ from vaxtrace.store.bulk import bulk_insert, scratch_table
 from vaxtrace.store.engine import write_tx
 
 
-def test_violation_is_sqlalchemy_integrity_error_and_rolls_back(trace_engine: Engine) -> None:
+@pytest.mark.parametrize("given", [list, iter], ids=["a few rows", "a stream"])
+def test_violation_is_sqlalchemy_integrity_error_and_rolls_back(
+    trace_engine: Engine, given: Callable[[list[tuple[int, int]]], Iterable[tuple[int, int]]]
+) -> None:
+    """Either way of inserting (PostgreSQL: INSERT for a list of a few rows, else COPY)."""
     with pytest.raises(exc.IntegrityError), write_tx(trace_engine) as conn:
-        bulk_insert(conn, "batch_event", ("batch_id", "event_id"), [(1, 1), (1, 2)])
-        bulk_insert(conn, "batch_event", ("batch_id", "event_id"), [(1, 3), (1, 3)])
+        bulk_insert(conn, "batch_event", ("batch_id", "event_id"), given([(1, 1), (1, 2)]))
+        assert conn.exec_driver_sql("SELECT count(*) FROM batch_event").scalar_one() == 2
+        bulk_insert(conn, "batch_event", ("batch_id", "event_id"), given([(1, 3), (1, 3)]))
     with trace_engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM batch_event").scalar_one() == 0
 

@@ -8,24 +8,33 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+FEW_ROWS = 100
+"""Up to this many rows (given as a list) PostgreSQL gets an INSERT, not a COPY."""
+
 
 def bulk_insert(
     conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
-    """Insert many rows at driver speed: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
+    """Insert many rows at driver speed: ``executemany`` on SQLite, ``COPY`` on PostgreSQL
+    (``executemany`` there too for a list of a few rows, such as a write's log leaf and nodes:
+    one round trip, where COPY takes two and more work).
 
     A constraint violation surfaces as SQLAlchemy's ``IntegrityError``, as any other write's.
     """
     cols = ", ".join(columns)
     statement = f"INSERT INTO {table} ({cols})"
     try:
+        raw: Any = conn.connection.driver_connection
         if conn.dialect.name == "sqlite":
             marks = ", ".join("?" for _ in columns)
-            raw: Any = conn.connection.driver_connection
             raw.executemany(f"{statement} VALUES ({marks})", rows)
             return
-        raw_pg: Any = conn.connection.driver_connection
-        with raw_pg.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        if isinstance(rows, list | tuple) and len(rows) <= FEW_ROWS:
+            marks = ", ".join("%s" for _ in columns)
+            with raw.cursor() as cur:
+                cur.executemany(f"{statement} VALUES ({marks})", rows)
+            return
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
     except conn.dialect.loaded_dbapi.IntegrityError as exc:
