@@ -11,7 +11,7 @@ from vaxtrace.ledger import merkle
 from vaxtrace.store.append_only import drop_append_only
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.ledger import LEDGER_TABLES, Ledger, verify_log
-from vaxtrace.store.trace import repo, schema
+from vaxtrace.store.trace import documents, repo, schema
 from vaxtrace.store.trace.documents import event_documents
 
 
@@ -131,3 +131,24 @@ def test_rewriting_event_and_leaf_together_breaks_the_signed_root(trace_engine: 
         verdict = verify_log(ledger, conn)
     assert not verdict.ok and "rewritten" in verdict.problem
     assert verdict.event_id == ids[4]
+
+
+def test_documents_read_at_once_or_in_batches_are_the_same(
+    trace_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL reads a small window at once and a large one through a server-side cursor."""
+    ids = _append(trace_engine, 12)
+    with write_tx(trace_engine) as conn:
+        rows = [(n, f"8{n:019d}", 1, 1, 1, None, None, "normal", "X", ids[0]) for n in range(1, 41)]
+        repo.insert_codes(conn, rows)
+        repo.link_codes(conn, range(1, 41), ids[3])
+        repo.link_codes(conn, range(30, 5, -1), ids[7])
+
+    def read() -> list[list[tuple[int, bytes]]]:
+        with read_tx(trace_engine) as conn:
+            return [list(event_documents(conn, ids[2])), list(event_documents(conn, 0, ids[9]))]
+
+    at_once = read()
+    monkeypatch.setattr(documents, "STREAM_ABOVE", 0)
+    assert read() == at_once
+    assert b'"codes":["80000000000000000006","80000000000000000007"' in dict(at_once[0])[ids[7]]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from vaxtrace.ledger.canonical import canonical_json
 from vaxtrace.store.ledger import Ledger
@@ -38,8 +38,10 @@ def _utc(value: datetime) -> str:
     return naive.isoformat(timespec="microseconds") + "Z"
 
 
-def _links(conn: Connection, query: Any, window: dict[str, int]) -> Iterator[tuple[int, list[str]]]:
-    rows = conn.execute(query, window)
+def _links(
+    conn: Connection, query: Any, window: dict[str, int], options: dict[str, Any]
+) -> Iterator[tuple[int, list[str]]]:
+    rows = conn.execute(query, window, execution_options=options)
     for event_id, group in groupby(rows, key=lambda r: int(r[0])):
         yield event_id, [str(r[1]) for r in group]
 
@@ -58,14 +60,12 @@ def _queries(bounded: bool) -> tuple[Any, Any, Any]:
         .join(trace_code, trace_code.c.id == event_code.c.code_id)
         .where(_window(event_code.c.event_id, bounded))
         .order_by(event_code.c.event_id, trace_code.c.code)
-        .execution_options(yield_per=20_000)
     )
     batches = (
         select(batch_event.c.event_id, batch.c.batch_no)
         .join(batch, batch.c.id == batch_event.c.batch_id)
         .where(_window(batch_event.c.event_id, bounded))
         .order_by(batch_event.c.event_id, batch.c.batch_no)
-        .execution_options(yield_per=20_000)
     )
     columns = [trace_event.c[name] for name in _EVENT_FIELDS]
     times = [trace_event.c.business_time, trace_event.c.recorded_time]
@@ -73,20 +73,45 @@ def _queries(bounded: bool) -> tuple[Any, Any, Any]:
         select(*columns, *times)
         .where(_window(trace_event.c.id, bounded))
         .order_by(trace_event.c.id)
-        .execution_options(yield_per=10_000)
     )
     return codes, batches, events
+
+
+STREAM_ABOVE = 20_000
+"""Rows (events and their codes) past which a window is read in batches."""
+
+
+@functools.cache
+def _size(bounded: bool) -> Any:
+    events = select(func.count()).where(_window(trace_event.c.id, bounded))
+    codes = select(func.count()).where(_window(event_code.c.event_id, bounded))
+    return select(events.scalar_subquery(), codes.scalar_subquery())
+
+
+def _streamed(conn: Connection, bounded: bool, window: dict[str, int]) -> bool:
+    """Whether to read a window in batches. On PostgreSQL that is a server-side cursor, three
+    round trips a query: for a write's own event (the common window) the rows are few, and
+    read at once; SQLite reads its cursor row by row either way."""
+    if conn.dialect.name != "postgresql":
+        return True
+    events, codes = conn.execute(_size(bounded), window).one()
+    return int(events) + int(codes) > STREAM_ABOVE
 
 
 def event_documents(
     conn: Connection, from_id: int, to_id: int | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """(event id, canonical document) for events from_id <= id (< to_id), in id order."""
-    codes, batches, events = _queries(to_id is not None)
+    bounded = to_id is not None
+    codes, batches, events = _queries(bounded)
     window = {"from_id": from_id} if to_id is None else {"from_id": from_id, "to_id": to_id}
-    code_links, batch_links = _links(conn, codes, window), _links(conn, batches, window)
+    many = _streamed(conn, bounded, window)
+    links: dict[str, Any] = {"yield_per": 20_000} if many else {}
+    code_links = _links(conn, codes, window, links)
+    batch_links = _links(conn, batches, window, links)
     next_codes, next_batches = next(code_links, None), next(batch_links, None)
-    for row in conn.execute(events, window):
+    rows = conn.execute(events, window, execution_options={"yield_per": 10_000} if many else {})
+    for row in rows:
         event_id = int(row[0])
         doc: dict[str, Any] = dict(zip(_EVENT_FIELDS, row[: len(_EVENT_FIELDS)], strict=True))
         doc["business_time"] = _utc(row[-2])
