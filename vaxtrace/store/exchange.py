@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -76,13 +77,17 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
 class ExchangeStore:
     def __init__(self, tables: ExchangeTables) -> None:
         self.t = tables
+        o = tables.outbox
+        # built once: every business write that sends something runs both
+        self._last_sequence = select(func.max(o.c.sequence)).where(
+            o.c.receiver == bindparam("receiver")
+        )
+        self._enqueue = insert(o)
 
     # --- sender side -------------------------------------------------------------------
 
     def next_sequence(self, conn: Connection, receiver: str) -> int:
-        o = self.t.outbox
-        found = conn.execute(select(func.max(o.c.sequence)).where(o.c.receiver == receiver))
-        last = found.scalar_one()
+        last = conn.execute(self._last_sequence, {"receiver": receiver}).scalar_one()
         return 1 if last is None else int(last) + 1
 
     def enqueue(
@@ -94,16 +99,17 @@ class ExchangeStore:
         now: datetime,
     ) -> None:
         conn.execute(
-            insert(self.t.outbox).values(
-                receiver=receiver,
-                sequence=sequence,
-                event_id=envelope["event_id"],
-                envelope=dict(envelope),
-                state=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+            self._enqueue,
+            {
+                "receiver": receiver,
+                "sequence": sequence,
+                "event_id": envelope["event_id"],
+                "envelope": dict(envelope),
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
         )
 
     def heads(self, conn: Connection) -> list[RowMapping]:
