@@ -142,6 +142,15 @@ def parse_code(text: str) -> TraceCode:
     return _parse_gs1_element_string(raw)
 
 
+def parse_field(text: str, field: str) -> TraceCode:
+    """:func:`parse_code` for a request's field: a refusal keeps the code's own reason and
+    names the field and the text."""
+    try:
+        return parse_code(text)
+    except CodeError as exc:
+        raise CodeError(exc.reason, f"{text!r}: {exc.message}", field=field) from exc
+
+
 def _is_gs1_shaped(digits: str) -> bool:
     """``01`` GTIN-14 ``21`` serial: a GS1 code with a 2-digit serial also has 20 digits."""
     return digits.startswith("01") and digits[16:18] == "21"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class DomainError(ValueError):
     """Input the domain refuses. ``reason`` is a stable snake_case code for machines."""
@@ -28,3 +30,8 @@ class Forbidden(DomainError):
 
 class Unavailable(DomainError):
     """Another system this answer depends on could not be reached."""
+
+
+def examples(values: Sequence[str]) -> str:
+    """The first few values, for a refusal message."""
+    return ", ".join(values[:5])

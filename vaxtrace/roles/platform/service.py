@@ -378,10 +378,7 @@ class PlatformService:
 
     def resolve(self, text: str) -> dict[str, Any]:
         """Which trace system holds this code (any family, typed, scanned or a Digital Link)."""
-        try:
-            code = codes_.parse_code(text)
-        except codes_.CodeError as exc:
-            raise DomainError(exc.reason, exc.message, field="code") from exc
+        code = codes_.parse_field(text, "code")
         with read_tx(self.engine) as conn:
             row = self._rule_for(conn, code)
             if row is None:

@@ -13,18 +13,8 @@ from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.province import Unit
 from vaxtrace.store.immunization.organisations import find_organisation
 
-
-def examples(values: Sequence[str]) -> str:
-    """The first few values, for a refusal message."""
-    return ", ".join(values[:5])
-
-
-def parse(value: str, field: str) -> codes_.TraceCode:
-    """Parse a trace code, refusing with the code's own reason on ``field``."""
-    try:
-        return codes_.parse_code(value)
-    except codes_.CodeError as exc:
-        raise DomainError(exc.reason, f"{value!r}: {exc.message}", field=field) from exc
+parse = codes_.parse_field
+"""Parse a trace code, refusing with the code's own reason on a request's field."""
 
 
 def parse_all(values: Sequence[str], field: str = "codes") -> list[str]:

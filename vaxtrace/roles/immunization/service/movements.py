@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.province import (
     OUT_OF_STOCK_REASONS,
     DamageReport,
@@ -26,7 +26,6 @@ from vaxtrace.core.province import (
 )
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service.lookups import (
-    examples,
     find_unit,
     parse,
     parse_all,

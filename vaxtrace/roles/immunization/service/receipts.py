@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
 from vaxtrace.core.province import ReceivingNote
 from vaxtrace.core.receipt import (
     Consignment,
@@ -23,7 +23,6 @@ from vaxtrace.core.receipt import (
     verify_receipt,
 )
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.immunization.service.lookups import examples
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.immunization import receipts, stock

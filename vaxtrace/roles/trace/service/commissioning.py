@@ -14,9 +14,9 @@ from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import Commission
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.status import Status
-from vaxtrace.roles.trace.service.lookups import examples, exists, own_batch, parse
+from vaxtrace.roles.trace.service.lookups import exists, own_batch, parse
 from vaxtrace.roles.trace.service.writes import WriteResult, write
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 
 from vaxtrace.core.datasets import Recall, RecallReceipt
-from vaxtrace.core.errors import Conflict, NotFound
+from vaxtrace.core.errors import Conflict, NotFound, examples
 from vaxtrace.core.status import Action
-from vaxtrace.roles.trace.service.lookups import examples, exists, own_batch_ids
+from vaxtrace.roles.trace.service.lookups import exists, own_batch_ids
 from vaxtrace.roles.trace.service.writes import WriteResult, batches_step, codes_write, write
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader

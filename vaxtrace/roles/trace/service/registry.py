@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 
 from vaxtrace.core.datasets import Batch, CodingRule, Organisation, OrgKind, VaccineProduct
-from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.errors import Conflict, DomainError, NotFound, examples
 from vaxtrace.roles.trace.service.lookups import (
-    examples,
     find_organisation,
     known_organisation,
     require_kind,

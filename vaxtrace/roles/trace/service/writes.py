@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from vaxtrace.core.datasets import Write
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.status import Action, Status, refusal
-from vaxtrace.roles.trace.service.lookups import canonical, examples, known_organisation
+from vaxtrace.roles.trace.service.lookups import canonical, known_organisation
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.documents import TRACE_LEDGER
