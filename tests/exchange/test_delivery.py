@@ -209,3 +209,29 @@ def test_a_batch_is_taken_all_or_none(pair: tuple[Outbox, Receiver, Clock]) -> N
     with read_tx(receiver.engine) as conn:
         assert receiver.inbox.store.last_sequence(conn, "trace-a") == 0
     assert receiver.applied == []
+
+
+def test_a_queue_another_process_emptied_meanwhile_is_skipped(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, _receiver, _clock = pair
+    post(outbox, 0)
+    with write_tx(outbox.engine) as conn:
+        outbox.post(
+            conn,
+            "province-32",
+            event_type="20",
+            event_subtype="201",
+            data_owner="91320100MA1X000009",
+            payload={"n": 1},
+        )
+    sent: list[str] = []
+
+    def send(receiver: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
+        sent.append(receiver)
+        with write_tx(outbox.engine) as conn:  # another node process delivers the rest
+            rows = outbox.store.by_state(conn, "pending")
+            outbox.store.mark_delivered(conn, [int(r["id"]) for r in rows], outbox._now())
+
+    report = outbox.deliver_due(send)
+    assert len(sent) == 1 and report.failed == 0 and outbox.dead_letters() == []

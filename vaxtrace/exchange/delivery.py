@@ -119,6 +119,8 @@ class Outbox:
         while True:
             with read_tx(self.engine) as conn:
                 batch = self.store.queue(conn, receiver, limit)
+            if not batch:  # another process delivered it meanwhile
+                return False
             try:
                 send(receiver, [m["envelope"] for m in batch])
             except Refused:
