@@ -27,3 +27,15 @@ def system_identity(revoked: Callable[[], set[int]]) -> Callable[[Request], Syst
         return identity
 
     return dependency
+
+
+def bearer_organisation(
+    authorization: str | None, authenticate: Callable[[str], str | None]
+) -> str:
+    """The organisation behind a request's bearer token (staff of a role); 401 without one."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(401, "send Authorization: Bearer <token>")
+    org = authenticate(authorization[7:].strip())
+    if org is None:
+        raise HTTPException(401, "unknown or revoked token")
+    return org

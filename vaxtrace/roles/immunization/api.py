@@ -5,7 +5,7 @@ TLS), and the writes and views of the province's CDCs and vaccination sites (bea
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from vaxtrace.core.province import (
@@ -21,6 +21,7 @@ from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService, WriteResult
+from vaxtrace.web.identity import bearer_organisation
 from vaxtrace.web.problems import problem
 
 REJECTED_STATUS = {
@@ -80,12 +81,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     def actor(svc: Service, authorization: Annotated[str | None, Header()] = None) -> str:
         """The CDC or vaccination site behind the bearer token; nothing happens without one."""
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise HTTPException(401, "send Authorization: Bearer <token>")
-        org = svc.authenticate(authorization[7:].strip())
-        if org is None:
-            raise HTTPException(401, "unknown or revoked token")
-        return org
+        return bearer_organisation(authorization, svc.authenticate)
 
     Actor = Annotated[str, Depends(actor)]
 

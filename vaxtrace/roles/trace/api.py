@@ -10,7 +10,6 @@ from fastapi import (
     File,
     Form,
     Header,
-    HTTPException,
     Request,
     Response,
     UploadFile,
@@ -40,6 +39,7 @@ from vaxtrace.core.datasets import (
 )
 from vaxtrace.core.errors import DomainError
 from vaxtrace.roles.trace.service import TraceService, WriteResult
+from vaxtrace.web.identity import bearer_organisation
 
 router = APIRouter(prefix="/trace/v1", tags=["trace system 疫苗追溯系统"])
 
@@ -55,12 +55,7 @@ Service = Annotated[TraceService, Depends(service)]
 
 def actor(svc: Service, authorization: Annotated[str | None, Header()] = None) -> str:
     """The organisation behind the bearer token; no write happens without one."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise HTTPException(401, "send Authorization: Bearer <token>")
-    org = svc.authenticate(authorization[7:].strip())
-    if org is None:
-        raise HTTPException(401, "unknown or revoked token")
-    return org
+    return bearer_organisation(authorization, svc.authenticate)
 
 
 Actor = Annotated[str, Depends(actor)]
