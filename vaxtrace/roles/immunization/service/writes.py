@@ -15,14 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping
-from sqlalchemy.exc import IntegrityError
 
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.downstream import DownstreamEvent
-from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.immunization.service.lookups import unit
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.idempotent import apply_once, check_replay
 from vaxtrace.store.immunization import writes as log
 
 
@@ -54,44 +53,36 @@ def province_write(
 ) -> WriteResult:
     """Run ``apply`` once per (actor, client document id); a retry replays the first answer."""
     request_sha256 = _digest(operation, request)
-    for _attempt in range(2):
-        try:
-            with write_tx(engine) as conn:
-                prior = log.find_write(conn, actor, request.client_document_id)
-                if prior is not None:
-                    return _replay(prior, operation, request_sha256)
-                unit(conn, actor)
-                now = datetime.now(UTC)
-                step = apply(conn, now)
-                body = _answer(operation, request, step) | {
-                    "exchange_event_id": report(conn, outbox, step.event)
-                }
-                log.save_write(
-                    conn,
-                    org_uscc=actor,
-                    client_document_id=request.client_document_id,
-                    operation=operation,
-                    bill_type=step.event.bill_type.value,
-                    document_no=request.document_no,
-                    request_sha256=request_sha256,
-                    request=request.model_dump(mode="json"),
-                    response=body,
-                    at=now,
-                )
-            return WriteResult(body, replayed=False)
-        except IntegrityError:
-            continue  # a concurrent twin won the race: answer as its retry
-        except DomainError:
-            # Refused, perhaps only because a concurrent twin of this request committed
-            # meanwhile (PostgreSQL reads committed data per statement): answer as a retry.
-            answer = _replay_committed(engine, actor, request, operation, request_sha256)
-            if answer is None:
-                raise
-            return answer
-    answer = _replay_committed(engine, actor, request, operation, request_sha256)
-    if answer is None:
-        raise Conflict("write_conflict", "the write clashed with a concurrent one; retry")
-    return answer
+
+    def attempt(conn: Connection) -> WriteResult:
+        prior = log.find_write(conn, actor, request.client_document_id)
+        if prior is not None:
+            return _replay(prior, operation, request_sha256)
+        unit(conn, actor)
+        now = datetime.now(UTC)
+        step = apply(conn, now)
+        body = _answer(operation, request, step) | {
+            "exchange_event_id": report(conn, outbox, step.event)
+        }
+        log.save_write(
+            conn,
+            org_uscc=actor,
+            client_document_id=request.client_document_id,
+            operation=operation,
+            bill_type=step.event.bill_type.value,
+            document_no=request.document_no,
+            request_sha256=request_sha256,
+            request=request.model_dump(mode="json"),
+            response=body,
+            at=now,
+        )
+        return WriteResult(body, replayed=False)
+
+    return apply_once(
+        engine,
+        attempt,
+        lambda: _replay_committed(engine, actor, request, operation, request_sha256),
+    )
 
 
 def report(conn: Connection, outbox: Outbox | None, event: DownstreamEvent) -> str | None:
@@ -134,10 +125,5 @@ def _replay_committed(
 
 
 def _replay(prior: RowMapping, operation: str, request_sha256: str) -> WriteResult:
-    if prior["operation"] != operation or prior["request_sha256"] != request_sha256:
-        raise Conflict(
-            "client_document_id_reused",
-            "this client_document_id was already used for a different request",
-            field="client_document_id",
-        )
+    check_replay(prior, operation, request_sha256)
     return WriteResult(dict(prior["response"]), replayed=True)

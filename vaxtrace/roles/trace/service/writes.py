@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import Connection, Engine, RowMapping
-from sqlalchemy.exc import IntegrityError
 
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.roles.trace.service.lookups import canonical, known_organisation
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.idempotent import apply_once, check_replay
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 from vaxtrace.store.trace.repo import EventHeader
@@ -78,31 +78,19 @@ def write(
     and the response body.
     """
     request_sha256 = digest(operation.encode(), request.model_dump_json().encode(), extra)
-    for _attempt in range(2):
-        try:
-            with write_tx(engine) as conn:
-                return write_in(
-                    conn,
-                    actor,
-                    operation,
-                    request,
-                    apply,
-                    bill_type=bill_type,
-                    request_sha256=request_sha256,
-                )
-        except IntegrityError:
-            continue  # a concurrent retry won the race: replay its answer
-        except DomainError:
-            # Refused, perhaps only because a concurrent twin of this request committed
-            # meanwhile (PostgreSQL reads committed data per statement): answer as a retry.
-            answer = replay_committed(engine, actor, request, operation, request_sha256)
-            if answer is None:
-                raise
-            return answer
-    answer = replay_committed(engine, actor, request, operation, request_sha256)
-    if answer is None:
-        raise Conflict("write_conflict", "the write clashed with a concurrent one; retry")
-    return answer
+    return apply_once(
+        engine,
+        lambda conn: write_in(
+            conn,
+            actor,
+            operation,
+            request,
+            apply,
+            bill_type=bill_type,
+            request_sha256=request_sha256,
+        ),
+        lambda: replay_committed(engine, actor, request, operation, request_sha256),
+    )
 
 
 def write_in(
@@ -149,12 +137,7 @@ def replay_committed(
 
 
 def replay(prior: RowMapping, operation: str, request_sha256: str) -> WriteResult:
-    if prior["operation"] != operation or prior["request_sha256"] != request_sha256:
-        raise Conflict(
-            "client_document_id_reused",
-            "this client_document_id was already used for a different request",
-            field="client_document_id",
-        )
+    check_replay(prior, operation, request_sha256)
     return WriteResult(dict(prior["response"]), replayed=True)
 
 

@@ -1,0 +1,56 @@
+"""Writes applied once per client document id (客户端单据标识), for every role with staff.
+
+A write runs in one transaction; a retry with the same id and body answers the first answer,
+the same id with another body is refused. Two concurrent twins of one request: the loser sees a
+unique-key clash (or, on PostgreSQL, a refusal caused by its twin's committed rows) and answers
+as a retry of the winner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.store.engine import write_tx
+
+Answer = TypeVar("Answer")
+
+
+def apply_once(
+    engine: Engine,
+    attempt: Callable[[Connection], Answer],
+    committed: Callable[[], Answer | None],
+) -> Answer:
+    """Run ``attempt`` in a write transaction; ``committed`` answers the committed answer to
+    this request's id, if any, for when a concurrent twin won."""
+    for _attempt in range(2):
+        try:
+            with write_tx(engine) as conn:
+                return attempt(conn)
+        except IntegrityError:
+            continue  # a concurrent twin won the race: answer as its retry
+        except DomainError:
+            # Refused, perhaps only because a concurrent twin of this request committed
+            # meanwhile (PostgreSQL reads committed data per statement): answer as a retry.
+            answer = committed()
+            if answer is None:
+                raise
+            return answer
+    answer = committed()
+    if answer is None:
+        raise Conflict("write_conflict", "the write clashed with a concurrent one; retry")
+    return answer
+
+
+def check_replay(prior: Any, operation: str, request_sha256: str) -> None:
+    """A retry must be the same request: the same operation and body under the same id."""
+    if prior["operation"] != operation or prior["request_sha256"] != request_sha256:
+        raise Conflict(
+            "client_document_id_reused",
+            "this client_document_id was already used for a different request",
+            field="client_document_id",
+        )
