@@ -47,8 +47,9 @@ DOCUMENTS = {
 """What the exchange carries, and the role of system that may send it."""
 
 
-def _document_kind(opened: Opened, role: str) -> str:
-    """The one document an envelope carries; only the systems that make it may send it."""
+def _checked_document(opened: Opened, role: str) -> DownstreamEvent | None:
+    """Check the one document an envelope carries (only the systems that make it may send
+    it); answers a province's report read, None for a shipping note."""
     payload = opened.payload
     kinds = [k for k in DOCUMENTS if isinstance(payload, dict) and k in payload]
     if len(kinds) != 1:
@@ -63,19 +64,16 @@ def _document_kind(opened: Opened, role: str) -> str:
             f"a {kinds[0]} comes from a {DOCUMENTS[kinds[0]]} system, not a {role} system",
             field="payload",
         )
-    if kinds[0] == "downstream_event":
-        event = _downstream_event(opened)
-        if event.org_uscc != opened.header["data_owner"]:
-            raise Forbidden(
-                "owner_mismatch",
-                "a province reports for the organisation that did the step (data_owner)",
-                field="payload.downstream_event.org_uscc",
-            )
-    return kinds[0]
-
-
-def _downstream_event(opened: Opened) -> DownstreamEvent:
-    return read_event(opened.payload)
+    if kinds[0] == "shipping_note":
+        return None
+    event = read_event(payload)
+    if event.org_uscc != opened.header["data_owner"]:
+        raise Forbidden(
+            "owner_mismatch",
+            "a province reports for the organisation that did the step (data_owner)",
+            field="payload.downstream_event.org_uscc",
+        )
+    return event
 
 
 def _alert(conn: Connection, reason: str, opened: Opened, **detail: Any) -> None:
@@ -263,9 +261,9 @@ class PlatformService:
                 f"{caller.system_id} does not represent {opened.header['data_owner']}",
                 field="data_owner",
             )
-        kind = _document_kind(opened, system["role"])
+        report = _checked_document(opened, system["role"])
         fresh = self.inbox.receive(conn, opened)
-        forwarded = self._forward(conn, opened, kind) if fresh else None
+        forwarded = self._forward(conn, opened, report) if fresh else None
         return {
             "event_id": opened.header["event_id"],
             "accepted": fresh,
@@ -273,16 +271,18 @@ class PlatformService:
             "forwarded_to": forwarded,
         }
 
-    def _forward(self, conn: Connection, opened: Opened, kind: str) -> list[str] | None:
+    def _forward(
+        self, conn: Connection, opened: Opened, report: DownstreamEvent | None
+    ) -> list[str] | None:
         """Route what was taken on, in the transaction that took it (so it is forwarded
         exactly when it is taken): a shipping note to the province serving its consignee, a
         province's report to the trace system owning each of its codes. What cannot be
         routed is kept and raises an operator alert."""
         if self.outbox is None:
             return None
-        if kind == "shipping_note":
+        if report is None:
             return self._forward_note(conn, opened)
-        return self._split_by_owner(conn, opened)
+        return self._split_by_owner(conn, opened, report)
 
     def _forward_note(self, conn: Connection, opened: Opened) -> list[str]:
         note = opened.payload["shipping_note"]
@@ -295,8 +295,9 @@ class PlatformService:
         self._post(conn, receiver, opened, {"shipping_note": note})
         return [receiver]
 
-    def _split_by_owner(self, conn: Connection, opened: Opened) -> list[str]:
-        event = _downstream_event(opened)
+    def _split_by_owner(
+        self, conn: Connection, opened: Opened, event: DownstreamEvent
+    ) -> list[str]:
         owners: dict[str, list[str]] = {}
         unroutable: list[str] = []
         for code, system_id in self._owners(conn, event.codes):
