@@ -136,8 +136,9 @@ def platform_key(settings: Settings, local: bool) -> tuple[str, Verifier | None]
     if local:
         platform_id = LOCAL_SYSTEMS["platform"]
         key_file = local_signing_key(settings, platform_id)
-        key = Ed25519Signer(ed25519_key_at(key_file)).public_text() if key_file.exists() else None
-        return platform_id, Ed25519Verifier.from_text(key) if key else None
+        if not key_file.exists():
+            return platform_id, None
+        return platform_id, Ed25519Signer(ed25519_key_at(key_file)).verifier()
     key = settings.platform_exchange_key
     return settings.platform_system_id, Ed25519Verifier.from_text(key) if key else None
 
