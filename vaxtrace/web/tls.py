@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 ASGIApp = Any
 
@@ -42,8 +42,8 @@ def _tls_extension(transport: asyncio.Transport) -> dict[str, Any] | None:
     }
 
 
-class MutualTlsH11Protocol(H11Protocol):
-    """H11 protocol whose requests carry the TLS extension of their connection."""
+class MutualTlsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol whose requests carry the TLS extension of their connection."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -81,7 +81,7 @@ def mtls_config(
         app,
         host=host,
         port=port,
-        http=MutualTlsH11Protocol,
+        http=MutualTlsProtocol,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
         ssl_ca_certs=ca_file,
