@@ -300,6 +300,30 @@ class ShippingNote(CodesWrite):
     expected_quantity: int = Field(gt=0, description="应发数量(剂) doses on the note")
 
 
+MAX_UPLOAD_CODES = 100_000
+"""Codes one upload may list in all: as many as one document may."""
+
+
+class ShippingNoteUpload(Model):
+    """Several shipping notes (发货单) uploaded at once, e.g. by a MAH's ERP at the end of a
+    picking wave: applied all or none, each note as if posted alone."""
+
+    shipping_notes: list[ShippingNote] = Field(min_length=1, max_length=1_000)
+
+    @field_validator("shipping_notes")
+    @classmethod
+    def _bounded(cls, notes: list[ShippingNote]) -> list[ShippingNote]:
+        listed = sum(len(note.codes) for note in notes)
+        if listed > MAX_UPLOAD_CODES:
+            raise ValueError(
+                f"the notes list {listed} codes; an upload may list {MAX_UPLOAD_CODES}"
+            )
+        ids = [note.client_document_id for note in notes]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two notes share a client_document_id; each note needs its own")
+        return notes
+
+
 class ReturnReason(StrEnum):
     QUALITY = "quality"  # 质量问题
     DAMAGED = "damaged"  # 破损

@@ -32,6 +32,16 @@ class Unavailable(DomainError):
     """Another system this answer depends on could not be reached."""
 
 
+def at_item(error: DomainError, collection: str, index: int) -> DomainError:
+    """``error`` of one item of an upload, its field named from the upload's root (e.g.
+    ``shipping_notes[2].codes[5]``), so the uploader knows which item to mend."""
+    item = f"{collection}[{index}]"
+    error.field = f"{item}.{error.field}" if error.field else item
+    error.message = f"{item}: {error.message}"
+    error.args = (error.message,)
+    return error
+
+
 def examples(values: Sequence[str]) -> str:
     """The first few values, for a refusal message."""
     return ", ".join(values[:5])

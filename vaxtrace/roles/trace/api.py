@@ -31,6 +31,7 @@ from vaxtrace.core.datasets import (
     SalesReturn,
     SelfInspection,
     ShippingNote,
+    ShippingNoteUpload,
     TemperatureRecord,
     Unlock,
     Unpack,
@@ -146,6 +147,18 @@ async def release_lot(
 @router.post("/shipping-notes", status_code=201)
 def ship(item: ShippingNote, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
     return _answer(svc.ship(who, item), response)
+
+
+@router.post("/shipping-note-uploads", status_code=201)
+def ship_all(
+    upload: ShippingNoteUpload, svc: Service, who: Actor, response: Response
+) -> dict[str, Any]:
+    """Several shipping notes at once, all or none; 200 when every note is a replay."""
+    results = svc.ship_all(who, upload)
+    replayed = all(r.replayed for r in results)
+    response.status_code = 200 if replayed else 201
+    response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
+    return {"shipping_notes": [r.body | {"replayed": r.replayed} for r in results]}
 
 
 @router.post("/sales-returns", status_code=201)

@@ -26,6 +26,7 @@ from vaxtrace.core.datasets import (
     SalesReturn,
     SelfInspection,
     ShippingNote,
+    ShippingNoteUpload,
     TemperatureRecord,
     Unlock,
     Unpack,
@@ -120,6 +121,13 @@ class TraceService:
 
     def ship(self, actor: str, request: ShippingNote) -> WriteResult:
         return self._signed(movements.ship(self.engine, actor, request, self.outbox))
+
+    def ship_all(self, actor: str, upload: ShippingNoteUpload) -> list[WriteResult]:
+        results = movements.ship_all(self.engine, actor, upload, self.outbox)
+        sizes = [r.log_size for r in results if r.log_size is not None and not r.replayed]
+        if sizes and self.ledger is not None:
+            self.ledger.sign_if_due(max(sizes))
+        return results
 
     def sales_return(self, actor: str, request: SalesReturn) -> WriteResult:
         return self._signed(movements.sales_return(self.engine, actor, request))

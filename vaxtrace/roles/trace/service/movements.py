@@ -17,13 +17,21 @@ from vaxtrace.core.datasets import (
     OrgKind,
     SalesReturn,
     ShippingNote,
+    ShippingNoteUpload,
     Warehousing,
 )
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.trace.service.lookups import find_organisation
-from vaxtrace.roles.trace.service.writes import WriteResult, codes_write
+from vaxtrace.roles.trace.service.writes import (
+    Apply,
+    WriteResult,
+    codes_step,
+    codes_write,
+    write,
+    write_all,
+)
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.schema import shipping_note
 
@@ -54,6 +62,22 @@ def ship(
 ) -> WriteResult:
     """201 销售出库: a shipping note (发货单) from the MAH to a CDC; with an outbox, the note
     leaves for the platform in the same transaction (it goes on to the CDC's province)."""
+    apply = _shipping(actor, request, outbox)
+    return write(engine, actor, "shipping_note", request, apply, bill_type="201")
+
+
+def ship_all(
+    engine: Engine, actor: str, upload: ShippingNoteUpload, outbox: Outbox | None = None
+) -> list[WriteResult]:
+    """Several shipping notes at once, all or none, each as :func:`ship` would write it."""
+    items = [(note, _shipping(actor, note, outbox)) for note in upload.shipping_notes]
+    return write_all(
+        engine, actor, "shipping_note", items, bill_type="201", collection="shipping_notes"
+    )
+
+
+def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply:
+    """The checks and rows of one shipping note."""
 
     def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], doses: int) -> None:
         if conn.execute(_NOTE, {"mah": actor, "note_no": request.document_no}).first():
@@ -102,12 +126,8 @@ def ship(
     payload = request.model_dump(
         mode="json", exclude={"codes", "client_document_id", "business_time", "document_no"}
     )
-    return codes_write(
-        engine,
+    return codes_step(
         actor,
-        "shipping_note",
-        "201",
-        request,
         request.codes,
         Action.SHIP,
         holder=request.consignee_uscc,

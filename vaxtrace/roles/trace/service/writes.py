@@ -15,7 +15,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core.datasets import Write
-from vaxtrace.core.errors import Conflict, DomainError, examples
+from vaxtrace.core.errors import Conflict, DomainError, at_item, examples
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.roles.trace.service.lookups import canonical, known_organisation
 from vaxtrace.store.engine import read_tx
@@ -44,6 +44,11 @@ def digest(*parts: bytes) -> str:
     for part in parts:
         h.update(hashlib.sha256(part).digest())
     return h.hexdigest()
+
+
+def request_digest(operation: str, request: Write, extra: bytes = b"") -> str:
+    """What a retry must repeat: the operation, the body and any extra part (a file)."""
+    return digest(operation.encode(), request.model_dump_json().encode(), extra)
 
 
 Apply = Callable[[Connection, EventHeader], tuple[int | None, dict[str, Any]]]
@@ -77,7 +82,7 @@ def write(
     ``apply`` checks and writes inside the transaction and answers its event id (if any)
     and the response body.
     """
-    request_sha256 = digest(operation.encode(), request.model_dump_json().encode(), extra)
+    request_sha256 = request_digest(operation, request, extra)
     return apply_once(
         engine,
         lambda conn: write_in(
@@ -102,10 +107,13 @@ def write_in(
     *,
     bill_type: str,
     request_sha256: str | None = None,
+    log: bool = True,
 ) -> WriteResult:
-    """:func:`write` inside the caller's transaction (e.g. with the inbox that took it)."""
+    """:func:`write` inside the caller's transaction (e.g. with the inbox that took it).
+
+    Without ``log`` the caller gives the event its leaf before the transaction ends."""
     if request_sha256 is None:
-        request_sha256 = digest(operation.encode(), request.model_dump_json().encode())
+        request_sha256 = request_digest(operation, request)
     prior = repo.find_write(conn, actor, request.client_document_id)
     if prior is not None:
         return replay(prior, operation, request_sha256)
@@ -123,8 +131,64 @@ def write_in(
         event_id=event_id,
         response=body,
     )
-    size = None if event_id is None else TRACE_LEDGER.append_from(conn, event_id)
+    size = None if event_id is None or not log else TRACE_LEDGER.append_from(conn, event_id)
     return WriteResult(body, replayed=False, log_size=size)  # no event without its leaf
+
+
+def write_all(
+    engine: Engine,
+    actor: str,
+    operation: str,
+    items: Sequence[tuple[Write, Apply]],
+    *,
+    bill_type: str,
+    collection: str,
+) -> list[WriteResult]:
+    """Several writes of one upload in one transaction: all or none. Each item is applied
+    once per client document id as if posted alone; a refusal names the item at fault
+    (``collection[i].field``), and a retried upload replays every answer."""
+    shas = [request_digest(operation, request) for request, _ in items]
+
+    def attempt(conn: Connection) -> list[WriteResult]:
+        results = []
+        for index, ((request, apply), sha) in enumerate(zip(items, shas, strict=True)):
+            try:
+                results.append(
+                    write_in(
+                        conn,
+                        actor,
+                        operation,
+                        request,
+                        apply,
+                        bill_type=bill_type,
+                        request_sha256=sha,
+                        log=False,
+                    )
+                )
+            except DomainError as exc:
+                raise at_item(exc, collection, index) from None
+        return _logged(conn, results)
+
+    def committed() -> list[WriteResult] | None:
+        with read_tx(engine) as conn:
+            found = [repo.find_write(conn, actor, r.client_document_id) for r, _ in items]
+        if any(prior is None for prior in found):
+            return None
+        return [replay(p, operation, sha) for p, sha in zip(found, shas, strict=True) if p]
+
+    return apply_once(engine, attempt, committed)
+
+
+def _logged(conn: Connection, results: list[WriteResult]) -> list[WriteResult]:
+    """Give the new events of an upload their leaves at once (one pass over the log)."""
+    new = [r.body["event_id"] for r in results if not r.replayed and "event_id" in r.body]
+    if not new:
+        return results
+    size = TRACE_LEDGER.append_from(conn, min(new))
+    return [
+        WriteResult(r.body, r.replayed, size) if "event_id" in r.body and not r.replayed else r
+        for r in results
+    ]
 
 
 def replay_committed(
