@@ -1,7 +1,9 @@
 """Exchange end to end: MAH trace node → platform → province node, three processes over mutual
 TLS on loopback. Shipping notes of ``--codes`` dose codes each are sent at ``--rate`` notes/s
 for ``--seconds``; delivery latency runs from the MAH's commit (its 201 answer) to the
-province recording the note.
+province recording the note. With ``--notes-per-request K`` the notes go as uploads of K notes
+(``POST /trace/v1/shipping-note-uploads``), each sent when its last note is due, as an ERP
+sends what a picking wave produced (default 10); K=1 posts every note alone.
 
 Last line: ``exchange: N codes/s; p95 delivery: X ms``. Run: ``python bench/exchange.py``.
 """
@@ -42,6 +44,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--codes", type=int, default=100, help="dose codes per note")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--notes-per-request", type=int, default=10, help="notes per upload (1: one note a POST)"
+    )
     args = parser.parse_args()
     notes = int(args.rate * args.seconds)
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,12 +119,9 @@ def ship_all(
     )
     start = time.time()
 
-    def ship(n: int) -> None:
-        delay = start + n / args.rate - time.time()
-        if delay > 0:
-            time.sleep(delay)
+    def note(n: int) -> dict[str, object]:
         codes = doses[n * args.codes : (n + 1) * args.codes]
-        body = {
+        return {
             "client_document_id": f"bench-{n}",
             "document_no": f"BENCH-{n}",
             "business_time": datetime.now(UTC).isoformat(),
@@ -128,13 +130,27 @@ def ship_all(
             "shipper": "物流部",
             "expected_quantity": len(codes),
         }
-        answer = client.post("/trace/v1/shipping-notes", json=body)
+
+    per = args.notes_per_request
+
+    def ship(first: int) -> None:
+        numbers = range(first, min(first + per, notes))
+        delay = start + numbers[-1] / args.rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        if per == 1:
+            answer = client.post("/trace/v1/shipping-notes", json=note(first))
+        else:
+            upload = {"shipping_notes": [note(n) for n in numbers]}
+            answer = client.post("/trace/v1/shipping-note-uploads", json=upload)
         if answer.status_code != 201:
-            raise SystemExit(f"note {n}: {answer.status_code} {answer.text}")
-        committed[f"BENCH-{n}"] = time.time()
+            raise SystemExit(f"notes from {first}: {answer.status_code} {answer.text}")
+        now = time.time()
+        for n in numbers:
+            committed[f"BENCH-{n}"] = now
 
     with ThreadPoolExecutor(args.workers) as pool:
-        list(pool.map(ship, range(notes)))
+        list(pool.map(ship, range(0, notes, per)))
     client.close()
     return committed
 
