@@ -77,12 +77,18 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
 class ExchangeStore:
     def __init__(self, tables: ExchangeTables) -> None:
         self.t = tables
-        o = tables.outbox
-        # built once: every business write that sends something runs both
+        o, i = tables.outbox, tables.inbox
+        # built once: every business write that sends something, and every envelope taken,
+        # runs these
         self._last_sequence = select(func.max(o.c.sequence)).where(
             o.c.receiver == bindparam("receiver")
         )
         self._enqueue = insert(o)
+        self._received = select(i).where(i.c.event_id == bindparam("event_id"))
+        self._last_received = select(func.max(i.c.sequence)).where(
+            i.c.sender == bindparam("sender")
+        )
+        self._accept = insert(i)
 
     # --- sender side -------------------------------------------------------------------
 
@@ -156,13 +162,10 @@ class ExchangeStore:
     # --- receiver side ------------------------------------------------------------------------
 
     def received(self, conn: Connection, event_id: str) -> RowMapping | None:
-        i = self.t.inbox
-        return conn.execute(select(i).where(i.c.event_id == event_id)).mappings().first()
+        return conn.execute(self._received, {"event_id": event_id}).mappings().first()
 
     def last_sequence(self, conn: Connection, sender: str) -> int:
-        i = self.t.inbox
-        found = conn.execute(select(func.max(i.c.sequence)).where(i.c.sender == sender))
-        last = found.scalar_one()
+        last = conn.execute(self._last_received, {"sender": sender}).scalar_one()
         return 0 if last is None else int(last)
 
     def accept(
@@ -175,11 +178,12 @@ class ExchangeStore:
         now: datetime,
     ) -> None:
         conn.execute(
-            insert(self.t.inbox).values(
-                event_id=event_id,
-                sender=sender,
-                sequence=sequence,
-                envelope=dict(envelope),
-                received_at=now,
-            )
+            self._accept,
+            {
+                "event_id": event_id,
+                "sender": sender,
+                "sequence": sequence,
+                "envelope": dict(envelope),
+                "received_at": now,
+            },
         )

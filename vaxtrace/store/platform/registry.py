@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select
 
 from vaxtrace.store.platform.schema import (
     coding_rule,
@@ -131,10 +131,15 @@ def entries_starting(
     return list(conn.execute(query).mappings())
 
 
+_SYSTEMS_OF_ROLE = select(system.c.system_id, system.c.data).where(
+    system.c.role == bindparam("role")
+)
+
+
 def system_representing(conn: Connection, role: str, uscc: str) -> str | None:
     """The system of ``role`` that represents an organisation (e.g. the immunization system
     of a CDC's province), if one is registered."""
-    rows = conn.execute(select(system.c.system_id, system.c.data).where(system.c.role == role))
+    rows = conn.execute(_SYSTEMS_OF_ROLE, {"role": role})
     for system_id, data in rows:
         if uscc in data["represents"]:
             return str(system_id)
