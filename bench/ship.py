@@ -5,7 +5,8 @@ still holds enough unshipped doses), then ships ``--notes`` notes of ``--codes``
 each, every dose inside a box, from that MAH to the CDC through ``TraceService.ship`` as the
 node's app builds it: with its log (checkpoints signed when due) and its outbox towards the
 platform (every note sealed and signed with an Ed25519 key in a temporary folder). Each note
-detaches its doses from their boxes.
+detaches its doses from their boxes. ``--per-upload K`` ships them as uploads of K notes
+(``TraceService.ship_all``, one transaction each); the p95 is then per upload.
 
 Last line: ``ship: N notes/s (M codes/s); p95 X ms``. Run: ``python bench/ship.py``;
 ``--url postgresql+psycopg://postgres@127.0.0.1:5432/test`` runs it in a new, uniquely named
@@ -30,7 +31,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine.url import make_url
 
 from vaxtrace.app import trace_service
-from vaxtrace.core.datasets import OrgKind, ShippingNote
+from vaxtrace.core.datasets import OrgKind, ShippingNote, ShippingNoteUpload
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.settings import Settings
 from vaxtrace.sim.province import build_province
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=1000)
     parser.add_argument("--codes", type=int, default=100, help="dose codes per note")
     parser.add_argument("--warmup", type=int, default=20, help="notes shipped before timing")
+    parser.add_argument("--per-upload", type=int, default=1, help="notes per upload (1: alone)")
     parser.add_argument("--url", help="PostgreSQL server URL (default: a fresh SQLite file)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the timed notes here")
     args = parser.parse_args()
@@ -128,12 +130,18 @@ def main() -> None:
             profiler.enable()
         timings = []
         start = time.perf_counter()
-        for request in notes[args.warmup :]:
+        timed = notes[args.warmup :]
+        for first in range(0, len(timed), args.per_upload):
+            group = timed[first : first + args.per_upload]
             begin = time.perf_counter()
-            result = svc.ship(mah, request)
+            if args.per_upload == 1:
+                results = [svc.ship(mah, group[0])]
+            else:
+                results = svc.ship_all(mah, ShippingNoteUpload(shipping_notes=group))
             timings.append((time.perf_counter() - begin) * 1000)
-            if result.replayed or result.body["doses"] != args.codes:
-                raise SystemExit(f"unexpected answer: {result.body}")
+            for result in results:
+                if result.replayed or result.body["doses"] != args.codes:
+                    raise SystemExit(f"unexpected answer: {result.body}")
         elapsed = time.perf_counter() - start
         if profiler is not None:
             profiler.disable()
@@ -142,8 +150,8 @@ def main() -> None:
     rate = args.notes / elapsed
     p95 = statistics.quantiles(timings, n=100)[94]
     print(
-        f"{args.notes} notes of {args.codes} boxed doses on {make_url(url).get_backend_name()}; "
-        f"median {statistics.median(timings):.2f} ms",
+        f"{args.notes} notes of {args.codes} boxed doses on {make_url(url).get_backend_name()}, "
+        f"{args.per_upload} a transaction; median {statistics.median(timings):.2f} ms",
         file=sys.stderr,
     )
     print(f"ship: {rate:,.0f} notes/s ({rate * args.codes:,.0f} codes/s); p95 {p95:.2f} ms")
