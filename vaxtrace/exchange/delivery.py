@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, at_item
 from vaxtrace.exchange.envelope import Opened, Signer, Verifier, open_envelope, seal
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import DEAD, PENDING, ExchangeStore
@@ -241,8 +241,7 @@ def take_batch(
         try:
             results.append(take(envelope))
         except DomainError as exc:
-            where = f"envelopes[{i}]" + (f".{exc.field}" if exc.field else "")
-            raise type(exc)(exc.reason, f"envelope {i}: {exc.message}", field=where) from exc
+            raise at_item(exc, "envelopes", i) from None
     return results
 
 
