@@ -80,3 +80,12 @@ def immunization_engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine, "immunization")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def supervision_engine(database_url: str) -> Iterator[Engine]:
+    """A migrated supervision-role database."""
+    engine = make_engine(database_url)
+    upgrade(engine, "supervision")
+    yield engine
+    engine.dispose()

@@ -13,6 +13,7 @@ from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets import Batch
 from vaxtrace.node import trace_service
 from vaxtrace.settings import Settings
+from vaxtrace.sim.catalogue import make_uscc
 
 runner = CliRunner()
 
@@ -177,7 +178,28 @@ def test_province_staff_are_registered_and_get_tokens(tmp_path: Path) -> None:
     assert province.authenticate(issued.output.strip()) == pov
     assert _service_knows_nothing_of(tmp_path, pov)
     bogus = runner.invoke(app, ["token", "issue", pov, "--data-dir", str(tmp_path), "--role", "x"])
-    assert bogus.exit_code == 1 and "--role is trace or immunization" in bogus.output
+    assert bogus.exit_code == 1 and "--role is trace, immunization or supervision" in bogus.output
+
+
+def test_regulators_are_registered_in_the_supervision_system_and_get_tokens(
+    tmp_path: Path,
+) -> None:
+    from vaxtrace.node import supervision_service
+
+    d = ["--data-dir", str(tmp_path), "--role", "supervision"]
+    regulator = make_uscc("11320100MB0000012")
+    args = ["org", "add", regulator, "示例市市场监督管理局", "--division", "320100", *d]
+    added = runner.invoke(app, [*args, "--kind", "regulator"])
+    assert added.exit_code == 0, added.output
+    issued = runner.invoke(app, ["token", "issue", regulator, *d])
+    assert issued.exit_code == 0, issued.output
+    watch = supervision_service(Settings(data_dir=tmp_path))
+    assert watch.authenticate(issued.output.strip()) == regulator
+    assert watch.steps(regulator)["division_code"] == "320100"
+    cdc = runner.invoke(
+        app, [*args[:2], make_uscc("12320100MB0000013"), *args[3:], "--kind", "cdc"]
+    )
+    assert cdc.exit_code == 1 and "serves regulators, not a cdc" in cdc.output
 
 
 def _service_knows_nothing_of(folder: Path, uscc: str) -> bool:

@@ -31,6 +31,7 @@ from vaxtrace.node import (
     network_clients,
     platform_sender,
     platform_service,
+    supervision_service,
     system_sender,
     trace_downstream,
     trace_service,
@@ -41,6 +42,7 @@ from vaxtrace.roles.ledger.api import ledger_router
 from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import AskOwner, PlatformService
+from vaxtrace.roles.supervision.api import supervision_router
 from vaxtrace.roles.trace import api as trace_api
 from vaxtrace.roles.trace.exchange_api import trace_exchange_router
 from vaxtrace.roles.trace.service import TraceService
@@ -140,6 +142,7 @@ def build_app(
     svc = trace or (trace_service(settings, local=local) if "trace" in roles else None)
     hub = platform or (platform_service(settings, local=local) if "platform" in roles else None)
     province = immunization_service(settings, local=local) if "immunization" in roles else None
+    watch = supervision_service(settings, local=local) if "supervision" in roles else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -159,7 +162,7 @@ def build_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for engine in (s.engine for s in (svc, hub, province) if s is not None):
+        for engine in (s.engine for s in (svc, hub, province, watch) if s is not None):
             engine.dispose()
 
     app = FastAPI(
@@ -186,6 +189,9 @@ def build_app(
     if province is not None:
         app.state.immunization = province
         app.include_router(immunization_router(system_identity(revoked)))
+    if watch is not None:
+        app.state.supervision = watch
+        app.include_router(supervision_router(system_identity(revoked)))
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -95,7 +95,7 @@ def demo(
     if built.failures:
         raise typer.Exit(1)
     console.print(
-        "\n[bold]Exchange[/bold] (trace → platform → province, in-process): "
+        "\n[bold]Exchange[/bold] (trace → platform → province and supervision, in-process): "
         + ", ".join(f"{n} {what}" for what, n in built.exchanged.items())
     )
     if built.vaccinated:
@@ -180,7 +180,9 @@ def _serve(
 @app.command()
 def serve(
     data_dir: DataDir = None,
-    role: Annotated[str, typer.Option(help="role(s) to run: trace, platform, or all")] = "all",
+    role: Annotated[
+        str, typer.Option(help="role(s) to run: trace, platform, immunization, supervision, or all")
+    ] = "all",
     host: str = "127.0.0.1",
     port: int = 8000,
     tls_cert: Annotated[Path | None, typer.Option(help="server certificate (PEM)")] = None,
@@ -302,7 +304,7 @@ def import_relations(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Create or migrate every role's database to the current schema."""
-    from vaxtrace.node import immunization_service, platform_service
+    from vaxtrace.node import immunization_service, platform_service, supervision_service
 
     settings = _settings(data_dir)
     _service(settings).engine.dispose()
@@ -311,10 +313,16 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     console.print(f"platform database up to date: {settings.platform_url}")
     immunization_service(settings).engine.dispose()
     console.print(f"immunization database up to date: {settings.immunization_url}")
+    supervision_service(settings).engine.dispose()
+    console.print(f"supervision database up to date: {settings.database_url('supervision')}")
 
 
 StaffRole = Annotated[
-    str, typer.Option("--role", help="whose register: trace, or immunization (the province)")
+    str,
+    typer.Option(
+        "--role",
+        help="whose register: trace, immunization (the province) or supervision (regulators)",
+    ),
 ]
 
 
@@ -352,13 +360,15 @@ def token_issue(
 
 
 def _staff_service(role: str, data_dir: Path | None) -> Any:
-    from vaxtrace.node import immunization_service
+    from vaxtrace.node import immunization_service, supervision_service
 
     if role == "trace":
         return _service(_settings(data_dir))
     if role == "immunization":
         return immunization_service(_settings(data_dir))
-    raise _fail(f"--role is trace or immunization, not {role!r}")
+    if role == "supervision":
+        return supervision_service(_settings(data_dir))
+    raise _fail(f"--role is trace, immunization or supervision, not {role!r}")
 
 
 def _ledger(settings: Settings) -> Any:

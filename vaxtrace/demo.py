@@ -30,7 +30,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-DATA_FILES = ("trace", "platform", "immunization")
+DATA_FILES = ("trace", "platform", "immunization", "supervision")
 """The demo's SQLite databases, one per role."""
 
 
@@ -57,6 +57,7 @@ def cast() -> local.LocalCast:
         catalogue.platform_operator(),
         tuple(m.organisation for m in catalogue.mahs(3)),
         (catalogue.provincial_cdc(), *catalogue.vaccination_sites()),
+        (catalogue.provincial_regulator(),),
     )
 
 
@@ -84,6 +85,9 @@ def build(settings: Settings, units: int, seed: int, progress: Callable[[int], N
     for org in who.province:  # the province's own register of its CDCs and sites
         app.state.immunization.register_organisation(org)
         staff[org.uscc] = app.state.immunization.issue_token(org.uscc, "demo")
+    for org in who.regulators:  # the supervision system's register of its regulators
+        app.state.supervision.register_organisation(org)
+        staff[org.uscc] = app.state.supervision.issue_token(org.uscc, "demo")
     return Demo(settings, app, province, sample_codes(trace), staff=staff)
 
 
@@ -97,6 +101,7 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
         demo.failures += _check_samples(demo, client)
         demo.failures += _check_public_entry(demo, client)
         demo.failures += _province_day(demo, client, timeout)
+        demo.failures += _regulator_view(demo, client, timeout)
 
 
 def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
@@ -167,6 +172,25 @@ def _await_history(
             return []
         time.sleep(0.05)
     return [f"the trace history of {code} ends {seen[-4:]}, not {bills}"]
+
+
+def _regulator_view(demo: Demo, client: TestClient, timeout: float) -> list[str]:
+    """The province's regulator sees, through the supervision system, every shipping note to
+    its province and the province's steps (the platform copies each step there)."""
+    regulator = cast().regulators[0].uscc
+    auth = {"Authorization": f"Bearer {demo.staff[regulator]}"}
+    wanted = demo.exchanged.get("shipping notes", 0)
+    reported = 3 if demo.vaccinated else 0
+    deadline = time.monotonic() + timeout
+    bills: list[str] = []
+    while time.monotonic() < deadline:
+        answer = client.get("/supervision/v1/steps", params={"limit": 1000}, headers=auth)
+        bills = [s["bill_type"] for s in answer.json().get("steps", [])]
+        if bills.count("201") >= wanted and len(bills) - bills.count("201") >= reported:
+            demo.exchanged["steps the province's regulator sees"] = len(bills)
+            return []
+        time.sleep(0.05)
+    return [f"the regulator sees {len(bills)} steps, not {wanted} notes and {reported} reports"]
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:

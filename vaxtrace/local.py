@@ -1,7 +1,8 @@
-"""The local federation of ``--role all``: one trace system, the platform and one provincial
-immunization system in one process, onboarded as a real deployment would be (certificates
-from the platform CA, envelope keys and organisations registered, coding rules published),
-so they talk through the exchange API in-process (see :mod:`vaxtrace.node`)."""
+"""The local federation of ``--role all``: one trace system, the platform, one provincial
+immunization system and one supervision system in one process, onboarded as a real deployment
+would be (certificates from the platform CA, envelope keys and organisations registered,
+coding rules published), so they talk through the exchange API in-process (see
+:mod:`vaxtrace.node`)."""
 
 from __future__ import annotations
 
@@ -25,15 +26,18 @@ from vaxtrace.web.inprocess import LOCAL_BASE
 @dataclass(frozen=True)
 class LocalCast:
     """Who takes part: the platform's operator, the MAHs whose codes the trace system holds
-    (the first runs it), and the CDCs and vaccination sites of the province (the first, the
-    provincial CDC, runs its immunization system)."""
+    (the first runs it), the CDCs and vaccination sites of the province (the first, the
+    provincial CDC, runs its immunization system) and the regulators whose staff use the
+    supervision system (the first runs it)."""
 
     operator: Organisation
     mahs: tuple[Organisation, ...]
     province: tuple[Organisation, ...]
+    regulators: tuple[Organisation, ...]
 
     def operator_of(self, role: str) -> Organisation:
-        return {"trace": self.mahs[0], "platform": self.operator}.get(role, self.province[0])
+        runs = {"trace": self.mahs[0], "platform": self.operator, "supervision": self.regulators[0]}
+        return runs.get(role, self.province[0])
 
 
 def issue_certificates(settings: Settings, cast: LocalCast) -> None:
@@ -53,9 +57,9 @@ def issue_certificates(settings: Settings, cast: LocalCast) -> None:
 def register(settings: Settings, hub: PlatformService, cast: LocalCast) -> None:
     """Register the cast and the local systems at the platform (the trace system publishes
     its coding rules itself once it runs, as any trace node does)."""
-    for org in (cast.operator, *cast.mahs, *cast.province):
+    for org in (cast.operator, *cast.mahs, *cast.province, *cast.regulators):
         hub.register_organisation(RegisteredOrganisation.model_validate(org.model_dump()))
-    served = {"trace": cast.mahs, "immunization": cast.province}
+    served = {"trace": cast.mahs, "immunization": cast.province, "supervision": cast.regulators}
     for role, orgs in served.items():
         system_id = LOCAL_SYSTEMS[role]
         key = ed25519_key_at(local_signing_key(settings, system_id))

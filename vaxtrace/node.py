@@ -21,6 +21,7 @@ from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey, ed25519_key_at
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
 from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
 from vaxtrace.settings import Settings
@@ -34,13 +35,14 @@ from vaxtrace.store.platform import schema as platform_schema
 from vaxtrace.store.trace import schema as trace_schema
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 
-ROLES = ("trace", "platform", "immunization")
+ROLES = ("trace", "platform", "immunization", "supervision")
 """The roles built so far; ``--role all`` runs every one of them."""
 
 LOCAL_SYSTEMS = {
     "trace": "local-trace",
     "platform": "local-platform",
     "immunization": "local-province",
+    "supervision": "local-supervision",
 }
 """The system id of each role when all run in one process: ids of their own, so a data
 directory that later joins a real federation does not mistake its platform for this one."""
@@ -152,6 +154,11 @@ def immunization_service(settings: Settings, *, local: bool = False) -> Immuniza
     engine = migrated(settings, "immunization")
     outbox = _outbox(settings, engine, immunization_schema.exchange, "immunization", local)
     return ImmunizationService(engine, *platform_key(settings, local), outbox=outbox)
+
+
+def supervision_service(settings: Settings, *, local: bool = False) -> SupervisionService:
+    """The supervision role over its migrated database, taking what the platform copies."""
+    return SupervisionService(migrated(settings, "supervision"), *platform_key(settings, local))
 
 
 # --- senders ------------------------------------------------------------------------------

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     immunization_database_url: str | None = Field(
         default=None, description="immunization role database; default: SQLite in data_dir"
     )
+    supervision_database_url: str | None = Field(
+        default=None, description="supervision role database; default: SQLite in data_dir"
+    )
     platform_system_id: str = Field(default="platform", description="the platform's system id")
     platform_exchange_key: str | None = Field(
         default=None, description="base64 Ed25519 key the platform signs forwarded envelopes with"

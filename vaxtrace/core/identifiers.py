@@ -105,9 +105,14 @@ class DivisionCode:
         width = {DivisionLevel.PROVINCE: 2, DivisionLevel.CITY: 4, DivisionLevel.COUNTY: 6}
         return self.value[: width[self.level]]
 
+    @property
+    def area_prefix(self) -> str:
+        """What every place inside this one starts with (for ``LIKE 'prefix%'``)."""
+        return self._significant()
+
     def is_within(self, area: DivisionCode) -> bool:
         """True when this place lies inside ``area`` (a place is within itself)."""
-        return self.value.startswith(area._significant())
+        return self.value.startswith(area.area_prefix)
 
     def __str__(self) -> str:
         return self.value

@@ -172,6 +172,17 @@ def mahs(count: int = 3) -> list[Mah]:
     return result
 
 
+def provincial_regulator() -> Organisation:
+    """The province's drug regulator (省药品监督管理局), whose staff use the supervision system."""
+    return Organisation(
+        uscc=make_uscc("11320000MB0000001"),
+        name="示例省药品监督管理局",
+        kind=OrgKind.REGULATOR,
+        division_code=PROVINCE,
+        address="示例省省会市监管路1号",
+    )
+
+
 def provincial_cdc() -> Organisation:
     return Organisation(
         uscc=make_uscc("12320000MB0000001"),

@@ -126,7 +126,13 @@ def test_a_shipping_note_is_forwarded_to_the_consignees_province(hub: PlatformSe
     )
     platform_signer = Ed25519Signer(Ed25519PrivateKey.generate())
     hub.outbox = Outbox(hub.engine, ExchangeStore(schema.exchange), platform_signer, "platform")
-    note = {"document_no": "FH1", "consignee_uscc": cdc, "codes": ["x"], "doses": 500}
+    note = {
+        "document_no": "FH1",
+        "business_time": "2026-11-20T09:00:00+08:00",
+        "consignee_uscc": cdc,
+        "codes": ["x"],
+        "doses": 500,
+    }
     env = seal(
         SIGNER,
         system_id="trace-a",
@@ -261,7 +267,13 @@ def test_a_note_for_a_consignee_no_province_serves_raises_an_alert(
     routed: tuple[PlatformService, list[object]],
 ) -> None:
     hub, _ = routed
-    note = {"document_no": "FH9", "consignee_uscc": OTHER, "codes": ["x"], "doses": 1}
+    note = {
+        "document_no": "FH9",
+        "business_time": "2026-11-20T09:00:00+08:00",
+        "consignee_uscc": OTHER,
+        "codes": ["x"],
+        "doses": 1,
+    }
     env = seal(
         SIGNER,
         system_id="trace-a",
@@ -309,3 +321,94 @@ def test_documents_come_only_from_the_systems_that_make_them(
         hub.receive_batch(PROVINCE, [report([code]), report([code], 2, bill_type="107")])
     assert caught.value.field == "envelopes[1].payload.downstream_event"
     assert sent_by(hub) == {} and hub.exchange_alerts() == []
+
+
+REGULATORS = {  # regulator → (division, its supervision system)
+    make_uscc("11320000MB0X00001"): ("320000", "watch-32"),
+    make_uscc("11320100MB0X00002"): ("320100", "watch-3201"),
+    make_uscc("11330000MB0X00003"): ("330000", "watch-33"),
+}
+
+
+def test_every_step_is_copied_to_the_supervision_systems_of_its_area(
+    routed: tuple[PlatformService, list[object]],
+) -> None:
+    """A province's report goes whole to each supervision system whose regulator's area holds
+    where the step was done (the POV, in 320100): the province's and the city's, not the
+    neighbouring province's; so does a shipping note, by where its consignee is."""
+    hub, _ = routed
+    for n, (uscc, (division, system_id)) in enumerate(REGULATORS.items()):
+        hub.register_organisation(
+            RegisteredOrganisation(
+                uscc=uscc, name=f"示例第{n}药品监督管理局", kind="regulator", division_code=division
+            )
+        )
+        hub.register_system(
+            ConnectedSystem(
+                system_id=system_id,
+                name=system_id,
+                role="supervision",
+                operator_uscc=uscc,
+                endpoint=f"https://{system_id}.example",
+                represents=(uscc,),
+            )
+        )
+    codes = [issue_nmpa20("8000001", n) for n in range(2)]
+    answer = hub.receive_envelope(PROVINCE, report(codes))
+    assert answer["forwarded_to"] == ["trace-a", "watch-32", "watch-3201"]
+    note = {
+        "document_no": "FH7",
+        "business_time": "2026-11-20T09:00:00+08:00",
+        "consignee_uscc": CDC,
+        "codes": codes,
+        "doses": 2,
+    }
+    env = seal(
+        SIGNER,
+        system_id="trace-a",
+        event_type="20",
+        event_subtype="201",
+        data_owner=MAH,
+        sequence=1,
+        payload={"shipping_note": note},
+    )
+    assert hub.receive_envelope(CALLER, env)["forwarded_to"] == [
+        "province-32",
+        "watch-32",
+        "watch-3201",
+    ]
+    sent = sent_by(hub)
+    assert "watch-33" not in sent
+    steps = [p["supervised_step"] for p in sent["watch-3201"]]
+    assert sent["watch-32"] == sent["watch-3201"]
+    assert [(s["bill_type"], s["org_uscc"], s["division_code"]) for s in steps] == [  # type: ignore[index]
+        ("322", POV, "320100"),
+        ("201", MAH, "320100"),
+    ]
+    assert steps[0]["codes"] == codes and steps[1]["document_no"] == "FH7"  # type: ignore[index]
+    assert sent["watch-32"][0]["forwarded_from"]["system_id"] == "province-32"  # type: ignore[index]
+
+
+def test_a_note_without_its_time_or_codes_is_refused(
+    routed: tuple[PlatformService, list[object]],
+) -> None:
+    hub, _ = routed
+    for missing in ("business_time", "codes"):
+        note = {
+            "document_no": "FH8",
+            "business_time": "2026-11-20T09:00:00+08:00",
+            "consignee_uscc": CDC,
+            "codes": ["x"],
+        }
+        del note[missing]
+        env = seal(
+            SIGNER,
+            system_id="trace-a",
+            event_type="20",
+            event_subtype="201",
+            data_owner=MAH,
+            sequence=1,
+            payload={"shipping_note": note},
+        )
+        refused(hub, CALLER, env, "malformed_note")
+    assert sent_by(hub) == {}

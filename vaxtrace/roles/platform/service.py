@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core import codes as codes_
@@ -21,6 +22,7 @@ from vaxtrace.core.registry import (
     SystemRole,
     gtin_prefixes,
 )
+from vaxtrace.core.supervision import SHIPPING_NOTE, SupervisedStep, sees
 from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
 from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
@@ -280,9 +282,26 @@ class PlatformService:
         routed is kept and raises an operator alert."""
         if self.outbox is None:
             return None
+        step = _supervised_step(conn, opened, report)
         if report is None:
-            return self._forward_note(conn, opened)
-        return self._split_by_owner(conn, opened, report)
+            routed = self._forward_note(conn, opened)
+        else:
+            routed = self._split_by_owner(conn, opened, report)
+        return routed + self._copy_to_supervision(conn, opened, step)
+
+    def _copy_to_supervision(
+        self, conn: Connection, opened: Opened, step: SupervisedStep | None
+    ) -> list[str]:
+        """Every step also goes, whole, to each supervision system whose regulator's area
+        holds where it happened (a note: its consignee CDC; a report: who did the step)."""
+        if step is None:
+            return []
+        receivers = sorted(
+            {s for s, area in registry.supervised_areas(conn) if sees(area, step.division_code)}
+        )
+        for system_id in receivers:
+            self._post(conn, system_id, opened, {"supervised_step": step.model_dump(mode="json")})
+        return receivers
 
     def _forward_note(self, conn: Connection, opened: Opened) -> list[str]:
         note = opened.payload["shipping_note"]
@@ -412,3 +431,43 @@ class PlatformService:
             if found:
                 return max(found, key=lambda r: len(r["entry"]))
         return None
+
+
+def _supervised_step(
+    conn: Connection, opened: Opened, report: DownstreamEvent | None
+) -> SupervisedStep | None:
+    """The step an envelope records, where it happened; None where that place is unknown."""
+    if report is not None:
+        division = registry.division_of(conn, report.org_uscc)
+        step = {
+            "bill_type": report.bill_type.value,
+            "org_uscc": report.org_uscc,
+            "document_no": report.document_no,
+            "business_time": report.business_time,
+            "codes": report.codes,
+        }
+    else:
+        note = opened.payload["shipping_note"]
+        try:
+            division = registry.division_of(conn, str(note["consignee_uscc"]))
+            step = {
+                "bill_type": SHIPPING_NOTE,
+                "org_uscc": opened.header["data_owner"],
+                "document_no": note["document_no"],
+                "business_time": note["business_time"],
+                "codes": note["codes"],
+            }
+        except (KeyError, TypeError) as exc:
+            raise DomainError(
+                "malformed_note",
+                f"a shipping note names its consignee, number, time and codes (no {exc})",
+                field="payload.shipping_note",
+            ) from exc
+    if division is None:
+        return None
+    try:
+        return SupervisedStep(division_code=division, **step)
+    except ValidationError as exc:
+        raise DomainError(
+            "malformed_note", f"the shipping note is not valid: {exc}", field="payload"
+        ) from exc

@@ -144,3 +144,21 @@ def system_representing(conn: Connection, role: str, uscc: str) -> str | None:
         if uscc in data["represents"]:
             return str(system_id)
     return None
+
+
+def supervised_areas(conn: Connection) -> list[tuple[str, str]]:
+    """(supervision system, division) for every regulator a supervision system represents:
+    the areas whose steps the platform copies to it."""
+    areas = []
+    for system_id, data in conn.execute(_SYSTEMS_OF_ROLE, {"role": "supervision"}):
+        for uscc in data["represents"]:
+            found = find_organisation(conn, uscc)
+            if found is not None:
+                areas.append((str(system_id), str(found["data"]["division_code"])))
+    return areas
+
+
+def division_of(conn: Connection, uscc: str) -> str | None:
+    """Where a registered organisation is (its GB/T 2260 division code)."""
+    found = find_organisation(conn, uscc)
+    return None if found is None else str(found["data"]["division_code"])

@@ -1,0 +1,34 @@
+"""What the supervision system (监管系统) is told: every step of the chain in its area, as the
+platform copies it, and who may see it (a regulator sees what happened inside its division)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, Field
+
+from vaxtrace.core.datasets import Model, NonEmpty, Uscc
+from vaxtrace.core.identifiers import DivisionCode
+
+DivisionText = Annotated[str, AfterValidator(lambda value: DivisionCode(value).value)]
+
+SHIPPING_NOTE = "201"
+"""销售出库: a MAH's shipping note; the province's steps carry their own bill types."""
+
+
+class SupervisedStep(Model):
+    """One step of the chain on a set of codes, where it happened (the division code a
+    regulator's jurisdiction is judged by): a shipping note where its consignee CDC is, a
+    province's step where the CDC or site that did it is."""
+
+    bill_type: NonEmpty = Field(max_length=3, description="单据类型 bill type (201, 107, 209, …)")
+    org_uscc: Uscc = Field(description="业务单位 who did it: the MAH, the CDC or the site")
+    division_code: DivisionText = Field(description="行政区划 where it happened")
+    document_no: NonEmpty = Field(max_length=60, description="单据号")
+    business_time: AwareDatetime = Field(description="业务发生时间")
+    codes: tuple[str, ...] = Field(min_length=1, max_length=100_000, description="追溯码")
+
+
+def sees(regulator_division: str, step_division: str) -> bool:
+    """A regulator sees the steps done inside its own division (province, city or county)."""
+    return DivisionCode(step_division).is_within(DivisionCode(regulator_division))

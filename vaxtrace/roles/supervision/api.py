@@ -1,0 +1,52 @@
+"""HTTP routes of the supervision system: the exchange with the platform (mutual TLS) and what
+regulators' staff see (bearer tokens), limited to their own division."""
+
+# No "from __future__ import annotations": routes are built in a function (see ledger/api.py).
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+
+from vaxtrace.exchange.envelope import EnvelopeBatch
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.supervision.service import MAX_STEPS, SupervisionService
+from vaxtrace.web.identity import bearer_organisation
+
+
+def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
+    router = APIRouter(prefix="/supervision/v1", tags=["supervision 监管系统"])
+
+    async def service(request: Request) -> SupervisionService:
+        svc: SupervisionService = request.app.state.supervision
+        return svc
+
+    Service = Annotated[SupervisionService, Depends(service)]
+    Caller = Annotated[SystemIdentity, Depends(caller)]
+
+    def actor(svc: Service, authorization: Annotated[str | None, Header()] = None) -> str:
+        """The regulator behind the bearer token; nothing is shown without one."""
+        return bearer_organisation(authorization, svc.authenticate)
+
+    Actor = Annotated[str, Depends(actor)]
+
+    @router.post("/exchange/batches", status_code=201)
+    def receive_batch(
+        batch: EnvelopeBatch, svc: Service, who: Caller
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Steps of the chain the platform copies here, in sequence order; each taken once,
+        all or none (mutual TLS)."""
+        return {"results": svc.receive_batch(who, batch.envelopes)}
+
+    @router.get("/steps")
+    def steps(
+        svc: Service,
+        who: Actor,
+        bill_type: Annotated[str | None, Query(max_length=3, description="单据类型")] = None,
+        before: Annotated[int | None, Query(description="only steps older than this id")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_STEPS)] = 100,
+    ) -> dict[str, Any]:
+        """Steps done inside the regulator's division (province, city or county), newest
+        first: shipping notes where their consignee is, province steps where they were done."""
+        return svc.steps(who, bill_type=bill_type, before=before, limit=limit)
+
+    return router

@@ -1,0 +1,66 @@
+"""Tables of the supervision system (监管系统): the regulators whose staff use it, their tokens,
+and the trace data the platform copies to it, one row per reported step, kept where it happened
+(the division code its jurisdiction is judged by)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+from vaxtrace.store.exchange import exchange_tables
+
+metadata = MetaData()
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
+
+regulator = Table(
+    "regulator",
+    metadata,
+    Column("uscc", String(18), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("division_code", String(6), nullable=False),
+)
+"""Drug regulators (药品监督管理部门) at province, city or county level: each sees the steps
+done inside its division."""
+
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("org_uscc", String(18), ForeignKey("regulator.uscc"), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+"""Bearer tokens of the regulators' staff: only the SHA-256 (see vaxtrace.store.tokens)."""
+
+supervised_step = Table(
+    "supervised_step",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("reported_by", String(60), nullable=False),
+    Column("data_owner", String(18), nullable=False),
+    Column("bill_type", String(3), nullable=False),
+    Column("org_uscc", String(18), nullable=False),
+    Column("division_code", String(6), nullable=False),
+    Column("document_no", String(60), nullable=False),
+    Column("business_time", DateTime(timezone=True), nullable=False),
+    Column("codes", JSON, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_supervised_step_division", "division_code", "id"),
+)
+"""A step of the chain as the platform copied it: a MAH's shipping note (201, where its
+consignee CDC is) or a province's report (107 receipt, 209 supply, 322 vaccination, 202
+return, 215 damage; where the CDC or site that did it is). ``event_id`` is the envelope the
+original travelled in; ``reported_by`` the system that sent it to the platform."""
+
+exchange = exchange_tables(metadata)
