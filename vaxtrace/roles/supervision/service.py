@@ -52,7 +52,8 @@ class SupervisionService:
                     reported_by=opened.payload.get("forwarded_from", {}).get("system_id", ""),
                     data_owner=opened.header["data_owner"],
                     received_at=datetime.now(UTC),
-                    **step.model_dump(mode="python"),
+                    # in UTC: SQLite keeps a time's digits, not its offset
+                    **step.model_dump(mode="python") | {"business_time": _utc(step.business_time)},
                 )
             )
         return {"event_id": opened.header["event_id"], "accepted": fresh, "duplicate": not fresh}
@@ -146,6 +147,10 @@ def _step_view(row: Any) -> dict[str, Any]:
         "data_owner": row["data_owner"],
         "reported_by": row["reported_by"],
     }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def _aware(moment: datetime) -> datetime:

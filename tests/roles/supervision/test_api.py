@@ -1,0 +1,44 @@
+"""The supervision node's HTTP API: regulators' staff see their division's steps with a bearer
+token; the exchange route wants the platform's client certificate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from vaxtrace.app import build_app
+from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.settings import Settings
+from vaxtrace.sim.catalogue import make_uscc
+
+CITY = make_uscc("11320100MB0X00002")
+PROBLEM = "application/problem+json"
+
+
+def test_staff_see_their_division_and_nothing_without_a_token(tmp_path: Path) -> None:
+    app = build_app(Settings(data_dir=tmp_path), roles=("supervision",))
+    watch = app.state.supervision
+    watch.register_organisation(
+        Organisation(
+            uscc=CITY, name="示例市市场监督管理局", kind=OrgKind.REGULATOR, division_code="320100"
+        )
+    )
+    token = watch.issue_token(CITY)
+    with TestClient(app) as client:
+        seen = client.get("/supervision/v1/steps", headers={"Authorization": f"Bearer {token}"})
+        assert seen.status_code == 200
+        assert seen.json() == {"division_code": "320100", "steps": []}
+        anonymous = client.get("/supervision/v1/steps")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"].startswith(PROBLEM)
+        wrong = client.get("/supervision/v1/steps", headers={"Authorization": "Bearer vt_nope"})
+        assert wrong.status_code == 401
+        too_many = client.get(
+            "/supervision/v1/steps",
+            params={"limit": 5000},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert too_many.status_code == 422 and too_many.json()["field"] == "limit"
+        batch = client.post("/supervision/v1/exchange/batches", json={"envelopes": []})
+        assert batch.status_code == 401  # no client certificate, no exchange

@@ -1,0 +1,148 @@
+"""The supervision node takes the steps the platform copies to it, once each and all or none,
+only from the platform, and shows each regulator the steps done inside its division."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, func, select
+
+from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.errors import DomainError, Forbidden, NotFound
+from vaxtrace.exchange.envelope import Ed25519Signer, seal
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.supervision.service import SupervisionService
+from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.supervision.schema import supervised_step
+
+PLATFORM_SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+PLATFORM = SystemIdentity("platform", make_uscc("12100000MB0000001"), 1)
+MAH = make_uscc("91320100MA1X00001")
+PROVINCE = make_uscc("11320000MB0X00001")  # 示例省药品监督管理局, 320000
+CITY = make_uscc("11320100MB0X00002")  # 示例市市场监督管理局, 320100
+ELSEWHERE = make_uscc("11330000MB0X00003")  # a neighbouring province's, 330000
+
+
+@pytest.fixture
+def watch(supervision_engine: Engine) -> SupervisionService:
+    svc = SupervisionService(supervision_engine, "platform", PLATFORM_SIGNER.verifier())
+    for uscc, name, division in (
+        (PROVINCE, "示例省药品监督管理局", "320000"),
+        (CITY, "示例市市场监督管理局", "320100"),
+        (ELSEWHERE, "邻省药品监督管理局", "330000"),
+    ):
+        svc.register_organisation(
+            Organisation(uscc=uscc, name=name, kind=OrgKind.REGULATOR, division_code=division)
+        )
+    return svc
+
+
+def copied(
+    sequence: int,
+    division: str = "320106",
+    bill_type: str = "322",
+    signer: Ed25519Signer = PLATFORM_SIGNER,
+    **step: Any,
+) -> dict[str, Any]:
+    """A step as the platform copies it here."""
+    body = {
+        "bill_type": bill_type,
+        "org_uscc": MAH,
+        "division_code": division,
+        "document_no": f"D{sequence}",
+        "business_time": "2026-11-20T09:00:00+08:00",
+        "codes": [f"8000001000000{sequence:07d}"],
+    } | step
+    return seal(
+        signer,
+        system_id="platform",
+        event_type="20",
+        event_subtype=bill_type,
+        data_owner=MAH,
+        sequence=sequence,
+        payload={
+            "supervised_step": body,
+            "forwarded_from": {"system_id": "province-32", "event_id": f"e-{sequence}"},
+        },
+    )
+
+
+def stored(watch: SupervisionService) -> int:
+    with read_tx(watch.engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(supervised_step)).scalar_one())
+
+
+def test_steps_are_taken_once_in_order(watch: SupervisionService) -> None:
+    batch = [copied(1), copied(2)]
+    assert [r["accepted"] for r in watch.receive_batch(PLATFORM, batch)] == [True, True]
+    assert [r["duplicate"] for r in watch.receive_batch(PLATFORM, batch)] == [True, True]
+    steps = watch.steps(PROVINCE)["steps"]
+    assert [s["document_no"] for s in steps] == ["D2", "D1"]  # newest first
+    assert steps[0]["reported_by"] == "province-32" and steps[0]["data_owner"] == MAH
+    assert steps[0]["business_time"] == "2026-11-20T01:00:00+00:00"
+
+
+def test_only_the_platform_delivers_here(watch: SupervisionService) -> None:
+    with pytest.raises(Forbidden) as caught:
+        watch.receive_batch(SystemIdentity("trace-a", MAH, 2), [copied(1)])
+    assert caught.value.reason == "not_the_platform"
+    impostor = Ed25519Signer(Ed25519PrivateKey.generate())
+    with pytest.raises(DomainError) as caught:
+        watch.receive_batch(PLATFORM, [copied(1, signer=impostor)])
+    assert caught.value.reason == "unknown_key"
+    assert stored(watch) == 0
+
+
+def test_a_malformed_step_refuses_the_whole_batch(watch: SupervisionService) -> None:
+    with pytest.raises(DomainError) as caught:
+        watch.receive_batch(PLATFORM, [copied(1), copied(2, division="32")])
+    assert caught.value.reason == "malformed_step"
+    assert caught.value.field == "envelopes[1].payload.supervised_step"
+    assert stored(watch) == 0
+    assert watch.receive_batch(PLATFORM, [copied(1)])[0]["accepted"] is True
+
+
+def test_each_regulator_sees_the_steps_of_its_division(watch: SupervisionService) -> None:
+    places = {1: "320106", 2: "320500", 3: "330100", 4: "320100"}
+    watch.receive_batch(PLATFORM, [copied(n, division=d) for n, d in places.items()])
+
+    def seen(regulator: str, **filters: Any) -> list[str]:
+        return [s["division_code"] for s in watch.steps(regulator, **filters)["steps"]]
+
+    assert seen(PROVINCE) == ["320100", "320500", "320106"]
+    assert seen(CITY) == ["320100", "320106"]
+    assert seen(ELSEWHERE) == ["330100"]
+    assert watch.steps(CITY)["division_code"] == "320100"
+    # a page at a time, and by bill type
+    first = watch.steps(PROVINCE, limit=2)["steps"]
+    rest = watch.steps(PROVINCE, before=first[-1]["id"])["steps"]
+    assert [s["division_code"] for s in first + rest] == seen(PROVINCE)
+    assert seen(PROVINCE, bill_type="201") == []
+
+
+def test_a_shipping_note_is_seen_where_its_consignee_is(watch: SupervisionService) -> None:
+    watch.receive_batch(PLATFORM, [copied(1, division="320100", bill_type="201")])
+    assert [s["bill_type"] for s in watch.steps(CITY, bill_type="201")["steps"]] == ["201"]
+    assert watch.steps(ELSEWHERE)["steps"] == []
+
+
+def test_only_regulators_are_registered_and_get_tokens(watch: SupervisionService) -> None:
+    cdc = Organisation(
+        uscc=make_uscc("12320000MB0000001"),
+        name="示例省疾病预防控制中心",
+        kind=OrgKind.CDC,
+        division_code="320000",
+    )
+    with pytest.raises(DomainError) as caught:
+        watch.register_organisation(cdc)
+    assert (caught.value.reason, caught.value.field) == ("not_a_regulator", "kind")
+    with pytest.raises(NotFound):
+        watch.issue_token(cdc.uscc)
+    token = watch.issue_token(CITY, "staff")
+    assert watch.authenticate(token) == CITY
+    assert watch.authenticate(token + "x") is None
+    with pytest.raises(NotFound):
+        watch.steps(cdc.uscc)
