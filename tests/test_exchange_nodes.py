@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from vaxtrace.cli import app
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.errors import DomainError
-from vaxtrace.sim.catalogue import make_uscc, vaccination_sites
+from vaxtrace.sim.catalogue import make_uscc, provincial_regulator, vaccination_sites
 from vaxtrace.sim.federation import Federation, MahNode, free_port, serve_node
 
 runner = CliRunner()
@@ -167,9 +167,19 @@ def test_two_mahs_reach_the_province_through_the_platform(tmp_path: Path) -> Non
     province_port = free_port()
     province = federation.add_province("province-32", cdc, tmp_path / "province", province_port)
     database = tmp_path / "province" / "immunization.sqlite"
+    watch_port = free_port()
+    watch = federation.add_supervision(
+        "watch-32", provincial_regulator(), tmp_path / "watch", watch_port
+    )
 
     def expected() -> list[str]:
         return _rows(database, "SELECT note_no FROM expected_receipt ORDER BY sequence")
+
+    def supervised() -> list[str]:
+        return _rows(
+            tmp_path / "watch" / "supervision.sqlite",
+            "SELECT document_no FROM supervised_step WHERE bill_type = '201' ORDER BY id",
+        )
 
     with contextlib.ExitStack() as stack:
         ships = [
@@ -177,6 +187,7 @@ def test_two_mahs_reach_the_province_through_the_platform(tmp_path: Path) -> Non
             for i, n in enumerate(nodes)
         ]
         stack.enter_context(federation.serve_platform())
+        stack.enter_context(federation.serve_system("supervision", watch, watch_port))
         with federation.serve_province(province, province_port):
             for n in (0, 1):
                 for ship in ships:
@@ -191,6 +202,8 @@ def test_two_mahs_reach_the_province_through_the_platform(tmp_path: Path) -> Non
         assert len(expected()) == 4
         with federation.serve_province(province, province_port):
             got = _wait(expected, 8)
+        # the province's regulator was told of every note, whether the province was up or not
+        assert sorted(_wait(supervised, 8)) == sorted(got)
     assert sorted(got) == sorted(f"E2E-{i}-{n}" for i in (0, 1) for n in range(4))
     for i in (0, 1):  # each MAH's notes arrive in the order it shipped them
         assert [g for g in got if g.startswith(f"E2E-{i}-")] == [f"E2E-{i}-{n}" for n in range(4)]

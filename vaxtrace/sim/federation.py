@@ -227,6 +227,18 @@ class Federation:
         )
         return self._to_platform(system_id) | {"VAXTRACE_DATA_DIR": str(data_dir)}
 
+    def add_supervision(
+        self, system_id: str, regulator: Organisation, data_dir: Path, port: int
+    ) -> dict[str, str]:
+        """Register a supervision node for ``regulator``, to which the platform copies every
+        step done in the regulator's area; its environment."""
+        self.add_organisation(
+            regulator.uscc, regulator.name, regulator.kind, regulator.division_code
+        )
+        endpoint = f"https://127.0.0.1:{port}"
+        self._add_system(system_id, SystemRole.SUPERVISION, regulator.uscc, endpoint, None)
+        return self._to_platform(system_id) | {"VAXTRACE_DATA_DIR": str(data_dir)}
+
     def _to_platform(self, system_id: str) -> dict[str, str]:
         """A connected system's exchange settings: who it is, where the platform is, and the
         platform's key that what it forwards is signed with."""
@@ -250,8 +262,14 @@ class Federation:
         )
 
     def serve_province(self, env: dict[str, str], port: int) -> AbstractContextManager[str]:
+        return self.serve_system("immunization", env, port)
+
+    def serve_system(
+        self, role: str, env: dict[str, str], port: int
+    ) -> AbstractContextManager[str]:
+        """A connected system's node of ``role`` at its registered endpoint (mutual TLS)."""
         return serve_node(
-            env, "--role", "immunization", *self.tls_args, client=self.client("platform"), port=port
+            env, "--role", role, *self.tls_args, client=self.client("platform"), port=port
         )
 
     def close(self) -> None:
