@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect, text
 
+from vaxtrace.store.engine import make_engine
+from vaxtrace.store.immunization.schema import metadata as immunization_metadata
 from vaxtrace.store.migrate import alembic_config, upgrade
+from vaxtrace.store.platform.schema import metadata as platform_metadata
+from vaxtrace.store.supervision.schema import metadata as supervision_metadata
 from vaxtrace.store.trace.schema import APPEND_ONLY, metadata
 
 
@@ -90,3 +95,32 @@ def test_downgrade_to_base_and_upgrade_again(trace_engine: Engine) -> None:
     assert emptied["versions"] == [] and emptied["triggers"] == set()
     upgrade(trace_engine, "trace")
     assert _schema(trace_engine) == before
+
+
+ROLE_METADATA = {
+    "trace": metadata,
+    "platform": platform_metadata,
+    "immunization": immunization_metadata,
+    "supervision": supervision_metadata,
+}
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_METADATA))
+def test_every_role_migrates_to_exactly_the_schema_it_declares(
+    role: str, database_url: str
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, role)
+        head = ScriptDirectory.from_config(alembic_config(role, engine)).get_current_head()
+        schema = _schema(engine)
+        assert schema["versions"] == [head]
+        declared = ROLE_METADATA[role]
+        assert set(schema["tables"]) == {t.name for t in declared.sorted_tables} | {
+            "alembic_version"
+        }
+        assert _differences(engine, declared) == []
+        upgrade(engine, role)
+        assert _schema(engine) == schema
+    finally:
+        engine.dispose()

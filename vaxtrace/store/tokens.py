@@ -1,7 +1,6 @@
 """Bearer API tokens for the staff of a role's organisations: only a token's SHA-256 is
 stored, so a leaked database holds no usable token. Every role that has staff (trace,
-immunization) keeps its tokens in an ``api_token`` table of this shape:
-``token_sha256`` (primary key), ``org_uscc``, ``label``, ``created_at``."""
+immunization, supervision) keeps its tokens in an ``api_token`` table (:func:`api_token_table`)."""
 
 from __future__ import annotations
 
@@ -9,9 +8,32 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+)
 
 PREFIX = "vt_"
+
+
+def api_token_table(metadata: MetaData, holders: str) -> Table:
+    """A role's ``api_token`` table; ``holders`` is the column its organisations are keyed by
+    (``organisation.uscc``)."""
+    return Table(
+        "api_token",
+        metadata,
+        Column("token_sha256", String(64), primary_key=True),
+        Column("org_uscc", String(18), ForeignKey(holders), nullable=False),
+        Column("label", String(100), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
 
 
 def token_sha256(token: str) -> str:

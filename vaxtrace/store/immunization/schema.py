@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store.exchange import exchange_tables
+from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
 Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
@@ -54,14 +55,7 @@ organisation = Table(
 )
 """The CDCs and vaccination sites (POVs) of the province."""
 
-api_token = Table(
-    "api_token",
-    metadata,
-    Column("token_sha256", String(64), primary_key=True),
-    Column("org_uscc", String(18), ForeignKey("organisation.uscc"), nullable=False),
-    Column("label", String(100), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+api_token = api_token_table(metadata, "organisation.uscc")
 """Bearer tokens of the province's staff: only the SHA-256 (see vaxtrace.store.tokens)."""
 
 receipt_scan = Table(

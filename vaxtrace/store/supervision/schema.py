@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -18,6 +17,7 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store.exchange import exchange_tables
+from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
 Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
@@ -32,14 +32,7 @@ regulator = Table(
 """Drug regulators (药品监督管理部门) at province, city or county level: each sees the steps
 done inside its division."""
 
-api_token = Table(
-    "api_token",
-    metadata,
-    Column("token_sha256", String(64), primary_key=True),
-    Column("org_uscc", String(18), ForeignKey("regulator.uscc"), nullable=False),
-    Column("label", String(100), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+api_token = api_token_table(metadata, "regulator.uscc")
 """Bearer tokens of the regulators' staff: only the SHA-256 (see vaxtrace.store.tokens)."""
 
 supervised_step = Table(

@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.ledger import ledger_tables
+from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
 CodeText = String(120).with_variant(String(120, collation="C"), "postgresql")
@@ -45,14 +46,7 @@ organisation = Table(
     Column("licences", JSON, nullable=False),
 )
 
-api_token = Table(
-    "api_token",
-    metadata,
-    Column("token_sha256", String(64), primary_key=True),
-    Column("org_uscc", String(18), ForeignKey("organisation.uscc"), nullable=False),
-    Column("label", String(100), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+api_token = api_token_table(metadata, "organisation.uscc")
 
 product = Table(
     "product",
