@@ -69,6 +69,19 @@ def envelope(
     )
 
 
+def note_envelope(note: dict[str, object]) -> dict[str, object]:
+    """A MAH's shipping note as trace-a sends it."""
+    return seal(
+        SIGNER,
+        system_id="trace-a",
+        event_type="20",
+        event_subtype="201",
+        data_owner=MAH,
+        sequence=1,
+        payload={"shipping_note": note},
+    )
+
+
 def refused(hub: PlatformService, caller: SystemIdentity, env: object, reason: str) -> None:
     with pytest.raises(DomainError) as caught:
         hub.receive_envelope(caller, env)
@@ -133,15 +146,7 @@ def test_a_shipping_note_is_forwarded_to_the_consignees_province(hub: PlatformSe
         "codes": ["x"],
         "doses": 500,
     }
-    env = seal(
-        SIGNER,
-        system_id="trace-a",
-        event_type="20",
-        event_subtype="201",
-        data_owner=MAH,
-        sequence=1,
-        payload={"shipping_note": note},
-    )
+    env = note_envelope(note)
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] == ["province-32"]
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] is None  # a repeat goes nowhere
     sent: list[tuple[str, object]] = []
@@ -274,15 +279,7 @@ def test_a_note_for_a_consignee_no_province_serves_raises_an_alert(
         "codes": ["x"],
         "doses": 1,
     }
-    env = seal(
-        SIGNER,
-        system_id="trace-a",
-        event_type="20",
-        event_subtype="201",
-        data_owner=MAH,
-        sequence=1,
-        payload={"shipping_note": note},
-    )
+    env = note_envelope(note)
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] == []
     (alert,) = hub.exchange_alerts()
     assert (alert["reason"], alert["detail"]) == ("no_province_system", {"consignee_uscc": OTHER})
@@ -363,15 +360,7 @@ def test_every_step_is_copied_to_the_supervision_systems_of_its_area(
         "codes": codes,
         "doses": 2,
     }
-    env = seal(
-        SIGNER,
-        system_id="trace-a",
-        event_type="20",
-        event_subtype="201",
-        data_owner=MAH,
-        sequence=1,
-        payload={"shipping_note": note},
-    )
+    env = note_envelope(note)
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] == [
         "province-32",
         "watch-32",
@@ -401,14 +390,6 @@ def test_a_note_without_its_time_or_codes_is_refused(
             "codes": ["x"],
         }
         del note[missing]
-        env = seal(
-            SIGNER,
-            system_id="trace-a",
-            event_type="20",
-            event_subtype="201",
-            data_owner=MAH,
-            sequence=1,
-            payload={"shipping_note": note},
-        )
+        env = note_envelope(note)
         refused(hub, CALLER, env, "malformed_note")
     assert sent_by(hub) == {}

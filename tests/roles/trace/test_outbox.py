@@ -6,33 +6,22 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from tests.roles.trace.trace_world import World
-from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
+from tests.roles.trace.trace_world import World, outbox_notes, with_outbox
+from vaxtrace.exchange.envelope import Ed25519Signer
 from vaxtrace.store.engine import read_tx
-from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.trace.schema import exchange
 
 SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
 
 
-def _notes(world: World) -> list[dict[str, object]]:
-    with read_tx(world.engine) as conn:
-        rows = ExchangeStore(exchange).queue(conn, "platform", 100)
-    return [
-        open_envelope(r["envelope"], lambda *_: SIGNER.verifier()).payload["shipping_note"]
-        for r in rows
-    ]
-
-
 def test_the_note_carries_the_packing_of_what_was_shipped(world: World) -> None:
-    world.service.outbox = Outbox(world.engine, ExchangeStore(exchange), SIGNER, "trace-a")
+    with_outbox(world, SIGNER)
     case = world.nmpa_cases[0]
     boxes = world.children(case)
     loose = world.children(world.children(world.nmpa_cases[1])[0])[:3]
     done = world.ok("/shipping-notes", world.ship_body([case], 500))
     world.ok("/shipping-notes", world.ship_body(loose, 3))
-    whole, doses = _notes(world)
+    whole, doses = outbox_notes(world, SIGNER)
     assert whole["codes"] == [case] and whole["doses"] == 500
     assert whole["trace_event_id"] == done["event_id"]
     contents = whole["contents"]
@@ -44,7 +33,7 @@ def test_the_note_carries_the_packing_of_what_was_shipped(world: World) -> None:
 
 
 def test_a_refused_note_leaves_nothing_in_the_outbox(world: World) -> None:
-    world.service.outbox = Outbox(world.engine, ExchangeStore(exchange), SIGNER, "trace-a")
+    with_outbox(world, SIGNER)
     refused = world.post("/shipping-notes", world.ship_body([world.nmpa_cases[0]], 499))
     assert refused.status_code == 422
     with read_tx(world.engine) as conn:

@@ -8,14 +8,18 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.roles.trace.trace_world import World, assert_problem, expect, snapshot
-from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
+from tests.roles.trace.trace_world import (
+    World,
+    assert_problem,
+    expect,
+    outbox_notes,
+    snapshot,
+    with_outbox,
+)
+from vaxtrace.exchange.envelope import Ed25519Signer
 from vaxtrace.ledger import merkle
 from vaxtrace.store.engine import read_tx
-from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.trace.documents import TRACE_LEDGER, event_documents
-from vaxtrace.store.trace.schema import exchange
 
 SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
 UPLOADS = "/shipping-note-uploads"
@@ -31,17 +35,8 @@ def _upload(world: World, *groups: list[str]) -> dict[str, Any]:
     return {"shipping_notes": [world.ship_body(codes, len(codes)) for codes in groups]}
 
 
-def _outbox_notes(world: World) -> list[dict[str, Any]]:
-    with read_tx(world.engine) as conn:
-        rows = ExchangeStore(exchange).queue(conn, "platform", 100)
-    return [
-        open_envelope(r["envelope"], lambda *_: SIGNER.verifier()).payload["shipping_note"]
-        for r in rows
-    ]
-
-
 def test_every_note_of_an_upload_is_written_as_if_posted_alone(world: World) -> None:
-    world.service.outbox = Outbox(world.engine, ExchangeStore(exchange), SIGNER, "trace-a")
+    with_outbox(world, SIGNER)
     doses = _loose_doses(world, 6)
     case = world.nmpa_cases[0]
     body = {
@@ -61,7 +56,7 @@ def test_every_note_of_an_upload_is_written_as_if_posted_alone(world: World) -> 
     for code in [*doses, case]:
         assert world.trace(code)["holder_uscc"] == world.cdc.uscc
     # in the outbox in the upload's order, each with the event it records
-    sent = _outbox_notes(world)
+    sent = outbox_notes(world, SIGNER)
     assert [s["document_no"] for s in sent] == [n["document_no"] for n in notes]
     assert [s["trace_event_id"] for s in sent] == [n["event_id"] for n in notes]
     # each event has its own leaf in the log, over the event as stored

@@ -20,9 +20,13 @@ from httpx import Response
 from sqlalchemy import Engine, func, select, text
 
 from vaxtrace.core.datasets import Organisation, OrgKind, VaccineProduct
+from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.sim.catalogue import make_uscc
-from vaxtrace.store.trace.schema import batch, metadata, trace_code
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.trace.schema import batch, exchange, metadata, trace_code
 
 CST = timezone(timedelta(hours=8))  # China Standard Time: business times are sent with it
 PROBLEM = "application/problem+json"
@@ -48,6 +52,21 @@ def write_fields(prefix: str, when: datetime = SHIPPED_AT, **extra: Any) -> dict
         "document_no": f"{prefix.upper()}{n:06d}",
         "business_time": when.isoformat(),
     } | extra
+
+
+def with_outbox(world: World, signer: Ed25519Signer) -> None:
+    """The world's trace system sends, as a connected system does, through an outbox."""
+    world.service.outbox = Outbox(world.engine, ExchangeStore(exchange), signer, "trace-a")
+
+
+def outbox_notes(world: World, signer: Ed25519Signer) -> list[dict[str, Any]]:
+    """The shipping notes waiting in the outbox for the platform, opened, in order."""
+    with read_tx(world.engine) as conn:
+        rows = ExchangeStore(exchange).queue(conn, "platform", 100)
+    return [
+        open_envelope(r["envelope"], lambda *_: signer.verifier()).payload["shipping_note"]
+        for r in rows
+    ]
 
 
 def bearer(token: str) -> dict[str, str]:
