@@ -282,7 +282,7 @@ class PlatformService:
         routed is kept and raises an operator alert."""
         if self.outbox is None:
             return None
-        step = _supervised_step(conn, opened, report)
+        step = _step_of(opened, report)
         if report is None:
             routed = self._forward_note(conn, opened)
         else:
@@ -290,17 +290,23 @@ class PlatformService:
         return routed + self._copy_to_supervision(conn, opened, step)
 
     def _copy_to_supervision(
-        self, conn: Connection, opened: Opened, step: SupervisedStep | None
+        self, conn: Connection, opened: Opened, step: dict[str, Any]
     ) -> list[str]:
         """Every step also goes, whole, to each supervision system whose regulator's area
         holds where it happened (a note: its consignee CDC; a report: who did the step)."""
-        if step is None:
+        areas = registry.supervised_areas(conn)
+        division = registry.division_of(conn, step.pop("where")) if areas else None
+        receivers = sorted({s for s, area in areas if division and sees(area, division)})
+        if not receivers:
             return []
-        receivers = sorted(
-            {s for s, area in registry.supervised_areas(conn) if sees(area, step.division_code)}
-        )
+        try:
+            copy = SupervisedStep(division_code=division, **step).model_dump(mode="json")
+        except ValidationError as exc:
+            raise DomainError(
+                "malformed_note", f"the shipping note is not valid: {exc}", field="payload"
+            ) from exc
         for system_id in receivers:
-            self._post(conn, system_id, opened, {"supervised_step": step.model_dump(mode="json")})
+            self._post(conn, system_id, opened, {"supervised_step": copy})
         return receivers
 
     def _forward_note(self, conn: Connection, opened: Opened) -> list[str]:
@@ -433,41 +439,31 @@ class PlatformService:
         return None
 
 
-def _supervised_step(
-    conn: Connection, opened: Opened, report: DownstreamEvent | None
-) -> SupervisedStep | None:
-    """The step an envelope records, where it happened; None where that place is unknown."""
+def _step_of(opened: Opened, report: DownstreamEvent | None) -> dict[str, Any]:
+    """The step an envelope records, and ``where`` (whose place it happened at): a report's
+    doer, a note's consignee. A note lacking what a step needs is refused."""
     if report is not None:
-        division = registry.division_of(conn, report.org_uscc)
-        step = {
+        return {
             "bill_type": report.bill_type.value,
             "org_uscc": report.org_uscc,
             "document_no": report.document_no,
             "business_time": report.business_time,
             "codes": report.codes,
+            "where": report.org_uscc,
         }
-    else:
-        note = opened.payload["shipping_note"]
-        try:
-            division = registry.division_of(conn, str(note["consignee_uscc"]))
-            step = {
-                "bill_type": SHIPPING_NOTE,
-                "org_uscc": opened.header["data_owner"],
-                "document_no": note["document_no"],
-                "business_time": note["business_time"],
-                "codes": note["codes"],
-            }
-        except (KeyError, TypeError) as exc:
-            raise DomainError(
-                "malformed_note",
-                f"a shipping note names its consignee, number, time and codes (no {exc})",
-                field="payload.shipping_note",
-            ) from exc
-    if division is None:
-        return None
+    note = opened.payload["shipping_note"]
     try:
-        return SupervisedStep(division_code=division, **step)
-    except ValidationError as exc:
+        return {
+            "bill_type": SHIPPING_NOTE,
+            "org_uscc": opened.header["data_owner"],
+            "document_no": note["document_no"],
+            "business_time": note["business_time"],
+            "codes": note["codes"],
+            "where": str(note["consignee_uscc"]),
+        }
+    except (KeyError, TypeError) as exc:
         raise DomainError(
-            "malformed_note", f"the shipping note is not valid: {exc}", field="payload"
+            "malformed_note",
+            f"a shipping note names its consignee, number, time and codes (no {exc})",
+            field="payload.shipping_note",
         ) from exc

@@ -42,9 +42,11 @@ def current_version(conn: Connection) -> int:
     return 0 if found is None else int(found)
 
 
+_ORGANISATION = select(organisation).where(organisation.c.uscc == bindparam("uscc"))
+
+
 def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
-    query = select(organisation).where(organisation.c.uscc == uscc)
-    return conn.execute(query).mappings().first()
+    return conn.execute(_ORGANISATION, {"uscc": uscc}).mappings().first()
 
 
 def put_organisation(conn: Connection, uscc: str, data: Mapping[str, Any], version: int) -> None:
