@@ -360,6 +360,8 @@ def test_every_step_is_copied_to_the_supervision_systems_of_its_area(
         "codes": codes,
         "doses": 2,
     }
+    # a note whose time is no time is refused once a copy is to be made of it
+    refused(hub, CALLER, note_envelope(note | {"business_time": "soon"}), "malformed_note")
     env = note_envelope(note)
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] == [
         "province-32",

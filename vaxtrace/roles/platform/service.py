@@ -299,11 +299,13 @@ class PlatformService:
         receivers = sorted({s for s, area in areas if division and sees(area, division)})
         if not receivers:
             return []
-        try:
+        try:  # a report was read in full already; a note's values are checked here
             copy = SupervisedStep(division_code=division, **step).model_dump(mode="json")
         except ValidationError as exc:
             raise DomainError(
-                "malformed_note", f"the shipping note is not valid: {exc}", field="payload"
+                "malformed_note",
+                f"the shipping note is not valid: {exc}",
+                field="payload.shipping_note",
             ) from exc
         for system_id in receivers:
             self._post(conn, system_id, opened, {"supervised_step": copy})
