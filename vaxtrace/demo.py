@@ -184,13 +184,24 @@ def _regulator_view(demo: Demo, client: TestClient, timeout: float) -> list[str]
     deadline = time.monotonic() + timeout
     bills: list[str] = []
     while time.monotonic() < deadline:
-        answer = client.get("/supervision/v1/steps", params={"limit": 1000}, headers=auth)
-        bills = [s["bill_type"] for s in answer.json().get("steps", [])]
+        bills = _bills_seen(client, auth)
         if bills.count("201") >= wanted and len(bills) - bills.count("201") >= reported:
             demo.exchanged["steps the province's regulator sees"] = len(bills)
             return []
         time.sleep(0.05)
     return [f"the regulator sees {len(bills)} steps, not {wanted} notes and {reported} reports"]
+
+
+def _bills_seen(client: TestClient, auth: dict[str, str]) -> list[str]:
+    """The bill type of every step a regulator sees, page by page."""
+    bills: list[str] = []
+    params: dict[str, int] = {"limit": 1000}
+    while True:
+        steps = client.get("/supervision/v1/steps", params=params, headers=auth).json()["steps"]
+        bills += [s["bill_type"] for s in steps]
+        if len(steps) < params["limit"]:
+            return bills
+        params["before"] = steps[-1]["id"]
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:
