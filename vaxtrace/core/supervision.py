@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 
 from vaxtrace.core.datasets import Model, NonEmpty, Uscc
+from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.identifiers import DivisionCode
 
 DivisionText = Annotated[str, AfterValidator(lambda value: DivisionCode(value).value)]
@@ -15,13 +16,24 @@ DivisionText = Annotated[str, AfterValidator(lambda value: DivisionCode(value).v
 SHIPPING_NOTE = "201"
 """销售出库: a MAH's shipping note; the province's steps carry their own bill types."""
 
+BILL_TYPES = frozenset({SHIPPING_NOTE, *(bill.value for bill in DownstreamBill)})
+"""The steps a supervision system is told of."""
+
+
+def _known_bill(value: str) -> str:
+    if value not in BILL_TYPES:
+        raise ValueError(f"bill_type is one of {', '.join(sorted(BILL_TYPES))}")
+    return value
+
 
 class SupervisedStep(Model):
     """One step of the chain on a set of codes, where it happened (the division code a
     regulator's jurisdiction is judged by): a shipping note where its consignee CDC is, a
     province's step where the CDC or site that did it is."""
 
-    bill_type: NonEmpty = Field(max_length=3, description="单据类型 bill type (201, 107, 209, …)")
+    bill_type: Annotated[str, AfterValidator(_known_bill)] = Field(
+        description="单据类型 bill type: 201, or a province's 107, 209, 322, 202, 215"
+    )
     org_uscc: Uscc = Field(description="业务单位 who did it: the MAH, the CDC or the site")
     division_code: DivisionText = Field(description="行政区划 where it happened")
     document_no: NonEmpty = Field(max_length=60, description="单据号")
