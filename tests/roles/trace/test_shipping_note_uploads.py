@@ -139,3 +139,19 @@ def test_an_empty_upload_and_one_without_a_token_are_refused(world: World) -> No
     )
     body = _upload(world, _loose_doses(world, 1))
     world.refused(world.post(UPLOADS, body, headers={}), 401, "unauthenticated", None, before)
+
+
+def test_a_note_id_reused_for_another_note_is_named_in_the_refusal(world: World) -> None:
+    doses = _loose_doses(world, 3)
+    first, second = world.ship_body(doses[:1], 1), world.ship_body(doses[1:2], 1)
+    world.ok("/shipping-notes", first)
+    world.ok("/shipping-notes", second)
+    before = snapshot(world.engine)
+    changed = second | {"codes": doses[2:3]}
+    world.refused(
+        world.post(UPLOADS, {"shipping_notes": [first, changed]}),
+        409,
+        "client_document_id_reused",
+        "shipping_notes[1].client_document_id",
+        before,
+    )

@@ -172,9 +172,16 @@ def write_all(
     def committed() -> list[WriteResult] | None:
         with read_tx(engine) as conn:
             found = [repo.find_write(conn, actor, r.client_document_id) for r, _ in items]
-        if any(prior is None for prior in found):
+        priors = [prior for prior in found if prior is not None]
+        if len(priors) != len(found):
             return None
-        return [replay(p, operation, sha) for p, sha in zip(found, shas, strict=True) if p]
+        answers = []
+        for index, (prior, sha) in enumerate(zip(priors, shas, strict=True)):
+            try:
+                answers.append(replay(prior, operation, sha))
+            except DomainError as exc:
+                raise at_item(exc, collection, index) from None
+        return answers
 
     return apply_once(engine, attempt, committed)
 
