@@ -188,6 +188,7 @@ def test_a_refused_message_is_found_and_backs_off_alone(
     report = outbox.deliver_due(receiver)
     assert (report.delivered, report.failed) == (2, 1)
     assert receiver.applied == [0, 1]  # the refused batch changed nothing; 3 and 4 wait
+    assert receiver.batches == [5, 1, 1, 1]  # once refused, one at a time up to the fault
     for _ in range(3):
         clock.now += 120
         report = outbox.deliver_due(receiver)

@@ -3,7 +3,6 @@ retries and backoff, dead-letter after N failures; receive each event once."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,28 +114,31 @@ class Outbox:
                 return done
 
     def _deliver_queue(self, receiver: str, send: Send, done: Round) -> bool:
-        limit = self.batch_size
+        """Deliver one queue: in batches while they are taken; after a refusal, one message
+        at a time up to the one at fault (a refused batch changed nothing)."""
+        limit, progressed = self.batch_size, False
         while True:
             with read_tx(self.engine) as conn:
                 batch = self.store.queue(conn, receiver, limit)
             if not batch:  # another process delivered it meanwhile
-                return False
+                return progressed
             try:
                 send(receiver, [m["envelope"] for m in batch])
-            except Refused:
+            except Refused as exc:
                 if len(batch) > 1:
                     limit = 1  # find the message at fault
                     continue
-                return self._failed(batch[0], done)
+                return self._failed(batch[0], done, exc) or progressed
             except Exception as exc:  # unreachable, timed out, …: the head backs off
-                return self._failed(batch[0], done, exc)
+                return self._failed(batch[0], done, exc) or progressed
             with write_tx(self.engine) as conn:
                 self.store.mark_delivered(conn, [int(m["id"]) for m in batch], self._now())
             done.delivered += len(batch)
-            return True
+            if limit == self.batch_size:
+                return True
+            progressed = True
 
-    def _failed(self, head: Any, done: Round, exc: BaseException | None = None) -> bool:
-        error = exc or sys.exc_info()[1]
+    def _failed(self, head: Any, done: Round, error: BaseException) -> bool:
         attempts = int(head["attempts"]) + 1
         dead = attempts >= self.policy.max_attempts
         with write_tx(self.engine) as conn:
