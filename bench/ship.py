@@ -30,8 +30,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine.url import make_url
 
-from vaxtrace.app import trace_service
 from vaxtrace.core.datasets import OrgKind, ShippingNote, ShippingNoteUpload
+from vaxtrace.node import trace_service
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.settings import Settings
 from vaxtrace.sim.province import build_province

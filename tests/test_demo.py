@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, Table, func, select
 
 from vaxtrace import demo
+from vaxtrace.node import ROLES
 from vaxtrace.settings import Settings
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization.schema import exchange as province_exchange
@@ -56,7 +57,7 @@ def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:
         svc.engine.dispose()
     key = (tmp_path / "exchange" / "local-trace.key").read_bytes()
     demo.wipe(settings)
-    assert not any((tmp_path / f"{role}.sqlite").exists() for role in demo.DATA_FILES)
+    assert not any((tmp_path / f"{role}.sqlite").exists() for role in ROLES)
     again = demo.build(settings, 2000, 1, lambda _n: None)
     demo.run(again, timeout=60)
     assert again.failures == []

@@ -53,7 +53,6 @@ from vaxtrace.web import problems
 from vaxtrace.web.identity import system_identity
 from vaxtrace.web.inprocess import LOCAL_BASE, inprocess_clients, tls_presenting
 
-__all__ = ["ROLES", "build_app", "immunization_service", "platform_service", "trace_service"]
 logger = logging.getLogger("vaxtrace")
 
 

@@ -304,17 +304,12 @@ def import_relations(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Create or migrate every role's database to the current schema."""
-    from vaxtrace.node import immunization_service, platform_service, supervision_service
+    from vaxtrace.node import SERVICES
 
     settings = _settings(data_dir)
-    _service(settings).engine.dispose()
-    console.print(f"trace database up to date: {settings.trace_url}")
-    platform_service(settings).engine.dispose()
-    console.print(f"platform database up to date: {settings.platform_url}")
-    immunization_service(settings).engine.dispose()
-    console.print(f"immunization database up to date: {settings.immunization_url}")
-    supervision_service(settings).engine.dispose()
-    console.print(f"supervision database up to date: {settings.database_url('supervision')}")
+    for role, make in SERVICES.items():
+        make(settings).engine.dispose()
+        console.print(f"{role} database up to date: {settings.database_url(role)}")
 
 
 StaffRole = Annotated[
@@ -360,15 +355,11 @@ def token_issue(
 
 
 def _staff_service(role: str, data_dir: Path | None) -> Any:
-    from vaxtrace.node import immunization_service, supervision_service
+    from vaxtrace.node import SERVICES
 
-    if role == "trace":
-        return _service(_settings(data_dir))
-    if role == "immunization":
-        return immunization_service(_settings(data_dir))
-    if role == "supervision":
-        return supervision_service(_settings(data_dir))
-    raise _fail(f"--role is trace, immunization or supervision, not {role!r}")
+    if role not in ("trace", "immunization", "supervision"):  # the roles that have staff
+        raise _fail(f"--role is trace, immunization or supervision, not {role!r}")
+    return SERVICES[role](_settings(data_dir))
 
 
 def _ledger(settings: Settings) -> Any:
@@ -610,16 +601,12 @@ ExchangeRole = Annotated[
 
 
 def _outbox(role: str, data_dir: Path | None) -> Any:
-    from vaxtrace import node
+    from vaxtrace.node import SERVICES
 
-    makers = {
-        "trace": node.trace_service,
-        "platform": node.platform_service,
-        "immunization": node.immunization_service,
-    }
-    if role not in makers:
-        raise _fail(f"--role is one of {', '.join(makers)}, not {role!r}")
-    svc = makers[role](_settings(data_dir))
+    senders = ("trace", "platform", "immunization")  # the roles that send through an outbox
+    if role not in senders:
+        raise _fail(f"--role is one of {', '.join(senders)}, not {role!r}")
+    svc = SERVICES[role](_settings(data_dir))
     outbox = getattr(svc, "outbox", None)
     if outbox is None:
         raise _fail("this node has no system id (VAXTRACE_SYSTEM_ID): no exchange")

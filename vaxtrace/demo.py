@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from vaxtrace import local
 from vaxtrace.app import build_app
 from vaxtrace.ledger.checkpoint import NoteError
-from vaxtrace.node import LOCAL_SYSTEMS
+from vaxtrace.node import LOCAL_SYSTEMS, ROLES
 from vaxtrace.roles.ledger.service import check_proof
 from vaxtrace.roles.trace.service.lookups import find_organisation
 from vaxtrace.settings import Settings
@@ -29,9 +29,6 @@ from vaxtrace.store.trace.schema import shipping_note
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
-
-DATA_FILES = ("trace", "platform", "immunization", "supervision")
-"""The demo's SQLite databases, one per role."""
 
 
 @dataclass
@@ -64,7 +61,7 @@ def cast() -> local.LocalCast:
 def wipe(settings: Settings) -> None:
     """Remove an earlier demo's databases, certificates and keys (a new demo is a new log: a
     new key, so no witness mistakes it for a fork)."""
-    for role in DATA_FILES:
+    for role in ROLES:
         for suffix in ("", "-wal", "-shm"):
             Path(str(settings.data_dir / f"{role}.sqlite") + suffix).unlink(missing_ok=True)
     folders = (settings.data_dir / "ledger", settings.data_dir / "exchange", settings.pki_dir)

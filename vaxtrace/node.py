@@ -10,7 +10,9 @@ the in-process transport with the same API and certificates.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -159,6 +161,15 @@ def immunization_service(settings: Settings, *, local: bool = False) -> Immuniza
 def supervision_service(settings: Settings, *, local: bool = False) -> SupervisionService:
     """The supervision role over its migrated database, taking what the platform copies."""
     return SupervisionService(migrated(settings, "supervision"), *platform_key(settings, local))
+
+
+SERVICES: dict[str, Callable[[Settings], Any]] = {
+    "trace": trace_service,
+    "platform": platform_service,
+    "immunization": immunization_service,
+    "supervision": supervision_service,
+}
+"""Each role's service over its migrated database, as a node of its own builds it."""
 
 
 # --- senders ------------------------------------------------------------------------------
