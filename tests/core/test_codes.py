@@ -24,6 +24,7 @@ from vaxtrace.core.codes import (
     gs1_canonical,
     has_vt_check,
     issue_nmpa20,
+    listed_values,
     parse_code,
     split_canonical,
     vt_check_digits,
@@ -568,3 +569,18 @@ def test_canonical_value_is_what_parse_code_reads(text: str) -> None:
         assert info.value.reason == exc.reason
         return
     assert canonical_value(text) == expected
+
+
+def test_a_documents_codes_are_listed_in_canonical_form_each_once() -> None:
+    dose = issue_nmpa20("8123456", 42)
+    gs1 = gs1_canonical(GTIN, "A1")
+    assert listed_values([dose, digital_link(parse_code(gs1), "https://id.example")]) == [
+        dose,
+        gs1,
+    ]
+    with pytest.raises(DomainError) as twice:
+        listed_values([gs1, element_string(parse_code(gs1))])  # the same code, spelt twice
+    assert (twice.value.reason, twice.value.field) == ("duplicate_code", "codes")
+    with pytest.raises(CodeError) as unreadable:
+        listed_values([dose, "not a code"], field="items")
+    assert unreadable.value.field == "items[1]" and "'not a code'" in unreadable.value.message

@@ -15,6 +15,7 @@ Codes this system issues itself use the ``VT-MOD97-10x2`` check (see :func:`vt_c
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -149,6 +150,22 @@ def parse_field(text: str, field: str) -> TraceCode:
         return parse_code(text)
     except CodeError as exc:
         raise CodeError(exc.reason, f"{text!r}: {exc.message}", field=field) from exc
+
+
+def canonical_field(text: str, field: str) -> str:
+    """:func:`canonical_value` for a request's field, refusing as :func:`parse_field` does."""
+    try:
+        return canonical_value(text)
+    except CodeError as exc:
+        raise CodeError(exc.reason, f"{text!r}: {exc.message}", field=field) from exc
+
+
+def listed_values(texts: Sequence[str], field: str = "codes") -> list[str]:
+    """A document's codes in canonical form, each listed once."""
+    values = [canonical_field(text, f"{field}[{i}]") for i, text in enumerate(texts)]
+    if len(set(values)) != len(values):
+        raise DomainError("duplicate_code", "a code is listed twice", field=field)
+    return values
 
 
 def _is_gs1_shaped(digits: str) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import Connection
 
 from vaxtrace.core import codes as codes_
@@ -15,14 +13,6 @@ from vaxtrace.store.immunization.organisations import find_organisation
 
 parse = codes_.parse_field
 """Parse a trace code, refusing with the code's own reason on a request's field."""
-
-
-def parse_all(values: Sequence[str], field: str = "codes") -> list[str]:
-    """A document's codes in canonical form, each once."""
-    found = [parse(v, f"{field}[{i}]").value for i, v in enumerate(values)]
-    if len(set(found)) != len(found):
-        raise DomainError("duplicate_code", "a code is listed twice", field=field)
-    return found
 
 
 def find_unit(conn: Connection, uscc: str) -> Unit | None:

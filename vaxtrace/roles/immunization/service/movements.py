@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, examples
@@ -28,7 +29,6 @@ from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service.lookups import (
     find_unit,
     parse,
-    parse_all,
     require_kind,
     unit,
 )
@@ -57,7 +57,7 @@ def distribute(
     def apply(conn: Connection, now: datetime) -> Step:
         receiver = unit(conn, request.receiver_uscc, "receiver_uscc")
         check_supply(unit(conn, actor), receiver)
-        codes = take_listed(conn, actor, parse_all(request.codes))
+        codes = take_listed(conn, actor, codes_.listed_values(request.codes))
         moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_STOCK, now)
         event = _event(
             DownstreamBill.DISTRIBUTION, request, actor, codes, counterparty_uscc=receiver.uscc
@@ -100,7 +100,7 @@ def return_goods(
         receiver = find_unit(conn, request.counterparty_uscc)
         if receiver is not None:
             check_return_within(returner, receiver)
-        codes = take_listed(conn, actor, parse_all(request.codes))
+        codes = take_listed(conn, actor, codes_.listed_values(request.codes))
         if receiver is None:
             _refuse_other_supplier(conn, request.counterparty_uscc)
         state = StockState.IN_STOCK if receiver is not None else StockState.RETURNED
@@ -137,7 +137,7 @@ def report_damage(
 
     def apply(conn: Connection, now: datetime) -> Step:
         unit(conn, actor)
-        codes = take_listed(conn, actor, parse_all(request.codes))
+        codes = take_listed(conn, actor, codes_.listed_values(request.codes))
         moved = hand_over(conn, actor, codes, actor, StockState.DAMAGED, now)
         event = _event(DownstreamBill.DAMAGE, request, actor, codes, reason=request.reason)
         return Step(moved.body(), event)

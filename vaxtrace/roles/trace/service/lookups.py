@@ -17,14 +17,6 @@ parse = codes_.parse_field
 """Parse a trace code, refusing with the code's own reason on a request's field."""
 
 
-def canonical(value: str, field: str) -> str:
-    """The canonical text of a trace code (:func:`parse`'s ``value``), refusing as it does."""
-    try:
-        return codes_.canonical_value(value)
-    except codes_.CodeError as exc:
-        raise DomainError(exc.reason, f"{value!r}: {exc.message}", field=field) from exc
-
-
 def exists(conn: Connection, table: Table, *where: ColumnElement[bool]) -> bool:
     """Whether ``table`` has a row matching ``where``."""
     return conn.execute(select(table.c.id).where(*where)).first() is not None

@@ -14,10 +14,11 @@ from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import Connection, Engine, RowMapping
 
+from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.errors import Conflict, DomainError, at_item, examples
 from vaxtrace.core.status import Action, Status, refusal
-from vaxtrace.roles.trace.service.lookups import canonical, known_organisation
+from vaxtrace.roles.trace.service.lookups import known_organisation
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.idempotent import apply_once, check_replay
 from vaxtrace.store.trace import repo
@@ -273,7 +274,7 @@ def codes_step(
     """
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
-        values = listed_values(codes)
+        values = codes_.listed_values(codes)
         affected = resolve_listed(
             conn,
             values,
@@ -309,14 +310,6 @@ def codes_step(
         }
 
     return apply
-
-
-def listed_values(codes: Sequence[str]) -> list[str]:
-    """A document's codes parsed into their canonical values, each listed once."""
-    values = [canonical(v, f"codes[{i}]") for i, v in enumerate(codes)]
-    if len(set(values)) != len(values):
-        raise DomainError("duplicate_code", "a code is listed twice", field="codes")
-    return values
 
 
 def resolve_listed(
