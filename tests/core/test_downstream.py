@@ -48,6 +48,7 @@ def test_a_complete_report_reads_and_splits() -> None:
         ({"codes": []}, "payload.downstream_event.codes"),
         ({"org_uscc": "12320000MB0000001X"}, "payload.downstream_event.org_uscc"),
         ({"business_time": "2026-11-20T09:00:00"}, "payload.downstream_event.business_time"),
+        ({"document_no": "G" * 61}, "payload.downstream_event.document_no"),  # stored in 60
     ],
 )
 def test_an_incomplete_report_is_refused_naming_the_field(

@@ -33,6 +33,7 @@ def test_a_step_names_who_where_when_and_which_codes() -> None:
         ("org_uscc", "91110000600037341M"),
         ("codes", []),
         ("business_time", "2026-11-20T09:00:00"),
+        ("document_no", "F" * 61),
         ("bill_type", "101"),  # production warehousing is not a step of the chain told here
     ],
 )

@@ -37,6 +37,10 @@ DocumentId = Annotated[
     ),
 ]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+DocumentNo = Annotated[
+    str, Field(min_length=1, max_length=60, description="单据号 document number")
+]
+"""A business document's number, as every role stores it (60 characters at most)."""
 
 
 class Model(BaseModel):
@@ -207,7 +211,7 @@ class Write(Model):
 
     client_document_id: DocumentId
     business_time: AwareDatetime = Field(description="业务发生时间 business time")
-    document_no: str = Field(min_length=1, max_length=60, description="单据号 document number")
+    document_no: DocumentNo
     source_document: str | None = Field(
         default=None, max_length=120, description="来源单据 the document this step follows from"
     )

@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
-from vaxtrace.core.datasets import Model, NonEmpty, ReturnReason, Uscc
+from vaxtrace.core.datasets import DocumentNo, Model, ReturnReason, Uscc
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.status import Action
 
@@ -54,7 +54,7 @@ class DownstreamEvent(Model):
     """One step of a province on a set of codes, as reported to the codes' owners."""
 
     bill_type: DownstreamBill = Field(description="单据类型 bill type")
-    document_no: NonEmpty = Field(description="单据号 the province's document number")
+    document_no: DocumentNo = Field(description="单据号 the province's document number")
     business_time: AwareDatetime = Field(description="业务发生时间 business time")
     org_uscc: Uscc = Field(description="业务单位 the CDC or vaccination site that did it")
     counterparty_uscc: Uscc | None = Field(

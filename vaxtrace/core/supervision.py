@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
-from vaxtrace.core.datasets import Model, NonEmpty, Uscc
+from vaxtrace.core.datasets import DocumentNo, Model, Uscc
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.identifiers import DivisionCode
 
@@ -36,7 +36,7 @@ class SupervisedStep(Model):
     )
     org_uscc: Uscc = Field(description="业务单位 who did it: the MAH, the CDC or the site")
     division_code: DivisionText = Field(description="行政区划 where it happened")
-    document_no: NonEmpty = Field(max_length=60, description="单据号")
+    document_no: DocumentNo
     business_time: AwareDatetime = Field(description="业务发生时间")
     codes: tuple[str, ...] = Field(min_length=1, max_length=100_000, description="追溯码")
 
