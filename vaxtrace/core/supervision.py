@@ -26,19 +26,24 @@ def _known_bill(value: str) -> str:
     return value
 
 
-class SupervisedStep(Model):
-    """One step of the chain on a set of codes, where it happened (the division code a
-    regulator's jurisdiction is judged by): a shipping note where its consignee CDC is, a
-    province's step where the CDC or site that did it is."""
+class Step(Model):
+    """One step of the chain on a set of codes: what, who, when."""
 
     bill_type: Annotated[str, AfterValidator(_known_bill)] = Field(
         description="单据类型 bill type: 201, or a province's 107, 209, 322, 202, 215"
     )
     org_uscc: Uscc = Field(description="业务单位 who did it: the MAH, the CDC or the site")
-    division_code: DivisionText = Field(description="行政区划 where it happened")
     document_no: DocumentNo
     business_time: AwareDatetime = Field(description="业务发生时间")
     codes: tuple[str, ...] = Field(min_length=1, max_length=100_000, description="追溯码")
+
+
+class SupervisedStep(Step):
+    """A step and where it happened (the division code a regulator's jurisdiction is judged
+    by): a shipping note where its consignee CDC is, a province's step where the CDC or site
+    that did it is."""
+
+    division_code: DivisionText = Field(description="行政区划 where it happened")
 
 
 def sees(regulator_division: str, step_division: str) -> bool:

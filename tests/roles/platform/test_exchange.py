@@ -360,7 +360,7 @@ def test_every_step_is_copied_to_the_supervision_systems_of_its_area(
         "codes": codes,
         "doses": 2,
     }
-    # a note whose time is no time is refused once a copy is to be made of it
+    # a note whose time is no time is refused
     refused(hub, CALLER, note_envelope(note | {"business_time": "soon"}), "malformed_note")
     env = note_envelope(note)
     assert hub.receive_envelope(CALLER, env)["forwarded_to"] == [
@@ -394,4 +394,12 @@ def test_a_note_without_its_time_or_codes_is_refused(
         del note[missing]
         env = note_envelope(note)
         refused(hub, CALLER, env, "malformed_note")
+    # with no supervision system registered, as with one: a time that is no time
+    bad_time = {
+        "document_no": "FH8",
+        "business_time": "soon",
+        "consignee_uscc": CDC,
+        "codes": ["x"],
+    }
+    refused(hub, CALLER, note_envelope(bad_time), "malformed_note")
     assert sent_by(hub) == {}

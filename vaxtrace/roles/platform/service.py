@@ -22,7 +22,7 @@ from vaxtrace.core.registry import (
     SystemRole,
     gtin_prefixes,
 )
-from vaxtrace.core.supervision import SHIPPING_NOTE, SupervisedStep, sees
+from vaxtrace.core.supervision import SHIPPING_NOTE, Step, sees
 from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
 from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
@@ -243,12 +243,19 @@ class PlatformService:
                     "certificate_mismatch",
                     "the certificate's organisation does not run this system",
                 )
+            areas = registry.supervised_areas(conn)  # the same for every envelope of the batch
             return take_batch(
-                envelopes, lambda envelope: self._take(conn, caller, system["data"], envelope)
+                envelopes,
+                lambda envelope: self._take(conn, caller, system["data"], areas, envelope),
             )
 
     def _take(
-        self, conn: Connection, caller: SystemIdentity, system: Any, envelope: Any
+        self,
+        conn: Connection,
+        caller: SystemIdentity,
+        system: Any,
+        areas: list[tuple[str, str]],
+        envelope: Any,
     ) -> dict[str, Any]:
         if isinstance(envelope, dict) and envelope.get("system_id") != caller.system_id:
             raise Forbidden(
@@ -265,7 +272,7 @@ class PlatformService:
             )
         report = _checked_document(opened, system["role"])
         fresh = self.inbox.receive(conn, opened)
-        forwarded = self._forward(conn, opened, report) if fresh else None
+        forwarded = self._forward(conn, opened, report, areas) if fresh else None
         return {
             "event_id": opened.header["event_id"],
             "accepted": fresh,
@@ -274,7 +281,11 @@ class PlatformService:
         }
 
     def _forward(
-        self, conn: Connection, opened: Opened, report: DownstreamEvent | None
+        self,
+        conn: Connection,
+        opened: Opened,
+        report: DownstreamEvent | None,
+        areas: list[tuple[str, str]],
     ) -> list[str] | None:
         """Route what was taken on, in the transaction that took it (so it is forwarded
         exactly when it is taken): a shipping note to the province serving its consignee, a
@@ -282,31 +293,28 @@ class PlatformService:
         routed is kept and raises an operator alert."""
         if self.outbox is None:
             return None
-        step = _step_of(opened, report)
+        step, where = _step_of(opened, report)
         if report is None:
             routed = self._forward_note(conn, opened)
         else:
             routed = self._split_by_owner(conn, opened, report)
-        return routed + self._copy_to_supervision(conn, opened, step)
+        return routed + self._copy_to_supervision(conn, opened, step, where, areas)
 
     def _copy_to_supervision(
-        self, conn: Connection, opened: Opened, step: dict[str, Any]
+        self,
+        conn: Connection,
+        opened: Opened,
+        step: Step,
+        where: str,
+        areas: list[tuple[str, str]],
     ) -> list[str]:
         """Every step also goes, whole, to each supervision system whose regulator's area
-        holds where it happened (a note: its consignee CDC; a report: who did the step)."""
-        areas = registry.supervised_areas(conn)
-        division = registry.division_of(conn, step.pop("where")) if areas else None
+        holds where it happened (``where``: a note's consignee CDC, a report's doer)."""
+        division = registry.division_of(conn, where) if areas else None
         receivers = sorted({s for s, area in areas if division and sees(area, division)})
         if not receivers:
             return []
-        try:  # a report was read in full already; a note's values are checked here
-            copy = SupervisedStep(division_code=division, **step).model_dump(mode="json")
-        except ValidationError as exc:
-            raise DomainError(
-                "malformed_note",
-                f"the shipping note is not valid: {exc}",
-                field="payload.shipping_note",
-            ) from exc
+        copy = step.model_dump(mode="json") | {"division_code": division}
         for system_id in receivers:
             self._post(conn, system_id, opened, {"supervised_step": copy})
         return receivers
@@ -441,31 +449,31 @@ class PlatformService:
         return None
 
 
-def _step_of(opened: Opened, report: DownstreamEvent | None) -> dict[str, Any]:
-    """The step an envelope records, and ``where`` (whose place it happened at): a report's
-    doer, a note's consignee. A note lacking what a step needs is refused."""
+def _step_of(opened: Opened, report: DownstreamEvent | None) -> tuple[Step, str]:
+    """The step an envelope records, and whose place it happened at (a report's doer, a
+    note's consignee). A report was read in full already; a note lacking what a step needs,
+    or with values no step can have, is refused."""
     if report is not None:
-        return {
-            "bill_type": report.bill_type.value,
-            "org_uscc": report.org_uscc,
-            "document_no": report.document_no,
-            "business_time": report.business_time,
-            "codes": report.codes,
-            "where": report.org_uscc,
-        }
+        fields = report.model_dump(include={"document_no", "business_time", "codes"})
+        step = Step.model_construct(
+            bill_type=report.bill_type.value, org_uscc=report.org_uscc, **fields
+        )
+        return step, report.org_uscc
     note = opened.payload["shipping_note"]
     try:
-        return {
-            "bill_type": SHIPPING_NOTE,
-            "org_uscc": opened.header["data_owner"],
-            "document_no": note["document_no"],
-            "business_time": note["business_time"],
-            "codes": note["codes"],
-            "where": str(note["consignee_uscc"]),
-        }
-    except (KeyError, TypeError) as exc:
+        step = Step.model_validate(
+            {
+                "bill_type": SHIPPING_NOTE,
+                "org_uscc": opened.header["data_owner"],
+                "document_no": note["document_no"],
+                "business_time": note["business_time"],
+                "codes": note["codes"],
+            }
+        )
+        return step, str(note["consignee_uscc"])
+    except (KeyError, TypeError, ValidationError) as exc:
         raise DomainError(
             "malformed_note",
-            f"a shipping note names its consignee, number, time and codes (no {exc})",
+            f"a shipping note names its consignee, number, time and codes: {exc}",
             field="payload.shipping_note",
         ) from exc
