@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import CodeFamilyName
@@ -158,18 +158,16 @@ class PlatformService:
         with write_tx(self.engine) as conn:
             self._check_caller(conn, caller, rule.mah_uscc)
             entries = list(rule.entries)
-            self._refuse_overlaps(conn, rule, entries)
-            taken = {r["entry"] for r in registry.entries_in(conn, entries)}
+            taken = {r["entry"] for r in self._refuse_overlaps(conn, rule, entries)}
             fresh = [e for e in entries if e not in taken]
             if not fresh:  # published again, as trace systems do: nothing new
                 return {"rule_id": None, "entries": 0, "already_registered": len(taken)}
             rule_id = registry.add_rule(
                 conn, caller.system_id, rule.mah_uscc, rule.model_dump(mode="json")
             )
-            if fresh:
-                registry.add_entries(
-                    conn, rule_id, rule.kind.value, fresh, rule.mah_uscc, caller.system_id
-                )
+            registry.add_entries(
+                conn, rule_id, rule.kind.value, fresh, rule.mah_uscc, caller.system_id
+            )
         return {"rule_id": rule_id, "entries": len(fresh), "already_registered": len(taken)}
 
     @staticmethod
@@ -192,11 +190,16 @@ class PlatformService:
             )
 
     @staticmethod
-    def _refuse_overlaps(conn: Connection, rule: RegisteredCodingRule, entries: list[str]) -> None:
+    def _refuse_overlaps(
+        conn: Connection, rule: RegisteredCodingRule, entries: list[str]
+    ) -> list[RowMapping]:
+        """Refuse a rule overlapping another MAH's; answers the entries already registered
+        (the same MAH's, of the same kind: a rule published again)."""
         clashes: list[tuple[str, str]] = []
         exact = RuleEntryKind.IDENTIFICATION_CODE.value
         prefix = RuleEntryKind.GS1_COMPANY_PREFIX.value
-        for row in registry.entries_in(conn, entries):
+        registered = registry.entries_in(conn, entries)
+        for row in registered:
             if row["mah_uscc"] != rule.mah_uscc or row["kind"] != rule.kind.value:
                 clashes.append((row["entry"], row["mah_uscc"]))
         if rule.family is CodeFamilyName.GS1:
@@ -223,6 +226,7 @@ class PlatformService:
                 f"{len(clashes)} entr(ies) overlap another MAH's rule, e.g. {entry} of {owner}",
                 field="entries",
             )
+        return registered
 
     # --- the exchange (数据交换) ------------------------------------------------------------
 
