@@ -37,6 +37,8 @@ DocumentId = Annotated[
     ),
 ]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+DivisionText = Annotated[str, AfterValidator(lambda value: DivisionCode(value).value)]
+"""A GB/T 2260 division code (行政区划代码), checked."""
 DocumentNo = Annotated[
     str, Field(min_length=1, max_length=60, description="单据号 document number")
 ]
@@ -70,14 +72,9 @@ class Organisation(Model):
     uscc: Uscc
     name: str = Field(min_length=4, max_length=200, description="单位名称 full legal name")
     kind: OrgKind = Field(description="单位类型 kind")
-    division_code: str = Field(description="行政区划代码 GB/T 2260 division code")
+    division_code: DivisionText = Field(description="行政区划代码 GB/T 2260 division code")
     address: str = Field(default="", max_length=300, description="地址 address")
     licences: tuple[Licence, ...] = Field(default=(), description="许可证 licences")
-
-    @field_validator("division_code")
-    @classmethod
-    def _division(cls, value: str) -> str:
-        return DivisionCode(value).value
 
 
 class CodeFamilyName(StrEnum):

@@ -100,15 +100,12 @@ class DivisionCode:
     def county(self) -> DivisionCode | None:
         return self if self.level is DivisionLevel.COUNTY else None
 
-    def _significant(self) -> str:
-        """The digits that name this place: 2 for a province, 4 for a city, 6 for a county."""
-        width = {DivisionLevel.PROVINCE: 2, DivisionLevel.CITY: 4, DivisionLevel.COUNTY: 6}
-        return self.value[: width[self.level]]
-
     @property
     def area_prefix(self) -> str:
-        """What every place inside this one starts with (for ``LIKE 'prefix%'``)."""
-        return self._significant()
+        """The digits that name this place, which every place inside it starts with: 2 for a
+        province, 4 for a city, 6 for a county (for ``LIKE 'prefix%'`` too)."""
+        width = {DivisionLevel.PROVINCE: 2, DivisionLevel.CITY: 4, DivisionLevel.COUNTY: 6}
+        return self.value[: width[self.level]]
 
     def is_within(self, area: DivisionCode) -> bool:
         """True when this place lies inside ``area`` (a place is within itself)."""

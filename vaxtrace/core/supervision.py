@@ -7,11 +7,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
-from vaxtrace.core.datasets import DocumentNo, Model, Uscc
+from vaxtrace.core.datasets import DivisionText, DocumentNo, Model, Uscc
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.identifiers import DivisionCode
-
-DivisionText = Annotated[str, AfterValidator(lambda value: DivisionCode(value).value)]
 
 SHIPPING_NOTE = "201"
 """销售出库: a MAH's shipping note; the province's steps carry their own bill types."""
