@@ -20,7 +20,8 @@ from vaxtrace.core.province import (
 from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.roles.immunization.service import ImmunizationService, WriteResult
+from vaxtrace.roles.immunization.service import ImmunizationService
+from vaxtrace.web.answers import write_answer
 from vaxtrace.web.identity import bearer_organisation
 from vaxtrace.web.problems import problem
 
@@ -35,12 +36,6 @@ NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单
 MahUscc = Annotated[
     str | None, Query(description="发货单位: needed only when two MAHs' notes share a number")
 ]
-
-
-def _answer(result: WriteResult, response: Response) -> dict[str, Any]:
-    response.status_code = 200 if result.replayed else 201
-    response.headers["Idempotent-Replayed"] = "true" if result.replayed else "false"
-    return result.body
 
 
 def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
@@ -132,7 +127,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """107 供应入库: close the note with the verification its scans give; the codes
         received go into your stock and the receipt is reported to the MAH."""
         request = ReceivingNote(shipping_note_no=note_no, **item.model_dump())
-        return _answer(svc.confirm_receipt(who, request), response)
+        return write_answer(svc.confirm_receipt(who, request), response)
 
     # --- movements (bearer) ------------------------------------------------------------------
 
@@ -141,28 +136,28 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         item: Distribution, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area."""
-        return _answer(svc.distribute(who, item), response)
+        return write_answer(svc.distribute(who, item), response)
 
     @router.post("/vaccinations", status_code=201)
     def vaccinate(
         item: Vaccination, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """322 接种: a vaccination site uses one dose it holds (loose or in its box)."""
-        return _answer(svc.vaccinate(who, item), response)
+        return write_answer(svc.vaccinate(who, item), response)
 
     @router.post("/returns", status_code=201)
     def return_goods(
         item: GoodsReturn, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """202 退货出库: back to a CDC above, or to the MAH that supplied the goods."""
-        return _answer(svc.return_goods(who, item), response)
+        return write_answer(svc.return_goods(who, item), response)
 
     @router.post("/damage-reports", status_code=201)
     def report_damage(
         item: DamageReport, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """215 损坏出库: codes you hold are broken, frozen or lost."""
-        return _answer(svc.report_damage(who, item), response)
+        return write_answer(svc.report_damage(who, item), response)
 
     @router.get("/stock")
     def stock(

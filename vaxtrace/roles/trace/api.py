@@ -39,7 +39,8 @@ from vaxtrace.core.datasets import (
     Warehousing,
 )
 from vaxtrace.core.errors import DomainError
-from vaxtrace.roles.trace.service import TraceService, WriteResult
+from vaxtrace.roles.trace.service import TraceService
+from vaxtrace.web.answers import mark_replayed, write_answer
 from vaxtrace.web.identity import bearer_organisation
 
 router = APIRouter(prefix="/trace/v1", tags=["trace system 疫苗追溯系统"])
@@ -62,12 +63,6 @@ def actor(svc: Service, authorization: Annotated[str | None, Header()] = None) -
 Actor = Annotated[str, Depends(actor)]
 
 
-def _answer(result: WriteResult, response: Response) -> dict[str, Any]:
-    response.status_code = 200 if result.replayed else 201
-    response.headers["Idempotent-Replayed"] = "true" if result.replayed else "false"
-    return result.body
-
-
 @router.post("/products", status_code=201)
 def register_product(item: VaccineProduct, svc: Service, who: Actor) -> dict[str, Any]:
     return svc.register_product(who, item)
@@ -85,34 +80,34 @@ def register_batch(item: Batch, svc: Service, who: Actor) -> dict[str, Any]:
 
 @router.post("/commissions", status_code=201)
 def commission(item: Commission, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.commission(who, item), response)
+    return write_answer(svc.commission(who, item), response)
 
 
 @router.post("/packs", status_code=201)
 def pack(item: Pack, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.pack(who, item), response)
+    return write_answer(svc.pack(who, item), response)
 
 
 @router.post("/unpacks", status_code=201)
 def unpack(item: Unpack, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.unpack(who, item), response)
+    return write_answer(svc.unpack(who, item), response)
 
 
 @router.post("/replacements", status_code=201)
 def replace(item: Replace, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.replace(who, item), response)
+    return write_answer(svc.replace(who, item), response)
 
 
 @router.post("/warehousings", status_code=201)
 def warehouse(item: Warehousing, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.warehouse(who, item), response)
+    return write_answer(svc.warehouse(who, item), response)
 
 
 @router.post("/self-inspections", status_code=201)
 def self_inspect(
     item: SelfInspection, svc: Service, who: Actor, response: Response
 ) -> dict[str, Any]:
-    return _answer(svc.self_inspect(who, item), response)
+    return write_answer(svc.self_inspect(who, item), response)
 
 
 @router.post("/lot-releases", status_code=201)
@@ -141,12 +136,12 @@ async def release_lot(
             field="certificate",
         )
     media = certificate.content_type or "application/octet-stream"
-    return _answer(svc.release_lot(who, item, content, media), response)
+    return write_answer(svc.release_lot(who, item, content, media), response)
 
 
 @router.post("/shipping-notes", status_code=201)
 def ship(item: ShippingNote, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.ship(who, item), response)
+    return write_answer(svc.ship(who, item), response)
 
 
 @router.post("/shipping-note-uploads", status_code=201)
@@ -155,56 +150,54 @@ def ship_all(
 ) -> dict[str, Any]:
     """Several shipping notes at once, all or none; 200 when every note is a replay."""
     results = svc.ship_all(who, upload)
-    replayed = all(r.replayed for r in results)
-    response.status_code = 200 if replayed else 201
-    response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
+    mark_replayed(response, all(r.replayed for r in results))
     return {"shipping_notes": [r.body | {"replayed": r.replayed} for r in results]}
 
 
 @router.post("/sales-returns", status_code=201)
 def sales_return(item: SalesReturn, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.sales_return(who, item), response)
+    return write_answer(svc.sales_return(who, item), response)
 
 
 @router.post("/recalls", status_code=201)
 def start_recall(item: Recall, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.start_recall(who, item), response)
+    return write_answer(svc.start_recall(who, item), response)
 
 
 @router.post("/recall-receipts", status_code=201)
 def recall_receipt(
     item: RecallReceipt, svc: Service, who: Actor, response: Response
 ) -> dict[str, Any]:
-    return _answer(svc.recall_receipt(who, item), response)
+    return write_answer(svc.recall_receipt(who, item), response)
 
 
 @router.post("/destructions", status_code=201)
 def destroy(item: Destruction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.destroy(who, item), response)
+    return write_answer(svc.destroy(who, item), response)
 
 
 @router.post("/temperature-records", status_code=201)
 def record_temperature(
     item: TemperatureRecord, svc: Service, who: Actor, response: Response
 ) -> dict[str, Any]:
-    return _answer(svc.record_temperature(who, item), response)
+    return write_answer(svc.record_temperature(who, item), response)
 
 
 @router.post("/locks", status_code=201)
 def lock(item: Lock, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
     """锁定 codes or whole batches (pending / to_be_recalled / abnormal) with the evidence."""
-    return _answer(svc.lock(who, item), response)
+    return write_answer(svc.lock(who, item), response)
 
 
 @router.post("/unlocks", status_code=201)
 def unlock(item: Unlock, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-    return _answer(svc.unlock(who, item), response)
+    return write_answer(svc.unlock(who, item), response)
 
 
 @router.post("/corrections", status_code=201)
 def correct(item: Correction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
     """更正: a new event citing the event whose header it corrects."""
-    return _answer(svc.correct(who, item), response)
+    return write_answer(svc.correct(who, item), response)
 
 
 @router.get("/codes")
