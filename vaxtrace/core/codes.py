@@ -15,10 +15,11 @@ Codes this system issues itself use the ``VT-MOD97-10x2`` check (see :func:`vt_c
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import TypeVar
 from urllib.parse import quote
 
 from biip import parse as biip_parse
@@ -26,6 +27,8 @@ from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
 
 from vaxtrace.core.errors import DomainError
+
+Read = TypeVar("Read")
 
 GS = "\x1d"
 SYMBOLOGY_PREFIXES = ("]d2", "]C1", "]Q3", "]e0", "]J1")
@@ -146,16 +149,17 @@ def parse_code(text: str) -> TraceCode:
 def parse_field(text: str, field: str) -> TraceCode:
     """:func:`parse_code` for a request's field: a refusal keeps the code's own reason and
     names the field and the text."""
-    try:
-        return parse_code(text)
-    except CodeError as exc:
-        raise CodeError(exc.reason, f"{text!r}: {exc.message}", field=field) from exc
+    return _on_field(parse_code, text, field)
 
 
 def canonical_field(text: str, field: str) -> str:
     """:func:`canonical_value` for a request's field, refusing as :func:`parse_field` does."""
+    return _on_field(canonical_value, text, field)
+
+
+def _on_field(read: Callable[[str], Read], text: str, field: str) -> Read:
     try:
-        return canonical_value(text)
+        return read(text)
     except CodeError as exc:
         raise CodeError(exc.reason, f"{text!r}: {exc.message}", field=field) from exc
 

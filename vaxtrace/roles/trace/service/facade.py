@@ -124,9 +124,9 @@ class TraceService:
 
     def ship_all(self, actor: str, upload: ShippingNoteUpload) -> list[WriteResult]:
         results = movements.ship_all(self.engine, actor, upload, self.outbox)
-        sizes = [r.log_size for r in results if r.log_size is not None and not r.replayed]
-        if sizes and self.ledger is not None:
-            self.ledger.sign_if_due(max(sizes))
+        written = [r for r in results if not r.replayed]
+        if written:  # every note written carries the log's size after the upload
+            self._signed(written[-1])
         return results
 
     def sales_return(self, actor: str, request: SalesReturn) -> WriteResult:
