@@ -68,7 +68,6 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
             Column("sequence", BigInteger, nullable=False),
             Column("envelope", JSON, nullable=False),
             Column("received_at", DateTime(timezone=True), nullable=False),
-            Index("ix_exchange_inbox_sender", "sender", "sequence"),
             Index("ux_exchange_inbox_slot", "sender", "sequence", unique=True),
         ),
     )
