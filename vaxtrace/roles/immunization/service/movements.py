@@ -21,6 +21,7 @@ from vaxtrace.core.province import (
     Distribution,
     GoodsReturn,
     StockState,
+    Unit,
     Vaccination,
     check_return_within,
     check_supply,
@@ -54,9 +55,9 @@ def distribute(
 ) -> WriteResult:
     """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area."""
 
-    def apply(conn: Connection, now: datetime) -> Step:
+    def apply(conn: Connection, acting: Unit, now: datetime) -> Step:
         receiver = unit(conn, request.receiver_uscc, "receiver_uscc")
-        check_supply(unit(conn, actor), receiver)
+        check_supply(acting, receiver)
         codes = take_listed(conn, actor, codes_.listed_values(request.codes))
         moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_STOCK, now)
         event = _event(
@@ -72,8 +73,8 @@ def vaccinate(
 ) -> WriteResult:
     """322 接种: a vaccination site uses one dose it holds, loose or still in its box."""
 
-    def apply(conn: Connection, now: datetime) -> Step:
-        require_kind(unit(conn, actor), OrgKind.POV, "vaccinate")
+    def apply(conn: Connection, acting: Unit, now: datetime) -> Step:
+        require_kind(acting, OrgKind.POV, "vaccinate")
         scanned = parse(request.code, "code")
         if scanned.expiry is not None and scanned.expiry < request.business_time.date():
             raise DomainError("expired", f"the dose expired on {scanned.expiry}", field="code")
@@ -95,8 +96,7 @@ def return_goods(
     """202 退货出库: back to a CDC above (into its stock), or out of the province to the MAH
     that supplied the goods."""
 
-    def apply(conn: Connection, now: datetime) -> Step:
-        returner = unit(conn, actor)
+    def apply(conn: Connection, returner: Unit, now: datetime) -> Step:
         receiver = find_unit(conn, request.counterparty_uscc)
         if receiver is not None:
             check_return_within(returner, receiver)
@@ -135,8 +135,7 @@ def report_damage(
 ) -> WriteResult:
     """215 损坏出库: codes a unit holds are broken, frozen or lost."""
 
-    def apply(conn: Connection, now: datetime) -> Step:
-        unit(conn, actor)
+    def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
         codes = take_listed(conn, actor, codes_.listed_values(request.codes))
         moved = hand_over(conn, actor, codes, actor, StockState.DAMAGED, now)
         event = _event(DownstreamBill.DAMAGE, request, actor, codes, reason=request.reason)

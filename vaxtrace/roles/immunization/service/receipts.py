@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
-from vaxtrace.core.province import ReceivingNote
+from vaxtrace.core.province import ReceivingNote, Unit
 from vaxtrace.core.receipt import (
     Consignment,
     NoteView,
@@ -133,7 +133,7 @@ def confirm_receipt(
     """Close a note with the verification its scans give, put what was received in the
     CDC's stock and report the receipt (107) to the MAH; once per note."""
 
-    def apply(conn: Connection, now: datetime) -> Step:
+    def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
         row = _own_note(conn, actor, request.shipping_note_no, request.mah_uscc, lock=True)
         _refuse_closed(conn, row)
         _refuse_before_shipment(row, request)

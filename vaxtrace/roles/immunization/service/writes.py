@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.downstream import DownstreamEvent
+from vaxtrace.core.province import Unit
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.store.engine import read_tx
@@ -33,8 +34,8 @@ class Step:
     event: DownstreamEvent
 
 
-Apply = Callable[[Connection, datetime], Step]
-"""Check and write inside the transaction, at the given recording time."""
+Apply = Callable[[Connection, Unit, datetime], Step]
+"""Check and write inside the transaction, as the acting unit, at the given recording time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +59,9 @@ def province_write(
         prior = log.find_write(conn, actor, request.client_document_id)
         if prior is not None:
             return _replay(prior, operation, request_sha256)
-        unit(conn, actor)
+        acting = unit(conn, actor)
         now = datetime.now(UTC)
-        step = apply(conn, now)
+        step = apply(conn, acting, now)
         body = _answer(operation, request, step) | {
             "exchange_event_id": report(conn, outbox, step.event)
         }
