@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -245,6 +245,36 @@ def take_batch(
         except DomainError as exc:
             raise at_item(exc, "envelopes", i) from None
     return results
+
+
+Read = TypeVar("Read")
+
+
+def take_forwarded(
+    engine: Engine,
+    inbox: Inbox,
+    caller_id: str,
+    platform: tuple[str, Verifier | None],
+    envelopes: Sequence[Any],
+    read: Callable[[Opened], Read],
+    apply: Callable[[Connection, Opened, Read], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """What the platform forwards to a node, taken the one way every node takes it: only from
+    the platform (its certificate and its key), each envelope's document ``read`` (a refusal
+    refuses the batch), each event applied once, a batch all or none. Each answer says
+    whether it was new and adds what ``apply`` answered for it."""
+
+    def take(conn: Connection, envelope: Any) -> dict[str, Any]:
+        opened = open_from_platform(caller_id, *platform, envelope)
+        document = read(opened)
+        fresh = inbox.receive(conn, opened)
+        answer: dict[str, Any] = {"event_id": opened.header["event_id"], "accepted": fresh}
+        if fresh:
+            answer |= apply(conn, opened, document)
+        return answer | {"duplicate": not fresh}
+
+    with write_tx(engine) as conn:
+        return take_batch(envelopes, lambda envelope: take(conn, envelope))
 
 
 def _aware(value: datetime) -> datetime:

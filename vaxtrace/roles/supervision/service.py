@@ -13,8 +13,8 @@ from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.supervision import SupervisedStep
-from vaxtrace.exchange.delivery import Inbox, open_from_platform, take_batch
-from vaxtrace.exchange.envelope import Verifier
+from vaxtrace.exchange.delivery import Inbox, take_forwarded
+from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
@@ -38,25 +38,15 @@ class SupervisionService:
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Steps the platform copied here, in sequence order; each taken once, all or none."""
-        with write_tx(self.engine) as conn:
-            return take_batch(envelopes, lambda envelope: self._take(conn, caller, envelope))
-
-    def _take(self, conn: Connection, caller: SystemIdentity, envelope: Any) -> dict[str, Any]:
-        opened = open_from_platform(caller.system_id, self.platform_id, self.platform_key, envelope)
-        step = _read_step(opened.payload)
-        fresh = self.inbox.receive(conn, opened)
-        if fresh:
-            conn.execute(
-                insert(supervised_step).values(
-                    event_id=opened.header["event_id"],
-                    reported_by=opened.payload.get("forwarded_from", {}).get("system_id", ""),
-                    data_owner=opened.header["data_owner"],
-                    received_at=datetime.now(UTC),
-                    # in UTC: SQLite keeps a time's digits, not its offset
-                    **step.model_dump(mode="python") | {"business_time": _utc(step.business_time)},
-                )
-            )
-        return {"event_id": opened.header["event_id"], "accepted": fresh, "duplicate": not fresh}
+        return take_forwarded(
+            self.engine,
+            self.inbox,
+            caller.system_id,
+            (self.platform_id, self.platform_key),
+            envelopes,
+            lambda opened: _read_step(opened.payload),
+            _record_step,
+        )
 
     # --- regulators and their staff ----------------------------------------------------------
 
@@ -113,6 +103,20 @@ class SupervisionService:
                 query = query.where(s.id < before)
             rows = conn.execute(query).mappings().all()
         return {"division_code": area, "steps": [_step_view(r) for r in rows]}
+
+
+def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict[str, Any]:
+    conn.execute(
+        insert(supervised_step).values(
+            event_id=opened.header["event_id"],
+            reported_by=opened.payload.get("forwarded_from", {}).get("system_id", ""),
+            data_owner=opened.header["data_owner"],
+            received_at=datetime.now(UTC),
+            # in UTC: SQLite keeps a time's digits, not its offset
+            **step.model_dump(mode="python") | {"business_time": _utc(step.business_time)},
+        )
+    )
+    return {}
 
 
 def _read_step(payload: Any) -> SupervisedStep:

@@ -8,23 +8,14 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from vaxtrace.exchange.delivery import Inbox, open_from_platform
-from vaxtrace.exchange.envelope import Verifier
+from vaxtrace.exchange.envelope import Opened
 from vaxtrace.store.immunization.schema import expected_receipt
 
 
-def take(
-    conn: Connection,
-    inbox: Inbox,
-    caller_id: str,
-    platform: tuple[str, Verifier | None],
-    envelope: Any,
-) -> dict[str, Any]:
-    """Open one envelope the platform forwarded and take it once, in the caller's
-    transaction; a shipping note becomes an expected receipt."""
-    opened = open_from_platform(caller_id, *platform, envelope)
-    fresh = inbox.receive(conn, opened)
-    note = opened.payload.get("shipping_note") if fresh else None
+def announce(conn: Connection, opened: Opened, _document: None) -> dict[str, Any]:
+    """Take one envelope the platform forwarded, in the caller's transaction: a shipping
+    note becomes an expected receipt of its consignee CDC."""
+    note = opened.payload.get("shipping_note")
     if note is not None:
         conn.execute(
             insert(expected_receipt).values(
@@ -38,4 +29,4 @@ def take(
                 sequence=int(opened.header["sequence"]),
             )
         )
-    return {"event_id": opened.header["event_id"], "accepted": fresh, "duplicate": not fresh}
+    return {}

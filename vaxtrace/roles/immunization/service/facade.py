@@ -16,7 +16,7 @@ from vaxtrace.core.province import (
     Vaccination,
 )
 from vaxtrace.core.receipt import ScanDecision
-from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
+from vaxtrace.exchange.delivery import Inbox, Outbox, take_forwarded
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import (
@@ -27,7 +27,7 @@ from vaxtrace.roles.immunization.service import (
     receipts,
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.engine import read_tx
 from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
 from vaxtrace.store.immunization.schema import expected_receipt
@@ -60,14 +60,15 @@ class ImmunizationService:
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Only the platform forwards to a province; each event is taken once, a batch all
         or none."""
-        platform = (self.platform_id, self.platform_key)
-        with write_tx(self.engine) as conn:
-            return take_batch(
-                envelopes,
-                lambda envelope: exchange.take(
-                    conn, self.inbox, caller.system_id, platform, envelope
-                ),
-            )
+        return take_forwarded(
+            self.engine,
+            self.inbox,
+            caller.system_id,
+            (self.platform_id, self.platform_key),
+            envelopes,
+            lambda _opened: None,
+            exchange.announce,
+        )
 
     def expected(self, consignee_uscc: str) -> list[dict[str, Any]]:
         """Shipping notes announced to a CDC, oldest first."""

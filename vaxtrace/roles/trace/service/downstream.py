@@ -11,11 +11,10 @@ from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent, read_event
-from vaxtrace.exchange.delivery import Inbox, open_from_platform, take_batch
+from vaxtrace.exchange.delivery import Inbox, take_forwarded
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.trace.service.writes import codes_step, write_in
-from vaxtrace.store.engine import write_tx
 from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.trace.schema import exchange
 
@@ -38,17 +37,15 @@ class DownstreamReceiver:
         self.inbox = Inbox(ExchangeStore(exchange))
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
-        with write_tx(self.engine) as conn:
-            return take_batch(envelopes, lambda envelope: self._take(conn, caller, envelope))
-
-    def _take(self, conn: Connection, caller: SystemIdentity, envelope: Any) -> dict[str, Any]:
-        opened = open_from_platform(caller.system_id, self.platform_id, self.platform_key, envelope)
-        reported = _reported(opened)
-        fresh = self.inbox.receive(conn, opened)
-        answer: dict[str, Any] = {"event_id": opened.header["event_id"], "accepted": fresh}
-        if fresh:
-            answer["trace_event_id"] = record(conn, reported)
-        return answer | {"duplicate": not fresh}
+        return take_forwarded(
+            self.engine,
+            self.inbox,
+            caller.system_id,
+            (self.platform_id, self.platform_key),
+            envelopes,
+            _reported,
+            lambda conn, _opened, reported: {"trace_event_id": record(conn, reported)},
+        )
 
 
 def _reported(opened: Opened) -> Reported:
