@@ -19,6 +19,7 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
+from vaxtrace.store.rows import put_row
 from vaxtrace.store.supervision.schema import api_token, exchange, regulator, supervised_step
 
 MAX_STEPS = 1000
@@ -60,11 +61,7 @@ class SupervisionService:
             )
         row = {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
         with write_tx(self.engine) as conn:
-            found = conn.execute(select(regulator).where(regulator.c.uscc == org.uscc)).first()
-            if found is None:
-                conn.execute(insert(regulator).values(**row))
-            else:
-                conn.execute(regulator.update().where(regulator.c.uscc == org.uscc).values(**row))
+            put_row(conn, regulator, row)
         return row
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, select
 
 from vaxtrace.store.immunization.schema import organisation
+from vaxtrace.store.rows import put_row
 
 
 def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
@@ -16,8 +17,4 @@ def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
 
 def put_organisation(conn: Connection, row: dict[str, Any]) -> None:
     """Insert or update one organisation."""
-    found = find_organisation(conn, row["uscc"])
-    if found is None:
-        conn.execute(insert(organisation).values(**row))
-    elif {k: found[k] for k in row} != row:
-        conn.execute(update(organisation).where(organisation.c.uscc == row["uscc"]).values(**row))
+    put_row(conn, organisation, row)

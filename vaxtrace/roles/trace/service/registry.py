@@ -10,12 +10,12 @@ from sqlalchemy import Connection, Engine, insert, select
 from vaxtrace.core.datasets import Batch, CodingRule, Organisation, OrgKind, VaccineProduct
 from vaxtrace.core.errors import Conflict, DomainError, NotFound, examples
 from vaxtrace.roles.trace.service.lookups import (
-    find_organisation,
     known_organisation,
     require_kind,
 )
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.rows import put_row
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.schema import (
     api_token,
@@ -36,11 +36,7 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
 def put_organisation(conn: Connection, org: Organisation) -> dict[str, Any]:
     """Insert or update one organisation row, in the caller's transaction."""
     row = org.model_dump(mode="json")
-    found = find_organisation(conn, org.uscc)
-    if found is None:
-        conn.execute(insert(organisation).values(**row))
-    elif {k: found[k] for k in row} != row:
-        conn.execute(organisation.update().where(organisation.c.uscc == org.uscc).values(**row))
+    put_row(conn, organisation, row)
     return row
 
 

@@ -1,0 +1,19 @@
+"""Rows kept in step with what a register says (organisations, regulators)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, update
+
+
+def put_row(conn: Connection, table: Table, row: Mapping[str, Any], key: str = "uscc") -> None:
+    """Insert ``row``, or update the row with its ``key`` where it differs (an unchanged row
+    is not written again)."""
+    column = table.c[key]
+    found = conn.execute(select(table).where(column == row[key])).mappings().first()
+    if found is None:
+        conn.execute(insert(table).values(**row))
+    elif {k: found[k] for k in row} != dict(row):
+        conn.execute(update(table).where(column == row[key]).values(**row))
