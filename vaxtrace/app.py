@@ -149,11 +149,11 @@ def build_app(
         if svc is not None and svc.ledger is not None:
             work.append(_keep_the_log(svc.ledger, settings))
         clients = _local_clients(app, settings) if local else _network_clients(settings)
-        for outbox, send in _senders(settings, svc, hub, province, clients):
+        base = settings.platform_base_url or LOCAL_BASE
+        for outbox, send in _senders(base, svc, hub, province, clients):
             work.append(_deliver(outbox, send, settings.exchange_poll_seconds))
-        to_platform = clients("trace")
+        to_platform = clients("trace") if svc is not None else None
         if svc is not None and to_platform is not None:
-            base = settings.platform_base_url or LOCAL_BASE
             work.append(_keep_in_step(svc.engine, to_platform, base, settings))
         tasks = [asyncio.create_task(w) for w in work]
         yield
@@ -214,29 +214,28 @@ def _local_clients(app: FastAPI, settings: Settings) -> ClientsOf:
 
 
 def _network_clients(settings: Settings) -> ClientsOf:
-    """A node of its own reaches others over mutual TLS, once it has its certificate."""
+    """A node of its own reaches others over mutual TLS, once it has its certificate (one
+    for every role it runs)."""
+    clients = network_clients(settings) if settings.exchange_cert else None
 
     def of(role: str) -> Clients | None:
-        if not settings.exchange_cert:
-            return None
         if role != "platform" and not settings.platform_base_url:
             return None
-        return network_clients(settings)
+        return clients
 
     return of
 
 
 def _senders(
-    settings: Settings,
+    base: str,
     svc: TraceService | None,
     hub: PlatformService | None,
     province: ImmunizationService | None,
     clients_of: ClientsOf,
 ) -> list[tuple[Outbox, Send]]:
-    """Which outbox is delivered how: trace and province systems to the platform, the
+    """Which outbox is delivered how: trace and province systems to the platform at ``base``, the
     platform to the systems it routes to."""
     senders: list[tuple[Outbox, Send]] = []
-    base = settings.platform_base_url or LOCAL_BASE
     outboxes = {
         "trace": svc.outbox if svc else None,
         "immunization": province.outbox if province else None,
