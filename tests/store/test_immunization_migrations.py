@@ -3,16 +3,15 @@ history tables append-only, and go down and up again."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.store.test_migrations import schema_of
 from vaxtrace.store.append_only import APPEND_ONLY_MESSAGE
 from vaxtrace.store.immunization.schema import APPEND_ONLY, metadata
 from vaxtrace.store.migrate import alembic_config, upgrade
@@ -20,35 +19,9 @@ from vaxtrace.store.migrate import alembic_config, upgrade
 ROLE = "immunization"
 
 
-def _triggers(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-        else:
-            query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
-        return {r[0] for r in conn.execute(text(query))}
-
-
-def _schema(engine: Engine) -> dict[str, Any]:
-    found = inspect(engine)
-    with engine.connect() as conn:
-        versions = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
-    return {
-        "versions": versions,
-        "tables": {
-            t: (
-                [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(t)],
-                sorted(i["name"] or "" for i in found.get_indexes(t)),
-            )
-            for t in sorted(found.get_table_names())
-        },
-        "triggers": _triggers(engine),
-    }
-
-
 def test_head_matches_the_metadata_with_history_append_only(immunization_engine: Engine) -> None:
     head = ScriptDirectory.from_config(alembic_config(ROLE, immunization_engine)).get_current_head()
-    schema = _schema(immunization_engine)
+    schema = schema_of(immunization_engine)
     assert schema["versions"] == [head] == ["0004"]
     assert set(schema["tables"]) == {t.name for t in metadata.sorted_tables} | {"alembic_version"}
     assert all(any(n.startswith(t + "_") for n in schema["triggers"]) for t in APPEND_ONLY)
@@ -73,14 +46,14 @@ def test_history_refuses_rewrites(immunization_engine: Engine) -> None:
 
 
 def test_down_to_base_and_up_again(immunization_engine: Engine) -> None:
-    before = _schema(immunization_engine)
+    before = schema_of(immunization_engine)
     config = alembic_config(ROLE, immunization_engine)
     with immunization_engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
-    emptied = _schema(immunization_engine)
+    emptied = schema_of(immunization_engine)
     assert set(emptied["tables"]) == {"alembic_version"}
     assert emptied["triggers"] == set()
     upgrade(immunization_engine, ROLE)
     upgrade(immunization_engine, ROLE)
-    assert _schema(immunization_engine) == before
+    assert schema_of(immunization_engine) == before

@@ -18,7 +18,7 @@ from vaxtrace.store.supervision.schema import metadata as supervision_metadata
 from vaxtrace.store.trace.schema import APPEND_ONLY, metadata
 
 
-def _triggers(engine: Engine) -> set[str]:
+def triggers_of(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
@@ -27,7 +27,7 @@ def _triggers(engine: Engine) -> set[str]:
         return {r[0] for r in conn.execute(text(query))}
 
 
-def _schema(engine: Engine) -> dict[str, Any]:
+def schema_of(engine: Engine) -> dict[str, Any]:
     found = inspect(engine)
     with engine.connect() as conn:
         versions = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
@@ -41,7 +41,7 @@ def _schema(engine: Engine) -> dict[str, Any]:
             )
             for t in sorted(found.get_table_names())
         },
-        "triggers": _triggers(engine),
+        "triggers": triggers_of(engine),
     }
 
 
@@ -53,7 +53,7 @@ def _differences(engine: Engine, target: MetaData) -> list[Any]:
 
 def test_upgrade_reaches_head_with_every_table_and_trigger(trace_engine: Engine) -> None:
     head = ScriptDirectory.from_config(alembic_config("trace", trace_engine)).get_current_head()
-    schema = _schema(trace_engine)
+    schema = schema_of(trace_engine)
     assert schema["versions"] == [head]
     assert set(schema["tables"]) == {t.name for t in metadata.sorted_tables} | {"alembic_version"}
     names = schema["triggers"]
@@ -61,10 +61,10 @@ def test_upgrade_reaches_head_with_every_table_and_trigger(trace_engine: Engine)
 
 
 def test_upgrade_twice_is_idempotent(trace_engine: Engine) -> None:
-    before = _schema(trace_engine)
+    before = schema_of(trace_engine)
     upgrade(trace_engine, "trace")
     upgrade(trace_engine, "trace")
-    assert _schema(trace_engine) == before
+    assert schema_of(trace_engine) == before
 
 
 def test_the_migrated_schema_matches_the_metadata(trace_engine: Engine) -> None:
@@ -85,16 +85,16 @@ def test_the_comparison_would_notice_a_difference(trace_engine: Engine) -> None:
 def test_downgrade_to_base_and_upgrade_again(trace_engine: Engine) -> None:
     from alembic import command
 
-    before = _schema(trace_engine)
+    before = schema_of(trace_engine)
     config = alembic_config("trace", trace_engine)
     with trace_engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
-    emptied = _schema(trace_engine)
+    emptied = schema_of(trace_engine)
     assert set(emptied["tables"]) == {"alembic_version"}
     assert emptied["versions"] == [] and emptied["triggers"] == set()
     upgrade(trace_engine, "trace")
-    assert _schema(trace_engine) == before
+    assert schema_of(trace_engine) == before
 
 
 ROLE_METADATA = {
@@ -113,7 +113,7 @@ def test_every_role_migrates_to_exactly_the_schema_it_declares(
     try:
         upgrade(engine, role)
         head = ScriptDirectory.from_config(alembic_config(role, engine)).get_current_head()
-        schema = _schema(engine)
+        schema = schema_of(engine)
         assert schema["versions"] == [head]
         declared = ROLE_METADATA[role]
         assert set(schema["tables"]) == {t.name for t in declared.sorted_tables} | {
@@ -121,6 +121,6 @@ def test_every_role_migrates_to_exactly_the_schema_it_declares(
         }
         assert _differences(engine, declared) == []
         upgrade(engine, role)
-        assert _schema(engine) == schema
+        assert schema_of(engine) == schema
     finally:
         engine.dispose()
