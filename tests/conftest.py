@@ -7,9 +7,10 @@ server fails the run instead of skipping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,25 @@ def supervision_engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine, "supervision")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def role_engines(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[str], Engine]]:
+    """Makes a migrated database of a role, a new one each call (separate nodes), all on one
+    backend; each is disposed and dropped afterwards."""
+    with contextlib.ExitStack() as stack:
+        made = iter(range(1_000))
+
+        def engine_of(role: str) -> Engine:
+            if request.param == "sqlite":
+                url = f"sqlite:///{tmp_path / f'{role}-{next(made)}.sqlite'}"
+            else:
+                url = stack.enter_context(contextlib.contextmanager(_pg_database)())
+            engine = make_engine(url)
+            stack.callback(engine.dispose)
+            upgrade(engine, role)
+            return engine
+
+        yield engine_of

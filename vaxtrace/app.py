@@ -12,20 +12,21 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from vaxtrace.core.datasets import VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.exchange.delivery import Outbox, Send
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.exchange.public_client import owner_asker
-from vaxtrace.exchange.registry_client import changes_fetcher, publish_rules
+from vaxtrace.exchange.registry_client import changes_fetcher, publish_products, publish_rules
 from vaxtrace.exchange.transport import Clients, network_client
 from vaxtrace.ledger.checkpoint import VerifierKey
 from vaxtrace.node import (
     LOCAL_SYSTEMS,
     ROLES,
+    exchange_identity,
     immunization_service,
     local_certificate,
     network_clients,
@@ -43,11 +44,11 @@ from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import AskOwner, PlatformService
 from vaxtrace.roles.supervision.api import supervision_router
+from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.roles.trace import api as trace_api
 from vaxtrace.roles.trace.exchange_api import trace_exchange_router
 from vaxtrace.roles.trace.service import TraceService
-from vaxtrace.roles.trace.service.publishing import platform_coding_rules
-from vaxtrace.roles.trace.service.sync import sync_registry
+from vaxtrace.roles.trace.service.publishing import platform_coding_rules, platform_products
 from vaxtrace.settings import Settings
 from vaxtrace.web import problems
 from vaxtrace.web.identity import system_identity
@@ -66,29 +67,68 @@ async def _deliver(outbox: Outbox, send: Send, every: float) -> None:
         await asyncio.sleep(every)
 
 
-async def _keep_in_step(engine: Engine, clients: Clients, base: str, settings: Settings) -> None:
-    """A trace system keeps the platform able to find its codes (publishing its coding rules
-    whenever they change) and its own basic data converging on the platform's registry."""
-    published: list[RegisteredCodingRule] | None = None
+Follow = Callable[[httpx.Client], None]
+"""One round of a node keeping in step with the platform, over a client to it."""
+
+
+async def _keep_in_step(follow: Follow, clients: Clients, base: str, settings: Settings) -> None:
+    """Every ``registry_sync_seconds``, first at start, a connected system follows the
+    platform's registry (and a trace system publishes to it)."""
     while True:
-        published = await run_in_threadpool(_step_once, engine, clients, base, published)
+        await run_in_threadpool(_step_once, follow, clients, base)
         await asyncio.sleep(settings.registry_sync_seconds)
 
 
-def _step_once(
-    engine: Engine, clients: Clients, base: str, published: list[RegisteredCodingRule] | None
-) -> list[RegisteredCodingRule] | None:
-    rules = platform_coding_rules(engine)
+def _step_once(follow: Follow, clients: Clients, base: str) -> None:
     try:
         with clients(base) as client:
-            if rules != published:
-                for refusal in publish_rules(client, rules):
-                    logger.warning("the platform refused a coding rule: %s", refusal)
-                published = rules
-            sync_registry(engine, base, changes_fetcher(client))
+            follow(client)
     except httpx.HTTPError as exc:  # the platform is down or refused: try again next round
         logger.warning("keeping in step with the platform at %s failed: %s", base, exc)
-    return published
+
+
+class _TraceFollower:
+    """A trace system keeps the platform able to find its codes and knowing its products
+    (publishing its coding rules and products whenever they change), and its own basic data
+    converging on the platform's registry."""
+
+    def __init__(self, svc: TraceService, base: str) -> None:
+        self.svc = svc
+        self.base = base
+        self.published: tuple[list[RegisteredCodingRule], list[VaccineProduct]] | None = None
+
+    def __call__(self, client: httpx.Client) -> None:
+        basic = (platform_coding_rules(self.svc.engine), platform_products(self.svc.engine))
+        if basic != self.published:
+            for refusal in publish_rules(client, basic[0]) + publish_products(client, basic[1]):
+                logger.warning("the platform refused %s", refusal)
+            self.published = basic
+        self.svc.sync_registry(self.base, changes_fetcher(client))
+
+
+def _follower(node: ImmunizationService | SupervisionService, system_id: str, base: str) -> Follow:
+    """A province or supervision system follows the registry as the system it is there."""
+
+    def follow(client: httpx.Client) -> None:
+        node.sync_registry(system_id, base, changes_fetcher(client))
+
+    return follow
+
+
+def _followers(
+    settings: Settings,
+    local: bool,
+    base: str,
+    nodes: dict[str, TraceService | ImmunizationService | SupervisionService | None],
+) -> list[tuple[str, Follow]]:
+    """Which role follows the registry how (a role without a system id yet does not)."""
+    followers: list[tuple[str, Follow]] = []
+    for role, node in nodes.items():
+        if isinstance(node, TraceService):
+            followers.append((role, _TraceFollower(node, base)))
+        elif node is not None and (identity := exchange_identity(settings, role, local)):
+            followers.append((role, _follower(node, identity[0], base)))
+    return followers
 
 
 def _trace_ledger(request: Request) -> LedgerService:
@@ -152,9 +192,11 @@ def build_app(
         base = settings.platform_base_url or LOCAL_BASE
         for outbox, send in _senders(base, svc, hub, province, clients):
             work.append(_deliver(outbox, send, settings.exchange_poll_seconds))
-        to_platform = clients("trace") if svc is not None else None
-        if svc is not None and to_platform is not None:
-            work.append(_keep_in_step(svc.engine, to_platform, base, settings))
+        nodes = {"trace": svc, "immunization": province, "supervision": watch}
+        for role, follow in _followers(settings, local, base, nodes):
+            to_platform = clients(role)
+            if to_platform is not None:
+                work.append(_keep_in_step(follow, to_platform, base, settings))
         tasks = [asyncio.create_task(w) for w in work]
         yield
         for task in tasks:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from vaxtrace.cli import app
 from vaxtrace.core.codes import issue_nmpa20
-from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.sim.catalogue import mahs, make_uscc, product_for
 from vaxtrace.sim.federation import mtls_client, serve_node
 
 MAH = make_uscc("91320100MA1X00001")
@@ -120,3 +120,21 @@ def test_register_resolve_and_revoke_over_mutual_tls(platform: tuple[str, Path])
     with _client(folder, "trace-a") as client:
         refused = client.post(f"{base}/platform/v1/coding-rules", json=_rule(MAH, "8000003"))
     assert refused.status_code == 403 and "revoked" in refused.json()["detail"]
+
+
+def test_a_trace_system_registers_its_mahs_products(platform: tuple[str, Path]) -> None:
+    base, folder = platform
+    hepb = product_for(mahs(1)[0], 0, "HEPB").model_dump(mode="json") | {"mah_uscc": MAH}
+    url = f"{base}/platform/v1/registry/products"
+    with _client(folder, "trace-a") as client:
+        done = client.post(url, json=hepb)
+        assert done.status_code == 201, done.text
+        assert done.json() | {"version": 0} == {"key": f"{MAH}/HEPB", "changed": True, "version": 0}
+        not_mine = client.post(url, json=hepb | {"mah_uscc": OTHER})
+        assert not_mine.status_code == 403 and not_mine.json()["reason"] == "not_represented"
+        bad = client.post(url, json=hepb | {"shelf_life_months": 0})
+        assert bad.status_code == 422
+        assert bad.headers["content-type"] == "application/problem+json"
+        assert "shelf_life_months" in bad.text
+        feed = client.get(f"{base}/platform/v1/registry/changes", params={"since": 0}).json()
+    assert [c["key"] for c in feed["changes"] if c["kind"] == "product"] == [f"{MAH}/HEPB"]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from vaxtrace.core.datasets import VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
@@ -40,6 +41,12 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     ) -> dict[str, Any]:
         """A trace system registers a coding rule of a MAH it represents (mutual TLS)."""
         return svc.register_coding_rule(who, rule)
+
+    @router.post("/registry/products", status_code=201)
+    def register_product(product: VaccineProduct, svc: Service, who: Caller) -> dict[str, Any]:
+        """疫苗产品: a trace system registers a product of a MAH it represents, for every
+        node's basic data (mutual TLS). The same product again changes nothing."""
+        return svc.register_product(who, product)
 
     @router.post("/exchange/batches", status_code=201)
     def receive_batch(

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import CodeFamilyName
+from vaxtrace.core.datasets import CodeFamilyName, VaccineProduct
 from vaxtrace.core.downstream import DownstreamEvent, read_event
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from vaxtrace.core.registry import (
@@ -158,7 +158,8 @@ class PlatformService:
         with write_tx(self.engine) as conn:
             self._check_caller(conn, caller, rule.mah_uscc)
             entries = list(rule.entries)
-            taken = {r["entry"] for r in self._refuse_overlaps(conn, rule, entries)}
+            claim = (rule.mah_uscc, rule.family, rule.kind)
+            taken = {r["entry"] for r in self._refuse_overlaps(conn, claim, entries)}
             fresh = [e for e in entries if e not in taken]
             if not fresh:  # published again, as trace systems do: nothing new
                 return {"rule_id": None, "entries": 0, "already_registered": len(taken)}
@@ -170,6 +171,26 @@ class PlatformService:
             )
         return {"rule_id": rule_id, "entries": len(fresh), "already_registered": len(taken)}
 
+    # --- products (疫苗产品) ---------------------------------------------------------------
+
+    def register_product(self, caller: SystemIdentity, product: VaccineProduct) -> dict[str, Any]:
+        """A trace system registers a product of a MAH it represents, for every node's basic
+        data; every change enters the feed once. Its identification codes may not be another
+        MAH's."""
+        data = product.model_dump(mode="json")
+        key = f"{product.mah_uscc}/{product.product_code}"
+        codes = [level.identification_code for level in product.levels]
+        claim = (product.mah_uscc, product.family, RuleEntryKind.IDENTIFICATION_CODE)
+        with write_tx(self.engine) as conn:
+            self._check_caller(conn, caller, product.mah_uscc)
+            self._refuse_overlaps(conn, claim, codes, field="levels")
+            found = registry.find_product(conn, product.mah_uscc, product.product_code)
+            if found is not None and found["data"] == data:
+                return {"key": key, "version": int(found["version"]), "changed": False}
+            version = registry.record_change(conn, "product", key, data)
+            registry.put_product(conn, data, version)
+        return {"key": key, "version": version, "changed": True}
+
     @staticmethod
     def _check_caller(conn: Connection, caller: SystemIdentity, mah_uscc: str) -> None:
         found = registry.find_system(conn, caller.system_id)
@@ -177,7 +198,9 @@ class PlatformService:
             raise Forbidden("unknown_system", f"{caller.system_id} is not a registered system")
         data = found["data"]
         if data["role"] != SystemRole.TRACE.value:
-            raise Forbidden("not_a_trace_system", "only trace systems register coding rules")
+            raise Forbidden(
+                "not_a_trace_system", "only trace systems register coding rules and products"
+            )
         if data["operator_uscc"] != caller.org_uscc:
             raise Forbidden(
                 "certificate_mismatch", "the certificate's organisation does not run this system"
@@ -191,40 +214,45 @@ class PlatformService:
 
     @staticmethod
     def _refuse_overlaps(
-        conn: Connection, rule: RegisteredCodingRule, entries: list[str]
+        conn: Connection,
+        claim: tuple[str, CodeFamilyName, RuleEntryKind],
+        entries: list[str],
+        field: str = "entries",
     ) -> list[RowMapping]:
-        """Refuse a rule overlapping another MAH's; answers the entries already registered
-        (the same MAH's, of the same kind: a rule published again)."""
+        """Refuse entries a MAH claims (``claim``: the MAH, the code family, the kind of
+        entry) that overlap another MAH's rule; answers the entries already registered (the
+        same MAH's, of the same kind: a rule published again)."""
+        mah_uscc, family, kind = claim
         clashes: list[tuple[str, str]] = []
         exact = RuleEntryKind.IDENTIFICATION_CODE.value
         prefix = RuleEntryKind.GS1_COMPANY_PREFIX.value
         registered = registry.entries_in(conn, entries)
         for row in registered:
-            if row["mah_uscc"] != rule.mah_uscc or row["kind"] != rule.kind.value:
+            if row["mah_uscc"] != mah_uscc or row["kind"] != kind.value:
                 clashes.append((row["entry"], row["mah_uscc"]))
-        if rule.family is CodeFamilyName.GS1:
+        if family is CodeFamilyName.GS1:
             for entry in entries:
-                if rule.kind is RuleEntryKind.IDENTIFICATION_CODE:
+                if kind is RuleEntryKind.IDENTIFICATION_CODE:
                     covering = registry.entries_in(conn, gtin_prefixes(entry), prefix)
                 else:  # a company prefix clashes with prefixes above or below it and with
                     # every GTIN (any indicator digit) under it
                     covering = registry.entries_in(
                         conn, [entry[:n] for n in range(6, len(entry) + 1)], prefix
-                    ) + registry.entries_starting(conn, entry, prefix, rule.mah_uscc)
+                    ) + registry.entries_starting(conn, entry, prefix, mah_uscc)
                     covering += [
                         r
                         for d in "0123456789"
-                        for r in registry.entries_starting(conn, d + entry, exact, rule.mah_uscc)
+                        for r in registry.entries_starting(conn, d + entry, exact, mah_uscc)
                     ]
                 clashes += [
-                    (r["entry"], r["mah_uscc"]) for r in covering if r["mah_uscc"] != rule.mah_uscc
+                    (r["entry"], r["mah_uscc"]) for r in covering if r["mah_uscc"] != mah_uscc
                 ]
         if clashes:
             entry, owner = clashes[0]
             raise Conflict(
                 "overlapping_rule",
                 f"{len(clashes)} entr(ies) overlap another MAH's rule, e.g. {entry} of {owner}",
-                field="entries",
+                field=field,
             )
         return registered
 

@@ -13,6 +13,7 @@ from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.supervision import SupervisedStep
+from vaxtrace.exchange.basic_data import Fetch, represented_organisations, sync_registry
 from vaxtrace.exchange.delivery import Inbox, take_forwarded
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
@@ -20,7 +21,13 @@ from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.rows import put_row
-from vaxtrace.store.supervision.schema import api_token, exchange, regulator, supervised_step
+from vaxtrace.store.supervision.schema import (
+    api_token,
+    basic_data,
+    exchange,
+    regulator,
+    supervised_step,
+)
 
 MAX_STEPS = 1000
 """Steps one page of ``steps`` answers at most."""
@@ -59,10 +66,16 @@ class SupervisionService:
                 f"the supervision system serves regulators, not a {org.kind.value}",
                 field="kind",
             )
-        row = {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
+        row = _regulator_row(org)
         with write_tx(self.engine) as conn:
             put_row(conn, regulator, row)
         return row
+
+    def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
+        """Apply the platform's basic-data changes since the last sync, taking the regulators
+        system ``system_id`` represents there and every later change of one it serves."""
+        take = represented_organisations(system_id, _take_regulator, _holds_regulator)
+        return sync_registry(self.engine, basic_data, source, fetch, take)
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:
         """An API token for a regulator's staff; only its SHA-256 is stored."""
@@ -156,3 +169,19 @@ def _utc(moment: datetime) -> datetime:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _regulator_row(org: Organisation) -> dict[str, Any]:
+    return {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
+
+
+def _take_regulator(conn: Connection, org: Organisation) -> None:
+    """Keep a regulator's row as the platform's registry says; another kind of organisation
+    is not served here."""
+    if org.kind is OrgKind.REGULATOR:
+        put_row(conn, regulator, _regulator_row(org))
+
+
+def _holds_regulator(conn: Connection, uscc: str) -> bool:
+    found = conn.execute(select(regulator.c.uscc).where(regulator.c.uscc == uscc)).first()
+    return found is not None

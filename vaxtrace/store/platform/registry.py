@@ -11,6 +11,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select
 from vaxtrace.store.platform.schema import (
     coding_rule,
     organisation,
+    product,
     registry_change,
     rule_entry,
     system,
@@ -76,6 +77,31 @@ def put_system(conn: Connection, data: Mapping[str, Any], version: int) -> None:
     else:
         conn.execute(
             system.update().where(system.c.system_id == data["system_id"]).values(**values)
+        )
+
+
+_PRODUCT = select(product).where(
+    product.c.mah_uscc == bindparam("mah_uscc"), product.c.product_code == bindparam("code")
+)
+
+
+def find_product(conn: Connection, mah_uscc: str, product_code: str) -> RowMapping | None:
+    return conn.execute(_PRODUCT, {"mah_uscc": mah_uscc, "code": product_code}).mappings().first()
+
+
+def put_product(conn: Connection, data: Mapping[str, Any], version: int) -> None:
+    mah_uscc, code = data["mah_uscc"], data["product_code"]
+    if find_product(conn, mah_uscc, code) is None:
+        conn.execute(
+            insert(product).values(
+                mah_uscc=mah_uscc, product_code=code, data=dict(data), version=version
+            )
+        )
+    else:
+        conn.execute(
+            product.update()
+            .where(product.c.mah_uscc == mah_uscc, product.c.product_code == code)
+            .values(data=dict(data), version=version)
         )
 
 

@@ -40,6 +40,16 @@ system = Table(
     Column("version", BigInteger, nullable=False),
 )
 
+product = Table(
+    "product",
+    metadata,
+    Column("mah_uscc", String(18), primary_key=True),
+    Column("product_code", String(40), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("version", BigInteger, nullable=False),
+)
+"""疫苗产品: the products MAHs' trace systems register, as each one last did."""
+
 coding_rule = Table(
     "coding_rule",
     metadata,

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
 )
 
+from vaxtrace.store.basic_data import mirror_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
@@ -57,3 +58,6 @@ return, 215 damage; where the CDC or site that did it is). ``event_id`` is the e
 original travelled in; ``reported_by`` the system that sent it to the platform."""
 
 exchange = exchange_tables(metadata)
+
+basic_data = mirror_tables(metadata)
+"""Basic data copied from the platform's registry, and how far its feed is applied."""

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from vaxtrace.store.basic_data import mirror_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.ledger import ledger_tables
 from vaxtrace.store.tokens import api_token_table
@@ -241,13 +242,8 @@ exchange = exchange_tables(metadata)
 """The role's outbox and inbox (see vaxtrace.store.exchange)."""
 """The role's tamper-evident log (see vaxtrace.store.ledger)."""
 
-registry_sync = Table(
-    "registry_sync",
-    metadata,
-    Column("source", String(200), primary_key=True),
-    Column("version", BigInteger, nullable=False),
-)
-"""How far this node has applied the platform's basic-data change feed."""
+basic_data = mirror_tables(metadata)
+"""Basic data copied from the platform's registry, and how far its feed is applied."""
 
 APPEND_ONLY = ("trace_event", "event_code", "batch_event", "containment_history")
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""

@@ -16,6 +16,7 @@ from vaxtrace.core.province import (
     Vaccination,
 )
 from vaxtrace.core.receipt import ScanDecision
+from vaxtrace.exchange.basic_data import Fetch
 from vaxtrace.exchange.delivery import Inbox, Outbox, take_forwarded
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
@@ -25,6 +26,7 @@ from vaxtrace.roles.immunization.service import (
     inventory,
     movements,
     receipts,
+    sync,
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
 from vaxtrace.store.engine import read_tx
@@ -90,6 +92,11 @@ class ImmunizationService:
 
     def authenticate(self, token: str) -> str | None:
         return identities.authenticate(self.engine, token)
+
+    def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
+        """Apply the platform's basic-data changes since the last sync, as system
+        ``system_id`` (whose units the province takes)."""
+        return sync.follow_registry(self.engine, system_id, source, fetch)
 
     # --- receipt with scan verification ------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.errors import DomainError
@@ -12,7 +12,7 @@ from vaxtrace.core.province import PROVINCE_KINDS
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.immunization.organisations import put_organisation
+from vaxtrace.store.immunization.organisations import find_organisation, put_organisation
 from vaxtrace.store.immunization.schema import api_token
 
 
@@ -24,10 +24,25 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
             f"the province serves CDCs and vaccination sites, not a {org.kind.value}",
             field="kind",
         )
-    row = org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
+    row = _unit_row(org)
     with write_tx(engine) as conn:
         put_organisation(conn, row)
     return row
+
+
+def take_unit(conn: Connection, org: Organisation) -> None:
+    """Keep a CDC's or site's row as the platform's registry says, in the caller's
+    transaction; an organisation of another kind is not the province's."""
+    if org.kind in PROVINCE_KINDS:
+        put_organisation(conn, _unit_row(org))
+
+
+def _unit_row(org: Organisation) -> dict[str, Any]:
+    return org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
+
+
+def holds_unit(conn: Connection, uscc: str) -> bool:
+    return find_organisation(conn, uscc) is not None
 
 
 def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:

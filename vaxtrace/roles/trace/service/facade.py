@@ -33,6 +33,7 @@ from vaxtrace.core.datasets import (
     VaccineProduct,
     Warehousing,
 )
+from vaxtrace.exchange.basic_data import Fetch
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.trace.service import (
@@ -157,9 +158,9 @@ class TraceService:
 
     # --- queries ----------------------------------------------------------------------------
 
-    def sync_registry(self, source: str, fetch: sync.Fetch) -> dict[str, Any]:
+    def sync_registry(self, source: str, fetch: Fetch) -> dict[str, Any]:
         """Apply the platform's basic-data changes since the last sync."""
-        return sync.sync_registry(self.engine, source, fetch)
+        return sync.follow_registry(self.engine, source, fetch)
 
     def trace(self, text: str, *, proofs: bool = False) -> dict[str, Any]:
         """A code's record; with ``proofs``, each event carries its inclusion proof against a

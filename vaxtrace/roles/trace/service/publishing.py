@@ -1,5 +1,6 @@
-"""What a trace system tells the platform about its codes: a coding rule per MAH and code
-family with every identification code it issues, so resolution finds the codes here."""
+"""What a trace system tells the platform: a coding rule per MAH and code family with every
+identification code it issues, so resolution finds the codes here, and its MAHs' products,
+for every node's basic data."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import defaultdict
 
 from sqlalchemy import Engine, select
 
-from vaxtrace.core.datasets import CodeFamilyName
+from vaxtrace.core.datasets import CodeFamilyName, VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.trace.schema import identification_code, product
@@ -43,3 +44,10 @@ def platform_coding_rules(engine: Engine) -> list[RegisteredCodingRule]:
             )
         )
     return rules
+
+
+def platform_products(engine: Engine) -> list[VaccineProduct]:
+    """Every product this system registered, by MAH and product code."""
+    query = select(product.c.data).order_by(product.c.mah_uscc, product.c.product_code)
+    with read_tx(engine) as conn:
+        return [VaccineProduct.model_validate(data) for data in conn.execute(query).scalars()]
