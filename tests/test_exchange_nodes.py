@@ -125,21 +125,42 @@ def test_shipping_notes_reach_the_platform_once_in_order(tmp_path: Path) -> None
     federation.close()
 
 
-def test_a_trace_node_keeps_in_step_with_the_platform_by_itself(tmp_path: Path) -> None:
-    """It publishes its coding rules (those of the MAH it represents) and pulls the registry."""
+def test_every_node_keeps_in_step_with_the_platform_by_itself(tmp_path: Path) -> None:
+    """A trace, a province and a supervision node, each its own process over mutual TLS: the
+    trace node publishes its coding rules and products; every node pulls the registry, keeps
+    a copy and takes what its role needs, and a change at the platform reaches each."""
     _demo(tmp_path / "mah")
     federation = Federation(tmp_path)
     node = federation.add_mah_node("trace-a", tmp_path / "mah", 0)
+    cdc, regulator = _cdc(node), provincial_regulator()
+    ports = {"immunization": free_port(), "supervision": free_port()}
+    envs = {
+        "immunization": federation.add_province(
+            "province-32", cdc, tmp_path / "province", ports["immunization"]
+        ),
+        "supervision": federation.add_supervision(
+            "watch-32", regulator, tmp_path / "watch", ports["supervision"]
+        ),
+    }
+    trace_db = node.data_dir / "trace.sqlite"
+    province_db = tmp_path / "province" / "immunization.sqlite"
+    watch_db = tmp_path / "watch" / "supervision.sqlite"
     pov = make_uscc("12320102MB0000099")
     code = _rows(
-        node.data_dir / "trace.sqlite",
+        trace_db,
         "SELECT c.code FROM trace_code c JOIN product p ON p.id = c.product_id "
         f"WHERE p.mah_uscc = '{node.mah_uscc}' LIMIT 1",
     )[0]
+    products = _rows(
+        trace_db, f"SELECT product_code FROM product WHERE mah_uscc = '{node.mah_uscc}'"
+    )
 
-    def known() -> list[str]:
-        query = f"SELECT name FROM organisation WHERE uscc = '{pov}'"
-        return _rows(node.data_dir / "trace.sqlite", query)
+    def name_of(uscc: str, database: Path, table: str = "organisation") -> Callable[[], list[str]]:
+        return lambda: _rows(database, f"SELECT name FROM {table} WHERE uscc = '{uscc}'")
+
+    def products_known(database: Path) -> list[str]:
+        query = "SELECT key FROM basic_data WHERE kind = 'product' ORDER BY key"
+        return [key.split("/")[1] for key in _rows(database, query)]
 
     def resolved() -> list[str]:
         try:
@@ -148,11 +169,34 @@ def test_a_trace_node_keeps_in_step_with_the_platform_by_itself(tmp_path: Path) 
             return []
 
     assert resolved() == []
-    with federation.serve_platform(), serve_node(node.env, "--role", "trace"):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(federation.serve_platform())
+        stack.enter_context(serve_node(node.env, "--role", "trace"))
+        for role, env in envs.items():
+            stack.enter_context(federation.serve_system(role, env, ports[role]))
         assert _wait(resolved, 1) == ["trace-a"]
-        assert known() == []
+        for database in (province_db, watch_db):  # the MAH's products reach every node
+            assert sorted(_wait(lambda d=database: products_known(d), len(products))) == sorted(
+                products
+            )
+        assert _wait(name_of(cdc, province_db), 1) == ["示例省疾病预防控制中心"]
+        assert _wait(name_of(regulator.uscc, watch_db, "regulator"), 1) == [regulator.name]
+        assert name_of(pov, trace_db)() == name_of(pov, province_db)() == []
+        # a vaccination site joins the province; the regulator is renamed
         federation.add_organisation(pov, "示例市鼓楼区社区卫生服务中心", OrgKind.POV, "320106")
-        assert _wait(known, 1) == ["示例市鼓楼区社区卫生服务中心"]
+        federation.represent("province-32", pov)
+        federation.add_organisation(
+            regulator.uscc, "示例省药品监督管理局稽查局", OrgKind.REGULATOR, "320000"
+        )
+        for database in (trace_db, province_db):
+            assert _wait(name_of(pov, database), 1) == ["示例市鼓楼区社区卫生服务中心"]
+        renamed = name_of(regulator.uscc, watch_db, "regulator")
+        for _ in range(150):
+            if renamed() == ["示例省药品监督管理局稽查局"]:
+                break
+            time.sleep(0.1)
+        assert renamed() == ["示例省药品监督管理局稽查局"]
+        assert name_of(regulator.uscc, province_db)() == []  # not the province's
     federation.close()
 
 

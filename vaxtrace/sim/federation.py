@@ -118,6 +118,7 @@ class Federation:
         engine = make_engine(Settings(data_dir=self.hub).database_url("platform"))
         upgrade(engine, "platform")
         self.platform = PlatformService(engine)
+        self.systems: dict[str, ConnectedSystem] = {}
         operator = platform_operator()
         self.add_organisation(operator.uscc, operator.name, operator.kind, operator.division_code)
         self.ca.issue_system("platform", operator.uscc, self.certs)  # also probes nodes' health
@@ -165,18 +166,25 @@ class Federation:
         key: str | None,
         also: tuple[str, ...] = (),
     ) -> None:
-        self.platform.register_system(
-            ConnectedSystem(
-                system_id=system_id,
-                name=system_id,
-                role=role,
-                operator_uscc=operator,
-                endpoint=endpoint,
-                represents=(operator, *also),
-                exchange_key=key,
-            )
+        system = ConnectedSystem(
+            system_id=system_id,
+            name=system_id,
+            role=role,
+            operator_uscc=operator,
+            endpoint=endpoint,
+            represents=(operator, *also),
+            exchange_key=key,
         )
+        self.platform.register_system(system)
+        self.systems[system_id] = system
         self.ca.issue_system(system_id, operator, self.certs)
+
+    def represent(self, system_id: str, *usccs: str) -> None:
+        """Let ``system_id`` also submit data for ``usccs`` (a site joining a province, say)."""
+        system = self.systems[system_id]
+        represents = (*system.represents, *usccs)
+        self.systems[system_id] = system.model_copy(update={"represents": represents})
+        self.platform.register_system(self.systems[system_id])
 
     def add_mah_node(
         self, system_id: str, data_dir: Path, index: int, port: int | None = None
