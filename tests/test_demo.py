@@ -41,7 +41,9 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
         "local-platform": notes
     }
     assert app.state.immunization.count() == notes
-    assert built.exchanged["organisations learnt from the registry"] == 3
+    # the trace node learnt the province's CDC and two sites, the province node the same
+    # three, the supervision node its regulator
+    assert built.exchanged["organisations learnt from the registry"] == 7
     # and back: the province's receipt, supply and vaccination reach the dose's owner
     assert built.vaccinated is not None
     dose = app.state.trace.trace(built.vaccinated)

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from vaxtrace import local
 from vaxtrace.app import build_app
 from vaxtrace.ledger.checkpoint import NoteError
 from vaxtrace.node import LOCAL_SYSTEMS, ROLES
+from vaxtrace.roles.immunization.service.identities import holds_unit
 from vaxtrace.roles.ledger.service import check_proof
+from vaxtrace.roles.supervision.service import holds_regulator
 from vaxtrace.roles.trace.service.lookups import find_organisation
 from vaxtrace.settings import Settings
 from vaxtrace.sim import catalogue
@@ -78,22 +80,17 @@ def build(settings: Settings, units: int, seed: int, progress: Callable[[int], N
     trace = app.state.trace
     province = build_province(trace, units=units, seed=seed, progress=progress)
     local.register(settings, app.state.platform, who)
-    staff = {}
-    for org in who.province:  # the province's own register of its CDCs and sites
-        app.state.immunization.register_organisation(org)
-        staff[org.uscc] = app.state.immunization.issue_token(org.uscc, "demo")
-    for org in who.regulators:  # the supervision system's register of its regulators
-        app.state.supervision.register_organisation(org)
-        staff[org.uscc] = app.state.supervision.issue_token(org.uscc, "demo")
-    return Demo(settings, app, province, sample_codes(trace), staff=staff)
+    return Demo(settings, app, province, sample_codes(trace))
 
 
 def run(demo: Demo, timeout: float = 120.0) -> None:
-    """Serve the app in-process and check it: the trace system converges on the platform's
+    """Serve the app in-process and check it: every node converges on the platform's
     registry, every shipping note reaches the province through the platform, and every
     sample answers through the HTTP API with proofs."""
     with TestClient(demo.app) as client:
         demo.failures += _sync_registry(demo, timeout)
+        if demo.failures:  # the nodes do not know each other: nothing further can work
+            return
         demo.failures += _await_notes(demo, timeout)
         demo.failures += _check_samples(demo, client)
         demo.failures += _check_public_entry(demo, client)
@@ -202,19 +199,43 @@ def _bills_seen(client: TestClient, auth: dict[str, str]) -> list[str]:
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:
-    """The trace system keeps in step with the platform by itself (every
-    ``registry_sync_seconds``, first at start): it publishes its coding rules, then pulls the
-    registry and so comes to know the province's CDC and vaccination sites."""
-    wanted = [o.uscc for o in cast().province]
+    """Every node keeps in step with the platform by itself (every ``registry_sync_seconds``,
+    first at start): the trace system publishes its coding rules and products and comes to
+    know the province's CDC and vaccination sites; the province node takes the units its
+    system represents, the supervision node its regulator. Their staff then get tokens."""
+    who, state = cast(), demo.app.state
+    nodes = {  # who must come to know whom, through the registry only
+        "trace": (
+            lambda conn, u: find_organisation(conn, u) is not None,
+            state.trace,
+            who.province,
+        ),
+        "province": (holds_unit, state.immunization, who.province),
+        "supervision": (holds_regulator, state.supervision, who.regulators),
+    }
     deadline = time.monotonic() + timeout
     while True:
-        with read_tx(demo.app.state.trace.engine) as conn:
-            missing = [uscc for uscc in wanted if find_organisation(conn, uscc) is None]
-        if not missing or time.monotonic() > deadline:
+        missing = {
+            name: [o.uscc for o in orgs if not _known(node.engine, holds, o.uscc)]
+            for name, (holds, node, orgs) in nodes.items()
+        }
+        if not any(missing.values()) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    demo.exchanged["organisations learnt from the registry"] = len(wanted) - len(missing)
-    return [f"the trace system does not know {', '.join(missing)}"] if missing else []
+    learnt = sum(len(orgs) - len(missing[name]) for name, (_h, _n, orgs) in nodes.items())
+    demo.exchanged["organisations learnt from the registry"] = learnt
+    if any(missing.values()):
+        return [f"the {name} node does not know {', '.join(m)}" for name, m in missing.items() if m]
+    for org in who.province:
+        demo.staff[org.uscc] = state.immunization.issue_token(org.uscc, "demo")
+    for org in who.regulators:
+        demo.staff[org.uscc] = state.supervision.issue_token(org.uscc, "demo")
+    return []
+
+
+def _known(engine: Engine, holds: Callable[[Connection, str], bool], uscc: str) -> bool:
+    with read_tx(engine) as conn:
+        return holds(conn, uscc)
 
 
 def _await_notes(demo: Demo, timeout: float) -> list[str]:
