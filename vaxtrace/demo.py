@@ -12,20 +12,22 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine, Table, func, select
 
 from vaxtrace import local
 from vaxtrace.app import build_app
+from vaxtrace.core.datasets import Organisation
 from vaxtrace.ledger.checkpoint import NoteError
 from vaxtrace.node import LOCAL_SYSTEMS, ROLES
-from vaxtrace.roles.immunization.service.identities import holds_unit
 from vaxtrace.roles.ledger.service import check_proof
-from vaxtrace.roles.supervision.service import holds_regulator
-from vaxtrace.roles.trace.service.lookups import find_organisation
 from vaxtrace.settings import Settings
 from vaxtrace.sim import catalogue
 from vaxtrace.sim.province import Province, build_province, sample_codes
 from vaxtrace.store.engine import read_tx
+from vaxtrace.store.immunization import schema as province_schema
+from vaxtrace.store.rows import held_keys
+from vaxtrace.store.supervision import schema as supervision_schema
+from vaxtrace.store.trace import schema as trace_schema
 from vaxtrace.store.trace.schema import shipping_note
 
 with warnings.catch_warnings():
@@ -205,24 +207,17 @@ def _sync_registry(demo: Demo, timeout: float) -> list[str]:
     system represents, the supervision node its regulator. Their staff then get tokens."""
     who, state = cast(), demo.app.state
     nodes = {  # who must come to know whom, through the registry only
-        "trace": (
-            lambda conn, u: find_organisation(conn, u) is not None,
-            state.trace,
-            who.province,
-        ),
-        "province": (holds_unit, state.immunization, who.province),
-        "supervision": (holds_regulator, state.supervision, who.regulators),
+        "trace": (state.trace.engine, trace_schema.organisation, who.province),
+        "province": (state.immunization.engine, province_schema.organisation, who.province),
+        "supervision": (state.supervision.engine, supervision_schema.regulator, who.regulators),
     }
     deadline = time.monotonic() + timeout
     while True:
-        missing = {
-            name: [o.uscc for o in orgs if not _known(node.engine, holds, o.uscc)]
-            for name, (holds, node, orgs) in nodes.items()
-        }
+        missing = {name: _unknown(*node) for name, node in nodes.items()}
         if not any(missing.values()) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    learnt = sum(len(orgs) - len(missing[name]) for name, (_h, _n, orgs) in nodes.items())
+    learnt = sum(len(orgs) - len(missing[name]) for name, (_e, _t, orgs) in nodes.items())
     demo.exchanged["organisations learnt from the registry"] = learnt
     if any(missing.values()):
         return [f"the {name} node does not know {', '.join(m)}" for name, m in missing.items() if m]
@@ -233,9 +228,11 @@ def _sync_registry(demo: Demo, timeout: float) -> list[str]:
     return []
 
 
-def _known(engine: Engine, holds: Callable[[Connection, str], bool], uscc: str) -> bool:
+def _unknown(engine: Engine, register: Table, orgs: tuple[Organisation, ...]) -> list[str]:
+    """The organisations among ``orgs`` not (yet) in a node's ``register``."""
     with read_tx(engine) as conn:
-        return holds(conn, uscc)
+        held = held_keys(conn, register, [o.uscc for o in orgs])
+    return [o.uscc for o in orgs if o.uscc not in held]
 
 
 def _await_notes(demo: Demo, timeout: float) -> list[str]:

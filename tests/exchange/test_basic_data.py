@@ -19,8 +19,8 @@ from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.sim.catalogue import (
-    make_uscc,
     mahs,
+    make_uscc,
     product_for,
     provincial_cdc,
     provincial_regulator,

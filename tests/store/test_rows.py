@@ -1,10 +1,11 @@
-"""A register's row is inserted once, updated where it differs, and not written unchanged."""
+"""A register's row is inserted once, updated where it differs, and not written unchanged;
+which keys a register holds is asked in batches."""
 
 from __future__ import annotations
 
 from sqlalchemy import Column, MetaData, String, Table, create_engine, event, select
 
-from vaxtrace.store.rows import put_row
+from vaxtrace.store.rows import held_keys, put_row
 
 metadata = MetaData()
 place = Table(
@@ -30,3 +31,14 @@ def test_a_row_is_inserted_updated_and_left_alone_when_unchanged() -> None:
         put_row(conn, place, {"uscc": "A", "name": "乙"})
         assert conn.execute(select(place.c.name)).scalars().all() == ["乙"]
     assert [w for w in writes if w != "SELECT"] == ["INSERT", "UPDATE"]
+
+
+def test_which_keys_have_a_row_in_batches() -> None:
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        for n in range(0, 1200, 3):
+            put_row(conn, place, {"uscc": f"U{n:04d}", "name": "甲"})
+        asked = [f"U{n:04d}" for n in range(1200)]  # more than one batch of 500
+        assert held_keys(conn, place, asked) == {f"U{n:04d}" for n in range(0, 1200, 3)}
+        assert held_keys(conn, place, []) == set()

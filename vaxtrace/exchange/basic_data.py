@@ -11,7 +11,7 @@ needs. The rule of what to take is the role's:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,8 @@ TakeChanges = Callable[[Connection, MirrorTables, Sequence[Change]], None]
 """A role's rule: given a page of changes (already copied), update its own registers."""
 
 PutOrganisation = Callable[[Connection, Organisation], object]
-HoldsOrganisation = Callable[[Connection, str], bool]
+HeldOrganisations = Callable[[Connection, Collection[str]], set[str]]
+"""Which of these organisations a node holds in its own register."""
 
 
 def sync_registry(
@@ -84,7 +85,7 @@ def every_organisation(put: PutOrganisation) -> TakeChanges:
 
 
 def represented_organisations(
-    system_id: str, put: PutOrganisation, holds: HoldsOrganisation
+    system_id: str, put: PutOrganisation, held: HeldOrganisations
 ) -> TakeChanges:
     """The rule of a province's or a regulator's system ``system_id``: the organisations it
     represents at the platform (all of them when its own record changes: the platform
@@ -94,11 +95,8 @@ def represented_organisations(
     def take(conn: Connection, tables: MirrorTables, changes: Sequence[Change]) -> None:
         own = copied(conn, tables, SYSTEM, [system_id]).get(system_id)
         represents = set(own["represents"]) if own else set()
-        wanted = {
-            c.key
-            for c in changes
-            if c.kind == ORGANISATION and (c.key in represents or holds(conn, c.key))
-        }
+        changed = {c.key for c in changes if c.kind == ORGANISATION}
+        wanted = (changed & represents) | held(conn, changed - represents)
         if any(c.kind == SYSTEM and c.key == system_id for c in changes):
             wanted |= represents
         for data in copied(conn, tables, ORGANISATION, wanted).values():

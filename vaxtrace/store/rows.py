@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, update
@@ -17,3 +17,13 @@ def put_row(conn: Connection, table: Table, row: Mapping[str, Any], key: str = "
         conn.execute(insert(table).values(**row))
     elif {k: found[k] for k in row} != dict(row):
         conn.execute(update(table).where(column == row[key]).values(**row))
+
+
+def held_keys(conn: Connection, table: Table, keys: Collection[str], key: str = "uscc") -> set[str]:
+    """Which of ``keys`` have a row in ``table``."""
+    column, wanted = table.c[key], sorted(keys)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        query = select(column).where(column.in_(wanted[start : start + 500]))
+        found.update(str(k) for k in conn.execute(query).scalars())
+    return found

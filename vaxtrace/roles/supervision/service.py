@@ -3,6 +3,7 @@ copies to it, once each, and show each regulator the steps done inside its divis
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
-from vaxtrace.store.rows import put_row
+from vaxtrace.store.rows import held_keys, put_row
 from vaxtrace.store.supervision.schema import (
     api_token,
     basic_data,
@@ -74,7 +75,7 @@ class SupervisionService:
     def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
         """Apply the platform's basic-data changes since the last sync, taking the regulators
         system ``system_id`` represents there and every later change of one it serves."""
-        take = represented_organisations(system_id, _take_regulator, _holds_regulator)
+        take = represented_organisations(system_id, _take_regulator, _held_regulators)
         return sync_registry(self.engine, basic_data, source, fetch, take)
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:
@@ -182,6 +183,5 @@ def _take_regulator(conn: Connection, org: Organisation) -> None:
         put_row(conn, regulator, _regulator_row(org))
 
 
-def _holds_regulator(conn: Connection, uscc: str) -> bool:
-    found = conn.execute(select(regulator.c.uscc).where(regulator.c.uscc == uscc)).first()
-    return found is not None
+def _held_regulators(conn: Connection, usccs: Collection[str]) -> set[str]:
+    return held_keys(conn, regulator, usccs)

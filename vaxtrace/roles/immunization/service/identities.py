@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -12,8 +13,9 @@ from vaxtrace.core.province import PROVINCE_KINDS
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.immunization.organisations import find_organisation, put_organisation
-from vaxtrace.store.immunization.schema import api_token
+from vaxtrace.store.immunization.organisations import put_organisation
+from vaxtrace.store.immunization.schema import api_token, organisation
+from vaxtrace.store.rows import held_keys
 
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
@@ -41,8 +43,9 @@ def _unit_row(org: Organisation) -> dict[str, Any]:
     return org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
 
 
-def holds_unit(conn: Connection, uscc: str) -> bool:
-    return find_organisation(conn, uscc) is not None
+def held_units(conn: Connection, usccs: Collection[str]) -> set[str]:
+    """Which of ``usccs`` are units of this province."""
+    return held_keys(conn, organisation, usccs)
 
 
 def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
