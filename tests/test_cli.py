@@ -152,6 +152,26 @@ def test_exchange_alerts_and_dead_letters_per_role(tmp_path: Path) -> None:
     assert bogus.exit_code == 1 and "--role is one of" in bogus.output
 
 
+def test_each_node_tells_how_far_it_follows_the_registry(tmp_path: Path) -> None:
+    d = ["--data-dir", str(tmp_path)]
+    fresh = runner.invoke(app, ["exchange", "registry", "--role", "immunization", *d])
+    assert fresh.exit_code == 0, fresh.output
+    assert (
+        "not pulled the platform's registry yet" in fresh.output and "copies: none" in fresh.output
+    )
+    _demo(tmp_path)
+    for role in ("trace", "immunization", "supervision"):
+        shown = runner.invoke(app, ["exchange", "registry", "--role", role, *d])
+        assert shown.exit_code == 0, shown.output
+        # the operator, three MAHs, the CDC, two sites, the regulator; three local systems
+        assert "applied up to version" in shown.output
+        assert "8 organisation(s)" in shown.output and "3 system(s)" in shown.output
+    traced = runner.invoke(app, ["exchange", "registry", "--role", "trace", *d]).output
+    assert "8 product(s)" in traced  # it published its products before it pulled
+    hub = runner.invoke(app, ["exchange", "registry", "--role", "platform", *d])
+    assert hub.exit_code == 1 and "--role is one of trace, immunization, supervision" in hub.output
+
+
 def test_province_staff_are_registered_and_get_tokens(tmp_path: Path) -> None:
     from vaxtrace.node import immunization_service
 

@@ -633,6 +633,33 @@ def exchange_requeue(
     console.print(f"message {message_id} requeued")
 
 
+@exchange_app.command("registry")
+def exchange_registry(
+    data_dir: DataDir = None,
+    role: Annotated[
+        str, typer.Option("--role", help="whose copy: trace, immunization or supervision")
+    ] = "trace",
+) -> None:
+    """How far this node follows the platform's registry: the change-feed version applied,
+    and the copies it holds of organisations, systems and products."""
+    from vaxtrace.node import REGISTRY_COPIES, migrated
+    from vaxtrace.store.basic_data import summary
+    from vaxtrace.store.engine import read_tx
+
+    if role not in REGISTRY_COPIES:
+        raise _fail(f"--role is one of {', '.join(REGISTRY_COPIES)}, not {role!r}")
+    engine = migrated(_settings(data_dir), role)
+    with read_tx(engine) as conn:
+        state = summary(conn, REGISTRY_COPIES[role])
+    engine.dispose()
+    if not state["applied"]:
+        console.print("this node has not pulled the platform's registry yet")
+    for source, version in state["applied"].items():
+        console.print(f"{source}: applied up to version {version}")
+    copies = ", ".join(f"{n} {kind}(s)" for kind, n in sorted(state["copies"].items()))
+    console.print(f"copies: {copies or 'none'}")
+
+
 @exchange_app.command("alerts")
 def exchange_alerts(
     data_dir: DataDir = None,

@@ -27,6 +27,7 @@ from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
 from vaxtrace.settings import Settings
+from vaxtrace.store.basic_data import MirrorTables
 from vaxtrace.store.engine import make_engine, read_tx
 from vaxtrace.store.exchange import ExchangeStore, ExchangeTables
 from vaxtrace.store.immunization import schema as immunization_schema
@@ -34,6 +35,7 @@ from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade
 from vaxtrace.store.platform import registry as platform_registry
 from vaxtrace.store.platform import schema as platform_schema
+from vaxtrace.store.supervision import schema as supervision_schema
 from vaxtrace.store.trace import schema as trace_schema
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 
@@ -162,6 +164,13 @@ def supervision_service(settings: Settings, *, local: bool = False) -> Supervisi
     """The supervision role over its migrated database, taking what the platform copies."""
     return SupervisionService(migrated(settings, "supervision"), *platform_key(settings, local))
 
+
+REGISTRY_COPIES: dict[str, MirrorTables] = {
+    "trace": trace_schema.basic_data,
+    "immunization": immunization_schema.basic_data,
+    "supervision": supervision_schema.basic_data,
+}
+"""Where each role that follows the platform's registry keeps its copy."""
 
 SERVICES: dict[str, Callable[[Settings], Any]] = {
     "trace": trace_service,

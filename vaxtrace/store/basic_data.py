@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -98,6 +99,17 @@ def copied(
         )
         found.update({str(key): data for key, data in conn.execute(query)})
     return found
+
+
+def summary(conn: Connection, tables: MirrorTables) -> dict[str, dict[str, int]]:
+    """How far each source's feed is applied, and how many copies the node holds by kind."""
+    applied = conn.execute(select(tables.sync.c.source, tables.sync.c.version))
+    data = tables.data
+    counts = conn.execute(select(data.c.kind, func.count()).group_by(data.c.kind))
+    return {
+        "applied": {str(source): int(version) for source, version in applied},
+        "copies": {str(kind): int(n) for kind, n in counts},
+    }
 
 
 def _keyed(table: Table, keys: Iterable[tuple[str, str]]) -> Any:
