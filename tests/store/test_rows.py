@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, MetaData, String, Table, create_engine, event, select
 
-from vaxtrace.store.rows import held_keys, put_row
+from vaxtrace.store.rows import held_keys, put_row, put_rows
 
 metadata = MetaData()
 place = Table(
@@ -42,3 +42,30 @@ def test_which_keys_have_a_row_in_batches() -> None:
         asked = [f"U{n:04d}" for n in range(1200)]  # more than one batch of 500
         assert held_keys(conn, place, asked) == {f"U{n:04d}" for n in range(0, 1200, 3)}
         assert held_keys(conn, place, []) == set()
+
+
+def test_many_rows_are_read_once_inserted_at_once_and_updated_where_they_differ() -> None:
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        put_row(conn, place, {"uscc": "A", "name": "甲"})
+        put_row(conn, place, {"uscc": "B", "name": "乙"})
+    writes: list[str] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: writes.append(statement.split()[0]),
+    )
+    rows = [
+        {"uscc": "A", "name": "甲"},  # unchanged
+        {"uscc": "B", "name": "乙一"},
+        {"uscc": "C", "name": "丙"},
+        {"uscc": "D", "name": "丁"},
+        {"uscc": "C", "name": "丙二"},  # the last of a key wins
+    ]
+    with engine.begin() as conn:
+        put_rows(conn, place, rows)
+    assert writes == ["SELECT", "INSERT", "UPDATE"]  # C and D at once; only B updated
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(place.c.uscc, place.c.name)).all())
+    assert names == {"A": "甲", "B": "乙一", "C": "丙二", "D": "丁"}

@@ -47,7 +47,8 @@ class Change:
 TakeChanges = Callable[[Connection, MirrorTables, Sequence[Change]], None]
 """A role's rule: given a page of changes (already copied), update its own registers."""
 
-PutOrganisation = Callable[[Connection, Organisation], object]
+PutOrganisations = Callable[[Connection, list[Organisation]], object]
+"""A role's register taking organisations as the registry says them."""
 HeldOrganisations = Callable[[Connection, Collection[str]], set[str]]
 """Which of these organisations a node holds in its own register."""
 
@@ -73,19 +74,18 @@ def sync_registry(
         applied += len(changes)
 
 
-def every_organisation(put: PutOrganisation) -> TakeChanges:
+def every_organisation(put: PutOrganisations) -> TakeChanges:
     """The trace system's rule: every organisation, as it changes."""
 
     def take(conn: Connection, _tables: MirrorTables, changes: Sequence[Change]) -> None:
-        for change in changes:
-            if change.kind == ORGANISATION:
-                put(conn, Organisation.model_validate(change.data))
+        latest = {c.key: c.data for c in changes if c.kind == ORGANISATION}
+        put(conn, [Organisation.model_validate(data) for data in latest.values()])
 
     return take
 
 
 def represented_organisations(
-    system_id: str, put: PutOrganisation, held: HeldOrganisations
+    system_id: str, put: PutOrganisations, held: HeldOrganisations
 ) -> TakeChanges:
     """The rule of a province's or a regulator's system ``system_id``: the organisations it
     represents at the platform (all of them when its own record changes: the platform
@@ -99,7 +99,7 @@ def represented_organisations(
         wanted = (changed & represents) | held(conn, changed - represents)
         if any(c.kind == SYSTEM and c.key == system_id for c in changes):
             wanted |= represents
-        for data in copied(conn, tables, ORGANISATION, wanted).values():
-            put(conn, Organisation.model_validate(data))
+        found = copied(conn, tables, ORGANISATION, wanted).values()
+        put(conn, [Organisation.model_validate(data) for data in found])
 
     return take

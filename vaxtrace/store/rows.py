@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, RowMapping, Table, insert, select, update
 
 
 def put_row(conn: Connection, table: Table, row: Mapping[str, Any], key: str = "uscc") -> None:
     """Insert ``row``, or update the row with its ``key`` where it differs (an unchanged row
     is not written again)."""
-    column = table.c[key]
-    found = conn.execute(select(table).where(column == row[key])).mappings().first()
-    if found is None:
-        conn.execute(insert(table).values(**row))
-    elif {k: found[k] for k in row} != dict(row):
-        conn.execute(update(table).where(column == row[key]).values(**row))
+    put_rows(conn, table, [row], key)
+
+
+def put_rows(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str = "uscc"
+) -> None:
+    """:func:`put_row` for many rows (the last of a key wins): one read a batch of 500, one
+    insert for all the new rows, an update only for each row that differs."""
+    latest = {row[key]: dict(row) for row in rows}
+    found = _rows_of(conn, table, table.c[key], sorted(latest))
+    fresh = [row for k, row in latest.items() if k not in found]
+    if fresh:
+        conn.execute(insert(table), fresh)
+    for k, row in latest.items():
+        if k in found and {c: found[k][c] for c in row} != row:
+            conn.execute(update(table).where(table.c[key] == k).values(**row))
+
+
+def _rows_of(conn: Connection, table: Table, column: Any, keys: list[str]) -> dict[str, RowMapping]:
+    found: dict[str, RowMapping] = {}
+    for start in range(0, len(keys), 500):
+        query = select(table).where(column.in_(keys[start : start + 500]))
+        found.update({row[column.name]: row for row in conn.execute(query).mappings()})
+    return found
 
 
 def held_keys(conn: Connection, table: Table, keys: Collection[str], key: str = "uscc") -> set[str]:

@@ -21,7 +21,7 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
-from vaxtrace.store.rows import held_keys, put_row
+from vaxtrace.store.rows import held_keys, put_row, put_rows
 from vaxtrace.store.supervision.schema import (
     api_token,
     basic_data,
@@ -75,7 +75,7 @@ class SupervisionService:
     def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
         """Apply the platform's basic-data changes since the last sync, taking the regulators
         system ``system_id`` represents there and every later change of one it serves."""
-        take = represented_organisations(system_id, _take_regulator, _held_regulators)
+        take = represented_organisations(system_id, _take_regulators, _held_regulators)
         return sync_registry(self.engine, basic_data, source, fetch, take)
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:
@@ -176,11 +176,11 @@ def _regulator_row(org: Organisation) -> dict[str, Any]:
     return {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
 
 
-def _take_regulator(conn: Connection, org: Organisation) -> None:
-    """Keep a regulator's row as the platform's registry says; another kind of organisation
-    is not served here."""
-    if org.kind is OrgKind.REGULATOR:
-        put_row(conn, regulator, _regulator_row(org))
+def _take_regulators(conn: Connection, orgs: list[Organisation]) -> None:
+    """Keep regulators' rows as the platform's registry says them; another kind of
+    organisation is not served here."""
+    rows = [_regulator_row(o) for o in orgs if o.kind is OrgKind.REGULATOR]
+    put_rows(conn, regulator, rows)
 
 
 def _held_regulators(conn: Connection, usccs: Collection[str]) -> set[str]:

@@ -15,7 +15,7 @@ from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.immunization.organisations import put_organisation
 from vaxtrace.store.immunization.schema import api_token, organisation
-from vaxtrace.store.rows import held_keys
+from vaxtrace.store.rows import held_keys, put_rows
 
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
@@ -32,11 +32,10 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
     return row
 
 
-def take_unit(conn: Connection, org: Organisation) -> None:
-    """Keep a CDC's or site's row as the platform's registry says, in the caller's
+def take_units(conn: Connection, orgs: list[Organisation]) -> None:
+    """Keep CDCs' and sites' rows as the platform's registry says them, in the caller's
     transaction; an organisation of another kind is not the province's."""
-    if org.kind in PROVINCE_KINDS:
-        put_organisation(conn, _unit_row(org))
+    put_rows(conn, organisation, [_unit_row(o) for o in orgs if o.kind in PROVINCE_KINDS])
 
 
 def _unit_row(org: Organisation) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from vaxtrace.roles.trace.service.lookups import (
 )
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.rows import put_row
+from vaxtrace.store.rows import put_row, put_rows
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.schema import (
     api_token,
@@ -38,6 +38,11 @@ def put_organisation(conn: Connection, org: Organisation) -> dict[str, Any]:
     row = org.model_dump(mode="json")
     put_row(conn, organisation, row)
     return row
+
+
+def put_organisations(conn: Connection, orgs: list[Organisation]) -> None:
+    """Insert or update organisation rows as the platform's registry says them."""
+    put_rows(conn, organisation, [org.model_dump(mode="json") for org in orgs])
 
 
 def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
