@@ -27,7 +27,7 @@ from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
 from vaxtrace.settings import Settings
-from vaxtrace.store.basic_data import MirrorTables
+from vaxtrace.store.basic_data import RegistryCopy
 from vaxtrace.store.engine import make_engine, read_tx
 from vaxtrace.store.exchange import ExchangeStore, ExchangeTables
 from vaxtrace.store.immunization import schema as immunization_schema
@@ -165,7 +165,7 @@ def supervision_service(settings: Settings, *, local: bool = False) -> Supervisi
     return SupervisionService(migrated(settings, "supervision"), *platform_key(settings, local))
 
 
-REGISTRY_COPIES: dict[str, MirrorTables] = {
+REGISTRY_COPIES: dict[str, RegistryCopy] = {
     "trace": trace_schema.basic_data,
     "immunization": immunization_schema.basic_data,
     "supervision": supervision_schema.basic_data,

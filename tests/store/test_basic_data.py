@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from vaxtrace.store.basic_data import applied_version, copied, copy_changes, save_version
+from vaxtrace.store.basic_data import (
+    Change,
+    applied_version,
+    copied,
+    copy_changes,
+    save_version,
+)
 from vaxtrace.store.trace.schema import basic_data
 
 
-def _change(version: int, kind: str, key: str, **data: object) -> dict[str, object]:
-    return {"version": version, "kind": kind, "key": key, "data": data}
+def _change(version: int, kind: str, key: str, **data: object) -> Change:
+    return Change(version, kind, key, data)
 
 
 def test_the_copy_keeps_the_latest_of_each_thing(trace_engine: Engine) -> None:

@@ -1,4 +1,5 @@
-"""Reading the platform's basic-data change feed over HTTP (mutual TLS in production)."""
+"""Talking to the platform's registry over HTTP (mutual TLS in production): reading its change
+feed, publishing a trace system's coding rules and products."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import httpx
 
 from vaxtrace.core.datasets import Model, VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
+from vaxtrace.exchange.registry_feed import Fetch
 
 
-def changes_fetcher(client: httpx.Client, prefix: str = "/platform/v1") -> Any:
-    """A ``fetch(since)`` for :func:`vaxtrace.exchange.basic_data.sync_registry` over any
+def changes_fetcher(client: httpx.Client, prefix: str = "/platform/v1") -> Fetch:
+    """A ``fetch(since)`` for :func:`vaxtrace.exchange.registry_feed.follow_registry` over any
     httpx client."""
 
     def fetch(since: int) -> dict[str, Any]:

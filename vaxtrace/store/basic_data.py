@@ -1,12 +1,12 @@
 """Basic data (基础数据) a connected system keeps from the platform's registry: a copy of every
 organisation, connected system and product the platform registers, and how far its change feed
 has been applied. Every role that pulls the feed (trace, immunization, supervision) has both
-tables (:func:`mirror_tables`); what a role takes further into registers of its own (a
-province its CDCs and sites, say) is its rule, in :mod:`vaxtrace.exchange.basic_data`."""
+tables (:func:`registry_copy_tables`); what a role takes further into registers of its own (a
+province its CDCs and sites, say) is its rule, in :mod:`vaxtrace.exchange.registry_feed`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,16 +27,28 @@ from sqlalchemy import (
     update,
 )
 
+from vaxtrace.store.rows import in_batches
+
 
 @dataclass(frozen=True)
-class MirrorTables:
+class Change:
+    """One entry of the platform's change feed."""
+
+    version: int
+    kind: str
+    key: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RegistryCopy:
     sync: Table
     """``registry_sync``: the last feed version applied, per source (platform base URL)."""
     data: Table
     """``basic_data``: the latest of each registered thing, by kind and key."""
 
 
-def mirror_tables(metadata: MetaData) -> MirrorTables:
+def registry_copy_tables(metadata: MetaData) -> RegistryCopy:
     """A role's ``registry_sync`` and ``basic_data`` tables."""
     sync = Table(
         "registry_sync",
@@ -52,59 +64,54 @@ def mirror_tables(metadata: MetaData) -> MirrorTables:
         Column("version", BigInteger, nullable=False),
         Column("data", JSON, nullable=False),
     )
-    return MirrorTables(sync, data)
+    return RegistryCopy(sync, data)
 
 
-def applied_version(conn: Connection, tables: MirrorTables, source: str) -> int:
-    query = select(tables.sync.c.version).where(tables.sync.c.source == source)
+def applied_version(conn: Connection, copy: RegistryCopy, source: str) -> int:
+    query = select(copy.sync.c.version).where(copy.sync.c.source == source)
     found = conn.execute(query).scalar_one_or_none()
     return 0 if found is None else int(found)
 
 
-def save_version(conn: Connection, tables: MirrorTables, source: str, version: int) -> None:
-    where = tables.sync.c.source == source
-    if conn.execute(update(tables.sync).where(where).values(version=version)).rowcount == 0:
-        conn.execute(insert(tables.sync).values(source=source, version=version))
+def save_version(conn: Connection, copy: RegistryCopy, source: str, version: int) -> None:
+    where = copy.sync.c.source == source
+    if conn.execute(update(copy.sync).where(where).values(version=version)).rowcount == 0:
+        conn.execute(insert(copy.sync).values(source=source, version=version))
 
 
-def copy_changes(
-    conn: Connection, tables: MirrorTables, changes: Sequence[Mapping[str, Any]]
-) -> None:
+def copy_changes(conn: Connection, copy: RegistryCopy, changes: Sequence[Change]) -> None:
     """Keep the latest of each (kind, key) among ``changes`` (feed entries, oldest first):
     the rows they replace are deleted and the newest written, two statements a page."""
-    latest = {(c["kind"], c["key"]): c for c in changes}
+    latest = {(c.kind, c.key): c for c in changes}
     if not latest:
         return
-    table = tables.data
+    table = copy.data
     conn.execute(delete(table).where(_keyed(table, latest)))
     conn.execute(
         insert(table),
         [
-            {"kind": kind, "key": key, "version": int(c["version"]), "data": c["data"]}
+            {"kind": kind, "key": key, "version": c.version, "data": c.data}
             for (kind, key), c in latest.items()
         ],
     )
 
 
-def copied(
-    conn: Connection, tables: MirrorTables, kind: str, keys: Iterable[str]
-) -> dict[str, Any]:
+def copied(conn: Connection, copy: RegistryCopy, kind: str, keys: Iterable[str]) -> dict[str, Any]:
     """The data of each of ``keys`` of ``kind`` that the node has a copy of."""
-    wanted = sorted(set(keys))
     found: dict[str, Any] = {}
-    table = tables.data
-    for start in range(0, len(wanted), 500):
+    table = copy.data
+    for batch in in_batches(sorted(set(keys))):
         query = select(table.c.key, table.c.data).where(
-            table.c.kind == kind, table.c.key.in_(wanted[start : start + 500])
+            table.c.kind == kind, table.c.key.in_(batch)
         )
         found.update({str(key): data for key, data in conn.execute(query)})
     return found
 
 
-def summary(conn: Connection, tables: MirrorTables) -> dict[str, dict[str, int]]:
+def summary(conn: Connection, copy: RegistryCopy) -> dict[str, dict[str, int]]:
     """How far each source's feed is applied, and how many copies the node holds by kind."""
-    applied = conn.execute(select(tables.sync.c.source, tables.sync.c.version))
-    data = tables.data
+    applied = conn.execute(select(copy.sync.c.source, copy.sync.c.version))
+    data = copy.data
     counts = conn.execute(select(data.c.kind, func.count()).group_by(data.c.kind))
     return {
         "applied": {str(source): int(version) for source, version in applied},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Table, insert, select, update
@@ -31,17 +31,23 @@ def put_rows(
 
 def _rows_of(conn: Connection, table: Table, column: Any, keys: list[str]) -> dict[str, RowMapping]:
     found: dict[str, RowMapping] = {}
-    for start in range(0, len(keys), 500):
-        query = select(table).where(column.in_(keys[start : start + 500]))
+    for batch in in_batches(keys):
+        query = select(table).where(column.in_(batch))
         found.update({row[column.name]: row for row in conn.execute(query).mappings()})
     return found
 
 
 def held_keys(conn: Connection, table: Table, keys: Collection[str], key: str = "uscc") -> set[str]:
     """Which of ``keys`` have a row in ``table``."""
-    column, wanted = table.c[key], sorted(keys)
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        query = select(column).where(column.in_(wanted[start : start + 500]))
-        found.update(str(k) for k in conn.execute(query).scalars())
+    column, found = table.c[key], set[str]()
+    for batch in in_batches(sorted(keys)):
+        found.update(
+            str(k) for k in conn.execute(select(column).where(column.in_(batch))).scalars()
+        )
     return found
+
+
+def in_batches(values: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    """``values`` a batch at a time, for ``IN`` lists of a bounded length."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

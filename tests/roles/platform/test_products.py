@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from tests.roles.platform.conftest import MAH_A, MAH_B, A, B, rule
+from tests.roles.platform.platform_world import MAH_A, MAH_B, A, B, rule
 from vaxtrace.core.datasets import VaccineProduct
 from vaxtrace.core.errors import Conflict, Forbidden
 from vaxtrace.exchange.pki import SystemIdentity

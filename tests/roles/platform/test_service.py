@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.roles.platform.conftest import MAH_A, MAH_B, A, B, org, rule
+from tests.roles.platform.platform_world import MAH_A, MAH_B, A, B, org, rule
 from vaxtrace.core.codes import gs1_canonical, issue_nmpa20
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from vaxtrace.core.registry import (

@@ -3,7 +3,6 @@ copies to it, once each, and show each regulator the steps done inside its divis
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,14 +13,15 @@ from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.supervision import SupervisedStep
-from vaxtrace.exchange.basic_data import Fetch, represented_organisations, sync_registry
+from vaxtrace.exchange import registry_feed
 from vaxtrace.exchange.delivery import Inbox, take_forwarded
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.exchange.registry_feed import Fetch, OwnRegister
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
-from vaxtrace.store.rows import held_keys, put_row, put_rows
+from vaxtrace.store.rows import put_row
 from vaxtrace.store.supervision.schema import (
     api_token,
     basic_data,
@@ -75,8 +75,8 @@ class SupervisionService:
     def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
         """Apply the platform's basic-data changes since the last sync, taking the regulators
         system ``system_id`` represents there and every later change of one it serves."""
-        take = represented_organisations(system_id, _take_regulators, _held_regulators)
-        return sync_registry(self.engine, basic_data, source, fetch, take)
+        take = registry_feed.represented_organisations(system_id, REGULATORS)
+        return registry_feed.follow_registry(self.engine, basic_data, source, fetch, take)
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:
         """An API token for a regulator's staff; only its SHA-256 is stored."""
@@ -176,12 +176,5 @@ def _regulator_row(org: Organisation) -> dict[str, Any]:
     return {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
 
 
-def _take_regulators(conn: Connection, orgs: list[Organisation]) -> None:
-    """Keep regulators' rows as the platform's registry says them; another kind of
-    organisation is not served here."""
-    rows = [_regulator_row(o) for o in orgs if o.kind is OrgKind.REGULATOR]
-    put_rows(conn, regulator, rows)
-
-
-def _held_regulators(conn: Connection, usccs: Collection[str]) -> set[str]:
-    return held_keys(conn, regulator, usccs)
+REGULATORS = OwnRegister(regulator, frozenset({OrgKind.REGULATOR}), _regulator_row)
+"""The regulators whose staff use this system, as the platform's registry has them."""

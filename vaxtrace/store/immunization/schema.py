@@ -23,7 +23,7 @@ from sqlalchemy import (
     Table,
 )
 
-from vaxtrace.store.basic_data import mirror_tables
+from vaxtrace.store.basic_data import registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
@@ -141,5 +141,5 @@ APPEND_ONLY = ("receipt_scan", "receiving_note", "province_write")
 exchange = exchange_tables(metadata)
 """The role's outbox and inbox (see vaxtrace.store.exchange)."""
 
-basic_data = mirror_tables(metadata)
+basic_data = registry_copy_tables(metadata)
 """Basic data copied from the platform's registry, and how far its feed is applied."""

@@ -16,7 +16,7 @@ from sqlalchemy import (
     Table,
 )
 
-from vaxtrace.store.basic_data import mirror_tables
+from vaxtrace.store.basic_data import registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
@@ -59,5 +59,5 @@ original travelled in; ``reported_by`` the system that sent it to the platform."
 
 exchange = exchange_tables(metadata)
 
-basic_data = mirror_tables(metadata)
+basic_data = registry_copy_tables(metadata)
 """Basic data copied from the platform's registry, and how far its feed is applied."""

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from vaxtrace.store.basic_data import mirror_tables
+from vaxtrace.store.basic_data import registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.ledger import ledger_tables
 from vaxtrace.store.tokens import api_token_table
@@ -242,7 +242,7 @@ exchange = exchange_tables(metadata)
 """The role's outbox and inbox (see vaxtrace.store.exchange)."""
 """The role's tamper-evident log (see vaxtrace.store.ledger)."""
 
-basic_data = mirror_tables(metadata)
+basic_data = registry_copy_tables(metadata)
 """Basic data copied from the platform's registry, and how far its feed is applied."""
 
 APPEND_ONLY = ("trace_event", "event_code", "batch_event", "containment_history")

@@ -16,10 +16,10 @@ from vaxtrace.core.province import (
     Vaccination,
 )
 from vaxtrace.core.receipt import ScanDecision
-from vaxtrace.exchange.basic_data import Fetch
 from vaxtrace.exchange.delivery import Inbox, Outbox, take_forwarded
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import (
     exchange,
     identities,

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import PROVINCE_KINDS
+from vaxtrace.exchange.registry_feed import OwnRegister
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.immunization.organisations import put_organisation
 from vaxtrace.store.immunization.schema import api_token, organisation
-from vaxtrace.store.rows import held_keys, put_rows
 
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
@@ -32,19 +31,12 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
     return row
 
 
-def take_units(conn: Connection, orgs: list[Organisation]) -> None:
-    """Keep CDCs' and sites' rows as the platform's registry says them, in the caller's
-    transaction; an organisation of another kind is not the province's."""
-    put_rows(conn, organisation, [_unit_row(o) for o in orgs if o.kind in PROVINCE_KINDS])
-
-
 def _unit_row(org: Organisation) -> dict[str, Any]:
     return org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
 
 
-def held_units(conn: Connection, usccs: Collection[str]) -> set[str]:
-    """Which of ``usccs`` are units of this province."""
-    return held_keys(conn, organisation, usccs)
+UNITS = OwnRegister(organisation, frozenset(PROVINCE_KINDS), _unit_row)
+"""The province's CDCs and vaccination sites, as the platform's registry has them."""
 
 
 def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:

@@ -33,8 +33,8 @@ from vaxtrace.core.datasets import (
     VaccineProduct,
     Warehousing,
 )
-from vaxtrace.exchange.basic_data import Fetch
 from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.trace.service import (
     commissioning,

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from vaxtrace.exchange.basic_data import Fetch, every_organisation, sync_registry
+from vaxtrace.exchange import registry_feed
 from vaxtrace.roles.trace.service.registry import put_organisations
 from vaxtrace.store.trace.schema import basic_data
 
 
-def follow_registry(engine: Engine, source: str, fetch: Fetch) -> dict[str, Any]:
+def follow_registry(engine: Engine, source: str, fetch: registry_feed.Fetch) -> dict[str, Any]:
     """Apply every change of the platform's registry after the last one applied."""
-    return sync_registry(engine, basic_data, source, fetch, every_organisation(put_organisations))
+    take = registry_feed.every_organisation(put_organisations)
+    return registry_feed.follow_registry(engine, basic_data, source, fetch, take)

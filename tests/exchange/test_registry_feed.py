@@ -12,8 +12,8 @@ from sqlalchemy import Engine, select
 
 from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation, SystemRole
-from vaxtrace.exchange.basic_data import Fetch
 from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.supervision.service import SupervisionService
@@ -26,7 +26,7 @@ from vaxtrace.sim.catalogue import (
     provincial_regulator,
     vaccination_sites,
 )
-from vaxtrace.store import basic_data as copy
+from vaxtrace.store.basic_data import RegistryCopy
 from vaxtrace.store.immunization import schema as province_schema
 from vaxtrace.store.supervision import schema as supervision_schema
 from vaxtrace.store.trace import schema as trace_schema
@@ -72,7 +72,7 @@ class Nodes:
         return {(c["kind"], c["key"]): c["data"] for c in self.hub.changes(0)["changes"]}
 
 
-def _copy_of(engine: Engine, tables: copy.MirrorTables) -> dict[tuple[str, str], Any]:
+def _copy_of(engine: Engine, tables: RegistryCopy) -> dict[tuple[str, str], Any]:
     with engine.connect() as conn:
         rows = conn.execute(select(tables.data.c.kind, tables.data.c.key, tables.data.c.data))
         return {(kind, key): data for kind, key, data in rows}
