@@ -4,7 +4,8 @@ codes unique across MAHs, and address resolution (which trace system holds a cod
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
@@ -98,21 +99,50 @@ class PlatformService:
 
     # --- registry (basic data) ----------------------------------------------------------
 
+    @contextmanager
+    def _registry_tx(self) -> Iterator[Connection]:
+        """A write of the registry, its writers taking turns (see registry.lock_feed)."""
+        with write_tx(self.engine) as conn:
+            registry.lock_feed(conn)
+            yield conn
+
+    @staticmethod
+    def _record(
+        conn: Connection,
+        kind: str,
+        key: str,
+        data: dict[str, Any],
+        found: RowMapping | None,
+        put: Callable[[int], None],
+    ) -> tuple[int, bool]:
+        """Enter ``data`` in the feed as the latest of ``kind`` ``key`` and ``put`` it with its
+        version, unless it is what ``found`` already says: every change enters the feed once.
+        Answers the version and whether it changed."""
+        if found is not None and found["data"] == data:
+            return int(found["version"]), False
+        version = registry.record_change(conn, kind, key, data)
+        put(version)
+        return version, True
+
     def register_organisation(self, org: RegisteredOrganisation) -> dict[str, Any]:
         """Add or update an organisation; every change enters the feed once."""
         data = org.model_dump(mode="json")
-        with write_tx(self.engine) as conn:
+        with self._registry_tx() as conn:
             found = registry.find_organisation(conn, org.uscc)
-            if found is not None and found["data"] == data:
-                return {"uscc": org.uscc, "version": int(found["version"]), "changed": False}
-            version = registry.record_change(conn, "organisation", org.uscc, data)
-            registry.put_organisation(conn, org.uscc, data, version)
-        return {"uscc": org.uscc, "version": version, "changed": True}
+            version, changed = self._record(
+                conn,
+                "organisation",
+                org.uscc,
+                data,
+                found,
+                lambda v: registry.put_organisation(conn, org.uscc, data, v),
+            )
+        return {"uscc": org.uscc, "version": version, "changed": changed}
 
     def register_system(self, item: ConnectedSystem) -> dict[str, Any]:
         """Register a connected system and the organisations it may submit data for."""
         data = item.model_dump(mode="json")
-        with write_tx(self.engine) as conn:
+        with self._registry_tx() as conn:
             for i, uscc in enumerate((item.operator_uscc, *item.represents)):
                 if registry.find_organisation(conn, uscc) is None:
                     field = "operator_uscc" if i == 0 else f"represents[{i - 1}]"
@@ -120,15 +150,15 @@ class PlatformService:
                         "unknown_organisation", f"{uscc} is not registered", field=field
                     )
             found = registry.find_system(conn, item.system_id)
-            if found is not None and found["data"] == data:
-                return {
-                    "system_id": item.system_id,
-                    "version": int(found["version"]),
-                    "changed": False,
-                }
-            version = registry.record_change(conn, "system", item.system_id, data)
-            registry.put_system(conn, data, version)
-        return {"system_id": item.system_id, "version": version, "changed": True}
+            version, changed = self._record(
+                conn,
+                "system",
+                item.system_id,
+                data,
+                found,
+                lambda v: registry.put_system(conn, data, v),
+            )
+        return {"system_id": item.system_id, "version": version, "changed": changed}
 
     def changes(self, since: int) -> dict[str, Any]:
         """Basic-data changes after ``since``, oldest first, a page at a time."""
@@ -158,8 +188,7 @@ class PlatformService:
         with write_tx(self.engine) as conn:
             self._check_caller(conn, caller, rule.mah_uscc)
             entries = list(rule.entries)
-            claim = (rule.mah_uscc, rule.family, rule.kind)
-            taken = {r["entry"] for r in self._refuse_overlaps(conn, claim, entries)}
+            taken = {r["entry"] for r in self._refuse_overlaps(conn, rule, entries)}
             fresh = [e for e in entries if e not in taken]
             if not fresh:  # published again, as trace systems do: nothing new
                 return {"rule_id": None, "entries": 0, "already_registered": len(taken)}
@@ -175,21 +204,43 @@ class PlatformService:
 
     def register_product(self, caller: SystemIdentity, product: VaccineProduct) -> dict[str, Any]:
         """A trace system registers a product of a MAH it represents, for every node's basic
-        data; every change enters the feed once. Its identification codes may not be another
-        MAH's."""
+        data; every change enters the feed once. Each identification code must be in a coding
+        rule of that MAH (registered first), so no two MAHs' products share one."""
         data = product.model_dump(mode="json")
         key = f"{product.mah_uscc}/{product.product_code}"
-        codes = [level.identification_code for level in product.levels]
-        claim = (product.mah_uscc, product.family, RuleEntryKind.IDENTIFICATION_CODE)
-        with write_tx(self.engine) as conn:
+        with self._registry_tx() as conn:
             self._check_caller(conn, caller, product.mah_uscc)
-            self._refuse_overlaps(conn, claim, codes, field="levels")
+            self._refuse_unclaimed(conn, product)
             found = registry.find_product(conn, product.mah_uscc, product.product_code)
-            if found is not None and found["data"] == data:
-                return {"key": key, "version": int(found["version"]), "changed": False}
-            version = registry.record_change(conn, "product", key, data)
-            registry.put_product(conn, data, version)
-        return {"key": key, "version": version, "changed": True}
+            version, changed = self._record(
+                conn, "product", key, data, found, lambda v: registry.put_product(conn, data, v)
+            )
+        return {"key": key, "version": version, "changed": changed}
+
+    @staticmethod
+    def _refuse_unclaimed(conn: Connection, product: VaccineProduct) -> None:
+        codes = [level.identification_code for level in product.levels]
+        exact = RuleEntryKind.IDENTIFICATION_CODE.value
+        owners = {r["entry"]: r["mah_uscc"] for r in registry.entries_in(conn, codes, exact)}
+        for i, code in enumerate(codes):
+            owner = owners.get(code)
+            if owner is None and product.family is CodeFamilyName.GS1:
+                prefix = RuleEntryKind.GS1_COMPANY_PREFIX.value
+                covering = registry.entries_in(conn, gtin_prefixes(code), prefix)
+                owner = covering[0]["mah_uscc"] if covering else None
+            field = f"levels[{i}].identification_code"
+            if owner is None:
+                raise DomainError(
+                    "not_in_coding_rule",
+                    f"{code} is in no coding rule: register the MAH's coding rule first",
+                    field=field,
+                )
+            if owner != product.mah_uscc:
+                raise Conflict(
+                    "identification_code_taken",
+                    f"{code} is in a coding rule of {owner}",
+                    field=field,
+                )
 
     @staticmethod
     def _check_caller(conn: Connection, caller: SystemIdentity, mah_uscc: str) -> None:
@@ -214,45 +265,40 @@ class PlatformService:
 
     @staticmethod
     def _refuse_overlaps(
-        conn: Connection,
-        claim: tuple[str, CodeFamilyName, RuleEntryKind],
-        entries: list[str],
-        field: str = "entries",
+        conn: Connection, rule: RegisteredCodingRule, entries: list[str]
     ) -> list[RowMapping]:
-        """Refuse entries a MAH claims (``claim``: the MAH, the code family, the kind of
-        entry) that overlap another MAH's rule; answers the entries already registered (the
-        same MAH's, of the same kind: a rule published again)."""
-        mah_uscc, family, kind = claim
+        """Refuse a rule overlapping another MAH's; answers the entries already registered
+        (the same MAH's, of the same kind: a rule published again)."""
         clashes: list[tuple[str, str]] = []
         exact = RuleEntryKind.IDENTIFICATION_CODE.value
         prefix = RuleEntryKind.GS1_COMPANY_PREFIX.value
         registered = registry.entries_in(conn, entries)
         for row in registered:
-            if row["mah_uscc"] != mah_uscc or row["kind"] != kind.value:
+            if row["mah_uscc"] != rule.mah_uscc or row["kind"] != rule.kind.value:
                 clashes.append((row["entry"], row["mah_uscc"]))
-        if family is CodeFamilyName.GS1:
+        if rule.family is CodeFamilyName.GS1:
             for entry in entries:
-                if kind is RuleEntryKind.IDENTIFICATION_CODE:
+                if rule.kind is RuleEntryKind.IDENTIFICATION_CODE:
                     covering = registry.entries_in(conn, gtin_prefixes(entry), prefix)
                 else:  # a company prefix clashes with prefixes above or below it and with
                     # every GTIN (any indicator digit) under it
                     covering = registry.entries_in(
                         conn, [entry[:n] for n in range(6, len(entry) + 1)], prefix
-                    ) + registry.entries_starting(conn, entry, prefix, mah_uscc)
+                    ) + registry.entries_starting(conn, entry, prefix, rule.mah_uscc)
                     covering += [
                         r
                         for d in "0123456789"
-                        for r in registry.entries_starting(conn, d + entry, exact, mah_uscc)
+                        for r in registry.entries_starting(conn, d + entry, exact, rule.mah_uscc)
                     ]
                 clashes += [
-                    (r["entry"], r["mah_uscc"]) for r in covering if r["mah_uscc"] != mah_uscc
+                    (r["entry"], r["mah_uscc"]) for r in covering if r["mah_uscc"] != rule.mah_uscc
                 ]
         if clashes:
             entry, owner = clashes[0]
             raise Conflict(
                 "overlapping_rule",
                 f"{len(clashes)} entr(ies) overlap another MAH's rule, e.g. {entry} of {owner}",
-                field=field,
+                field="entries",
             )
         return registered
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, text
 
 from vaxtrace.store.platform.schema import (
     coding_rule,
@@ -16,6 +16,17 @@ from vaxtrace.store.platform.schema import (
     rule_entry,
     system,
 )
+
+FEED_LOCK = 0x7674_7265_6769
+"""The advisory lock (PostgreSQL) registry writers take in turn."""
+
+
+def lock_feed(conn: Connection) -> None:
+    """Let registry writers take turns until commit, so versions commit in the order they are
+    drawn: a node that has applied version N never finds a lower one later. (On PostgreSQL two
+    writers could otherwise commit 11 before 10; SQLite has one writer at a time already.)"""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
 
 
 def record_change(conn: Connection, kind: str, key: str, data: Mapping[str, Any]) -> int:
