@@ -11,9 +11,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from vaxtrace.core.datasets import Organisation, OrgKind
-from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation, SystemRole
+from vaxtrace.core.registry import (
+    ConnectedSystem,
+    RegisteredCodingRule,
+    RegisteredOrganisation,
+    SystemRole,
+)
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.exchange.registry_feed import Fetch
+from vaxtrace.exchange.registry_feed import Fetch, follow_registry
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.supervision.service import SupervisionService
@@ -26,12 +31,13 @@ from vaxtrace.sim.catalogue import (
     provincial_regulator,
     vaccination_sites,
 )
-from vaxtrace.store.basic_data import RegistryCopy
+from vaxtrace.store.basic_data import RegistryCopy, applied_version
 from vaxtrace.store.immunization import schema as province_schema
 from vaxtrace.store.supervision import schema as supervision_schema
 from vaxtrace.store.trace import schema as trace_schema
 
 SOURCE = "https://platform.example"
+TRACE_A = SystemIdentity("trace-a", mahs(1)[0].organisation.uscc, 1)
 MAH = mahs(1)[0].organisation
 CDC, REGULATOR = provincial_cdc(), provincial_regulator()
 SITES = vaccination_sites()
@@ -108,8 +114,19 @@ def nodes(role_engines: Callable[[str], Engine]) -> Nodes:
     _system(made.hub, "trace-a", SystemRole.TRACE, MAH)
     _system(made.hub, "province-32", SystemRole.IMMUNIZATION, CDC, SITES[0])
     _system(made.hub, "watch-32", SystemRole.SUPERVISION, REGULATOR)
-    trace_a = SystemIdentity("trace-a", MAH.uscc, 1)
-    made.hub.register_product(trace_a, product_for(mahs(1)[0], 0, "HEPB"))
+    hepb = product_for(mahs(1)[0], 0, "HEPB")
+    codes = [level.identification_code for level in hepb.levels]
+    made.hub.register_coding_rule(
+        TRACE_A,
+        RegisteredCodingRule(
+            mah_uscc=MAH.uscc,
+            family=hepb.family,
+            entries=codes,
+            serial_format="N9",
+            check_algorithm="VT-MOD97-10x2",
+        ),
+    )
+    made.hub.register_product(TRACE_A, hepb)
     return made
 
 
@@ -130,7 +147,7 @@ def test_a_change_reaches_every_node(nodes: Nodes) -> None:
     )
     _system(nodes.hub, "province-32", SystemRole.IMMUNIZATION, CDC, *SITES)  # a site joins
     newer = product_for(mahs(1)[0], 0, "HEPB").model_copy(update={"trade_name": "示例乙肝"})
-    nodes.hub.register_product(SystemIdentity("trace-a", MAH.uscc, 1), newer)
+    nodes.hub.register_product(TRACE_A, newer)
     assert nodes.sync_all() == [4, 4, 4]
     assert nodes.copies() == [nodes.registry()] * 3
     assert _names(nodes.trace.engine, trace_schema.organisation)[CDC.uscc] == renamed.name
@@ -177,3 +194,15 @@ def test_a_broken_pull_resumes_after_the_last_page_applied(nodes: Nodes) -> None
         CDC.uscc,
         SITES[0].uscc,
     }
+
+
+def test_a_page_is_applied_all_or_none(nodes: Nodes) -> None:
+    def refusing(_conn: object, _copy: object, _changes: object) -> None:
+        raise RuntimeError("a register refused the page")
+
+    engine = nodes.province.engine
+    with pytest.raises(RuntimeError):
+        follow_registry(engine, province_schema.basic_data, SOURCE, nodes.hub.changes, refusing)
+    assert _copy_of(engine, province_schema.basic_data) == {}
+    with engine.connect() as conn:
+        assert applied_version(conn, province_schema.basic_data, SOURCE) == 0

@@ -89,11 +89,11 @@ def _client(folder: Path, system: str) -> httpx.Client:
     return mtls_client(folder / "pki" / "ca.pem", folder / "certs", system)
 
 
-def _rule(mah: str, entry: str) -> dict[str, object]:
+def _rule(mah: str, *entries: str) -> dict[str, object]:
     return {
         "mah_uscc": mah,
         "family": "nmpa20",
-        "entries": [entry],
+        "entries": list(entries),
         "serial_format": "N9",
         "check_algorithm": "VT-MOD97-10x2",
     }
@@ -126,7 +126,12 @@ def test_a_trace_system_registers_its_mahs_products(platform: tuple[str, Path]) 
     base, folder = platform
     hepb = product_for(mahs(1)[0], 0, "HEPB").model_dump(mode="json") | {"mah_uscc": MAH}
     url = f"{base}/platform/v1/registry/products"
+    codes = [level["identification_code"] for level in hepb["levels"]]
     with _client(folder, "trace-a") as client:
+        unclaimed = client.post(url, json=hepb)
+        assert unclaimed.status_code == 422 and unclaimed.json()["reason"] == "not_in_coding_rule"
+        claimed = client.post(f"{base}/platform/v1/coding-rules", json=_rule(MAH, *codes))
+        assert claimed.status_code == 201, claimed.text
         done = client.post(url, json=hepb)
         assert done.status_code == 201, done.text
         assert done.json() | {"version": 0} == {"key": f"{MAH}/HEPB", "changed": True, "version": 0}
