@@ -85,6 +85,8 @@ def _step_once(follow: Follow, clients: Clients, base: str) -> None:
             follow(client)
     except httpx.HTTPError as exc:  # the platform is down or refused: try again next round
         logger.warning("keeping in step with the platform at %s failed: %s", base, exc)
+    except Exception:  # a broken round (a locked database, a bad entry) must not stop it for good
+        logger.exception("keeping in step with the platform at %s failed", base)
 
 
 class _TraceFollower:
@@ -98,11 +100,17 @@ class _TraceFollower:
         self.published: tuple[list[RegisteredCodingRule], list[VaccineProduct]] | None = None
 
     def __call__(self, client: httpx.Client) -> None:
-        basic = (platform_coding_rules(self.svc.engine), platform_products(self.svc.engine))
-        if basic != self.published:
-            for refusal in publish_rules(client, basic[0]) + publish_products(client, basic[1]):
+        publication = (
+            platform_coding_rules(self.svc.engine),
+            platform_products(self.svc.engine),
+        )
+        if publication != self.published:
+            refusals = publish_rules(client, publication[0])
+            refusals += publish_products(client, publication[1])
+            for refusal in refusals:
                 logger.warning("the platform refused %s", refusal)
-            self.published = basic
+            # what was refused is offered again next round, until the platform takes it
+            self.published = None if refusals else publication
         self.svc.sync_registry(self.base, changes_fetcher(client))
 
 

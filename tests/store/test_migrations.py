@@ -97,6 +97,21 @@ def test_downgrade_to_base_and_upgrade_again(trace_engine: Engine) -> None:
     assert schema_of(trace_engine) == before
 
 
+def test_a_trace_node_pulls_the_registry_again_to_fill_its_copy(trace_engine: Engine) -> None:
+    """Migration 0008 adds the copy of the platform's registry and forgets how far the feed
+    was applied, so the next pull starts from the beginning and fills the copy."""
+    from alembic import command
+
+    config = alembic_config("trace", trace_engine)
+    with trace_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+        conn.execute(text("INSERT INTO registry_sync (source, version) VALUES ('p', 42)"))
+    upgrade(trace_engine, "trace")
+    with trace_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM registry_sync")).scalar_one() == 0
+
+
 ROLE_METADATA = {
     "trace": metadata,
     "platform": platform_metadata,

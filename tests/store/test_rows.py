@@ -3,9 +3,12 @@ which keys a register holds is asked in batches."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, String, Table, create_engine, event, select
+from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, event, select
 
+from vaxtrace.core.datasets import Licence
+from vaxtrace.sim.catalogue import mahs
 from vaxtrace.store.rows import held_keys, put_row, put_rows
+from vaxtrace.store.trace.schema import organisation
 
 metadata = MetaData()
 place = Table(
@@ -69,3 +72,31 @@ def test_many_rows_are_read_once_inserted_at_once_and_updated_where_they_differ(
     with engine.connect() as conn:
         names = dict(conn.execute(select(place.c.uscc, place.c.name)).all())
     assert names == {"A": "甲", "B": "乙一", "C": "丙二", "D": "丁"}
+
+
+def test_rows_with_json_are_left_alone_when_unchanged_on_both_backends(
+    trace_engine: Engine,
+) -> None:
+    licensed = mahs(1)[0].organisation.model_copy(
+        update={
+            "licences": (
+                Licence(kind="药品生产许可证", number="苏20160001", valid_until="2030-12-31"),
+            )
+        }
+    )
+    row = licensed.model_dump(mode="json")
+    with trace_engine.begin() as conn:
+        put_rows(conn, organisation, [row])
+    writes: list[str] = []
+    event.listen(
+        trace_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: writes.append(statement.split()[0]),
+    )
+    with trace_engine.begin() as conn:
+        put_rows(conn, organisation, [row])
+        renewed = row | {"licences": [row["licences"][0] | {"valid_until": "2035-12-31"}]}
+        put_rows(conn, organisation, [renewed])
+        stored = conn.execute(select(organisation.c.licences)).scalar_one()
+    assert [w for w in writes if w in ("INSERT", "UPDATE")] == ["UPDATE"]
+    assert stored == renewed["licences"]
