@@ -7,7 +7,7 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, e
 
 from vaxtrace.core.datasets import Licence
 from vaxtrace.sim.catalogue import mahs
-from vaxtrace.store.rows import held_keys, put_row, put_rows
+from vaxtrace.store.rows import held_keys, put_row, put_rows, update_or_insert
 from vaxtrace.store.trace.schema import organisation
 
 metadata = MetaData()
@@ -100,3 +100,21 @@ def test_rows_with_json_are_left_alone_when_unchanged_on_both_backends(
         stored = conn.execute(select(organisation.c.licences)).scalar_one()
     assert [w for w in writes if w in ("INSERT", "UPDATE")] == ["UPDATE"]
     assert stored == renewed["licences"]
+
+
+def test_update_or_insert_by_a_composite_key() -> None:
+    engine = create_engine("sqlite://")
+    pairs = Table(
+        "pairs",
+        MetaData(),
+        Column("a", String(5), primary_key=True),
+        Column("b", String(5), primary_key=True),
+        Column("value", String(5), nullable=False),
+    )
+    pairs.metadata.create_all(engine)
+    with engine.begin() as conn:
+        update_or_insert(conn, pairs, {"a": "x", "b": "1"}, {"value": "甲"})
+        update_or_insert(conn, pairs, {"a": "x", "b": "2"}, {"value": "乙"})
+        update_or_insert(conn, pairs, {"a": "x", "b": "1"}, {"value": "丙"})
+        rows = conn.execute(select(pairs).order_by(pairs.c.b)).all()
+    assert [tuple(r) for r in rows] == [("x", "1", "丙"), ("x", "2", "乙")]

@@ -24,10 +24,9 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    update,
 )
 
-from vaxtrace.store.rows import in_batches
+from vaxtrace.store.rows import in_batches, update_or_insert
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,7 @@ def applied_version(conn: Connection, copy: RegistryCopy, source: str) -> int:
 
 
 def save_version(conn: Connection, copy: RegistryCopy, source: str, version: int) -> None:
-    where = copy.sync.c.source == source
-    if conn.execute(update(copy.sync).where(where).values(version=version)).rowcount == 0:
-        conn.execute(insert(copy.sync).values(source=source, version=version))
+    update_or_insert(conn, copy.sync, {"source": source}, {"version": version})
 
 
 def copy_changes(conn: Connection, copy: RegistryCopy, changes: Sequence[Change]) -> None:

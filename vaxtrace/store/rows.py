@@ -37,6 +37,15 @@ def _rows_of(conn: Connection, table: Table, column: Any, keys: list[str]) -> di
     return found
 
 
+def update_or_insert(
+    conn: Connection, table: Table, keys: Mapping[str, Any], values: Mapping[str, Any]
+) -> None:
+    """Set ``values`` on the row ``keys`` name, inserting it if there is none."""
+    where = [table.c[column] == value for column, value in keys.items()]
+    if conn.execute(update(table).where(*where).values(**values)).rowcount == 0:
+        conn.execute(insert(table).values(**keys, **values))
+
+
 def held_keys(conn: Connection, table: Table, keys: Collection[str], key: str = "uscc") -> set[str]:
     """Which of ``keys`` have a row in ``table``."""
     column, found = table.c[key], set[str]()

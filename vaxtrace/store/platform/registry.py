@@ -16,6 +16,7 @@ from vaxtrace.store.platform.schema import (
     rule_entry,
     system,
 )
+from vaxtrace.store.rows import update_or_insert
 
 FEED_LOCK = 0x7674_7265_6769
 """The advisory lock (PostgreSQL) registry writers take in turn."""
@@ -62,14 +63,7 @@ def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
 
 
 def put_organisation(conn: Connection, uscc: str, data: Mapping[str, Any], version: int) -> None:
-    if find_organisation(conn, uscc) is None:
-        conn.execute(insert(organisation).values(uscc=uscc, data=dict(data), version=version))
-    else:
-        conn.execute(
-            organisation.update()
-            .where(organisation.c.uscc == uscc)
-            .values(data=dict(data), version=version)
-        )
+    update_or_insert(conn, organisation, {"uscc": uscc}, {"data": dict(data), "version": version})
 
 
 def find_system(conn: Connection, system_id: str) -> RowMapping | None:
@@ -83,12 +77,7 @@ def put_system(conn: Connection, data: Mapping[str, Any], version: int) -> None:
         "data": dict(data),
         "version": version,
     }
-    if find_system(conn, data["system_id"]) is None:
-        conn.execute(insert(system).values(system_id=data["system_id"], **values))
-    else:
-        conn.execute(
-            system.update().where(system.c.system_id == data["system_id"]).values(**values)
-        )
+    update_or_insert(conn, system, {"system_id": data["system_id"]}, values)
 
 
 _PRODUCT = select(product).where(
@@ -101,19 +90,8 @@ def find_product(conn: Connection, mah_uscc: str, product_code: str) -> RowMappi
 
 
 def put_product(conn: Connection, data: Mapping[str, Any], version: int) -> None:
-    mah_uscc, code = data["mah_uscc"], data["product_code"]
-    if find_product(conn, mah_uscc, code) is None:
-        conn.execute(
-            insert(product).values(
-                mah_uscc=mah_uscc, product_code=code, data=dict(data), version=version
-            )
-        )
-    else:
-        conn.execute(
-            product.update()
-            .where(product.c.mah_uscc == mah_uscc, product.c.product_code == code)
-            .values(data=dict(data), version=version)
-        )
+    keys = {"mah_uscc": data["mah_uscc"], "product_code": data["product_code"]}
+    update_or_insert(conn, product, keys, {"data": dict(data), "version": version})
 
 
 def add_rule(conn: Connection, system_id: str, mah_uscc: str, data: Mapping[str, Any]) -> int:
