@@ -19,15 +19,21 @@ place = Table(
 )
 
 
-def test_a_row_is_inserted_updated_and_left_alone_when_unchanged() -> None:
-    engine = create_engine("sqlite://")
-    metadata.create_all(engine)
-    writes: list[str] = []
+def _statements_of(engine: Engine) -> list[str]:
+    """The verb of each statement ``engine`` runs from now on (SELECT, INSERT, UPDATE …)."""
+    verbs: list[str] = []
     event.listen(
         engine,
         "before_cursor_execute",
-        lambda _c, _cur, statement, *_: writes.append(statement.split()[0]),
+        lambda _c, _cur, statement, *_: verbs.append(statement.split()[0]),
     )
+    return verbs
+
+
+def test_a_row_is_inserted_updated_and_left_alone_when_unchanged() -> None:
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    writes = _statements_of(engine)
     with engine.begin() as conn:
         put_row(conn, place, {"uscc": "A", "name": "甲"})
         put_row(conn, place, {"uscc": "A", "name": "甲"})
@@ -53,12 +59,7 @@ def test_many_rows_are_read_once_inserted_at_once_and_updated_where_they_differ(
     with engine.begin() as conn:
         put_row(conn, place, {"uscc": "A", "name": "甲"})
         put_row(conn, place, {"uscc": "B", "name": "乙"})
-    writes: list[str] = []
-    event.listen(
-        engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_: writes.append(statement.split()[0]),
-    )
+    writes = _statements_of(engine)
     rows = [
         {"uscc": "A", "name": "甲"},  # unchanged
         {"uscc": "B", "name": "乙一"},
@@ -87,12 +88,7 @@ def test_rows_with_json_are_left_alone_when_unchanged_on_both_backends(
     row = licensed.model_dump(mode="json")
     with trace_engine.begin() as conn:
         put_rows(conn, organisation, [row])
-    writes: list[str] = []
-    event.listen(
-        trace_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_: writes.append(statement.split()[0]),
-    )
+    writes = _statements_of(trace_engine)
     with trace_engine.begin() as conn:
         put_rows(conn, organisation, [row])
         renewed = row | {"licences": [row["licences"][0] | {"valid_until": "2035-12-31"}]}
