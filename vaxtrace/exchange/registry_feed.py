@@ -4,9 +4,9 @@ converge on the platform's registry), and takes into registers of its own what i
 needs. The rule of what to take is the role's:
 
 - a trace system takes every organisation (any CDC may be a consignee);
-- a provincial immunization system and a supervision system take the organisations their
-  system represents at the platform (the province's CDCs and sites, the regulators), and later
-  changes of any organisation they hold.
+- a provincial immunization system and a supervision system take the organisations that run
+  their system or that it represents at the platform (the province's CDCs and sites, the
+  regulators), and later changes of any organisation they hold.
 """
 
 from __future__ import annotations
