@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, at_item
 from vaxtrace.exchange.envelope import Opened, Signer, Verifier, open_envelope, seal
 from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.exchange import DEAD, PENDING, ExchangeStore
+from vaxtrace.store.exchange import DEAD, PENDING, ExchangeStore, ExchangeTables
 
 PLATFORM = "platform"
 """The receiver name of the collaborative platform in every node's outbox."""
@@ -250,31 +250,39 @@ def take_batch(
 Read = TypeVar("Read")
 
 
-def take_forwarded(
-    engine: Engine,
-    inbox: Inbox,
-    caller_id: str,
-    platform: tuple[str, Verifier | None],
-    envelopes: Sequence[Any],
-    read: Callable[[Opened], Read],
-    apply: Callable[[Connection, Opened, Read], dict[str, Any]],
-) -> list[dict[str, Any]]:
+class FromPlatform:
     """What the platform forwards to a node, taken the one way every node takes it: only from
-    the platform (its certificate and its key), each envelope's document ``read`` (a refusal
-    refuses the batch), each event applied once, a batch all or none. Each answer says
-    whether it was new and adds what ``apply`` answered for it."""
+    the platform (its certificate and the key this node was configured with), each event once
+    (the node's inbox), a batch all or none."""
 
-    def take(conn: Connection, envelope: Any) -> dict[str, Any]:
-        opened = open_from_platform(caller_id, *platform, envelope)
-        document = read(opened)
-        fresh = inbox.receive(conn, opened)
-        answer: dict[str, Any] = {"event_id": opened.header["event_id"], "accepted": fresh}
-        if fresh:
-            answer |= apply(conn, opened, document)
-        return answer | {"duplicate": not fresh}
+    def __init__(
+        self, engine: Engine, tables: ExchangeTables, platform_id: str, key: Verifier | None
+    ) -> None:
+        self.engine = engine
+        self.inbox = Inbox(ExchangeStore(tables))
+        self.platform_id, self.key = platform_id, key
 
-    with write_tx(engine) as conn:
-        return take_batch(envelopes, lambda envelope: take(conn, envelope))
+    def take(
+        self,
+        caller_id: str,
+        envelopes: Sequence[Any],
+        read: Callable[[Opened], Read],
+        apply: Callable[[Connection, Opened, Read], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Each envelope's document ``read`` (a refusal refuses the batch), each new event
+        applied; each answer says whether it was new and adds what ``apply`` answered."""
+
+        def take_one(conn: Connection, envelope: Any) -> dict[str, Any]:
+            opened = open_from_platform(caller_id, self.platform_id, self.key, envelope)
+            document = read(opened)
+            fresh = self.inbox.receive(conn, opened)
+            answer: dict[str, Any] = {"event_id": opened.header["event_id"], "accepted": fresh}
+            if fresh:
+                answer |= apply(conn, opened, document)
+            return answer | {"duplicate": not fresh}
+
+        with write_tx(self.engine) as conn:
+            return take_batch(envelopes, lambda envelope: take_one(conn, envelope))
 
 
 def _aware(value: datetime) -> datetime:

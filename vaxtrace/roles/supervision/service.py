@@ -14,13 +14,12 @@ from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.exchange import registry_feed
-from vaxtrace.exchange.delivery import Inbox, take_forwarded
+from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch, OwnRegister
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.rows import put_row
 from vaxtrace.store.supervision.schema import (
     api_token,
@@ -39,19 +38,14 @@ class SupervisionService:
 
     def __init__(self, engine: Engine, platform_id: str, platform_key: Verifier | None) -> None:
         self.engine = engine
-        self.platform_id = platform_id
-        self.platform_key = platform_key
-        self.inbox = Inbox(ExchangeStore(exchange))
+        self.from_platform = FromPlatform(engine, exchange, platform_id, platform_key)
 
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Steps the platform copied here, in sequence order; each taken once, all or none."""
-        return take_forwarded(
-            self.engine,
-            self.inbox,
+        return self.from_platform.take(
             caller.system_id,
-            (self.platform_id, self.platform_key),
             envelopes,
             lambda opened: _read_step(opened.payload),
             _record_step,

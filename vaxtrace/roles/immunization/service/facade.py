@@ -16,7 +16,7 @@ from vaxtrace.core.province import (
     Vaccination,
 )
 from vaxtrace.core.receipt import ScanDecision
-from vaxtrace.exchange.delivery import Inbox, Outbox, take_forwarded
+from vaxtrace.exchange.delivery import FromPlatform, Outbox
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
@@ -30,7 +30,6 @@ from vaxtrace.roles.immunization.service import (
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
 from vaxtrace.store.engine import read_tx
-from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
 from vaxtrace.store.immunization.schema import expected_receipt
 
@@ -48,10 +47,8 @@ class ImmunizationService:
         outbox: Outbox | None = None,
     ) -> None:
         self.engine = engine
-        self.platform_id = platform_id
-        self.platform_key = platform_key
+        self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
-        self.inbox = Inbox(ExchangeStore(exchange_tables))
 
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
@@ -62,11 +59,8 @@ class ImmunizationService:
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Only the platform forwards to a province; each event is taken once, a batch all
         or none."""
-        return take_forwarded(
-            self.engine,
-            self.inbox,
+        return self.from_platform.take(
             caller.system_id,
-            (self.platform_id, self.platform_key),
             envelopes,
             lambda _opened: None,
             exchange.announce,

@@ -11,11 +11,10 @@ from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent, read_event
-from vaxtrace.exchange.delivery import Inbox, take_forwarded
+from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.trace.service.writes import codes_step, write_in
-from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.trace.schema import exchange
 
 MOVES_TO_COUNTERPARTY = frozenset({DownstreamBill.DISTRIBUTION, DownstreamBill.RETURN})
@@ -33,15 +32,11 @@ class DownstreamReceiver:
 
     def __init__(self, engine: Engine, platform_id: str, platform_key: Verifier | None) -> None:
         self.engine = engine
-        self.platform_id, self.platform_key = platform_id, platform_key
-        self.inbox = Inbox(ExchangeStore(exchange))
+        self.from_platform = FromPlatform(engine, exchange, platform_id, platform_key)
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
-        return take_forwarded(
-            self.engine,
-            self.inbox,
+        return self.from_platform.take(
             caller.system_id,
-            (self.platform_id, self.platform_key),
             envelopes,
             _reported,
             lambda conn, _opened, reported: {"trace_event_id": record(conn, reported)},
