@@ -1,10 +1,12 @@
-"""Who is calling, from the verified client certificate (never from the request body)."""
+"""Who is calling: a system from its verified client certificate (never from the request
+body), a role's staff from their bearer token."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Header, HTTPException, Request
 
 from vaxtrace.core.errors import DomainError
 from vaxtrace.exchange.pki import SystemIdentity, identity_of
@@ -39,3 +41,24 @@ def bearer_organisation(
     if org is None:
         raise HTTPException(401, "unknown or revoked token")
     return org
+
+
+def app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency answering the service the app keeps as ``app.state.<name>`` (async: a
+    lookup, not worth a worker thread per request)."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return dependency
+
+
+def bearer_actor(name: str) -> Callable[..., str]:
+    """A dependency answering the organisation behind the bearer token, as the service at
+    ``app.state.<name>`` knows its staff's tokens; 401 without one, so nothing is done or
+    shown anonymously."""
+
+    def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+        return bearer_organisation(authorization, getattr(request.app.state, name).authenticate)
+
+    return dependency

@@ -5,7 +5,7 @@ TLS), and the writes and views of the province's CDCs and vaccination sites (bea
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from vaxtrace.core.province import (
@@ -22,7 +22,7 @@ from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.web.answers import write_answer
-from vaxtrace.web.identity import bearer_organisation
+from vaxtrace.web.identity import app_state, bearer_actor
 from vaxtrace.web.problems import problem
 
 REJECTED_STATUS = {
@@ -67,18 +67,10 @@ def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
 def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     router = APIRouter(prefix="/immunization/v1", tags=["provincial immunization 省级免疫规划"])
 
-    async def service(request: Request) -> ImmunizationService:
-        svc: ImmunizationService = request.app.state.immunization
-        return svc
-
-    Service = Annotated[ImmunizationService, Depends(service)]
+    Service = Annotated[ImmunizationService, Depends(app_state("immunization"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]
-
-    def actor(svc: Service, authorization: Annotated[str | None, Header()] = None) -> str:
-        """The CDC or vaccination site behind the bearer token; nothing happens without one."""
-        return bearer_organisation(authorization, svc.authenticate)
-
-    Actor = Annotated[str, Depends(actor)]
+    Actor = Annotated[str, Depends(bearer_actor("immunization"))]
+    """The CDC or vaccination site behind the bearer token."""
 
     # --- the exchange with the platform (mutual TLS) ------------------------------------------
 

@@ -12,16 +12,13 @@ from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.web.identity import app_state
 
 
 def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     router = APIRouter(prefix="/platform/v1", tags=["collaborative platform 协同服务平台"])
 
-    async def service(request: Request) -> PlatformService:
-        svc: PlatformService = request.app.state.platform
-        return svc
-
-    Service = Annotated[PlatformService, Depends(service)]
+    Service = Annotated[PlatformService, Depends(app_state("platform"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]
 
     @router.get("/resolve")

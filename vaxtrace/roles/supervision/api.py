@@ -5,29 +5,21 @@ regulators' staff see (bearer tokens), limited to their own division."""
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.supervision.service import MAX_STEPS, SupervisionService
-from vaxtrace.web.identity import bearer_organisation
+from vaxtrace.web.identity import app_state, bearer_actor
 
 
 def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     router = APIRouter(prefix="/supervision/v1", tags=["supervision 监管系统"])
 
-    async def service(request: Request) -> SupervisionService:
-        svc: SupervisionService = request.app.state.supervision
-        return svc
-
-    Service = Annotated[SupervisionService, Depends(service)]
+    Service = Annotated[SupervisionService, Depends(app_state("supervision"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]
-
-    def actor(svc: Service, authorization: Annotated[str | None, Header()] = None) -> str:
-        """The regulator behind the bearer token; nothing is shown without one."""
-        return bearer_organisation(authorization, svc.authenticate)
-
-    Actor = Annotated[str, Depends(actor)]
+    Actor = Annotated[str, Depends(bearer_actor("supervision"))]
+    """The regulator behind the bearer token."""
 
     @router.post("/exchange/batches", status_code=201)
     def receive_batch(

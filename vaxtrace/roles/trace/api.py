@@ -9,7 +9,6 @@ from fastapi import (
     Depends,
     File,
     Form,
-    Header,
     Request,
     Response,
     UploadFile,
@@ -41,26 +40,13 @@ from vaxtrace.core.datasets import (
 from vaxtrace.core.errors import DomainError
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.web.answers import mark_replayed, write_answer
-from vaxtrace.web.identity import bearer_organisation
+from vaxtrace.web.identity import app_state, bearer_actor
 
 router = APIRouter(prefix="/trace/v1", tags=["trace system 疫苗追溯系统"])
 
 
-async def service(request: Request) -> TraceService:
-    """The role's service (async: a lookup, not worth a worker thread per request)."""
-    svc: TraceService = request.app.state.trace
-    return svc
-
-
-Service = Annotated[TraceService, Depends(service)]
-
-
-def actor(svc: Service, authorization: Annotated[str | None, Header()] = None) -> str:
-    """The organisation behind the bearer token; no write happens without one."""
-    return bearer_organisation(authorization, svc.authenticate)
-
-
-Actor = Annotated[str, Depends(actor)]
+Service = Annotated[TraceService, Depends(app_state("trace"))]
+Actor = Annotated[str, Depends(bearer_actor("trace"))]
 
 
 @router.post("/products", status_code=201)

@@ -10,16 +10,13 @@ from fastapi import APIRouter, Depends, Request
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
+from vaxtrace.web.identity import app_state
 
 
 def trace_exchange_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     router = APIRouter(prefix="/trace/v1/exchange", tags=["trace system 疫苗追溯系统"])
 
-    async def receiver(request: Request) -> DownstreamReceiver:
-        found: DownstreamReceiver = request.app.state.trace_downstream
-        return found
-
-    Receiver = Annotated[DownstreamReceiver, Depends(receiver)]
+    Receiver = Annotated[DownstreamReceiver, Depends(app_state("trace_downstream"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]
 
     @router.post("/batches", status_code=201)
