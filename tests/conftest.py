@@ -56,40 +56,43 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _pg_database()
 
 
+@contextlib.contextmanager
+def _migrated(url: str, role: str) -> Iterator[Engine]:
+    """A role's database at ``url``, migrated; disposed afterwards."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine, role)
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def trace_engine(database_url: str) -> Iterator[Engine]:
     """A migrated trace-role database."""
-    engine = make_engine(database_url)
-    upgrade(engine, "trace")
-    yield engine
-    engine.dispose()
+    with _migrated(database_url, "trace") as engine:
+        yield engine
 
 
 @pytest.fixture
 def platform_engine(database_url: str) -> Iterator[Engine]:
     """A migrated platform-role database."""
-    engine = make_engine(database_url)
-    upgrade(engine, "platform")
-    yield engine
-    engine.dispose()
+    with _migrated(database_url, "platform") as engine:
+        yield engine
 
 
 @pytest.fixture
 def immunization_engine(database_url: str) -> Iterator[Engine]:
     """A migrated immunization-role database."""
-    engine = make_engine(database_url)
-    upgrade(engine, "immunization")
-    yield engine
-    engine.dispose()
+    with _migrated(database_url, "immunization") as engine:
+        yield engine
 
 
 @pytest.fixture
 def supervision_engine(database_url: str) -> Iterator[Engine]:
     """A migrated supervision-role database."""
-    engine = make_engine(database_url)
-    upgrade(engine, "supervision")
-    yield engine
-    engine.dispose()
+    with _migrated(database_url, "supervision") as engine:
+        yield engine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -106,9 +109,6 @@ def role_engines(
                 url = f"sqlite:///{tmp_path / f'{role}-{next(made)}.sqlite'}"
             else:
                 url = stack.enter_context(contextlib.contextmanager(_pg_database)())
-            engine = make_engine(url)
-            stack.callback(engine.dispose)
-            upgrade(engine, role)
-            return engine
+            return stack.enter_context(_migrated(url, role))
 
         yield engine_of
