@@ -219,15 +219,11 @@ class PlatformService:
 
     @staticmethod
     def _refuse_unclaimed(conn: Connection, product: VaccineProduct) -> None:
-        codes = [level.identification_code for level in product.levels]
-        exact = RuleEntryKind.IDENTIFICATION_CODE.value
-        owners = {r["entry"]: r["mah_uscc"] for r in registry.entries_in(conn, codes, exact)}
-        for i, code in enumerate(codes):
-            owner = owners.get(code)
-            if owner is None and product.family is CodeFamilyName.GS1:
-                prefix = RuleEntryKind.GS1_COMPANY_PREFIX.value
-                covering = registry.entries_in(conn, gtin_prefixes(code), prefix)
-                owner = covering[0]["mah_uscc"] if covering else None
+        gs1 = product.family is CodeFamilyName.GS1
+        for i, level in enumerate(product.levels):
+            code = level.identification_code
+            entry = _entry_covering(conn, code, gs1=gs1)
+            owner = None if entry is None else entry["mah_uscc"]
             field = f"levels[{i}].identification_code"
             if owner is None:
                 raise DomainError(
@@ -439,7 +435,9 @@ class PlatformService:
                 continue
             key = code.identification_code
             if key not in systems:
-                row = self._rule_for(conn, code)
+                row = _entry_covering(
+                    conn, code.identification_code, gs1=code.family is codes_.CodeFamily.GS1
+                )
                 systems[key] = None if row is None else str(row["system_id"])
             answer.append((text, systems[key]))
         return answer
@@ -494,7 +492,9 @@ class PlatformService:
         """Which trace system holds this code (any family, typed, scanned or a Digital Link)."""
         code = codes_.parse_field(text, "code")
         with read_tx(self.engine) as conn:
-            row = self._rule_for(conn, code)
+            row = _entry_covering(
+                conn, code.identification_code, gs1=code.family is codes_.CodeFamily.GS1
+            )
             if row is None:
                 raise NotFound(
                     "no_rule",
@@ -512,19 +512,21 @@ class PlatformService:
             "endpoint": found["data"]["endpoint"],
         }
 
-    @staticmethod
-    def _rule_for(conn: Connection, code: codes_.TraceCode) -> Any:
-        exact = registry.entries_in(
-            conn, [code.identification_code], RuleEntryKind.IDENTIFICATION_CODE.value
-        )
-        if exact:
-            return exact[0]
-        if code.family is codes_.CodeFamily.GS1:
-            prefixes = gtin_prefixes(code.identification_code)
-            found = registry.entries_in(conn, prefixes, RuleEntryKind.GS1_COMPANY_PREFIX.value)
-            if found:
-                return max(found, key=lambda r: len(r["entry"]))
-        return None
+
+def _entry_covering(conn: Connection, identification_code: str, *, gs1: bool) -> Any:
+    """The coding-rule entry that covers an identification code: the code itself, else (GS1)
+    the longest company prefix it falls under; None if no rule covers it."""
+    exact = registry.entries_in(
+        conn, [identification_code], RuleEntryKind.IDENTIFICATION_CODE.value
+    )
+    if exact:
+        return exact[0]
+    if gs1:
+        prefixes = gtin_prefixes(identification_code)
+        found = registry.entries_in(conn, prefixes, RuleEntryKind.GS1_COMPANY_PREFIX.value)
+        if found:
+            return max(found, key=lambda r: len(r["entry"]))
+    return None
 
 
 def _step_of(opened: Opened, report: DownstreamEvent | None) -> tuple[Step, str]:
