@@ -91,6 +91,14 @@ class ConnectedSystem(Model):
     )
 
 
+class FeedKind(StrEnum):
+    """What an entry of the registry's change feed (基础数据变更) is about."""
+
+    ORGANISATION = "organisation"
+    SYSTEM = "system"
+    PRODUCT = "product"
+
+
 class RuleEntryKind(StrEnum):
     IDENTIFICATION_CODE = "identification_code"  # one 7-digit code or one GTIN-14
     GS1_COMPANY_PREFIX = "gs1_company_prefix"  # every GTIN under a company prefix

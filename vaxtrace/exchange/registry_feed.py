@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table
 
 from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.registry import FeedKind
 from vaxtrace.store.basic_data import (
     Change,
     RegistryCopy,
@@ -31,12 +32,6 @@ from vaxtrace.store.rows import held_keys, put_rows
 
 Fetch = Callable[[int], dict[str, Any]]
 """The platform's ``/registry/changes?since=N`` answer."""
-
-ORGANISATION = "organisation"
-SYSTEM = "system"
-PRODUCT = "product"
-"""Kinds of entry in the feed."""
-
 
 TakeChanges = Callable[[Connection, RegistryCopy, Sequence[Change]], None]
 """A role's rule: given a page of changes (already copied), update its own registers."""
@@ -84,7 +79,7 @@ def every_organisation(put: Callable[[Connection, list[Organisation]], object]) 
     """The trace system's rule: every organisation, as it changes."""
 
     def take(conn: Connection, _copy: RegistryCopy, changes: Sequence[Change]) -> None:
-        latest = {c.key: c.data for c in changes if c.kind == ORGANISATION}
+        latest = {c.key: c.data for c in changes if c.kind == FeedKind.ORGANISATION}
         put(conn, [Organisation.model_validate(data) for data in latest.values()])
 
     return take
@@ -97,13 +92,13 @@ def represented_organisations(system_id: str, register: OwnRegister) -> TakeChan
     on an earlier page or this one), and every change of an organisation it holds."""
 
     def take(conn: Connection, copy: RegistryCopy, changes: Sequence[Change]) -> None:
-        own = copied(conn, copy, SYSTEM, [system_id]).get(system_id)
+        own = copied(conn, copy, FeedKind.SYSTEM, [system_id]).get(system_id)
         served = {own["operator_uscc"], *own["represents"]} if own else set()
-        changed = {c.key for c in changes if c.kind == ORGANISATION}
+        changed = {c.key for c in changes if c.kind == FeedKind.ORGANISATION}
         wanted = (changed & served) | register.held(conn, changed - served)
-        if any(c.kind == SYSTEM and c.key == system_id for c in changes):
+        if any(c.kind == FeedKind.SYSTEM and c.key == system_id for c in changes):
             wanted |= served
-        found = copied(conn, copy, ORGANISATION, wanted).values()
+        found = copied(conn, copy, FeedKind.ORGANISATION, wanted).values()
         register.put(conn, [Organisation.model_validate(data) for data in found])
 
     return take

@@ -17,6 +17,7 @@ from vaxtrace.core.downstream import DownstreamEvent, read_event
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from vaxtrace.core.registry import (
     ConnectedSystem,
+    FeedKind,
     RegisteredCodingRule,
     RegisteredOrganisation,
     RuleEntryKind,
@@ -131,7 +132,7 @@ class PlatformService:
             found = registry.find_organisation(conn, org.uscc)
             version, changed = self._record(
                 conn,
-                "organisation",
+                FeedKind.ORGANISATION,
                 org.uscc,
                 data,
                 found,
@@ -152,7 +153,7 @@ class PlatformService:
             found = registry.find_system(conn, item.system_id)
             version, changed = self._record(
                 conn,
-                "system",
+                FeedKind.SYSTEM,
                 item.system_id,
                 data,
                 found,
@@ -213,7 +214,12 @@ class PlatformService:
             self._refuse_unclaimed(conn, product)
             found = registry.find_product(conn, product.mah_uscc, product.product_code)
             version, changed = self._record(
-                conn, "product", key, data, found, lambda v: registry.put_product(conn, data, v)
+                conn,
+                FeedKind.PRODUCT,
+                key,
+                data,
+                found,
+                lambda v: registry.put_product(conn, data, v),
             )
         return {"key": key, "version": version, "changed": changed}
 
