@@ -12,7 +12,9 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -110,12 +112,69 @@ stock = Table(
     Column("mah_uscc", String(18), nullable=False),
     Column("receipt_id", Id, ForeignKey("receiving_note.id"), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("batch_no", String(20)),
+    Column("mah_status", String(20)),
     Index("ix_stock_parent", "parent_code"),
     Index("ix_stock_holder", "holder_uscc", "state"),
+    Index("ix_stock_batch", "mah_uscc", "batch_no"),
 )
 """The province's inventory by code: who holds each code it received, and whether it is
 in stock, used, damaged or returned; ``parent_code`` while it is inside a container there;
-``mah_uscc`` the MAH that supplied it, ``receipt_id`` the receiving note it came with."""
+``mah_uscc`` the MAH that supplied it, ``receipt_id`` the receiving note it came with,
+``batch_no`` its batch; ``mah_status`` a status the MAH set on the code itself (a code lock,
+damaged, destroyed, suspended), from its safety signals."""
+
+batch = Table(
+    "batch",
+    metadata,
+    Column("mah_uscc", String(18), nullable=False),
+    Column("batch_no", String(20), nullable=False),
+    Column("product_code", String(40)),
+    Column("production_date", Date),
+    Column("expiry_date", Date),
+    Column("lot_release_no", String(200)),
+    Column("lot_release_authority", String(200)),
+    Column("lot_release_date", Date),
+    Column("lot_release_sha256", String(64)),
+    Column("lock_kind", String(20)),
+    Column("lock_reason", String(2000)),
+    Column("recall_no", String(200)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("mah_uscc", "batch_no"),
+)
+"""批次: what the province knows of each batch it holds or expects, from the MAH's shipping
+notes and safety signals: master data, lot release, a whole-batch lock, a recall in
+progress. A row may exist before any code of it arrives (a lock sent ahead)."""
+
+safety_signal = Table(
+    "safety_signal",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("mah_uscc", String(18), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("document_no", String(60), nullable=False),
+    Column("business_time", DateTime(timezone=True), nullable=False),
+    Column("signal", JSON, nullable=False),
+    Column("codes_affected", Integer, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+"""Every safety signal the platform forwarded, as received, with how many codes of the
+province's stock it touched (append-only)."""
+
+dose_check = Table(
+    "dose_check",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("org_uscc", String(18), nullable=False),
+    Column("code", String(300), nullable=False),
+    Column("purpose", String(20), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Index("ix_dose_check_org", "org_uscc", "checked_at"),
+)
+"""Every decision of the dose gate: who, where, when, which code, what it answered
+(append-only)."""
 
 province_write = Table(
     "province_write",
@@ -135,7 +194,13 @@ province_write = Table(
 the stored response (append-only). The request stays here, with anything the province keeps
 to itself (a vaccinee reference)."""
 
-APPEND_ONLY = ("receipt_scan", "receiving_note", "province_write")
+APPEND_ONLY = (
+    "receipt_scan",
+    "receiving_note",
+    "province_write",
+    "safety_signal",
+    "dose_check",
+)
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""
 
 exchange = exchange_tables(metadata)

@@ -134,7 +134,7 @@ class TraceService:
         return self._signed(movements.sales_return(self.engine, actor, request))
 
     def start_recall(self, actor: str, request: Recall) -> WriteResult:
-        return self._signed(recalls.start_recall(self.engine, actor, request))
+        return self._signed(recalls.start_recall(self.engine, actor, request, self.outbox))
 
     def recall_receipt(self, actor: str, request: RecallReceipt) -> WriteResult:
         return self._signed(recalls.recall_receipt(self.engine, actor, request))
@@ -148,10 +148,10 @@ class TraceService:
         return self._signed(temperature.record_temperature(self.engine, actor, request))
 
     def lock(self, actor: str, request: Lock) -> WriteResult:
-        return self._signed(locks.lock(self.engine, actor, request))
+        return self._signed(locks.lock(self.engine, actor, request, self.outbox))
 
     def unlock(self, actor: str, request: Unlock) -> WriteResult:
-        return self._signed(locks.unlock(self.engine, actor, request))
+        return self._signed(locks.unlock(self.engine, actor, request, self.outbox))
 
     def correct(self, actor: str, request: Correction) -> WriteResult:
         return self._signed(corrections.correct(self.engine, actor, request))

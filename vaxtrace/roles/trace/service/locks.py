@@ -1,14 +1,19 @@
-"""锁定 locks and 解锁 unlocks, by codes or by whole batches, with reason and evidence."""
+"""锁定 locks and 解锁 unlocks, by codes or by whole batches, with reason and evidence; each
+sent down the chain as a safety signal, so a province stops what the MAH stopped."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import Lock, LockKind, Unlock
+from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
+from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import own_batch_ids
+from vaxtrace.roles.trace.service.signals import batch_nos_of, post_signal
 from vaxtrace.roles.trace.service.writes import WriteResult, batches_step, codes_write, write
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
@@ -20,17 +25,21 @@ LOCK_ACTIONS = {
 }
 
 
-def lock(engine: Engine, actor: str, request: Lock) -> WriteResult:
+def lock(engine: Engine, actor: str, request: Lock, outbox: Outbox | None = None) -> WriteResult:
     """锁定: put codes or whole batches in a locked status, with reason and evidence."""
     action = LOCK_ACTIONS[request.kind]
     payload = request.model_dump(mode="json", include={"kind", "reason", "evidence", "batch_nos"})
-    return _status_write(engine, actor, "lock", request, action, payload)
+    signal = {"kind": SignalKind.LOCK, "lock_kind": request.kind, "reason": request.reason}
+    return _status_write(engine, actor, "lock", request, action, payload, outbox, signal)
 
 
-def unlock(engine: Engine, actor: str, request: Unlock) -> WriteResult:
+def unlock(
+    engine: Engine, actor: str, request: Unlock, outbox: Outbox | None = None
+) -> WriteResult:
     """解锁: a pending (待定) review cleared, the codes are normal again."""
     payload = request.model_dump(mode="json", include={"reason", "batch_nos"})
-    return _status_write(engine, actor, "unlock", request, Action.UNLOCK, payload)
+    signal = {"kind": SignalKind.UNLOCK, "reason": request.reason}
+    return _status_write(engine, actor, "unlock", request, Action.UNLOCK, payload, outbox, signal)
 
 
 def _status_write(
@@ -40,9 +49,32 @@ def _status_write(
     request: Lock | Unlock,
     action: Action,
     payload: dict[str, Any],
+    outbox: Outbox | None,
+    signal: dict[str, Any],
 ) -> WriteResult:
-    """A status-only step wherever the codes are: on the listed codes, or on whole batches."""
+    """A status-only step wherever the codes are: on the listed codes, or on whole batches;
+    sent down as a signal naming the batches it touched."""
+
+    def send(conn: Connection, batch_nos: Sequence[str]) -> None:
+        post_signal(
+            conn,
+            outbox,
+            SafetySignal(
+                mah_uscc=actor,
+                document_no=request.document_no,
+                business_time=request.business_time,
+                batch_nos=tuple(batch_nos),
+                codes=request.codes,
+                **signal,
+            ),
+        )
+
     if request.codes is not None:
+        touched: list[str] = []
+
+        def checks(_conn: Connection, batches: Sequence[Mapping[str, Any]], _doses: int) -> None:
+            touched.extend(batch_nos_of(batches))
+
         return codes_write(
             engine,
             actor,
@@ -54,6 +86,8 @@ def _status_write(
             holder=None,
             payload=payload,
             movement=False,
+            checks=checks,
+            record=lambda conn, _event_id, _doses: send(conn, touched),
         )
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
@@ -61,6 +95,7 @@ def _status_write(
         ids = own_batch_ids(conn, actor, request.batch_nos)
         event_id = repo.append_event(conn, header, payload)
         moved = batches_step(conn, ids, event_id, action)
+        send(conn, request.batch_nos)
         return event_id, {
             "codes_updated": moved,
             "by_status": repo.batches_status_counts(conn, ids),
