@@ -72,7 +72,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
         return problem(
-            status_of(exc), exc.reason, exc.reason.replace("_", " "), exc.message, exc.field
+            status_of(exc),
+            exc.reason,
+            exc.reason.replace("_", " "),
+            exc.message,
+            exc.field,
+            **exc.details,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -24,13 +24,14 @@ from vaxtrace.core.registry import (
     SystemRole,
     gtin_prefixes,
 )
+from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SHIPPING_NOTE, Step, sees
 from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
 from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
-from vaxtrace.store.platform import alerts, registry, schema
+from vaxtrace.store.platform import alerts, registry, routes, schema
 
 CHANGES_PAGE = 1000
 
@@ -47,13 +48,15 @@ def _exchange_verifier(system: Any, alg: str, key_id: str) -> Ed25519Verifier | 
 DOCUMENTS = {
     "shipping_note": SystemRole.TRACE.value,
     "downstream_event": SystemRole.IMMUNIZATION.value,
+    "safety_signal": SystemRole.TRACE.value,
 }
 """What the exchange carries, and the role of system that may send it."""
 
 
-def _checked_document(opened: Opened, role: str) -> DownstreamEvent | None:
+def _checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySignal | None:
     """Check the one document an envelope carries (only the systems that make it may send
-    it); answers a province's report read, None for a shipping note."""
+    it); answers a province's report or a MAH's safety signal read, None for a shipping
+    note."""
     payload = opened.payload
     kinds = [k for k in DOCUMENTS if isinstance(payload, dict) and k in payload]
     if len(kinds) != 1:
@@ -70,6 +73,15 @@ def _checked_document(opened: Opened, role: str) -> DownstreamEvent | None:
         )
     if kinds[0] == "shipping_note":
         return None
+    if kinds[0] == "safety_signal":
+        signal = read_signal(payload)
+        if signal.mah_uscc != opened.header["data_owner"]:
+            raise Forbidden(
+                "owner_mismatch",
+                "a MAH's signal concerns that MAH's goods (data_owner)",
+                field="payload.safety_signal.mah_uscc",
+            )
+        return signal
     event = read_event(payload)
     if event.org_uscc != opened.header["data_owner"]:
         raise Forbidden(
@@ -364,7 +376,7 @@ class PlatformService:
         self,
         conn: Connection,
         opened: Opened,
-        report: DownstreamEvent | None,
+        report: DownstreamEvent | SafetySignal | None,
         areas: list[tuple[str, str]],
     ) -> list[str] | None:
         """Route what was taken on, in the transaction that took it (so it is forwarded
@@ -373,6 +385,8 @@ class PlatformService:
         routed is kept and raises an operator alert."""
         if self.outbox is None:
             return None
+        if isinstance(report, SafetySignal):
+            return self._forward_signal(conn, opened, report)
         step, where = _step_of(opened, report)
         if report is None:
             routed = self._forward_note(conn, opened)
@@ -407,8 +421,21 @@ class PlatformService:
         if receiver is None:
             _alert(conn, "no_province_system", opened, consignee_uscc=note["consignee_uscc"])
             return []
+        batch_nos = [str(b["batch_no"]) for b in note.get("batches") or []]
+        mah = str(opened.header["data_owner"])
+        routes.add_routes(conn, mah, batch_nos, receiver, str(note["consignee_uscc"]))
         self._post(conn, receiver, opened, {"shipping_note": note})
         return [receiver]
+
+    def _forward_signal(self, conn: Connection, opened: Opened, signal: SafetySignal) -> list[str]:
+        """A MAH's safety signal goes to every immunization system the platform sent goods
+        of its batches to, in each one's queue after the notes it concerns (a batch nobody
+        was sent yet needs no signal: its note will carry the batch's state)."""
+        systems = sorted({s for s, _ in routes.routes_of(conn, signal.mah_uscc, signal.batch_nos)})
+        payload = {"safety_signal": signal.model_dump(mode="json")}
+        for system_id in systems:
+            self._post(conn, system_id, opened, payload)
+        return systems
 
     def _split_by_owner(
         self, conn: Connection, opened: Opened, event: DownstreamEvent

@@ -445,6 +445,15 @@ def listed_batches(conn: Connection) -> list[RowMapping]:
     return list(conn.execute(_LISTED_BATCHES).mappings())
 
 
+def affected_codes(conn: Connection) -> list[str]:
+    """Every code of the affected set (listed codes and what they hold now), in order."""
+    query = text(
+        f"SELECT DISTINCT c.code FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
+        "ORDER BY c.code"
+    )
+    return [str(r[0]) for r in conn.execute(query)]
+
+
 def contents_of_affected(conn: Connection) -> dict[str, list[str]]:
     """What each container of the affected set holds directly (codes, in order): the packing
     a receiver needs to verify and break down what it got."""

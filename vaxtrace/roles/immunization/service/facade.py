@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.province import (
@@ -17,21 +17,34 @@ from vaxtrace.core.province import (
 )
 from vaxtrace.core.receipt import ScanDecision
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
-from vaxtrace.exchange.envelope import Verifier
+from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import (
+    dose_checks,
     exchange,
     identities,
     inventory,
     movements,
     receipts,
+    signals,
     sync,
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
 from vaxtrace.store.immunization.schema import expected_receipt
+
+
+def _take(conn: Connection, opened: Opened, _document: None) -> dict[str, Any]:
+    """One envelope the platform forwarded: a MAH's safety signal applied to the stock, or a
+    shipping note expected (its batch data kept for the gate)."""
+    if isinstance(opened.payload, dict) and "safety_signal" in opened.payload:
+        return signals.take_signal(conn, opened)
+    note = opened.payload.get("shipping_note")
+    if note is not None:
+        signals.take_note_batches(conn, str(opened.header["data_owner"]), note)
+    return exchange.announce(conn, opened, None)
 
 
 class ImmunizationService:
@@ -59,12 +72,7 @@ class ImmunizationService:
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Only the platform forwards to a province; each event is taken once, a batch all
         or none."""
-        return self.from_platform.take(
-            caller.system_id,
-            envelopes,
-            lambda _opened: None,
-            exchange.announce,
-        )
+        return self.from_platform.take(caller.system_id, envelopes, lambda _opened: None, _take)
 
     def expected(self, consignee_uscc: str) -> list[dict[str, Any]]:
         """Shipping notes announced to a CDC, oldest first."""
@@ -118,6 +126,10 @@ class ImmunizationService:
 
     def report_damage(self, actor: str, request: DamageReport) -> WriteResult:
         return movements.report_damage(self.engine, self.outbox, actor, request)
+
+    def check_dose(self, actor: str, code: str) -> dict[str, Any]:
+        """接种前核验: may this site give this dose now (every reason why not)? Audited."""
+        return dose_checks.check_dose(self.engine, actor, code)
 
     def stock(self, actor: str, code: str | None = None) -> dict[str, Any]:
         """The unit's stock; one code of it when ``code`` is given."""

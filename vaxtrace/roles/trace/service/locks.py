@@ -55,7 +55,9 @@ def _status_write(
     """A status-only step wherever the codes are: on the listed codes, or on whole batches;
     sent down as a signal naming the batches it touched."""
 
-    def send(conn: Connection, batch_nos: Sequence[str]) -> None:
+    def send(
+        conn: Connection, batch_nos: Sequence[str], codes: Sequence[str] | None = None
+    ) -> None:
         post_signal(
             conn,
             outbox,
@@ -64,7 +66,7 @@ def _status_write(
                 document_no=request.document_no,
                 business_time=request.business_time,
                 batch_nos=tuple(batch_nos),
-                codes=request.codes,
+                codes=None if codes is None else tuple(codes),
                 **signal,
             ),
         )
@@ -87,7 +89,8 @@ def _status_write(
             payload=payload,
             movement=False,
             checks=checks,
-            record=lambda conn, _event_id, _doses: send(conn, touched),
+            # what the codes hold here goes too: a receiver may have opened the containers
+            record=lambda conn, _event_id, _doses: send(conn, touched, repo.affected_codes(conn)),
         )
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
