@@ -123,12 +123,12 @@ def set_code_status(
     condition = "" if only_from is None else " AND mah_status = :only_from"
     result = conn.execute(
         text(
+            "UPDATE stock SET mah_status = :status WHERE code IN ("
             "WITH RECURSIVE sub(code) AS ("
             f"SELECT s.code FROM stock s JOIN {SIGNALLED} l ON l.code = s.code "
             "WHERE s.mah_uscc = :mah "
             "UNION ALL SELECT s.code FROM stock s JOIN sub ON s.parent_code = sub.code) "
-            "UPDATE stock SET mah_status = :status "
-            f"WHERE code IN (SELECT code FROM sub){condition}"
+            f"SELECT code FROM sub){condition}"
         ),
         {
             "mah": mah_uscc,
