@@ -30,7 +30,7 @@ def _demo(data_dir: Path) -> dict[str, object]:
 
 def test_demo_then_trace(tmp_path: Path) -> None:
     info = _demo(tmp_path)
-    samples = info["samples"]
+    samples = info["codes"]
     assert isinstance(samples, list)
     assert any(s.startswith("8") for s in samples) and any(s.startswith("01") for s in samples)
     result = runner.invoke(app, ["trace", samples[0], "--json", "--data-dir", str(tmp_path)])
@@ -73,18 +73,16 @@ def test_import_relations_all_or_nothing(tmp_path: Path) -> None:
     tokens = info["tokens"]
     assert isinstance(tokens, dict)
     mah = next(iter(tokens))
-    answer = json.loads(
-        runner.invoke(
-            app,
-            [
-                "trace",
-                str(info["samples"][0]),  # type: ignore[index]
-                "--json",
-                "--data-dir",
-                str(tmp_path),
-            ],
-        ).output
-    )
+    codes = info["codes"]
+    assert isinstance(codes, list)
+    answers = [
+        json.loads(
+            runner.invoke(app, ["trace", str(c), "--json", "--data-dir", str(tmp_path)]).output
+        )
+        for c in codes
+    ]
+    # a dose still in its box (the demo uses one of the samples at a site, out of its box)
+    answer = next(a for a in answers if a["containers"] and a["code"].startswith("8"))
     batch = "IMPORT01"
     svc = trace_service(Settings(data_dir=tmp_path))
     product_code = answer["product"]["product_code"]
@@ -226,3 +224,33 @@ def _service_knows_nothing_of(folder: Path, uscc: str) -> bool:
     """The trace role's register is its own: the province's sites are not in it."""
     result = runner.invoke(app, ["token", "issue", uscc, "--data-dir", str(folder)])
     return result.exit_code == 1 and "unknown_organisation" in result.output
+
+
+def test_the_demos_dose_gate_from_the_command_line(tmp_path: Path) -> None:
+    """demo.json names the site and a dose of each kind; dose-check refuses each stopped dose
+    for its reason (exit 3) and lets the good one pass (exit 0)."""
+    samples = _demo(tmp_path)["samples"]
+    assert isinstance(samples, dict)
+    expected = {"good": None, "locked": "locked", "recalled": "recalled", "expired": "expired"}
+    for kind, reason in expected.items():
+        result = runner.invoke(
+            app,
+            [
+                "dose-check",
+                samples[f"{kind}_dose"],
+                "--org",
+                samples["site"],
+                "--json",
+                "--data-dir",
+                str(tmp_path),
+            ],
+        )
+        answer = json.loads(result.output)
+        assert answer["allowed"] is (reason is None), (kind, answer)
+        assert result.exit_code == (0 if reason is None else 3), result.output
+        if reason is not None:
+            assert reason in answer["reasons"], (kind, answer)
+    refused = runner.invoke(
+        app, ["dose-check", "not-a-code", "--org", samples["site"], "--data-dir", str(tmp_path)]
+    )
+    assert refused.exit_code == 1 and "unparseable" in refused.output

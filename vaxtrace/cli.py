@@ -77,19 +77,12 @@ def demo(
     with _progress() as bar:
         task = bar.add_task("making and shipping doses", total=units)
         built = demo_.build(settings, units, seed, lambda n: bar.advance(task, n))
-    (settings.data_dir / DEMO_MARKER).write_text(
-        json.dumps(
-            {
-                "units": units,
-                "seed": seed,
-                "samples": built.samples,
-                "tokens": built.province.tokens,
-            }
-        )
-    )
+    _write_demo_marker(settings, units, seed, built)
     base = f"http://{host}:{port}"
     _print_samples(built.samples, base, built.token, settings)
     demo_.run(built)
+    _write_demo_marker(settings, units, seed, built)  # now with the gate's samples
+    _print_gate(built.gate, settings)
     for failure in built.failures:
         err.print(f"[red]self-check failed:[/red] {failure}")
     if built.failures:
@@ -109,6 +102,34 @@ def demo(
     console.print(f"[dim]trace[/dim]\n{trace_log}", highlight=False)
     if not no_serve:
         _serve(settings, host, port, asgi=built.app)
+
+
+def _write_demo_marker(settings: Settings, units: int, seed: int, built: Any) -> None:
+    """DATA_DIR/demo.json: what the demo made, for people and tests to try (see README)."""
+    (settings.data_dir / DEMO_MARKER).write_text(
+        json.dumps(
+            {
+                "units": units,
+                "seed": seed,
+                "codes": built.samples,
+                "samples": built.gate,
+                "tokens": built.province.tokens,
+            },
+            indent=2,
+        )
+    )
+
+
+def _print_gate(gate: dict[str, str], settings: Settings) -> None:
+    if not gate:
+        return
+    console.print("\n[bold]The dose gate[/bold] at the vaccination site " + gate["site"] + ":")
+    for kind in ("good_dose", "locked_dose", "recalled_dose", "expired_dose", "excursion_dose"):
+        if kind in gate:
+            console.print(
+                f"  vaxtrace dose-check {gate[kind]} --org {gate['site']} --json "
+                f"--data-dir {settings.data_dir}   # {kind.replace('_', ' ')}"
+            )
 
 
 def _fresh_demo_dir(settings: Settings) -> None:
@@ -238,6 +259,37 @@ def trace(
             f"  {e['business_time'][:19]}  {e['bill_type']:<16} {e['document_no']:<22} "
             f"{e['org_uscc']}"
         )
+
+
+REFUSED_EXIT = 3
+"""Exit status of ``dose-check`` when the dose may not be given (1 is an error, 2 usage)."""
+
+
+@app.command("dose-check")
+def dose_check(
+    code: Annotated[str, typer.Argument(help="the dose's code as typed, scanned or a URI")],
+    org: Annotated[str, typer.Option("--org", help="the vaccination site's USCC")],
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """接种前核验: may this vaccination site give this dose now? Every reason why not, from the
+    province's records; audited. Exits 0 when allowed, 3 when not."""
+    svc = _staff_service("immunization", data_dir)
+    try:
+        answer = svc.check_dose(org, code)
+    except DomainError as exc:
+        raise _fail(f"{exc.reason}: {exc.message}") from exc
+    if as_json:
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
+    elif answer["allowed"]:
+        warnings = f"  ({', '.join(answer['warnings'])})" if answer["warnings"] else ""
+        console.print(f"[green]ALLOWED[/green] {answer['code']}{warnings}")
+    else:
+        console.print(f"[red]REFUSED[/red] {answer['code']}: {', '.join(answer['reasons'])}")
+        for message in answer["messages"]:
+            console.print(f"  {message}")
+    if not answer["allowed"]:
+        raise typer.Exit(REFUSED_EXIT)
 
 
 def _relations(path: Path) -> Iterator[CodeRelation]:

@@ -60,8 +60,11 @@ def build_province(
     ship_share: float = 0.6,
     progress: Progress | None = None,
     today: date | None = None,
+    expired_on: date | None = None,
 ) -> Province:
-    """Register the cast, then make ``units`` doses in full cases and ship part of them."""
+    """Register the cast, then make ``units`` doses in full cases and ship part of them.
+    With ``expired_on``, one more case of the first product line, of a batch made so long
+    ago that it expires on that day, is shipped whole (before it expired)."""
     rng = random.Random(seed)
     day = today or date(2026, 11, 2)
     mahs = catalogue.mahs(mah_count)
@@ -103,6 +106,24 @@ def build_province(
             remaining -= sim_batch.doses
             if progress is not None:
                 progress(sim_batch.doses)
+    if expired_on is not None:
+        _, m, key = lines[0]
+        product = catalogue.product_for(m, 0, key)
+        produced = expired_on - timedelta(days=product.shelf_life_months * 30)
+        old = _make_batch(
+            svc,
+            m.organisation.uscc,
+            product.product_code,
+            product.shelf_life_months,
+            1,
+            product.doses_per(3),
+            serial + 1,
+            day,
+            rng,
+            made=produced,
+        )
+        batches.append(old)
+        _ship(svc, old, cdc, 1.0, min(day, expired_on - timedelta(days=10)), rng)
     return Province(mahs, cdc, batches, tokens)
 
 
@@ -120,8 +141,9 @@ def _make_batch(
     serial: int,
     day: date,
     rng: random.Random,
+    made: date | None = None,
 ) -> SimBatch:
-    made = day - timedelta(days=60 + rng.randrange(60))
+    made = made or day - timedelta(days=60 + rng.randrange(60))
     batch_no = f"{made:%Y%m}{serial:04d}"
     doses = cases * per_case
     svc.register_batch(
@@ -194,7 +216,7 @@ def _ship(
     rng: random.Random,
 ) -> None:
     cases = [c for page in _top_codes(svc, sim_batch.mah_uscc, sim_batch.batch_no) for c in page]
-    to_ship = cases[: int(len(cases) * share)]
+    to_ship = cases[: max(1, int(len(cases) * share))]  # every batch reaches the CDC
     per_case = sim_batch.doses // max(len(cases), 1)
     for n, start in enumerate(range(0, len(to_ship), CASES_PER_NOTE)):
         chunk = to_ship[start : start + CASES_PER_NOTE]
