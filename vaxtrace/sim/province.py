@@ -90,7 +90,7 @@ def build_province(
                 cases = 1  # every product line gets at least one case
             made += 1
             serial += 1
-            sim_batch = _make_batch(
+            sim_batch = make_batch(
                 svc,
                 m.organisation.uscc,
                 product.product_code,
@@ -102,7 +102,7 @@ def build_province(
                 rng,
             )
             batches.append(sim_batch)
-            _ship(svc, sim_batch, cdc, ship_share, day, rng)
+            ship_batch(svc, sim_batch, cdc, ship_share, day, rng)
             remaining -= sim_batch.doses
             if progress is not None:
                 progress(sim_batch.doses)
@@ -110,7 +110,7 @@ def build_province(
         _, m, key = lines[0]
         product = catalogue.product_for(m, 0, key)
         produced = expired_on - timedelta(days=product.shelf_life_months * 30)
-        old = _make_batch(
+        old = make_batch(
             svc,
             m.organisation.uscc,
             product.product_code,
@@ -123,7 +123,7 @@ def build_province(
             made=produced,
         )
         batches.append(old)
-        _ship(svc, old, cdc, 1.0, min(day, expired_on - timedelta(days=10)), rng)
+        ship_batch(svc, old, cdc, 1.0, min(day, expired_on - timedelta(days=10)), rng)
     return Province(mahs, cdc, batches, tokens)
 
 
@@ -131,7 +131,7 @@ def _at(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def _make_batch(
+def make_batch(
     svc: TraceService,
     mah: str,
     product_code: str,
@@ -207,7 +207,7 @@ def _make_batch(
     return SimBatch(mah, product_code, batch_no, doses)
 
 
-def _ship(
+def ship_batch(
     svc: TraceService,
     sim_batch: SimBatch,
     cdc: Organisation,
