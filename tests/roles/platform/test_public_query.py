@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from vaxtrace.app import build_app
 from vaxtrace.core.codes import digital_link, issue_nmpa20, split_canonical
 from vaxtrace.core.registry import ConnectedSystem, RegisteredCodingRule, RegisteredOrganisation
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.exchange.public_client import owner_asker
+from vaxtrace.exchange.public_client import OwnerAsker
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import product_for
 from vaxtrace.sim.province import build_province, sample_codes
@@ -27,20 +26,20 @@ ENDPOINT = "https://trace-a.example"
 def nodes(tmp_path: Path) -> Iterator[tuple[TestClient, list[str], dict[str, Any]]]:
     trace_app = build_app(Settings(data_dir=tmp_path / "mah"), roles=("trace",))
     state: dict[str, Any] = {"down": False}
-    with TestClient(trace_app) as mah_node:
+    with TestClient(trace_app):
 
-        def clients(endpoint: str) -> Any:
+        def clients(endpoint: str) -> httpx.AsyncClient:
             assert endpoint.rstrip("/") == ENDPOINT
             if state["down"]:
                 raise httpx.ConnectError("connection refused")
-            return contextlib.nullcontext(mah_node)
+            return httpx.AsyncClient(base_url=endpoint, transport=httpx.ASGITransport(trace_app))
 
         province = build_province(trace_app.state.trace, units=1000)
         samples = sample_codes(trace_app.state.trace)
         platform_app = build_app(
             Settings(data_dir=tmp_path / "platform"),
             roles=("platform",),
-            ask_owner=owner_asker(clients),
+            ask_owner=OwnerAsker(clients, timeout=5, at_once=4),
         )
         hub = platform_app.state.platform
         operator = province.mahs[0].organisation
