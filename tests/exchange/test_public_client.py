@@ -3,8 +3,10 @@ not getting one, in the domain's words; never a wait without end."""
 
 # No "from __future__ import annotations": the route below is built in a function.
 
+import json
 import time
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,9 +14,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from typer.testing import CliRunner
 
+from vaxtrace.cli import app
 from vaxtrace.core.errors import DomainError, NotFound, Unavailable
 from vaxtrace.exchange.public_client import OwnerAsker
+from vaxtrace.sim.federation import Federation, free_port
 
 ENDPOINT = "https://trace-a.example"
 
@@ -92,3 +97,34 @@ def test_no_turn_in_time_is_busy() -> None:
     busy = anyio.run(while_all_turns_are_taken)
     assert isinstance(busy, Unavailable) and busy.reason == "busy"
     assert _ask(asker, "8123")["status"] == "in_stock"  # and the turn is free again after
+
+
+def test_the_platform_asks_a_trace_node_over_mutual_tls(tmp_path: Path) -> None:
+    """Platform and a MAH's trace node, each its own process serving mutual TLS only: the
+    platform's public entry asks the trace node with its own certificate."""
+    result = CliRunner().invoke(
+        app, ["demo", "--no-serve", "--units", "2000", "--data-dir", str(tmp_path / "mah")]
+    )
+    assert result.exit_code == 0, result.output
+    samples = json.loads((tmp_path / "mah" / "demo.json").read_text())["samples"]
+    federation = Federation(tmp_path)
+    node = federation.add_mah_node("trace-a", tmp_path / "mah", 0, port=free_port())
+    public = "/platform/v1/public/codes"
+    answers: dict[str, httpx.Response] = {}
+    with (
+        federation.serve_mah(node),
+        federation.serve_platform() as base,
+        federation.client("platform") as client,
+    ):
+        for _ in range(100):  # until the trace node has published its coding rules
+            answers = {
+                code: client.get(f"{base}{public}", params={"code": code}) for code in samples
+            }
+            if any(a.status_code == 200 for a in answers.values()):
+                break
+            time.sleep(0.1)
+    federation.close()
+    found = {code: a.json() for code, a in answers.items() if a.status_code == 200}
+    assert found, {code: a.text[:200] for code, a in answers.items()}
+    for code, view in found.items():
+        assert view["code"] == code and view["resolved"]["system_id"] == "trace-a"
