@@ -27,10 +27,6 @@ TRANSIENT = (408, 425, 429)
 """4xx answers that mean "later", not "never"."""
 
 
-def network_client(endpoint: str) -> AbstractContextManager[httpx.Client]:
-    return httpx.Client(base_url=endpoint, timeout=10)
-
-
 def network_async_client(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     return httpx.AsyncClient(base_url=endpoint, timeout=10)
 
