@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any
 
 import httpx
@@ -13,7 +13,12 @@ import httpx
 from vaxtrace.exchange.delivery import Refused, Send
 
 Clients = Callable[[str], AbstractContextManager[httpx.Client]]
-"""An HTTP client for a system's endpoint, for one exchange (network, or in-process)."""
+"""An HTTP client for a system's endpoint, for one exchange (network, or in-process), for work
+done in a worker thread."""
+
+AsyncClients = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
+"""The same for work done on the event loop (a request that asks another system while its caller
+waits): it holds no worker thread while the other system answers."""
 
 Route = Callable[[str], tuple[str, str]]
 """A receiver's name → its endpoint and the path of its batch route."""
@@ -22,8 +27,8 @@ TRANSIENT = (408, 425, 429)
 """4xx answers that mean "later", not "never"."""
 
 
-def network_client(endpoint: str) -> AbstractContextManager[httpx.Client]:
-    return httpx.Client(base_url=endpoint, timeout=10)
+def network_async_client(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return httpx.AsyncClient(base_url=endpoint, timeout=10)
 
 
 def mtls_clients(context: ssl.SSLContext, timeout: float = 30) -> Clients:
@@ -31,6 +36,15 @@ def mtls_clients(context: ssl.SSLContext, timeout: float = 30) -> Clients:
 
     def clients(endpoint: str) -> AbstractContextManager[httpx.Client]:
         return httpx.Client(base_url=endpoint, verify=context, timeout=timeout)
+
+    return clients
+
+
+def mtls_async_clients(context: ssl.SSLContext, timeout: float = 30) -> AsyncClients:
+    """:func:`mtls_clients` for work on the event loop."""
+
+    def clients(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return httpx.AsyncClient(base_url=endpoint, verify=context, timeout=timeout)
 
     return clients
 

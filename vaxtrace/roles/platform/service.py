@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import CodeFamilyName, VaccineProduct
 from vaxtrace.core.downstream import DownstreamEvent, read_event
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from vaxtrace.core.registry import (
     ConnectedSystem,
     FeedKind,
@@ -29,6 +31,7 @@ from vaxtrace.core.supervision import SHIPPING_NOTE, Step, sees
 from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
 from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.exchange.public_client import AskOwner
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.platform import alerts, registry, routes, schema
@@ -96,11 +99,6 @@ def _alert(conn: Connection, reason: str, opened: Opened, **detail: Any) -> None
     alerts.raise_alert(
         conn, reason, str(opened.header["event_id"]), str(opened.header["system_id"]), detail
     )
-
-
-AskOwner = Callable[[str, str], dict[str, Any]]
-"""Ask the trace system at an endpoint for a code's public view; raise NotFound or
-Unavailable in the domain's words."""
 
 
 class PlatformService:
@@ -512,11 +510,21 @@ class PlatformService:
 
     # --- the public query entry (公众查询) ----------------------------------------------------
 
-    def public_query(self, text: str, ask: AskOwner) -> dict[str, Any]:
+    async def public_query(self, text: str, ask: AskOwner, wait: float) -> dict[str, Any]:
         """A code as typed, scanned or a Digital Link → the owning trace system's consumer view
-        (product, MAH, batch, expiry, lot release, status; no personal data)."""
-        where = self.resolve(text)
-        view = ask(where["endpoint"], where["code"])
+        (product, MAH, batch, expiry, lot release, status; no personal data).
+
+        Async: the owner is awaited with no worker thread held (in one process the trace role
+        needs one to answer); only the resolution, a read, runs in one, once one is free
+        within ``wait`` seconds (else 503 ``busy``)."""
+        try:
+            with anyio.fail_after(wait):
+                where = await anyio.to_thread.run_sync(self.resolve, text)
+        except TimeoutError as exc:
+            raise Unavailable(
+                "busy", f"no worker free for a public query within {wait:g} s; try again shortly"
+            ) from exc
+        view = await ask(where["endpoint"], where["code"])
         return {"resolved": {k: where[k] for k in ("system_id", "mah_uscc", "family")}} | view
 
     # --- address resolution ----------------------------------------------------------------
