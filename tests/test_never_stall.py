@@ -62,7 +62,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     with serve_node({"VAXTRACE_DATA_DIR": str(tmp_path)}) as base:
         yield Served(
             base,
-            info["samples"][0],
+            info["codes"][0],
             next(iter(info["tokens"].values())),
             cdc_token,
             note["note_no"],
