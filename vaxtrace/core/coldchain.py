@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, StrictFloat
 
 from vaxtrace.core.datasets import DocumentId, DocumentNo, Model, NonEmpty
-from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.core.errors import DomainError
 
 PLAUSIBLE_CELSIUS = (-90.0, 80.0)
 """A reading outside this is a broken sensor or a typo, not a temperature (ultra-low freezers
@@ -156,7 +156,7 @@ class RuleBook:
         effective date is not after it."""
         versions = [s for s in self.rule_sets if s.product_class == product_class]
         if not versions:
-            raise NotFound(
+            raise DomainError(
                 "unknown_product_class",
                 f"no cold-chain rules for {product_class!r}; known: {', '.join(self.classes)}",
                 field="product_class",
@@ -274,8 +274,9 @@ class Reading:
 StorageOrTransport = Literal["storage", "transport"]
 
 
-class TemperatureUpload(Model):
-    """温度记录: readings of one fridge, cold room or vehicle (a logger's or manual readings)."""
+class TemperatureHeader(Model):
+    """温度记录: what a record of one fridge, cold room or vehicle says besides its readings
+    (a logger's CSV upload sends these as form fields)."""
 
     client_document_id: DocumentId
     document_no: DocumentNo | None = None
@@ -287,6 +288,11 @@ class TemperatureUpload(Model):
     related_document_no: str | None = Field(
         default=None, max_length=60, description="关联单据 e.g. the shipping note"
     )
+
+
+class TemperatureUpload(TemperatureHeader):
+    """温度记录 with its readings, oldest first (a logger's or manual readings)."""
+
     readings: tuple[ReadingIn, ...] = Field(min_length=1, max_length=MAX_READINGS)
 
     def series(self) -> list[Reading]:
