@@ -110,29 +110,8 @@ def _record(
         held = store.in_stock_count(conn, actor) if new else 0
         ids = dict(zip(new, range(next_excursion, next_excursion + len(new)), strict=True))
         body = _answer(record_id, header, readings, fresh, evaluation, span, ids, known, held)
-        store.add_record(
-            conn,
-            {
-                "id": record_id,
-                "unit_uscc": actor,
-                "client_document_id": header.client_document_id,
-                "request_sha256": digest,
-                "document_no": header.document_no,
-                "equipment_id": header.equipment_id,
-                "kind": header.kind,
-                "rule_set": rule_set.key,
-                "related_document_no": header.related_document_no,
-                "source": source,
-                "first_time": span[0],
-                "last_time": span[1],
-                "readings": len(readings),
-                "min_celsius": min(r.celsius for r in readings),
-                "max_celsius": max(r.celsius for r in readings),
-                "tier": body["tier"],
-                "response": body,
-                "recorded_at": at,
-            },
-        )
+        row = _record_row(record_id, actor, header, digest, source, readings, body, at)
+        store.add_record(conn, row | {"rule_set": rule_set.key})
         store.add_readings(
             conn,
             unit_uscc=actor,
@@ -253,6 +232,37 @@ def _answer(
         "known_excursions": sorted(set(known.values())),
         "notices": [n.as_dict() for n in notices[:NOTICES_SHOWN]],
         "notice_count": len(notices),
+    }
+
+
+def _record_row(
+    record_id: int,
+    actor: str,
+    header: TemperatureHeader,
+    digest: str,
+    source: str,
+    readings: list[Reading],
+    body: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": record_id,
+        "unit_uscc": actor,
+        "client_document_id": header.client_document_id,
+        "request_sha256": digest,
+        "document_no": header.document_no,
+        "equipment_id": header.equipment_id,
+        "kind": header.kind,
+        "related_document_no": header.related_document_no,
+        "source": source,
+        "first_time": readings[0].time,
+        "last_time": readings[-1].time,
+        "readings": len(readings),
+        "min_celsius": min(r.celsius for r in readings),
+        "max_celsius": max(r.celsius for r in readings),
+        "tier": body["tier"],
+        "response": body,
+        "recorded_at": at,
     }
 
 
