@@ -4,6 +4,7 @@ every reason, a signal for goods the province never held taken without effect.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from province_world import (
 )
 from sqlalchemy import select
 
+from vaxtrace.core.coldchain import ExcursionDecision, TemperatureUpload
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import Distribution, Vaccination
 from vaxtrace.store.immunization.schema import batch, dose_check, safety_signal, stock
@@ -152,3 +154,31 @@ def test_received_codes_carry_their_batch(at_site: Province) -> None:
     with at_site.engine.connect() as conn:
         batches = set(conn.execute(select(stock.c.batch_no)).scalars())
     assert batches == {BATCH_NO}
+
+
+def test_a_freezer_excursion_at_the_site_stops_its_doses_until_a_person_decides(
+    at_site: Province,
+) -> None:
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    freeze = [
+        {"time": (start + timedelta(minutes=10 * i)).isoformat(), "celsius": -2.0 if i else 5.0}
+        for i in range(9)
+    ] + [{"time": (start + timedelta(minutes=90)).isoformat(), "celsius": 5.0}]
+    upload = TemperatureUpload.model_validate(
+        {
+            "client_document_id": "fridge-1",
+            "equipment_id": "FRIDGE-1",
+            "kind": "storage",
+            "product_class": "freeze_sensitive_2_8",
+            "readings": freeze,
+        }
+    )
+    recorded = at_site.svc.record_temperatures(POV, upload).body
+    [excursion] = [e for e in recorded["excursions"] if e["state"] == "open"]
+    assert check(at_site, dose(1))["reasons"] == ["cold_chain_excursion"]
+    with pytest.raises(DomainError) as refused:
+        vaccinate(at_site, dose(2))
+    assert refused.value.reason == "cold_chain_excursion"
+    decision = ExcursionDecision(decision="usable", decided_by="王医生", reason="shake test ok")
+    at_site.svc.decide_excursion(POV, int(excursion["id"]), decision)
+    assert check(at_site, dose(1))["allowed"] is True

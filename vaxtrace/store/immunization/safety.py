@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, insert, select, text, update
 
+from vaxtrace.core.coldchain import ExcursionState
 from vaxtrace.core.dose_gate import BatchRecord, DoseFacts, StockPlace
 from vaxtrace.core.signals import BatchFacts
 from vaxtrace.core.status import Status
@@ -178,9 +179,17 @@ def signals_of(conn: Connection, mah_uscc: str, batch_no: str, limit: int = 20) 
 
 # --- the dose gate's facts ---------------------------------------------------------------
 
+_HELD = (
+    "(SELECT max(CASE WHEN x.state = 'abnormal' THEN 2 ELSE 1 END) FROM excursion_code xc "
+    "JOIN excursion x ON x.id = xc.excursion_id "
+    "WHERE xc.code = s.code AND x.state IN ('open', 'abnormal')) AS held"
+)
+"""Whether a cold-chain excursion holds the code: 2 abnormal, 1 open (pending a decision)."""
+HELD_STATES = {1: ExcursionState.OPEN.value, 2: ExcursionState.ABNORMAL.value}
+
 _FACTS = text(
     "SELECT s.code, s.holder_uscc, s.state, s.mah_status, s.batch_no, "
-    "b.expiry_date, b.lot_release_no, b.lock_kind, b.recall_no, "
+    f"b.expiry_date, b.lot_release_no, b.lock_kind, b.recall_no, {_HELD}, "
     "EXISTS (SELECT 1 FROM stock i WHERE i.parent_code = s.code) AS holds_codes "
     "FROM stock s LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no "
     "WHERE s.code = :code"
@@ -210,6 +219,7 @@ def facts_of(row: RowMapping) -> DoseFacts:
         holds_codes=bool(row["holds_codes"]),
         status=None if row["mah_status"] is None else Status(row["mah_status"]),
         batch=record,
+        excursion=HELD_STATES.get(row["held"]),
     )
 
 
@@ -220,13 +230,13 @@ def _date(value: Any) -> date | None:
 
 
 _STOPPED = (
-    "SELECT s.code, s.holder_uscc, s.state, s.mah_status, s.batch_no, "
-    "b.expiry_date, b.lot_release_no, b.lock_kind, b.recall_no, 0 AS holds_codes "
+    "SELECT * FROM (SELECT s.code, s.holder_uscc, s.state, s.mah_status, s.batch_no, "
+    f"b.expiry_date, b.lot_release_no, b.lock_kind, b.recall_no, {_HELD}, 0 AS holds_codes "
     "FROM {table} a JOIN stock s ON s.code = a.code "
-    "LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no "
-    "WHERE s.mah_status IS NOT NULL OR b.lock_kind IS NOT NULL OR b.recall_no IS NOT NULL "
-    "OR b.expiry_date < :today "
-    "ORDER BY s.code LIMIT :n"
+    "LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no) f "
+    "WHERE f.mah_status IS NOT NULL OR f.lock_kind IS NOT NULL OR f.recall_no IS NOT NULL "
+    "OR f.expiry_date < :today OR f.held IS NOT NULL "
+    "ORDER BY f.code LIMIT :n"
 )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    UniqueConstraint,
 )
 
 from vaxtrace.store.basic_data import registry_copy_tables
@@ -208,3 +210,87 @@ exchange = exchange_tables(metadata)
 
 basic_data = registry_copy_tables(metadata)
 """Basic data copied from the platform's registry, and how far its feed is applied."""
+
+# --- cold chain (冷链): temperature records, excursions and the codes they hold ------------------
+
+temperature_record = Table(
+    "temperature_record",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("unit_uscc", String(18), nullable=False),
+    Column("client_document_id", String(64), nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("document_no", String(60)),
+    Column("equipment_id", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("rule_set", String(80), nullable=False),
+    Column("related_document_no", String(60)),
+    Column("source", String(10), nullable=False),
+    Column("first_time", DateTime(timezone=True), nullable=False),
+    Column("last_time", DateTime(timezone=True), nullable=False),
+    Column("readings", Integer, nullable=False),
+    Column("min_celsius", Float, nullable=False),
+    Column("max_celsius", Float, nullable=False),
+    Column("tier", String(10)),
+    Column("response", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("unit_uscc", "client_document_id"),
+    Index("ix_temperature_record_equipment", "unit_uscc", "equipment_id", "first_time"),
+)
+"""温度记录: one upload of a fridge's, cold room's or vehicle's readings by a CDC or site, once
+per client document id (append-only); ``rule_set`` names the rules it was judged by
+(``class@version``), ``response`` the answer a retry gets again."""
+
+temperature_reading = Table(
+    "temperature_reading",
+    metadata,
+    Column("unit_uscc", String(18), nullable=False),
+    Column("equipment_id", String(200), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("celsius", Float, nullable=False),
+    Column("record_id", Id, ForeignKey("temperature_record.id"), nullable=False),
+    PrimaryKeyConstraint("unit_uscc", "equipment_id", "time"),
+)
+"""Every reading of a unit's equipment, once per time (UTC), from the record that first
+brought it (append-only)."""
+
+excursion = Table(
+    "excursion",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("unit_uscc", String(18), nullable=False),
+    Column("equipment_id", String(200), nullable=False),
+    Column("record_id", Id, ForeignKey("temperature_record.id"), nullable=False),
+    Column("rule_set", String(80), nullable=False),
+    Column("rule_id", String(60), nullable=False),
+    Column("rule_kind", String(12), nullable=False),
+    Column("tier", String(10), nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Column("minutes", Float, nullable=False),
+    Column("min_celsius", Float, nullable=False),
+    Column("max_celsius", Float, nullable=False),
+    Column("codes", Integer, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("decided_by", String(100)),
+    Column("decision_reason", String(200)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_excursion_unit", "unit_uscc", "state"),
+    Index("ix_excursion_rule", "unit_uscc", "equipment_id", "rule_id", "start_time"),
+)
+"""温度超标: a rule breached on a unit's equipment; open (待定) it holds every code the unit had
+in stock, until a named person decides usable (released) or abnormal (kept out for good)."""
+
+excursion_code = Table(
+    "excursion_code",
+    metadata,
+    Column("excursion_id", Id, ForeignKey("excursion.id"), nullable=False),
+    Column("code", CodeText, nullable=False),
+    PrimaryKeyConstraint("excursion_id", "code"),
+    Index("ix_excursion_code_code", "code"),
+)
+"""The codes an excursion holds (append-only): every level, containers and what is in them."""
+
+COLD_CHAIN_HISTORY = ("temperature_record", "temperature_reading", "excursion_code")
+"""Cold-chain tables whose rows are history (append-only triggers, migration 0006)."""

@@ -7,6 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from vaxtrace.core.coldchain import (
+    ExcursionDecision,
+    ExcursionState,
+    TemperatureHeader,
+    TemperatureUpload,
+)
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.province import (
     DamageReport,
@@ -21,6 +27,7 @@ from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import (
+    coldchain,
     dose_checks,
     exchange,
     identities,
@@ -136,3 +143,27 @@ class ImmunizationService:
         if code is None:
             return inventory.summary(self.engine, actor)
         return inventory.by_code(self.engine, actor, code)
+
+    # --- cold chain ----------------------------------------------------------------------------
+
+    def record_temperatures(self, actor: str, upload: TemperatureUpload) -> WriteResult:
+        """温度记录: readings of a fridge or vehicle; an excursion holds the unit's stock."""
+        return coldchain.record_temperatures(self.engine, actor, upload)
+
+    def record_logger_file(
+        self, actor: str, header: TemperatureHeader, content: bytes
+    ) -> WriteResult:
+        """温度记录 from a logger's CSV export (``time,celsius``)."""
+        return coldchain.record_logger_file(self.engine, actor, header, content)
+
+    def excursions(self, actor: str, state: ExcursionState | None = None) -> list[dict[str, Any]]:
+        return coldchain.excursions(self.engine, actor, state)
+
+    def excursion(self, actor: str, excursion_id: int) -> dict[str, Any]:
+        return coldchain.excursion(self.engine, actor, excursion_id)
+
+    def decide_excursion(
+        self, actor: str, excursion_id: int, decision: ExcursionDecision
+    ) -> WriteResult:
+        """温度超标处置 by a named person: usable releases the codes, abnormal keeps them out."""
+        return coldchain.decide(self.engine, actor, excursion_id, decision)
