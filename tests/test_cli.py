@@ -231,7 +231,13 @@ def test_the_demos_dose_gate_from_the_command_line(tmp_path: Path) -> None:
     for its reason (exit 3) and lets the good one pass (exit 0)."""
     samples = _demo(tmp_path)["samples"]
     assert isinstance(samples, dict)
-    expected = {"good": None, "locked": "locked", "recalled": "recalled", "expired": "expired"}
+    expected = {
+        "good": None,
+        "locked": "locked",
+        "recalled": "recalled",
+        "expired": "expired",
+        "excursion": "cold_chain_excursion",
+    }
     for kind, reason in expected.items():
         result = runner.invoke(
             app,

@@ -35,8 +35,8 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     # each hop went through the receiving role's API, under the sender's certificate: the
     # notes and the MAHs' two safety signals (a lock, a recall) down, the province's day
     # (receipt, supply, vaccination) and the gate's day (a receipt and a supply for each of
-    # four batches) up
-    signals, reports = 2, 3 + 2 * 4
+    # five batches) up
+    signals, reports = 2, 3 + 2 * 5
     assert _senders(app.state.platform.engine, platform_exchange.inbox) == {
         "local-trace": notes + signals,
         "local-province": reports,

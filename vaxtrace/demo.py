@@ -140,15 +140,16 @@ def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
     return _await_history(demo, client, dose, ["107", "209", "322"], timeout)
 
 
-GATE_KINDS = ("good", "locked", "recalled", "expired")
+GATE_KINDS = ("excursion", "good", "locked", "recalled", "expired")
 """The doses the gate must tell apart, each from a batch of its own."""
 
 
 def _gate_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
     """The dose gate at work: the CDC receives a batch for each case and supplies a case of
-    each to the site (two days ago); one batch expired yesterday; the MAH locks one batch and
-    recalls another; the site's dose-check then refuses each for its reason and lets the good
-    dose pass. Measures the time from the MAH's lock to the site's refusal."""
+    each to the site (two days ago); the site's freezer fails while only the first case is in
+    it; one batch expired yesterday; the MAH locks one batch and recalls another; the site's
+    dose-check then refuses each for its reason and lets the good dose pass. Measures the
+    time from the MAH's lock to the site's refusal."""
     cdc, pov = (o.uscc for o in cast().province[:2])
     staff = {who: {"Authorization": f"Bearer {demo.staff[who]}"} for who in (cdc, pov)}
     chosen = _gate_batches(demo)
@@ -162,6 +163,10 @@ def _gate_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
         if top.startswith("!"):
             return [top[1:]]
         doses[kind] = _a_dose_inside(client, top, staff[pov])
+        if kind == "excursion":  # the site's freezer fails while only this case is in it
+            failure = _freezer_excursion(client, staff[pov])
+            if failure:
+                return [failure]
     demo.gate = {"site": pov} | {f"{kind}_dose": code for kind, code in doses.items()}
     mah_auth = {"Authorization": f"Bearer {demo.province.tokens[chosen['locked'].mah_uscc]}"}
     started = time.monotonic()
@@ -232,7 +237,33 @@ def _receive_and_supply(
     return str(codes[0])
 
 
-EXPECTED_REASON = {"locked": "locked", "recalled": "recalled", "expired": "expired"}
+EXPECTED_REASON = {
+    "locked": "locked",
+    "recalled": "recalled",
+    "expired": "expired",
+    "excursion": "cold_chain_excursion",
+}
+
+
+def _freezer_excursion(client: TestClient, as_pov: dict[str, str]) -> str | None:
+    """The site's logger shows its vaccine fridge at −2 °C for 80 minutes this morning: an
+    excursion that holds what the site has in stock until a person decides."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    readings = [
+        {"time": (start + timedelta(minutes=10 * i)).isoformat(), "celsius": -2.0 if i else 5.0}
+        for i in range(9)
+    ] + [{"time": (start + timedelta(minutes=90)).isoformat(), "celsius": 5.0}]
+    record = {
+        "client_document_id": "demo-fridge-1",
+        "equipment_id": "POV-FRIDGE-1",
+        "kind": "storage",
+        "product_class": "freeze_sensitive_2_8",
+        "readings": readings,
+    }
+    answer = client.post("/immunization/v1/temperature-records", json=record, headers=as_pov)
+    if answer.status_code != 201 or not answer.json().get("excursions"):
+        return f"freezer excursion: HTTP {answer.status_code} {answer.text[:300]}"
+    return None
 
 
 def _await_gate(
@@ -256,7 +287,9 @@ def _await_gate(
     good = _dose_check(client, as_pov, demo.gate["good_dose"])
     if not good.get("allowed"):
         failures.append(f"the good dose is refused: {good}")
-    demo.exchanged["doses the gate refused for the right reason"] = 3 - len(pending)
+    demo.exchanged["doses the gate refused for the right reason"] = len(EXPECTED_REASON) - len(
+        pending
+    )
     return failures
 
 
