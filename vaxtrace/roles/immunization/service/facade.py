@@ -21,6 +21,7 @@ from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import (
+    alerts,
     exchange,
     identities,
     inventory,
@@ -49,6 +50,8 @@ class ImmunizationService:
         self.engine = engine
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
+        if outbox is not None:  # what the platform refuses becomes an alert here
+            outbox.on_refused = alerts.refused_by_platform(platform_id)
 
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
@@ -57,13 +60,10 @@ class ImmunizationService:
         return self.receive_batch(caller, [envelope])[0]
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
-        """Only the platform forwards to a province; each event is taken once, a batch all
-        or none."""
+        """Only the platform forwards to a province (shipping notes, refusals of its
+        reports); each event is taken once, a batch all or none."""
         return self.from_platform.take(
-            caller.system_id,
-            envelopes,
-            lambda _opened: None,
-            exchange.announce,
+            caller.system_id, envelopes, exchange.read, exchange.announce
         )
 
     def expected(self, consignee_uscc: str) -> list[dict[str, Any]]:
@@ -75,6 +75,23 @@ class ImmunizationService:
             return int(
                 conn.execute(select(func.count()).select_from(expected_receipt)).scalar_one()
             )
+
+    # --- refusal alerts (拒收告警) -------------------------------------------------------------
+
+    def alerts(
+        self, actor: str, *, state: str | None = None, before: int | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """The unit's alerts of refused reports, newest first."""
+        return alerts.listing(self.engine, actor, state=state, before=before, limit=limit)
+
+    def acknowledge_alert(
+        self, actor: str, alert_id: int, note: str | None = None
+    ) -> dict[str, Any]:
+        return alerts.acknowledge(self.engine, actor, alert_id, note)
+
+    def open_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Every unit's open alerts, newest first, for the node's operator."""
+        return alerts.open_alerts(self.engine, limit)
 
     # --- organisations and staff -------------------------------------------------------------
 
