@@ -201,14 +201,35 @@ def test_a_refused_message_is_final_at_once_and_the_next_goes_in_the_same_round(
     report = outbox.deliver_due(receiver)
     assert (report.delivered, report.failed, len(report.refused)) == (4, 0, 1)
     assert receiver.applied == [0, 1, 3, 4]  # nothing waits behind the refused one
-    # the refusal named envelopes[2]: the two before it went as a batch, then the rest
-    assert receiver.batches == [5, 2, 2]
+    # the refusal named envelopes[2]: the two before it went as a batch, then it alone
+    # (refused again: final), then the rest
+    assert receiver.batches == [5, 2, 1, 2]
     (dead,) = outbox.dead_letters()
     assert (dead["sequence"], dead["state"], dead["attempts"]) == (3, "refused", 1)
     assert dead["last_error"] == "refused: 409 locked (codes): refused n=2"
     # the node was told with the receiver's reason, as if the message had gone alone
     assert told == [(3, "locked", "codes", "refused n=2")]
     assert outbox.deliver_due(receiver).delivered == 0  # final: never sent again
+
+
+def test_a_receiver_wrong_about_which_envelope_loses_nothing(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, _clock = pair
+    refusals = iter([{"reason": "locked", "field": "envelopes[0].codes"}])
+
+    def wrong_once(name: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
+        problem = next(refusals, None)
+        if problem is not None:
+            receiver.batches.append(len(envelopes))
+            raise Refused("refused", problem, 409)
+        receiver(name, envelopes)
+
+    for n in range(3):
+        post(outbox, n)
+    report = outbox.deliver_due(wrong_once)
+    assert (report.delivered, report.refused) == (3, [])
+    assert receiver.batches == [3, 1, 2] and receiver.applied == [0, 1, 2]
 
 
 def test_a_refusal_naming_no_envelope_is_found_one_at_a_time(

@@ -196,29 +196,26 @@ class Outbox:
 
     def _deliver_queue(self, receiver: str, send: Send, done: Round) -> bool:
         """Deliver one queue: a batch at a time while they are taken. A refused batch changed
-        nothing: the envelopes before the one at fault go again as a batch, the one at fault
-        is refused for good, and the rest follow (one at a time, when the receiver did not
-        say which envelope it refused, until it is found)."""
-        limit, progressed = self.batch_size, False
-        known: tuple[int, Refused] | None = None  # (message id, its refusal) found in a batch
+        nothing: the envelopes before the one the receiver named go again as a batch, then
+        that one alone (refused alone, it is final; taken, the receiver was wrong about it),
+        then the rest. A refusal naming no envelope is found one message at a time."""
+        limit, plan, searching, progressed = self.batch_size, list[int](), False, False
         while True:
             with read_tx(self.engine) as conn:
                 batch = self.store.queue(conn, receiver, limit)
             if not batch:  # another process delivered it meanwhile
                 return progressed
-            if known is not None and int(batch[0]["id"]) == known[0]:
-                self._refused(batch[0], known[1], done)
-                known, limit, progressed = None, self.batch_size, True
-                continue
             try:
                 send(receiver, [m["envelope"] for m in batch])
             except Refused as exc:
-                at = exc.place(len(batch))
-                if at is None and len(batch) > 1:
-                    limit = 1  # find the message at fault
+                if len(batch) == 1:
+                    self._refused(batch[0], exc.of_item(0), done)
+                    limit, plan, searching, progressed = self.batch_size, [], False, True
                     continue
-                at = at or 0
-                known, limit = (int(batch[at]["id"]), exc.of_item(at)), max(at, 1)
+                at = exc.place(len(batch))
+                searching = at is None
+                plan = [] if at is None else [at, 1] if at > 0 else [1]
+                limit = 1 if at is None else plan.pop(0)
                 continue
             except Exception as exc:  # unreachable, timed out, 5xx: the head backs off
                 return self._failed(batch[0], done, exc) or progressed
@@ -226,8 +223,12 @@ class Outbox:
                 self.store.mark_delivered(conn, [int(m["id"]) for m in batch], self._now())
             done.delivered += len(batch)
             progressed = True
-            if limit == self.batch_size:
-                return True  # other queues get their turn; the round comes back to this one
+            if plan:
+                limit = plan.pop(0)
+            elif not searching:
+                if limit == self.batch_size:
+                    return True  # other queues get their turn; the round comes back here
+                limit = self.batch_size
 
     def _refused(self, message: RowMapping, refusal: Refused, done: Round) -> None:
         """Make a refused message final and tell whoever must know, in one transaction."""

@@ -50,8 +50,18 @@ class ImmunizationService:
         self.engine = engine
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
-        if outbox is not None:  # what the platform refuses becomes an alert here
-            outbox.on_refused = alerts.refused_by_platform(platform_id)
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where every write reports its step to the platform; None without an exchange.
+        What the platform refuses of it becomes an alert of the unit that did the step."""
+        return self._outbox
+
+    @outbox.setter
+    def outbox(self, outbox: Outbox | None) -> None:
+        self._outbox = outbox
+        if outbox is not None:
+            outbox.on_refused = alerts.refused_by_platform(self.from_platform.platform_id)
 
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
