@@ -1,0 +1,120 @@
+"""No refusal goes unseen, in the one-process federation (``--role all``, as the demo runs it):
+the MAH locks a dose the province already holds; the site, not knowing, records its
+vaccination and then a valid one; the trace system refuses the first report, and within
+seconds the site sees the alert, the province's regulator the finding, the platform's operator
+the alert and the dead letter, while the valid report behind it reached the trace history."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi.testclient import TestClient
+
+from vaxtrace import demo
+from vaxtrace.settings import Settings
+
+T = TypeVar("T")
+API = "/immunization/v1"
+
+
+def _document(tag: str) -> dict[str, Any]:
+    return {
+        "client_document_id": tag,
+        "document_no": tag.upper(),
+        "business_time": datetime.now(UTC).isoformat(),
+    }
+
+
+def _within(seconds: float, read: Callable[[], T], done: Callable[[T], bool]) -> tuple[T, float]:
+    """What ``read`` answers once ``done`` holds (or at the deadline), and how long it took."""
+    start = time.monotonic()
+    while True:
+        value = read()
+        elapsed = time.monotonic() - start
+        if done(value) or elapsed > seconds:
+            return value, elapsed
+        time.sleep(0.02)
+
+
+def _doses_held(client: TestClient, headers: dict[str, str], n: int) -> list[str]:
+    """``n`` doses a unit holds in stock, down from its outermost codes."""
+    stock = client.get(f"{API}/stock", headers=headers).json()
+    todo, doses = [c["code"] for c in stock["in_stock"]], list[str]()
+    while todo and len(doses) < n:
+        code = todo.pop(0)
+        found = client.get(f"{API}/stock", params={"code": code}, headers=headers).json()
+        if found["inside"]:
+            todo[:0] = found["inside"]
+        elif found["state"] == "in_stock":
+            doses.append(code)
+    return doses
+
+
+def test_the_site_sees_a_refused_vaccination_within_seconds(tmp_path: Path) -> None:
+    built = demo.build(Settings(data_dir=tmp_path), 2000, 1, lambda _n: None)
+    demo.run(built, timeout=60)
+    assert built.failures == [] and built.vaccinated is not None
+    cdc, pov = (o.uscc for o in demo.cast().province[:2])
+    regulator = demo.cast().regulators[0].uscc
+    as_pov = {"Authorization": f"Bearer {built.staff[pov]}"}
+    as_cdc = {"Authorization": f"Bearer {built.staff[cdc]}"}
+    as_regulator = {"Authorization": f"Bearer {built.staff[regulator]}"}
+    hub = built.app.state.platform
+    with TestClient(built.app) as client:
+        locked, good = _doses_held(client, as_pov, 2)
+        owner = built.app.state.trace.trace(locked)["product"]["mah_uscc"]
+        as_mah = {"Authorization": f"Bearer {built.province.tokens[owner]}"}
+        lock = _document("lock-1") | {
+            "codes": [locked],
+            "kind": "pending",
+            "reason": "疑似冷链异常",
+        }
+        assert client.post("/trace/v1/locks", json=lock, headers=as_mah).status_code == 201
+        # the province has not been told of the lock (yet): the site uses both doses
+        for n, dose in enumerate((locked, good)):
+            body = _document(f"vac-{n}") | {"code": dose}
+            used = client.post(f"{API}/vaccinations", json=body, headers=as_pov)
+            assert used.status_code == 201, used.text
+
+        alerts, waited = _within(
+            5,
+            lambda: client.get(f"{API}/alerts", headers=as_pov).json()["alerts"],
+            lambda found: bool(found),
+        )
+        assert waited < 5, "the site was not told within 5 s"
+        (alert,) = alerts
+        assert (alert["bill_type"], alert["codes"], alert["reason"]) == ("322", [locked], "locked")
+        assert alert["refused_by"] == "local-trace" and "do not use" in alert["what_to_do"]
+        assert client.get(f"{API}/alerts", headers=as_cdc).json()["alerts"] == []
+
+        # the valid report behind it was not held up
+        history, _ = _within(
+            10,
+            lambda: built.app.state.trace.trace(good),
+            lambda found: found["status"] == "used",
+        )
+        assert history["history"][-1]["bill_type"] == "322"
+        assert built.app.state.trace.trace(locked)["status"] == "pending"
+
+        findings, _ = _within(
+            10,
+            lambda: client.get("/supervision/v1/findings", headers=as_regulator).json(),
+            lambda found: bool(found["findings"]),
+        )
+        (finding,) = findings["findings"]
+        assert (finding["org_uscc"], finding["reason"], finding["codes"]) == (
+            pov,
+            "locked",
+            [locked],
+        )
+
+        (refused,) = [a for a in hub.exchange_alerts() if a["reason"] == "delivery_refused"]
+        assert refused["sender"] == "local-province"
+        health = client.get("/health").json()
+        assert health["exchange"]["platform"]["dead_letters"] == {"local-trace": 1}
+        assert set(health["exchange"]) == {"trace", "platform", "immunization"}
+        assert health["exchange"]["immunization"]["dead_letters"] == {}
