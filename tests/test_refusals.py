@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,6 +55,42 @@ def _doses_held(client: TestClient, headers: dict[str, str], n: int) -> list[str
     return doses
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A vaccination the trace system refused, and a valid one behind it."""
+
+    locked: str
+    good: str
+    site: dict[str, str]
+    """The site's bearer header."""
+
+
+def refused_vaccination(built: demo.Demo, client: TestClient) -> Refusal:
+    """The MAH locks a dose the site holds; the site, not knowing, uses it and then another."""
+    pov = demo.cast().province[1].uscc
+    as_pov = {"Authorization": f"Bearer {built.staff[pov]}"}
+    locked, good = _doses_held(client, as_pov, 2)
+    owner = built.app.state.trace.trace(locked)["product"]["mah_uscc"]
+    as_mah = {"Authorization": f"Bearer {built.province.tokens[owner]}"}
+    lock = _document("lock-1") | {"codes": [locked], "kind": "pending", "reason": "疑似冷链异常"}
+    assert client.post("/trace/v1/locks", json=lock, headers=as_mah).status_code == 201
+    for n, dose in enumerate((locked, good)):
+        body = _document(f"vac-{n}") | {"code": dose}
+        used = client.post(f"{API}/vaccinations", json=body, headers=as_pov)
+        assert used.status_code == 201, used.text
+    return Refusal(locked, good, as_pov)
+
+
+def alerts_at_the_site(client: TestClient, refusal: Refusal, count: int = 1) -> list[Any]:
+    """The site's alerts once there are ``count`` of them (or after 5 s)."""
+    found, _ = _within(
+        5,
+        lambda: client.get(f"{API}/alerts", headers=refusal.site).json()["alerts"],
+        lambda alerts: len(alerts) >= count,
+    )
+    return list(found)
+
+
 def test_the_site_sees_a_refused_vaccination_within_seconds(tmp_path: Path) -> None:
     built = demo.build(Settings(data_dir=tmp_path), 2000, 1, lambda _n: None)
     demo.run(built, timeout=60)
@@ -65,21 +102,8 @@ def test_the_site_sees_a_refused_vaccination_within_seconds(tmp_path: Path) -> N
     as_regulator = {"Authorization": f"Bearer {built.staff[regulator]}"}
     hub = built.app.state.platform
     with TestClient(built.app) as client:
-        locked, good = _doses_held(client, as_pov, 2)
-        owner = built.app.state.trace.trace(locked)["product"]["mah_uscc"]
-        as_mah = {"Authorization": f"Bearer {built.province.tokens[owner]}"}
-        lock = _document("lock-1") | {
-            "codes": [locked],
-            "kind": "pending",
-            "reason": "疑似冷链异常",
-        }
-        assert client.post("/trace/v1/locks", json=lock, headers=as_mah).status_code == 201
-        # the province has not been told of the lock (yet): the site uses both doses
-        for n, dose in enumerate((locked, good)):
-            body = _document(f"vac-{n}") | {"code": dose}
-            used = client.post(f"{API}/vaccinations", json=body, headers=as_pov)
-            assert used.status_code == 201, used.text
-
+        refusal = refused_vaccination(built, client)
+        locked, good = refusal.locked, refusal.good
         alerts, waited = _within(
             5,
             lambda: client.get(f"{API}/alerts", headers=as_pov).json()["alerts"],

@@ -625,7 +625,8 @@ def exchange_dead_letters(data_dir: DataDir = None, role: ExchangeRole = None) -
     (requeue one with `exchange requeue ID --role R`)."""
     for name, outbox in _outboxes(role, data_dir).items():
         letters = outbox.dead_letters()
-        console.print(f"{name} ({outbox.system_id}): {len(letters) or 'no'} dead letter(s)")
+        count = f"{len(letters)} dead letter(s)" if letters else "no dead letters"
+        console.print(f"{name} ({outbox.system_id}): {count}")
         for letter in letters:
             console.print(
                 f"{letter['id']:>6}  {letter['state']:<7}  to {letter['receiver']}  "
