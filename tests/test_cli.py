@@ -282,3 +282,21 @@ def test_exchange_commands_work_on_a_role_all_data_dir(tmp_path: Path) -> None:
         assert len(alerts_at_the_site(client, refusal, 2)) == 2
     everything = runner.invoke(app, ["exchange", "requeue", "--all", "--role", "platform", *d])
     assert everything.exit_code == 0 and "requeued as #" in everything.output
+    # a trace node's own messages the platform refused are its alerts
+    from vaxtrace.exchange.delivery import Refused
+    from vaxtrace.node import outbox_of
+    from vaxtrace.store.engine import write_tx
+
+    outbox = outbox_of(settings, "trace")
+    assert outbox is not None
+    with write_tx(outbox.engine) as conn:
+        outbox.post(
+            conn, "platform", event_type="20", event_subtype="201", data_owner="x", payload={}
+        )
+
+    def platform(_receiver: str, _batch: object) -> None:
+        raise Refused("refused", {"reason": "unknown_document", "field": "envelopes[0].payload"})
+
+    outbox.deliver_due(platform)
+    traced = runner.invoke(app, ["exchange", "alerts", "--role", "trace", *d])
+    assert traced.exit_code == 0 and "refused: unknown_document (payload)" in traced.output
