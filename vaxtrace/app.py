@@ -269,9 +269,21 @@ def build_app(
         app.state.supervision = watch
         app.include_router(supervision_router(system_identity(revoked)))
 
+    outboxes = {
+        role: node.outbox
+        for role, node in (("trace", svc), ("platform", hub), ("immunization", province))
+        if node is not None and node.outbox is not None
+    }
+
     @app.get("/health", tags=["ops"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> dict[str, Any]:
+        """Alive; and per role that sends, how its exchange stands: messages waiting
+        (``pending``), the oldest one's age in seconds, dead letters (given up on or refused)
+        per receiver."""
+        return {
+            "status": "ok",
+            "exchange": {role: outbox.health() for role, outbox in outboxes.items()},
+        }
 
     return app
 

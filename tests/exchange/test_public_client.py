@@ -106,7 +106,7 @@ def test_the_platform_asks_a_trace_node_over_mutual_tls(tmp_path: Path) -> None:
         app, ["demo", "--no-serve", "--units", "2000", "--data-dir", str(tmp_path / "mah")]
     )
     assert result.exit_code == 0, result.output
-    samples = json.loads((tmp_path / "mah" / "demo.json").read_text())["samples"]
+    samples = json.loads((tmp_path / "mah" / "demo.json").read_text())["codes"]
     federation = Federation(tmp_path)
     node = federation.add_mah_node("trace-a", tmp_path / "mah", 0, port=free_port())
     public = "/platform/v1/public/codes"

@@ -23,8 +23,9 @@ waits): it holds no worker thread while the other system answers."""
 Route = Callable[[str], tuple[str, str]]
 """A receiver's name → its endpoint and the path of its batch route."""
 
-TRANSIENT = (408, 425, 429)
-"""4xx answers that mean "later", not "never"."""
+TRANSIENT = (401, 408, 425, 429)
+"""4xx answers that mean "later", not "never": the receiver did not judge the message (401:
+it does not know the caller yet, e.g. a certificate not yet trusted)."""
 
 
 def network_async_client(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
@@ -55,15 +56,29 @@ def batch_path(role: str) -> str:
 
 
 def batch_sender(clients: Clients, route: Route) -> Send:
-    """``send(receiver, envelopes)`` for :meth:`Outbox.deliver_due`: one request per batch; a
-    4xx answer is a refusal (:class:`Refused`), anything else not 2xx a failure to retry."""
+    """``send(receiver, envelopes)`` for :meth:`Outbox.deliver_due`: one request per batch. A
+    4xx answer with a problem body is the receiver's refusal (:class:`Refused`, final);
+    anything else not 2xx (5xx, a 4xx meaning "later", one without a problem) a failure to
+    retry."""
 
     def send(receiver: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
         endpoint, path = route(receiver)
         with clients(endpoint) as client:
             answer = client.post(path, json={"envelopes": [dict(e) for e in envelopes]})
-        if 400 <= answer.status_code < 500 and answer.status_code not in TRANSIENT:
-            raise Refused(f"{receiver} refused the batch: {answer.status_code} {answer.text[:400]}")
+        status, problem = answer.status_code, _problem(answer)
+        if problem is not None and 400 <= status < 500 and status not in TRANSIENT:
+            raise Refused(
+                f"{receiver} refused the batch: {status} {answer.text[:400]}", problem, status
+            )
         answer.raise_for_status()
 
     return send
+
+
+def _problem(answer: httpx.Response) -> dict[str, Any] | None:
+    """The RFC 9457 problem an answer carries (a JSON object naming a ``reason``), if any."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and isinstance(body.get("reason"), str) else None

@@ -27,9 +27,11 @@ from vaxtrace.core.province import (
     Vaccination,
 )
 from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
+from vaxtrace.core.refusal import Acknowledgement, AlertState
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService
+from vaxtrace.roles.immunization.service.alerts import MAX_ALERTS
 from vaxtrace.roles.immunization.service.coldchain import CSV_MAX_BYTES
 from vaxtrace.web.answers import write_answer
 from vaxtrace.web.identity import app_state, bearer_actor
@@ -44,6 +46,17 @@ REJECTED_STATUS = {
 
 NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单号")]
 ExcursionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="温度超标编号")]
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the alert's id")]
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries of the problem answers a route gives."""
+    return {
+        status: {"description": "RFC 9457 problem", "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
+
+
 MahUscc = Annotated[
     str | None, Query(description="发货单位: needed only when two MAHs' notes share a number")
 ]
@@ -286,5 +299,28 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """温度超标处置 by a named person: usable releases the codes, abnormal keeps them out
         for good. The same decision sent again is answered again (200)."""
         return write_answer(svc.decide_excursion(who, excursion_id, item), response)
+    # --- refusal alerts (bearer) ---------------------------------------------------------------
+
+    @router.get("/alerts", responses=_problems(401, 422))
+    def alerts(
+        svc: Service,
+        who: Actor,
+        state: Annotated[AlertState | None, Query(description="open or acknowledged")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=2**63 - 1, description="only alerts older than this id")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
+    ) -> dict[str, Any]:
+        """拒收告警: your reports their receiver refused (the MAH's trace system, or the
+        platform), newest first: what, which codes, why, what to do, when."""
+        chosen = None if state is None else state.value
+        return svc.alerts(who, state=chosen, before=before, limit=limit)
+
+    @router.post("/alerts/{alert_id}/acknowledgement", responses=_problems(401, 404, 422))
+    def acknowledge(
+        alert_id: AlertId, svc: Service, who: Actor, item: Acknowledgement | None = None
+    ) -> dict[str, Any]:
+        """Acknowledge one of your alerts (seen, taken in hand); again changes nothing."""
+        return svc.acknowledge_alert(who, alert_id, None if item is None else item.note)
 
     return router

@@ -17,6 +17,7 @@ from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import CodeFamilyName, VaccineProduct
 from vaxtrace.core.downstream import DownstreamEvent, read_event
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
+from vaxtrace.core.refusal import FINDING, REFUSAL, RefusalNotice, notice_of
 from vaxtrace.core.registry import (
     ConnectedSystem,
     FeedKind,
@@ -28,8 +29,8 @@ from vaxtrace.core.registry import (
 )
 from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SHIPPING_NOTE, Step, sees
-from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
-from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
+from vaxtrace.exchange.delivery import Inbox, Outbox, Refused, take_batch
+from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope, payload_of
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.public_client import AskOwner
 from vaxtrace.store.engine import read_tx, write_tx
@@ -54,6 +55,13 @@ DOCUMENTS = {
     "safety_signal": SystemRole.TRACE.value,
 }
 """What the exchange carries, and the role of system that may send it."""
+
+REFUSALS_TAKEN_BY = frozenset({SystemRole.IMMUNIZATION.value})
+"""The roles of system that take a refusal back (a province makes it an alert for the unit
+that did the step); for others the platform's alert is the record."""
+
+DELIVERY_REFUSED = "delivery_refused"
+"""The reason of the platform's alert when a system refused what the platform forwarded."""
 
 
 def _checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySignal | None:
@@ -106,7 +114,18 @@ class PlatformService:
         self.engine = engine
         self.inbox = Inbox(ExchangeStore(schema.exchange))
         self.outbox = outbox
-        """Where the platform forwards to provinces; None until it has its own system id."""
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where the platform forwards to connected systems; None until it has its own
+        system id. What a receiver refuses from it travels back (see :meth:`_refused`)."""
+        return self._outbox
+
+    @outbox.setter
+    def outbox(self, outbox: Outbox | None) -> None:
+        self._outbox = outbox
+        if outbox is not None:
+            outbox.on_refused = self._refused
 
     # --- registry (basic data) ----------------------------------------------------------
 
@@ -492,8 +511,75 @@ class PlatformService:
             },
         )
 
+    def _refused(self, conn: Connection, message: RowMapping, refused: Refused) -> None:
+        """A system refused a message the platform sent it (final, in the transaction that
+        makes it so): keep it as an exchange alert, send the refusal back to the system the
+        message came from, and copy it to the supervision systems of the area of the unit that
+        did the step. A refused refusal, or a refused copy to a supervision system, is only
+        kept as an alert (nothing goes back and forth)."""
+        assert self.outbox is not None
+        envelope = message["envelope"]
+        payload = payload_of(envelope)
+        notice = notice_of(
+            payload,
+            refused_event_id=str(message["event_id"]),
+            sender=str(envelope["system_id"]),
+            data_owner=str(envelope["data_owner"]),
+            receiver=str(message["receiver"]),
+            refusal=refused.parts,
+            at=self.outbox.now(),
+        )
+        returned: str | None = None
+        findings: list[str] = []
+        if not {REFUSAL, FINDING, "supervised_step"} & set(payload):
+            returned = self._return_refusal(conn, notice)
+            findings = self._copy_finding(conn, notice)
+        alerts.raise_alert(
+            conn,
+            DELIVERY_REFUSED,
+            notice.origin_event_id,
+            notice.origin_system_id,
+            notice.model_dump(mode="json") | {"returned_to": returned, "findings_to": findings},
+        )
+
+    def _return_refusal(self, conn: Connection, notice: RefusalNotice) -> str | None:
+        """Send the refusal to the system the message came from, if it takes refusals."""
+        assert self.outbox is not None
+        origin = registry.find_system(conn, notice.origin_system_id)
+        if origin is None or origin["role"] not in REFUSALS_TAKEN_BY:
+            return None
+        self.outbox.post(
+            conn,
+            notice.origin_system_id,
+            event_type="20",
+            event_subtype=REFUSAL,
+            data_owner=notice.org_uscc or origin["operator_uscc"],
+            payload={REFUSAL: notice.model_dump(mode="json")},
+        )
+        return notice.origin_system_id
+
+    def _copy_finding(self, conn: Connection, notice: RefusalNotice) -> list[str]:
+        """Copy the refusal to each supervision system whose regulator's area holds the unit
+        that did the step (as its steps are copied, see :meth:`_copy_to_supervision`)."""
+        assert self.outbox is not None
+        areas = registry.supervised_areas(conn)
+        division = registry.division_of(conn, notice.org_uscc) if notice.org_uscc else None
+        receivers = sorted({s for s, area in areas if division and sees(area, division)})
+        finding = notice.model_dump(mode="json") | {"division_code": division}
+        for system_id in receivers:
+            self.outbox.post(
+                conn,
+                system_id,
+                event_type="20",
+                event_subtype=REFUSAL,
+                data_owner=notice.org_uscc or "",
+                payload={FINDING: finding},
+            )
+        return receivers
+
     def exchange_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The latest data taken but not routable, newest first, for the operator."""
+        """The latest data taken but not routable, and messages refused by the systems they
+        were forwarded to, newest first, for the operator."""
         with read_tx(self.engine) as conn:
             rows = alerts.latest_alerts(conn, limit)
         return [

@@ -293,4 +293,26 @@ excursion_code = Table(
 """The codes an excursion holds (append-only): every level, containers and what is in them."""
 
 COLD_CHAIN_HISTORY = ("temperature_record", "temperature_reading", "excursion_code")
-"""Cold-chain tables whose rows are history (append-only triggers, migration 0006)."""
+"""Cold-chain tables whose rows are history (append-only triggers, migration 0007)."""
+refusal_alert = Table(
+    "refusal_alert",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("org_uscc", String(18), nullable=False),
+    Column("refused_event_id", String(36), nullable=False),
+    Column("origin_event_id", String(36), nullable=False),
+    Column("receiver", String(60), nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("bill_type", String(3)),
+    Column("document_no", String(60)),
+    Column("notice", JSON, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledgement", String(500)),
+    Index("ix_refusal_alert_org", "org_uscc", "id"),
+)
+"""A report of this province that its receiver refused (拒收告警), kept as an alert for the
+CDC or site that did the step (``org_uscc``) until its staff acknowledge it: the refusal the
+platform sent back, or the platform's own refusal of what this node sent it. ``notice`` is the
+whole :class:`vaxtrace.core.refusal.RefusalNotice`; ``origin_event_id`` the envelope the
+report left in."""

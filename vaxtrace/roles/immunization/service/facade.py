@@ -27,6 +27,7 @@ from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import (
+    alerts,
     coldchain,
     dose_checks,
     exchange,
@@ -43,15 +44,15 @@ from vaxtrace.store.immunization.schema import exchange as exchange_tables
 from vaxtrace.store.immunization.schema import expected_receipt
 
 
-def _take(conn: Connection, opened: Opened, _document: None) -> dict[str, Any]:
-    """One envelope the platform forwarded: a MAH's safety signal applied to the stock, or a
-    shipping note expected (its batch data kept for the gate)."""
+def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict[str, Any]:
+    """One envelope the platform forwarded: a MAH's safety signal applied to the stock, a
+    shipping note expected (its batch data kept for the gate), a refusal kept as an alert."""
     if isinstance(opened.payload, dict) and "safety_signal" in opened.payload:
         return signals.take_signal(conn, opened)
     note = opened.payload.get("shipping_note")
     if note is not None:
         signals.take_note_batches(conn, str(opened.header["data_owner"]), note)
-    return exchange.announce(conn, opened, None)
+    return exchange.announce(conn, opened, document)
 
 
 class ImmunizationService:
@@ -70,6 +71,18 @@ class ImmunizationService:
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
 
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where every write reports its step to the platform; None without an exchange.
+        What the platform refuses of it becomes an alert of the unit that did the step."""
+        return self._outbox
+
+    @outbox.setter
+    def outbox(self, outbox: Outbox | None) -> None:
+        self._outbox = outbox
+        if outbox is not None:
+            outbox.on_refused = alerts.refused_by_platform(self.from_platform.platform_id)
+
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
     def receive_envelope(self, caller: SystemIdentity, envelope: Any) -> dict[str, Any]:
@@ -77,9 +90,9 @@ class ImmunizationService:
         return self.receive_batch(caller, [envelope])[0]
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
-        """Only the platform forwards to a province; each event is taken once, a batch all
-        or none."""
-        return self.from_platform.take(caller.system_id, envelopes, lambda _opened: None, _take)
+        """Only the platform forwards to a province (shipping notes, the MAHs' safety signals,
+        refusals of its reports); each event is taken once, a batch all or none."""
+        return self.from_platform.take(caller.system_id, envelopes, exchange.read, _take)
 
     def expected(self, consignee_uscc: str) -> list[dict[str, Any]]:
         """Shipping notes announced to a CDC, oldest first."""
@@ -90,6 +103,23 @@ class ImmunizationService:
             return int(
                 conn.execute(select(func.count()).select_from(expected_receipt)).scalar_one()
             )
+
+    # --- refusal alerts (拒收告警) -------------------------------------------------------------
+
+    def alerts(
+        self, actor: str, *, state: str | None = None, before: int | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """The unit's alerts of refused reports, newest first."""
+        return alerts.listing(self.engine, actor, state=state, before=before, limit=limit)
+
+    def acknowledge_alert(
+        self, actor: str, alert_id: int, note: str | None = None
+    ) -> dict[str, Any]:
+        return alerts.acknowledge(self.engine, actor, alert_id, note)
+
+    def open_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Every unit's open alerts, newest first, for the node's operator."""
+        return alerts.open_alerts(self.engine, limit)
 
     # --- organisations and staff -------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 release, locks, recalls), each code's batch and the status its MAH set, the signals received
 and every gate decision (both append-only)
 
-Revision ID: 0006sg
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-29 05:10:00
 """
@@ -16,7 +16,7 @@ from vaxtrace.store.append_only import drop_append_only, install_append_only
 
 HISTORY = ("safety_signal", "dose_check")
 
-revision: str = "0006sg"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

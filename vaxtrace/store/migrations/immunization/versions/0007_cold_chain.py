@@ -1,8 +1,8 @@
 """cold chain: temperature records and readings, excursions and the codes they hold; records,
 readings and held codes are append-only
 
-Revision ID: 0006cc
-Revises: 0006sg
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-23 09:00:00
 """
 
@@ -15,8 +15,8 @@ from vaxtrace.store.append_only import drop_append_only, install_append_only
 
 HISTORY = ("temperature_record", "temperature_reading", "excursion_code")
 
-revision: str = "0006cc"
-down_revision: str | None = "0006sg"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
