@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -21,6 +22,7 @@ from fastapi import FastAPI, Request
 
 from vaxtrace.core.datasets import VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
+from vaxtrace.core.stock import next_expiry_run
 from vaxtrace.exchange.delivery import Outbox, Send
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
@@ -202,6 +204,33 @@ def _witness_once(ledger: LedgerService, base_url: str, key: VerifierKey) -> Non
         logger.warning("witnessing %s at %s failed: %s", key.name, base_url, exc)
 
 
+def _expire_once(province: ImmunizationService) -> None:
+    """One expiry run of the province (过期处理); a failed run is logged, the next one tries
+    again."""
+    try:
+        found = province.expire_stock(source="nightly")
+    except Exception:
+        logger.exception("the expiry run failed")
+        return
+    if found["batches"]:
+        logger.warning(
+            "expiry run %s on %s: %d batch(es), %d dose(s) held expired: %s",
+            found["run_id"],
+            found["run_on"],
+            len(found["batches"]),
+            found["doses"],
+            ", ".join(f"{b['mah_uscc']}/{b['batch_no']}" for b in found["batches"]),
+        )
+
+
+async def _expire_nightly(province: ImmunizationService, threads: anyio.CapacityLimiter) -> None:
+    """After the run at start, an expiry run every night just after midnight in China."""
+    while True:
+        now = datetime.now(UTC)
+        await asyncio.sleep((next_expiry_run(now) - now).total_seconds())
+        await anyio.to_thread.run_sync(_expire_once, province, limiter=threads)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -238,6 +267,9 @@ def build_app(
             to_platform = clients(role)
             if to_platform is not None:
                 work.append(_keep_in_step(follow, to_platform, base, settings, threads))
+        if province is not None:  # expiry is judged before the first request is served
+            await anyio.to_thread.run_sync(_expire_once, province, limiter=threads)
+            work.append(_expire_nightly(province, threads))
         threads.total_tokens = max(1, len(work))
         tasks = [asyncio.create_task(w) for w in work]
         yield

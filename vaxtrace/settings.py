@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     public_query_concurrency: int = Field(
         default=32, ge=1, description="public queries asking trace systems at once; more wait"
     )
+    near_expiry_days: int = Field(
+        default=30, ge=0, le=3650, description="近效期: days ahead the near-expiry list looks"
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 

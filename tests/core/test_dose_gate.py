@@ -360,6 +360,8 @@ def test_the_label_is_checked_only_for_what_it_carries(
         (StockPlace.USED, (R.ALREADY_USED,)),
         (StockPlace.DAMAGED, (R.OUT_OF_STOCK,)),
         (StockPlace.RETURNED, (R.OUT_OF_STOCK,)),
+        (StockPlace.SCRAPPED, (R.OUT_OF_STOCK,)),
+        (StockPlace.DESTROYED, (R.OUT_OF_STOCK,)),
     ],
     ids=[place.value for place in StockPlace],
 )

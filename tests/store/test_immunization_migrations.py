@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.store.test_migrations import schema_of
 from vaxtrace.store.append_only import APPEND_ONLY_MESSAGE
-from vaxtrace.store.immunization.schema import APPEND_ONLY, metadata
+from vaxtrace.store.immunization.schema import APPEND_ONLY, EXPIRY_HISTORY, metadata
 from vaxtrace.store.migrate import alembic_config, upgrade
 
 ROLE = "immunization"
@@ -22,9 +22,10 @@ ROLE = "immunization"
 def test_head_matches_the_metadata_with_history_append_only(immunization_engine: Engine) -> None:
     head = ScriptDirectory.from_config(alembic_config(ROLE, immunization_engine)).get_current_head()
     schema = schema_of(immunization_engine)
-    assert schema["versions"] == [head] == ["0008"]
+    assert schema["versions"] == [head] == ["0010"]
     assert set(schema["tables"]) == {t.name for t in metadata.sorted_tables} | {"alembic_version"}
-    assert all(any(n.startswith(t + "_") for n in schema["triggers"]) for t in APPEND_ONLY)
+    history = APPEND_ONLY + EXPIRY_HISTORY
+    assert all(any(n.startswith(t + "_") for n in schema["triggers"]) for t in history)
     with immunization_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert list(compare_metadata(context, metadata)) == []

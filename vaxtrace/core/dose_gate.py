@@ -55,6 +55,8 @@ class StockPlace(StrEnum):
     USED = "used"
     DAMAGED = "damaged"
     RETURNED = "returned"
+    SCRAPPED = "scrapped"
+    DESTROYED = "destroyed"
 
 
 LOCK_STATUSES = frozenset({Status.PENDING, Status.TO_BE_RECALLED, Status.ABNORMAL})
@@ -164,6 +166,8 @@ _PLACE_REASONS = {
     StockPlace.USED: (DoseReason.ALREADY_USED, "this dose was used already"),
     StockPlace.DAMAGED: (DoseReason.OUT_OF_STOCK, "reported damaged"),
     StockPlace.RETURNED: (DoseReason.OUT_OF_STOCK, "returned"),
+    StockPlace.SCRAPPED: (DoseReason.OUT_OF_STOCK, "scrapped (报废)"),
+    StockPlace.DESTROYED: (DoseReason.OUT_OF_STOCK, "destroyed (销毁)"),
     StockPlace.IN_TRANSIT: (DoseReason.IN_TRANSIT, "its receipt was never confirmed here"),
 }
 

@@ -1,6 +1,6 @@
 """What a province reports back about vaccines it received (下游数据回传): receipts, CDC
-distributions, vaccinations, returns and damage, as one document type that travels province →
-platform → the trace system owning each code (split by owner).
+distributions, vaccinations, returns, damage, scrap and destruction, as one document type that
+travels province → platform → the trace system owning each code (split by owner).
 
 The payload of an exchange envelope with ``event_type`` "20" and ``event_subtype`` the bill
 type is ``{"downstream_event": DownstreamEvent}``. It carries codes, organisations and times,
@@ -27,6 +27,8 @@ class DownstreamBill(StrEnum):
     VACCINATION = "322"  # 接种 a dose is used
     RETURN = "202"  # 退货出库 goods go back up the chain
     DAMAGE = "215"  # 损坏出库 broken, frozen, lost
+    SCRAP = "216"  # 报废出库 written off: expired, abnormal, out of the cold chain
+    DESTRUCTION = "205"  # 销毁出库 destroyed, with reason, executor and supervisor
 
 
 ACTIONS: dict[DownstreamBill, Action] = {
@@ -35,12 +37,20 @@ ACTIONS: dict[DownstreamBill, Action] = {
     DownstreamBill.VACCINATION: Action.USE,
     DownstreamBill.RETURN: Action.RETURN,
     DownstreamBill.DAMAGE: Action.DAMAGE,
+    DownstreamBill.SCRAP: Action.DESTROY,
+    DownstreamBill.DESTRUCTION: Action.DESTROY,
 }
 """How each step moves a code's status (one table, in vaxtrace.core.status)."""
 
 NEEDS_COUNTERPARTY = frozenset(
     {DownstreamBill.RECEIPT, DownstreamBill.DISTRIBUTION, DownstreamBill.RETURN}
 )
+
+NEEDS_REASON = {
+    DownstreamBill.DAMAGE: "damage report",
+    DownstreamBill.SCRAP: "scrap",
+    DownstreamBill.DESTRUCTION: "destruction",
+}
 
 
 class Verification(StrEnum):
@@ -74,8 +84,17 @@ class DownstreamEvent(Model):
     actual_quantity: int | None = Field(default=None, ge=0, description="实收数量(剂)")
     return_reason: ReturnReason | None = Field(default=None, description="退货原因")
     reason: str | None = Field(
-        default=None, max_length=500, description="原因: why a receipt failed, what damaged"
+        default=None,
+        max_length=500,
+        description="原因: why a receipt failed, what damaged, why scrapped or destroyed",
     )
+    executor: str | None = Field(
+        default=None, max_length=200, description="执行人 who destroyed the goods (205)"
+    )
+    supervisor: str | None = Field(
+        default=None, max_length=200, description="监督人 who supervised the destruction (205)"
+    )
+    place: str | None = Field(default=None, max_length=200, description="销毁地点 (205)")
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -88,8 +107,10 @@ class DownstreamEvent(Model):
             raise ValueError("a receipt (107) names its shipping_note_no and verification")
         if bill is DownstreamBill.RETURN and self.return_reason is None:
             raise ValueError("a return (202) needs a return_reason")
-        if bill is DownstreamBill.DAMAGE and not self.reason:
-            raise ValueError("a damage report (215) needs a reason")
+        if bill in NEEDS_REASON and not self.reason:
+            raise ValueError(f"a {NEEDS_REASON[bill]} ({bill}) needs a reason")
+        if bill is DownstreamBill.DESTRUCTION and not (self.executor and self.supervisor):
+            raise ValueError("a destruction (205) names its executor and supervisor")
         return self
 
     def only(self, codes: tuple[str, ...]) -> DownstreamEvent:

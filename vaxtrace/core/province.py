@@ -23,6 +23,7 @@ from vaxtrace.core.datasets import (
     Uscc,
     Write,
 )
+from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode
 
@@ -109,12 +110,16 @@ class StockState(StrEnum):
     USED = "used"  # 已接种
     DAMAGED = "damaged"  # 已损坏
     RETURNED = "returned"  # 已退回 to the MAH, out of the province
+    SCRAPPED = "scrapped"  # 已报废 (216)
+    DESTROYED = "destroyed"  # 已销毁 (205)
 
 
 OUT_OF_STOCK_REASONS = {
     StockState.USED: "already_used",
     StockState.DAMAGED: "damaged",
     StockState.RETURNED: "returned",
+    StockState.SCRAPPED: "scrapped",
+    StockState.DESTROYED: "destroyed",
 }
 """Why a code not in stock cannot move, by its state."""
 
@@ -169,3 +174,22 @@ def check_return_within(returner: Unit, receiver: Unit) -> None:
             f"({returner.division})",
             field=field,
         )
+
+
+# --- disposal: 216 scrap and 205 destruction of what a unit holds -------------------------
+
+
+class Scrap(CodesWrite):
+    """216 报废出库: goods a CDC or vaccination site holds are written off (expired, locked
+    abnormal, out of the cold chain…) and leave its stock for good."""
+
+    reason: NonEmpty = Field(description="报废原因 e.g. expired, abnormal after an excursion")
+
+
+DISPOSABLE_STATES = {
+    DownstreamBill.SCRAP: frozenset({StockState.IN_STOCK}),
+    DownstreamBill.DESTRUCTION: frozenset({StockState.IN_STOCK, StockState.DAMAGED}),
+}
+"""What a unit may scrap or destroy of what it holds: goods in stock; and, to destroy, goods
+it reported damaged (215) too (the destruction 205 takes is the datasets'
+:class:`vaxtrace.core.datasets.Destruction`: reason, executor and supervisor)."""

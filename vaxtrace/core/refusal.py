@@ -39,6 +39,8 @@ BILL_NAMES = {
     DownstreamBill.VACCINATION.value: "vaccination 接种",
     DownstreamBill.RETURN.value: "return 退货出库",
     DownstreamBill.DAMAGE.value: "damage 损坏出库",
+    DownstreamBill.SCRAP.value: "scrap 报废出库",
+    DownstreamBill.DESTRUCTION.value: "destruction 销毁出库",
     "201": "shipping note 销售出库",
 }
 """What each bill type is, in words."""

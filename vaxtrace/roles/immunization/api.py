@@ -15,6 +15,7 @@ from vaxtrace.core.coldchain import (
     TemperatureHeader,
     TemperatureUpload,
 )
+from vaxtrace.core.datasets import Destruction
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import (
     DamageReport,
@@ -24,6 +25,7 @@ from vaxtrace.core.province import (
     ReceiptConfirmation,
     ReceiptScan,
     ReceivingNote,
+    Scrap,
     Vaccination,
 )
 from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
@@ -322,5 +324,59 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     ) -> dict[str, Any]:
         """Acknowledge one of your alerts (seen, taken in hand); again changes nothing."""
         return svc.acknowledge_alert(who, alert_id, None if item is None else item.note)
+
+    # --- stock in doses, expiry and disposal (bearer) ---------------------------------------
+
+    @router.get("/stock/summary", responses=_problems(401))
+    def stock_summary(svc: Service, who: Actor) -> dict[str, Any]:
+        """库存汇总: the doses (level-1 codes) your unit holds, by product (code and name when
+        the registry's copy knows it), batch, expiry and status — ``usable``, ``locked``,
+        ``recalled``, ``expired``, ``excursion`` (held by a cold-chain excursion), ``stopped``
+        (another reason the dose gate gives), ``in_transit`` — with every gate reason."""
+        return svc.stock_summary(who)
+
+    @router.get("/stock/near-expiry", responses=_problems(401, 422))
+    def near_expiry(
+        request: Request,
+        svc: Service,
+        who: Actor,
+        days: Annotated[
+            int | None,
+            Query(ge=0, le=3650, description="days ahead (default: the node's near_expiry_days)"),
+        ] = None,
+    ) -> dict[str, Any]:
+        """近效期: batches you hold doses of that expire within ``days`` days (today counts:
+        有效期至 is the last day of use), soonest first, with days left and doses by status."""
+        default: int = request.app.state.settings.near_expiry_days
+        chosen = default if days is None else days
+        return svc.near_expiry_stock(who, chosen)
+
+    @router.get("/stock/expired", responses=_problems(401))
+    def expired(svc: Service, who: Actor) -> dict[str, Any]:
+        """过期: batches you hold doses of that have expired (negative days left): scrap or
+        destroy them."""
+        return svc.expired_stock(who)
+
+    @router.get("/stock/province", responses=_problems(401, 403))
+    def province_stock(svc: Service, who: Actor) -> dict[str, Any]:
+        """The stock of every CDC and vaccination site in your CDC's area (a provincial CDC:
+        the province; a city CDC: its city), in doses, unit by unit. Only CDCs (403)."""
+        return svc.province_stock(who)
+
+    @router.post("/scraps", status_code=201, responses=_problems(401, 409, 422))
+    def scrap(item: Scrap, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+        """216 报废出库: write off goods your unit holds in stock (expired, abnormal, out of
+        the cold chain…); they and everything inside them leave your stock for good and the
+        step is reported to the MAH. Goods pending the MAH's decision or under its recall
+        are refused (409 ``locked`` / ``recalled``)."""
+        return write_answer(svc.scrap(who, item), response)
+
+    @router.post("/destructions", status_code=201, responses=_problems(401, 409, 422))
+    def destroy(
+        item: Destruction, svc: Service, who: Actor, response: Response
+    ) -> dict[str, Any]:
+        """205 销毁出库: goods your unit holds (in stock, or reported damaged) are destroyed;
+        ``reason``, ``executor`` and ``supervisor`` are mandatory. Reported to the MAH."""
+        return write_answer(svc.destroy(who, item), response)
 
     return router

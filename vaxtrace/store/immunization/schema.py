@@ -316,3 +316,39 @@ CDC or site that did the step (``org_uscc``) until its staff acknowledge it: the
 platform sent back, or the platform's own refusal of what this node sent it. ``notice`` is the
 whole :class:`vaxtrace.core.refusal.RefusalNotice`; ``origin_event_id`` the envelope the
 report left in."""
+
+# --- expiry (过期): what the nightly expiry run noticed ------------------------------------------
+
+expiry_run = Table(
+    "expiry_run",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_on", Date, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("batches", Integer, nullable=False),
+    Column("doses", Integer, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+"""One run of the expiry job (过期处理): the China date it judged expiry on, whether the nightly
+loop or a person ran it, and how many batches and held doses it found newly expired
+(append-only)."""
+
+expired_batch = Table(
+    "expired_batch",
+    metadata,
+    Column("mah_uscc", String(18), nullable=False),
+    Column("batch_no", String(20), nullable=False),
+    Column("product_code", String(40)),
+    Column("expiry_date", Date, nullable=False),
+    Column("run_id", Id, ForeignKey("expiry_run.id"), nullable=False),
+    Column("doses", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+    PrimaryKeyConstraint("mah_uscc", "batch_no"),
+    Index("ix_expired_batch_run", "run_id"),
+)
+"""A batch the province held doses of when it expired, once, with the run that noticed it
+and the doses and units holding them then (append-only). Stock views judge expiry by date
+from ``batch.expiry_date`` (the dose gate's rule); this is the report of when it happened."""
+
+EXPIRY_HISTORY = ("expiry_run", "expired_batch")
+"""Expiry tables whose rows are history (append-only triggers, migration 0010)."""

@@ -3,6 +3,7 @@ the one object the API and CLI use."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -13,12 +14,13 @@ from vaxtrace.core.coldchain import (
     TemperatureHeader,
     TemperatureUpload,
 )
-from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.datasets import Destruction, Organisation
 from vaxtrace.core.province import (
     DamageReport,
     Distribution,
     GoodsReturn,
     ReceivingNote,
+    Scrap,
     Vaccination,
 )
 from vaxtrace.core.receipt import ScanDecision
@@ -29,6 +31,7 @@ from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import (
     alerts,
     coldchain,
+    disposal,
     dose_checks,
     exchange,
     identities,
@@ -197,3 +200,33 @@ class ImmunizationService:
     ) -> WriteResult:
         """温度超标处置 by a named person: usable releases the codes, abnormal keeps them out."""
         return coldchain.decide(self.engine, actor, excursion_id, decision)
+
+    # --- stock in doses, expiry, disposal ------------------------------------------------------
+
+    def stock_summary(self, actor: str, on: date | None = None) -> dict[str, Any]:
+        """库存汇总: the unit's doses by product, batch, expiry and status."""
+        return inventory.dose_summary(self.engine, actor, on)
+
+    def near_expiry_stock(self, actor: str, days: int, on: date | None = None) -> dict[str, Any]:
+        """近效期: batches the unit holds that expire within ``days`` days."""
+        return inventory.near_expiry_stock(self.engine, actor, days, on)
+
+    def expired_stock(self, actor: str, on: date | None = None) -> dict[str, Any]:
+        """过期: batches the unit holds that have expired."""
+        return inventory.expired_stock(self.engine, actor, on)
+
+    def province_stock(self, actor: str, on: date | None = None) -> dict[str, Any]:
+        """The stock of every unit in a CDC's area, unit by unit."""
+        return inventory.province_stock(self.engine, actor, on)
+
+    def expire_stock(self, on: date | None = None, source: str = "command") -> dict[str, Any]:
+        """过期处理: the batches held that expired since the last run, kept once."""
+        return inventory.expire(self.engine, on=on, source=source)
+
+    def scrap(self, actor: str, request: Scrap) -> WriteResult:
+        """216 报废出库 of goods the unit holds."""
+        return disposal.scrap(self.engine, self.outbox, actor, request)
+
+    def destroy(self, actor: str, request: Destruction) -> WriteResult:
+        """205 销毁出库 of goods the unit holds, with reason, executor and supervisor."""
+        return disposal.destroy(self.engine, self.outbox, actor, request)

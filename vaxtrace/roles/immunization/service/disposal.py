@@ -1,0 +1,148 @@
+"""Disposal of what a CDC or vaccination site holds: 216 报废 scrap (written off) and 205 销毁
+destruction (with reason, executor and supervisor). Expired, abnormal (异常), damaged and
+excursion-held goods are what they are for. Each takes the listed codes — and everything
+inside them — out of the unit's stock for good, in one set-based step, and reports it to the
+codes' owners like every other step; the owners' status table is applied first to what the
+province knows of their status, so the report is never refused downstream for a reason the
+province could have known (goods pending the MAH's decision, or under a recall in progress).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from vaxtrace.core import codes as codes_
+from vaxtrace.core.datasets import Destruction
+from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
+from vaxtrace.core.errors import Conflict, DomainError, examples
+from vaxtrace.core.province import (
+    DISPOSABLE_STATES,
+    OUT_OF_STOCK_REASONS,
+    Scrap,
+    StockState,
+    Unit,
+)
+from vaxtrace.core.status import Status
+from vaxtrace.core.stock import OwnerSignals, disposal_refusal
+from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
+from vaxtrace.store.immunization import stock
+
+DISPOSED_AS = {
+    DownstreamBill.SCRAP: StockState.SCRAPPED,
+    DownstreamBill.DESTRUCTION: StockState.DESTROYED,
+}
+
+
+def scrap(engine: Engine, outbox: Outbox | None, actor: str, request: Scrap) -> WriteResult:
+    """216 报废出库: the unit writes off goods it holds."""
+    return _dispose(
+        engine, outbox, actor, request, DownstreamBill.SCRAP, "scrap", reason=request.reason
+    )
+
+
+def destroy(
+    engine: Engine, outbox: Outbox | None, actor: str, request: Destruction
+) -> WriteResult:
+    """205 销毁出库: the unit destroys goods it holds (in stock, or reported damaged), with
+    the reason, who did it and who supervised it."""
+    return _dispose(
+        engine,
+        outbox,
+        actor,
+        request,
+        DownstreamBill.DESTRUCTION,
+        "destruction",
+        reason=request.reason,
+        executor=request.executor,
+        supervisor=request.supervisor,
+        place=request.place or None,
+    )
+
+
+def _dispose(
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: Scrap | Destruction,
+    bill: DownstreamBill,
+    operation: str,
+    **bill_fields: Any,
+) -> WriteResult:
+    states = {s.value for s in DISPOSABLE_STATES[bill]}
+
+    def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
+        codes = take_disposable(conn, actor, codes_.listed_values(request.codes), states)
+        _refuse_owner_stopped(conn)
+        unpacked = stock.detach_listed(conn, now)
+        expected = stock.affected_count(conn)
+        moved = stock.move_affected_from(
+            conn, holder_uscc=actor, from_states=states, to_state=DISPOSED_AS[bill], now=now
+        )
+        if moved != expected:
+            raise Conflict("stock_changed", "the stock changed meanwhile; retry", field="codes")
+        event = DownstreamEvent(
+            bill_type=bill,
+            document_no=request.document_no,
+            business_time=request.business_time,
+            org_uscc=actor,
+            codes=codes,
+            **bill_fields,
+        )
+        body = {"codes": len(codes), "moved": moved, "unpacked": unpacked}
+        return Step(body | {"state": DISPOSED_AS[bill].value}, event)
+
+    return province_write(engine, outbox, actor, operation, request, apply)
+
+
+def take_disposable(
+    conn: Connection, actor: str, codes: Sequence[str], states: Collection[str]
+) -> tuple[str, ...]:
+    """Check that the actor holds every listed (canonical, distinct) code in one of
+    ``states``, and none twice (a code and its container); then everything inside them is
+    in the affected set. The checks of :func:`movements.take_listed`, for the states a
+    disposal takes goods from."""
+    stock.load_listed(conn, codes)
+    unknown = stock.unknown_listed(conn)
+    if unknown:
+        raise DomainError(
+            "unknown_code", f"never received in this province: {examples(unknown)}", field="codes"
+        )
+    gone = stock.listed_not_in(conn, states)
+    if gone:
+        first = gone[0]
+        state = str(first["state"])
+        reasons = {s.value: reason for s, reason in OUT_OF_STOCK_REASONS.items()}
+        raise Conflict(reasons.get(state, state), f"{first['code']} is {state}", field="codes")
+    elsewhere = stock.listed_elsewhere(conn, actor)
+    if elsewhere:
+        first = elsewhere[0]
+        raise Conflict(
+            "not_held", f"{first['code']} is held by {first['holder_uscc']}", field="codes"
+        )
+    twice = stock.expand_listed(conn)
+    if twice:
+        raise DomainError(
+            "listed_twice",
+            f"listed and also inside a listed container: {examples(twice)}",
+            field="codes",
+        )
+    return tuple(codes)
+
+
+def _refuse_owner_stopped(conn: Connection) -> None:
+    """Refuse what the codes' owner would refuse to record as destroyed (see
+    :func:`vaxtrace.core.stock.disposal_refusal`), naming a code of it."""
+    for row in stock.owner_signals_of_affected(conn):
+        known = OwnerSignals(
+            code_status=None if row["mah_status"] is None else Status(row["mah_status"]),
+            batch_lock=None if row["lock_kind"] is None else Status(row["lock_kind"]),
+            under_recall=bool(row["under_recall"]),
+        )
+        why = disposal_refusal([known])
+        if why is not None:
+            raise Conflict(why.reason, f"{row['code']}: {why.message}", field="codes")
