@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.roles.trace.trace_world import SHIPPED_AT, World, at, snapshot
+from tests.roles.trace.trace_world import SHIPPED_AT, World, at, snapshot, write_fields
 from vaxtrace.core.errors import DomainError
 from vaxtrace.exchange.envelope import Ed25519Signer, seal
 from vaxtrace.exchange.pki import SystemIdentity
@@ -138,3 +138,51 @@ def test_refusals_change_nothing(world: World, receiver: DownstreamReceiver) -> 
             receiver.receive_batch(caller, batch)
         assert (refused.value.reason, refused.value.field) == (reason, where)
         assert snapshot(world.engine) == before
+
+
+def test_scrap_and_destruction_by_a_cdc_end_its_codes(
+    world: World, receiver: DownstreamReceiver
+) -> None:
+    case, box, dose = _shipped_case(world)
+    cdc = world.cdc.uscc
+    other_box = world.children(case)[1]
+    scrap = report("216", cdc, [box], reason="过期 expired")
+    damage = report("215", cdc, [other_box], reason="碎 broken")
+    destroy = report(
+        "205",
+        cdc,
+        [other_box],
+        2,
+        reason="破损销毁",
+        executor="王五",
+        supervisor="赵六 (区市场监管局)",
+        place="医疗废物暂存间",
+    )
+    answers = receiver.receive_batch(PLATFORM, [forwarded(e) for e in (scrap, damage, destroy)])
+    assert [a["accepted"] for a in answers] == [True, True, True]
+    for code in (box, dose, other_box):
+        found = world.trace(code)
+        assert (found["status"], found["holder_uscc"]) == ("destroyed", cdc), code
+    history = world.trace(dose)["history"]
+    assert (history[-1]["bill_type"], history[-1]["payload"]["reason"]) == ("216", "过期 expired")
+    last = world.trace(other_box)["history"][-1]
+    assert last["bill_type"] == "205"
+    assert (last["payload"]["executor"], last["payload"]["supervisor"]) == (
+        "王五",
+        "赵六 (区市场监管局)",
+    )
+
+
+def test_goods_pending_the_mahs_decision_are_not_destroyed_downstream(
+    world: World, receiver: DownstreamReceiver
+) -> None:
+    """What the province refuses to scrap or destroy (a pending lock), the owner refuses too."""
+    case, box, _dose = _shipped_case(world)
+    world.ok("/locks", write_fields("lk", codes=[box], kind="pending", reason="审查"))
+    before = snapshot(world.engine)
+    scrap = forwarded(report("216", world.cdc.uscc, [box], reason="x"))
+    with pytest.raises(DomainError) as refused:
+        receiver.receive_batch(PLATFORM, [scrap])
+    assert (refused.value.reason, refused.value.field) == ("locked", "envelopes[0].codes")
+    assert snapshot(world.engine) == before
+    assert world.trace(case)["status"] == "normal"
