@@ -78,3 +78,26 @@ def test_a_broken_round_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -
     with caplog.at_level(logging.ERROR, logger="vaxtrace"):
         _step_once(broken, lambda base: httpx.Client(base_url=base), "https://platform.example")
     assert "database is locked" in caplog.text
+
+
+def test_a_province_node_runs_the_expiry_before_serving_and_logs_a_failed_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy import select
+
+    from vaxtrace.app import _expire_once
+    from vaxtrace.store.immunization.schema import expiry_run
+
+    app = build_app(Settings(data_dir=tmp_path), roles=("immunization",))
+    province = app.state.immunization
+    with TestClient(app) as client:
+        with province.engine.connect() as conn:
+            runs = conn.execute(select(expiry_run.c.source, expiry_run.c.batches)).all()
+        assert [tuple(r) for r in runs] == [("nightly", 0)]
+        assert client.get("/health").status_code == 200
+    province.engine.dispose()
+    (tmp_path / "immunization.sqlite").unlink()
+    (tmp_path / "immunization.sqlite").mkdir()  # the database cannot be opened: the run fails
+    with caplog.at_level(logging.ERROR, logger="vaxtrace"):
+        _expire_once(province)
+    assert "the expiry run failed" in caplog.text
