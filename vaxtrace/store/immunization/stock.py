@@ -247,23 +247,24 @@ _EXCURSION_HELD = (
 )
 """Codes a cold-chain excursion holds: 2 abnormal, 1 open (as the dose gate reads them)."""
 
-_GROUPED = (
-    "s.holder_uscc, s.mah_uscc, b.product_code, s.batch_no, b.expiry_date, s.state, "
-    "s.mah_status, b.lot_release_no, b.lock_kind, b.recall_no, h.held"
-)
+_GROUPED = "s.holder_uscc, s.mah_uscc, s.batch_no, s.state, s.mah_status, h.held"
 
 _HELD_DOSES = (
-    f"SELECT {_GROUPED}, min(s.code) AS code, 0 AS holds_codes, count(*) AS doses "
-    "FROM stock s "
-    "LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no "
+    "SELECT g.holder_uscc, g.mah_uscc, b.product_code, g.batch_no, b.expiry_date, g.state, "
+    "g.mah_status, b.lot_release_no, b.lock_kind, b.recall_no, g.held, g.code, "
+    "0 AS holds_codes, g.doses FROM ("
+    f"SELECT {_GROUPED}, min(s.code) AS code, count(*) AS doses FROM stock s "
     f"LEFT JOIN ({_EXCURSION_HELD}) h ON h.code = s.code "
     "{area_join}"
     "WHERE s.state IN :places {holder} "
     "AND NOT EXISTS (SELECT 1 FROM stock i WHERE i.parent_code = s.code) "
     "AND substr(s.code, 1, 7) NOT IN :boxes20 "
     "AND NOT (s.code LIKE '01%' AND substr(s.code, 3, 14) IN :boxes_gs1) "
-    f"GROUP BY {_GROUPED}"
+    f"GROUP BY {_GROUPED}) g "
+    "LEFT JOIN batch b ON b.mah_uscc = g.mah_uscc AND b.batch_no = g.batch_no"
 )
+"""Doses grouped by code-level facts first, then joined to their batch (one lookup a group,
+not a dose)."""
 
 
 def held_doses(
