@@ -371,6 +371,8 @@ def test_disposal_refusals_change_nothing(stocked: Province) -> None:
     refused(stocked, "unknown_code", svc.scrap, PROVINCE_CDC, scrap(dose(99)))
     refused(stocked, "not_held", svc.scrap, PROVINCE_CDC, scrap(dose(4)))
     refused(stocked, "scrapped", svc.destroy, PROVINCE_CDC, destruction(dose(2)))
+    gone = Distribution(**fields("dist"), codes=[dose(2)], receiver_uscc=POV)
+    refused(stocked, "scrapped", svc.distribute, PROVINCE_CDC, gone)  # nor moves on
     refused(stocked, "damaged", svc.scrap, PROVINCE_CDC, scrap(dose(1)))
     refused(stocked, "listed_twice", svc.scrap, PROVINCE_CDC, scrap(BOXES[0], dose(3)))
     refused(stocked, "client_document_id_reused", svc.scrap, PROVINCE_CDC, _reused(svc))
