@@ -202,6 +202,8 @@ APPEND_ONLY = (
     "province_write",
     "safety_signal",
     "dose_check",
+    "vaccination_record",
+    "vaccination_undo",
 )
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""
 
@@ -316,3 +318,40 @@ CDC or site that did the step (``org_uscc``) until its staff acknowledge it: the
 platform sent back, or the platform's own refusal of what this node sent it. ``notice`` is the
 whole :class:`vaxtrace.core.refusal.RefusalNotice`; ``origin_event_id`` the envelope the
 report left in."""
+
+vaccination_record = Table(
+    "vaccination_record",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_uscc", String(18), nullable=False),
+    Column("document_no", String(60), nullable=False),
+    Column("code", CodeText, nullable=False),
+    Column("product_code", String(40)),
+    Column("mah_uscc", String(18), nullable=False),
+    Column("batch_no", String(20)),
+    Column("expiry_date", Date),
+    Column("vaccinated_at", DateTime(timezone=True), nullable=False),
+    Column("vaccinator", String(100), nullable=False),
+    Column("dose_number", Integer),
+    Column("vaccinee_ref", String(64)),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("site_uscc", "document_no"),
+    Index("ix_vaccination_record_vaccinee", "site_uscc", "vaccinee_ref"),
+)
+"""接种记录 (疫苗管理法 Art. 46): vaccine, MAH, dose code, batch, expiry, time, site,
+vaccinator, dose number and the recipient's reference, as the site recorded it; ``recorded_by``
+the SHA-256 of the staff token that recorded it (who may undo it). Append-only."""
+
+vaccination_undo = Table(
+    "vaccination_undo",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", Id, ForeignKey("vaccination_record.id"), nullable=False, unique=True),
+    Column("document_no", String(60), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+"""接种冲销: a vaccination record taken back by whoever recorded it, inside the undo window
+(append-only)."""

@@ -3,6 +3,7 @@ the one object the API and CLI use."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -20,6 +21,7 @@ from vaxtrace.core.province import (
     GoodsReturn,
     ReceivingNote,
     Vaccination,
+    VaccinationUndo,
 )
 from vaxtrace.core.receipt import ScanDecision
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
@@ -35,6 +37,7 @@ from vaxtrace.roles.immunization.service import (
     inventory,
     movements,
     receipts,
+    records,
     signals,
     sync,
 )
@@ -66,8 +69,10 @@ class ImmunizationService:
         platform_key: Verifier | None,
         *,
         outbox: Outbox | None = None,
+        undo_window: timedelta = timedelta(hours=24),
     ) -> None:
         self.engine = engine
+        self.undo_window = undo_window
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
 
@@ -155,8 +160,23 @@ class ImmunizationService:
     def distribute(self, actor: str, request: Distribution) -> WriteResult:
         return movements.distribute(self.engine, self.outbox, actor, request)
 
-    def vaccinate(self, actor: str, request: Vaccination) -> WriteResult:
-        return movements.vaccinate(self.engine, self.outbox, actor, request)
+    def vaccinate(self, actor: str, request: Vaccination, user: str | None = None) -> WriteResult:
+        """322 接种 by ``user`` (a staff token's identity; the unit itself when not given)."""
+        return movements.vaccinate(self.engine, self.outbox, actor, request, user or actor)
+
+    def undo_vaccination(
+        self, actor: str, request: VaccinationUndo, user: str | None = None
+    ) -> WriteResult:
+        """接种冲销 by whoever recorded the vaccination, within the undo window."""
+        return movements.undo_vaccination(
+            self.engine, self.outbox, actor, request, user or actor, self.undo_window
+        )
+
+    def vaccination_records(
+        self, actor: str, vaccinee_ref: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The site's vaccination records, newest first (one recipient's with vaccinee_ref)."""
+        return records.vaccination_records(self.engine, actor, vaccinee_ref, limit)
 
     def return_goods(self, actor: str, request: GoodsReturn) -> WriteResult:
         return movements.return_goods(self.engine, self.outbox, actor, request)
