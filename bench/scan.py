@@ -21,18 +21,21 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vaxtrace.core.codes import issue_nmpa20
@@ -42,7 +45,7 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import make_uscc
-from vaxtrace.sim.federation import serve_node
+from vaxtrace.sim.federation import free_port
 from vaxtrace.store.engine import make_engine
 from vaxtrace.store.migrate import upgrade
 
@@ -171,6 +174,8 @@ class Answers:
     latencies_ms: list[float]
     statuses: Counter[int]
     seconds: float
+    server_cpu_seconds: float = 0.0
+    by_status: dict[int, list[float]] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -178,7 +183,11 @@ class Answers:
 
     @property
     def p95(self) -> float:
-        return statistics.quantiles(self.latencies_ms, n=100)[94]
+        return _p95(self.latencies_ms)
+
+
+def _p95(latencies_ms: list[float]) -> float:
+    return statistics.quantiles(latencies_ms, n=100)[94] if len(latencies_ms) > 1 else 0.0
 
 
 async def _connection(host: str, port: int, requests: Iterator[bytes], answers: Answers) -> None:
@@ -196,8 +205,10 @@ async def _connection(host: str, port: int, requests: Iterator[bytes], answers: 
                 if line.lower().startswith("content-length:")
             )
             await reader.readexactly(length)
+            status = int(lines[0].split(" ", 2)[1])
             answers.latencies_ms.append((time.perf_counter() - start) * 1000)
-            answers.statuses[int(lines[0].split(" ", 2)[1])] += 1
+            answers.by_status.setdefault(status, []).append(answers.latencies_ms[-1])
+            answers.statuses[status] += 1
     finally:
         writer.close()
 
@@ -231,11 +242,48 @@ def drive(base: str, requests: list[bytes], connections: int) -> Answers:
 # --- the benchmarks -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Node:
+    """A node serving in a process of its own."""
+
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time the node's process used so far (user and system)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def province_node(data_dir: Path) -> Iterator[str]:
-    """``vaxtrace serve --role immunization`` over ``data_dir``; its base URL."""
-    with serve_node({"VAXTRACE_DATA_DIR": str(data_dir)}, "--role", "immunization") as base:
-        yield base
+def province_node(data_dir: Path) -> Iterator[Node]:
+    """``vaxtrace serve --role immunization`` over ``data_dir``, on a free port."""
+    port = free_port()
+    command = [sys.executable, "-m", "vaxtrace.cli", "serve", "--role", "immunization"]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=os.environ | {"VAXTRACE_DATA_DIR": str(data_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        node = Node(f"http://127.0.0.1:{port}", proc.pid)
+        _wait_for(node.base)
+        yield node
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _wait_for(base: str) -> None:
+    with httpx.Client(timeout=5) as probe:
+        for _ in range(300):
+            try:
+                if probe.get(f"{base}/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+    raise RuntimeError(f"the node at {base} did not start")
 
 
 def scan_requests(base: str, token: str, note: Note) -> list[bytes]:
@@ -244,10 +292,12 @@ def scan_requests(base: str, token: str, note: Note) -> list[bytes]:
     return [post(host, int(port), path, token, {"code": code}) for code in note.scans]
 
 
-def bench_receipt(base: str, token: str, warm: Note, note: Note, connections: int) -> Answers:
+def bench_receipt(node: Node, token: str, warm: Note, note: Note, connections: int) -> Answers:
     """The CDC scans the warm-up note, then the measured one; the measured scans' answers."""
-    drive(base, scan_requests(base, token, warm), connections)
-    answers = drive(base, scan_requests(base, token, note), connections)
+    drive(node.base, scan_requests(node.base, token, warm), connections)
+    cpu = node.cpu_seconds()
+    answers = drive(node.base, scan_requests(node.base, token, note), connections)
+    answers.server_cpu_seconds = node.cpu_seconds() - cpu
     expected = Counter(note.scans)
     accepted, repeats = len(expected), len(note.scans) - len(expected)
     if answers.statuses != Counter({201: accepted, 200: repeats}):
@@ -268,12 +318,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp)
         token, warm, note = prepare(data_dir, args.shape, args.codes, args.seed)
-        with province_node(data_dir) as base:
-            receipt = bench_receipt(base, token, warm, note, args.connections)
+        with province_node(data_dir) as node:
+            receipt = bench_receipt(node, token, warm, note, args.connections)
+    scans = len(receipt.latencies_ms)
     print(
-        f"{len(receipt.latencies_ms)} scans ({args.shape}) over {args.connections} "
-        f"connections in {receipt.seconds:.2f} s; "
-        f"median {statistics.median(receipt.latencies_ms):.1f} ms",
+        f"{scans} scans ({args.shape}) over {args.connections} connections in "
+        f"{receipt.seconds:.2f} s; median {statistics.median(receipt.latencies_ms):.1f} ms; "
+        f"server CPU {receipt.server_cpu_seconds / scans * 1000:.2f} ms a scan; p95 by status: "
+        + ", ".join(f"{k}: {_p95(v):.0f} ms" for k, v in sorted(receipt.by_status.items())),
         file=sys.stderr,
         flush=True,
     )

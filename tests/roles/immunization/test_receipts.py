@@ -34,6 +34,8 @@ pytestmark = pytest.mark.filterwarnings("error")
 
 
 def scans(province: Province) -> list[tuple[Any, ...]]:
+    """The audit of the scans, in the order scanned, once what is pending is written."""
+    province.svc.scan_audit.flush()
     with province.engine.connect() as conn:
         query = select(
             receipt_scan.c.note_no,
@@ -41,7 +43,7 @@ def scans(province: Province) -> list[tuple[Any, ...]]:
             receipt_scan.c.result,
             receipt_scan.c.reason,
             receipt_scan.c.operator_uscc,
-        ).order_by(receipt_scan.c.id)
+        ).order_by(receipt_scan.c.scanned_at, receipt_scan.c.id)
         return [tuple(r) for r in conn.execute(query)]
 
 

@@ -29,14 +29,16 @@ from vaxtrace.roles.immunization.service import (
     sync,
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
+from vaxtrace.store.appender import Appender
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
-from vaxtrace.store.immunization.schema import expected_receipt
+from vaxtrace.store.immunization.schema import expected_receipt, receipt_scan
 
 
 class ImmunizationService:
     """The province's node. With an ``outbox``, every write reports its step to the platform
-    in the write's own transaction."""
+    in the write's own transaction. :meth:`close` it when done: it writes the scans' audit
+    still pending."""
 
     def __init__(
         self,
@@ -49,6 +51,12 @@ class ImmunizationService:
         self.engine = engine
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
+        self.scan_audit = Appender(engine, receipt_scan)
+        """Repeated and rejected scans, written in batches (see receipts.scan)."""
+
+    def close(self) -> None:
+        """Write what is pending (the scans' audit)."""
+        self.scan_audit.close()
 
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
@@ -97,7 +105,7 @@ class ImmunizationService:
     def scan(
         self, actor: str, note_no: str, code: str, mah_uscc: str | None = None
     ) -> ScanDecision:
-        return receipts.scan(self.engine, actor, note_no, code, mah_uscc)
+        return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, mah_uscc)
 
     def receipt(self, actor: str, note_no: str, mah_uscc: str | None = None) -> dict[str, Any]:
         return receipts.progress(self.engine, actor, note_no, mah_uscc)

@@ -1,6 +1,12 @@
 """107 供应入库 with scan verification: a CDC scans what arrives against the shipping note the
 platform announced, then confirms the receipt; the codes received go into its stock and the
-receipt is reported to the MAH."""
+receipt is reported to the MAH.
+
+A scan reads the note's header and looks its code up among the codes the note was read into
+when it was announced (``expected_code``); it never reads the whole note. Every scan is kept in
+the audit: an accepted one in its own write transaction (what later scans and the receipt
+depend on), a repeat or a rejected one through the audit appender, written in a batch shortly
+after (nothing depends on it, so it need not wait for the database's single writer)."""
 
 from __future__ import annotations
 
@@ -15,15 +21,17 @@ from vaxtrace.core.province import ReceivingNote, Unit
 from vaxtrace.core.receipt import (
     Consignment,
     NoteView,
+    Place,
+    PlaceOf,
     ReceiptVerification,
     ScanDecision,
-    canonical,
-    consignment,
+    ScanResult,
     decide_scan,
     verify_receipt,
 )
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
+from vaxtrace.store.appender import Appender
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.immunization import receipts, stock
 
@@ -31,10 +39,9 @@ MISSING_SHOWN = 50
 """Missing codes an answer names at most (the count is always given)."""
 
 
-def goods_of(row: RowMapping) -> Consignment:
-    """What an announced note says was sent, in canonical form."""
-    note = row["note"]
-    return consignment(note.get("codes") or [], note.get("contents"))
+def goods_of(conn: Connection, row: RowMapping) -> Consignment:
+    """What an announced note says was sent, in canonical form (as read when announced)."""
+    return Consignment.of_expected(receipts.expected_codes(conn, row["event_id"]))
 
 
 def _note(
@@ -65,36 +72,73 @@ def _own_note(
 
 
 def scan(
-    engine: Engine, actor: str, note_no: str, text: str, mah_uscc: str | None = None
+    engine: Engine,
+    audit: Appender,
+    actor: str,
+    note_no: str,
+    text: str,
+    mah_uscc: str | None = None,
 ) -> ScanDecision:
     """Decide one scan and keep it in the audit, whatever was decided; a repeat is answered,
-    not refused."""
-    with write_tx(engine) as conn:
-        row = _note(conn, actor, note_no, mah_uscc, lock=True)
-        view = None
-        scanned: set[str] = set()
-        if row is not None:
-            goods = goods_of(row)
-            view = NoteView(row["consignee_uscc"], _closed(conn, row), goods)
-            code = canonical(text)
-            if code is not None:
-                scanned = receipts.accepted_codes(conn, row["event_id"], goods.lineage(code))
-        decision = decide_scan(view, actor, text, scanned)
-        receipts.record_scan(
-            conn,
-            note_event_id=None if row is None else row["event_id"],
-            note_no=note_no,
-            code=decision.code or text.strip()[:300],
-            result=decision.result.value,
-            reason=decision.reason.value,
-            operator_uscc=actor,
-            at=datetime.now(UTC),
-        )
+    not refused.
+
+    Decided on a snapshot; an accepted scan is then kept under the note's lock only if
+    nothing it depends on changed meanwhile (else decided again there), a repeat or a
+    rejection goes to the ``audit`` appender."""
+    now = datetime.now(UTC)
+    with read_tx(engine) as conn:
+        row, decision = _decide(conn, actor, note_no, text, mah_uscc, lock=False)
+    if decision.result is ScanResult.ACCEPTED:
+        assert row is not None
+        with write_tx(engine) as conn:
+            receipts.lock_note(conn, row["event_id"])
+            kept = _audit_row(row, note_no, text, decision, actor, now)
+            if receipts.record_accepted_scan(conn, kept, decision.lineage):
+                return decision
+            row, decision = _decide(conn, actor, note_no, text, mah_uscc, lock=True)
+            receipts.record_scan(conn, _audit_row(row, note_no, text, decision, actor, now))
+            return decision
+    audit.append(_audit_row(row, note_no, text, decision, actor, now))
     return decision
 
 
-def _closed(conn: Connection, row: RowMapping) -> bool:
-    return receipts.receipt_of(conn, row["event_id"]) is not None
+def _decide(
+    conn: Connection, actor: str, note_no: str, text: str, mah_uscc: str | None, *, lock: bool
+) -> tuple[RowMapping | None, ScanDecision]:
+    """The note a scan is against (None: no such note) and the decision on the scan."""
+    row = _note(conn, actor, note_no, mah_uscc, lock=lock)
+    view = None
+    if row is not None:
+        view = NoteView(row["consignee_uscc"], row["receiving_note_no"] is not None)
+    return row, decide_scan(view, actor, text, _place_on(conn, row))
+
+
+def _place_on(conn: Connection, row: RowMapping | None) -> PlaceOf:
+    def place(code: str) -> Place:
+        assert row is not None  # asked only of a note that takes the scan
+        found = receipts.lineage_scanned(conn, row["event_id"], code)
+        return Place(tuple(c for c, _ in found), frozenset(c for c, s in found if s))
+
+    return place
+
+
+def _audit_row(
+    row: RowMapping | None,
+    note_no: str,
+    text: str,
+    decision: ScanDecision,
+    actor: str,
+    at: datetime,
+) -> dict[str, Any]:
+    return receipts.scan_row(
+        note_event_id=None if row is None else row["event_id"],
+        note_no=note_no,
+        code=decision.code or text.strip()[:300],
+        result=decision.result.value,
+        reason=decision.reason.value,
+        operator_uscc=actor,
+        at=at,
+    )
 
 
 def progress(
@@ -103,14 +147,13 @@ def progress(
     """Where the receipt of a note stands: what was scanned, what is missing."""
     with read_tx(engine) as conn:
         row = _own_note(conn, actor, note_no, mah_uscc, lock=False)
-        closed = receipts.receipt_of(conn, row["event_id"])
-        goods = goods_of(row)
+        goods = goods_of(conn, row)
         verified = verify_receipt(goods, receipts.accepted_codes(conn, row["event_id"]))
     return {
         "note_no": row["note_no"],
         "mah_uscc": row["mah_uscc"],
-        "closed": closed is not None,
-        "receiving_note_no": None if closed is None else closed["document_no"],
+        "closed": row["receiving_note_no"] is not None,
+        "receiving_note_no": row["receiving_note_no"],
         "listed": len(goods.listed),
     } | _verification(verified)
 
@@ -136,8 +179,8 @@ def confirm_receipt(
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
         row = _own_note(conn, actor, request.shipping_note_no, request.mah_uscc, lock=True)
         _refuse_closed(conn, row)
-        _refuse_before_shipment(row, request)
-        goods = goods_of(row)
+        _refuse_before_shipment(receipts.note_document(conn, row["event_id"]), request)
+        goods = goods_of(conn, row)
         result = verify_receipt(goods, receipts.accepted_codes(conn, row["event_id"]))
         if not result.received:
             raise DomainError(
@@ -200,8 +243,8 @@ def _refuse_closed(conn: Connection, row: RowMapping) -> None:
         )
 
 
-def _refuse_before_shipment(row: RowMapping, request: ReceivingNote) -> None:
-    shipped = row["note"].get("business_time")
+def _refuse_before_shipment(note: dict[str, Any], request: ReceivingNote) -> None:
+    shipped = note.get("business_time")
     if shipped and request.business_time < datetime.fromisoformat(shipped):
         raise DomainError(
             "before_shipment",
