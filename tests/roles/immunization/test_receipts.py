@@ -120,12 +120,12 @@ def test_a_repeat_or_rejected_scan_is_audited_in_a_batch_soon_after(province: Pr
     while unflushed(province) != wanted:  # the appender's own thread writes them
         assert time.monotonic() < deadline, unflushed(province)
         time.sleep(0.02)
-    assert province.svc.scan_audit.pending == 0
+    assert province.svc.scan_audit.others.pending == 0
 
 
 def test_the_audit_pending_is_written_when_the_node_closes(province: Province) -> None:
     province.announce("FH1", [dose(1)])
-    province.svc.scan_audit.interval = 3600  # no round of its own before the node closes
+    province.svc.scan_audit.others.interval = 3600  # no round of its own before the node closes
     for _ in range(3):
         province.svc.scan(PROVINCE_CDC, "FH-NONE", dose(1))
     province.svc.close()

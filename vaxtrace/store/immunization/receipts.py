@@ -18,7 +18,6 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import BindParameter
 
 from vaxtrace.core.receipt import ExpectedCode
@@ -138,18 +137,45 @@ def _lineage_scanned() -> Select[Any]:
 _LINEAGE_SCANNED = _lineage_scanned()
 """Built once: a scan's statements are run with parameters, never built per scan."""
 
-_LOCK_NOTE = (
+_LOCK_NOTES = (
     select(expected_receipt.c.event_id)
-    .where(expected_receipt.c.event_id == bindparam("note_event_id"))
+    .where(expected_receipt.c.event_id.in_(bindparam("notes", expanding=True)))
+    .order_by(expected_receipt.c.event_id)
     .with_for_update()
 )
 
 
-def lock_note(conn: Connection, note_event_id: str) -> None:
-    """Hold a note against concurrent scans and confirmations until the transaction ends
-    (PostgreSQL; SQLite's writer lock already serialises)."""
+def lock_notes(conn: Connection, note_event_ids: Sequence[str]) -> None:
+    """Hold notes against concurrent scans and confirmations until the transaction ends, in
+    one order so that two batches never wait for each other (PostgreSQL; SQLite's writer lock
+    already serialises)."""
     if not is_sqlite(conn):
-        conn.execute(_LOCK_NOTE, {"note_event_id": note_event_id})
+        conn.execute(_LOCK_NOTES, {"notes": list(note_event_ids)})
+
+
+_CLOSED_AMONG = select(receiving_note.c.note_event_id).where(
+    receiving_note.c.note_event_id.in_(bindparam("notes", expanding=True))
+)
+
+
+def closed_among(conn: Connection, note_event_ids: Sequence[str]) -> set[str]:
+    """Which of these notes a receiving note closed."""
+    return set(conn.execute(_CLOSED_AMONG, {"notes": list(note_event_ids)}).scalars())
+
+
+_ACCEPTED_AMONG = select(receipt_scan.c.note_event_id, receipt_scan.c.code).where(
+    receipt_scan.c.note_event_id.in_(bindparam("notes", expanding=True)),
+    receipt_scan.c.result == ACCEPTED,
+    receipt_scan.c.code.in_(bindparam("codes", expanding=True)),
+)
+
+
+def accepted_among(
+    conn: Connection, note_event_ids: Sequence[str], codes: Sequence[str]
+) -> set[tuple[str, str]]:
+    """Which of these codes were accepted on which of these notes, as (note, code)."""
+    params = {"notes": list(note_event_ids), "codes": list(codes)}
+    return {(str(n), str(c)) for n, c in conn.execute(_ACCEPTED_AMONG, params)}
 
 
 def notes_for(conn: Connection, consignee_uscc: str) -> list[RowMapping]:
@@ -204,50 +230,13 @@ def scan_row(
     }
 
 
-SCAN_COLUMNS = (
-    "note_event_id",
-    "note_no",
-    "code",
-    "result",
-    "reason",
-    "operator_uscc",
-    "scanned_at",
-)
 _RECORD_SCAN = insert(receipt_scan)
 
 
-def record_scan(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(_RECORD_SCAN, [row])
-
-
-def record_accepted_scan(conn: Connection, row: dict[str, Any], lineage: Sequence[str]) -> bool:
-    """Keep an accepted scan (:func:`scan_row`) unless, since it was decided, a scan of a
-    code of its ``lineage`` was accepted or the note was closed; whether it was kept. One
-    statement; call it holding the note (:func:`lock_note`)."""
-    found = conn.execute(_RECORD_ACCEPTED_SCAN, row | {"lineage": list(lineage)}).first()
-    return found is not None
-
-
-def _record_accepted_scan() -> ReturningInsert[Any]:
-    note = bindparam("note_event_id", type_=receipt_scan.c.note_event_id.type)
-    taken = exists().where(
-        receipt_scan.c.note_event_id == note,
-        receipt_scan.c.result == ACCEPTED,
-        receipt_scan.c.code.in_(bindparam("lineage", expanding=True)),
-    )
-    closed = exists().where(receiving_note.c.note_event_id == note)
-    values = select(
-        note.label("note_event_id"),
-        *(bindparam(k, type_=receipt_scan.c[k].type).label(k) for k in SCAN_COLUMNS[1:]),
-    ).where(~taken, ~closed)
-    return (
-        insert(receipt_scan)
-        .from_select(list(SCAN_COLUMNS), values)
-        .returning(receipt_scan.c.id)  # rowcount is -1 for INSERT … SELECT on psycopg
-    )
-
-
-_RECORD_ACCEPTED_SCAN = _record_accepted_scan()
+def record_scans(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Keep scans (:func:`scan_row`) in the audit."""
+    if rows:
+        conn.execute(_RECORD_SCAN, list(rows))
 
 
 def record_receiving_note(conn: Connection, **values: Any) -> int:

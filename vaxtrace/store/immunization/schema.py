@@ -163,7 +163,7 @@ compared as equal only, in the collation of ``receipt_scan.code``, which they ar
 
 ``receipt_scan`` rows are numbered in the order they are written, not scanned: a repeat or a
 rejected scan is written in a batch shortly after it is answered (see
-vaxtrace.store.appender); ``scanned_at`` is the order of the scans."""
+vaxtrace.store.batched); ``scanned_at`` is the order of the scans."""
 
 Index("ix_expected_receipt_note_no", expected_receipt.c.note_no)
 """Scans and confirmations find a note by its number."""

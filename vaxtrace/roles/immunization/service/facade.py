@@ -29,10 +29,9 @@ from vaxtrace.roles.immunization.service import (
     sync,
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
-from vaxtrace.store.appender import Appender
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
-from vaxtrace.store.immunization.schema import expected_receipt, receipt_scan
+from vaxtrace.store.immunization.schema import expected_receipt
 
 
 class ImmunizationService:
@@ -51,8 +50,8 @@ class ImmunizationService:
         self.engine = engine
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
-        self.scan_audit = Appender(engine, receipt_scan)
-        """Repeated and rejected scans, written in batches (see receipts.scan)."""
+        self.scan_audit = receipts.ScanAudit(engine)
+        """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
 
     def close(self) -> None:
         """Write what is pending (the scans' audit)."""

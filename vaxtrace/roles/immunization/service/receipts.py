@@ -3,13 +3,14 @@ platform announced, then confirms the receipt; the codes received go into its st
 receipt is reported to the MAH.
 
 A scan reads the note's header and looks its code up among the codes the note was read into
-when it was announced (``expected_code``); it never reads the whole note. Every scan is kept in
-the audit: an accepted one in its own write transaction (what later scans and the receipt
-depend on), a repeat or a rejected one through the audit appender, written in a batch shortly
-after (nothing depends on it, so it need not wait for the database's single writer)."""
+when it was announced (``expected_code``); it never reads the whole note. It is decided on a
+snapshot, without the writer's lock, and kept in the audit whatever was decided (see
+:class:`ScanAudit`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,9 +32,10 @@ from vaxtrace.core.receipt import (
 )
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
-from vaxtrace.store.appender import Appender
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.batched import Appender, GroupCommit
+from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization import receipts, stock
+from vaxtrace.store.immunization.schema import receipt_scan
 
 MISSING_SHOWN = 50
 """Missing codes an answer names at most (the count is always given)."""
@@ -71,42 +73,67 @@ def _own_note(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class AcceptedScan:
+    """A scan accepted on a snapshot, to be kept (or decided again) under the writer's lock."""
+
+    note: RowMapping
+    note_no: str
+    actor: str
+    decision: ScanDecision
+    at: datetime
+
+
+class ScanAudit:
+    """How scans are kept (every scan, whatever was decided, in ``receipt_scan``).
+
+    An accepted scan is what later scans and the receipt depend on: it is committed before
+    it is answered, in a transaction it shares with the accepted scans that came meanwhile
+    (:func:`keep_accepted`, one thread). A repeat or a rejection changes nothing that
+    anything depends on: its row is appended in a batch shortly after it is answered, so it
+    never waits for the database's writer; a crash may lose the last ~``interval`` of them.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 0.05) -> None:
+        self.accepted: GroupCommit[AcceptedScan, ScanDecision] = GroupCommit(
+            engine, keep_accepted, "accepted-scans"
+        )
+        self.others = Appender(engine, receipt_scan, interval)
+
+    def flush(self) -> None:
+        """Write the repeats and rejections pending now."""
+        self.others.flush()
+
+    def close(self) -> None:
+        self.accepted.close()
+        self.others.close()
+
+
 def scan(
     engine: Engine,
-    audit: Appender,
+    audit: ScanAudit,
     actor: str,
     note_no: str,
     text: str,
     mah_uscc: str | None = None,
 ) -> ScanDecision:
     """Decide one scan and keep it in the audit, whatever was decided; a repeat is answered,
-    not refused.
-
-    Decided on a snapshot; an accepted scan is then kept under the note's lock only if
-    nothing it depends on changed meanwhile (else decided again there), a repeat or a
-    rejection goes to the ``audit`` appender."""
+    not refused."""
     now = datetime.now(UTC)
     with read_tx(engine) as conn:
-        row, decision = _decide(conn, actor, note_no, text, mah_uscc, lock=False)
+        row, decision = _decide(conn, actor, note_no, text, mah_uscc)
     if decision.result is ScanResult.ACCEPTED:
         assert row is not None
-        with write_tx(engine) as conn:
-            receipts.lock_note(conn, row["event_id"])
-            kept = _audit_row(row, note_no, text, decision, actor, now)
-            if receipts.record_accepted_scan(conn, kept, decision.lineage):
-                return decision
-            row, decision = _decide(conn, actor, note_no, text, mah_uscc, lock=True)
-            receipts.record_scan(conn, _audit_row(row, note_no, text, decision, actor, now))
-            return decision
-    audit.append(_audit_row(row, note_no, text, decision, actor, now))
+        return audit.accepted.submit(AcceptedScan(row, note_no, actor, decision, now))
+    audit.others.append(_audit_row(row, note_no, text, decision, actor, now))
     return decision
 
 
 def _decide(
-    conn: Connection, actor: str, note_no: str, text: str, mah_uscc: str | None, *, lock: bool
+    conn: Connection, actor: str, note_no: str, text: str, mah_uscc: str | None
 ) -> tuple[RowMapping | None, ScanDecision]:
     """The note a scan is against (None: no such note) and the decision on the scan."""
-    row = _note(conn, actor, note_no, mah_uscc, lock=lock)
+    row = _note(conn, actor, note_no, mah_uscc, lock=False)
     view = None
     if row is not None:
         view = NoteView(row["consignee_uscc"], row["receiving_note_no"] is not None)
@@ -120,6 +147,33 @@ def _place_on(conn: Connection, row: RowMapping | None) -> PlaceOf:
         return Place(tuple(c for c, _ in found), frozenset(c for c, s in found if s))
 
     return place
+
+
+def keep_accepted(conn: Connection, scans: Sequence[AcceptedScan]) -> list[ScanDecision]:
+    """Keep scans accepted on snapshots, in the writer's transaction, deciding each again, in
+    the order they came, on what the transaction sees: the note may have been closed since,
+    the code or a container around it accepted since (by an earlier scan of the batch too)."""
+    notes = sorted({s.note["event_id"] for s in scans})
+    receipts.lock_notes(conn, notes)
+    closed = receipts.closed_among(conn, notes)
+    codes = sorted({c for s in scans for c in s.decision.lineage})
+    taken = receipts.accepted_among(conn, notes, codes)
+    decisions, rows = [], []
+    for s in scans:
+        note, lineage = s.note["event_id"], s.decision.lineage
+        place = Place(lineage, frozenset(c for c in lineage if (note, c) in taken))
+        view = NoteView(s.note["consignee_uscc"], note in closed)
+        decision = decide_scan(view, s.actor, lineage[0], _known(place))
+        if decision.result is ScanResult.ACCEPTED:
+            taken.add((note, lineage[0]))
+        decisions.append(decision)
+        rows.append(_audit_row(s.note, s.note_no, lineage[0], decision, s.actor, s.at))
+    receipts.record_scans(conn, rows)
+    return decisions
+
+
+def _known(place: Place) -> PlaceOf:
+    return lambda _code: place
 
 
 def _audit_row(

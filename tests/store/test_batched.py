@@ -1,19 +1,21 @@
-"""Rows appended in batches (on SQLite and PostgreSQL): nothing appended is lost, whether the
+"""Writes in batches (on SQLite and PostgreSQL): nothing appended is lost, whether the
 background thread, a flush or the close writes it, and a flush the database refuses keeps its
-rows for the next one."""
+rows for the next one; a group commit answers each caller once its item is committed."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from vaxtrace.store.appender import Appender
+from vaxtrace.store.batched import Appender, GroupCommit
 from vaxtrace.store.immunization.schema import expected_receipt, receipt_scan
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -92,3 +94,42 @@ def test_closing_writes_what_is_pending_and_later_rows_at_once(appender: Appende
     assert written(appender.engine) == ["c1"]
     appender.append(scan("c2"))
     assert written(appender.engine) == ["c1", "c2"]
+
+
+def test_group_commit_answers_each_caller_once_committed(immunization_engine: Engine) -> None:
+    """What is submitted while a transaction runs shares the next; an item the database
+    refuses fails its own caller only."""
+    entered, gate, batches = threading.Event(), threading.Event(), []
+
+    def apply(conn: Connection, codes: Sequence[str]) -> list[str]:
+        entered.set()
+        gate.wait(10)
+        batches.append(list(codes))
+        rows = [scan(c, note_event_id="e-none" if c == "bad" else None) for c in codes]
+        conn.execute(receipt_scan.insert(), rows)
+        return [f"kept {c}" for c in codes]
+
+    commit: GroupCommit[str, str] = GroupCommit(immunization_engine, apply, "test")
+
+    def submit(code: str) -> str:
+        try:
+            return commit.submit(code)
+        except IntegrityError:
+            return f"refused {code}"
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(submit, "c0")
+        assert entered.wait(10)  # c0 is taken, and waits at the gate
+        rest = [pool.submit(submit, c) for c in ("c1", "bad", "c2")]
+        deadline = time.monotonic() + 10
+        while commit.pending < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        gate.set()
+        answers = [first.result(), *(f.result() for f in rest)]
+    assert answers == ["kept c0", "kept c1", "refused bad", "kept c2"]
+    assert batches == [["c0"], ["c1", "bad", "c2"], ["c1"], ["bad"], ["c2"]]
+    assert written(immunization_engine) == ["c0", "c1", "c2"]
+    commit.close()
+    assert commit.submit("c3") == "kept c3"  # once closed, in the caller's thread
+    assert written(immunization_engine) == ["c0", "c1", "c2", "c3"]
