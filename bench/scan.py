@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import random
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -307,6 +308,20 @@ def bench_receipt(node: Node, token: str, warm: Note, note: Note, connections: i
     return answers
 
 
+def check_audit(data_dir: Path, note: Note) -> None:
+    """Every scan of ``note`` is in the audit, as the node left it when it stopped."""
+    database = Settings(data_dir=data_dir).database_url("immunization").split("///", 1)[1]
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT result, count(*) FROM receipt_scan WHERE note_no = ? GROUP BY result",
+            (note.note_no,),
+        ).fetchall()
+    audited = dict(rows)
+    wanted = {"accepted": len(set(note.scans)), "repeat": len(note.scans) - len(set(note.scans))}
+    if audited != wanted:
+        raise SystemExit(f"the audit has {audited} for the scans {wanted}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--connections", type=int, default=32)
@@ -320,6 +335,7 @@ def main() -> None:
         token, warm, note = prepare(data_dir, args.shape, args.codes, args.seed)
         with province_node(data_dir) as node:
             receipt = bench_receipt(node, token, warm, note, args.connections)
+        check_audit(data_dir, note)  # the node stopped: every scan is in the audit
     scans = len(receipt.latencies_ms)
     print(
         f"{scans} scans ({args.shape}) over {args.connections} connections in "
@@ -329,7 +345,7 @@ def main() -> None:
         file=sys.stderr,
         flush=True,
     )
-    print(f"receipt: {receipt.rate:,.0f} scans/s; p95: {receipt.p95:.0f} ms")
+    print(f"receipt: {receipt.rate:.0f} scans/s; p95: {receipt.p95:.0f} ms")
 
 
 if __name__ == "__main__":
