@@ -54,7 +54,7 @@ def notes_numbered(
 
 @cache
 def _notes_numbered(by_mah: bool, lock: bool) -> Select[Any]:
-    """Built once per kind: building a statement costs more than running it (~1 ms)."""
+    """Built once per kind: building a statement costs more than running it."""
     query = (
         select(*NOTE_HEADER)
         .outerjoin(receiving_note, receiving_note.c.note_event_id == expected_receipt.c.event_id)
