@@ -233,7 +233,8 @@ def confirm_receipt(
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
         row = _own_note(conn, actor, request.shipping_note_no, request.mah_uscc, lock=True)
         _refuse_closed(conn, row)
-        _refuse_before_shipment(receipts.note_document(conn, row["event_id"]), request)
+        note = receipts.note_document(conn, row["event_id"])  # the header does not carry it
+        _refuse_before_shipment(note, request)
         goods = goods_of(conn, row)
         result = verify_receipt(goods, receipts.accepted_codes(conn, row["event_id"]))
         if not result.received:
