@@ -355,3 +355,27 @@ vaccination_undo = Table(
 )
 """接种冲销: a vaccination record taken back by whoever recorded it, inside the undo window
 (append-only)."""
+
+expected_code = Table(
+    "expected_code",
+    metadata,
+    Column("note_event_id", String(36), ForeignKey("expected_receipt.event_id"), nullable=False),
+    Column("code", String(300), nullable=False),
+    Column("parent_code", String(300)),
+    Column("doses", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    PrimaryKeyConstraint("note_event_id", "code"),
+)
+"""Every code an announced note says was sent, read into canonical form once, when the note
+is taken (see vaxtrace.core.receipt.Consignment.expected_codes): ``parent_code`` is the
+container the note puts it in (empty for a listed code), ``doses`` what it holds, ``position``
+its order on the note (listed codes first, containers before what they hold). A scan looks up
+its code and the containers around it here instead of reading the whole note again. Codes are
+compared as equal only, in the collation of ``receipt_scan.code``, which they are matched with.
+
+``receipt_scan`` rows are numbered in the order they are written, not scanned: a repeat or a
+rejected scan is written in a batch shortly after it is answered (see
+vaxtrace.store.batched); ``scanned_at`` is the order of the scans."""
+
+Index("ix_expected_receipt_note_no", expected_receipt.c.note_no)
+"""Scans and confirmations find a note by its number."""

@@ -60,7 +60,8 @@ def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict
 
 class ImmunizationService:
     """The province's node. With an ``outbox``, every write reports its step to the platform
-    in the write's own transaction."""
+    in the write's own transaction. :meth:`close` it when done: it writes the scans' audit
+    still pending."""
 
     def __init__(
         self,
@@ -75,6 +76,12 @@ class ImmunizationService:
         self.undo_window = undo_window
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
+        self.scan_audit = receipts.ScanAudit(engine)
+        """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
+
+    def close(self) -> None:
+        """Write what is pending (the scans' audit)."""
+        self.scan_audit.close()
 
     @property
     def outbox(self) -> Outbox | None:
@@ -147,7 +154,7 @@ class ImmunizationService:
     def scan(
         self, actor: str, note_no: str, code: str, mah_uscc: str | None = None
     ) -> ScanDecision:
-        return receipts.scan(self.engine, actor, note_no, code, mah_uscc)
+        return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, mah_uscc)
 
     def receipt(self, actor: str, note_no: str, mah_uscc: str | None = None) -> dict[str, Any]:
         return receipts.progress(self.engine, actor, note_no, mah_uscc)
