@@ -78,12 +78,15 @@ def bearer_staff(name: str) -> Callable[..., Staff]:
     return dependency
 
 
-def bearer_actor(name: str) -> Callable[..., str]:
+def bearer_actor(name: str) -> Callable[..., Awaitable[str]]:
     """A dependency answering the organisation behind the bearer token, as the service at
     ``app.state.<name>`` knows its staff's tokens; 401 without one, so nothing is done or
-    shown anonymously."""
+    shown anonymously. Async: one indexed read, cheaper on the event loop than a hop to a
+    worker thread and back."""
 
-    def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    async def dependency(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> str:
         return bearer_organisation(authorization, getattr(request.app.state, name).authenticate)
 
     return dependency

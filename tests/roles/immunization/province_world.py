@@ -179,7 +179,7 @@ class Province:
     def counts(self) -> dict[str, int]:
         """Rows per table (the scans' audit written first): a refusal leaves them all as
         they were."""
-        self.svc.scan_audit.flush()
+        self.svc.flush()
         with self.engine.connect() as conn:
             return {
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())

@@ -52,6 +52,7 @@ def test_a_good_dose_passes_and_the_check_is_audited(at_site: Province) -> None:
     answer = check(at_site, dose(1))
     assert answer["allowed"] is True and answer["reasons"] == []
     assert (answer["batch_no"], answer["expiry_date"]) == (BATCH_NO, "2028-12-31")
+    at_site.svc.flush()  # dose-checks are kept in batches
     with at_site.engine.connect() as conn:
         rows = conn.execute(select(dose_check.c.org_uscc, dose_check.c.allowed)).all()
     assert rows == [(POV, True)]

@@ -224,11 +224,12 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
             422: {"description": "unreadable code, or the token is not a vaccination site's"},
         },
     )
-    def check_dose(item: DoseCheck, svc: Service, who: Actor) -> dict[str, Any]:
+    async def check_dose(item: DoseCheck, svc: Service, who: Actor) -> dict[str, Any]:
         """接种前核验: may your site give this dose now? ``allowed`` and every reason why not
         (``locked``, ``recalled``, ``expired``, ``cold_chain_excursion``, ``not_held``, …),
         decided from the province's records (batch data and the MAH's safety signals), never
-        from the label alone. Changes no stock; every decision is audited."""
+        from the label alone. Changes no stock; every decision is audited. Async: one read
+        on the event loop (the hot path at the arm), no hop to a worker thread."""
         return svc.check_dose(who, item.code)
 
     @router.get("/stock")

@@ -42,9 +42,10 @@ from vaxtrace.roles.immunization.service import (
     sync,
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
+from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import read_tx
+from vaxtrace.store.immunization.schema import dose_check, expected_receipt
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
-from vaxtrace.store.immunization.schema import expected_receipt
 
 
 def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict[str, Any]:
@@ -78,10 +79,19 @@ class ImmunizationService:
         self.outbox = outbox
         self.scan_audit = receipts.ScanAudit(engine)
         """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
+        self.check_audit = Appender(engine, dose_check)
+        """How read-only dose-checks are kept: each in the gate's audit, in batches (a
+        vaccination's own decision is kept in its write's transaction)."""
+
+    def flush(self) -> None:
+        """Write the audit rows still pending (scans, dose-checks)."""
+        self.scan_audit.flush()
+        self.check_audit.flush()
 
     def close(self) -> None:
-        """Write what is pending (the scans' audit)."""
+        """Write what is pending (the scans' and dose-checks' audit)."""
         self.scan_audit.close()
+        self.check_audit.close()
 
     @property
     def outbox(self) -> Outbox | None:
@@ -193,7 +203,7 @@ class ImmunizationService:
 
     def check_dose(self, actor: str, code: str) -> dict[str, Any]:
         """接种前核验: may this site give this dose now (every reason why not)? Audited."""
-        return dose_checks.check_dose(self.engine, actor, code)
+        return dose_checks.check_dose(self.engine, self.check_audit, actor, code)
 
     def stock(self, actor: str, code: str | None = None) -> dict[str, Any]:
         """The unit's stock; one code of it when ``code`` is given."""
