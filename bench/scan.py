@@ -16,7 +16,17 @@ Every answer is checked (1,000 accepted, 100 repeats), and so is the audit once 
 stopped (every scan in ``receipt_scan``). On stderr: the median, the p95 by status and the
 server's CPU time per scan (from /proc), which varies less than the rate on a shared machine.
 
-Line: ``receipt: N scans/s; p95: X ms``. Run: ``python bench/scan.py [--connections 32]``.
+Dose gate (接种前核验): the province holds ``--doses`` doses (default 1,000,000) at a
+vaccination site, written set-wise. In this process, the gate's decision on random held doses
+(``check_dose``: parse, one query, the decision, its audit) is timed. Then, over HTTP, the site
+posts dose-checks of random held doses (``POST /immunization/v1/dose-checks``) for
+``--seconds`` (default 60) over the same connections; then a bare ASGI app answering
+``{"ok": true}`` (bench/bare_app.py, served the same way) is driven the same way, so that the
+ratio of the two compares across machines.
+
+Lines: ``receipt: N scans/s; p95: X ms``, ``gate: p95 X ms in-process over N doses`` and last
+``scan: N req/s; p95: X ms; bare: M req/s; ratio: R``.
+Run: ``python bench/scan.py [--connections 32] [--seconds 60] [--doses 1000000]``.
 """
 
 from __future__ import annotations
@@ -34,14 +44,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import insert
 
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets import Organisation, OrgKind
@@ -51,10 +63,13 @@ from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import make_uscc
 from vaxtrace.sim.federation import free_port
-from vaxtrace.store.engine import make_engine
+from vaxtrace.store.engine import make_engine, write_tx
+from vaxtrace.store.immunization.schema import batch, expected_receipt, receiving_note, stock
 from vaxtrace.store.migrate import upgrade
 
 CDC = make_uscc("12320000MB0000001")
+SITE = make_uscc("12320102MB0000007")
+BATCH = "B-BENCH-1"
 MAH = make_uscc("91320100MA1X00001")
 PLATFORM = "platform"
 
@@ -229,9 +244,15 @@ def post(host: str, port: int, path: str, token: str, body: dict[str, Any]) -> b
 
 def drive(base: str, requests: list[bytes], connections: int) -> Answers:
     """Send ``requests`` over ``connections`` connections; every answer timed."""
+    return drive_iter(base, iter(requests), connections)
+
+
+def drive_iter(base: str, requests: Iterator[bytes], connections: int) -> Answers:
+    """Send what ``requests`` yields over ``connections`` connections, each taking the next
+    request in turn; every answer timed."""
     host, port = base.removeprefix("http://").split(":")
     answers = Answers([], Counter(), 0.0)
-    shared = iter(requests)  # the connections take the next request in turn
+    shared = requests
 
     async def run() -> None:
         await asyncio.gather(
@@ -326,6 +347,156 @@ def check_audit(data_dir: Path, note: Note) -> None:
         raise SystemExit(f"the audit has {audited} for the scans {wanted}")
 
 
+# --- the dose gate ------------------------------------------------------------------------
+
+
+def stock_site(data_dir: Path, doses: int) -> tuple[str, list[str]]:
+    """The site's token and ``doses`` doses it holds (one lot-released batch, far from
+    expiry), written set-wise as a receipt would leave them."""
+    engine = make_engine(Settings(data_dir=data_dir).database_url("immunization"))
+    svc = ImmunizationService(engine, PLATFORM, None)
+    svc.register_organisation(
+        Organisation(
+            uscc=SITE, name="示例社区卫生服务中心", kind=OrgKind.POV, division_code="320102"
+        )
+    )
+    token = svc.issue_token(SITE, "bench")
+    codes = [issue_nmpa20("8000004", n) for n in range(1, doses + 1)]
+    now = datetime.now(UTC)
+    with write_tx(engine) as conn:
+        conn.execute(
+            insert(batch).values(
+                mah_uscc=MAH,
+                batch_no=BATCH,
+                product_code="HEPB-10",
+                production_date=date(2026, 1, 10),
+                expiry_date=date(2028, 12, 31),
+                lot_release_no="SZ2026-BENCH",
+                lot_release_authority="中检院",
+                lot_release_date=date(2026, 3, 1),
+                lot_release_sha256="ab" * 32,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            insert(expected_receipt).values(
+                event_id="bench-stock",
+                mah_uscc=MAH,
+                note_no="FH-STOCK",
+                consignee_uscc=SITE,
+                doses=doses,
+                note={},
+                announced_at=now,
+                sequence=1_000_000,
+            )
+        )
+        receipt_id = conn.execute(
+            insert(receiving_note).values(
+                note_event_id="bench-stock",
+                note_no="FH-STOCK",
+                mah_uscc=MAH,
+                consignee_uscc=SITE,
+                document_no="RK-STOCK",
+                client_document_id="bench-stock",
+                verification="verified",
+                expected_quantity=doses,
+                actual_quantity=doses,
+                business_time=now,
+                recorded_at=now,
+            )
+        ).inserted_primary_key[0]
+        for start in range(0, doses, 50_000):
+            conn.execute(
+                insert(stock),
+                [
+                    {
+                        "code": code,
+                        "parent_code": None,
+                        "holder_uscc": SITE,
+                        "state": "in_stock",
+                        "mah_uscc": MAH,
+                        "receipt_id": receipt_id,
+                        "updated_at": now,
+                        "batch_no": BATCH,
+                    }
+                    for code in codes[start : start + 50_000]
+                ],
+            )
+    svc.close()
+    engine.dispose()
+    return token, codes
+
+
+def bench_gate(data_dir: Path, codes: list[str], checks: int, seed: int) -> float:
+    """p95 (ms) of the gate's decision in this process, on random held doses."""
+    engine = make_engine(Settings(data_dir=data_dir).database_url("immunization"))
+    svc = ImmunizationService(engine, PLATFORM, None)
+    rng = random.Random(seed)
+    timings = []
+    for code in (rng.choice(codes) for _ in range(checks)):
+        start = time.perf_counter()
+        answer = svc.check_dose(SITE, code)
+        timings.append((time.perf_counter() - start) * 1000)
+        if not answer["allowed"]:
+            raise SystemExit(f"a held dose was refused: {answer}")
+    svc.close()
+    engine.dispose()
+    return _p95(timings)
+
+
+def timed_requests(make: Callable[[], bytes], seconds: float) -> Iterator[bytes]:
+    """Requests from ``make`` until ``seconds`` have passed."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        yield make()
+
+
+def bench_dose_checks(
+    node: Node, token: str, codes: list[str], seconds: float, connections: int, seed: int
+) -> Answers:
+    """The site's dose-checks of random held doses over HTTP for ``seconds``."""
+    host, port = node.base.removeprefix("http://").split(":")
+    rng = random.Random(seed)
+    path = "/immunization/v1/dose-checks"
+
+    def make() -> bytes:
+        return post(host, int(port), path, token, {"code": rng.choice(codes)})
+
+    drive(node.base, list(itertools.islice(timed_requests(make, 60), 2000)), connections)
+    cpu = node.cpu_seconds()
+    answers = drive_iter(node.base, timed_requests(make, seconds), connections)
+    answers.server_cpu_seconds = node.cpu_seconds() - cpu
+    if set(answers.statuses) != {200}:
+        raise SystemExit(f"dose-checks answered {dict(answers.statuses)}")
+    return answers
+
+
+@contextmanager
+def bare_node() -> Iterator[Node]:
+    """bench/bare_app.py served as ``vaxtrace serve`` serves a node."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("bare_app.py")), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        node = Node(f"http://127.0.0.1:{port}", proc.pid)
+        _wait_for(node.base)
+        yield node
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def bench_bare(seconds: float, connections: int) -> Answers:
+    with bare_node() as node:
+        host, port = node.base.removeprefix("http://").split(":")
+        request = post(host, int(port), "/", "none", {"code": "x"})
+        drive(node.base, [request] * 2000, connections)
+        return drive_iter(node.base, timed_requests(lambda: request, seconds), connections)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--connections", type=int, default=32)
@@ -333,13 +504,22 @@ def main() -> None:
     parser.add_argument("--shape", choices=sorted(SHAPES), default="doses")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, help="keep the province's database here")
+    parser.add_argument("--doses", type=int, default=1_000_000, help="doses the site holds")
+    parser.add_argument("--seconds", type=float, default=60.0, help="dose-checks for so long")
+    parser.add_argument("--gate-checks", type=int, default=5000, help="in-process decisions")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp)
         token, warm, note = prepare(data_dir, args.shape, args.codes, args.seed)
+        site_token, held = stock_site(data_dir, args.doses)
+        gate_p95 = bench_gate(data_dir, held, args.gate_checks, args.seed)
         with province_node(data_dir) as node:
             receipt = bench_receipt(node, token, warm, note, args.connections)
+            checks = bench_dose_checks(
+                node, site_token, held, args.seconds, args.connections, args.seed
+            )
         check_audit(data_dir, note)  # the node stopped: every scan is in the audit
+    bare = bench_bare(args.seconds, args.connections)
     scans = len(receipt.latencies_ms)
     print(
         f"{scans} scans ({args.shape}) over {args.connections} connections in "
@@ -350,6 +530,19 @@ def main() -> None:
         flush=True,
     )
     print(f"receipt: {receipt.rate:.0f} scans/s; p95: {receipt.p95:.0f} ms")
+    print(
+        f"{len(checks.latencies_ms)} dose-checks over {args.connections} connections in "
+        f"{checks.seconds:.1f} s; median {statistics.median(checks.latencies_ms):.1f} ms; "
+        f"server CPU {checks.server_cpu_seconds / len(checks.latencies_ms) * 1000:.2f} ms a "
+        f"check; bare median {statistics.median(bare.latencies_ms):.1f} ms",
+        file=sys.stderr,
+        flush=True,
+    )
+    print(f"gate: p95 {gate_p95:.2f} ms in-process over {args.doses} doses")
+    print(
+        f"scan: {checks.rate:.0f} req/s; p95: {checks.p95:.0f} ms; "
+        f"bare: {bare.rate:.0f} req/s; ratio: {checks.rate / bare.rate:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -113,6 +113,24 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     StaffMember = Annotated[Staff, Depends(bearer_staff("immunization"))]
     """The CDC or vaccination site behind the bearer token."""
 
+    # --- the dose gate (bearer): first, the hot path at the arm is matched first ------------
+
+    @router.post(
+        "/dose-checks",
+        responses={
+            401: {"description": "no or unknown bearer token"},
+            404: {"description": "the token's unit is not of this province"},
+            422: {"description": "unreadable code, or the token is not a vaccination site's"},
+        },
+    )
+    async def check_dose(item: DoseCheck, svc: Service, who: Actor) -> dict[str, Any]:
+        """接种前核验: may your site give this dose now? ``allowed`` and every reason why not
+        (``locked``, ``recalled``, ``expired``, ``cold_chain_excursion``, ``not_held``, …),
+        decided from the province's records (batch data and the MAH's safety signals), never
+        from the label alone. Changes no stock; every decision is audited. Async: one read
+        on the event loop (the hot path at the arm), no hop to a worker thread."""
+        return svc.check_dose(who, item.code)
+
     # --- the exchange with the platform (mutual TLS) ------------------------------------------
 
     @router.post("/exchange/batches", status_code=201)
@@ -215,22 +233,6 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     ) -> dict[str, Any]:
         """215 损坏出库: codes you hold are broken, frozen or lost."""
         return write_answer(svc.report_damage(who, item), response)
-
-    @router.post(
-        "/dose-checks",
-        responses={
-            401: {"description": "no or unknown bearer token"},
-            404: {"description": "the token's unit is not of this province"},
-            422: {"description": "unreadable code, or the token is not a vaccination site's"},
-        },
-    )
-    async def check_dose(item: DoseCheck, svc: Service, who: Actor) -> dict[str, Any]:
-        """接种前核验: may your site give this dose now? ``allowed`` and every reason why not
-        (``locked``, ``recalled``, ``expired``, ``cold_chain_excursion``, ``not_held``, …),
-        decided from the province's records (batch data and the MAH's safety signals), never
-        from the label alone. Changes no stock; every decision is audited. Async: one read
-        on the event loop (the hot path at the arm), no hop to a worker thread."""
-        return svc.check_dose(who, item.code)
 
     @router.get("/stock")
     def stock(

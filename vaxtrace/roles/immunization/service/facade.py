@@ -20,6 +20,7 @@ from vaxtrace.core.province import (
     Distribution,
     GoodsReturn,
     ReceivingNote,
+    Unit,
     Vaccination,
     VaccinationUndo,
 )
@@ -46,6 +47,7 @@ from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization.schema import dose_check, expected_receipt
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
+from vaxtrace.store.memo import Remembered
 
 
 def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict[str, Any]:
@@ -57,6 +59,10 @@ def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict
     if note is not None:
         signals.take_note_batches(conn, str(opened.header["data_owner"]), note)
     return exchange.announce(conn, opened, document)
+
+
+TOKEN_SECONDS = 10.0
+"""How long a staff token's unit (and the unit's kind) is remembered between requests."""
 
 
 class ImmunizationService:
@@ -79,6 +85,12 @@ class ImmunizationService:
         self.outbox = outbox
         self.scan_audit = receipts.ScanAudit(engine)
         """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
+        self._token_holder: Remembered[str, str | None] = Remembered(
+            lambda token: identities.authenticate(engine, token), TOKEN_SECONDS
+        )
+        self._unit_of: Remembered[str, Unit | None] = Remembered(
+            lambda uscc: identities.find(engine, uscc), TOKEN_SECONDS
+        )
         self.check_audit = Appender(engine, dose_check)
         """How read-only dose-checks are kept: each in the gate's audit, in batches (a
         vaccination's own decision is kept in its write's transaction)."""
@@ -152,7 +164,9 @@ class ImmunizationService:
         return identities.issue_token(self.engine, org_uscc, label)
 
     def authenticate(self, token: str) -> str | None:
-        return identities.authenticate(self.engine, token)
+        """The unit a staff token belongs to (remembered for a few seconds: every request
+        asks)."""
+        return self._token_holder(token)
 
     def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
         """Apply the platform's basic-data changes since the last sync, as system
@@ -203,7 +217,9 @@ class ImmunizationService:
 
     def check_dose(self, actor: str, code: str) -> dict[str, Any]:
         """接种前核验: may this site give this dose now (every reason why not)? Audited."""
-        return dose_checks.check_dose(self.engine, self.check_audit, actor, code)
+        return dose_checks.check_dose(
+            self.engine, self.check_audit, self._unit_of(actor), actor, code
+        )
 
     def stock(self, actor: str, code: str | None = None) -> dict[str, Any]:
         """The unit's stock; one code of it when ``code`` is given."""
