@@ -48,6 +48,9 @@ class ScanDecision:
     code: str | None
     message: str
     lineage: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    """What stops the code being used though it is on the note (the dose gate's
+    ``stop_reasons``: locked, recalled, expired, …): received, but not into usable stock."""
 
 
 def canonical(text: str) -> str | None:

@@ -66,12 +66,14 @@ MahUscc = Annotated[
 def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
     """Accepted 201, repeat 200 (nothing new), rejected as a problem naming why; every scan
     is kept in the audit either way."""
+    unusable = f"; not usable: {', '.join(decision.flags)}" if decision.flags else ""
     body = {
         "note_no": note_no,
         "result": decision.result.value,
         "reason": decision.reason.value,
         "code": decision.code,
-        "message": decision.message,
+        "message": decision.message + unusable,
+        "flags": list(decision.flags),
     }
     if decision.result is ScanResult.REJECTED:
         status = REJECTED_STATUS.get(decision.reason, 422)

@@ -3,7 +3,7 @@ them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -17,11 +17,15 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
 )
 from sqlalchemy.sql.elements import BindParameter
 
+from vaxtrace.core.dose_gate import BatchRecord
 from vaxtrace.core.receipt import ExpectedCode
+from vaxtrace.core.status import Status
 from vaxtrace.store.engine import is_sqlite
+from vaxtrace.store.immunization.safety import as_date
 from vaxtrace.store.immunization.schema import (
     expected_code,
     expected_receipt,
@@ -73,9 +77,13 @@ def note_document(conn: Connection, note_event_id: str) -> dict[str, Any]:
 
 
 def record_expected_codes(
-    conn: Connection, note_event_id: str, codes: Iterable[ExpectedCode]
+    conn: Connection,
+    note_event_id: str,
+    codes: Iterable[ExpectedCode],
+    batches: Mapping[str, str] | None = None,
 ) -> None:
-    """Keep what a note says was sent (:meth:`Consignment.expected_codes`), in one statement."""
+    """Keep what a note says was sent (:meth:`Consignment.expected_codes`), each code with its
+    batch (``batches``, by code, as the note says), in one statement."""
     rows = [
         {
             "note_event_id": note_event_id,
@@ -83,6 +91,7 @@ def record_expected_codes(
             "parent_code": c.parent_code,
             "doses": c.doses,
             "position": c.position,
+            "batch_no": (batches or {}).get(c.code),
         }
         for c in codes
     ]
@@ -242,3 +251,25 @@ def record_scans(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 def record_receiving_note(conn: Connection, **values: Any) -> int:
     query = insert(receiving_note).values(**values).returning(receiving_note.c.id)
     return int(conn.execute(query).scalar_one())
+
+
+_BATCH_OF_EXPECTED = text(
+    "SELECT b.batch_no, b.expiry_date, b.lot_release_no, b.lock_kind, b.recall_no "
+    "FROM expected_code c JOIN expected_receipt r ON r.event_id = c.note_event_id "
+    "JOIN batch b ON b.mah_uscc = r.mah_uscc AND b.batch_no = c.batch_no "
+    "WHERE c.note_event_id = :note AND c.code = :code"
+)
+
+
+def batch_of_expected(conn: Connection, note_event_id: str, code: str) -> BatchRecord | None:
+    """What the province knows of the batch a note says a code is of (None: no batch)."""
+    row = conn.execute(_BATCH_OF_EXPECTED, {"note": note_event_id, "code": code}).first()
+    if row is None:
+        return None
+    return BatchRecord(
+        batch_no=row.batch_no,
+        expiry_date=as_date(row.expiry_date),
+        lot_release_no=row.lot_release_no,
+        lock=None if row.lock_kind is None else Status(row.lock_kind),
+        recall_no=row.recall_no,
+    )

@@ -364,6 +364,7 @@ expected_code = Table(
     Column("parent_code", String(300)),
     Column("doses", Integer, nullable=False),
     Column("position", Integer, nullable=False),
+    Column("batch_no", String(20)),
     PrimaryKeyConstraint("note_event_id", "code"),
 )
 """Every code an announced note says was sent, read into canonical form once, when the note

@@ -13,6 +13,7 @@ from vaxtrace.core.receipt import consignment
 from vaxtrace.core.refusal import REFUSAL, RefusalNotice
 from vaxtrace.exchange.envelope import Opened
 from vaxtrace.roles.immunization.service import alerts
+from vaxtrace.roles.immunization.service.signals import placed_batches
 from vaxtrace.store.immunization.receipts import record_expected_codes
 from vaxtrace.store.immunization.schema import expected_receipt
 
@@ -51,5 +52,7 @@ def announce(conn: Connection, opened: Opened, document: Document) -> dict[str, 
             )
         )
         goods = consignment(note.get("codes") or [], note.get("contents"))
-        record_expected_codes(conn, event_id, goods.expected_codes())
+        expected = goods.expected_codes()
+        batches = placed_batches(note, goods, [(c.code, c.parent_code) for c in expected])
+        record_expected_codes(conn, event_id, expected, batches)
     return {}

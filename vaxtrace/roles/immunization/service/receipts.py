@@ -10,12 +10,13 @@ snapshot, without the writer's lock, and kept in the audit whatever was decided 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping
 
+from vaxtrace.core.dose_gate import DoseFacts, Label, StockPlace, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
 from vaxtrace.core.province import ReceivingNote, Unit
@@ -123,11 +124,29 @@ def scan(
     now = datetime.now(UTC)
     with read_tx(engine) as conn:
         row, decision = _decide(conn, actor, note_no, text, mah_uscc)
+        flags = _flags(conn, row, decision, now)
     if decision.result is ScanResult.ACCEPTED:
         assert row is not None
-        return audit.accepted.submit(AcceptedScan(row, note_no, actor, decision, now))
+        kept = audit.accepted.submit(AcceptedScan(row, note_no, actor, decision, now))
+        return replace(kept, flags=flags)
     audit.others.append(_audit_row(row, note_no, text, decision, actor, now))
-    return decision
+    return replace(decision, flags=flags)
+
+
+def _flags(
+    conn: Connection, row: RowMapping | None, decision: ScanDecision, now: datetime
+) -> tuple[str, ...]:
+    """What stops a code on the note being used (a lock, a recall, expiry, no lot release),
+    by the dose gate's rule, from the batch the note says it is of."""
+    if row is None or decision.code is None or decision.result is ScanResult.REJECTED:
+        return ()
+    batch = receipts.batch_of_expected(conn, row["event_id"], decision.code)
+    if batch is None:
+        return ()
+    facts = DoseFacts(
+        decision.code, row["consignee_uscc"], StockPlace.IN_TRANSIT, False, None, batch
+    )
+    return tuple(dict.fromkeys(r.value for r, _ in stop_reasons(facts, Label(), local_date(now))))
 
 
 def _decide(

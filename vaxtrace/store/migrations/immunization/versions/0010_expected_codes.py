@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("parent_code", sa.String(length=300), nullable=True),
         sa.Column("doses", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("batch_no", sa.String(length=20), nullable=True),
         sa.ForeignKeyConstraint(["note_event_id"], ["expected_receipt.event_id"]),
         sa.PrimaryKeyConstraint("note_event_id", "code"),
     )
