@@ -89,7 +89,7 @@ def refused_vaccination(built: demo.Demo, client: TestClient) -> Refusal:
     )
     assert not locks.lock(trace.engine, owner, lock).replayed  # no outbox: no signal
     for n, dose in enumerate((locked, good)):
-        body = _document(f"vac-{n}") | {"code": dose}
+        body = _document(f"vac-{n}") | {"code": dose, "vaccinator": "李护士"}
         used = client.post(f"{API}/vaccinations", json=body, headers=as_pov)
         assert used.status_code == 201, used.text
     return Refusal(locked, good, as_pov)

@@ -155,9 +155,7 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
                 assert answer.status_code == 201, answer.text
             doses[kind] = packing[kind][1]
             if kind == "excursion":  # the site's fridge freezes while only this case is in it
-                answer = staff.post(
-                    f"{api}/temperature-records", json=_freeze(), headers=as_pov
-                )
+                answer = staff.post(f"{api}/temperature-records", json=_freeze(), headers=as_pov)
                 assert answer.status_code == 201 and answer.json()["excursions"], answer.text
 
         assert check(doses["locked"])["allowed"] is True
@@ -197,7 +195,11 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
             ("expired", "expired"),
             ("excursion", "cold_chain_excursion"),
         ):
-            body = document(f"vac-{kind}") | {"code": doses[kind], "vaccinee_ref": "c-1"}
+            body = document(f"vac-{kind}") | {
+                "code": doses[kind],
+                "vaccinee_ref": "c-1",
+                "vaccinator": "李护士",
+            }
             used = staff.post(f"{api}/vaccinations", json=body, headers=as_pov)
             assert used.status_code == 409, used.text
             assert reason in used.json()["reasons"], used.text

@@ -277,6 +277,8 @@ def build_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if province is not None:
+            province.close()
         for engine in (s.engine for s in (svc, hub, province, watch) if s is not None):
             engine.dispose()
 

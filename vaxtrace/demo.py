@@ -135,7 +135,9 @@ def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
             return [f"province step {path}: HTTP {answer.status_code} {answer.text[:300]}"]
     dose = _a_dose_inside(client, note["codes"][0], as_pov)
     used = client.post(
-        f"{api}/vaccinations", json=_document("demo-2") | {"code": dose}, headers=as_pov
+        f"{api}/vaccinations",
+        json=_document("demo-2") | {"code": dose, "vaccinator": "李护士", "dose_number": 1},
+        headers=as_pov,
     )
     if used.status_code != 201:
         return [f"vaccination: HTTP {used.status_code} {used.text[:300]}"]
@@ -334,7 +336,8 @@ def _refused_downstream(demo: Demo, client: TestClient, timeout: float) -> list[
     locks.lock(trace.engine, owner, lock)  # no outbox: the signal has not left yet
     used = client.post(
         "/immunization/v1/vaccinations",
-        json=_document("demo-refused") | {"code": dose, "vaccinee_ref": "demo-child-1"},
+        json=_document("demo-refused")
+        | {"code": dose, "vaccinee_ref": "demo-child-1", "vaccinator": "李护士"},
         headers=as_pov,
     )
     if used.status_code != 201:

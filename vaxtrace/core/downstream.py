@@ -25,6 +25,7 @@ class DownstreamBill(StrEnum):
     RECEIPT = "107"  # 供应入库 a CDC receives a shipping note
     DISTRIBUTION = "209"  # 供应出库 a CDC supplies a lower CDC or a vaccination site
     VACCINATION = "322"  # 接种 a dose is used
+    VACCINATION_UNDO = "323"  # 接种冲销 (VaxTrace's own): a 322 taken back in its undo window
     RETURN = "202"  # 退货出库 goods go back up the chain
     DAMAGE = "215"  # 损坏出库 broken, frozen, lost
     SCRAP = "216"  # 报废出库 written off: expired, abnormal, out of the cold chain
@@ -35,6 +36,7 @@ ACTIONS: dict[DownstreamBill, Action] = {
     DownstreamBill.RECEIPT: Action.RECEIVE,
     DownstreamBill.DISTRIBUTION: Action.SHIP,
     DownstreamBill.VACCINATION: Action.USE,
+    DownstreamBill.VACCINATION_UNDO: Action.UNDO_USE,
     DownstreamBill.RETURN: Action.RETURN,
     DownstreamBill.DAMAGE: Action.DAMAGE,
     DownstreamBill.SCRAP: Action.DESTROY,
@@ -95,6 +97,9 @@ class DownstreamEvent(Model):
         default=None, max_length=200, description="监督人 who supervised the destruction (205)"
     )
     place: str | None = Field(default=None, max_length=200, description="销毁地点 (205)")
+    undoes_document_no: DocumentNo | None = Field(
+        default=None, description="the vaccination (322) an undo (323) takes back"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -111,6 +116,10 @@ class DownstreamEvent(Model):
             raise ValueError(f"a {NEEDS_REASON[bill]} ({bill}) needs a reason")
         if bill is DownstreamBill.DESTRUCTION and not (self.executor and self.supervisor):
             raise ValueError("a destruction (205) names its executor and supervisor")
+        if bill is DownstreamBill.VACCINATION_UNDO and not (
+            self.reason and self.undoes_document_no
+        ):
+            raise ValueError("an undo (323) names the vaccination it undoes and why")
         return self
 
     def only(self, codes: tuple[str, ...]) -> DownstreamEvent:

@@ -177,7 +177,9 @@ class Province:
         return self.svc.receive_envelope(PLATFORM_CALLER, envelope)
 
     def counts(self) -> dict[str, int]:
-        """Rows per table: a refusal leaves them all as they were."""
+        """Rows per table (the scans' audit written first): a refusal leaves them all as
+        they were."""
+        self.svc.flush()
         with self.engine.connect() as conn:
             return {
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())

@@ -45,13 +45,14 @@ def check(province: Province, code: str, actor: str = POV) -> dict[str, Any]:
 
 
 def vaccinate(province: Province, code: str) -> Any:
-    return province.svc.vaccinate(POV, Vaccination(**fields("vac"), code=code))
+    return province.svc.vaccinate(POV, Vaccination(**fields("vac"), code=code, vaccinator="李护士"))
 
 
 def test_a_good_dose_passes_and_the_check_is_audited(at_site: Province) -> None:
     answer = check(at_site, dose(1))
     assert answer["allowed"] is True and answer["reasons"] == []
     assert (answer["batch_no"], answer["expiry_date"]) == (BATCH_NO, "2028-12-31")
+    at_site.svc.flush()  # dose-checks are kept in batches
     with at_site.engine.connect() as conn:
         rows = conn.execute(select(dose_check.c.org_uscc, dose_check.c.allowed)).all()
     assert rows == [(POV, True)]
@@ -182,3 +183,25 @@ def test_a_freezer_excursion_at_the_site_stops_its_doses_until_a_person_decides(
     decision = ExcursionDecision(decision="usable", decided_by="王医生", reason="shake test ok")
     at_site.svc.decide_excursion(POV, int(excursion["id"]), decision)
     assert check(at_site, dose(1))["allowed"] is True
+
+
+def test_a_receipt_scan_flags_what_a_lock_recall_or_expiry_stops(province: Province) -> None:
+    province.announce(
+        "FH3",
+        [CASE],
+        contents=CONTENTS,
+        batches=[batch_entry([CASE], expiry="2025-01-31")],
+    )
+    province.signal(batch_nos=[BATCH_NO], kind="lock", lock_kind="pending", reason="review")
+    accepted = province.svc.scan(PROVINCE_CDC, "FH3", CASE)
+    assert accepted.result.value == "accepted"
+    assert accepted.flags == ("locked", "expired")
+    repeat = province.svc.scan(PROVINCE_CDC, "FH3", dose(1))  # inside the scanned case
+    assert repeat.result.value == "repeat" and repeat.flags == ("locked", "expired")
+    stray = province.svc.scan(PROVINCE_CDC, "FH3", dose(99))
+    assert stray.result.value == "rejected" and stray.flags == ()
+
+
+def test_a_good_receipt_scan_has_no_flags(province: Province) -> None:
+    province.announce("FH4", [CASE], contents=CONTENTS, batches=[batch_entry([CASE])])
+    assert province.svc.scan(PROVINCE_CDC, "FH4", CASE).flags == ()

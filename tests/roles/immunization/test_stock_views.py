@@ -108,7 +108,7 @@ def test_a_case_counts_as_its_doses_with_the_products_name_when_known(stocked: P
 def test_an_emptied_box_is_no_dose_once_the_product_is_known(stocked: Province) -> None:
     supply(stocked, BOXES[0])
     for code in DOSES[BOXES[0]]:
-        stocked.svc.vaccinate(POV, Vaccination(**fields("vac"), code=code))
+        stocked.svc.vaccinate(POV, Vaccination(**fields("vac"), code=code, vaccinator="李护士"))
     # Without the product's packaging levels an emptied box cannot be told from a dose …
     assert stocked.svc.stock_summary(POV, ON)["doses"] == 1
     know_the_product(stocked)

@@ -27,6 +27,7 @@ from vaxtrace.core.province import (
     ReceivingNote,
     Scrap,
     Vaccination,
+    VaccinationUndo,
 )
 from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
 from vaxtrace.core.refusal import Acknowledgement, AlertState
@@ -36,7 +37,7 @@ from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.immunization.service.alerts import MAX_ALERTS
 from vaxtrace.roles.immunization.service.coldchain import CSV_MAX_BYTES
 from vaxtrace.web.answers import write_answer
-from vaxtrace.web.identity import app_state, bearer_actor
+from vaxtrace.web.identity import Staff, app_state, bearer_actor, bearer_staff
 from vaxtrace.web.problems import problem
 
 REJECTED_STATUS = {
@@ -67,12 +68,14 @@ MahUscc = Annotated[
 def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
     """Accepted 201, repeat 200 (nothing new), rejected as a problem naming why; every scan
     is kept in the audit either way."""
+    unusable = f"; not usable: {', '.join(decision.flags)}" if decision.flags else ""
     body = {
         "note_no": note_no,
         "result": decision.result.value,
         "reason": decision.reason.value,
         "code": decision.code,
-        "message": decision.message,
+        "message": decision.message + unusable,
+        "flags": list(decision.flags),
     }
     if decision.result is ScanResult.REJECTED:
         status = REJECTED_STATUS.get(decision.reason, 422)
@@ -111,7 +114,26 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     Service = Annotated[ImmunizationService, Depends(app_state("immunization"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]
     Actor = Annotated[str, Depends(bearer_actor("immunization"))]
+    StaffMember = Annotated[Staff, Depends(bearer_staff("immunization"))]
     """The CDC or vaccination site behind the bearer token."""
+
+    # --- the dose gate (bearer): first, the hot path at the arm is matched first ------------
+
+    @router.post(
+        "/dose-checks",
+        responses={
+            401: {"description": "no or unknown bearer token"},
+            404: {"description": "the token's unit is not of this province"},
+            422: {"description": "unreadable code, or the token is not a vaccination site's"},
+        },
+    )
+    async def check_dose(item: DoseCheck, svc: Service, who: Actor) -> dict[str, Any]:
+        """接种前核验: may your site give this dose now? ``allowed`` and every reason why not
+        (``locked``, ``recalled``, ``expired``, ``cold_chain_excursion``, ``not_held``, …),
+        decided from the province's records (batch data and the MAH's safety signals), never
+        from the label alone. Changes no stock; every decision is audited. Async: one read
+        on the event loop (the hot path at the arm), no hop to a worker thread."""
+        return svc.check_dose(who, item.code)
 
     # --- the exchange with the platform (mutual TLS) ------------------------------------------
 
@@ -171,12 +193,36 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area."""
         return write_answer(svc.distribute(who, item), response)
 
-    @router.post("/vaccinations", status_code=201)
+    @router.post("/vaccinations", status_code=201, responses=_problems(401, 403, 404, 409, 422))
     def vaccinate(
-        item: Vaccination, svc: Service, who: Actor, response: Response
+        item: Vaccination, svc: Service, who: StaffMember, response: Response
     ) -> dict[str, Any]:
-        """322 接种: a vaccination site uses one dose it holds (loose or in its box)."""
-        return write_answer(svc.vaccinate(who, item), response)
+        """322 接种: a vaccination site uses one dose it holds (loose or in its box), if the
+        dose gate lets it: refused (409, or 422 for a code that is no dose of the province)
+        with ``reasons``, every reason that applies. The record keeps vaccine, MAH, dose code,
+        batch, expiry, time, site, vaccinator, dose number and the recipient's reference."""
+        return write_answer(svc.vaccinate(who.org_uscc, item, who.user), response)
+
+    @router.post(
+        "/vaccination-undos", status_code=201, responses=_problems(401, 403, 404, 409, 422)
+    )
+    def undo_vaccination(
+        item: VaccinationUndo, svc: Service, who: StaffMember, response: Response
+    ) -> dict[str, Any]:
+        """接种冲销: take back a wrong vaccination record — only with the token that recorded
+        it (403 ``not_the_recorder``) and within the undo window (409
+        ``undo_window_passed``); the dose is in stock again and the undo (323) is reported."""
+        return write_answer(svc.undo_vaccination(who.org_uscc, item, who.user), response)
+
+    @router.get("/vaccinations", responses=_problems(401, 422))
+    def vaccination_records(
+        svc: Service,
+        who: Actor,
+        vaccinee_ref: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """接种记录 of your site, newest first; one recipient's with ``vaccinee_ref``."""
+        return svc.vaccination_records(who, vaccinee_ref, limit)
 
     @router.post("/returns", status_code=201)
     def return_goods(
@@ -191,21 +237,6 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     ) -> dict[str, Any]:
         """215 损坏出库: codes you hold are broken, frozen or lost."""
         return write_answer(svc.report_damage(who, item), response)
-
-    @router.post(
-        "/dose-checks",
-        responses={
-            401: {"description": "no or unknown bearer token"},
-            404: {"description": "the token's unit is not of this province"},
-            422: {"description": "unreadable code, or the token is not a vaccination site's"},
-        },
-    )
-    def check_dose(item: DoseCheck, svc: Service, who: Actor) -> dict[str, Any]:
-        """接种前核验: may your site give this dose now? ``allowed`` and every reason why not
-        (``locked``, ``recalled``, ``expired``, ``cold_chain_excursion``, ``not_held``, …),
-        decided from the province's records (batch data and the MAH's safety signals), never
-        from the label alone. Changes no stock; every decision is audited."""
-        return svc.check_dose(who, item.code)
 
     @router.get("/stock")
     def stock(

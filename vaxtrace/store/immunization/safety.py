@@ -207,7 +207,7 @@ def facts_of(row: RowMapping) -> DoseFacts:
     if row["batch_no"] is not None:
         record = BatchRecord(
             batch_no=row["batch_no"],
-            expiry_date=_date(row["expiry_date"]),
+            expiry_date=as_date(row["expiry_date"]),
             lot_release_no=row["lot_release_no"],
             lock=None if row["lock_kind"] is None else Status(row["lock_kind"]),
             recall_no=row["recall_no"],
@@ -223,7 +223,8 @@ def facts_of(row: RowMapping) -> DoseFacts:
     )
 
 
-def _date(value: Any) -> date | None:
+def as_date(value: Any) -> date | None:
+    """A date column's value as a date (SQLite may answer text)."""
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value))

@@ -11,8 +11,10 @@ from sqlalchemy import Connection, Engine
 from vaxtrace.core.codes import TraceCode
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.dose_gate import DoseDecision, DoseReason, Label, decide_dose
-from vaxtrace.core.errors import Conflict, DomainError
-from vaxtrace.roles.immunization.service.lookups import parse, require_kind, unit
+from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.province import Unit
+from vaxtrace.roles.immunization.service.lookups import parse, require_kind
+from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.immunization import safety
 
@@ -53,16 +55,30 @@ def audit(
     )
 
 
-def check_dose(engine: Engine, actor: str, text: str) -> dict[str, Any]:
-    """May this site give this dose now? Read-only for the stock; the decision is audited."""
+def check_dose(
+    engine: Engine, kept: Appender, acting: Unit | None, actor: str, text: str
+) -> dict[str, Any]:
+    """May the site ``actor`` (``acting``: the unit, None if not of this province) give this
+    dose now? Read-only for the stock, one query for the facts; the decision is kept in the
+    gate's audit (``kept``, written in batches)."""
+    if acting is None:
+        raise NotFound("unknown_organisation", f"{actor} is not an organisation of this province")
+    require_kind(acting, OrgKind.POV, "check a dose before vaccinating")
     scanned = parse(text, "code")
     now = datetime.now(UTC)
     with read_tx(engine) as conn:
-        require_kind(unit(conn, actor), OrgKind.POV, "check a dose before vaccinating")
-        decision = decide(conn, actor, scanned, now)
         facts = safety.dose_facts(conn, scanned.value)
-    with write_tx(engine) as conn:
-        audit(conn, actor, scanned.value, "check", decision)
+    decision = decide_dose(facts, actor, Label(scanned.batch_no, scanned.expiry), now)
+    kept.append(
+        {
+            "org_uscc": actor,
+            "code": scanned.value,
+            "purpose": "check",
+            "allowed": decision.allowed,
+            "reasons": [r.value for r in decision.reasons],
+            "checked_at": now,
+        }
+    )
     batch = None if facts is None else facts.batch
     return {
         "code": scanned.value,

@@ -3,7 +3,7 @@ the one object the API and CLI use."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -21,7 +21,9 @@ from vaxtrace.core.province import (
     GoodsReturn,
     ReceivingNote,
     Scrap,
+    Unit,
     Vaccination,
+    VaccinationUndo,
 )
 from vaxtrace.core.receipt import ScanDecision
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
@@ -38,13 +40,16 @@ from vaxtrace.roles.immunization.service import (
     inventory,
     movements,
     receipts,
+    records,
     signals,
     sync,
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
+from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import read_tx
+from vaxtrace.store.immunization.schema import dose_check, expected_receipt
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
-from vaxtrace.store.immunization.schema import expected_receipt
+from vaxtrace.store.memo import Remembered
 
 
 def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict[str, Any]:
@@ -58,9 +63,14 @@ def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict
     return exchange.announce(conn, opened, document)
 
 
+TOKEN_SECONDS = 10.0
+"""How long a staff token's unit (and the unit's kind) is remembered between requests."""
+
+
 class ImmunizationService:
     """The province's node. With an ``outbox``, every write reports its step to the platform
-    in the write's own transaction."""
+    in the write's own transaction. :meth:`close` it when done: it writes the scans' audit
+    still pending."""
 
     def __init__(
         self,
@@ -69,10 +79,33 @@ class ImmunizationService:
         platform_key: Verifier | None,
         *,
         outbox: Outbox | None = None,
+        undo_window: timedelta = timedelta(hours=24),
     ) -> None:
         self.engine = engine
+        self.undo_window = undo_window
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
+        self.scan_audit = receipts.ScanAudit(engine)
+        """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
+        self._token_holder: Remembered[str, str | None] = Remembered(
+            lambda token: identities.authenticate(engine, token), TOKEN_SECONDS
+        )
+        self._unit_of: Remembered[str, Unit | None] = Remembered(
+            lambda uscc: identities.find(engine, uscc), TOKEN_SECONDS
+        )
+        self.check_audit = Appender(engine, dose_check)
+        """How read-only dose-checks are kept: each in the gate's audit, in batches (a
+        vaccination's own decision is kept in its write's transaction)."""
+
+    def flush(self) -> None:
+        """Write the audit rows still pending (scans, dose-checks)."""
+        self.scan_audit.flush()
+        self.check_audit.flush()
+
+    def close(self) -> None:
+        """Write what is pending (the scans' and dose-checks' audit)."""
+        self.scan_audit.close()
+        self.check_audit.close()
 
     @property
     def outbox(self) -> Outbox | None:
@@ -133,7 +166,9 @@ class ImmunizationService:
         return identities.issue_token(self.engine, org_uscc, label)
 
     def authenticate(self, token: str) -> str | None:
-        return identities.authenticate(self.engine, token)
+        """The unit a staff token belongs to (remembered for a few seconds: every request
+        asks)."""
+        return self._token_holder(token)
 
     def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
         """Apply the platform's basic-data changes since the last sync, as system
@@ -145,7 +180,7 @@ class ImmunizationService:
     def scan(
         self, actor: str, note_no: str, code: str, mah_uscc: str | None = None
     ) -> ScanDecision:
-        return receipts.scan(self.engine, actor, note_no, code, mah_uscc)
+        return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, mah_uscc)
 
     def receipt(self, actor: str, note_no: str, mah_uscc: str | None = None) -> dict[str, Any]:
         return receipts.progress(self.engine, actor, note_no, mah_uscc)
@@ -158,8 +193,23 @@ class ImmunizationService:
     def distribute(self, actor: str, request: Distribution) -> WriteResult:
         return movements.distribute(self.engine, self.outbox, actor, request)
 
-    def vaccinate(self, actor: str, request: Vaccination) -> WriteResult:
-        return movements.vaccinate(self.engine, self.outbox, actor, request)
+    def vaccinate(self, actor: str, request: Vaccination, user: str | None = None) -> WriteResult:
+        """322 接种 by ``user`` (a staff token's identity; the unit itself when not given)."""
+        return movements.vaccinate(self.engine, self.outbox, actor, request, user or actor)
+
+    def undo_vaccination(
+        self, actor: str, request: VaccinationUndo, user: str | None = None
+    ) -> WriteResult:
+        """接种冲销 by whoever recorded the vaccination, within the undo window."""
+        return movements.undo_vaccination(
+            self.engine, self.outbox, actor, request, user or actor, self.undo_window
+        )
+
+    def vaccination_records(
+        self, actor: str, vaccinee_ref: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The site's vaccination records, newest first (one recipient's with vaccinee_ref)."""
+        return records.vaccination_records(self.engine, actor, vaccinee_ref, limit)
 
     def return_goods(self, actor: str, request: GoodsReturn) -> WriteResult:
         return movements.return_goods(self.engine, self.outbox, actor, request)
@@ -169,7 +219,9 @@ class ImmunizationService:
 
     def check_dose(self, actor: str, code: str) -> dict[str, Any]:
         """接种前核验: may this site give this dose now (every reason why not)? Audited."""
-        return dose_checks.check_dose(self.engine, actor, code)
+        return dose_checks.check_dose(
+            self.engine, self.check_audit, self._unit_of(actor), actor, code
+        )
 
     def stock(self, actor: str, code: str | None = None) -> dict[str, Any]:
         """The unit's stock; one code of it when ``code`` is given."""

@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import PROVINCE_KINDS
+from vaxtrace.core.province import PROVINCE_KINDS, Unit
 from vaxtrace.exchange.registry_feed import OwnRegister
-from vaxtrace.roles.immunization.service.lookups import unit
+from vaxtrace.roles.immunization.service.lookups import find_unit, unit
 from vaxtrace.store import tokens
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.immunization.organisations import put_organisation
@@ -50,3 +50,9 @@ def authenticate(engine: Engine, token: str) -> str | None:
     """The unit an API token belongs to, if any."""
     with read_tx(engine) as conn:
         return tokens.token_holder(conn, api_token, token)
+
+
+def find(engine: Engine, uscc: str) -> Unit | None:
+    """A CDC or vaccination site of the province, if it is one."""
+    with read_tx(engine) as conn:
+        return find_unit(conn, uscc)

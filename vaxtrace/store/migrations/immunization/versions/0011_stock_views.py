@@ -1,7 +1,7 @@
 """stock views: the expiry job's runs and the batches each found newly expired (append-only)
 
-Revision ID: 0010
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-24 09:00:00
 """
 
@@ -14,8 +14,8 @@ from vaxtrace.store.append_only import drop_append_only, install_append_only
 
 HISTORY = ("expiry_run", "expired_batch")
 
-revision: str = "0010"
-down_revision: str | None = "0008"  # the lead re-chains it at merge (after 0009)
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
