@@ -17,6 +17,7 @@ from trace_world import (
     World,
     assert_problem,
     at,
+    clock_at,
     expect,
     snapshot,
     write_fields,
@@ -646,7 +647,7 @@ def test_retries_of_other_writes_are_replayed(world: World, path: str) -> None:
 
 def test_a_retried_lot_release_is_replayed_and_another_file_is_a_reuse(world: World) -> None:
     world.register_batch(world.gs1, "IPV240301", quantity=400)
-    world.ok("/commissions", write_fields("com", batch_no="IPV240301", cases=1))
+    world.ok("/commissions", write_fields("com", at(PRODUCED), batch_no="IPV240301", cases=1))
     world.self_inspect("IPV240301", at(PRODUCED, 20))
     body = world.lot_release_body("IPV240301", at(PRODUCED, 50), 400)
     first = world.release(body)
@@ -823,11 +824,18 @@ def test_shipping_before_lot_release_is_refused(world: World) -> None:
 def test_shipping_an_expired_batch_is_refused(world: World) -> None:
     produced, expiry = date(2020, 1, 6), date(2021, 1, 5)
     cases = world.make_batch(world.gs1, "IPV200106", produced=produced, expiry=expiry)
+    world.service.clock = clock_at(at(expiry, 0, 18))
     before = snapshot(world.engine)
     late = world.ship_body(cases, 400, business_time=at(expiry, 1).isoformat())
+    world.refused(world.post("/shipping-notes", late), 422, "in_future", "business_time", before)
+    world.service.clock = clock_at(at(expiry, 1, 18))
     world.refused(world.post("/shipping-notes", late), 422, "expired", "codes", before)
+    # a note recorded after the expiry cannot be back-dated to before it: the goods leave now
+    on_the_day = world.ship_body(cases, 400, business_time=at(expiry).isoformat())
+    world.refused(world.post("/shipping-notes", on_the_day), 422, "expired", "codes", before)
     # on the expiry day itself it may still be sold
-    world.ok("/shipping-notes", world.ship_body(cases, 400, business_time=at(expiry).isoformat()))
+    world.service.clock = clock_at(at(expiry, 0, 18))
+    world.ok("/shipping-notes", on_the_day)
 
 
 def test_a_shipping_note_whose_quantity_does_not_match_its_codes_is_refused(world: World) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Date,
+    DateTime,
     RowMapping,
     and_,
     bindparam,
@@ -29,6 +31,7 @@ from sqlalchemy import (
 
 from vaxtrace.core.status import TRANSITIONS as STATUS_TRANSITIONS
 from vaxtrace.core.status import Action, Status
+from vaxtrace.core.times import Earliest, as_utc
 from vaxtrace.store.bulk import bulk_insert, lock_for_ids, scratch_table
 from vaxtrace.store.trace.schema import (
     batch,
@@ -395,6 +398,65 @@ def affected_batches(conn: Connection) -> list[dict[str, Any]]:
         "p.imported, lr.certificate_no, lr.conclusion ORDER BY b.batch_no"
     )
     return [r._asdict() for r in conn.execute(query)]
+
+
+_EARLIEST = (
+    text(
+        # the containers the listed codes are in now: their steps are the codes' steps too
+        "WITH RECURSIVE up(id) AS (SELECT c.parent_id FROM "
+        f"{LISTED} l JOIN trace_code c ON c.id = l.code_id WHERE c.parent_id IS NOT NULL "
+        "UNION SELECT c.parent_id FROM up JOIN trace_code c ON c.id = up.id "
+        "WHERE c.parent_id IS NOT NULL), "
+        f"k(id) AS (SELECT code_id FROM {AFFECTED} UNION SELECT id FROM up), "
+        "kc AS MATERIALIZED (SELECT c.id, c.batch_id, c.commission_event_id "
+        "FROM k JOIN trace_code c ON c.id = k.id), "
+        "steps(id) AS (SELECT ec.event_id FROM kc JOIN event_code ec ON ec.code_id = kc.id "
+        "UNION SELECT commission_event_id FROM kc), "
+        "batches(id) AS (SELECT DISTINCT batch_id FROM kc) "
+        "SELECT (SELECT max(e.business_time) FROM steps s JOIN trace_event e ON e.id = s.id "
+        "WHERE e.bill_type NOT IN :control) AS previous_step, "
+        "(SELECT max(b.production_date) FROM batches x JOIN batch b ON b.id = x.id) AS produced, "
+        "(SELECT max(e.business_time) FROM batches x JOIN lot_release lr ON lr.batch_id = x.id "
+        "JOIN trace_event e ON e.id = lr.event_id) AS released"
+    )
+    .bindparams(bindparam("control", expanding=True))
+    .columns(
+        column("previous_step", DateTime(timezone=True)),
+        column("produced", Date),
+        column("released", DateTime(timezone=True)),
+    )
+)
+
+
+def affected_earliest(conn: Connection, control: Sequence[str]) -> Earliest:
+    """What a step on the affected set cannot precede, in one query: the latest step recorded
+    on its codes or on the containers the listed codes are in (their commissioning included;
+    ``control`` bill types, status-only steps, are no step of the chain), the latest
+    production date and lot release of their batches."""
+    row = conn.execute(_EARLIEST, {"control": list(control)}).mappings().one()
+    return _earliest(row["previous_step"], row["produced"], row["released"])
+
+
+def batches_earliest(conn: Connection, batch_ids: Sequence[int], steps: Sequence[str]) -> Earliest:
+    """What a step on whole batches cannot precede: their latest event of a bill type in
+    ``steps`` and their latest production date."""
+    previous = select(func.max(trace_event.c.business_time)).where(
+        trace_event.c.id.in_(
+            select(batch_event.c.event_id).where(batch_event.c.batch_id.in_(list(batch_ids)))
+        ),
+        trace_event.c.bill_type.in_(list(steps)),
+    )
+    produced = select(func.max(batch.c.production_date)).where(batch.c.id.in_(list(batch_ids)))
+    row = conn.execute(select(previous.scalar_subquery(), produced.scalar_subquery())).one()
+    return _earliest(row[0], row[1], None)
+
+
+def _earliest(previous: Any, produced: Any, released: Any) -> Earliest:
+    return Earliest(
+        previous_step=None if previous is None else as_utc(previous),
+        produced=produced,
+        released=None if released is None else as_utc(released),
+    )
 
 
 _LINK_LISTED = text(
