@@ -69,7 +69,6 @@ def _checked_document(opened: Opened, role: str) -> DownstreamEvent | None:
             field="payload",
         )
     if kinds[0] == "shipping_note":
-        _step_of(opened, None)  # a note no step can be made of is refused before it is taken
         return None
     event = read_event(payload)
     if event.org_uscc != opened.header["data_owner"]:
