@@ -402,24 +402,22 @@ def affected_batches(conn: Connection) -> list[dict[str, Any]]:
 
 _EARLIEST = (
     text(
-        # the containers the listed codes are in now: their steps are the codes' steps too
-        "WITH RECURSIVE up(id) AS (SELECT c.parent_id FROM "
-        f"{LISTED} l JOIN trace_code c ON c.id = l.code_id WHERE c.parent_id IS NOT NULL "
-        "UNION SELECT c.parent_id FROM up JOIN trace_code c ON c.id = up.id "
-        "WHERE c.parent_id IS NOT NULL), "
-        f"k(id) AS (SELECT code_id FROM {AFFECTED} UNION SELECT id FROM up), "
-        "kc AS MATERIALIZED (SELECT c.id, c.batch_id, c.commission_event_id "
-        "FROM k JOIN trace_code c ON c.id = k.id), "
-        "steps(id) AS (SELECT ec.event_id FROM kc JOIN event_code ec ON ec.code_id = kc.id "
-        "UNION SELECT commission_event_id FROM kc), "
-        "batches(id) AS (SELECT DISTINCT batch_id FROM kc) "
+        # the containers the listed codes are in now (a case holds boxes holds doses: two
+        # levels at most; spelled out, so PostgreSQL does not guess a recursion's size)
+        f"WITH up(id) AS (SELECT c.parent_id FROM {LISTED} l "
+        "JOIN trace_code c ON c.id = l.code_id WHERE c.parent_id IS NOT NULL "
+        f"UNION SELECT p.parent_id FROM {LISTED} l JOIN trace_code c ON c.id = l.code_id "
+        "JOIN trace_code p ON p.id = c.parent_id WHERE p.parent_id IS NOT NULL), "
+        f"steps(id) AS (SELECT ec.event_id FROM {AFFECTED} a "
+        "JOIN event_code ec ON ec.code_id = a.code_id "
+        "UNION ALL SELECT ec.event_id FROM up JOIN event_code ec ON ec.code_id = up.id) "
         "SELECT (SELECT max(e.business_time) FROM steps s JOIN trace_event e ON e.id = s.id "
         "WHERE e.bill_type NOT IN :control) AS previous_step, "
-        "(SELECT max(b.production_date) FROM batches x JOIN batch b ON b.id = x.id) AS produced, "
-        "(SELECT max(e.business_time) FROM batches x JOIN lot_release lr ON lr.batch_id = x.id "
-        "JOIN trace_event e ON e.id = lr.event_id) AS released"
+        "(SELECT max(b.production_date) FROM batch b WHERE b.id IN :batches) AS produced, "
+        "(SELECT max(e.business_time) FROM lot_release lr "
+        "JOIN trace_event e ON e.id = lr.event_id WHERE lr.batch_id IN :batches) AS released"
     )
-    .bindparams(bindparam("control", expanding=True))
+    .bindparams(bindparam("control", expanding=True), bindparam("batches", expanding=True))
     .columns(
         column("previous_step", DateTime(timezone=True)),
         column("produced", Date),
@@ -428,12 +426,15 @@ _EARLIEST = (
 )
 
 
-def affected_earliest(conn: Connection, control: Sequence[str]) -> Earliest:
+def affected_earliest(
+    conn: Connection, control: Sequence[str], batch_ids: Sequence[int]
+) -> Earliest:
     """What a step on the affected set cannot precede, in one query: the latest step recorded
-    on its codes or on the containers the listed codes are in (their commissioning included;
-    ``control`` bill types, status-only steps, are no step of the chain), the latest
-    production date and lot release of their batches."""
-    row = conn.execute(_EARLIEST, {"control": list(control)}).mappings().one()
+    on its codes or on the containers the listed codes are in (``control`` bill types,
+    status-only steps, are no step of the chain), and the latest production date and lot
+    release of its batches (``batch_ids``, as the affected set's summary found them)."""
+    params = {"control": list(control), "batches": list(batch_ids)}
+    row = conn.execute(_EARLIEST, params).mappings().one()
     return _earliest(row["previous_step"], row["produced"], row["released"])
 
 

@@ -34,7 +34,7 @@ def pack(engine: Engine, actor: str, request: Pack, clock: Clock) -> WriteResult
                 f"{parent['code']} has room for {room} more, not {len(kids)}",
                 field="children",
             )
-        check_codes_order(conn, header, [parent["code"], *(k["code"] for k in kids)])
+        check_codes_order(conn, header, [parent, *kids])
         event_id = repo.append_event(
             conn, header, {"parent": parent["code"], "children": [k["code"] for k in kids]}
         )
@@ -82,7 +82,7 @@ def unpack(engine: Engine, actor: str, request: Unpack, clock: Clock) -> WriteRe
                         field=f"children[{i}]",
                     )
                 ids.append(kid["id"])
-        check_codes_order(conn, header, [parent["code"]])
+        check_codes_order(conn, header, [parent])
         event_id = repo.append_event(conn, header, {"parent": parent["code"]})
         repo.link_codes(conn, [parent["id"], *ids], event_id)
         repo.clear_parent(conn, ids, event_id)
@@ -118,7 +118,7 @@ def replace(engine: Engine, actor: str, request: Replace, clock: Clock) -> Write
             raise Conflict(
                 "already_commissioned", f"{new.value} is already in use", field="new_code"
             )
-        check_codes_order(conn, header, [old["code"]])
+        check_codes_order(conn, header, [old])
         event_id = repo.append_event(
             conn,
             header,

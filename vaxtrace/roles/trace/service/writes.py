@@ -252,12 +252,13 @@ def check_batches_order(
     check_order(header.business_time, repo.batches_earliest(conn, batch_ids, steps))
 
 
-def check_codes_order(conn: Connection, header: EventHeader, values: Sequence[str]) -> None:
-    """A step on codes (canonical values) is not dated before their previous step (theirs,
-    or their containers') nor before their batch's production."""
-    repo.load_listed(conn, values)
+def check_codes_order(conn: Connection, header: EventHeader, codes: Sequence[RowMapping]) -> None:
+    """A step on some codes (their rows) is not dated before their previous step (theirs,
+    what they hold, or their containers') nor before their batch's production."""
+    repo.load_listed(conn, [c["code"] for c in codes])
     repo.expand(conn)
-    check_order(header.business_time, repo.affected_earliest(conn, CONTROL_STEPS))
+    batch_ids = sorted({int(c["batch_id"]) for c in codes})
+    check_order(header.business_time, repo.affected_earliest(conn, CONTROL_STEPS, batch_ids))
 
 
 def codes_write(
@@ -327,7 +328,8 @@ def codes_step(
             already_gone if expected_holder is None else "not_held",
         )
         refuse_by_status(affected.statuses, action)
-        earliest = repo.affected_earliest(conn, CONTROL_STEPS)
+        batch_ids = [int(b["batch_id"]) for b in affected.batches]
+        earliest = repo.affected_earliest(conn, CONTROL_STEPS, batch_ids)
         check_order(
             header.business_time,
             Earliest(
