@@ -30,7 +30,7 @@ def _demo(data_dir: Path) -> dict[str, object]:
 
 def test_demo_then_trace(tmp_path: Path) -> None:
     info = _demo(tmp_path)
-    samples = info["samples"]
+    samples = info["codes"]
     assert isinstance(samples, list)
     assert any(s.startswith("8") for s in samples) and any(s.startswith("01") for s in samples)
     result = runner.invoke(app, ["trace", samples[0], "--json", "--data-dir", str(tmp_path)])
@@ -73,18 +73,16 @@ def test_import_relations_all_or_nothing(tmp_path: Path) -> None:
     tokens = info["tokens"]
     assert isinstance(tokens, dict)
     mah = next(iter(tokens))
-    answer = json.loads(
-        runner.invoke(
-            app,
-            [
-                "trace",
-                str(info["samples"][0]),  # type: ignore[index]
-                "--json",
-                "--data-dir",
-                str(tmp_path),
-            ],
-        ).output
-    )
+    codes = info["codes"]
+    assert isinstance(codes, list)
+    answers = [
+        json.loads(
+            runner.invoke(app, ["trace", str(c), "--json", "--data-dir", str(tmp_path)]).output
+        )
+        for c in codes
+    ]
+    # a dose still in its box (the demo uses one of the samples at a site, out of its box)
+    answer = next(a for a in answers if a["containers"] and a["code"].startswith("8"))
     batch = "IMPORT01"
     svc = trace_service(Settings(data_dir=tmp_path))
     product_code = answer["product"]["product_code"]
@@ -226,3 +224,113 @@ def _service_knows_nothing_of(folder: Path, uscc: str) -> bool:
     """The trace role's register is its own: the province's sites are not in it."""
     result = runner.invoke(app, ["token", "issue", uscc, "--data-dir", str(folder)])
     return result.exit_code == 1 and "unknown_organisation" in result.output
+
+
+def test_the_demos_dose_gate_from_the_command_line(tmp_path: Path) -> None:
+    """demo.json names the site and a dose of each kind; dose-check refuses each stopped dose
+    for its reason (exit 3) and lets the good one pass (exit 0)."""
+    samples = _demo(tmp_path)["samples"]
+    assert isinstance(samples, dict)
+    expected = {
+        "good": None,
+        "locked": "locked",
+        "recalled": "recalled",
+        "expired": "expired",
+        "excursion": "cold_chain_excursion",
+    }
+    for kind, reason in expected.items():
+        result = runner.invoke(
+            app,
+            [
+                "dose-check",
+                samples[f"{kind}_dose"],
+                "--org",
+                samples["site"],
+                "--json",
+                "--data-dir",
+                str(tmp_path),
+            ],
+        )
+        answer = json.loads(result.output)
+        assert answer["allowed"] is (reason is None), (kind, answer)
+        assert result.exit_code == (0 if reason is None else 3), result.output
+        if reason is not None:
+            assert reason in answer["reasons"], (kind, answer)
+    refused = runner.invoke(
+        app, ["dose-check", "not-a-code", "--org", samples["site"], "--data-dir", str(tmp_path)]
+    )
+    assert refused.exit_code == 1 and "unparseable" in refused.output
+
+
+def test_exchange_commands_work_on_a_role_all_data_dir(tmp_path: Path) -> None:
+    """The demo's data directory (every role in one process, no system id of its own): the
+    dead letters and alerts of every role, and a requeue that sends a refusal again."""
+    from fastapi.testclient import TestClient
+
+    from tests.test_refusals import alerts_at_the_site, refused_vaccination
+    from vaxtrace import demo
+    from vaxtrace.app import build_app
+
+    d = ["--data-dir", str(tmp_path)]
+    settings = Settings(data_dir=tmp_path)
+    built = demo.build(settings, 2000, 1, lambda _n: None)
+    demo.run(built, timeout=60)
+    quiet = runner.invoke(app, ["exchange", "dead-letters", *d])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.output.count("no dead letters") == 3  # trace, platform and province outboxes
+    assert runner.invoke(app, ["exchange", "alerts", *d]).output.strip() == "no exchange alerts"
+    with TestClient(built.app) as client:
+        refusal = refused_vaccination(built, client)
+        assert len(alerts_at_the_site(client, refusal)) == 1
+
+    letters = runner.invoke(app, ["exchange", "dead-letters", *d])
+    assert letters.exit_code == 0, letters.output
+    assert "platform (local-platform): 1 dead letter(s)" in letters.output
+    (line,) = [x for x in letters.output.splitlines() if "refused" in x]
+    assert "to local-trace" in line and "409 locked (codes)" in line
+    message_id = line.split()[0]
+
+    shown = runner.invoke(app, ["exchange", "alerts", *d])
+    assert shown.exit_code == 0, shown.output
+    assert "delivery_refused  from local-province" in shown.output  # the platform's
+    site = demo.cast().province[1].uscc
+    (alert,) = [x for x in shown.output.splitlines() if x.startswith("immunization")]
+    assert site in alert and "322" in alert and "refused by local-trace: locked" in alert
+    only = runner.invoke(app, ["exchange", "alerts", "--role", "immunization", *d])
+    assert "delivery_refused" not in only.output and site in only.output
+
+    ambiguous = runner.invoke(app, ["exchange", "requeue", message_id, *d])
+    assert ambiguous.exit_code == 1 and "--role trace | platform | immunization" in ambiguous.output
+    requeue = runner.invoke(app, ["exchange", "requeue", message_id, "--role", "platform", *d])
+    assert requeue.exit_code == 0, requeue.output
+    assert f"platform: message {message_id} requeued as #" in requeue.output
+    again = runner.invoke(app, ["exchange", "requeue", message_id, "--role", "platform", *d])
+    assert again.exit_code == 1 and "not_a_dead_letter" in again.output
+    nothing = runner.invoke(app, ["exchange", "requeue", *d])
+    assert nothing.exit_code == 1 and "give a message id or --all" in nothing.output
+    assert "0 dead" not in runner.invoke(app, ["exchange", "dead-letters", *d]).output
+    assert runner.invoke(app, ["exchange", "dead-letters", *d]).output.count("no dead letters") == 3
+
+    # served again, the requeued report goes and (the dose still locked) is refused again
+    with TestClient(build_app(settings)) as client:
+        assert len(alerts_at_the_site(client, refusal, 2)) == 2
+    everything = runner.invoke(app, ["exchange", "requeue", "--all", "--role", "platform", *d])
+    assert everything.exit_code == 0 and "requeued as #" in everything.output
+    # a trace node's own messages the platform refused are its alerts
+    from vaxtrace.exchange.delivery import Refused
+    from vaxtrace.node import outbox_of
+    from vaxtrace.store.engine import write_tx
+
+    outbox = outbox_of(settings, "trace")
+    assert outbox is not None
+    with write_tx(outbox.engine) as conn:
+        outbox.post(
+            conn, "platform", event_type="20", event_subtype="201", data_owner="x", payload={}
+        )
+
+    def platform(_receiver: str, _batch: object) -> None:
+        raise Refused("refused", {"reason": "unknown_document", "field": "envelopes[0].payload"})
+
+    outbox.deliver_due(platform)
+    traced = runner.invoke(app, ["exchange", "alerts", "--role", "trace", *d])
+    assert traced.exit_code == 0 and "refused: unknown_document (payload)" in traced.output

@@ -28,7 +28,7 @@ def test_public_query_and_refusals_over_http(served: tuple[str, Path]) -> None:
 
     base, data_dir = served
     info = json.loads((data_dir / "demo.json").read_text())
-    code = info["samples"][0]
+    code = info["codes"][0]
     public = httpx.get(f"{base}/trace/v1/public/codes", params={"code": code})
     assert public.status_code == 200
     assert public.json()["code"] == code and "holder_uscc" not in public.json()

@@ -1,5 +1,9 @@
 """Build the ASGI application for a set of roles, with the background work each needs:
-signing and witnessing its log, delivering its outbox."""
+signing and witnessing its log, delivering its outbox, following the registry.
+
+Background work runs in worker threads of a limiter of its own, never in the pool requests are
+served from: in one process it calls other roles, whose sync routes need a thread of that pool
+to answer (see :mod:`vaxtrace.web.inprocess`)."""
 
 from __future__ import annotations
 
@@ -10,18 +14,24 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
-from starlette.concurrency import run_in_threadpool
 
 from vaxtrace.core.datasets import VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.exchange.delivery import Outbox, Send
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
-from vaxtrace.exchange.public_client import owner_asker
+from vaxtrace.exchange.public_client import AskOwner, OwnerAsker
 from vaxtrace.exchange.registry_client import changes_fetcher, publish_products, publish_rules
-from vaxtrace.exchange.transport import Clients, network_client
+from vaxtrace.exchange.transport import (
+    AsyncClients,
+    Clients,
+    mtls_async_clients,
+    network_async_client,
+)
 from vaxtrace.ledger.checkpoint import VerifierKey
 from vaxtrace.node import (
     LOCAL_SYSTEMS,
@@ -29,6 +39,7 @@ from vaxtrace.node import (
     exchange_identity,
     immunization_service,
     local_certificate,
+    mtls_context,
     network_clients,
     platform_sender,
     platform_service,
@@ -42,7 +53,7 @@ from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.ledger.api import ledger_router
 from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.platform.api import platform_router
-from vaxtrace.roles.platform.service import AskOwner, PlatformService
+from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.supervision.api import supervision_router
 from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.roles.trace import api as trace_api
@@ -52,16 +63,23 @@ from vaxtrace.roles.trace.service.publishing import platform_coding_rules, platf
 from vaxtrace.settings import Settings
 from vaxtrace.web import problems
 from vaxtrace.web.identity import system_identity
-from vaxtrace.web.inprocess import LOCAL_BASE, inprocess_clients, tls_presenting
+from vaxtrace.web.inprocess import (
+    LOCAL_BASE,
+    inprocess_async_clients,
+    inprocess_clients,
+    tls_presenting,
+)
 
 logger = logging.getLogger("vaxtrace")
 
 
-async def _deliver(outbox: Outbox, send: Send, every: float) -> None:
+async def _deliver(
+    outbox: Outbox, send: Send, every: float, threads: anyio.CapacityLimiter
+) -> None:
     """Keep delivering the outbox; a receiver that is down is retried with backoff."""
     while True:
         try:
-            await run_in_threadpool(outbox.deliver_due, send)
+            await anyio.to_thread.run_sync(outbox.deliver_due, send, limiter=threads)
         except Exception:  # a broken round must not stop delivery for good
             logger.exception("delivery round failed")
         await asyncio.sleep(every)
@@ -71,11 +89,13 @@ Follow = Callable[[httpx.Client], None]
 """One round of a node keeping in step with the platform, over a client to it."""
 
 
-async def _keep_in_step(follow: Follow, clients: Clients, base: str, settings: Settings) -> None:
+async def _keep_in_step(
+    follow: Follow, clients: Clients, base: str, settings: Settings, threads: anyio.CapacityLimiter
+) -> None:
     """Every ``registry_sync_seconds``, first at start, a connected system follows the
     platform's registry (and a trace system publishes to it)."""
     while True:
-        await run_in_threadpool(_step_once, follow, clients, base)
+        await anyio.to_thread.run_sync(_step_once, follow, clients, base, limiter=threads)
         await asyncio.sleep(settings.registry_sync_seconds)
 
 
@@ -145,15 +165,17 @@ def _trace_ledger(request: Request) -> LedgerService:
     return svc.ledger
 
 
-async def _keep_the_log(ledger: LedgerService, settings: Settings) -> None:
+async def _keep_the_log(
+    ledger: LedgerService, settings: Settings, threads: anyio.CapacityLimiter
+) -> None:
     """Sign pending events within ``ledger_checkpoint_seconds`` even in a quiet spell, and
     witness the peers this node watches."""
     peers = [_peer(text) for text in settings.ledger_peers]
     while True:
         await asyncio.sleep(settings.ledger_checkpoint_seconds)
-        await run_in_threadpool(ledger.sign_if_due)
+        await anyio.to_thread.run_sync(ledger.sign_if_due, limiter=threads)
         for base_url, key in peers:
-            await run_in_threadpool(_witness_once, ledger, base_url, key)
+            await anyio.to_thread.run_sync(_witness_once, ledger, base_url, key, limiter=threads)
 
 
 def _peer(text: str) -> tuple[str, VerifierKey]:
@@ -194,17 +216,19 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         work: list[Coroutine[Any, Any, None]] = []
+        threads = anyio.CapacityLimiter(1)  # one thread per loop below, none from the requests'
         if svc is not None and svc.ledger is not None:
-            work.append(_keep_the_log(svc.ledger, settings))
+            work.append(_keep_the_log(svc.ledger, settings, threads))
         clients = _local_clients(app, settings) if local else _network_clients(settings)
         base = settings.platform_base_url or LOCAL_BASE
         for outbox, send in _senders(base, svc, hub, province, clients):
-            work.append(_deliver(outbox, send, settings.exchange_poll_seconds))
+            work.append(_deliver(outbox, send, settings.exchange_poll_seconds, threads))
         nodes = {"trace": svc, "immunization": province, "supervision": watch}
         for role, follow in _followers(settings, local, base, nodes):
             to_platform = clients(role)
             if to_platform is not None:
-                work.append(_keep_in_step(follow, to_platform, base, settings))
+                work.append(_keep_in_step(follow, to_platform, base, settings, threads))
+        threads.total_tokens = max(1, len(work))
         tasks = [asyncio.create_task(w) for w in work]
         yield
         for task in tasks:
@@ -232,8 +256,11 @@ def build_app(
             app.include_router(ledger_router("/trace/v1/ledger", _trace_ledger))
     if hub is not None:
         app.state.platform = hub
-        in_process = _local_clients(app, settings)("platform") if local else None
-        app.state.ask_owner = ask_owner or owner_asker(in_process or network_client)
+        app.state.ask_owner = ask_owner or OwnerAsker(
+            _owner_clients(app, settings, local),
+            timeout=settings.public_query_timeout_seconds,
+            at_once=settings.public_query_concurrency,
+        )
         app.include_router(platform_router(system_identity(revoked)))
     if province is not None:
         app.state.immunization = province
@@ -242,9 +269,21 @@ def build_app(
         app.state.supervision = watch
         app.include_router(supervision_router(system_identity(revoked)))
 
+    outboxes = {
+        role: node.outbox
+        for role, node in (("trace", svc), ("platform", hub), ("immunization", province))
+        if node is not None and node.outbox is not None
+    }
+
     @app.get("/health", tags=["ops"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> dict[str, Any]:
+        """Alive; and per role that sends, how its exchange stands: messages waiting
+        (``pending``), the oldest one's age in seconds, dead letters (given up on or refused)
+        per receiver."""
+        return {
+            "status": "ok",
+            "exchange": {role: outbox.health() for role, outbox in outboxes.items()},
+        }
 
     return app
 
@@ -261,6 +300,20 @@ def _local_clients(app: FastAPI, settings: Settings) -> ClientsOf:
         return inprocess_clients(app, tls_presenting(cert)) if cert.exists() else None
 
     return of
+
+
+def _owner_clients(app: FastAPI, settings: Settings, local: bool) -> AsyncClients:
+    """How the platform asks a trace system for a code's public view, on the event loop:
+    in-process when the trace role is a local system of this process, else over the network
+    (mutual TLS once this system has its certificate)."""
+    if local:
+        cert = local_certificate(settings, LOCAL_SYSTEMS["platform"])
+        if cert.exists():
+            timeout = settings.public_query_timeout_seconds
+            return inprocess_async_clients(app, tls_presenting(cert), timeout)
+    elif settings.exchange_cert:
+        return mtls_async_clients(mtls_context(settings), settings.public_query_timeout_seconds)
+    return network_async_client
 
 
 def _network_clients(settings: Settings) -> ClientsOf:

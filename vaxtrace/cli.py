@@ -77,19 +77,12 @@ def demo(
     with _progress() as bar:
         task = bar.add_task("making and shipping doses", total=units)
         built = demo_.build(settings, units, seed, lambda n: bar.advance(task, n))
-    (settings.data_dir / DEMO_MARKER).write_text(
-        json.dumps(
-            {
-                "units": units,
-                "seed": seed,
-                "samples": built.samples,
-                "tokens": built.province.tokens,
-            }
-        )
-    )
+    _write_demo_marker(settings, units, seed, built)
     base = f"http://{host}:{port}"
     _print_samples(built.samples, base, built.token, settings)
     demo_.run(built)
+    _write_demo_marker(settings, units, seed, built)  # now with the gate's samples
+    _print_gate(built.gate, settings)
     for failure in built.failures:
         err.print(f"[red]self-check failed:[/red] {failure}")
     if built.failures:
@@ -109,6 +102,34 @@ def demo(
     console.print(f"[dim]trace[/dim]\n{trace_log}", highlight=False)
     if not no_serve:
         _serve(settings, host, port, asgi=built.app)
+
+
+def _write_demo_marker(settings: Settings, units: int, seed: int, built: Any) -> None:
+    """DATA_DIR/demo.json: what the demo made, for people and tests to try (see README)."""
+    (settings.data_dir / DEMO_MARKER).write_text(
+        json.dumps(
+            {
+                "units": units,
+                "seed": seed,
+                "codes": built.samples,
+                "samples": built.gate,
+                "tokens": built.province.tokens,
+            },
+            indent=2,
+        )
+    )
+
+
+def _print_gate(gate: dict[str, str], settings: Settings) -> None:
+    if not gate:
+        return
+    console.print("\n[bold]The dose gate[/bold] at the vaccination site " + gate["site"] + ":")
+    for kind in ("good_dose", "locked_dose", "recalled_dose", "expired_dose", "excursion_dose"):
+        if kind in gate:
+            console.print(
+                f"  vaxtrace dose-check {gate[kind]} --org {gate['site']} --json "
+                f"--data-dir {settings.data_dir}   # {kind.replace('_', ' ')}"
+            )
 
 
 def _fresh_demo_dir(settings: Settings) -> None:
@@ -238,6 +259,37 @@ def trace(
             f"  {e['business_time'][:19]}  {e['bill_type']:<16} {e['document_no']:<22} "
             f"{e['org_uscc']}"
         )
+
+
+REFUSED_EXIT = 3
+"""Exit status of ``dose-check`` when the dose may not be given (1 is an error, 2 usage)."""
+
+
+@app.command("dose-check")
+def dose_check(
+    code: Annotated[str, typer.Argument(help="the dose's code as typed, scanned or a URI")],
+    org: Annotated[str, typer.Option("--org", help="the vaccination site's USCC")],
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """接种前核验: may this vaccination site give this dose now? Every reason why not, from the
+    province's records; audited. Exits 0 when allowed, 3 when not."""
+    svc = _staff_service("immunization", data_dir)
+    try:
+        answer = svc.check_dose(org, code)
+    except DomainError as exc:
+        raise _fail(f"{exc.reason}: {exc.message}") from exc
+    if as_json:
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
+    elif answer["allowed"]:
+        warnings = f"  ({', '.join(answer['warnings'])})" if answer["warnings"] else ""
+        console.print(f"[green]ALLOWED[/green] {answer['code']}{warnings}")
+    else:
+        console.print(f"[red]REFUSED[/red] {answer['code']}: {', '.join(answer['reasons'])}")
+        for message in answer["messages"]:
+            console.print(f"  {message}")
+    if not answer["allowed"]:
+        raise typer.Exit(REFUSED_EXIT)
 
 
 def _relations(path: Path) -> Iterator[CodeRelation]:
@@ -596,41 +648,69 @@ def exchange_key_command(data_dir: DataDir = None) -> None:
 
 
 ExchangeRole = Annotated[
-    str, typer.Option("--role", help="whose outbox: trace, platform or immunization")
+    str | None,
+    typer.Option(
+        "--role", help="whose outbox: trace, platform or immunization (default: every one here)"
+    ),
 ]
+SENDERS = ("trace", "platform", "immunization")
+"""The roles that send through an outbox."""
 
 
-def _outbox(role: str, data_dir: Path | None) -> Any:
-    from vaxtrace.node import SERVICES
+def _outboxes(role: str | None, data_dir: Path | None) -> dict[str, Any]:
+    """The outboxes of this node (``--role all`` and the demo included), or of ``role``."""
+    from vaxtrace.node import outbox_of, roles_here
 
-    senders = ("trace", "platform", "immunization")  # the roles that send through an outbox
-    if role not in senders:
-        raise _fail(f"--role is one of {', '.join(senders)}, not {role!r}")
-    svc = SERVICES[role](_settings(data_dir))
-    outbox = getattr(svc, "outbox", None)
-    if outbox is None:
+    settings = _settings(data_dir)
+    if role is not None and role not in SENDERS:
+        raise _fail(f"--role is one of {', '.join(SENDERS)}, not {role!r}")
+    roles = (role,) if role is not None else tuple(r for r in roles_here(settings) if r in SENDERS)
+    found = {r: outbox for r in roles if (outbox := outbox_of(settings, r)) is not None}
+    if not found:
         raise _fail("this node has no system id (VAXTRACE_SYSTEM_ID): no exchange")
-    return outbox
+    return found
 
 
 @exchange_app.command("dead-letters")
-def exchange_dead_letters(data_dir: DataDir = None, role: ExchangeRole = "trace") -> None:
-    """Messages the outbox gave up on after its retries (requeue with `exchange requeue`)."""
-    for letter in _outbox(role, data_dir).dead_letters():
-        console.print(
-            f"{letter['id']:>6}  {letter['receiver']}  #{letter['sequence']}  "
-            f"{letter['event_id']}  after {letter['attempts']} attempts: "
-            f"{letter['last_error']}"
-        )
+def exchange_dead_letters(data_dir: DataDir = None, role: ExchangeRole = None) -> None:
+    """Messages the outbox gave up on after its retries, or that their receiver refused
+    (requeue one with `exchange requeue ID --role R`)."""
+    for name, outbox in _outboxes(role, data_dir).items():
+        letters = outbox.dead_letters()
+        count = f"{len(letters)} dead letter(s)" if letters else "no dead letters"
+        console.print(f"{name} ({outbox.system_id}): {count}")
+        for letter in letters:
+            console.print(
+                f"{letter['id']:>6}  {letter['state']:<7}  to {letter['receiver']}  "
+                f"#{letter['sequence']}  {letter['event_id']}  after {letter['attempts']} "
+                f"attempt(s): {letter['last_error']}"
+            )
 
 
 @exchange_app.command("requeue")
 def exchange_requeue(
-    message_id: int, data_dir: DataDir = None, role: ExchangeRole = "trace"
+    message_id: Annotated[int | None, typer.Argument(help="the dead letter's id")] = None,
+    every: Annotated[bool, typer.Option("--all", help="every dead letter")] = False,
+    data_dir: DataDir = None,
+    role: ExchangeRole = None,
 ) -> None:
-    """Put a dead letter back in its queue."""
-    _outbox(role, data_dir).requeue(message_id)
-    console.print(f"message {message_id} requeued")
+    """Send dead letters again, at the end of their queue (after mending what made them
+    fail: the receiver's record, a registration, a certificate)."""
+    if (message_id is None) == (not every):
+        raise _fail("give a message id or --all")
+    outboxes = _outboxes(role, data_dir)
+    if message_id is not None and len(outboxes) > 1:
+        raise _fail(f"name the outbox the message is in: --role {' | '.join(outboxes)}")
+    for name, outbox in outboxes.items():
+        ids = [message_id] if message_id is not None else [d["id"] for d in outbox.dead_letters()]
+        for one in ids:
+            try:
+                sequence = outbox.requeue(int(one))
+            except DomainError as exc:
+                raise _fail(f"{exc.reason}: {exc.message}") from exc
+            console.print(f"{name}: message {one} requeued as #{sequence}")
+        if not ids:
+            console.print(f"{name}: no dead letters")
 
 
 @exchange_app.command("registry")
@@ -663,18 +743,53 @@ def exchange_registry(
 @exchange_app.command("alerts")
 def exchange_alerts(
     data_dir: DataDir = None,
-    limit: Annotated[int, typer.Option(min=1, help="how many, newest first")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="how many per role, newest first")] = 50,
+    role: Annotated[
+        str | None,
+        typer.Option("--role", help="platform, immunization or trace (default: every one here)"),
+    ] = None,
 ) -> None:
-    """What the platform took but could not route: a consignee no province system serves,
-    codes no coding rule covers."""
-    alerts = _platform(data_dir).exchange_alerts(limit)
-    if not alerts:
+    """What went wrong in the exchange: at the platform, what it took but could not route and
+    what the systems it forwarded to refused; at a province, the open alerts of its units'
+    refused reports; at a trace system, what the platform refused of it."""
+    from vaxtrace.node import roles_here
+
+    shown = ("platform", "immunization", "trace")
+    if role is not None and role not in shown:
+        raise _fail(f"--role is one of {', '.join(shown)}, not {role!r}")
+    settings = _settings(data_dir)
+    roles = [role] if role else [r for r in roles_here(settings) if r in shown]
+    lines = [line for r in roles for line in _alert_lines(r, settings, limit)]
+    for line in lines:
+        console.print(line)
+    if not lines:
         console.print("no exchange alerts")
-    for alert in alerts:
-        console.print(
-            f"{alert['id']:>6}  {alert['raised_at']}  {alert['reason']}  from {alert['sender']}"
-            f"  event {alert['event_id']}  {json.dumps(alert['detail'], ensure_ascii=False)}"
-        )
+
+
+def _alert_lines(role: str, settings: Settings, limit: int) -> list[str]:
+    from vaxtrace.node import SERVICES, outbox_of
+
+    if role == "platform":
+        return [
+            f"platform {a['id']:>6}  {a['raised_at']}  {a['reason']}  from {a['sender']}"
+            f"  event {a['event_id']}  {json.dumps(a['detail'], ensure_ascii=False)}"
+            for a in SERVICES["platform"](settings).exchange_alerts(limit)
+        ]
+    if role == "immunization":
+        return [
+            f"immunization {a['id']:>6}  {a['raised_at']}  {a['org_uscc']}  "
+            f"{a['bill_type']} {a['document_no']}  refused by {a['refused_by']}: {a['reason']}"
+            f" ({a['code_count']} code(s), e.g. {', '.join(a['codes'][:3])}): {a['detail']}"
+            f"  → {a['what_to_do']}"
+            for a in SERVICES["immunization"](settings).open_alerts(limit)
+        ]
+    outbox = outbox_of(settings, role)
+    refused = [d for d in outbox.dead_letters() if d["state"] == "refused"] if outbox else []
+    return [
+        f"{role} {d['id']:>6}  to {d['receiver']}  #{d['sequence']}  {d['event_id']}  "
+        f"{d['last_error']}"
+        for d in refused[-limit:][::-1]
+    ]
 
 
 if __name__ == "__main__":

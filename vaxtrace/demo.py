@@ -7,7 +7,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,13 @@ from sqlalchemy import Engine, Table, func, select
 from vaxtrace import local
 from vaxtrace.app import build_app
 from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.dose_gate import local_date
 from vaxtrace.ledger.checkpoint import NoteError
 from vaxtrace.node import LOCAL_SYSTEMS, ROLES
 from vaxtrace.roles.ledger.service import check_proof
 from vaxtrace.settings import Settings
 from vaxtrace.sim import catalogue
-from vaxtrace.sim.province import Province, build_province, sample_codes
+from vaxtrace.sim.province import Province, SimBatch, build_province, sample_codes
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization import schema as province_schema
 from vaxtrace.store.rows import held_keys
@@ -47,6 +48,8 @@ class Demo:
     exchanged: dict[str, int] = field(default_factory=dict)
     vaccinated: str | None = None
     """A dose the demo received, distributed and used in the province."""
+    gate: dict[str, str] = field(default_factory=dict)
+    """The site and a dose of each kind the dose gate must tell apart (demo.json samples)."""
 
     @property
     def token(self) -> str:
@@ -80,7 +83,10 @@ def build(settings: Settings, units: int, seed: int, progress: Callable[[int], N
     local.issue_certificates(settings, who)
     app = build_app(settings)
     trace = app.state.trace
-    province = build_province(trace, units=units, seed=seed, progress=progress)
+    yesterday = local_date(datetime.now(UTC)) - timedelta(days=1)
+    province = build_province(
+        trace, units=units, seed=seed, progress=progress, expired_on=yesterday
+    )
     local.register(settings, app.state.platform, who)
     return Demo(settings, app, province, sample_codes(trace))
 
@@ -98,6 +104,8 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
         demo.failures += _check_public_entry(demo, client)
         demo.failures += _province_day(demo, client, timeout)
         demo.failures += _regulator_view(demo, client, timeout)
+        if not demo.failures:
+            demo.failures += _gate_day(demo, client, timeout)
 
 
 def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
@@ -132,12 +140,163 @@ def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
     return _await_history(demo, client, dose, ["107", "209", "322"], timeout)
 
 
+GATE_KINDS = ("excursion", "good", "locked", "recalled", "expired")
+"""The doses the gate must tell apart, each from a batch of its own."""
+
+
+def _gate_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
+    """The dose gate at work: the CDC receives a batch for each case and supplies a case of
+    each to the site (two days ago); the site's freezer fails while only the first case is in
+    it; one batch expired yesterday; the MAH locks one batch and recalls another; the site's
+    dose-check then refuses each for its reason and lets the good dose pass. Measures the
+    time from the MAH's lock to the site's refusal."""
+    cdc, pov = (o.uscc for o in cast().province[:2])
+    staff = {who: {"Authorization": f"Bearer {demo.staff[who]}"} for who in (cdc, pov)}
+    chosen = _gate_batches(demo)
+    if chosen is None:
+        return ["the demo is too small to show the dose gate (needs 4 batches shipped)"]
+    when = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    doses: dict[str, str] = {}
+    for kind, sim_batch in chosen.items():
+        note_no = sim_batch.shipped_notes[0]
+        top = _receive_and_supply(client, staff[cdc], pov, note_no, f"gate-{kind}", when)
+        if top.startswith("!"):
+            return [top[1:]]
+        doses[kind] = _a_dose_inside(client, top, staff[pov])
+        if kind == "excursion":  # the site's freezer fails while only this case is in it
+            failure = _freezer_excursion(client, staff[pov])
+            if failure:
+                return [failure]
+    demo.gate = {"site": pov} | {f"{kind}_dose": code for kind, code in doses.items()}
+    mah_auth = {"Authorization": f"Bearer {demo.province.tokens[chosen['locked'].mah_uscc]}"}
+    started = time.monotonic()
+    locked = client.post(
+        "/trace/v1/locks",
+        json=_document("gate-lock")
+        | {"kind": "pending", "batch_nos": [chosen["locked"].batch_no], "reason": "演示: 质量复核"},
+        headers=mah_auth,
+    )
+    recall_auth = {"Authorization": f"Bearer {demo.province.tokens[chosen['recalled'].mah_uscc]}"}
+    recalled = client.post(
+        "/trace/v1/recalls",
+        json=_document("gate-recall")
+        | {
+            "recall_no": "ZH-DEMO-1",
+            "batch_nos": [chosen["recalled"].batch_no],
+            "reason": "演示: 召回",
+            "level": 2,
+            "range": "province",
+        },
+        headers=recall_auth,
+    )
+    for answer in (locked, recalled):
+        if answer.status_code != 201:
+            return [f"MAH step: HTTP {answer.status_code} {answer.text[:300]}"]
+    return _await_gate(demo, client, staff[pov], started, timeout)
+
+
 def _document(client_document_id: str) -> dict[str, Any]:
     return {
         "client_document_id": client_document_id,
         "document_no": client_document_id.upper(),
         "business_time": datetime.now(UTC).isoformat(),
     }
+
+
+def _gate_batches(demo: Demo) -> dict[str, SimBatch] | None:
+    """A shipped batch for each kind of dose: three of other product lines than the one the
+    province's day used, and the batch that expired yesterday (the last made)."""
+    shipped = [b for b in demo.province.batches if b.shipped_notes]
+    expired, fresh = shipped[-1], shipped[1:-1]
+    if len(fresh) < len(GATE_KINDS) - 1:
+        return None
+    step = max(1, len(fresh) // (len(GATE_KINDS) - 1))
+    picks = fresh[::step][: len(GATE_KINDS) - 1]
+    return dict(zip(GATE_KINDS, [*picks, expired], strict=True))
+
+
+def _receive_and_supply(
+    client: TestClient, as_cdc: dict[str, str], pov: str, note_no: str, prefix: str, when: str
+) -> str:
+    """The CDC scans and confirms a note, and supplies its first case to the site: answers
+    that case's code, or ``!`` and what went wrong."""
+    api = "/immunization/v1"
+    notes = client.get(f"{api}/receipts", headers=as_cdc).json()
+    codes = next((list(n["codes"]) for n in notes if n["note_no"] == note_no), [])
+    for code in codes:
+        client.post(f"{api}/receipts/{note_no}/scans", json={"code": code}, headers=as_cdc)
+    steps = [
+        (f"{api}/receipts/{note_no}/confirm", {}),
+        (f"{api}/distributions", {"codes": codes[:1], "receiver_uscc": pov}),
+    ]
+    for n, (path, body) in enumerate(steps):
+        document = _document(f"{prefix}-{n}") | {"business_time": when}
+        answer = client.post(path, json=document | body, headers=as_cdc)
+        if answer.status_code != 201:
+            return f"!{path} ({note_no}): HTTP {answer.status_code} {answer.text[:300]}"
+    return str(codes[0])
+
+
+EXPECTED_REASON = {
+    "locked": "locked",
+    "recalled": "recalled",
+    "expired": "expired",
+    "excursion": "cold_chain_excursion",
+}
+
+
+def _freezer_excursion(client: TestClient, as_pov: dict[str, str]) -> str | None:
+    """The site's logger shows its vaccine fridge at −2 °C for 80 minutes this morning: an
+    excursion that holds what the site has in stock until a person decides."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    readings = [
+        {"time": (start + timedelta(minutes=10 * i)).isoformat(), "celsius": -2.0 if i else 5.0}
+        for i in range(9)
+    ] + [{"time": (start + timedelta(minutes=90)).isoformat(), "celsius": 5.0}]
+    record = {
+        "client_document_id": "demo-fridge-1",
+        "equipment_id": "POV-FRIDGE-1",
+        "kind": "storage",
+        "product_class": "freeze_sensitive_2_8",
+        "readings": readings,
+    }
+    answer = client.post("/immunization/v1/temperature-records", json=record, headers=as_pov)
+    if answer.status_code != 201 or not answer.json().get("excursions"):
+        return f"freezer excursion: HTTP {answer.status_code} {answer.text[:300]}"
+    return None
+
+
+def _await_gate(
+    demo: Demo, client: TestClient, as_pov: dict[str, str], started: float, timeout: float
+) -> list[str]:
+    """Wait until the site's dose-check refuses each stopped dose for its reason (the MAH's
+    lock and recall travel trace → platform → province), and check the good dose passes."""
+    deadline = time.monotonic() + timeout
+    pending = dict(EXPECTED_REASON)
+    while pending and time.monotonic() < deadline:
+        for kind, reason in list(pending.items()):
+            answer = _dose_check(client, as_pov, demo.gate[f"{kind}_dose"])
+            if reason in answer.get("reasons", []):
+                pending.pop(kind)
+                if kind == "locked":
+                    demo.exchanged["ms from the MAH's lock to the site's refusal"] = round(
+                        (time.monotonic() - started) * 1000
+                    )
+        time.sleep(0.02)
+    failures = [f"the {kind} dose is not refused as {reason}" for kind, reason in pending.items()]
+    good = _dose_check(client, as_pov, demo.gate["good_dose"])
+    if not good.get("allowed"):
+        failures.append(f"the good dose is refused: {good}")
+    demo.exchanged["doses the gate refused for the right reason"] = len(EXPECTED_REASON) - len(
+        pending
+    )
+    return failures
+
+
+def _dose_check(client: TestClient, headers: dict[str, str], code: str) -> dict[str, Any]:
+    answer = client.post("/immunization/v1/dose-checks", json={"code": code}, headers=headers)
+    body: dict[str, Any] = answer.json()
+    return body
 
 
 def _a_dose_inside(client: TestClient, top: str, headers: dict[str, str]) -> str:

@@ -167,6 +167,35 @@ def supervision_service(settings: Settings, *, local: bool = False) -> Supervisi
     return SupervisionService(migrated(settings, "supervision"), *platform_key(settings, local))
 
 
+OUTBOXES: dict[str, ExchangeTables] = {
+    "trace": trace_schema.exchange,
+    "platform": platform_schema.exchange,
+    "immunization": immunization_schema.exchange,
+}
+"""The roles that send through an outbox, and its tables."""
+
+
+def outbox_of(settings: Settings, role: str) -> Outbox | None:
+    """A role's outbox as this data directory holds it, for operators' commands: sending as
+    the system id of the settings, else (no system id: ``--role all``, the demo) as the local
+    system :mod:`vaxtrace.local` onboarded; None when it sends as nobody."""
+    local = not settings.system_id
+    if exchange_identity(settings, role, local) is None:
+        return None
+    return _outbox(settings, migrated(settings, role), OUTBOXES[role], role, local)
+
+
+def roles_here(settings: Settings) -> tuple[str, ...]:
+    """The roles this data directory has a database of (a URL configured, or the SQLite
+    file), in :data:`ROLES` order."""
+    return tuple(
+        role
+        for role in ROLES
+        if getattr(settings, f"{role}_database_url")
+        or (settings.data_dir / f"{role}.sqlite").exists()
+    )
+
+
 REGISTRY_COPIES: dict[str, RegistryCopy] = {
     "trace": trace_schema.basic_data,
     "immunization": immunization_schema.basic_data,

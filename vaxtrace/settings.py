@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     registry_sync_seconds: float = Field(
         default=30.0, gt=0, description="how often a connected system pulls the registry"
     )
+    public_query_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="how long a public query waits for its turn and the owning trace system "
+        "before it answers 503",
+    )
+    public_query_concurrency: int = Field(
+        default=32, ge=1, description="public queries asking trace systems at once; more wait"
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 

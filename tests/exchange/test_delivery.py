@@ -1,5 +1,6 @@
 """Outbox → inbox: nothing lost while the receiver is down, order kept, each event once,
-dead letters after N failures."""
+dead letters after N failures; a message the receiver refuses is final at once and holds up
+nothing behind it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RowMapping
 
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import Conflict, DomainError, NotFound
 from vaxtrace.exchange.delivery import Inbox, Outbox, Refused, RetryPolicy, take_batch
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
 from vaxtrace.store.engine import make_engine, read_tx, write_tx
@@ -42,6 +43,8 @@ class Receiver:
 
         self.batches: list[int] = []
         self.refuse: set[int] = set()
+        self.names_the_envelope = True
+        """Whether a refusal says which envelope of the batch it is about (as ours do)."""
 
     def __call__(self, receiver: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
         if not self.up:
@@ -52,13 +55,16 @@ class Receiver:
             with write_tx(self.engine) as conn:
                 take_batch(envelopes, lambda envelope: self._take(conn, envelope, applied))
         except DomainError as exc:
-            raise Refused(str(exc)) from exc
+            problem = {"reason": exc.reason, "detail": exc.message, "status": 409}
+            if self.names_the_envelope:
+                problem["field"] = exc.field
+            raise Refused(str(exc), problem, 409) from exc
         self.applied += applied
 
     def _take(self, conn: Connection, envelope: Any, applied: list[int]) -> dict[str, Any]:
         opened = open_envelope(envelope, lambda *_: SIGNER.verifier())
         if opened.payload["n"] in self.refuse:
-            raise DomainError("refused", f"refused n={opened.payload['n']}")
+            raise DomainError("locked", f"refused n={opened.payload['n']}", field="codes")
         fresh = self.inbox.receive(conn, opened)
         if fresh:
             applied.append(opened.payload["n"])
@@ -178,24 +184,167 @@ def test_queues_leave_in_batches_in_order(pair: tuple[Outbox, Receiver, Clock]) 
     assert receiver.applied == list(range(10))
 
 
-def test_a_refused_message_is_found_and_backs_off_alone(
+def test_a_refused_message_is_final_at_once_and_the_next_goes_in_the_same_round(
     pair: tuple[Outbox, Receiver, Clock],
 ) -> None:
-    outbox, receiver, clock = pair
+    outbox, receiver, _clock = pair
+    told: list[tuple[int, str, str | None, str]] = []
+
+    def tell(conn: Connection, message: RowMapping, refused: Refused) -> None:
+        assert conn.in_transaction()
+        told.append((int(message["sequence"]), refused.reason, refused.field, refused.detail))
+
+    outbox.on_refused = tell
     receiver.refuse = {2}
     for n in range(5):
         post(outbox, n)
     report = outbox.deliver_due(receiver)
-    assert (report.delivered, report.failed) == (2, 1)
-    assert receiver.applied == [0, 1]  # the refused batch changed nothing; 3 and 4 wait
-    assert receiver.batches == [5, 1, 1, 1]  # once refused, one at a time up to the fault
-    for _ in range(3):
-        clock.now += 120
-        report = outbox.deliver_due(receiver)
-    assert report.dead and report.delivered == 2
+    assert (report.delivered, report.failed, len(report.refused)) == (4, 0, 1)
+    assert receiver.applied == [0, 1, 3, 4]  # nothing waits behind the refused one
+    # the refusal named envelopes[2]: the two before it went as a batch, then it alone
+    # (refused again: final), then the rest
+    assert receiver.batches == [5, 2, 1, 2]
+    (dead,) = outbox.dead_letters()
+    assert (dead["sequence"], dead["state"], dead["attempts"]) == (3, "refused", 1)
+    assert dead["last_error"] == "refused: 409 locked (codes): refused n=2"
+    # the node was told with the receiver's reason, as if the message had gone alone
+    assert told == [(3, "locked", "codes", "refused n=2")]
+    assert outbox.deliver_due(receiver).delivered == 0  # final: never sent again
+
+
+def test_a_receiver_wrong_about_which_envelope_loses_nothing(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, _clock = pair
+    refusals = iter([{"reason": "locked", "field": "envelopes[0].codes"}])
+
+    def wrong_once(name: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
+        problem = next(refusals, None)
+        if problem is not None:
+            receiver.batches.append(len(envelopes))
+            raise Refused("refused", problem, 409)
+        receiver(name, envelopes)
+
+    for n in range(3):
+        post(outbox, n)
+    report = outbox.deliver_due(wrong_once)
+    assert (report.delivered, report.refused) == (3, [])
+    assert receiver.batches == [3, 1, 2] and receiver.applied == [0, 1, 2]
+
+
+def test_a_refusal_naming_no_envelope_is_found_one_at_a_time(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, _clock = pair
+    receiver.names_the_envelope = False
+    receiver.refuse = {2}
+    for n in range(5):
+        post(outbox, n)
+    report = outbox.deliver_due(receiver)
+    assert (report.delivered, report.failed, len(report.refused)) == (4, 0, 1)
+    assert receiver.batches == [5, 1, 1, 1, 2]
     assert receiver.applied == [0, 1, 3, 4]
-    dead = outbox.dead_letters()
-    assert [d["sequence"] for d in dead] == [3] and "refused n=2" in dead[0]["last_error"]
+    assert [d["state"] for d in outbox.dead_letters()] == ["refused"]
+
+
+def test_a_transport_failure_still_backs_off_behind_a_refusal(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, clock = pair
+    receiver.refuse = {0}
+    post(outbox, 0)
+    post(outbox, 1)
+    receiver.up = False
+    report = outbox.deliver_due(receiver)  # down: nothing is judged, the head backs off
+    assert (report.failed, report.refused) == (1, [])
+    assert outbox.deliver_due(receiver).failed == 0  # not due yet
+    receiver.up = True
+    clock.now += 2
+    report = outbox.deliver_due(receiver)
+    assert (report.delivered, len(report.refused)) == (1, 1) and receiver.applied == [1]
+    (dead,) = outbox.dead_letters()
+    assert dead["attempts"] == 2  # one failure, then its refusal
+
+
+def test_a_refusal_the_node_cannot_record_leaves_the_message_queued(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    """Made final and told in one transaction: if telling fails, nothing changed."""
+    outbox, receiver, _clock = pair
+
+    def broken(_conn: Connection, _message: RowMapping, _refused: Refused) -> None:
+        raise RuntimeError("database is locked")
+
+    outbox.on_refused = broken
+    receiver.refuse = {0}
+    post(outbox, 0)
+    with pytest.raises(RuntimeError):
+        outbox.deliver_due(receiver)
+    assert outbox.dead_letters() == []
+    with read_tx(outbox.engine) as conn:
+        (row,) = outbox.store.by_state(conn, "pending")
+    assert row["attempts"] == 0
+
+
+def test_a_requeued_refusal_goes_again_at_the_end_of_its_queue(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, _clock = pair
+    receiver.refuse = {1}
+    for n in range(3):
+        post(outbox, n)
+    outbox.deliver_due(receiver)
+    (dead,) = outbox.dead_letters()
+    receiver.refuse = set()  # the receiver's record was mended
+    assert outbox.requeue(int(dead["id"])) == 4  # a new slot: 3 was taken since
+    assert outbox.deliver_due(receiver).delivered == 1
+    assert receiver.applied == [0, 2, 1] and outbox.dead_letters() == []
+    with read_tx(outbox.engine) as conn:
+        again = outbox.store.message(conn, int(dead["id"]))
+    assert again is not None and again["event_id"] == dead["event_id"]
+    with pytest.raises(NotFound):
+        outbox.requeue(int(dead["id"]))  # delivered: not a dead letter
+
+
+def test_health_tells_the_backlog_its_age_and_dead_letters(
+    pair: tuple[Outbox, Receiver, Clock],
+) -> None:
+    outbox, receiver, clock = pair
+    assert outbox.health() == {
+        "system_id": "trace-a",
+        "pending": 0,
+        "oldest_pending_seconds": None,
+        "dead_letters": {},
+    }
+    receiver.refuse = {0}
+    post(outbox, 0)
+    post(outbox, 1)
+    outbox.deliver_due(receiver)
+    receiver.up = False
+    post(outbox, 2)
+    clock.now += 30
+    post(outbox, 3)
+    outbox.deliver_due(receiver)
+    assert outbox.health() == {
+        "system_id": "trace-a",
+        "pending": 2,
+        "oldest_pending_seconds": 30.0,
+        "dead_letters": {"platform": 1},
+    }
+
+
+def test_a_refusal_of_one_envelope_reads_as_if_it_went_alone() -> None:
+    refused = Refused(
+        "platform refused the batch",
+        {"reason": "locked", "field": "envelopes[3].codes", "detail": "envelopes[3]: locked"},
+        409,
+    )
+    assert refused.place(5) == 3 and refused.place(3) is None
+    alone = refused.of_item(3)
+    assert alone.parts == (409, "locked", "codes", "locked")
+    whole = Refused("x", {"reason": "forbidden", "field": "envelopes[0]"}, 403).of_item(0)
+    assert whole.field is None and whole.place(1) is None
+    assert Refused("x", {"reason": "batch_size", "field": "envelopes"}).place(2) is None
 
 
 def test_a_batch_is_taken_all_or_none(pair: tuple[Outbox, Receiver, Clock]) -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from vaxtrace.core.datasets import Count, DocumentNo, Model, ReturnReason, Uscc
-from vaxtrace.core.errors import DomainError
+from vaxtrace.core.documents import read_document
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import BusinessTime
 
@@ -100,15 +100,4 @@ class DownstreamEvent(Model):
 
 def read_event(payload: Any) -> DownstreamEvent:
     """The report an envelope's payload carries, or a refusal naming the field at fault."""
-    if not isinstance(payload, dict) or "downstream_event" not in payload:
-        raise DomainError("unknown_document", "no downstream_event in the payload", field="payload")
-    try:
-        return DownstreamEvent.model_validate(payload["downstream_event"])
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise DomainError(
-            "malformed_document",
-            f"downstream_event: {where}: {error['msg']}",
-            field=f"payload.downstream_event.{where}".rstrip("."),
-        ) from exc
+    return read_document(payload, "downstream_event", DownstreamEvent)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class DomainError(ValueError):
-    """Input the domain refuses. ``reason`` is a stable snake_case code for machines."""
+    """Input the domain refuses. ``reason`` is a stable snake_case code for machines;
+    ``details`` more machine-readable members of the refusal (e.g. every reason a dose gate
+    found, where ``reason`` is the first)."""
 
-    def __init__(self, reason: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.field = field
+        self.details = dict(details or {})
 
 
 class NotFound(DomainError):

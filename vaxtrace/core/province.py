@@ -81,6 +81,12 @@ class Vaccination(Write):
     )
 
 
+class DoseCheck(Model):
+    """接种前核验: a vaccination site asks whether a dose may be given here and now."""
+
+    code: Scanned
+
+
 class GoodsReturn(CodesWrite):
     """202 退货出库: goods go back up the chain."""
 

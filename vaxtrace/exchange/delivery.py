@@ -1,20 +1,30 @@
 """Delivery between nodes: post into the outbox with the business write, deliver in order with
-retries and backoff, dead-letter after N failures; receive each event once."""
+retries and backoff; a message its receiver refuses is final at once (a refused message never
+holds up the ones behind it), one that cannot be delivered is dead-lettered after N failures;
+receive each event once."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RowMapping
 
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, at_item
-from vaxtrace.exchange.envelope import Opened, Signer, Verifier, open_envelope, seal
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, at_item
+from vaxtrace.exchange.envelope import Opened, Signer, Verifier, open_envelope, payload_of, seal
 from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.exchange import DEAD, PENDING, ExchangeStore, ExchangeTables
+from vaxtrace.store.exchange import (
+    DEAD,
+    DEAD_LETTERS,
+    PENDING,
+    REFUSED,
+    ExchangeStore,
+    ExchangeTables,
+)
 
 PLATFORM = "platform"
 """The receiver name of the collaborative platform in every node's outbox."""
@@ -27,9 +37,70 @@ that it will not take them."""
 BATCH_SIZE = 200
 """Envelopes per request at most."""
 
+_ITEM = re.compile(r"^envelopes\[(\d+)\](?:\.|$)")
+
 
 class Refused(Exception):
-    """The receiver answered and refused the batch (as opposed to being unreachable)."""
+    """The receiver answered and refused the batch (as opposed to being unreachable): final.
+
+    ``problem`` is the receiver's RFC 9457 answer (``reason``, ``field``, ``detail``…) when
+    it gave one; a refusal of a batch names the envelope at fault (``envelopes[3].codes``)."""
+
+    def __init__(
+        self, message: str, problem: Mapping[str, Any] | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.problem: dict[str, Any] = dict(problem or {})
+        self.status = status
+
+    @property
+    def reason(self) -> str:
+        return str(self.problem.get("reason") or "refused")
+
+    @property
+    def field(self) -> str | None:
+        value = self.problem.get("field")
+        return None if value is None else str(value)
+
+    @property
+    def detail(self) -> str:
+        return str(self.problem.get("detail") or self)
+
+    def place(self, size: int) -> int | None:
+        """Which envelope of a batch of ``size`` the receiver refused, if it said."""
+        found = _ITEM.match(self.field or "")
+        at = None if found is None else int(found.group(1))
+        return at if at is not None and at < size else None
+
+    def of_item(self, at: int) -> Refused:
+        """The refusal of the ``at``-th envelope alone: its field and detail as if it had
+        been sent by itself."""
+        item = f"envelopes[{at}]"
+        problem = dict(self.problem)
+        where = self.field or ""
+        if where.startswith(item):
+            problem["field"] = where[len(item) + 1 :] or None
+        detail = self.detail
+        if detail.startswith(item + ": "):
+            problem["detail"] = detail[len(item) + 2 :]
+        return Refused(str(self), problem, self.status)
+
+    @property
+    def parts(self) -> tuple[int | None, str, str | None, str]:
+        """(HTTP status, reason, field, detail), as :func:`vaxtrace.core.refusal.notice_of`
+        takes them."""
+        return self.status, self.reason, self.field, self.detail
+
+    def summary(self) -> str:
+        """One line for the dead letter: status, reason, field and detail."""
+        status = f"{self.status} " if self.status is not None else ""
+        where = f" ({self.field})" if self.field else ""
+        return f"refused: {status}{self.reason}{where}: {self.detail}"
+
+
+OnRefused = Callable[[Connection, RowMapping, Refused], None]
+"""What a node does, in the transaction that makes a refused message final, about the refusal
+(the message row as it was, what the receiver answered): tell whoever must know."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +123,8 @@ class Round:
     delivered: int = 0
     failed: int = 0
     dead: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    """Event ids of the messages their receivers refused this round (final, also in ``dead``)."""
 
 
 class Outbox:
@@ -64,14 +137,21 @@ class Outbox:
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
         batch_size: int = BATCH_SIZE,
+        on_refused: OnRefused | None = None,
     ) -> None:
         self.engine, self.store, self.signer, self.system_id = engine, store, signer, system_id
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self.batch_size = batch_size
+        self.on_refused = on_refused
+        """Called when a receiver refuses a message (see :data:`OnRefused`); the node that
+        owns this outbox sets it."""
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
+        """The time by this outbox's clock."""
         return datetime.fromtimestamp(self.clock(), UTC)
+
+    _now = now
 
     def post(
         self,
@@ -98,9 +178,10 @@ class Outbox:
         return envelope
 
     def deliver_due(self, send: Send) -> Round:
-        """Send every queue that is due, in order and in batches; stop a queue at its first
-        failure. A refused batch is retried from its head alone, so the message at fault
-        backs off (and in the end is dead-lettered) on its own."""
+        """Send every queue that is due, in order and in batches. A message its receiver
+        refuses is final at once (and the node told, see ``on_refused``); the ones behind it
+        go on in the same round. A failure to deliver (unreachable, 5xx) stops its queue: the
+        head backs off, and is dead-lettered after ``max_attempts``."""
         done = Round()
         while True:
             progressed = False
@@ -114,9 +195,11 @@ class Outbox:
                 return done
 
     def _deliver_queue(self, receiver: str, send: Send, done: Round) -> bool:
-        """Deliver one queue: in batches while they are taken; after a refusal, one message
-        at a time up to the one at fault (a refused batch changed nothing)."""
-        limit, progressed = self.batch_size, False
+        """Deliver one queue: a batch at a time while they are taken. A refused batch changed
+        nothing: the envelopes before the one the receiver named go again as a batch, then
+        that one alone (refused alone, it is final; taken, the receiver was wrong about it),
+        then the rest. A refusal naming no envelope is found one message at a time."""
+        limit, plan, searching, progressed = self.batch_size, list[int](), False, False
         while True:
             with read_tx(self.engine) as conn:
                 batch = self.store.queue(conn, receiver, limit)
@@ -125,18 +208,43 @@ class Outbox:
             try:
                 send(receiver, [m["envelope"] for m in batch])
             except Refused as exc:
-                if len(batch) > 1:
-                    limit = 1  # find the message at fault
+                if len(batch) == 1:
+                    self._refused(batch[0], exc.of_item(0), done)
+                    limit, plan, searching, progressed = self.batch_size, [], False, True
                     continue
-                return self._failed(batch[0], done, exc) or progressed
-            except Exception as exc:  # unreachable, timed out, …: the head backs off
+                at = exc.place(len(batch))
+                searching = at is None
+                plan = [] if at is None else [at, 1] if at > 0 else [1]
+                limit = 1 if at is None else plan.pop(0)
+                continue
+            except Exception as exc:  # unreachable, timed out, 5xx: the head backs off
                 return self._failed(batch[0], done, exc) or progressed
             with write_tx(self.engine) as conn:
                 self.store.mark_delivered(conn, [int(m["id"]) for m in batch], self._now())
             done.delivered += len(batch)
-            if limit == self.batch_size:
-                return True
             progressed = True
+            if plan:
+                limit = plan.pop(0)
+            elif not searching:
+                if limit == self.batch_size:
+                    return True  # other queues get their turn; the round comes back here
+                limit = self.batch_size
+
+    def _refused(self, message: RowMapping, refusal: Refused, done: Round) -> None:
+        """Make a refused message final and tell whoever must know, in one transaction."""
+        with write_tx(self.engine) as conn:
+            self.store.mark(
+                conn,
+                message["id"],
+                attempts=int(message["attempts"]) + 1,
+                last_error=refusal.summary()[:500],
+                state=REFUSED,
+                next_attempt_at=self._now(),
+            )
+            if self.on_refused is not None:
+                self.on_refused(conn, message, refusal)
+        done.refused.append(str(message["event_id"]))
+        done.dead.append(str(message["event_id"]))
 
     def _failed(self, head: Any, done: Round, error: BaseException) -> bool:
         attempts = int(head["attempts"]) + 1
@@ -156,26 +264,70 @@ class Outbox:
         return dead  # a dead head unblocks the next message of its queue
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        """Messages given up on, for operators to inspect and requeue."""
+        """Messages given up on (``dead``) or refused by their receiver (``refused``), for
+        operators to inspect and requeue."""
         with read_tx(self.engine) as conn:
-            rows = self.store.by_state(conn, DEAD)
+            rows = self.store.by_state(conn, *DEAD_LETTERS)
         return [
             {
                 "id": r["id"],
                 "receiver": r["receiver"],
                 "sequence": r["sequence"],
                 "event_id": r["event_id"],
+                "state": r["state"],
                 "attempts": r["attempts"],
                 "last_error": r["last_error"],
             }
             for r in rows
         ]
 
-    def requeue(self, message_id: int) -> None:
+    def requeue(self, message_id: int) -> int:
+        """Send a dead letter again, at the end of its queue: sealed afresh under a new
+        sequence (the receiver has taken later ones since, and refuses an old slot), with the
+        same event id (so a receiver that took it meanwhile sees a repeat). Answers its new
+        sequence."""
         with write_tx(self.engine) as conn:
-            self.store.mark(
-                conn, message_id, state=PENDING, attempts=0, next_attempt_at=self._now()
+            message = self.store.message(conn, message_id)
+            if message is None or message["state"] not in DEAD_LETTERS:
+                raise NotFound(
+                    "not_a_dead_letter", f"message {message_id} is not a dead letter", field="id"
+                )
+            old = message["envelope"]
+            sequence = self.store.next_sequence(conn, str(message["receiver"]))
+            envelope = seal(
+                self.signer,
+                system_id=self.system_id,
+                event_type=str(old["event_type"]),
+                event_subtype=str(old["event_subtype"]),
+                data_owner=str(old["data_owner"]),
+                sequence=sequence,
+                payload=payload_of(old),
+                event_id=str(old["event_id"]),
             )
+            self.store.mark(
+                conn,
+                message_id,
+                sequence=sequence,
+                envelope=envelope,
+                state=PENDING,
+                attempts=0,
+                next_attempt_at=self._now(),
+            )
+        return sequence
+
+    def health(self) -> dict[str, Any]:
+        """What waits and what was given up on: the backlog, the age of its oldest message
+        (seconds), and dead letters per receiver."""
+        with read_tx(self.engine) as conn:
+            pending, oldest = self.store.backlog(conn)
+            dead = self.store.dead_by_receiver(conn)
+        age = None if oldest is None else (self._now() - _aware(oldest)).total_seconds()
+        return {
+            "system_id": self.system_id,
+            "pending": pending,
+            "oldest_pending_seconds": None if age is None else round(max(age, 0.0), 3),
+            "dead_letters": dead,
+        }
 
 
 class Inbox:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any
 
 import httpx
@@ -13,17 +13,23 @@ import httpx
 from vaxtrace.exchange.delivery import Refused, Send
 
 Clients = Callable[[str], AbstractContextManager[httpx.Client]]
-"""An HTTP client for a system's endpoint, for one exchange (network, or in-process)."""
+"""An HTTP client for a system's endpoint, for one exchange (network, or in-process), for work
+done in a worker thread."""
+
+AsyncClients = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
+"""The same for work done on the event loop (a request that asks another system while its caller
+waits): it holds no worker thread while the other system answers."""
 
 Route = Callable[[str], tuple[str, str]]
 """A receiver's name → its endpoint and the path of its batch route."""
 
-TRANSIENT = (408, 425, 429)
-"""4xx answers that mean "later", not "never"."""
+TRANSIENT = (401, 408, 425, 429)
+"""4xx answers that mean "later", not "never": the receiver did not judge the message (401:
+it does not know the caller yet, e.g. a certificate not yet trusted)."""
 
 
-def network_client(endpoint: str) -> AbstractContextManager[httpx.Client]:
-    return httpx.Client(base_url=endpoint, timeout=10)
+def network_async_client(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return httpx.AsyncClient(base_url=endpoint, timeout=10)
 
 
 def mtls_clients(context: ssl.SSLContext, timeout: float = 30) -> Clients:
@@ -35,21 +41,44 @@ def mtls_clients(context: ssl.SSLContext, timeout: float = 30) -> Clients:
     return clients
 
 
+def mtls_async_clients(context: ssl.SSLContext, timeout: float = 30) -> AsyncClients:
+    """:func:`mtls_clients` for work on the event loop."""
+
+    def clients(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return httpx.AsyncClient(base_url=endpoint, verify=context, timeout=timeout)
+
+    return clients
+
+
 def batch_path(role: str) -> str:
     """Where a system of a role takes batches of envelopes."""
     return f"/{role}/v1/exchange/batches"
 
 
 def batch_sender(clients: Clients, route: Route) -> Send:
-    """``send(receiver, envelopes)`` for :meth:`Outbox.deliver_due`: one request per batch; a
-    4xx answer is a refusal (:class:`Refused`), anything else not 2xx a failure to retry."""
+    """``send(receiver, envelopes)`` for :meth:`Outbox.deliver_due`: one request per batch. A
+    4xx answer with a problem body is the receiver's refusal (:class:`Refused`, final);
+    anything else not 2xx (5xx, a 4xx meaning "later", one without a problem) a failure to
+    retry."""
 
     def send(receiver: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
         endpoint, path = route(receiver)
         with clients(endpoint) as client:
             answer = client.post(path, json={"envelopes": [dict(e) for e in envelopes]})
-        if 400 <= answer.status_code < 500 and answer.status_code not in TRANSIENT:
-            raise Refused(f"{receiver} refused the batch: {answer.status_code} {answer.text[:400]}")
+        status, problem = answer.status_code, _problem(answer)
+        if problem is not None and 400 <= status < 500 and status not in TRANSIENT:
+            raise Refused(
+                f"{receiver} refused the batch: {status} {answer.text[:400]}", problem, status
+            )
         answer.raise_for_status()
 
     return send
+
+
+def _problem(answer: httpx.Response) -> dict[str, Any] | None:
+    """The RFC 9457 problem an answer carries (a JSON object naming a ``reason``), if any."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and isinstance(body.get("reason"), str) else None

@@ -108,7 +108,11 @@ class MahNode:
 class Federation:
     """The platform's side of a local federation, in ``root``: CA, certificates, registry."""
 
-    def __init__(self, root: Path, platform_port: int | None = None) -> None:
+    def __init__(
+        self, root: Path, platform_port: int | None = None, poll_seconds: float = 0.05
+    ) -> None:
+        self.poll_seconds = poll_seconds
+        """Every node's exchange delivery interval (VAXTRACE_EXCHANGE_POLL_SECONDS)."""
         self.hub = root / "platform"
         self.certs = root / "certs"
         self.platform_port = platform_port or free_port()
@@ -147,7 +151,7 @@ class Federation:
             "VAXTRACE_EXCHANGE_CERT": str(self.certs / f"{system_id}.pem"),
             "VAXTRACE_EXCHANGE_KEY_FILE": str(self.certs / f"{system_id}.key"),
             "VAXTRACE_EXCHANGE_CA": str(self.ca_file),
-            "VAXTRACE_EXCHANGE_POLL_SECONDS": "0.05",
+            "VAXTRACE_EXCHANGE_POLL_SECONDS": str(self.poll_seconds),
             "VAXTRACE_EXCHANGE_RETRY_BASE_SECONDS": "0.5",
             "VAXTRACE_REGISTRY_SYNC_SECONDS": "1",
         }

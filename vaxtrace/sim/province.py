@@ -60,8 +60,11 @@ def build_province(
     ship_share: float = 0.6,
     progress: Progress | None = None,
     today: date | None = None,
+    expired_on: date | None = None,
 ) -> Province:
-    """Register the cast, then make ``units`` doses in full cases and ship part of them."""
+    """Register the cast, then make ``units`` doses in full cases and ship part of them.
+    With ``expired_on``, one more case of the first product line, of a batch made so long
+    ago that it expires on that day, is shipped whole (before it expired)."""
     rng = random.Random(seed)
     day = today or date(2026, 11, 2)
     mahs = catalogue.mahs(mah_count)
@@ -87,7 +90,7 @@ def build_province(
                 cases = 1  # every product line gets at least one case
             made += 1
             serial += 1
-            sim_batch = _make_batch(
+            sim_batch = make_batch(
                 svc,
                 m.organisation.uscc,
                 product.product_code,
@@ -99,10 +102,28 @@ def build_province(
                 rng,
             )
             batches.append(sim_batch)
-            _ship(svc, sim_batch, cdc, ship_share, day, rng)
+            ship_batch(svc, sim_batch, cdc, ship_share, day, rng)
             remaining -= sim_batch.doses
             if progress is not None:
                 progress(sim_batch.doses)
+    if expired_on is not None:
+        _, m, key = lines[0]
+        product = catalogue.product_for(m, 0, key)
+        produced = expired_on - timedelta(days=product.shelf_life_months * 30)
+        old = make_batch(
+            svc,
+            m.organisation.uscc,
+            product.product_code,
+            product.shelf_life_months,
+            1,
+            product.doses_per(3),
+            serial + 1,
+            day,
+            rng,
+            made=produced,
+        )
+        batches.append(old)
+        ship_batch(svc, old, cdc, 1.0, min(day, expired_on - timedelta(days=10)), rng)
     return Province(mahs, cdc, batches, tokens)
 
 
@@ -110,7 +131,7 @@ def _at(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def _make_batch(
+def make_batch(
     svc: TraceService,
     mah: str,
     product_code: str,
@@ -120,8 +141,9 @@ def _make_batch(
     serial: int,
     day: date,
     rng: random.Random,
+    made: date | None = None,
 ) -> SimBatch:
-    made = day - timedelta(days=60 + rng.randrange(60))
+    made = made or day - timedelta(days=60 + rng.randrange(60))
     batch_no = f"{made:%Y%m}{serial:04d}"
     doses = cases * per_case
     svc.register_batch(
@@ -185,7 +207,7 @@ def _make_batch(
     return SimBatch(mah, product_code, batch_no, doses)
 
 
-def _ship(
+def ship_batch(
     svc: TraceService,
     sim_batch: SimBatch,
     cdc: Organisation,
@@ -194,7 +216,7 @@ def _ship(
     rng: random.Random,
 ) -> None:
     cases = [c for page in _top_codes(svc, sim_batch.mah_uscc, sim_batch.batch_no) for c in page]
-    to_ship = cases[: int(len(cases) * share)]
+    to_ship = cases[: max(1, int(len(cases) * share))]  # every batch reaches the CDC
     per_case = sim_batch.doses // max(len(cases), 1)
     for n, start in enumerate(range(0, len(to_ship), CASES_PER_NOTE)):
         chunk = to_ship[start : start + CASES_PER_NOTE]

@@ -29,7 +29,11 @@ from sqlalchemy import (
 )
 
 Id = BigInteger().with_variant(Integer, "sqlite")
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+PENDING, DELIVERED, DEAD, REFUSED = "pending", "delivered", "dead", "refused"
+"""States of an outbox message: waiting (or backing off), taken, given up on after its
+retries, refused by its receiver (final at once)."""
+DEAD_LETTERS = (DEAD, REFUSED)
+"""The states of a message the outbox no longer sends, for operators to inspect and requeue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +157,32 @@ class ExchangeStore:
     def mark(self, conn: Connection, message_id: int, **values: Any) -> None:
         conn.execute(update(self.t.outbox).where(self.t.outbox.c.id == message_id).values(**values))
 
-    def by_state(self, conn: Connection, state: str) -> list[RowMapping]:
+    def by_state(self, conn: Connection, *states: str) -> list[RowMapping]:
         o = self.t.outbox
-        query = select(o).where(o.c.state == state).order_by(o.c.receiver, o.c.sequence)
+        query = select(o).where(o.c.state.in_(states)).order_by(o.c.receiver, o.c.sequence)
         return list(conn.execute(query).mappings())
+
+    def message(self, conn: Connection, message_id: int) -> RowMapping | None:
+        o = self.t.outbox
+        return conn.execute(select(o).where(o.c.id == message_id)).mappings().first()
+
+    def backlog(self, conn: Connection) -> tuple[int, datetime | None]:
+        """How many messages wait to be delivered, and since when the oldest has."""
+        o = self.t.outbox
+        query = select(func.count(), func.min(o.c.created_at)).where(o.c.state == PENDING)
+        count, oldest = conn.execute(query).one()
+        return int(count), oldest
+
+    def dead_by_receiver(self, conn: Connection) -> dict[str, int]:
+        """Dead letters (given up on, or refused) per receiver."""
+        o = self.t.outbox
+        query = (
+            select(o.c.receiver, func.count())
+            .where(o.c.state.in_(DEAD_LETTERS))
+            .group_by(o.c.receiver)
+            .order_by(o.c.receiver)
+        )
+        return {str(receiver): int(n) for receiver, n in conn.execute(query)}
 
     # --- receiver side ------------------------------------------------------------------------
 

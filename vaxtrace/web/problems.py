@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,7 +73,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
         return problem(
-            status_of(exc), exc.reason, exc.reason.replace("_", " "), exc.message, exc.field
+            status_of(exc),
+            exc.reason,
+            exc.reason.replace("_", " "),
+            exc.message,
+            exc.field,
+            **exc.details,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -104,3 +110,30 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "reason"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "reason": {"type": "string", "description": "why, as a code a program can act on"},
+        "field": {"type": "string", "description": "the input at fault, if one is"},
+    },
+}
+"""An RFC 9457 problem as :func:`problem` writes it, for OpenAPI."""
+
+
+def problem_responses(meanings: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route for the problems it answers with: each status, with
+    what it means there, as problem+json."""
+    return {
+        status: {
+            "description": f"{HTTPStatus(status).phrase}: {meaning}",
+            "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+        }
+        for status, meaning in meanings.items()
+    }

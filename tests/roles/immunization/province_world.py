@@ -71,6 +71,29 @@ BOXES = (box(1), box(2))
 DOSES = {BOXES[0]: (dose(1), dose(2), dose(3)), BOXES[1]: (dose(4), dose(5), dose(6))}
 CONTENTS = {CASE: list(BOXES)} | {b: list(d) for b, d in DOSES.items()}
 
+BATCH_NO = "B2024001"
+EXPIRY = "2028-12-31"
+
+
+def batch_entry(
+    codes: list[str], batch_no: str = BATCH_NO, expiry: str = EXPIRY, released: bool = True
+) -> dict[str, Any]:
+    """A note's batch: master data, lot release, and the listed codes of it."""
+    release = {
+        "certificate_no": f"SP{batch_no}",
+        "authority": "中国食品药品检定研究院",
+        "release_date": "2024-03-01",
+        "certificate_sha256": "ab" * 32,
+    }
+    return {
+        "batch_no": batch_no,
+        "product_code": "HEPB-10",
+        "production_date": "2024-01-10",
+        "expiry_date": expiry,
+        "lot_release": release if released else None,
+        "codes": codes,
+    }
+
 _numbers = itertools.count(1)
 
 
@@ -98,8 +121,10 @@ class Province:
         contents: dict[str, list[str]] | None = None,
         consignee: str = PROVINCE_CDC,
         mah: str = MAH,
+        batches: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """The platform forwards a MAH's shipping note to this province."""
+        """The platform forwards a MAH's shipping note to this province (its codes of one
+        unexpired, lot-released batch unless ``batches`` says otherwise)."""
         note: dict[str, Any] = {
             "business_time": SHIPPED_AT.isoformat(),
             "document_no": note_no,
@@ -112,6 +137,7 @@ class Province:
             "expected_quantity": 6,
             "doses": 6,
             "trace_event_id": 7,
+            "batches": [batch_entry(codes)] if batches is None else batches,
         }
         if contents is not None:
             note["contents"] = contents
@@ -125,6 +151,27 @@ class Province:
             payload={
                 "shipping_note": note,
                 "forwarded_from": {"system_id": "trace-a", "event_id": "x"},
+            },
+        )
+        return self.svc.receive_envelope(PLATFORM_CALLER, envelope)
+
+    def signal(self, mah: str = MAH, **signal: Any) -> dict[str, Any]:
+        """The platform forwards a MAH's safety signal (``kind``, ``batch_nos``, …)."""
+        body = {
+            "mah_uscc": mah,
+            "document_no": f"SIG{next(_numbers):06d}",
+            "business_time": RECEIVED_AT.isoformat(),
+        } | signal
+        envelope = seal(
+            PLATFORM_SIGNER,
+            system_id="platform",
+            event_type="20",
+            event_subtype="signal",
+            data_owner=mah,
+            sequence=next(self.sequence),
+            payload={
+                "safety_signal": body,
+                "forwarded_from": {"system_id": "trace-a", "event_id": "y"},
             },
         )
         return self.svc.receive_envelope(PLATFORM_CALLER, envelope)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from province_world import (
+    BATCH_NO,
     BOXES,
     CASE,
     CITY_CDC,
@@ -63,13 +64,19 @@ def damage(*codes: str) -> DamageReport:
     return DamageReport(**fields("dmg"), codes=codes, reason="frozen in transport")
 
 
+AUDIT = "dose_check"
+"""The dose gate's audit: a refused vaccination is kept there, and only there."""
+
+
 def refused(province: Province, reason: str, call: Any, *args: Any) -> DomainError:
-    """The call is refused for ``reason`` and changes nothing at all."""
+    """The call is refused for ``reason`` and changes nothing but the gate's audit."""
     before = province.counts()
     with pytest.raises(DomainError) as caught:
         call(*args)
     assert caught.value.reason == reason, caught.value.message
-    assert province.counts() == before
+    after = province.counts()
+    assert after[AUDIT] - before[AUDIT] == (1 if "reasons" in caught.value.details else 0)
+    assert {**after, AUDIT: 0} == {**before, AUDIT: 0}
     return caught.value
 
 
@@ -166,10 +173,12 @@ def test_vaccination_refusals_change_nothing(stocked: Province) -> None:
     refused(stocked, "wrong_organisation_kind", use, PROVINCE_CDC, vaccination(dose(4)))
     refused(stocked, "not_held", use, OTHER_POV, vaccination(dose(2)))
     refused(stocked, "unknown_code", use, POV, vaccination(dose(99)))
-    scanned = element_string(parse_code(GS1_DOSE), batch_no="L1", expiry=date(2024, 3, 31))
-    refused(stocked, "expired", use, POV, vaccination(scanned))
-    fresh = element_string(parse_code(GS1_DOSE), batch_no="L1", expiry=date(2026, 3, 31))
-    assert use(POV, vaccination(fresh)).body["code"] == GS1_DOSE
+    # the label is checked against the MAH's batch record, never trusted alone
+    mislabelled = element_string(parse_code(GS1_DOSE), batch_no="L1", expiry=date(2024, 3, 31))
+    error = refused(stocked, "lot_mismatch", use, POV, vaccination(mislabelled))
+    assert error.details["reasons"] == ["lot_mismatch", "expiry_mismatch"]
+    labelled = element_string(parse_code(GS1_DOSE), batch_no=BATCH_NO, expiry=date(2028, 12, 31))
+    assert use(POV, vaccination(labelled)).body["code"] == GS1_DOSE
 
 
 # --- 202 returns and 215 damage ------------------------------------------------------------

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +15,7 @@ from vaxtrace.app import build_app
 from vaxtrace.core.codes import digital_link, issue_nmpa20, split_canonical
 from vaxtrace.core.registry import ConnectedSystem, RegisteredCodingRule, RegisteredOrganisation
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.exchange.public_client import owner_asker
+from vaxtrace.exchange.public_client import OwnerAsker
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import product_for
 from vaxtrace.sim.province import build_province, sample_codes
@@ -27,20 +27,20 @@ ENDPOINT = "https://trace-a.example"
 def nodes(tmp_path: Path) -> Iterator[tuple[TestClient, list[str], dict[str, Any]]]:
     trace_app = build_app(Settings(data_dir=tmp_path / "mah"), roles=("trace",))
     state: dict[str, Any] = {"down": False}
-    with TestClient(trace_app) as mah_node:
+    with TestClient(trace_app):
 
-        def clients(endpoint: str) -> Any:
+        def clients(endpoint: str) -> httpx.AsyncClient:
             assert endpoint.rstrip("/") == ENDPOINT
             if state["down"]:
                 raise httpx.ConnectError("connection refused")
-            return contextlib.nullcontext(mah_node)
+            return httpx.AsyncClient(base_url=endpoint, transport=httpx.ASGITransport(trace_app))
 
         province = build_province(trace_app.state.trace, units=1000)
         samples = sample_codes(trace_app.state.trace)
         platform_app = build_app(
             Settings(data_dir=tmp_path / "platform"),
             roles=("platform",),
-            ask_owner=owner_asker(clients),
+            ask_owner=OwnerAsker(clients, timeout=5, at_once=4),
         )
         hub = platform_app.state.platform
         operator = province.mahs[0].organisation
@@ -106,3 +106,48 @@ def test_unknown_malformed_and_unreachable(
     down = platform.get("/platform/v1/public/codes", params={"code": samples[0]})
     assert down.status_code == 503 and down.json()["reason"] == "owner_unreachable"
     assert down.headers["content-type"] == "application/problem+json"
+
+
+def test_no_worker_free_in_time_is_busy(
+    nodes: tuple[TestClient, list[str], dict[str, Any]],
+) -> None:
+    """The public query waits for a worker thread to resolve the code only so long; the owner
+    is asked with none held (see tests/test_never_stall.py for the whole process)."""
+    platform, samples, _ = nodes
+    state = platform.app.state  # type: ignore[attr-defined]
+    state.settings = state.settings.model_copy(update={"public_query_timeout_seconds": 0.3})
+    holders: list[object] = []
+
+    async def hold_every_worker() -> None:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        while limiter.available_tokens:
+            holders.append(object())
+            limiter.acquire_on_behalf_of_nowait(holders[-1])
+
+    async def free_them_later() -> None:  # a wait without end fails the test, not hangs it
+        await anyio.sleep(3)
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        for holder in holders:
+            limiter.release_on_behalf_of(holder)
+
+    assert platform.portal is not None
+    platform.portal.call(hold_every_worker)
+    freed = platform.portal.start_task_soon(free_them_later)
+    busy = platform.get("/platform/v1/public/codes", params={"code": samples[0]})
+    freed.result(timeout=10)
+    assert busy.status_code == 503 and busy.json()["reason"] == "busy"
+    assert busy.headers["content-type"] == "application/problem+json"
+    again = platform.get("/platform/v1/public/codes", params={"code": samples[0]})
+    assert again.status_code == 200
+
+
+def test_the_openapi_lists_the_problems_of_the_public_query(
+    nodes: tuple[TestClient, list[str], dict[str, Any]],
+) -> None:
+    platform, _, _ = nodes
+    paths = platform.get("/openapi.json").json()["paths"]
+    answers = paths["/platform/v1/public/codes"]["get"]["responses"]
+    for status in ("404", "422", "503"):
+        content = answers[status]["content"]
+        assert list(content) == ["application/problem+json"]
+        assert "reason" in content["application/problem+json"]["schema"]["required"]

@@ -40,6 +40,9 @@ def test_staff_see_their_division_and_nothing_without_a_token(tmp_path: Path) ->
             headers={"Authorization": f"Bearer {token}"},
         )
         assert too_many.status_code == 422 and too_many.json()["field"] == "limit"
+        found = client.get("/supervision/v1/findings", headers={"Authorization": f"Bearer {token}"})
+        assert found.json() == {"division_code": "320100", "findings": []}
+        assert client.get("/supervision/v1/findings").status_code == 401
         batch = client.post("/supervision/v1/exchange/batches", json={"envelopes": []})
         assert batch.status_code == 401  # no client certificate, no exchange
 

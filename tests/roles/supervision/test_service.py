@@ -146,3 +146,71 @@ def test_only_regulators_are_registered_and_get_tokens(watch: SupervisionService
     assert watch.authenticate(token + "x") is None
     with pytest.raises(NotFound):
         watch.steps(cdc.uscc)
+
+
+def finding(sequence: int, division: str = "320106", **changes: Any) -> dict[str, Any]:
+    """A refusal as the platform copies it here: a MAH's trace system refused a site's
+    vaccination report (the site in ``division``)."""
+    body = {
+        "refused_event_id": f"e-forwarded-{sequence}",
+        "origin_system_id": "province-32",
+        "origin_event_id": f"e-report-{sequence}",
+        "receiver_system_id": "trace-a",
+        "status": 409,
+        "reason": "locked",
+        "field": "codes",
+        "detail": "1 code(s) e.g. 80000010000000017: the code is locked (pending)",
+        "bill_type": "322",
+        "document_no": f"JZ{sequence}",
+        "org_uscc": make_uscc("12320106MB0X00009"),
+        "codes": ["80000010000000017"],
+        "code_count": 1,
+        "advice": "do not use them",
+        "refused_at": "2026-11-23T09:00:00+08:00",
+        "division_code": division,
+    } | changes
+    return seal(
+        PLATFORM_SIGNER,
+        system_id="platform",
+        event_type="20",
+        event_subtype="refusal",
+        data_owner=str(body["org_uscc"] or MAH),
+        sequence=sequence,
+        payload={"refusal_finding": body},
+    )
+
+
+def test_each_regulator_sees_the_refusals_of_its_division(watch: SupervisionService) -> None:
+    places = {1: "320106", 2: "330100", 3: "320500"}
+    sent = [finding(n, d) for n, d in places.items()]
+    assert [t["accepted"] for t in watch.receive_batch(PLATFORM, sent)] == [True, True, True]
+    assert watch.receive_batch(PLATFORM, sent[:1])[0]["duplicate"] is True
+
+    def seen(regulator: str, **page: Any) -> list[str]:
+        return [f["division_code"] for f in watch.findings(regulator, **page)["findings"]]
+
+    assert seen(PROVINCE) == ["320500", "320106"]  # newest first, inside its province only
+    assert seen(CITY) == ["320106"] and seen(ELSEWHERE) == ["330100"]
+    (one,) = watch.findings(CITY)["findings"]
+    assert (one["kind"], one["reason"], one["bill_type"], one["document_no"]) == (
+        "exchange_refusal",
+        "locked",
+        "322",
+        "JZ1",
+    )
+    assert (one["refused_by"], one["reported_by"]) == ("trace-a", "province-32")
+    assert one["codes"] == ["80000010000000017"] and one["found_at"] == "2026-11-23T01:00:00+00:00"
+    first = watch.findings(PROVINCE, limit=1)["findings"]
+    assert seen(PROVINCE, before=first[0]["id"]) == ["320106"]
+    assert stored(watch) == 0  # findings are not steps
+
+
+def test_a_malformed_finding_refuses_the_batch(watch: SupervisionService) -> None:
+    for broken, field in (
+        (finding(1, division="32"), "envelopes[0].payload.refusal_finding"),
+        (finding(1, org_uscc=None), "envelopes[0].payload.refusal_finding.org_uscc"),
+    ):
+        with pytest.raises(DomainError) as caught:
+            watch.receive_batch(PLATFORM, [broken])
+        assert (caught.value.reason, caught.value.field) == ("malformed_finding", field)
+    assert watch.findings(PROVINCE)["findings"] == []

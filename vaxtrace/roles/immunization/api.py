@@ -3,14 +3,23 @@ TLS), and the writes and views of the province's CDCs and vaccination sites (bea
 
 # No "from __future__ import annotations": routes are built in a function (see ledger/api.py).
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 
+from vaxtrace.core.coldchain import (
+    ExcursionDecision,
+    ExcursionState,
+    TemperatureHeader,
+    TemperatureUpload,
+)
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import (
     DamageReport,
     Distribution,
+    DoseCheck,
     GoodsReturn,
     ReceiptConfirmation,
     ReceiptScan,
@@ -18,9 +27,12 @@ from vaxtrace.core.province import (
     Vaccination,
 )
 from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
+from vaxtrace.core.refusal import Acknowledgement, AlertState
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService
+from vaxtrace.roles.immunization.service.alerts import MAX_ALERTS
+from vaxtrace.roles.immunization.service.coldchain import CSV_MAX_BYTES
 from vaxtrace.web.answers import write_answer
 from vaxtrace.web.identity import app_state, bearer_actor
 from vaxtrace.web.problems import problem
@@ -33,6 +45,18 @@ REJECTED_STATUS = {
 """HTTP status of a rejected scan by its reason; 422 for the others (the code itself)."""
 
 NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单号")]
+ExcursionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="温度超标编号")]
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the alert's id")]
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries of the problem answers a route gives."""
+    return {
+        status: {"description": "RFC 9457 problem", "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
+
+
 MahUscc = Annotated[
     str | None, Query(description="发货单位: needed only when two MAHs' notes share a number")
 ]
@@ -62,6 +86,21 @@ def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
             code=decision.code,
         )
     return JSONResponse(body, status_code=201 if decision.result is ScanResult.ACCEPTED else 200)
+
+
+Form_ = TypeVar("Form_", bound=BaseModel)
+
+
+def _form_model(model: type[Form_], fields: dict[str, Any]) -> Form_:
+    """A model from a multipart form's fields, refused as the JSON body's would be."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise DomainError(
+            "invalid_" + first["type"], f"{field}: {first['msg']}", field=field
+        ) from exc
 
 
 def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
@@ -151,6 +190,21 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """215 损坏出库: codes you hold are broken, frozen or lost."""
         return write_answer(svc.report_damage(who, item), response)
 
+    @router.post(
+        "/dose-checks",
+        responses={
+            401: {"description": "no or unknown bearer token"},
+            404: {"description": "the token's unit is not of this province"},
+            422: {"description": "unreadable code, or the token is not a vaccination site's"},
+        },
+    )
+    def check_dose(item: DoseCheck, svc: Service, who: Actor) -> dict[str, Any]:
+        """接种前核验: may your site give this dose now? ``allowed`` and every reason why not
+        (``locked``, ``recalled``, ``expired``, ``cold_chain_excursion``, ``not_held``, …),
+        decided from the province's records (batch data and the MAH's safety signals), never
+        from the label alone. Changes no stock; every decision is audited."""
+        return svc.check_dose(who, item.code)
+
     @router.get("/stock")
     def stock(
         svc: Service,
@@ -159,5 +213,114 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     ) -> dict[str, Any]:
         """Your stock by state and its outermost codes; one code of it with ``code``."""
         return svc.stock(who, code)
+
+    # --- cold chain: temperature records and excursions (bearer) -----------------------------
+
+    problems: dict[int | str, dict[str, Any]] = {
+        401: {"description": "no or unknown bearer token (problem+json)"},
+        422: {"description": "a field refused, named in `field` (problem+json); nothing stored"},
+    }
+    record_problems = problems | {
+        409: {
+            "description": "client_document_id reused for another request, or a reading "
+            "already recorded at that time with another temperature"
+        },
+    }
+    excursion_problems = problems | {
+        403: {"description": "another unit's excursion"},
+        404: {"description": "no such excursion"},
+    }
+
+    @router.post("/temperature-records", status_code=201, responses=record_problems)
+    def record_temperatures(
+        item: TemperatureUpload, svc: Service, who: Actor, response: Response
+    ) -> dict[str, Any]:
+        """温度记录: readings of a fridge, cold room or vehicle, oldest first. Every rule of the
+        product class is applied, continuous and cumulative; an excursion (warning or severe)
+        holds every code your unit has in stock until a named person decides. A retry with
+        the same client_document_id answers the first answer."""
+        return write_answer(svc.record_temperatures(who, item), response)
+
+    @router.post("/temperature-records/csv", status_code=201, responses=record_problems)
+    def record_logger_file(
+        svc: Service,
+        who: Actor,
+        response: Response,
+        file: Annotated[UploadFile, File(description="logger export: time,celsius per line")],
+        client_document_id: Annotated[str, Form()],
+        equipment_id: Annotated[str, Form(description="设备编号")],
+        kind: Annotated[str, Form(description="storage or transport")],
+        product_class: Annotated[str, Form(description="e.g. freeze_sensitive_2_8")],
+        document_no: Annotated[str | None, Form()] = None,
+        related_document_no: Annotated[str | None, Form()] = None,
+    ) -> dict[str, Any]:
+        """温度记录 from a logger's CSV: a header ``time,celsius``, then one reading a line
+        (ISO 8601 time with its timezone, °C). A refusal names the line."""
+        fields = {
+            "client_document_id": client_document_id,
+            "equipment_id": equipment_id,
+            "kind": kind,
+            "product_class": product_class,
+            "document_no": document_no,
+            "related_document_no": related_document_no,
+        }
+        header = _form_model(TemperatureHeader, fields)
+        content = file.file.read(CSV_MAX_BYTES + 1)
+        return write_answer(svc.record_logger_file(who, header, content), response)
+
+    @router.get("/excursions", responses=problems)
+    def excursions(
+        svc: Service,
+        who: Actor,
+        state: Annotated[
+            ExcursionState | None, Query(description="open, usable or abnormal")
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        """Your unit's temperature excursions, newest first."""
+        return svc.excursions(who, state)
+
+    @router.get("/excursions/{excursion_id}", responses=excursion_problems)
+    def excursion(excursion_id: ExcursionId, svc: Service, who: Actor) -> dict[str, Any]:
+        """One excursion of your unit with the codes it holds (the first thousand)."""
+        return svc.excursion(who, excursion_id)
+
+    @router.post(
+        "/excursions/{excursion_id}/decision",
+        status_code=201,
+        responses=excursion_problems | {409: {"description": "already decided otherwise"}},
+    )
+    def decide_excursion(
+        excursion_id: ExcursionId,
+        item: ExcursionDecision,
+        svc: Service,
+        who: Actor,
+        response: Response,
+    ) -> dict[str, Any]:
+        """温度超标处置 by a named person: usable releases the codes, abnormal keeps them out
+        for good. The same decision sent again is answered again (200)."""
+        return write_answer(svc.decide_excursion(who, excursion_id, item), response)
+    # --- refusal alerts (bearer) ---------------------------------------------------------------
+
+    @router.get("/alerts", responses=_problems(401, 422))
+    def alerts(
+        svc: Service,
+        who: Actor,
+        state: Annotated[AlertState | None, Query(description="open or acknowledged")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=2**63 - 1, description="only alerts older than this id")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
+    ) -> dict[str, Any]:
+        """拒收告警: your reports their receiver refused (the MAH's trace system, or the
+        platform), newest first: what, which codes, why, what to do, when."""
+        chosen = None if state is None else state.value
+        return svc.alerts(who, state=chosen, before=before, limit=limit)
+
+    @router.post("/alerts/{alert_id}/acknowledgement", responses=_problems(401, 404, 422))
+    def acknowledge(
+        alert_id: AlertId, svc: Service, who: Actor, item: Acknowledgement | None = None
+    ) -> dict[str, Any]:
+        """Acknowledge one of your alerts (seen, taken in hand); again changes nothing."""
+        return svc.acknowledge_alert(who, alert_id, None if item is None else item.note)
 
     return router

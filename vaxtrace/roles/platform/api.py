@@ -13,6 +13,17 @@ from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.web.identity import app_state
+from vaxtrace.web.problems import problem_responses
+
+PUBLIC_QUERY_PROBLEMS = {
+    404: "no registered coding rule covers the code (`no_rule`), or its trace system does not "
+    "know it (the trace system's reason, e.g. `not_commissioned`)",
+    422: "the code is malformed (e.g. `bad_length`, `gs1_bad_gtin`), or `code` is missing",
+    503: "not now: too many public queries waiting (`busy`), the trace system did not answer "
+    "in time (`owner_unavailable`), cannot be reached (`owner_unreachable`) or failed "
+    "(`owner_failed`); try again shortly",
+}
+"""The problems the public query answers with, for OpenAPI."""
 
 
 def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
@@ -26,11 +37,13 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         """地址解析: which trace system holds a code (typed, scanned or a Digital Link)."""
         return svc.resolve(code)
 
-    @router.get("/public/codes")
-    def public_query(code: str, request: Request, svc: Service) -> dict[str, Any]:
+    @router.get("/public/codes", responses=problem_responses(PUBLIC_QUERY_PROBLEMS))
+    async def public_query(code: str, request: Request, svc: Service) -> dict[str, Any]:
         """公众查询: a code as typed, scanned or a Digital Link → its public view, from the
-        trace system that holds it. No personal data."""
-        return svc.public_query(code, request.app.state.ask_owner)
+        trace system that holds it. No personal data. Async: no worker thread is held while
+        that system answers."""
+        wait = request.app.state.settings.public_query_timeout_seconds
+        return await svc.public_query(code, request.app.state.ask_owner, wait)
 
     @router.post("/coding-rules", status_code=201)
     def register_coding_rule(

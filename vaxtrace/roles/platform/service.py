@@ -8,13 +8,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import CodeFamilyName, VaccineProduct
 from vaxtrace.core.downstream import DownstreamEvent, read_event
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
+from vaxtrace.core.refusal import FINDING, REFUSAL, RefusalNotice, notice_of
 from vaxtrace.core.registry import (
     ConnectedSystem,
     FeedKind,
@@ -24,13 +27,15 @@ from vaxtrace.core.registry import (
     SystemRole,
     gtin_prefixes,
 )
+from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SHIPPING_NOTE, Step, sees
-from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
-from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope
+from vaxtrace.exchange.delivery import Inbox, Outbox, Refused, take_batch
+from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope, payload_of
 from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.exchange.public_client import AskOwner
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
-from vaxtrace.store.platform import alerts, registry, schema
+from vaxtrace.store.platform import alerts, registry, routes, schema
 
 CHANGES_PAGE = 1000
 
@@ -47,13 +52,22 @@ def _exchange_verifier(system: Any, alg: str, key_id: str) -> Ed25519Verifier | 
 DOCUMENTS = {
     "shipping_note": SystemRole.TRACE.value,
     "downstream_event": SystemRole.IMMUNIZATION.value,
+    "safety_signal": SystemRole.TRACE.value,
 }
 """What the exchange carries, and the role of system that may send it."""
 
+REFUSALS_TAKEN_BY = frozenset({SystemRole.IMMUNIZATION.value})
+"""The roles of system that take a refusal back (a province makes it an alert for the unit
+that did the step); for others the platform's alert is the record."""
 
-def _checked_document(opened: Opened, role: str) -> DownstreamEvent | None:
+DELIVERY_REFUSED = "delivery_refused"
+"""The reason of the platform's alert when a system refused what the platform forwarded."""
+
+
+def _checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySignal | None:
     """Check the one document an envelope carries (only the systems that make it may send
-    it); answers a province's report read, None for a shipping note."""
+    it); answers a province's report or a MAH's safety signal read, None for a shipping
+    note."""
     payload = opened.payload
     kinds = [k for k in DOCUMENTS if isinstance(payload, dict) and k in payload]
     if len(kinds) != 1:
@@ -70,6 +84,15 @@ def _checked_document(opened: Opened, role: str) -> DownstreamEvent | None:
         )
     if kinds[0] == "shipping_note":
         return None
+    if kinds[0] == "safety_signal":
+        signal = read_signal(payload)
+        if signal.mah_uscc != opened.header["data_owner"]:
+            raise Forbidden(
+                "owner_mismatch",
+                "a MAH's signal concerns that MAH's goods (data_owner)",
+                field="payload.safety_signal.mah_uscc",
+            )
+        return signal
     event = read_event(payload)
     if event.org_uscc != opened.header["data_owner"]:
         raise Forbidden(
@@ -86,17 +109,23 @@ def _alert(conn: Connection, reason: str, opened: Opened, **detail: Any) -> None
     )
 
 
-AskOwner = Callable[[str, str], dict[str, Any]]
-"""Ask the trace system at an endpoint for a code's public view; raise NotFound or
-Unavailable in the domain's words."""
-
-
 class PlatformService:
     def __init__(self, engine: Engine, outbox: Outbox | None = None) -> None:
         self.engine = engine
         self.inbox = Inbox(ExchangeStore(schema.exchange))
         self.outbox = outbox
-        """Where the platform forwards to provinces; None until it has its own system id."""
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where the platform forwards to connected systems; None until it has its own
+        system id. What a receiver refuses from it travels back (see :meth:`_refused`)."""
+        return self._outbox
+
+    @outbox.setter
+    def outbox(self, outbox: Outbox | None) -> None:
+        self._outbox = outbox
+        if outbox is not None:
+            outbox.on_refused = self._refused
 
     # --- registry (basic data) ----------------------------------------------------------
 
@@ -364,7 +393,7 @@ class PlatformService:
         self,
         conn: Connection,
         opened: Opened,
-        report: DownstreamEvent | None,
+        report: DownstreamEvent | SafetySignal | None,
         areas: list[tuple[str, str]],
     ) -> list[str] | None:
         """Route what was taken on, in the transaction that took it (so it is forwarded
@@ -373,6 +402,8 @@ class PlatformService:
         routed is kept and raises an operator alert."""
         if self.outbox is None:
             return None
+        if isinstance(report, SafetySignal):
+            return self._forward_signal(conn, opened, report)
         step, where = _step_of(opened, report)
         if report is None:
             routed = self._forward_note(conn, opened)
@@ -407,8 +438,21 @@ class PlatformService:
         if receiver is None:
             _alert(conn, "no_province_system", opened, consignee_uscc=note["consignee_uscc"])
             return []
+        batch_nos = [str(b["batch_no"]) for b in note.get("batches") or []]
+        mah = str(opened.header["data_owner"])
+        routes.add_routes(conn, mah, batch_nos, receiver, str(note["consignee_uscc"]))
         self._post(conn, receiver, opened, {"shipping_note": note})
         return [receiver]
+
+    def _forward_signal(self, conn: Connection, opened: Opened, signal: SafetySignal) -> list[str]:
+        """A MAH's safety signal goes to every immunization system the platform sent goods
+        of its batches to, in each one's queue after the notes it concerns (a batch nobody
+        was sent yet needs no signal: its note will carry the batch's state)."""
+        systems = sorted({s for s, _ in routes.routes_of(conn, signal.mah_uscc, signal.batch_nos)})
+        payload = {"safety_signal": signal.model_dump(mode="json")}
+        for system_id in systems:
+            self._post(conn, system_id, opened, payload)
+        return systems
 
     def _split_by_owner(
         self, conn: Connection, opened: Opened, event: DownstreamEvent
@@ -467,8 +511,75 @@ class PlatformService:
             },
         )
 
+    def _refused(self, conn: Connection, message: RowMapping, refused: Refused) -> None:
+        """A system refused a message the platform sent it (final, in the transaction that
+        makes it so): keep it as an exchange alert, send the refusal back to the system the
+        message came from, and copy it to the supervision systems of the area of the unit that
+        did the step. A refused refusal, or a refused copy to a supervision system, is only
+        kept as an alert (nothing goes back and forth)."""
+        assert self.outbox is not None
+        envelope = message["envelope"]
+        payload = payload_of(envelope)
+        notice = notice_of(
+            payload,
+            refused_event_id=str(message["event_id"]),
+            sender=str(envelope["system_id"]),
+            data_owner=str(envelope["data_owner"]),
+            receiver=str(message["receiver"]),
+            refusal=refused.parts,
+            at=self.outbox.now(),
+        )
+        returned: str | None = None
+        findings: list[str] = []
+        if not {REFUSAL, FINDING, "supervised_step"} & set(payload):
+            returned = self._return_refusal(conn, notice)
+            findings = self._copy_finding(conn, notice)
+        alerts.raise_alert(
+            conn,
+            DELIVERY_REFUSED,
+            notice.origin_event_id,
+            notice.origin_system_id,
+            notice.model_dump(mode="json") | {"returned_to": returned, "findings_to": findings},
+        )
+
+    def _return_refusal(self, conn: Connection, notice: RefusalNotice) -> str | None:
+        """Send the refusal to the system the message came from, if it takes refusals."""
+        assert self.outbox is not None
+        origin = registry.find_system(conn, notice.origin_system_id)
+        if origin is None or origin["role"] not in REFUSALS_TAKEN_BY:
+            return None
+        self.outbox.post(
+            conn,
+            notice.origin_system_id,
+            event_type="20",
+            event_subtype=REFUSAL,
+            data_owner=notice.org_uscc or origin["operator_uscc"],
+            payload={REFUSAL: notice.model_dump(mode="json")},
+        )
+        return notice.origin_system_id
+
+    def _copy_finding(self, conn: Connection, notice: RefusalNotice) -> list[str]:
+        """Copy the refusal to each supervision system whose regulator's area holds the unit
+        that did the step (as its steps are copied, see :meth:`_copy_to_supervision`)."""
+        assert self.outbox is not None
+        areas = registry.supervised_areas(conn)
+        division = registry.division_of(conn, notice.org_uscc) if notice.org_uscc else None
+        receivers = sorted({s for s, area in areas if division and sees(area, division)})
+        finding = notice.model_dump(mode="json") | {"division_code": division}
+        for system_id in receivers:
+            self.outbox.post(
+                conn,
+                system_id,
+                event_type="20",
+                event_subtype=REFUSAL,
+                data_owner=notice.org_uscc or "",
+                payload={FINDING: finding},
+            )
+        return receivers
+
     def exchange_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The latest data taken but not routable, newest first, for the operator."""
+        """The latest data taken but not routable, and messages refused by the systems they
+        were forwarded to, newest first, for the operator."""
         with read_tx(self.engine) as conn:
             rows = alerts.latest_alerts(conn, limit)
         return [
@@ -485,11 +596,21 @@ class PlatformService:
 
     # --- the public query entry (公众查询) ----------------------------------------------------
 
-    def public_query(self, text: str, ask: AskOwner) -> dict[str, Any]:
+    async def public_query(self, text: str, ask: AskOwner, wait: float) -> dict[str, Any]:
         """A code as typed, scanned or a Digital Link → the owning trace system's consumer view
-        (product, MAH, batch, expiry, lot release, status; no personal data)."""
-        where = self.resolve(text)
-        view = ask(where["endpoint"], where["code"])
+        (product, MAH, batch, expiry, lot release, status; no personal data).
+
+        Async: the owner is awaited with no worker thread held (in one process the trace role
+        needs one to answer); only the resolution, a read, runs in one, once one is free
+        within ``wait`` seconds (else 503 ``busy``)."""
+        try:
+            with anyio.fail_after(wait):
+                where = await anyio.to_thread.run_sync(self.resolve, text)
+        except TimeoutError as exc:
+            raise Unavailable(
+                "busy", f"no worker free for a public query within {wait:g} s; try again shortly"
+            ) from exc
+        view = await ask(where["endpoint"], where["code"])
         return {"resolved": {k: where[k] for k in ("system_id", "mah_uscc", "family")}} | view
 
     # --- address resolution ----------------------------------------------------------------

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from vaxtrace.core.datasets import MAX_ID
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.roles.supervision.service import MAX_STEPS, SupervisionService
+from vaxtrace.roles.supervision.service import MAX_FINDINGS, MAX_STEPS, SupervisionService
 from vaxtrace.web.identity import app_state, bearer_actor
 
 
@@ -44,4 +44,26 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         first: shipping notes where their consignee is, province steps where they were done."""
         return svc.steps(who, bill_type=bill_type, before=before, limit=limit)
 
+    @router.get("/findings", responses=_problems(401, 422))
+    def findings(
+        svc: Service,
+        who: Actor,
+        before: Annotated[
+            int | None, Query(ge=1, le=2**63 - 1, description="only findings older than this id")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_FINDINGS)] = 100,
+    ) -> dict[str, Any]:
+        """What went wrong inside the regulator's division, newest first: reports a receiver
+        refused (a MAH's trace system refusing a province's vaccination of a locked dose …),
+        where the CDC or site that did the step is; what, which codes, why."""
+        return svc.findings(who, before=before, limit=limit)
+
     return router
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries of the problem answers a route gives."""
+    return {
+        status: {"description": "RFC 9457 problem", "content": {"application/problem+json": {}}}
+        for status in statuses
+    }

@@ -1,5 +1,6 @@
 """Use cases of the supervision system (监管系统): take the steps of the chain the platform
-copies to it, once each, and show each regulator the steps done inside its division."""
+copies to it, and the refusals of reports between nodes (findings), once each, and show each
+regulator those inside its division."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.refusal import BILL_NAMES, FINDING, RefusalFinding
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.exchange import registry_feed
 from vaxtrace.exchange.delivery import FromPlatform
@@ -25,12 +27,22 @@ from vaxtrace.store.supervision.schema import (
     api_token,
     basic_data,
     exchange,
+    finding,
     regulator,
     supervised_step,
 )
 
 MAX_STEPS = 1000
 """Steps one page of ``steps`` answers at most."""
+
+MAX_FINDINGS = 1000
+"""Findings one page of ``findings`` answers at most."""
+
+EXCHANGE_REFUSAL = "exchange_refusal"
+"""The kind of finding a report refused by its receiver is."""
+
+Copied = SupervisedStep | RefusalFinding
+"""What the platform copies here: a step of the chain, or a refusal between nodes."""
 
 
 class SupervisionService:
@@ -43,13 +55,9 @@ class SupervisionService:
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
-        """Steps the platform copied here, in sequence order; each taken once, all or none."""
-        return self.from_platform.take(
-            caller.system_id,
-            envelopes,
-            lambda opened: _read_step(opened.payload),
-            _record_step,
-        )
+        """Steps and findings the platform copied here, in sequence order; each taken once,
+        all or none."""
+        return self.from_platform.take(caller.system_id, envelopes, _read, _record)
 
     # --- regulators and their staff ----------------------------------------------------------
 
@@ -108,6 +116,98 @@ class SupervisionService:
                 query = query.where(s.id < before)
             rows = conn.execute(query).mappings().all()
         return {"division_code": area, "steps": [_step_view(r) for r in rows]}
+
+    def findings(
+        self, actor: str, *, before: int | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """What went wrong inside the actor's division (reports refused by their receiver,
+        where the unit that did the step is), newest first, a page at a time."""
+        f = finding.c
+        with read_tx(self.engine) as conn:
+            area = _division(conn, actor)
+            query = (
+                select(finding)
+                .where(f.division_code.like(DivisionCode(area).area_prefix + "%"))
+                .order_by(f.id.desc())
+                .limit(min(max(limit, 1), MAX_FINDINGS))
+            )
+            if before is not None:
+                query = query.where(f.id < before)
+            rows = conn.execute(query).mappings().all()
+        return {"division_code": area, "findings": [_finding_view(r) for r in rows]}
+
+
+def _read(opened: Opened) -> Copied:
+    payload = opened.payload
+    if isinstance(payload, dict) and FINDING in payload:
+        return _read_finding(payload[FINDING])
+    return _read_step(payload)
+
+
+def _record(conn: Connection, opened: Opened, copied: Copied) -> dict[str, Any]:
+    if isinstance(copied, RefusalFinding):
+        return _record_finding(conn, opened, copied)
+    return _record_step(conn, opened, copied)
+
+
+def _read_finding(value: Any) -> RefusalFinding:
+    try:
+        found = RefusalFinding.model_validate(value)
+    except ValidationError as exc:
+        raise DomainError(
+            "malformed_finding",
+            f"the payload carries no valid refusal_finding: {exc.errors()[0]['msg']}",
+            field="payload.refusal_finding",
+        ) from exc
+    if not found.org_uscc:
+        raise DomainError(
+            "malformed_finding",
+            "a finding names the unit that did the step",
+            field="payload.refusal_finding.org_uscc",
+        )
+    return found
+
+
+def _record_finding(conn: Connection, opened: Opened, found: RefusalFinding) -> dict[str, Any]:
+    assert found.org_uscc is not None
+    conn.execute(
+        insert(finding).values(
+            event_id=opened.header["event_id"],
+            kind=EXCHANGE_REFUSAL,
+            org_uscc=found.org_uscc,
+            division_code=found.division_code,
+            reason=found.reason,
+            bill_type=found.bill_type,
+            document_no=found.document_no,
+            detail=found.model_dump(mode="json"),
+            found_at=_utc(found.refused_at),
+            received_at=datetime.now(UTC),
+        )
+    )
+    return {}
+
+
+def _finding_view(row: Any) -> dict[str, Any]:
+    detail = row["detail"]
+    return {
+        "id": int(row["id"]),
+        "kind": row["kind"],
+        "org_uscc": row["org_uscc"],
+        "division_code": row["division_code"],
+        "bill_type": row["bill_type"],
+        "bill": BILL_NAMES.get(row["bill_type"] or ""),
+        "document_no": row["document_no"],
+        "codes": list(detail.get("codes") or []),
+        "code_count": int(detail.get("code_count") or 0),
+        "reason": row["reason"],
+        "field": detail.get("field"),
+        "detail": detail.get("detail"),
+        "refused_by": detail.get("receiver_system_id"),
+        "reported_by": detail.get("origin_system_id"),
+        "advice": detail.get("advice"),
+        "found_at": _aware(row["found_at"]).isoformat(),
+        "received_at": _aware(row["received_at"]).isoformat(),
+    }
 
 
 def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict[str, Any]:

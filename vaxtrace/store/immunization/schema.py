@@ -12,8 +12,11 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +24,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    UniqueConstraint,
 )
 
 from vaxtrace.store.basic_data import registry_copy_tables
@@ -110,12 +114,69 @@ stock = Table(
     Column("mah_uscc", String(18), nullable=False),
     Column("receipt_id", Id, ForeignKey("receiving_note.id"), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("batch_no", String(20)),
+    Column("mah_status", String(20)),
     Index("ix_stock_parent", "parent_code"),
     Index("ix_stock_holder", "holder_uscc", "state"),
+    Index("ix_stock_batch", "mah_uscc", "batch_no"),
 )
 """The province's inventory by code: who holds each code it received, and whether it is
 in stock, used, damaged or returned; ``parent_code`` while it is inside a container there;
-``mah_uscc`` the MAH that supplied it, ``receipt_id`` the receiving note it came with."""
+``mah_uscc`` the MAH that supplied it, ``receipt_id`` the receiving note it came with,
+``batch_no`` its batch; ``mah_status`` a status the MAH set on the code itself (a code lock,
+damaged, destroyed, suspended), from its safety signals."""
+
+batch = Table(
+    "batch",
+    metadata,
+    Column("mah_uscc", String(18), nullable=False),
+    Column("batch_no", String(20), nullable=False),
+    Column("product_code", String(40)),
+    Column("production_date", Date),
+    Column("expiry_date", Date),
+    Column("lot_release_no", String(200)),
+    Column("lot_release_authority", String(200)),
+    Column("lot_release_date", Date),
+    Column("lot_release_sha256", String(64)),
+    Column("lock_kind", String(20)),
+    Column("lock_reason", String(2000)),
+    Column("recall_no", String(200)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("mah_uscc", "batch_no"),
+)
+"""批次: what the province knows of each batch it holds or expects, from the MAH's shipping
+notes and safety signals: master data, lot release, a whole-batch lock, a recall in
+progress. A row may exist before any code of it arrives (a lock sent ahead)."""
+
+safety_signal = Table(
+    "safety_signal",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("mah_uscc", String(18), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("document_no", String(60), nullable=False),
+    Column("business_time", DateTime(timezone=True), nullable=False),
+    Column("signal", JSON, nullable=False),
+    Column("codes_affected", Integer, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+"""Every safety signal the platform forwarded, as received, with how many codes of the
+province's stock it touched (append-only)."""
+
+dose_check = Table(
+    "dose_check",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("org_uscc", String(18), nullable=False),
+    Column("code", String(300), nullable=False),
+    Column("purpose", String(20), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Index("ix_dose_check_org", "org_uscc", "checked_at"),
+)
+"""Every decision of the dose gate: who, where, when, which code, what it answered
+(append-only)."""
 
 province_write = Table(
     "province_write",
@@ -135,7 +196,13 @@ province_write = Table(
 the stored response (append-only). The request stays here, with anything the province keeps
 to itself (a vaccinee reference)."""
 
-APPEND_ONLY = ("receipt_scan", "receiving_note", "province_write")
+APPEND_ONLY = (
+    "receipt_scan",
+    "receiving_note",
+    "province_write",
+    "safety_signal",
+    "dose_check",
+)
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""
 
 exchange = exchange_tables(metadata)
@@ -143,3 +210,109 @@ exchange = exchange_tables(metadata)
 
 basic_data = registry_copy_tables(metadata)
 """Basic data copied from the platform's registry, and how far its feed is applied."""
+
+# --- cold chain (冷链): temperature records, excursions and the codes they hold ------------------
+
+temperature_record = Table(
+    "temperature_record",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("unit_uscc", String(18), nullable=False),
+    Column("client_document_id", String(64), nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("document_no", String(60)),
+    Column("equipment_id", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("rule_set", String(80), nullable=False),
+    Column("related_document_no", String(60)),
+    Column("source", String(10), nullable=False),
+    Column("first_time", DateTime(timezone=True), nullable=False),
+    Column("last_time", DateTime(timezone=True), nullable=False),
+    Column("readings", Integer, nullable=False),
+    Column("min_celsius", Float, nullable=False),
+    Column("max_celsius", Float, nullable=False),
+    Column("tier", String(10)),
+    Column("response", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("unit_uscc", "client_document_id"),
+    Index("ix_temperature_record_equipment", "unit_uscc", "equipment_id", "first_time"),
+)
+"""温度记录: one upload of a fridge's, cold room's or vehicle's readings by a CDC or site, once
+per client document id (append-only); ``rule_set`` names the rules it was judged by
+(``class@version``), ``response`` the answer a retry gets again."""
+
+temperature_reading = Table(
+    "temperature_reading",
+    metadata,
+    Column("unit_uscc", String(18), nullable=False),
+    Column("equipment_id", String(200), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("celsius", Float, nullable=False),
+    Column("record_id", Id, ForeignKey("temperature_record.id"), nullable=False),
+    PrimaryKeyConstraint("unit_uscc", "equipment_id", "time"),
+)
+"""Every reading of a unit's equipment, once per time (UTC), from the record that first
+brought it (append-only)."""
+
+excursion = Table(
+    "excursion",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("unit_uscc", String(18), nullable=False),
+    Column("equipment_id", String(200), nullable=False),
+    Column("record_id", Id, ForeignKey("temperature_record.id"), nullable=False),
+    Column("rule_set", String(80), nullable=False),
+    Column("rule_id", String(60), nullable=False),
+    Column("rule_kind", String(12), nullable=False),
+    Column("tier", String(10), nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Column("minutes", Float, nullable=False),
+    Column("min_celsius", Float, nullable=False),
+    Column("max_celsius", Float, nullable=False),
+    Column("codes", Integer, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("decided_by", String(100)),
+    Column("decision_reason", String(200)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_excursion_unit", "unit_uscc", "state"),
+    Index("ix_excursion_rule", "unit_uscc", "equipment_id", "rule_id", "start_time"),
+)
+"""温度超标: a rule breached on a unit's equipment; open (待定) it holds every code the unit had
+in stock, until a named person decides usable (released) or abnormal (kept out for good)."""
+
+excursion_code = Table(
+    "excursion_code",
+    metadata,
+    Column("excursion_id", Id, ForeignKey("excursion.id"), nullable=False),
+    Column("code", CodeText, nullable=False),
+    PrimaryKeyConstraint("excursion_id", "code"),
+    Index("ix_excursion_code_code", "code"),
+)
+"""The codes an excursion holds (append-only): every level, containers and what is in them."""
+
+COLD_CHAIN_HISTORY = ("temperature_record", "temperature_reading", "excursion_code")
+"""Cold-chain tables whose rows are history (append-only triggers, migration 0007)."""
+refusal_alert = Table(
+    "refusal_alert",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("org_uscc", String(18), nullable=False),
+    Column("refused_event_id", String(36), nullable=False),
+    Column("origin_event_id", String(36), nullable=False),
+    Column("receiver", String(60), nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("bill_type", String(3)),
+    Column("document_no", String(60)),
+    Column("notice", JSON, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledgement", String(500)),
+    Index("ix_refusal_alert_org", "org_uscc", "id"),
+)
+"""A report of this province that its receiver refused (拒收告警), kept as an alert for the
+CDC or site that did the step (``org_uscc``) until its staff acknowledge it: the refusal the
+platform sent back, or the platform's own refusal of what this node sent it. ``notice`` is the
+whole :class:`vaxtrace.core.refusal.RefusalNotice`; ``origin_event_id`` the envelope the
+report left in."""

@@ -4,7 +4,7 @@ everything inside them (a recursive walk of ``stock.parent_code``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, text
@@ -161,9 +161,10 @@ def put_in_stock(
     mah_uscc: str,
     receipt_id: int,
     now: datetime,
+    batches: Mapping[str, str] | None = None,
 ) -> None:
-    """Add received codes, each with the container it is in (None: loose), in one
-    statement."""
+    """Add received codes, each with the container it is in (None: loose) and its batch
+    (``batches``, by code), in one statement."""
     conn.execute(
         insert(stock),
         [
@@ -175,6 +176,7 @@ def put_in_stock(
                 "mah_uscc": mah_uscc,
                 "receipt_id": receipt_id,
                 "updated_at": now,
+                "batch_no": (batches or {}).get(code),
             }
             for code, parent in placement
         ],

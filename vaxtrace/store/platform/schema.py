@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
 )
@@ -98,3 +99,15 @@ exchange_alert = Table(
 )
 """Data the platform took but could not route (no system serves the consignee, no rule covers
 a code): the fact is kept, and the operator is told."""
+
+batch_route = Table(
+    "batch_route",
+    metadata,
+    Column("mah_uscc", String(18), nullable=False),
+    Column("batch_no", String(20), nullable=False),
+    Column("system_id", String(60), nullable=False),
+    Column("consignee_uscc", String(18), nullable=False),
+    PrimaryKeyConstraint("mah_uscc", "batch_no", "system_id", "consignee_uscc"),
+)
+"""Where the platform sent goods of each batch: the immunization system it forwarded a note
+of the batch to, for which consignee. A MAH's safety signal about a batch goes to each."""

@@ -57,6 +57,27 @@ consignee CDC is) or a province's report (107 receipt, 209 supply, 322 vaccinati
 return, 215 damage; where the CDC or site that did it is). ``event_id`` is the envelope the
 original travelled in; ``reported_by`` the system that sent it to the platform."""
 
+finding = Table(
+    "finding",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("kind", String(30), nullable=False),
+    Column("org_uscc", String(18), nullable=False),
+    Column("division_code", String(6), nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("bill_type", String(3)),
+    Column("document_no", String(60)),
+    Column("detail", JSON, nullable=False),
+    Column("found_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_finding_division", "division_code", "id"),
+)
+"""发现的问题: what the chain got wrong in a regulator's area, kept where the unit at fault
+is. So far one ``kind``, ``exchange_refusal``: a report refused by its receiver (the whole
+:class:`vaxtrace.core.refusal.RefusalFinding` in ``detail``). ``event_id`` is the envelope
+the platform copied it in."""
+
 exchange = exchange_tables(metadata)
 
 basic_data = registry_copy_tables(metadata)

@@ -492,6 +492,31 @@ def detach_listed(conn: Connection, event_id: int) -> list[str]:
     return detached
 
 
+_LISTED_BATCHES = text(
+    f"SELECT c.code, b.batch_no, p.product_code, b.production_date, b.expiry_date, "
+    "lr.certificate_no, lr.authority, lr.release_date, lr.certificate_sha256 "
+    f"FROM {LISTED} l JOIN trace_code c ON c.id = l.code_id "
+    "JOIN batch b ON b.id = c.batch_id JOIN product p ON p.id = b.product_id "
+    "LEFT JOIN lot_release lr ON lr.batch_id = b.id AND lr.conclusion = 'pass' "
+    "ORDER BY b.batch_no, c.code"
+)
+
+
+def listed_batches(conn: Connection) -> list[RowMapping]:
+    """Each listed code with its batch's master data and lot release (batch_no order): what
+    a receiver's gate checks a code against."""
+    return list(conn.execute(_LISTED_BATCHES).mappings())
+
+
+def affected_codes(conn: Connection) -> list[str]:
+    """Every code of the affected set (listed codes and what they hold now), in order."""
+    query = text(
+        f"SELECT DISTINCT c.code FROM {AFFECTED} a JOIN trace_code c ON c.id = a.code_id "
+        "ORDER BY c.code"
+    )
+    return [str(r[0]) for r in conn.execute(query)]
+
+
 def contents_of_affected(conn: Connection) -> dict[str, list[str]]:
     """What each container of the affected set holds directly (codes, in order): the packing
     a receiver needs to verify and break down what it got."""

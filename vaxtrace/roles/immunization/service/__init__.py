@@ -1,6 +1,7 @@
 """Use cases of the provincial immunization system (省级免疫规划信息系统).
 
-One module per concern: ``exchange`` (shipping notes forwarded by the platform),
+One module per concern: ``exchange`` (what the platform forwards: shipping notes, refusals),
+``alerts`` (refused reports as alerts of the unit that did the step),
 ``receipts`` (scan verification and 107 receipt), ``movements`` (209 distribution,
 322 vaccination, 202 return, 215 damage), ``inventory`` (stock by code), ``identities``
 (organisations and API tokens); ``writes`` is the frame every write runs in (one transaction,

@@ -1,5 +1,6 @@
-"""The province's side of the exchange: shipping notes the platform forwards, taken once, as
-expected receipts of the consignee CDC."""
+"""The province's side of the exchange: what the platform forwards, each taken once — a
+shipping note becomes an expected receipt of the consignee CDC; a refusal of one of this
+province's reports becomes an alert for the unit that did the step."""
 
 from __future__ import annotations
 
@@ -8,13 +9,29 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from vaxtrace.core.refusal import REFUSAL, RefusalNotice
 from vaxtrace.exchange.envelope import Opened
+from vaxtrace.roles.immunization.service import alerts
 from vaxtrace.store.immunization.schema import expected_receipt
 
+Document = RefusalNotice | None
+"""What :func:`read` found in an envelope to take: a refusal, else nothing read ahead."""
 
-def announce(conn: Connection, opened: Opened, _document: None) -> dict[str, Any]:
+
+def read(opened: Opened) -> Document:
+    """Check an envelope's document before anything is taken (a malformed one refuses the
+    batch): a refusal must be a whole notice."""
+    payload = opened.payload
+    if isinstance(payload, dict) and REFUSAL in payload:
+        return alerts.read_notice(payload[REFUSAL])
+    return None
+
+
+def announce(conn: Connection, opened: Opened, document: Document) -> dict[str, Any]:
     """Take one envelope the platform forwarded, in the caller's transaction: a shipping
-    note becomes an expected receipt of its consignee CDC."""
+    note becomes an expected receipt of its consignee CDC, a refusal an alert."""
+    if isinstance(document, RefusalNotice):
+        return {"alert_id": alerts.keep(conn, document)}
     note = opened.payload.get("shipping_note")
     if note is not None:
         conn.execute(

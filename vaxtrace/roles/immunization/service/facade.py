@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from vaxtrace.core.coldchain import (
+    ExcursionDecision,
+    ExcursionState,
+    TemperatureHeader,
+    TemperatureUpload,
+)
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.province import (
     DamageReport,
@@ -17,21 +23,36 @@ from vaxtrace.core.province import (
 )
 from vaxtrace.core.receipt import ScanDecision
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
-from vaxtrace.exchange.envelope import Verifier
+from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import (
+    alerts,
+    coldchain,
+    dose_checks,
     exchange,
     identities,
     inventory,
     movements,
     receipts,
+    signals,
     sync,
 )
 from vaxtrace.roles.immunization.service.writes import WriteResult
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
 from vaxtrace.store.immunization.schema import expected_receipt
+
+
+def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict[str, Any]:
+    """One envelope the platform forwarded: a MAH's safety signal applied to the stock, a
+    shipping note expected (its batch data kept for the gate), a refusal kept as an alert."""
+    if isinstance(opened.payload, dict) and "safety_signal" in opened.payload:
+        return signals.take_signal(conn, opened)
+    note = opened.payload.get("shipping_note")
+    if note is not None:
+        signals.take_note_batches(conn, str(opened.header["data_owner"]), note)
+    return exchange.announce(conn, opened, document)
 
 
 class ImmunizationService:
@@ -50,6 +71,18 @@ class ImmunizationService:
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
 
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where every write reports its step to the platform; None without an exchange.
+        What the platform refuses of it becomes an alert of the unit that did the step."""
+        return self._outbox
+
+    @outbox.setter
+    def outbox(self, outbox: Outbox | None) -> None:
+        self._outbox = outbox
+        if outbox is not None:
+            outbox.on_refused = alerts.refused_by_platform(self.from_platform.platform_id)
+
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
     def receive_envelope(self, caller: SystemIdentity, envelope: Any) -> dict[str, Any]:
@@ -57,14 +90,9 @@ class ImmunizationService:
         return self.receive_batch(caller, [envelope])[0]
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
-        """Only the platform forwards to a province; each event is taken once, a batch all
-        or none."""
-        return self.from_platform.take(
-            caller.system_id,
-            envelopes,
-            lambda _opened: None,
-            exchange.announce,
-        )
+        """Only the platform forwards to a province (shipping notes, the MAHs' safety signals,
+        refusals of its reports); each event is taken once, a batch all or none."""
+        return self.from_platform.take(caller.system_id, envelopes, exchange.read, _take)
 
     def expected(self, consignee_uscc: str) -> list[dict[str, Any]]:
         """Shipping notes announced to a CDC, oldest first."""
@@ -75,6 +103,23 @@ class ImmunizationService:
             return int(
                 conn.execute(select(func.count()).select_from(expected_receipt)).scalar_one()
             )
+
+    # --- refusal alerts (拒收告警) -------------------------------------------------------------
+
+    def alerts(
+        self, actor: str, *, state: str | None = None, before: int | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """The unit's alerts of refused reports, newest first."""
+        return alerts.listing(self.engine, actor, state=state, before=before, limit=limit)
+
+    def acknowledge_alert(
+        self, actor: str, alert_id: int, note: str | None = None
+    ) -> dict[str, Any]:
+        return alerts.acknowledge(self.engine, actor, alert_id, note)
+
+    def open_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Every unit's open alerts, newest first, for the node's operator."""
+        return alerts.open_alerts(self.engine, limit)
 
     # --- organisations and staff -------------------------------------------------------------
 
@@ -119,8 +164,36 @@ class ImmunizationService:
     def report_damage(self, actor: str, request: DamageReport) -> WriteResult:
         return movements.report_damage(self.engine, self.outbox, actor, request)
 
+    def check_dose(self, actor: str, code: str) -> dict[str, Any]:
+        """接种前核验: may this site give this dose now (every reason why not)? Audited."""
+        return dose_checks.check_dose(self.engine, actor, code)
+
     def stock(self, actor: str, code: str | None = None) -> dict[str, Any]:
         """The unit's stock; one code of it when ``code`` is given."""
         if code is None:
             return inventory.summary(self.engine, actor)
         return inventory.by_code(self.engine, actor, code)
+
+    # --- cold chain ----------------------------------------------------------------------------
+
+    def record_temperatures(self, actor: str, upload: TemperatureUpload) -> WriteResult:
+        """温度记录: readings of a fridge or vehicle; an excursion holds the unit's stock."""
+        return coldchain.record_temperatures(self.engine, actor, upload)
+
+    def record_logger_file(
+        self, actor: str, header: TemperatureHeader, content: bytes
+    ) -> WriteResult:
+        """温度记录 from a logger's CSV export (``time,celsius``)."""
+        return coldchain.record_logger_file(self.engine, actor, header, content)
+
+    def excursions(self, actor: str, state: ExcursionState | None = None) -> list[dict[str, Any]]:
+        return coldchain.excursions(self.engine, actor, state)
+
+    def excursion(self, actor: str, excursion_id: int) -> dict[str, Any]:
+        return coldchain.excursion(self.engine, actor, excursion_id)
+
+    def decide_excursion(
+        self, actor: str, excursion_id: int, decision: ExcursionDecision
+    ) -> WriteResult:
+        """温度超标处置 by a named person: usable releases the codes, abnormal keeps them out."""
+        return coldchain.decide(self.engine, actor, excursion_id, decision)

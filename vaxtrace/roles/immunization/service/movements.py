@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.dose_gate import Label, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.province import (
@@ -27,6 +28,7 @@ from vaxtrace.core.province import (
     check_supply,
 )
 from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.roles.immunization.service import dose_checks
 from vaxtrace.roles.immunization.service.lookups import (
     find_unit,
     parse,
@@ -34,7 +36,7 @@ from vaxtrace.roles.immunization.service.lookups import (
     unit,
 )
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
-from vaxtrace.store.immunization import stock
+from vaxtrace.store.immunization import safety, stock
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ def distribute(
         receiver = unit(conn, request.receiver_uscc, "receiver_uscc")
         check_supply(acting, receiver)
         codes = take_listed(conn, actor, codes_.listed_values(request.codes))
+        _refuse_stopped(conn, local_date(request.business_time))
         moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_STOCK, now)
         event = _event(
             DownstreamBill.DISTRIBUTION, request, actor, codes, counterparty_uscc=receiver.uscc
@@ -71,23 +74,26 @@ def distribute(
 def vaccinate(
     engine: Engine, outbox: Outbox | None, actor: str, request: Vaccination
 ) -> WriteResult:
-    """322 接种: a vaccination site uses one dose it holds, loose or still in its box."""
+    """322 接种: a vaccination site uses one dose it holds, loose or still in its box, if the
+    dose gate lets it (every refusal is audited, as is the dose given)."""
 
     def apply(conn: Connection, acting: Unit, now: datetime) -> Step:
         require_kind(acting, OrgKind.POV, "vaccinate")
         scanned = parse(request.code, "code")
-        if scanned.expiry is not None and scanned.expiry < request.business_time.date():
-            raise DomainError("expired", f"the dose expired on {scanned.expiry}", field="code")
+        decision = dose_checks.decide(conn, actor, scanned, request.business_time)
+        if not decision.allowed:
+            raise dose_checks.refusal(decision)
         codes = take_listed(conn, actor, [scanned.value], field="code")
-        if stock.holds_anything(conn, scanned.value):
-            raise DomainError(
-                "not_a_dose", f"{scanned.value} holds other codes: scan the dose", field="code"
-            )
         moved = hand_over(conn, actor, codes, actor, StockState.USED, now)
+        dose_checks.audit(conn, actor, scanned.value, "vaccination", decision)
         body = {"code": scanned.value, "unpacked": moved.unpacked}
         return Step(body, _event(DownstreamBill.VACCINATION, request, actor, codes))
 
-    return province_write(engine, outbox, actor, "vaccination", request, apply)
+    try:
+        return province_write(engine, outbox, actor, "vaccination", request, apply)
+    except DomainError as exc:
+        dose_checks.audit_refused(engine, actor, request.code, exc)
+        raise
 
 
 def return_goods(
@@ -145,6 +151,21 @@ def report_damage(
 
 
 # --- the shared steps --------------------------------------------------------------------
+
+
+def _refuse_stopped(conn: Connection, on: date) -> None:
+    """Refuse moving codes (with what they hold) that a lock, recall, the MAH's status or
+    expiry stops (the dose gate's rule, :func:`vaxtrace.core.dose_gate.stop_reasons`)."""
+    for facts in safety.stopped_candidates(conn, stock.AFFECTED, on):
+        found = stop_reasons(facts, Label(), on)
+        if found:
+            reasons = [r.value for r, _ in dict(found).items()]
+            raise Conflict(
+                found[0][0].value,
+                f"{facts.code}: " + "; ".join(m for _, m in found),
+                field="codes",
+                details={"reasons": reasons},
+            )
 
 
 def take_listed(

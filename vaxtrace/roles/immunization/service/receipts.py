@@ -23,6 +23,7 @@ from vaxtrace.core.receipt import (
     verify_receipt,
 )
 from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.roles.immunization.service.signals import placed_batches
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.immunization import receipts, stock
@@ -170,6 +171,7 @@ def confirm_receipt(
             mah_uscc=row["mah_uscc"],
             receipt_id=receipt_id,
             now=now,
+            batches=placed_batches(row["note"], goods, placement),
         )
         event = DownstreamEvent(
             bill_type=DownstreamBill.RECEIPT,

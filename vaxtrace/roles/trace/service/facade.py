@@ -141,7 +141,9 @@ class TraceService:
         return self._signed(movements.sales_return(self.engine, actor, request, self.clock))
 
     def start_recall(self, actor: str, request: Recall) -> WriteResult:
-        return self._signed(recalls.start_recall(self.engine, actor, request, self.clock))
+        return self._signed(
+            recalls.start_recall(self.engine, actor, request, self.clock, self.outbox)
+        )
 
     def recall_receipt(self, actor: str, request: RecallReceipt) -> WriteResult:
         return self._signed(recalls.recall_receipt(self.engine, actor, request, self.clock))
@@ -155,10 +157,10 @@ class TraceService:
         return self._signed(temperature.record_temperature(self.engine, actor, request, self.clock))
 
     def lock(self, actor: str, request: Lock) -> WriteResult:
-        return self._signed(locks.lock(self.engine, actor, request, self.clock))
+        return self._signed(locks.lock(self.engine, actor, request, self.clock, self.outbox))
 
     def unlock(self, actor: str, request: Unlock) -> WriteResult:
-        return self._signed(locks.unlock(self.engine, actor, request, self.clock))
+        return self._signed(locks.unlock(self.engine, actor, request, self.clock, self.outbox))
 
     def correct(self, actor: str, request: Correction) -> WriteResult:
         return self._signed(corrections.correct(self.engine, actor, request, self.clock))

@@ -1,15 +1,20 @@
-"""锁定 locks and 解锁 unlocks, by codes or by whole batches, with reason and evidence."""
+"""锁定 locks and 解锁 unlocks, by codes or by whole batches, with reason and evidence; each
+sent down the chain as a safety signal, so a province stops what the MAH stopped."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import Lock, LockKind, Unlock
+from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
+from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import own_batch_ids
+from vaxtrace.roles.trace.service.signals import batch_nos_of, post_signal
 from vaxtrace.roles.trace.service.writes import (
     WriteResult,
     batches_step,
@@ -27,17 +32,25 @@ LOCK_ACTIONS = {
 }
 
 
-def lock(engine: Engine, actor: str, request: Lock, clock: Clock) -> WriteResult:
+def lock(
+    engine: Engine, actor: str, request: Lock, clock: Clock, outbox: Outbox | None = None
+) -> WriteResult:
     """锁定: put codes or whole batches in a locked status, with reason and evidence."""
     action = LOCK_ACTIONS[request.kind]
     payload = request.model_dump(mode="json", include={"kind", "reason", "evidence", "batch_nos"})
-    return _status_write(engine, actor, "lock", request, action, payload, clock)
+    signal = {"kind": SignalKind.LOCK, "lock_kind": request.kind, "reason": request.reason}
+    return _status_write(engine, actor, "lock", request, action, payload, clock, outbox, signal)
 
 
-def unlock(engine: Engine, actor: str, request: Unlock, clock: Clock) -> WriteResult:
+def unlock(
+    engine: Engine, actor: str, request: Unlock, clock: Clock, outbox: Outbox | None = None
+) -> WriteResult:
     """解锁: a pending (待定) review cleared, the codes are normal again."""
     payload = request.model_dump(mode="json", include={"reason", "batch_nos"})
-    return _status_write(engine, actor, "unlock", request, Action.UNLOCK, payload, clock)
+    signal = {"kind": SignalKind.UNLOCK, "reason": request.reason}
+    return _status_write(
+        engine, actor, "unlock", request, Action.UNLOCK, payload, clock, outbox, signal
+    )
 
 
 def _status_write(
@@ -48,10 +61,35 @@ def _status_write(
     action: Action,
     payload: dict[str, Any],
     clock: Clock,
+    outbox: Outbox | None,
+    signal: dict[str, Any],
 ) -> WriteResult:
     """A status-only step wherever the codes are: on the listed codes, or on whole batches;
-    not dated before their production (but it may precede steps recorded before it)."""
+    not dated before their production (but it may precede steps recorded before it); sent
+    down as a signal naming the batches it touched."""
+
+    def send(
+        conn: Connection, batch_nos: Sequence[str], codes: Sequence[str] | None = None
+    ) -> None:
+        post_signal(
+            conn,
+            outbox,
+            SafetySignal(
+                mah_uscc=actor,
+                document_no=request.document_no,
+                business_time=request.business_time,
+                batch_nos=tuple(batch_nos),
+                codes=None if codes is None else tuple(codes),
+                **signal,
+            ),
+        )
+
     if request.codes is not None:
+        touched: list[str] = []
+
+        def checks(_conn: Connection, batches: Sequence[Mapping[str, Any]], _doses: int) -> None:
+            touched.extend(batch_nos_of(batches))
+
         return codes_write(
             engine,
             actor,
@@ -64,6 +102,9 @@ def _status_write(
             holder=None,
             payload=payload,
             movement=False,
+            checks=checks,
+            # what the codes hold here goes too: a receiver may have opened the containers
+            record=lambda conn, _event_id, _doses: send(conn, touched, repo.affected_codes(conn)),
         )
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
@@ -72,6 +113,7 @@ def _status_write(
         check_batches_order(conn, header, ids)
         event_id = repo.append_event(conn, header, payload)
         moved = batches_step(conn, ids, event_id, action)
+        send(conn, request.batch_nos)
         return event_id, {
             "codes_updated": moved,
             "by_status": repo.batches_status_counts(conn, ids),

@@ -25,6 +25,7 @@ from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.trace.service.lookups import find_organisation
+from vaxtrace.roles.trace.service.signals import note_batches
 from vaxtrace.roles.trace.service.writes import (
     Apply,
     WriteResult,
@@ -134,6 +135,7 @@ def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None, clock: C
             contents = repo.contents_of_affected(conn)
             if contents:  # what each shipped container holds, for the receiver's checks
                 note["contents"] = contents
+            note["batches"] = note_batches(conn)
             outbox.post(
                 conn,
                 PLATFORM,

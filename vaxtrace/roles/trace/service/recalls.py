@@ -9,9 +9,12 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from vaxtrace.core.datasets import Recall, RecallReceipt
 from vaxtrace.core.errors import Conflict, NotFound, examples
+from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
+from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import exists, own_batch_ids
+from vaxtrace.roles.trace.service.signals import post_signal
 from vaxtrace.roles.trace.service.writes import (
     WriteResult,
     batches_step,
@@ -24,8 +27,11 @@ from vaxtrace.store.trace.repo import EventHeader
 from vaxtrace.store.trace.schema import recall
 
 
-def start_recall(engine: Engine, actor: str, request: Recall, clock: Clock) -> WriteResult:
-    """召回: start a recall of whole batches (a mock recall changes no status)."""
+def start_recall(
+    engine: Engine, actor: str, request: Recall, clock: Clock, outbox: Outbox | None = None
+) -> WriteResult:
+    """召回: start a recall of whole batches (a mock recall changes no status and is not sent
+    down; a real one reaches every node holding the batches as a safety signal)."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         ids = own_batch_ids(conn, actor, request.batch_nos)
@@ -46,6 +52,21 @@ def start_recall(engine: Engine, actor: str, request: Recall, clock: Clock) -> W
             )
         )
         moved = batches_step(conn, ids, event_id, None if request.mock else Action.START_RECALL)
+        if not request.mock:
+            post_signal(
+                conn,
+                outbox,
+                SafetySignal(
+                    kind=SignalKind.RECALL,
+                    mah_uscc=actor,
+                    document_no=request.document_no,
+                    business_time=request.business_time,
+                    batch_nos=request.batch_nos,
+                    recall_no=request.recall_no,
+                    recall_level=int(request.level),
+                    reason=request.reason,
+                ),
+            )
         return event_id, {
             "recall_no": request.recall_no,
             "codes_updated": moved,

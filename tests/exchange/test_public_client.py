@@ -1,0 +1,130 @@
+"""The platform asking a trace system for a code's public view: every answer, and every way of
+not getting one, in the domain's words; never a wait without end."""
+
+# No "from __future__ import annotations": the route below is built in a function.
+
+import json
+import time
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from typer.testing import CliRunner
+
+from vaxtrace.cli import app
+from vaxtrace.core.errors import DomainError, NotFound, Unavailable
+from vaxtrace.exchange.public_client import OwnerAsker
+from vaxtrace.sim.federation import Federation, free_port
+
+ENDPOINT = "https://trace-a.example"
+
+
+def _owner() -> FastAPI:
+    """A trace system answering by the code asked: a view, a problem, or nothing for a while."""
+    app = FastAPI()
+
+    @app.get("/trace/v1/public/codes")
+    async def public(code: str) -> Any:
+        if code == "slow":
+            await anyio.sleep(10)
+        if code in ("404", "500", "503"):
+            body = {"reason": "not_commissioned", "detail": "never issued"}
+            return JSONResponse(body, status_code=int(code))
+        return {"code": code, "status": "in_stock"}
+
+    return app
+
+
+def _clients(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    if endpoint != ENDPOINT:
+        raise httpx.ConnectError(f"no route to {endpoint}")
+    return httpx.AsyncClient(base_url=endpoint, transport=httpx.ASGITransport(app=_owner()))
+
+
+def _ask(asker: OwnerAsker, code: str, endpoint: str = ENDPOINT) -> dict[str, Any]:
+    async def ask() -> dict[str, Any]:
+        return await asker(endpoint, code)
+
+    return anyio.run(ask)
+
+
+def _refusal(asker: OwnerAsker, code: str, endpoint: str = ENDPOINT) -> DomainError:
+    with pytest.raises(DomainError) as caught:
+        _ask(asker, code, endpoint)
+    return caught.value
+
+
+def test_the_owners_view_and_its_refusals() -> None:
+    asker = OwnerAsker(_clients, timeout=5, at_once=2)
+    assert _ask(asker, "8123") == {"code": "8123", "status": "in_stock"}
+    unknown = _refusal(asker, "404")
+    assert isinstance(unknown, NotFound) and unknown.reason == "not_commissioned"
+    for code, reason in (("503", "owner_unavailable"), ("500", "owner_failed")):
+        failed = _refusal(asker, code)
+        assert isinstance(failed, Unavailable) and failed.reason == reason
+    unreachable = _refusal(asker, "8123", "https://elsewhere.example")
+    assert isinstance(unreachable, Unavailable) and unreachable.reason == "owner_unreachable"
+
+
+def test_an_owner_that_does_not_answer_in_time() -> None:
+    asker = OwnerAsker(_clients, timeout=0.2, at_once=2)
+    started = time.monotonic()
+    late = _refusal(asker, "slow")
+    assert time.monotonic() - started < 2  # the owner would have taken 10 s
+    assert isinstance(late, Unavailable) and late.reason == "owner_unavailable"
+    assert late.field == "code"
+
+
+def test_no_turn_in_time_is_busy() -> None:
+    """Every turn taken by asks in flight: the next waits its turn, then gives up as busy."""
+    asker = OwnerAsker(_clients, timeout=0.2, at_once=1)
+
+    async def while_all_turns_are_taken() -> DomainError:
+        in_flight = object()
+        await asker.turns.acquire_on_behalf_of(in_flight)
+        try:
+            with pytest.raises(DomainError) as caught:
+                await asker(ENDPOINT, "8123")
+        finally:
+            asker.turns.release_on_behalf_of(in_flight)
+        return caught.value
+
+    busy = anyio.run(while_all_turns_are_taken)
+    assert isinstance(busy, Unavailable) and busy.reason == "busy"
+    assert _ask(asker, "8123")["status"] == "in_stock"  # and the turn is free again after
+
+
+def test_the_platform_asks_a_trace_node_over_mutual_tls(tmp_path: Path) -> None:
+    """Platform and a MAH's trace node, each its own process serving mutual TLS only: the
+    platform's public entry asks the trace node with its own certificate."""
+    result = CliRunner().invoke(
+        app, ["demo", "--no-serve", "--units", "2000", "--data-dir", str(tmp_path / "mah")]
+    )
+    assert result.exit_code == 0, result.output
+    samples = json.loads((tmp_path / "mah" / "demo.json").read_text())["codes"]
+    federation = Federation(tmp_path)
+    node = federation.add_mah_node("trace-a", tmp_path / "mah", 0, port=free_port())
+    public = "/platform/v1/public/codes"
+    answers: dict[str, httpx.Response] = {}
+    with (
+        federation.serve_mah(node),
+        federation.serve_platform() as base,
+        federation.client("platform") as client,
+    ):
+        for _ in range(100):  # until the trace node has published its coding rules
+            answers = {
+                code: client.get(f"{base}{public}", params={"code": code}) for code in samples
+            }
+            if any(a.status_code == 200 for a in answers.values()):
+                break
+            time.sleep(0.1)
+    federation.close()
+    found = {code: a.json() for code, a in answers.items() if a.status_code == 200}
+    assert found, {code: a.text[:200] for code, a in answers.items()}
+    for code, view in found.items():
+        assert view["code"] == code and view["resolved"]["system_id"] == "trace-a"

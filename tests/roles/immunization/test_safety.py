@@ -1,0 +1,184 @@
+"""A MAH's safety signals applied to the province's stock, and the dose gate that stops what
+they stopped: dose-checks (read-only, audited), vaccinations and distributions refused with
+every reason, a signal for goods the province never held taken without effect."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from province_world import (
+    BATCH_NO,
+    BOXES,
+    CASE,
+    CONTENTS,
+    POV,
+    PROVINCE_CDC,
+    Province,
+    batch_entry,
+    dose,
+    fields,
+)
+from sqlalchemy import select
+
+from vaxtrace.core.coldchain import ExcursionDecision, TemperatureUpload
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.province import Distribution, Vaccination
+from vaxtrace.store.immunization.schema import batch, dose_check, safety_signal, stock
+
+
+@pytest.fixture
+def at_site(province: Province) -> Province:
+    """The provincial CDC received a case of batch B2024001 and supplied its first box to the
+    vaccination site."""
+    province.announce("FH1", [CASE], contents=CONTENTS, batches=[batch_entry([CASE])])
+    province.receive("FH1", [CASE])
+    province.svc.distribute(
+        PROVINCE_CDC, Distribution(**fields("dist"), codes=(BOXES[0],), receiver_uscc=POV)
+    )
+    return province
+
+
+def check(province: Province, code: str, actor: str = POV) -> dict[str, Any]:
+    return province.svc.check_dose(actor, code)
+
+
+def vaccinate(province: Province, code: str) -> Any:
+    return province.svc.vaccinate(POV, Vaccination(**fields("vac"), code=code))
+
+
+def test_a_good_dose_passes_and_the_check_is_audited(at_site: Province) -> None:
+    answer = check(at_site, dose(1))
+    assert answer["allowed"] is True and answer["reasons"] == []
+    assert (answer["batch_no"], answer["expiry_date"]) == (BATCH_NO, "2028-12-31")
+    with at_site.engine.connect() as conn:
+        rows = conn.execute(select(dose_check.c.org_uscc, dose_check.c.allowed)).all()
+    assert rows == [(POV, True)]
+
+
+@pytest.mark.parametrize(
+    ("signal", "reason"),
+    [
+        ({"kind": "lock", "lock_kind": "pending", "reason": "under review"}, "locked"),
+        ({"kind": "lock", "lock_kind": "abnormal", "reason": "bad potency"}, "locked"),
+        ({"kind": "recall", "recall_no": "ZH-1", "recall_level": 1}, "recalled"),
+    ],
+    ids=["pending", "abnormal", "recall"],
+)
+def test_a_batch_signal_stops_every_dose_of_the_batch(
+    at_site: Province, signal: dict[str, Any], reason: str
+) -> None:
+    taken = at_site.signal(batch_nos=[BATCH_NO], **signal)
+    assert taken["accepted"] and taken["codes_affected"] == 9  # case, 2 boxes, 6 doses
+    answer = check(at_site, dose(1))
+    assert answer["allowed"] is False and reason in answer["reasons"]
+    with pytest.raises(DomainError) as refused:
+        vaccinate(at_site, dose(2))
+    assert refused.value.reason == reason
+    assert reason in refused.value.details["reasons"]
+    with pytest.raises(DomainError) as held:  # the CDC cannot pass the rest on either
+        at_site.svc.distribute(
+            PROVINCE_CDC, Distribution(**fields("dist"), codes=(BOXES[1],), receiver_uscc=POV)
+        )
+    assert held.value.reason == reason
+
+
+def test_an_unlock_clears_a_pending_lock_only(at_site: Province) -> None:
+    at_site.signal(batch_nos=[BATCH_NO], kind="lock", lock_kind="pending", reason="review")
+    at_site.signal(batch_nos=[BATCH_NO], kind="unlock", reason="cleared")
+    assert check(at_site, dose(1))["allowed"] is True
+    at_site.signal(batch_nos=[BATCH_NO], kind="lock", lock_kind="abnormal", reason="failed")
+    at_site.signal(batch_nos=[BATCH_NO], kind="unlock", reason="cleared")
+    assert check(at_site, dose(1))["reasons"] == ["locked"]
+
+
+def test_a_code_lock_stops_the_code_and_what_it_holds_only(at_site: Province) -> None:
+    taken = at_site.signal(
+        batch_nos=[BATCH_NO], codes=[BOXES[0]], kind="lock", lock_kind="pending", reason="r"
+    )
+    assert taken["codes_affected"] == 4  # the box and its three doses
+    assert check(at_site, dose(1))["reasons"] == ["locked"]
+    assert check(at_site, dose(4), actor=POV)["reasons"] == ["not_held"]  # still at the CDC
+    at_site.signal(batch_nos=[BATCH_NO], codes=[BOXES[0]], kind="unlock", reason="ok")
+    assert vaccinate(at_site, dose(1)).body["code"] == dose(1)
+
+
+def test_every_reason_is_given_at_once(province: Province) -> None:
+    province.announce(
+        "FH2",
+        [CASE],
+        contents=CONTENTS,
+        batches=[batch_entry([CASE], expiry="2025-01-31", released=False)],
+    )
+    province.receive("FH2", [CASE])
+    province.signal(batch_nos=[BATCH_NO], kind="recall", recall_no="ZH-2", recall_level=2)
+    answer = check(province, dose(1))
+    assert answer["reasons"] == ["not_held", "recalled", "expired", "no_lot_release"]
+
+
+def test_signals_for_goods_never_held_are_kept_and_change_no_stock(province: Province) -> None:
+    before = province.counts()
+    taken = province.signal(batch_nos=["NEVER1"], kind="recall", recall_no="ZH-3")
+    assert taken["accepted"] and taken["codes_affected"] == 0
+    locked = province.signal(
+        batch_nos=["NEVER1"], codes=[dose(77)], kind="lock", lock_kind="pending", reason="r"
+    )
+    assert locked["codes_affected"] == 0
+    after = province.counts()
+    assert after["safety_signal"] == before["safety_signal"] + 2
+    assert after["stock"] == before["stock"]
+    with province.engine.connect() as conn:  # a recall sent ahead waits for the goods
+        recall = conn.execute(select(batch.c.recall_no).where(batch.c.batch_no == "NEVER1"))
+        assert recall.scalar_one() == "ZH-3"
+        kinds = conn.execute(select(safety_signal.c.kind).order_by(safety_signal.c.kind)).scalars()
+        assert list(kinds) == ["lock", "recall"]
+
+
+def test_a_malformed_signal_is_refused_and_changes_nothing(province: Province) -> None:
+    before = province.counts()
+    with pytest.raises(DomainError) as refused:
+        province.signal(batch_nos=[BATCH_NO], kind="lock", reason="no kind of lock")
+    assert refused.value.reason == "malformed_document"
+    assert refused.value.field is not None and "safety_signal" in refused.value.field
+    assert province.counts() == before
+
+
+def test_a_cdc_cannot_dose_check(at_site: Province) -> None:
+    with pytest.raises(DomainError) as refused:
+        check(at_site, dose(4), actor=PROVINCE_CDC)
+    assert refused.value.reason == "wrong_organisation_kind"
+
+
+def test_received_codes_carry_their_batch(at_site: Province) -> None:
+    with at_site.engine.connect() as conn:
+        batches = set(conn.execute(select(stock.c.batch_no)).scalars())
+    assert batches == {BATCH_NO}
+
+
+def test_a_freezer_excursion_at_the_site_stops_its_doses_until_a_person_decides(
+    at_site: Province,
+) -> None:
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    freeze = [
+        {"time": (start + timedelta(minutes=10 * i)).isoformat(), "celsius": -2.0 if i else 5.0}
+        for i in range(9)
+    ] + [{"time": (start + timedelta(minutes=90)).isoformat(), "celsius": 5.0}]
+    upload = TemperatureUpload.model_validate(
+        {
+            "client_document_id": "fridge-1",
+            "equipment_id": "FRIDGE-1",
+            "kind": "storage",
+            "product_class": "freeze_sensitive_2_8",
+            "readings": freeze,
+        }
+    )
+    recorded = at_site.svc.record_temperatures(POV, upload).body
+    [excursion] = [e for e in recorded["excursions"] if e["state"] == "open"]
+    assert check(at_site, dose(1))["reasons"] == ["cold_chain_excursion"]
+    with pytest.raises(DomainError) as refused:
+        vaccinate(at_site, dose(2))
+    assert refused.value.reason == "cold_chain_excursion"
+    decision = ExcursionDecision(decision="usable", decided_by="王医生", reason="shake test ok")
+    at_site.svc.decide_excursion(POV, int(excursion["id"]), decision)
+    assert check(at_site, dose(1))["allowed"] is True

@@ -1,0 +1,425 @@
+"""冷链: CDCs and vaccination sites record their fridges' and vehicles' temperatures (readings
+sent as JSON, or a logger's CSV); an excursion holds every code the unit has in stock until a
+named person decides usable or abnormal.
+
+A storage record is judged together with the readings the unit already recorded for the same
+equipment around it (as far back as the longest rule window), so freezes split over several
+uploads still add up; an excursion already recorded is not raised again. A transport record
+is judged on its own: it is one journey.
+
+Simplification: the unit keeps one fridge per equipment id, and an excursion holds every code
+the unit has in stock when it is recorded (its stock has no history of where each code sat).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping
+
+from vaxtrace.core.coldchain import (
+    CLOCK_SKEW,
+    Evaluation,
+    Excursion,
+    ExcursionDecision,
+    ExcursionState,
+    LoggerFile,
+    Reading,
+    TemperatureHeader,
+    TemperatureUpload,
+    Tier,
+    Where,
+    check_series,
+    evaluate,
+    in_json,
+    parse_logger_csv,
+    rule_book,
+)
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.roles.immunization.service.lookups import unit
+from vaxtrace.roles.immunization.service.writes import WriteResult
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.idempotent import apply_once, check_replay
+from vaxtrace.store.immunization import coldchain as store
+
+OPERATION = "temperature_record"
+CSV_MAX_BYTES = 16 * 1024 * 1024
+"""A logger's CSV: 200,000 readings of ~40 bytes fit easily."""
+NOTICES_SHOWN = 20
+CODES_SHOWN = 1_000
+
+
+def record_temperatures(
+    engine: Engine, actor: str, upload: TemperatureUpload, *, now: datetime | None = None
+) -> WriteResult:
+    """温度记录 sent as JSON readings."""
+    digest = _digest("json", upload.model_dump_json().encode())
+    return _record(engine, actor, upload, upload.series(), in_json, "json", digest, now)
+
+
+def record_logger_file(
+    engine: Engine,
+    actor: str,
+    header: TemperatureHeader,
+    content: bytes,
+    *,
+    now: datetime | None = None,
+) -> WriteResult:
+    """温度记录 from a logger's CSV (``time,celsius``); a refusal names the file's line."""
+    if len(content) > CSV_MAX_BYTES:
+        raise DomainError(
+            "file_too_large", f"the file is larger than {CSV_MAX_BYTES} bytes", field="file"
+        )
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DomainError(
+            "file_not_utf8", f"the file is not UTF-8 text (byte {exc.start})", field="file"
+        ) from None
+    parsed: LoggerFile = parse_logger_csv(text)
+    digest = _digest("csv", header.model_dump_json().encode(), content)
+    return _record(engine, actor, header, parsed.readings, parsed.where, "csv", digest, now)
+
+
+def _record(
+    engine: Engine,
+    actor: str,
+    header: TemperatureHeader,
+    readings: list[Reading],
+    where: Where,
+    source: str,
+    digest: str,
+    now: datetime | None,
+) -> WriteResult:
+    def attempt(conn: Connection) -> WriteResult:
+        prior = store.find_record(conn, actor, header.client_document_id)
+        if prior is not None:
+            return _replay(prior, digest)
+        unit(conn, actor)
+        at = now or datetime.now(UTC)
+        check_series(readings, now=at, clock_skew=CLOCK_SKEW, where=where)
+        rule_set = rule_book().in_force(header.product_class, readings[0].time)
+        record_id, next_excursion = store.next_ids(conn)
+        fresh, series = _merge_with_stored(conn, actor, header, readings, where, rule_set.lookback)
+        evaluation = evaluate(series, rule_set)
+        span = (readings[0].time, readings[-1].time)
+        new, known = _sort_out(conn, actor, header, evaluation, span)
+        held = store.in_stock_count(conn, actor) if new else 0
+        ids = dict(zip(new, range(next_excursion, next_excursion + len(new)), strict=True))
+        body = _answer(record_id, header, readings, fresh, evaluation, span, ids, known, held)
+        row = _record_row(record_id, actor, header, digest, source, readings, body, at)
+        store.add_record(conn, row | {"rule_set": rule_set.key})
+        store.add_readings(
+            conn,
+            unit_uscc=actor,
+            equipment_id=header.equipment_id,
+            record_id=record_id,
+            readings=fresh,
+        )
+        for found, excursion_id in ids.items():
+            store.add_excursion(
+                conn,
+                _excursion_row(excursion_id, actor, header, record_id, rule_set.key, found, at)
+                | {"codes": held},
+            )
+        return WriteResult(body, replayed=False)
+
+    return apply_once(engine, attempt, lambda: _committed(engine, actor, header, digest))
+
+
+def _merge_with_stored(
+    conn: Connection,
+    actor: str,
+    header: TemperatureHeader,
+    readings: list[Reading],
+    where: Where,
+    lookback: timedelta,
+) -> tuple[list[Reading], list[Reading]]:
+    """The readings not stored before, and the series to judge: for a storage record, the
+    new readings among those already stored around them; for a transport record, its own.
+    A reading stored before with another temperature is refused."""
+    first, last = readings[0].time, readings[-1].time
+    around = lookback if header.kind == "storage" else timedelta(0)
+    stored = store.readings_between(conn, actor, header.equipment_id, first - around, last + around)
+    fresh = []
+    for i, reading in enumerate(readings):
+        before = stored.get(reading.time.astimezone(UTC))
+        if before is None:
+            fresh.append(reading)
+        elif before != reading.celsius:
+            field, label = where(i, "celsius")
+            raise Conflict(
+                "reading_conflict",
+                f"{label}: {header.equipment_id} was already recorded at "
+                f"{reading.time.isoformat()} with {before} °C, not {reading.celsius} °C",
+                field=field,
+            )
+    if header.kind != "storage":
+        return fresh, readings
+    merged = {time: celsius for time, celsius in stored.items()}
+    merged.update({r.time.astimezone(UTC): r.celsius for r in readings})
+    return fresh, [Reading(time, merged[time]) for time in sorted(merged)]
+
+
+def _sort_out(
+    conn: Connection,
+    actor: str,
+    header: TemperatureHeader,
+    evaluation: Evaluation,
+    span: tuple[datetime, datetime],
+) -> tuple[list[Excursion], dict[Excursion, int]]:
+    """Holding excursions new to this equipment, and those already recorded (by their id)."""
+    new: list[Excursion] = []
+    known: dict[Excursion, int] = {}
+    for found in evaluation.holding:
+        prior = store.overlapping_excursion(
+            conn,
+            unit_uscc=actor,
+            equipment_id=header.equipment_id,
+            rule_id=found.rule_id,
+            start=found.start,
+            end=found.end,
+        )
+        if prior is not None:
+            if _touches(found, span):
+                known[found] = prior
+        else:
+            new.append(found)
+    return new, known
+
+
+def _touches(found: Excursion, span: tuple[datetime, datetime]) -> bool:
+    return found.start <= span[1] and found.end >= span[0]
+
+
+def _answer(
+    record_id: int,
+    header: TemperatureHeader,
+    readings: list[Reading],
+    fresh: list[Reading],
+    evaluation: Evaluation,
+    span: tuple[datetime, datetime],
+    ids: dict[Excursion, int],
+    known: dict[Excursion, int],
+    held: int,
+) -> dict[str, Any]:
+    notices = [e for e in evaluation.excursions if not e.holds and _touches(e, span)]
+    seen = [*ids, *known, *notices]
+    tier = max((e.tier for e in seen), key=lambda t: t.rank, default=None)
+    return {
+        "record_id": record_id,
+        "document_no": header.document_no,
+        "equipment_id": header.equipment_id,
+        "kind": header.kind,
+        "product_class": header.product_class,
+        "rule_set": evaluation.rule_set.key,
+        "related_document_no": header.related_document_no,
+        "readings": len(readings),
+        "new_readings": len(fresh),
+        "first_time": span[0].isoformat(),
+        "last_time": span[1].isoformat(),
+        "min_celsius": min(r.celsius for r in readings),
+        "max_celsius": max(r.celsius for r in readings),
+        "tier": None if tier is None else tier.value,
+        "in_range": not ids and not known,
+        "excursions": [
+            found.as_dict() | {"id": excursion_id, "state": "open", "codes_held": held}
+            for found, excursion_id in ids.items()
+        ],
+        "known_excursions": sorted(set(known.values())),
+        "notices": [n.as_dict() for n in notices[:NOTICES_SHOWN]],
+        "notice_count": len(notices),
+    }
+
+
+def _record_row(
+    record_id: int,
+    actor: str,
+    header: TemperatureHeader,
+    digest: str,
+    source: str,
+    readings: list[Reading],
+    body: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": record_id,
+        "unit_uscc": actor,
+        "client_document_id": header.client_document_id,
+        "request_sha256": digest,
+        "document_no": header.document_no,
+        "equipment_id": header.equipment_id,
+        "kind": header.kind,
+        "related_document_no": header.related_document_no,
+        "source": source,
+        "first_time": readings[0].time,
+        "last_time": readings[-1].time,
+        "readings": len(readings),
+        "min_celsius": min(r.celsius for r in readings),
+        "max_celsius": max(r.celsius for r in readings),
+        "tier": body["tier"],
+        "response": body,
+        "recorded_at": at,
+    }
+
+
+def _excursion_row(
+    excursion_id: int,
+    actor: str,
+    header: TemperatureHeader,
+    record_id: int,
+    rule_set: str,
+    found: Excursion,
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": excursion_id,
+        "unit_uscc": actor,
+        "equipment_id": header.equipment_id,
+        "record_id": record_id,
+        "rule_set": rule_set,
+        "rule_id": found.rule_id,
+        "rule_kind": found.kind.value,
+        "tier": found.tier.value,
+        "start_time": found.start,
+        "end_time": found.end,
+        "minutes": found.minutes,
+        "min_celsius": found.min_celsius,
+        "max_celsius": found.max_celsius,
+        "state": ExcursionState.OPEN.value,
+        "recorded_at": at,
+    }
+
+
+def _digest(source: str, *parts: bytes) -> str:
+    h = hashlib.sha256(f"{OPERATION}:{source}".encode())
+    for part in parts:
+        h.update(b"\0")
+        h.update(part)
+    return h.hexdigest()
+
+
+def _replay(prior: RowMapping, digest: str) -> WriteResult:
+    check_replay(
+        {"operation": OPERATION, "request_sha256": prior["request_sha256"]}, OPERATION, digest
+    )
+    return WriteResult(dict(prior["response"]), replayed=True)
+
+
+def _committed(
+    engine: Engine, actor: str, header: TemperatureHeader, digest: str
+) -> WriteResult | None:
+    with read_tx(engine) as conn:
+        prior = store.find_record(conn, actor, header.client_document_id)
+    return None if prior is None else _replay(prior, digest)
+
+
+# --- excursions: list, show, decide --------------------------------------------------------
+
+
+def excursions(
+    engine: Engine, actor: str, state: ExcursionState | None = None
+) -> list[dict[str, Any]]:
+    """The unit's excursions, newest first."""
+    with read_tx(engine) as conn:
+        unit(conn, actor)
+        return [_excursion_body(row) for row in store.excursions_of(conn, actor, state)]
+
+
+def excursion(engine: Engine, actor: str, excursion_id: int) -> dict[str, Any]:
+    """One of the unit's excursions with the codes it holds (the first thousand)."""
+    with read_tx(engine) as conn:
+        row = _own_excursion(conn, actor, excursion_id)
+        codes = store.codes_held(conn, excursion_id, CODES_SHOWN)
+    return _excursion_body(row) | {"held_codes": codes}
+
+
+def decide(
+    engine: Engine,
+    actor: str,
+    excursion_id: int,
+    decision: ExcursionDecision,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> WriteResult:
+    """温度超标处置: usable releases the codes; abnormal keeps them out for good. Only the unit
+    whose equipment it was decides; a decision is final (the same decision sent again is
+    answered again)."""
+    state = ExcursionState(decision.decision)
+
+    def attempt(conn: Connection) -> WriteResult:
+        row = _own_excursion(conn, actor, excursion_id)
+        if row["state"] != ExcursionState.OPEN.value:
+            return _decided(row, decision)
+        store.decide(
+            conn,
+            excursion_id,
+            state=state,
+            decided_by=decision.decided_by,
+            reason=decision.reason,
+            at=now(),
+        )
+        decided = store.excursion_row(conn, excursion_id)
+        assert decided is not None
+        return WriteResult(_excursion_body(decided), replayed=False)
+
+    def committed() -> WriteResult | None:
+        """A concurrent twin of this decision may have won: answer as its retry."""
+        with read_tx(engine) as conn:
+            row = _own_excursion(conn, actor, excursion_id)
+        return None if row["state"] == ExcursionState.OPEN.value else _decided(row, decision)
+
+    return apply_once(engine, attempt, committed)
+
+
+def _decided(row: RowMapping, decision: ExcursionDecision) -> WriteResult:
+    same = (row["state"], row["decided_by"], row["decision_reason"]) == (
+        decision.decision,
+        decision.decided_by,
+        decision.reason,
+    )
+    if not same:
+        raise Conflict(
+            "excursion_decided",
+            f"excursion {row['id']} was already decided {row['state']} by {row['decided_by']}",
+            field="decision",
+        )
+    return WriteResult(_excursion_body(row), replayed=True)
+
+
+def _own_excursion(conn: Connection, actor: str, excursion_id: int) -> RowMapping:
+    row = store.excursion_row(conn, excursion_id)
+    if row is None:
+        raise NotFound("unknown_excursion", f"no excursion {excursion_id}")
+    if row["unit_uscc"] != actor:
+        raise Forbidden(
+            "not_your_excursion",
+            f"excursion {excursion_id} is another unit's: only that unit decides it",
+        )
+    return row
+
+
+def _excursion_body(row: RowMapping) -> dict[str, Any]:
+    decided_at = row["decided_at"]
+    return {
+        "id": int(row["id"]),
+        "equipment_id": row["equipment_id"],
+        "record_id": int(row["record_id"]),
+        "rule_set": row["rule_set"],
+        "rule": row["rule_id"],
+        "kind": row["rule_kind"],
+        "tier": Tier(row["tier"]).value,
+        "start": store.utc(row["start_time"]).isoformat(),
+        "end": store.utc(row["end_time"]).isoformat(),
+        "minutes": round(float(row["minutes"]), 2),
+        "min_celsius": float(row["min_celsius"]),
+        "max_celsius": float(row["max_celsius"]),
+        "codes_held": int(row["codes"]),
+        "state": row["state"],
+        "decided_by": row["decided_by"],
+        "decision_reason": row["decision_reason"],
+        "decided_at": None if decided_at is None else store.utc(decided_at).isoformat(),
+    }
