@@ -5,7 +5,7 @@ bounded to what the database stores. Each refusal is problem+json and changes no
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -373,3 +373,20 @@ def test_a_report_is_not_dated_before_the_step_it_follows_nor_in_the_future(
     assert snapshot(world.engine) == before
     receiver.receive_batch(PLATFORM, [forwarded(report(world, "322", [dose], received))])
     assert world.trace(dose)["status"] == "used"
+
+
+def test_a_note_for_an_expired_batch_cannot_be_back_dated_past_its_steps(world: World) -> None:
+    """The issue's case: a note for an expired batch, back-dated to a time it could be sold."""
+    produced, expiry = date(2020, 1, 6), date(2021, 1, 5)
+    cases = world.make_batch(world.gs1, "IPV200106", produced=produced, expiry=expiry)
+    before = snapshot(world.engine)
+    for when, reason in (
+        (at(expiry, 1), "expired"),
+        (datetime(2019, 12, 1, 9, tzinfo=CST), "before_production"),
+        (at(produced, 30), "before_lot_release"),
+        (at(produced, 51, 8), "before_previous_step"),  # an hour before it was warehoused
+    ):
+        field = "codes" if reason == "expired" else "business_time"
+        world.refused(
+            world.post("/shipping-notes", note(world, when, cases, 400)), 422, reason, field, before
+        )

@@ -69,7 +69,7 @@ def ship(
 ) -> WriteResult:
     """201 销售出库: a shipping note (发货单) from the MAH to a CDC; with an outbox, the note
     leaves for the platform in the same transaction (it goes on to the CDC's province)."""
-    apply = _shipping(actor, request, outbox, clock)
+    apply = _shipping(actor, request, outbox)
     return write(engine, actor, "shipping_note", request, apply, bill_type="201", clock=clock)
 
 
@@ -81,7 +81,7 @@ def ship_all(
     outbox: Outbox | None = None,
 ) -> list[WriteResult]:
     """Several shipping notes at once, all or none, each as :func:`ship` would write it."""
-    items = [(note, _shipping(actor, note, outbox, clock)) for note in upload.shipping_notes]
+    items = [(note, _shipping(actor, note, outbox)) for note in upload.shipping_notes]
     return write_all(
         engine,
         actor,
@@ -93,7 +93,7 @@ def ship_all(
     )
 
 
-def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None, clock: Clock) -> Apply:
+def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply:
     """The checks and rows of one shipping note: a sale, so not dated before the lot release
     of what it sells (nor before the codes' previous step, see ``codes_step``)."""
 
@@ -105,10 +105,7 @@ def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None, clock: C
                 field="document_no",
             )
         _check_consignee(conn, request.consignee_uscc)
-        # the goods leave when the note is recorded, whatever date it bears: a note
-        # back-dated to before the expiry does not make an expired batch sellable again
-        written = clock.now().astimezone(request.business_time.tzinfo).date()
-        day = max(request.business_time.date(), written)
+        day = request.business_time.date()
         for b in batches:
             _check_sellable_batch(b, day)
         if doses != request.expected_quantity:
@@ -180,7 +177,8 @@ def _check_consignee(conn: Connection, uscc: str) -> None:
 
 def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
     """A batch leaves for sale lot-released, cleared by customs if imported, and unexpired on
-    ``day`` (the later of the note's date and the day it is recorded)."""
+    the note's date (which cannot be back-dated before the codes' previous step, their lot
+    release or their production: see ``codes_step``)."""
     if b["certificate_no"] is None or b["release_conclusion"] != Conclusion.PASS.value:
         raise DomainError(
             "not_lot_released",
@@ -197,9 +195,7 @@ def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
     if isinstance(expiry, str):
         expiry = date.fromisoformat(expiry)
     if expiry < day:
-        raise DomainError(
-            "expired", f"batch {b['batch_no']} expired on {expiry}, before {day}", field="codes"
-        )
+        raise DomainError("expired", f"batch {b['batch_no']} expired on {expiry}", field="codes")
 
 
 def sales_return(engine: Engine, actor: str, request: SalesReturn, clock: Clock) -> WriteResult:
