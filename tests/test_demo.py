@@ -35,14 +35,14 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     # each hop went through the receiving role's API, under the sender's certificate: the
     # notes and the MAHs' two safety signals (a lock, a recall) down, the province's day
     # (receipt, supply, vaccination) and the gate's day (a receipt and a supply for each of
-    # five batches) up
-    signals, reports = 2, 3 + 2 * 5
+    # five batches), and the vaccination the trace system refuses, up; that refusal down
+    signals, reports, refused = 2, 3 + 2 * 5 + 1, 1
     assert _senders(app.state.platform.engine, platform_exchange.inbox) == {
         "local-trace": notes + signals,
         "local-province": reports,
     }
     assert _senders(app.state.immunization.engine, province_exchange.inbox) == {
-        "local-platform": notes + signals
+        "local-platform": notes + signals + refused
     }
     assert app.state.immunization.count() == notes
     # the trace node learnt the province's CDC and two sites, the province node the same
@@ -53,7 +53,9 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     dose = app.state.trace.trace(built.vaccinated)
     assert dose["status"] == "used"
     assert [e["bill_type"] for e in dose["history"]][-3:] == ["107", "209", "322"]
-    assert _senders(app.state.trace.engine, trace_exchange.inbox) == {"local-platform": reports}
+    assert _senders(app.state.trace.engine, trace_exchange.inbox) == {
+        "local-platform": reports - refused
+    }
 
 
 def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def refused_vaccination(built: demo.Demo, client: TestClient) -> Refusal:
     )
     assert not locks.lock(trace.engine, owner, lock, trace.clock).replayed  # no outbox: no signal
     for n, dose in enumerate((locked, good)):
-        body = _document(f"vac-{n}") | {"code": dose}
+        body = _document(f"vac-{n}") | {"code": dose, "vaccinator": "李护士"}
         used = client.post(f"{API}/vaccinations", json=body, headers=as_pov)
         assert used.status_code == 201, used.text
     return Refusal(locked, good, as_pov)
@@ -99,10 +99,17 @@ def alerts_at_the_site(client: TestClient, refusal: Refusal, count: int = 1) -> 
     """The site's alerts once there are ``count`` of them (or after 5 s)."""
     found, _ = _within(
         5,
-        lambda: client.get(f"{API}/alerts", headers=refusal.site).json()["alerts"],
+        lambda: _about(
+            refusal.locked, client.get(f"{API}/alerts", headers=refusal.site).json()["alerts"]
+        ),
         lambda alerts: len(alerts) >= count,
     )
     return list(found)
+
+
+def _about(code: str, items: list[Any]) -> list[Any]:
+    """The alerts or findings about ``code`` (the demo has a refused report of its own)."""
+    return [item for item in items if code in item["codes"]]
 
 
 def test_the_site_sees_a_refused_vaccination_within_seconds(tmp_path: Path) -> None:
@@ -120,7 +127,7 @@ def test_the_site_sees_a_refused_vaccination_within_seconds(tmp_path: Path) -> N
         locked, good = refusal.locked, refusal.good
         alerts, waited = _within(
             5,
-            lambda: client.get(f"{API}/alerts", headers=as_pov).json()["alerts"],
+            lambda: _about(locked, client.get(f"{API}/alerts", headers=as_pov).json()["alerts"]),
             lambda found: bool(found),
         )
         assert waited < 5, "the site was not told within 5 s"
@@ -140,19 +147,23 @@ def test_the_site_sees_a_refused_vaccination_within_seconds(tmp_path: Path) -> N
 
         findings, _ = _within(
             10,
-            lambda: client.get("/supervision/v1/findings", headers=as_regulator).json(),
-            lambda found: bool(found["findings"]),
+            lambda: _about(
+                locked,
+                client.get("/supervision/v1/findings", headers=as_regulator).json()["findings"],
+            ),
+            lambda found: bool(found),
         )
-        (finding,) = findings["findings"]
+        (finding,) = findings
         assert (finding["org_uscc"], finding["reason"], finding["codes"]) == (
             pov,
             "locked",
             [locked],
         )
 
-        (refused,) = [a for a in hub.exchange_alerts() if a["reason"] == "delivery_refused"]
-        assert refused["sender"] == "local-province"
+        refused = [a for a in hub.exchange_alerts() if a["reason"] == "delivery_refused"]
+        assert {a["sender"] for a in refused} == {"local-province"}
+        assert len(refused) == 2  # the demo's own refused report, and this one
         health = client.get("/health").json()
-        assert health["exchange"]["platform"]["dead_letters"] == {"local-trace": 1}
+        assert health["exchange"]["platform"]["dead_letters"] == {"local-trace": 2}
         assert set(health["exchange"]) == {"trace", "platform", "immunization"}
         assert health["exchange"]["immunization"]["dead_letters"] == {}

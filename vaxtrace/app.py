@@ -76,13 +76,23 @@ logger = logging.getLogger("vaxtrace")
 async def _deliver(
     outbox: Outbox, send: Send, every: float, threads: anyio.CapacityLimiter
 ) -> None:
-    """Keep delivering the outbox; a receiver that is down is retried with backoff."""
+    """Keep delivering the outbox: every ``every`` seconds, and at once when a message is
+    queued; a receiver that is down is retried with backoff."""
+    loop = asyncio.get_running_loop()
+    queued = asyncio.Event()
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(queued.set)
+
+    outbox.on_post = wake
     while True:
+        queued.clear()
         try:
             await anyio.to_thread.run_sync(outbox.deliver_due, send, limiter=threads)
         except Exception:  # a broken round must not stop delivery for good
             logger.exception("delivery round failed")
-        await asyncio.sleep(every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(queued.wait(), timeout=every)
 
 
 Follow = Callable[[httpx.Client], None]
@@ -235,6 +245,8 @@ def build_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if province is not None:
+            province.close()
         for engine in (s.engine for s in (svc, hub, province, watch) if s is not None):
             engine.dispose()
 

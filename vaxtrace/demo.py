@@ -16,11 +16,12 @@ from sqlalchemy import Engine, Table, func, select
 
 from vaxtrace import local
 from vaxtrace.app import build_app
-from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.datasets import Lock, Organisation
 from vaxtrace.core.dose_gate import local_date
 from vaxtrace.ledger.checkpoint import NoteError
 from vaxtrace.node import LOCAL_SYSTEMS, ROLES
 from vaxtrace.roles.ledger.service import check_proof
+from vaxtrace.roles.trace.service import locks
 from vaxtrace.settings import Settings
 from vaxtrace.sim import catalogue
 from vaxtrace.sim.province import Province, SimBatch, build_province, sample_codes
@@ -106,6 +107,8 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
         demo.failures += _regulator_view(demo, client, timeout)
         if not demo.failures:
             demo.failures += _gate_day(demo, client, timeout)
+        if not demo.failures:
+            demo.failures += _refused_downstream(demo, client, timeout)
 
 
 def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
@@ -132,7 +135,9 @@ def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
             return [f"province step {path}: HTTP {answer.status_code} {answer.text[:300]}"]
     dose = _a_dose_inside(client, note["codes"][0], as_pov)
     used = client.post(
-        f"{api}/vaccinations", json=_document("demo-2") | {"code": dose}, headers=as_pov
+        f"{api}/vaccinations",
+        json=_document("demo-2") | {"code": dose, "vaccinator": "李护士", "dose_number": 1},
+        headers=as_pov,
     )
     if used.status_code != 201:
         return [f"vaccination: HTTP {used.status_code} {used.text[:300]}"]
@@ -299,17 +304,55 @@ def _dose_check(client: TestClient, headers: dict[str, str], code: str) -> dict[
     return body
 
 
-def _a_dose_inside(client: TestClient, top: str, headers: dict[str, str]) -> str:
-    """The first code down from ``top`` that holds nothing itself (a dose), from the site's
-    stock, one packing level at a time."""
+def _a_dose_inside(client: TestClient, top: str, headers: dict[str, str], nth: int = 0) -> str:
+    """The ``nth`` code (first by default) of the innermost level down from ``top`` (a dose),
+    from the site's stock, one packing level at a time."""
     code = top
     for _level in range(3):
         answer = client.get("/immunization/v1/stock", params={"code": code}, headers=headers)
         inside = answer.json().get("inside") or []
         if not inside:
             break
-        code = str(inside[0])
+        code = str(inside[0] if len(inside) <= nth else inside[nth])
     return code
+
+
+def _refused_downstream(demo: Demo, client: TestClient, timeout: float) -> list[str]:
+    """A report the MAH's trace system refuses becomes an alert at the site: the MAH locks a
+    dose whose lock signal is still on its way (the demo writes the lock without sending its
+    signal), the site — not knowing — records the vaccination, and the trace system refuses
+    the report; the refusal travels back trace → platform → province within seconds."""
+    pov = demo.gate["site"]
+    as_pov = {"Authorization": f"Bearer {demo.staff[pov]}"}
+    top = client.get(
+        "/immunization/v1/stock", params={"code": demo.gate["good_dose"]}, headers=as_pov
+    ).json()["parent_code"]
+    dose = _a_dose_inside(client, top, as_pov, nth=1)
+    trace = demo.app.state.trace
+    owner = trace.trace(dose)["product"]["mah_uscc"]
+    lock = Lock.model_validate(
+        _document("demo-late-lock") | {"codes": [dose], "kind": "pending", "reason": "演示: 在途"}
+    )
+    locks.lock(trace.engine, owner, lock)  # no outbox: the signal has not left yet
+    used = client.post(
+        "/immunization/v1/vaccinations",
+        json=_document("demo-refused")
+        | {"code": dose, "vaccinee_ref": "demo-child-1", "vaccinator": "李护士"},
+        headers=as_pov,
+    )
+    if used.status_code != 201:
+        return [f"vaccination of {dose}: HTTP {used.status_code} {used.text[:300]}"]
+    started, deadline = time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alerts = client.get("/immunization/v1/alerts", headers=as_pov).json()["alerts"]
+        if any(dose in str(a) for a in alerts):
+            demo.exchanged["ms until a refused report was an alert at the site"] = round(
+                (time.monotonic() - started) * 1000
+            )
+            demo.gate["refused_dose"] = dose
+            return []
+        time.sleep(0.05)
+    return [f"no alert at the site for the refused vaccination of {dose}"]
 
 
 def _await_history(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,12 @@ def trace_downstream(settings: Settings, trace: TraceService, *, local: bool) ->
 def immunization_service(settings: Settings, *, local: bool = False) -> ImmunizationService:
     engine = migrated(settings, "immunization")
     outbox = _outbox(settings, engine, immunization_schema.exchange, "immunization", local)
-    return ImmunizationService(engine, *platform_key(settings, local), outbox=outbox)
+    return ImmunizationService(
+        engine,
+        *platform_key(settings, local),
+        outbox=outbox,
+        undo_window=timedelta(hours=settings.vaccination_undo_hours),
+    )
 
 
 def supervision_service(settings: Settings, *, local: bool = False) -> SupervisionService:

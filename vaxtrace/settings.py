@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     exchange_max_attempts: int = Field(
         default=8, ge=1, description="failures before a message becomes a dead letter"
     )
+    vaccination_undo_hours: float = Field(
+        default=24.0, gt=0, description="how long whoever recorded a vaccination may undo it"
+    )
     registry_sync_seconds: float = Field(
         default=30.0, gt=0, description="how often a connected system pulls the registry"
     )

@@ -70,6 +70,9 @@ def test_a_vaccinee_reference_is_opaque() -> None:
         "document_no": "V1",
         "business_time": "2024-04-02T10:00:00+08:00",
     }
-    assert Vaccination(**base, code="x", vaccinee_ref="child-42").vaccinee_ref == "child-42"
+    assert (
+        Vaccination(**base, code="x", vaccinee_ref="child-42", vaccinator="李护士").vaccinee_ref
+        == "child-42"
+    )
     with pytest.raises(ValueError):
-        Vaccination(**base, code="x", vaccinee_ref="张三 110101200001011234")
+        Vaccination(**base, code="x", vaccinee_ref="张三 110101200001011234", vaccinator="李护士")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +14,8 @@ from vaxtrace.core.downstream import Verification
 from vaxtrace.core.receipt import (
     Consignment,
     NoteView,
+    Place,
+    ScanDecision,
     ScanReason,
     ScanResult,
     consignment,
@@ -38,12 +42,30 @@ DOSES = {BOXES[0]: [dose(1), dose(2), dose(3)], BOXES[1]: [dose(4), dose(5), dos
 CONTENTS = {CASE: BOXES} | DOSES
 
 
-def note(goods: Consignment, *, consignee: str = CDC, closed: bool = False) -> NoteView:
-    return NoteView(consignee, closed, goods)
+@dataclass(frozen=True)
+class Note:
+    """A note as a scan sees it, and the goods it lists (where its codes are looked up)."""
+
+    view: NoteView
+    goods: Consignment
 
 
-def scan(view: NoteView | None, text: str, scanned: set[str] | None = None) -> tuple[str, str]:
-    decision = decide_scan(view, CDC, text, scanned or set())
+def note(goods: Consignment, *, consignee: str = CDC, closed: bool = False) -> Note:
+    return Note(NoteView(consignee, closed), goods)
+
+
+def never_asked(code: str) -> Place:
+    pytest.fail(f"{code} was looked up for a scan refused for its note")
+
+
+def decide(on: Note | None, text: str, scanned: set[str] | None = None) -> ScanDecision:
+    if on is None:
+        return decide_scan(None, CDC, text, never_asked)
+    return decide_scan(on.view, CDC, text, on.goods.place_of(scanned or set()))
+
+
+def scan(on: Note | None, text: str, scanned: set[str] | None = None) -> tuple[str, str]:
+    decision = decide(on, text, scanned)
     return decision.result.value, decision.reason.value
 
 
@@ -52,11 +74,12 @@ def scan(view: NoteView | None, text: str, scanned: set[str] | None = None) -> t
 
 def test_a_listed_code_is_accepted_then_a_repeat() -> None:
     view = note(consignment([dose(1), dose(2)]))
-    decision = decide_scan(view, CDC, dose(1), set())
-    assert (decision.result, decision.reason, decision.code) == (
+    decision = decide(view, dose(1))
+    assert (decision.result, decision.reason, decision.code, decision.lineage) == (
         ScanResult.ACCEPTED,
         ScanReason.ON_NOTE,
         dose(1),
+        (dose(1),),
     )
     assert scan(view, dose(1), {dose(1)}) == ("repeat", "already_scanned")
 
@@ -93,6 +116,8 @@ def test_codes_inside_containers() -> None:
 def test_rejections() -> None:
     goods = consignment([dose(1)])
     assert scan(None, dose(1)) == ("rejected", "unknown_note")
+    for view in (NoteView(OTHER_CDC, False), NoteView(CDC, True)):  # the code is not looked up
+        assert decide_scan(view, CDC, dose(1), never_asked).result is ScanResult.REJECTED
     assert scan(note(goods, consignee=OTHER_CDC), dose(1)) == ("rejected", "wrong_consignee")
     assert scan(note(goods, closed=True), dose(1)) == ("rejected", "note_closed")
     assert scan(note(goods), dose(2)) == ("rejected", "not_on_note")
@@ -100,7 +125,7 @@ def test_rejections() -> None:
 
 
 def test_a_malformed_scan_says_why() -> None:
-    decision = decide_scan(note(consignment([dose(1)])), CDC, f"01{GTIN}10LOT717271231", set())
+    decision = decide(note(consignment([dose(1)])), f"01{GTIN}10LOT717271231")
     assert decision.reason is ScanReason.MALFORMED_CODE
     assert decision.code is None
     assert "gs_separator_missing" in decision.message
@@ -168,6 +193,25 @@ def test_doses_are_counted_through_the_contents() -> None:
     assert partial.reason == "missing_codes: 2 of 2 not scanned"
 
 
+def test_a_consignment_is_kept_as_expected_codes_and_read_back() -> None:
+    goods = consignment([CASE, dose(99)], CONTENTS)
+    kept = goods.expected_codes()
+    assert [(c.code, c.parent_code, c.doses, c.position) for c in kept[:4]] == [
+        (CASE, None, 6, 0),
+        (dose(99), None, 1, 1),
+        (BOXES[0], CASE, 3, 2),
+        (BOXES[1], CASE, 3, 3),
+    ]
+    assert [c.code for c in kept] == goods.codes
+    assert [c.listed for c in kept].count(True) == 2
+    again = Consignment.of_expected(reversed(kept))
+    assert again == goods
+    assert again.place_of({BOXES[1]})(dose(5)) == Place(
+        (dose(5), BOXES[1], CASE), frozenset({BOXES[1]})
+    )
+    assert again.place_of(set())(dose(100)) == Place(())
+
+
 def test_placement_puts_what_a_received_container_holds_inside_it() -> None:
     goods = consignment([CASE], CONTENTS)
     rows = goods.placement([BOXES[1], dose(1)])
@@ -228,9 +272,18 @@ def test_a_scan_is_accepted_once_and_then_always_a_repeat(
     order = data.draw(st.lists(st.sampled_from(goods.codes), max_size=30))
     accepted: set[str] = set()
     for code in order:
-        decision = decide_scan(view, CDC, code, accepted)
+        decision = decide(view, code, accepted)
         before = code in accepted or bool(set(goods.lineage(code)) & accepted)
         assert (decision.result is ScanResult.REPEAT) == before
         if decision.result is ScanResult.ACCEPTED:
             accepted.add(code)
     assert verify_receipt(goods, accepted).received == verify_receipt(goods, set(order)).received
+
+
+@given(consignments())
+def test_expected_codes_keep_the_whole_consignment(goods: Consignment) -> None:
+    kept = goods.expected_codes()
+    assert Consignment.of_expected(kept) == goods
+    assert {c.code: c.doses for c in kept} == goods.doses()
+    for code in goods.codes:
+        assert goods.place_of(set())(code).lineage == tuple(goods.lineage(code))

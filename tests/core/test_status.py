@@ -73,12 +73,25 @@ def test_allowed_from_is_the_table_row(action: Action) -> None:
     assert allowed_from(action) == frozenset(TRANSITIONS[action])
 
 
-@pytest.mark.parametrize(("status", "action"), list(itertools.product(TERMINAL, Action)))
+UNDOES = {Action.UNDO_USE: Status.USED}
+"""The one way back from a terminal status: a vaccination undone by its recorder within the
+province's undo window (DOMAIN.md §5); the province checks who and when."""
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [(s, a) for s, a in itertools.product(TERMINAL, Action) if UNDOES.get(a) is not s],
+)
 def test_terminal_statuses_never_leave(status: Status, action: Action) -> None:
     assert status not in TRANSITIONS[action]
     why = refusal(status, action)
     assert why is not None and why.reason == "terminal_status"
     assert status.value in why.message
+
+
+def test_only_a_used_dose_can_be_undone_and_only_to_normal() -> None:
+    assert TRANSITIONS[Action.UNDO_USE] == {Status.USED: Status.NORMAL}
+    assert refusal(Status.DESTROYED, Action.UNDO_USE) is not None
 
 
 def test_terminal_statuses_are_reached_only_by_use_and_destroy() -> None:

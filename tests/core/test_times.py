@@ -185,7 +185,7 @@ CODES = ["80000010000000017123"]
             | {"expected_quantity": 1},
             ("business_time",),
         ),
-        (Vaccination, WRITE | {"code": CODES[0]}, ("business_time",)),
+        (Vaccination, WRITE | {"code": CODES[0], "vaccinator": "李护士"}, ("business_time",)),
         (
             DownstreamEvent,
             {"bill_type": "322", "document_no": "JZ1", "business_time": FAR}

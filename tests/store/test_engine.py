@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine.url import make_url
 
-from vaxtrace.store.engine import make_engine, read_tx, write_tx
+from vaxtrace.store.engine import after_commit, make_engine, read_tx, write_tx
 
 
 def test_postgresql_connections_do_not_jit_nor_prepare_and_keep_the_urls_options(
@@ -44,4 +44,20 @@ def test_sqlite_writers_of_one_process_queue_for_the_lock(tmp_path: Path) -> Non
         list(pool.map(writes, range(8)))
     with read_tx(engine) as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 160
+    engine.dispose()
+
+
+def test_after_commit_hooks_run_once_committed_never_on_rollback(database_url: str) -> None:
+    engine = make_engine(database_url)
+    ran: list[str] = []
+    with write_tx(engine) as conn:
+        after_commit(conn, lambda: ran.append("committed"))
+        assert ran == []  # not before the commit
+    assert ran == ["committed"]
+    with pytest.raises(RuntimeError), write_tx(engine) as conn:
+        after_commit(conn, lambda: ran.append("rolled back"))
+        raise RuntimeError("refused")
+    with write_tx(engine) as conn:  # the pooled connection keeps no hook of the rolled back
+        pass
+    assert ran == ["committed"]
     engine.dispose()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from vaxtrace.core.errors import Conflict, DomainError
@@ -42,3 +44,44 @@ def test_a_retry_must_be_the_same_request() -> None:
         with pytest.raises(Conflict) as reused:
             check_replay(prior, operation, sha)
         assert reused.value.reason == "client_document_id_reused"
+
+
+def test_a_deadlock_victim_runs_again(database_url: str) -> None:
+    """Two writes that lock two rows in opposite orders deadlock on PostgreSQL; the victim is
+    rolled back and runs again, so both writes land (SQLite has one writer: no deadlock)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: no deadlock to survive")
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE pair (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
+        conn.execute(text("INSERT INTO pair VALUES (1, 0), (2, 0)"))
+    meet = threading.Barrier(2)
+    attempts: list[int] = []
+
+    def write(first: int, second: int) -> Callable[[Connection], int]:
+        def attempt(conn: Connection) -> int:
+            attempts.append(first)
+            conn.execute(text("UPDATE pair SET n = n + 1 WHERE id = :i"), {"i": first})
+            if len(attempts) <= 2:  # the first two attempts meet, each holding one row
+                meet.wait(timeout=10)
+            conn.execute(text("UPDATE pair SET n = n + 1 WHERE id = :i"), {"i": second})
+            return first
+
+        return attempt
+
+    answers: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda a=a, b=b: answers.append(apply_once(engine, write(a, b), lambda: None))
+        )
+        for a, b in ((1, 2), (2, 1))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(answers) == [1, 2]
+    assert len(attempts) == 3  # one of them ran again
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM pair ORDER BY id")).scalars().all() == [2, 2]
+    engine.dispose()

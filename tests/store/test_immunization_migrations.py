@@ -3,12 +3,14 @@ history tables append-only, and go down and up again."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.store.test_migrations import schema_of
@@ -22,7 +24,7 @@ ROLE = "immunization"
 def test_head_matches_the_metadata_with_history_append_only(immunization_engine: Engine) -> None:
     head = ScriptDirectory.from_config(alembic_config(ROLE, immunization_engine)).get_current_head()
     schema = schema_of(immunization_engine)
-    assert schema["versions"] == [head] == ["0008"]
+    assert schema["versions"] == [head] == ["0010"]
     assert set(schema["tables"]) == {t.name for t in metadata.sorted_tables} | {"alembic_version"}
     assert all(any(n.startswith(t + "_") for n in schema["triggers"]) for t in APPEND_ONLY)
     with immunization_engine.connect() as conn:
@@ -57,3 +59,57 @@ def test_down_to_base_and_up_again(immunization_engine: Engine) -> None:
     upgrade(immunization_engine, ROLE)
     upgrade(immunization_engine, ROLE)
     assert schema_of(immunization_engine) == before
+
+
+def test_expected_codes_are_read_for_notes_announced_before(immunization_engine: Engine) -> None:
+    """0006 reads the notes a province already has as announce now reads a new one."""
+    from vaxtrace.core.codes import issue_nmpa20
+    from vaxtrace.core.receipt import consignment
+    from vaxtrace.store.immunization.schema import expected_code, expected_receipt
+
+    config = alembic_config(ROLE, immunization_engine)
+    with immunization_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+    case, boxes = issue_nmpa20("8000003", 1), [issue_nmpa20("8000002", n) for n in (1, 2)]
+    doses = {
+        b: [issue_nmpa20("8000001", 10 * n + d) for d in range(3)] for n, b in enumerate(boxes)
+    }
+    notes = {
+        "e-1": {"codes": [case, "(01)06901234567892(21)SER001"], "contents": {case: boxes} | doses},
+        "e-2": {"codes": [issue_nmpa20("8000001", 99)]},
+        "e-3": {"codes": []},
+    }
+    with immunization_engine.begin() as conn:
+        for n, (event_id, note) in enumerate(notes.items()):
+            conn.execute(
+                expected_receipt.insert().values(
+                    event_id=event_id,
+                    mah_uscc="m",
+                    note_no=f"FH{n}",
+                    consignee_uscc="c",
+                    doses=1,
+                    note=note,
+                    announced_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    sequence=n,
+                )
+            )
+    upgrade(immunization_engine, ROLE)
+    with immunization_engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                expected_code.c.note_event_id,
+                expected_code.c.code,
+                expected_code.c.parent_code,
+                expected_code.c.doses,
+                expected_code.c.position,
+            ).order_by(expected_code.c.note_event_id, expected_code.c.position)
+        ).all()
+    wanted = [
+        (event_id, c.code, c.parent_code, c.doses, c.position)
+        for event_id, note in notes.items()
+        for c in consignment(note["codes"], note.get("contents")).expected_codes()
+    ]
+    assert [tuple(r) for r in rows] == wanted
+    assert len(wanted) == 2 + 2 + 6 + 1
+    assert ("e-1", "0106901234567892" + "21SER001", None, 1, 1) in wanted

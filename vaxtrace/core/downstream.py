@@ -26,6 +26,7 @@ class DownstreamBill(StrEnum):
     RECEIPT = "107"  # 供应入库 a CDC receives a shipping note
     DISTRIBUTION = "209"  # 供应出库 a CDC supplies a lower CDC or a vaccination site
     VACCINATION = "322"  # 接种 a dose is used
+    VACCINATION_UNDO = "323"  # 接种冲销 (VaxTrace's own): a 322 taken back in its undo window
     RETURN = "202"  # 退货出库 goods go back up the chain
     DAMAGE = "215"  # 损坏出库 broken, frozen, lost
 
@@ -34,6 +35,7 @@ ACTIONS: dict[DownstreamBill, Action] = {
     DownstreamBill.RECEIPT: Action.RECEIVE,
     DownstreamBill.DISTRIBUTION: Action.SHIP,
     DownstreamBill.VACCINATION: Action.USE,
+    DownstreamBill.VACCINATION_UNDO: Action.UNDO_USE,
     DownstreamBill.RETURN: Action.RETURN,
     DownstreamBill.DAMAGE: Action.DAMAGE,
 }
@@ -77,6 +79,9 @@ class DownstreamEvent(Model):
     reason: str | None = Field(
         default=None, max_length=500, description="原因: why a receipt failed, what damaged"
     )
+    undoes_document_no: DocumentNo | None = Field(
+        default=None, description="the vaccination (322) an undo (323) takes back"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -91,6 +96,10 @@ class DownstreamEvent(Model):
             raise ValueError("a return (202) needs a return_reason")
         if bill is DownstreamBill.DAMAGE and not self.reason:
             raise ValueError("a damage report (215) needs a reason")
+        if bill is DownstreamBill.VACCINATION_UNDO and not (
+            self.reason and self.undoes_document_no
+        ):
+            raise ValueError("an undo (323) names the vaccination it undoes and why")
         return self
 
     def only(self, codes: tuple[str, ...]) -> DownstreamEvent:

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from vaxtrace.core.datasets import (
     CodesWrite,
+    DocumentNo,
     Model,
     NonEmpty,
     OrgKind,
@@ -67,18 +68,39 @@ class Distribution(CodesWrite):
     receiver_uscc: Uscc = Field(description="收货单位 a lower CDC or a vaccination site")
 
 
-class Vaccination(Write):
-    """322 接种: one dose is used at a vaccination site."""
-
-    code: Scanned
-    vaccinee_ref: str | None = Field(
-        default=None,
+VaccineeRef = Annotated[
+    str,
+    Field(
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9._:\-]+$",
         description="受种者编码: an opaque reference into the site's own records; it stays in "
         "the province and is never reported",
+    ),
+]
+
+
+class Vaccination(Write):
+    """322 接种: one dose is used at a vaccination site. With the dose's product, MAH, batch and
+    expiry (from the province's records) it is the vaccination record the law asks for
+    (疫苗管理法 Art. 46)."""
+
+    code: Scanned
+    vaccinee_ref: VaccineeRef | None = None
+    vaccinator: str = Field(
+        min_length=1, max_length=100, description="接种人员: the site's staff member who gave it"
     )
+    dose_number: int | None = Field(
+        default=None, ge=1, le=10, description="剂次: the dose's number in its series"
+    )
+
+
+class VaccinationUndo(Write):
+    """接种冲销: the user who recorded a vaccination takes it back within the undo window (a
+    wrong scan); a new step that travels like the original, the dose in stock again."""
+
+    vaccination_document_no: DocumentNo = Field(description="the vaccination's document number")
+    reason: NonEmpty = Field(description="why the record was wrong")
 
 
 class DoseCheck(Model):

@@ -11,10 +11,9 @@ are one code.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 
 from vaxtrace.core.codes import CodeError, parse_code
 from vaxtrace.core.downstream import Verification
@@ -40,24 +39,53 @@ class ScanReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ScanDecision:
-    """What one scan means. ``code`` is the canonical code, None when it could not be read."""
+    """What one scan means. ``code`` is the canonical code, None when it could not be read;
+    ``lineage`` the code and the containers around it on the note, innermost first (empty
+    when the code is not on the note or was not looked for)."""
 
     result: ScanResult
     reason: ScanReason
     code: str | None
     message: str
+    lineage: tuple[str, ...] = ()
 
 
-@lru_cache(maxsize=100_000)
 def canonical(text: str) -> str | None:
-    """The canonical form of a code in any form, or None when it is not a readable code.
-
-    Remembered: a note's codes are read again at each scan against it, and reading a GS1
-    code takes about 0.1 ms."""
+    """The canonical form of a code in any form, or None when it is not a readable code."""
     try:
         return parse_code(text).value
     except CodeError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedCode:
+    """One code a note says was sent, as a scan looks it up: the container the note puts it
+    in (None for a listed code), the doses it holds, and its place in :attr:`Consignment.codes`
+    (listed codes first, in the note's order; containers before what they hold)."""
+
+    code: str
+    parent_code: str | None
+    doses: int
+    position: int
+
+    @property
+    def listed(self) -> bool:
+        return self.parent_code is None
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a scanned code sits on its note: ``lineage`` is the code and every container
+    around it, innermost first (empty: not on the note); ``scanned`` those of them whose
+    scan was accepted already."""
+
+    lineage: tuple[str, ...]
+    scanned: frozenset[str] = frozenset()
+
+
+PlaceOf = Callable[[str], Place]
+"""Where a canonical code sits on the note a scan is against (a lookup by the caller)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +125,41 @@ class Consignment:
             counts[code] = sum(counts[c] for c in inside) if inside else 1
         return counts
 
+    def place_of(self, scanned: Collection[str]) -> PlaceOf:
+        """The place of a code on this consignment, given the codes accepted already."""
+        listed = frozenset(self.listed)
+
+        def place(code: str) -> Place:
+            if code not in self.parent and code not in listed:
+                return Place(())
+            lineage = tuple(self.lineage(code))
+            return Place(lineage, frozenset(c for c in lineage if c in scanned))
+
+        return place
+
+    def expected_codes(self) -> list[ExpectedCode]:
+        """Every code of the consignment as it is kept for scans, in :attr:`codes` order."""
+        doses = self.doses()
+        return [
+            ExpectedCode(code, self.parent.get(code), doses[code], position)
+            for position, code in enumerate(self.codes)
+        ]
+
+    @classmethod
+    def of_expected(cls, rows: Iterable[ExpectedCode]) -> Consignment:
+        """The consignment kept as :meth:`expected_codes`, read back without reading a code
+        again (``rows`` in any order)."""
+        ordered = sorted(rows, key=lambda r: r.position)
+        children: dict[str, list[str]] = {}
+        for row in ordered:
+            if row.parent_code is not None:
+                children.setdefault(row.parent_code, []).append(row.code)
+        return cls(
+            tuple(r.code for r in ordered if r.parent_code is None),
+            {k: tuple(v) for k, v in children.items()},
+            {r.code: r.parent_code for r in ordered if r.parent_code is not None},
+        )
+
     def placement(self, received: Iterable[str]) -> list[tuple[str, str | None]]:
         """Each received code with what the note says it holds, as ``(code, container)``:
         the received codes themselves loose (container None), containers first."""
@@ -112,7 +175,10 @@ def consignment(
     """Read a note's listed codes and optional ``contents`` ({container: [codes directly
     inside]}) into canonical form. A code that cannot be read is kept as written (it can then
     never be scanned, so the receipt shows it missing); contents that do not hang below a listed
-    code, that repeat a code or that loop are ignored."""
+    code, that repeat a code or that loop are ignored.
+
+    Done once per note, when it is announced (reading a GS1 code takes ~0.1 ms); scans look
+    codes up in what :meth:`Consignment.expected_codes` kept."""
     roots = tuple(dict.fromkeys(canonical(c) or c.strip() for c in listed))
     inside = {
         canonical(k) or k.strip(): [canonical(c) or c.strip() for c in v]
@@ -134,19 +200,32 @@ def consignment(
 
 @dataclass(frozen=True, slots=True)
 class NoteView:
-    """What a scan needs to know of the note it is scanned against."""
+    """What a scan needs to know of the note it is scanned against, before its code."""
 
     consignee_uscc: str
     closed: bool
-    consignment: Consignment
 
 
 def decide_scan(
-    note: NoteView | None, actor_uscc: str, text: str, scanned: Collection[str]
+    note: NoteView | None, actor_uscc: str, text: str, place_of: PlaceOf
 ) -> ScanDecision:
-    """Decide one scan of ``text`` by ``actor_uscc`` against ``note`` (None: no such note),
-    given the codes of the note already accepted (``scanned``, canonical; the codes of this
-    code's lineage are enough)."""
+    """Decide one scan of ``text`` by ``actor_uscc`` against ``note`` (None: no such note).
+
+    ``place_of`` answers where the canonical code sits on the note and what around it was
+    accepted already; it is asked once, and only when the note takes the scan and the code
+    reads, so a scan refused for its note costs no lookup of its code."""
+    refusal = _refuse_note(note, actor_uscc)
+    if refusal is not None:
+        return refusal
+    try:
+        code = parse_code(text).value
+    except CodeError as exc:
+        return _rejected(ScanReason.MALFORMED_CODE, None, f"{exc.reason}: {exc.message}")
+    return _decide_code(code, place_of(code))
+
+
+def _refuse_note(note: NoteView | None, actor_uscc: str) -> ScanDecision | None:
+    """Why no scan by ``actor_uscc`` is taken against ``note``, if it is not."""
     if note is None:
         return _rejected(ScanReason.UNKNOWN_NOTE, None, "no such shipping note was announced")
     if note.consignee_uscc != actor_uscc:
@@ -157,18 +236,20 @@ def decide_scan(
         return _rejected(
             ScanReason.NOTE_CLOSED, None, "the receipt of this note is confirmed already"
         )
-    try:
-        code = parse_code(text).value
-    except CodeError as exc:
-        return _rejected(ScanReason.MALFORMED_CODE, None, f"{exc.reason}: {exc.message}")
-    return _decide_code(note.consignment, code, scanned)
+    return None
 
 
-def _decide_code(goods: Consignment, code: str, scanned: Collection[str]) -> ScanDecision:
-    lineage = goods.lineage(code)
+def _decide_code(code: str, place: Place) -> ScanDecision:
+    lineage, scanned = place.lineage, place.scanned
+    if not lineage:
+        return _rejected(ScanReason.NOT_ON_NOTE, code, "this code is not on the note")
     if code in scanned:
         return ScanDecision(
-            ScanResult.REPEAT, ScanReason.ALREADY_SCANNED, code, "scanned before: counted once"
+            ScanResult.REPEAT,
+            ScanReason.ALREADY_SCANNED,
+            code,
+            "scanned before: counted once",
+            lineage,
         )
     around = next((c for c in lineage[1:] if c in scanned), None)
     if around is not None:
@@ -177,17 +258,17 @@ def _decide_code(goods: Consignment, code: str, scanned: Collection[str]) -> Sca
             ScanReason.INSIDE_SCANNED_CONTAINER,
             code,
             f"inside {around}, which was scanned: counted with it",
+            lineage,
         )
-    if code in goods.listed:
-        return ScanDecision(ScanResult.ACCEPTED, ScanReason.ON_NOTE, code, "on the note")
-    if code in goods.parent:
-        return ScanDecision(
-            ScanResult.ACCEPTED,
-            ScanReason.INSIDE_LISTED_CONTAINER,
-            code,
-            f"inside {lineage[-1]}, which is on the note",
-        )
-    return _rejected(ScanReason.NOT_ON_NOTE, code, "this code is not on the note")
+    if len(lineage) == 1:
+        return ScanDecision(ScanResult.ACCEPTED, ScanReason.ON_NOTE, code, "on the note", lineage)
+    return ScanDecision(
+        ScanResult.ACCEPTED,
+        ScanReason.INSIDE_LISTED_CONTAINER,
+        code,
+        f"inside {lineage[-1]}, which is on the note",
+        lineage,
+    )
 
 
 def _rejected(reason: ScanReason, code: str | None, message: str) -> ScanDecision:

@@ -43,6 +43,7 @@ class Action(StrEnum):
     RECEIVE = "receive"  # 102/107 receipt
     RETURN = "return"  # 103/202 returns
     USE = "use"  # 322 vaccination
+    UNDO_USE = "undo_use"  # a vaccination taken back by its recorder within the undo window
     LOCK_PENDING = "lock_pending"
     LOCK_TO_BE_RECALLED = "lock_to_be_recalled"
     LOCK_ABNORMAL = "lock_abnormal"
@@ -75,6 +76,10 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
         S.DAMAGED: S.DAMAGED,
     },
     Action.USE: {S.NORMAL: S.USED},
+    # The one way back from a terminal status: the province allows it only to the user who
+    # recorded the vaccination, within its undo window (DOMAIN.md §5, after the EU hub's
+    # experience that wrong scans need a bounded undo).
+    Action.UNDO_USE: {S.USED: S.NORMAL},
     Action.LOCK_PENDING: {S.LOT_RELEASED: S.PENDING, S.NORMAL: S.PENDING},
     Action.LOCK_TO_BE_RECALLED: {
         S.LOT_RELEASED: S.TO_BE_RECALLED,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, at_item
 from vaxtrace.exchange.envelope import Opened, Signer, Verifier, open_envelope, payload_of, seal
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.engine import after_commit, read_tx, write_tx
 from vaxtrace.store.exchange import (
     DEAD,
     DEAD_LETTERS,
@@ -144,6 +144,9 @@ class Outbox:
         self.clock = clock
         self.batch_size = batch_size
         self.on_refused = on_refused
+        self.on_post: Callable[[], None] | None = None
+        """Called once a write that queued a message has committed (the node's delivery loop
+        wakes, so the message does not wait for the next poll)."""
         """Called when a receiver refuses a message (see :data:`OnRefused`); the node that
         owns this outbox sets it."""
 
@@ -175,6 +178,8 @@ class Outbox:
             payload=payload,
         )
         self.store.enqueue(conn, receiver, sequence, envelope, self._now())
+        if self.on_post is not None:
+            after_commit(conn, self.on_post)
         return envelope
 
     def deliver_due(self, send: Send) -> Round:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -66,15 +66,31 @@ in SQLite's busy handler, which sleeps in growing steps and lets a busy server's
 spend more time asleep than writing. Other processes still wait on busy_timeout."""
 
 
+AFTER_COMMIT = "vaxtrace_after_commit"
+
+
+def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
+    """Run ``hook`` once the write transaction of ``conn`` (a :func:`write_tx`) has committed;
+    never if it rolls back."""
+    conn.info.setdefault(AFTER_COMMIT, []).append(hook)
+
+
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed when the block ends, rolled back on any error."""
+    """One write transaction: committed when the block ends, rolled back on any error; then
+    the hooks registered with :func:`after_commit` run."""
     with (
         _WRITERS.get(engine) or nullcontext(),
         engine.connect().execution_options(vaxtrace_write=True) as conn,
-        conn.begin(),
     ):
-        yield conn
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            hooks = conn.info.pop(AFTER_COMMIT, [])  # the connection goes back to the pool
+        if not conn.in_transaction():
+            for hook in hooks:
+                hook()
 
 
 @contextmanager

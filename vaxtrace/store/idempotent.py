@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.store.engine import write_tx
@@ -26,13 +26,20 @@ def apply_once(
     committed: Callable[[], Answer | None],
 ) -> Answer:
     """Run ``attempt`` in a write transaction; ``committed`` answers the committed answer to
-    this request's id, if any, for when a concurrent twin won."""
-    for _attempt in range(2):
+    this request's id, if any, for when a concurrent twin won. A transaction PostgreSQL chose
+    as a deadlock's victim (or a serialization failure) is run again, a few times."""
+    clashes = 0
+    victims = 0
+    while clashes < 2:
         try:
             with write_tx(engine) as conn:
                 return attempt(conn)
         except IntegrityError:
-            continue  # a concurrent twin won the race: answer as its retry
+            clashes += 1  # a concurrent twin won the race: answer as its retry
+        except OperationalError as exc:
+            victims += 1
+            if victims > RETRIES_AFTER_DEADLOCK or not retryable(exc):
+                raise
         except DomainError:
             # Refused, perhaps only because a concurrent twin of this request committed
             # meanwhile (PostgreSQL reads committed data per statement): answer as a retry.
@@ -44,6 +51,16 @@ def apply_once(
     if answer is None:
         raise Conflict("write_conflict", "the write clashed with a concurrent one; retry")
     return answer
+
+
+RETRIES_AFTER_DEADLOCK = 3
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+and may simply run again."""
+
+
+def retryable(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def check_replay(prior: Any, operation: str, request_sha256: str) -> None:

@@ -4,12 +4,14 @@ body), a role's staff from their bearer token."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Header, HTTPException, Request
 
 from vaxtrace.core.errors import DomainError
 from vaxtrace.exchange.pki import SystemIdentity, identity_of
+from vaxtrace.store.tokens import token_sha256
 from vaxtrace.web.tls import client_certificate
 
 
@@ -49,6 +51,29 @@ def app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
 
     async def dependency(request: Request) -> Any:
         return getattr(request.app.state, name)
+
+    return dependency
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """Who calls with a staff token: the organisation, and the token's own identity (its
+    SHA-256: one person's token, as the staff are issued one each) for steps only the same
+    person may take back."""
+
+    org_uscc: str
+    user: str
+
+
+def bearer_staff(name: str) -> Callable[..., Staff]:
+    """Like :func:`bearer_actor`, with the token's identity."""
+
+    def dependency(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> Staff:
+        org = bearer_organisation(authorization, getattr(request.app.state, name).authenticate)
+        assert authorization is not None
+        return Staff(org, token_sha256(authorization[7:].strip()))
 
     return dependency
 

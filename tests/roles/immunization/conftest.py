@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,5 +16,7 @@ from province_world import Province, make_province
 
 
 @pytest.fixture
-def province(immunization_engine: Engine) -> Province:
-    return make_province(immunization_engine)
+def province(immunization_engine: Engine) -> Iterator[Province]:
+    made = make_province(immunization_engine)
+    yield made
+    made.svc.close()

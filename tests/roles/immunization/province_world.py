@@ -94,6 +94,7 @@ def batch_entry(
         "codes": codes,
     }
 
+
 _numbers = itertools.count(1)
 
 
@@ -177,7 +178,9 @@ class Province:
         return self.svc.receive_envelope(PLATFORM_CALLER, envelope)
 
     def counts(self) -> dict[str, int]:
-        """Rows per table: a refusal leaves them all as they were."""
+        """Rows per table (the scans' audit written first): a refusal leaves them all as
+        they were."""
+        self.svc.scan_audit.flush()
         with self.engine.connect() as conn:
             return {
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())

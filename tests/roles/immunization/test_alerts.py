@@ -179,7 +179,9 @@ def test_a_report_the_platform_refuses_is_an_alert_here(desk: Desk) -> None:
     svc.distribute(
         PROVINCE_CDC, Distribution(**fields("d"), codes=(CONTENTS[CASE][0],), receiver_uscc=POV)
     )
-    used = svc.vaccinate(POV, Vaccination(**fields("v"), code=dose(1), vaccinee_ref="c-7"))
+    used = svc.vaccinate(
+        POV, Vaccination(**fields("v"), code=dose(1), vaccinee_ref="c-7", vaccinator="李护士")
+    )
     problem = {
         "reason": "not_represented",
         "field": "envelopes[0].data_owner",

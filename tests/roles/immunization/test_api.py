@@ -5,6 +5,7 @@ refusals as RFC 9457 problems that change nothing, each write reported through t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,11 @@ def test_scan_confirm_distribute_vaccinate(desk: Desk) -> None:
 
     sent = desk.post("/distributions", write("dist", codes=[BOXES[0]], receiver_uscc=POV))
     assert sent.status_code == 201, sent.text
-    used = desk.post("/vaccinations", write("vac", code=dose(2), vaccinee_ref="c-1"), actor=POV)
+    used = desk.post(
+        "/vaccinations",
+        write("vac", code=dose(2), vaccinee_ref="c-1", vaccinator="李护士"),
+        actor=POV,
+    )
     assert used.status_code == 201, used.text
     assert desk.get("/stock", POV, code=dose(2)).json()["state"] == "used"
     assert desk.get("/stock", POV).json()["by_state"] == {"in_stock": 3, "used": 1}
@@ -172,7 +177,7 @@ def test_refusals_are_problems_that_change_nothing(desk: Desk) -> None:
         before,
     )
     desk.refused(
-        desk.post("/vaccinations", write("vac", code=dose(1))),
+        desk.post("/vaccinations", write("vac", code=dose(1), vaccinator="李护士")),
         422,
         "wrong_organisation_kind",
         None,
@@ -192,6 +197,92 @@ def test_refusals_are_problems_that_change_nothing(desk: Desk) -> None:
     desk.refused(other, 404, "unknown_note", None, {**before, "receipt_scan": 2})
 
 
+def _at_the_site(desk: Desk) -> None:
+    desk.province.announce("FH1", [CASE], contents=CONTENTS)
+    desk.post("/receipts/FH1/scans", {"code": CASE})
+    assert desk.post("/receipts/FH1/confirm", write("rcv")).status_code == 201
+    sent = desk.post("/distributions", write("dist", codes=[BOXES[0]], receiver_uscc=POV))
+    assert sent.status_code == 201, sent.text
+
+
+def test_the_vaccination_record_the_law_asks_for(desk: Desk) -> None:
+    _at_the_site(desk)
+    given = write("vac", code=dose(1), vaccinee_ref="c-1", vaccinator="李护士", dose_number=2)
+    assert desk.post("/vaccinations", given, actor=POV).status_code == 201
+    (record,) = desk.get("/vaccinations", POV, vaccinee_ref="c-1").json()
+    assert {k: record[k] for k in ("code", "vaccinator", "dose_number", "site_uscc")} == {
+        "code": dose(1),
+        "vaccinator": "李护士",
+        "dose_number": 2,
+        "site_uscc": POV,
+    }
+    assert (record["mah_uscc"], record["batch_no"], record["expiry_date"]) == (
+        MAH,
+        "B2024001",
+        "2028-12-31",
+    )
+    assert record["product_code"] == "HEPB-10" and record["undone_by"] is None
+    assert desk.get("/vaccinations", POV, vaccinee_ref="c-2").json() == []
+    before = desk.province.counts()
+    nameless = desk.post("/vaccinations", write("vac", code=dose(2)), actor=POV)
+    desk.refused(nameless, 422, "invalid_missing", "vaccinator", before)
+
+
+def test_whoever_recorded_a_vaccination_may_undo_it_within_the_window(desk: Desk) -> None:
+    _at_the_site(desk)
+    given = write("vac", code=dose(1), vaccinator="李护士")
+    assert desk.post("/vaccinations", given, actor=POV).status_code == 201
+    other_nurse = desk.province.svc.issue_token(POV, "王护士")
+    before = desk.province.counts()
+    undo = write("undo", vaccination_document_no=given["document_no"], reason="扫错了")
+    by_other = desk.client.post(
+        f"{API}/vaccination-undos", json=undo, headers={"Authorization": f"Bearer {other_nurse}"}
+    )
+    desk.refused(by_other, 403, "not_the_recorder", "vaccination_document_no", before)
+    unknown = write("undo", vaccination_document_no="NOPE", reason="扫错了")
+    desk.refused(
+        desk.post("/vaccination-undos", unknown, actor=POV),
+        404,
+        "unknown_vaccination",
+        "vaccination_document_no",
+        before,
+    )
+    done = desk.post("/vaccination-undos", undo, actor=POV)
+    assert done.status_code == 201, done.text
+    assert desk.get("/stock", POV, code=dose(1)).json()["state"] == "in_stock"
+    assert desk.post("/dose-checks", {"code": dose(1)}, actor=POV).json()["allowed"] is True
+    (record,) = desk.get("/vaccinations", POV).json()
+    assert record["undone_by"] == undo["document_no"]
+    _, event = desk.province.reports()[-1]
+    assert event.bill_type is DownstreamBill.VACCINATION_UNDO
+    assert (event.codes, event.undoes_document_no) == ((dose(1),), given["document_no"])
+    again = write("undo", vaccination_document_no=given["document_no"], reason="再次")
+    before = desk.province.counts()
+    desk.refused(
+        desk.post("/vaccination-undos", again, actor=POV),
+        409,
+        "already_undone",
+        "vaccination_document_no",
+        before,
+    )
+
+
+def test_no_undo_after_the_window(desk: Desk) -> None:
+    _at_the_site(desk)
+    given = write("vac", code=dose(1), vaccinator="李护士")
+    assert desk.post("/vaccinations", given, actor=POV).status_code == 201
+    desk.province.svc.undo_window = timedelta(0)
+    before = desk.province.counts()
+    late = write("undo", vaccination_document_no=given["document_no"], reason="太晚了")
+    desk.refused(
+        desk.post("/vaccination-undos", late, actor=POV),
+        409,
+        "undo_window_passed",
+        "vaccination_document_no",
+        before,
+    )
+
+
 @pytest.mark.parametrize(
     "stamp",
     ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2000-01-01T07:59:59+08:00"],
@@ -206,7 +297,9 @@ def test_a_time_no_node_can_store_is_refused_at_the_edge(desk: Desk, stamp: str)
     for response in (
         desk.post("/receipts/FH1/confirm", write("rcv") | far),
         desk.post("/distributions", write("d", codes=[BOXES[0]], receiver_uscc=POV) | far),
-        desk.post("/vaccinations", write("vac", code=dose(2)) | far, actor=POV),
+        desk.post(
+            "/vaccinations", write("vac", code=dose(2), vaccinator="李护士") | far, actor=POV
+        ),
         desk.post("/damage-reports", write("dmg", codes=[dose(4)], reason="r") | far),
     ):
         desk.refused(response, 422, "out_of_range", "business_time", before)

@@ -48,7 +48,7 @@ def distribution(*codes: str, to: str = POV, **extra: Any) -> Distribution:
 
 
 def vaccination(code: str, **extra: Any) -> Vaccination:
-    return Vaccination(**fields("vac", **extra), code=code)
+    return Vaccination(**fields("vac", **extra), code=code, vaccinator="李护士")
 
 
 def goods_return(*codes: str, to: str = MAH, **extra: Any) -> GoodsReturn:

@@ -68,7 +68,9 @@ def test_every_report_is_taken_by_the_platform(hub: PlatformService, tmp_path: P
     province.svc.distribute(
         PROVINCE_CDC, Distribution(**fields("d"), codes=(BOXES[0],), receiver_uscc=POV)
     )
-    province.svc.vaccinate(POV, Vaccination(**fields("v"), code=dose(1), vaccinee_ref="c-7"))
+    province.svc.vaccinate(
+        POV, Vaccination(**fields("v"), code=dose(1), vaccinee_ref="c-7", vaccinator="李护士")
+    )
     caller = SystemIdentity("province-32", PROVINCE_CDC, 1)
     taken: list[dict[str, Any]] = []
 

@@ -45,7 +45,7 @@ def check(province: Province, code: str, actor: str = POV) -> dict[str, Any]:
 
 
 def vaccinate(province: Province, code: str) -> Any:
-    return province.svc.vaccinate(POV, Vaccination(**fields("vac"), code=code))
+    return province.svc.vaccinate(POV, Vaccination(**fields("vac"), code=code, vaccinator="李护士"))
 
 
 def test_a_good_dose_passes_and_the_check_is_audited(at_site: Province) -> None:

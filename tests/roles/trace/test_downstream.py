@@ -92,6 +92,31 @@ def test_receipt_distribution_and_vaccination_enter_the_history(
     assert world.trace(other_box)["holder_uscc"] == cdc
 
 
+def test_an_undone_vaccination_puts_the_dose_back_at_the_site(
+    world: World, receiver: DownstreamReceiver
+) -> None:
+    case, box, dose = _shipped_case(world)
+    cdc, pov = world.cdc.uscc, world.pov.uscc
+    receipt = report(
+        "107",
+        cdc,
+        [case],
+        counterparty_uscc=world.mah.uscc,
+        shipping_note_no="FH1",
+        verification="verified",
+        expected_quantity=500,
+        actual_quantity=500,
+    )
+    supply = report("209", cdc, [box], 2, counterparty_uscc=pov)
+    jab = report("322", pov, [dose], 3)
+    undo = report("323", pov, [dose], 3, reason="扫错了", undoes_document_no=jab["document_no"])
+    events = [forwarded(e) for e in (receipt, supply, jab, undo)]
+    assert [a["accepted"] for a in receiver.receive_batch(PLATFORM, events)] == [True] * 4
+    found = world.trace(dose)
+    assert (found["status"], found["holder_uscc"]) == ("normal", pov)
+    assert [e["bill_type"] for e in found["history"]][-2:] == ["322", "323"]
+
+
 def test_a_repeat_is_taken_once_even_as_a_new_envelope(
     world: World, receiver: DownstreamReceiver
 ) -> None:

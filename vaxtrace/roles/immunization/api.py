@@ -25,6 +25,7 @@ from vaxtrace.core.province import (
     ReceiptScan,
     ReceivingNote,
     Vaccination,
+    VaccinationUndo,
 )
 from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
 from vaxtrace.core.refusal import Acknowledgement, AlertState
@@ -34,7 +35,7 @@ from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.immunization.service.alerts import MAX_ALERTS
 from vaxtrace.roles.immunization.service.coldchain import CSV_MAX_BYTES
 from vaxtrace.web.answers import write_answer
-from vaxtrace.web.identity import app_state, bearer_actor
+from vaxtrace.web.identity import Staff, app_state, bearer_actor, bearer_staff
 from vaxtrace.web.problems import problem
 
 REJECTED_STATUS = {
@@ -109,6 +110,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     Service = Annotated[ImmunizationService, Depends(app_state("immunization"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]
     Actor = Annotated[str, Depends(bearer_actor("immunization"))]
+    StaffMember = Annotated[Staff, Depends(bearer_staff("immunization"))]
     """The CDC or vaccination site behind the bearer token."""
 
     # --- the exchange with the platform (mutual TLS) ------------------------------------------
@@ -169,12 +171,36 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area."""
         return write_answer(svc.distribute(who, item), response)
 
-    @router.post("/vaccinations", status_code=201)
+    @router.post("/vaccinations", status_code=201, responses=_problems(401, 403, 404, 409, 422))
     def vaccinate(
-        item: Vaccination, svc: Service, who: Actor, response: Response
+        item: Vaccination, svc: Service, who: StaffMember, response: Response
     ) -> dict[str, Any]:
-        """322 接种: a vaccination site uses one dose it holds (loose or in its box)."""
-        return write_answer(svc.vaccinate(who, item), response)
+        """322 接种: a vaccination site uses one dose it holds (loose or in its box), if the
+        dose gate lets it: refused (409, or 422 for a code that is no dose of the province)
+        with ``reasons``, every reason that applies. The record keeps vaccine, MAH, dose code,
+        batch, expiry, time, site, vaccinator, dose number and the recipient's reference."""
+        return write_answer(svc.vaccinate(who.org_uscc, item, who.user), response)
+
+    @router.post(
+        "/vaccination-undos", status_code=201, responses=_problems(401, 403, 404, 409, 422)
+    )
+    def undo_vaccination(
+        item: VaccinationUndo, svc: Service, who: StaffMember, response: Response
+    ) -> dict[str, Any]:
+        """接种冲销: take back a wrong vaccination record — only with the token that recorded
+        it (403 ``not_the_recorder``) and within the undo window (409
+        ``undo_window_passed``); the dose is in stock again and the undo (323) is reported."""
+        return write_answer(svc.undo_vaccination(who.org_uscc, item, who.user), response)
+
+    @router.get("/vaccinations", responses=_problems(401, 422))
+    def vaccination_records(
+        svc: Service,
+        who: Actor,
+        vaccinee_ref: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """接种记录 of your site, newest first; one recipient's with ``vaccinee_ref``."""
+        return svc.vaccination_records(who, vaccinee_ref, limit)
 
     @router.post("/returns", status_code=201)
     def return_goods(

@@ -202,6 +202,8 @@ APPEND_ONLY = (
     "province_write",
     "safety_signal",
     "dose_check",
+    "vaccination_record",
+    "vaccination_undo",
 )
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""
 
@@ -316,3 +318,64 @@ CDC or site that did the step (``org_uscc``) until its staff acknowledge it: the
 platform sent back, or the platform's own refusal of what this node sent it. ``notice`` is the
 whole :class:`vaxtrace.core.refusal.RefusalNotice`; ``origin_event_id`` the envelope the
 report left in."""
+
+vaccination_record = Table(
+    "vaccination_record",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_uscc", String(18), nullable=False),
+    Column("document_no", String(60), nullable=False),
+    Column("code", CodeText, nullable=False),
+    Column("product_code", String(40)),
+    Column("mah_uscc", String(18), nullable=False),
+    Column("batch_no", String(20)),
+    Column("expiry_date", Date),
+    Column("vaccinated_at", DateTime(timezone=True), nullable=False),
+    Column("vaccinator", String(100), nullable=False),
+    Column("dose_number", Integer),
+    Column("vaccinee_ref", String(64)),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("site_uscc", "document_no"),
+    Index("ix_vaccination_record_vaccinee", "site_uscc", "vaccinee_ref"),
+)
+"""接种记录 (疫苗管理法 Art. 46): vaccine, MAH, dose code, batch, expiry, time, site,
+vaccinator, dose number and the recipient's reference, as the site recorded it; ``recorded_by``
+the SHA-256 of the staff token that recorded it (who may undo it). Append-only."""
+
+vaccination_undo = Table(
+    "vaccination_undo",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", Id, ForeignKey("vaccination_record.id"), nullable=False, unique=True),
+    Column("document_no", String(60), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+"""接种冲销: a vaccination record taken back by whoever recorded it, inside the undo window
+(append-only)."""
+
+expected_code = Table(
+    "expected_code",
+    metadata,
+    Column("note_event_id", String(36), ForeignKey("expected_receipt.event_id"), nullable=False),
+    Column("code", String(300), nullable=False),
+    Column("parent_code", String(300)),
+    Column("doses", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    PrimaryKeyConstraint("note_event_id", "code"),
+)
+"""Every code an announced note says was sent, read into canonical form once, when the note
+is taken (see vaxtrace.core.receipt.Consignment.expected_codes): ``parent_code`` is the
+container the note puts it in (empty for a listed code), ``doses`` what it holds, ``position``
+its order on the note (listed codes first, containers before what they hold). A scan looks up
+its code and the containers around it here instead of reading the whole note again. Codes are
+compared as equal only, in the collation of ``receipt_scan.code``, which they are matched with.
+
+``receipt_scan`` rows are numbered in the order they are written, not scanned: a repeat or a
+rejected scan is written in a batch shortly after it is answered (see
+vaxtrace.store.batched); ``scanned_at`` is the order of the scans."""
+
+Index("ix_expected_receipt_note_no", expected_receipt.c.note_no)
+"""Scans and confirmations find a note by its number."""

@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from vaxtrace.core.receipt import consignment
 from vaxtrace.core.refusal import REFUSAL, RefusalNotice
 from vaxtrace.exchange.envelope import Opened
 from vaxtrace.roles.immunization.service import alerts
+from vaxtrace.store.immunization.receipts import record_expected_codes
 from vaxtrace.store.immunization.schema import expected_receipt
 
 Document = RefusalNotice | None
@@ -29,14 +31,16 @@ def read(opened: Opened) -> Document:
 
 def announce(conn: Connection, opened: Opened, document: Document) -> dict[str, Any]:
     """Take one envelope the platform forwarded, in the caller's transaction: a shipping
-    note becomes an expected receipt of its consignee CDC, a refusal an alert."""
+    note becomes an expected receipt of its consignee CDC, its codes read once into the
+    form each scan looks up (``expected_code``); a refusal an alert."""
     if isinstance(document, RefusalNotice):
         return {"alert_id": alerts.keep(conn, document)}
     note = opened.payload.get("shipping_note")
     if note is not None:
+        event_id = opened.header["event_id"]
         conn.execute(
             insert(expected_receipt).values(
-                event_id=opened.header["event_id"],
+                event_id=event_id,
                 mah_uscc=opened.header["data_owner"],
                 note_no=note["document_no"],
                 consignee_uscc=note["consignee_uscc"],
@@ -46,4 +50,6 @@ def announce(conn: Connection, opened: Opened, document: Document) -> dict[str, 
                 sequence=int(opened.header["sequence"]),
             )
         )
+        goods = consignment(note.get("codes") or [], note.get("contents"))
+        record_expected_codes(conn, event_id, goods.expected_codes())
     return {}

@@ -3,6 +3,7 @@ the one object the API and CLI use."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -20,6 +21,7 @@ from vaxtrace.core.province import (
     GoodsReturn,
     ReceivingNote,
     Vaccination,
+    VaccinationUndo,
 )
 from vaxtrace.core.receipt import ScanDecision
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
@@ -35,6 +37,7 @@ from vaxtrace.roles.immunization.service import (
     inventory,
     movements,
     receipts,
+    records,
     signals,
     sync,
 )
@@ -57,7 +60,8 @@ def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict
 
 class ImmunizationService:
     """The province's node. With an ``outbox``, every write reports its step to the platform
-    in the write's own transaction."""
+    in the write's own transaction. :meth:`close` it when done: it writes the scans' audit
+    still pending."""
 
     def __init__(
         self,
@@ -66,10 +70,18 @@ class ImmunizationService:
         platform_key: Verifier | None,
         *,
         outbox: Outbox | None = None,
+        undo_window: timedelta = timedelta(hours=24),
     ) -> None:
         self.engine = engine
+        self.undo_window = undo_window
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
+        self.scan_audit = receipts.ScanAudit(engine)
+        """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
+
+    def close(self) -> None:
+        """Write what is pending (the scans' audit)."""
+        self.scan_audit.close()
 
     @property
     def outbox(self) -> Outbox | None:
@@ -142,7 +154,7 @@ class ImmunizationService:
     def scan(
         self, actor: str, note_no: str, code: str, mah_uscc: str | None = None
     ) -> ScanDecision:
-        return receipts.scan(self.engine, actor, note_no, code, mah_uscc)
+        return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, mah_uscc)
 
     def receipt(self, actor: str, note_no: str, mah_uscc: str | None = None) -> dict[str, Any]:
         return receipts.progress(self.engine, actor, note_no, mah_uscc)
@@ -155,8 +167,23 @@ class ImmunizationService:
     def distribute(self, actor: str, request: Distribution) -> WriteResult:
         return movements.distribute(self.engine, self.outbox, actor, request)
 
-    def vaccinate(self, actor: str, request: Vaccination) -> WriteResult:
-        return movements.vaccinate(self.engine, self.outbox, actor, request)
+    def vaccinate(self, actor: str, request: Vaccination, user: str | None = None) -> WriteResult:
+        """322 接种 by ``user`` (a staff token's identity; the unit itself when not given)."""
+        return movements.vaccinate(self.engine, self.outbox, actor, request, user or actor)
+
+    def undo_vaccination(
+        self, actor: str, request: VaccinationUndo, user: str | None = None
+    ) -> WriteResult:
+        """接种冲销 by whoever recorded the vaccination, within the undo window."""
+        return movements.undo_vaccination(
+            self.engine, self.outbox, actor, request, user or actor, self.undo_window
+        )
+
+    def vaccination_records(
+        self, actor: str, vaccinee_ref: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The site's vaccination records, newest first (one recipient's with vaccinee_ref)."""
+        return records.vaccination_records(self.engine, actor, vaccinee_ref, limit)
 
     def return_goods(self, actor: str, request: GoodsReturn) -> WriteResult:
         return movements.return_goods(self.engine, self.outbox, actor, request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -15,7 +15,7 @@ from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.dose_gate import Label, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import Conflict, DomainError, examples
+from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
 from vaxtrace.core.province import (
     OUT_OF_STOCK_REASONS,
     DamageReport,
@@ -24,6 +24,7 @@ from vaxtrace.core.province import (
     StockState,
     Unit,
     Vaccination,
+    VaccinationUndo,
     check_return_within,
     check_supply,
 )
@@ -36,7 +37,7 @@ from vaxtrace.roles.immunization.service.lookups import (
     unit,
 )
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
-from vaxtrace.store.immunization import safety, stock
+from vaxtrace.store.immunization import safety, stock, vaccinations
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +73,11 @@ def distribute(
 
 
 def vaccinate(
-    engine: Engine, outbox: Outbox | None, actor: str, request: Vaccination
+    engine: Engine, outbox: Outbox | None, actor: str, request: Vaccination, user: str
 ) -> WriteResult:
     """322 接种: a vaccination site uses one dose it holds, loose or still in its box, if the
-    dose gate lets it (every refusal is audited, as is the dose given)."""
+    dose gate lets it (every refusal is audited, as is the dose given), and keeps the record
+    the law asks for; ``user`` (who recorded it) alone may undo it."""
 
     def apply(conn: Connection, acting: Unit, now: datetime) -> Step:
         require_kind(acting, OrgKind.POV, "vaccinate")
@@ -86,6 +88,18 @@ def vaccinate(
         codes = take_listed(conn, actor, [scanned.value], field="code")
         moved = hand_over(conn, actor, codes, actor, StockState.USED, now)
         dose_checks.audit(conn, actor, scanned.value, "vaccination", decision)
+        vaccinations.record_vaccination(
+            conn,
+            site=actor,
+            document_no=request.document_no,
+            code=scanned.value,
+            vaccinated_at=request.business_time,
+            vaccinator=request.vaccinator,
+            dose_number=request.dose_number,
+            vaccinee_ref=request.vaccinee_ref,
+            recorded_by=user,
+            recorded_at=now,
+        )
         body = {"code": scanned.value, "unpacked": moved.unpacked}
         return Step(body, _event(DownstreamBill.VACCINATION, request, actor, codes))
 
@@ -94,6 +108,61 @@ def vaccinate(
     except DomainError as exc:
         dose_checks.audit_refused(engine, actor, request.code, exc)
         raise
+
+
+def undo_vaccination(
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: VaccinationUndo,
+    user: str,
+    window: timedelta,
+) -> WriteResult:
+    """接种冲销: whoever recorded a vaccination takes it back within ``window`` of recording
+    it; the dose is in the site's stock again and the undo (323) travels like the original."""
+
+    def apply(conn: Connection, acting: Unit, now: datetime) -> Step:
+        require_kind(acting, OrgKind.POV, "undo a vaccination")
+        field = "vaccination_document_no"
+        record = vaccinations.find_record(conn, actor, request.vaccination_document_no)
+        if record is None:
+            raise NotFound("unknown_vaccination", "no such vaccination at your site", field=field)
+        if record["undone_by"] is not None:
+            raise Conflict("already_undone", f"undone by {record['undone_by']}", field=field)
+        if record["recorded_by"] != user:
+            raise Forbidden("not_the_recorder", "only whoever recorded it may undo it", field=field)
+        if now - _aware(record["recorded_at"]) > window:
+            raise Conflict(
+                "undo_window_passed",
+                f"a vaccination may be undone within {window} of recording it",
+                field=field,
+            )
+        if vaccinations.restore_used(conn, record["code"], actor, now) != 1:
+            raise Conflict("stock_changed", "the dose is no longer used at your site", field=field)
+        vaccinations.record_undo(
+            conn,
+            record_id=record["id"],
+            document_no=request.document_no,
+            reason=request.reason,
+            recorded_by=user,
+            recorded_at=now,
+        )
+        event = _event(
+            DownstreamBill.VACCINATION_UNDO,
+            request,
+            actor,
+            (str(record["code"]),),
+            reason=request.reason,
+            undoes_document_no=request.vaccination_document_no,
+        )
+        body = {"code": record["code"], "undoes": request.vaccination_document_no}
+        return Step(body, event)
+
+    return province_write(engine, outbox, actor, "vaccination_undo", request, apply)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def return_goods(
@@ -224,7 +293,7 @@ def hand_over(
 
 def _event(
     bill: DownstreamBill,
-    request: Distribution | Vaccination | GoodsReturn | DamageReport,
+    request: Distribution | Vaccination | VaccinationUndo | GoodsReturn | DamageReport,
     actor: str,
     codes: tuple[str, ...],
     **bill_fields: Any,

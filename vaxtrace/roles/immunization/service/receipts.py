@@ -1,9 +1,16 @@
 """107 供应入库 with scan verification: a CDC scans what arrives against the shipping note the
 platform announced, then confirms the receipt; the codes received go into its stock and the
-receipt is reported to the MAH."""
+receipt is reported to the MAH.
+
+A scan reads the note's header and looks its code up among the codes the note was read into
+when it was announced (``expected_code``); it never reads the whole note. It is decided on a
+snapshot, without the writer's lock, and kept in the audit whatever was decided (see
+:class:`ScanAudit`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,27 +22,29 @@ from vaxtrace.core.province import ReceivingNote, Unit
 from vaxtrace.core.receipt import (
     Consignment,
     NoteView,
+    Place,
+    PlaceOf,
     ReceiptVerification,
     ScanDecision,
-    canonical,
-    consignment,
+    ScanResult,
     decide_scan,
     verify_receipt,
 )
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service.signals import placed_batches
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.batched import Appender, GroupCommit
+from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization import receipts, stock
+from vaxtrace.store.immunization.schema import receipt_scan
 
 MISSING_SHOWN = 50
 """Missing codes an answer names at most (the count is always given)."""
 
 
-def goods_of(row: RowMapping) -> Consignment:
-    """What an announced note says was sent, in canonical form."""
-    note = row["note"]
-    return consignment(note.get("codes") or [], note.get("contents"))
+def goods_of(conn: Connection, row: RowMapping) -> Consignment:
+    """What an announced note says was sent, in canonical form (as read when announced)."""
+    return Consignment.of_expected(receipts.expected_codes(conn, row["event_id"]))
 
 
 def _note(
@@ -65,37 +74,126 @@ def _own_note(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class AcceptedScan:
+    """A scan accepted on a snapshot, to be kept (or decided again) under the writer's lock."""
+
+    note: RowMapping
+    note_no: str
+    actor: str
+    decision: ScanDecision
+    at: datetime
+
+
+class ScanAudit:
+    """How scans are kept (every scan, whatever was decided, in ``receipt_scan``).
+
+    An accepted scan is what later scans and the receipt depend on: it is committed before
+    it is answered, in a transaction it shares with the accepted scans that came meanwhile
+    (:func:`keep_accepted`, one thread). A repeat or a rejection changes nothing that
+    anything depends on: its row is appended in a batch shortly after it is answered, so it
+    never waits for the database's writer; a crash may lose the last ~``interval`` of them.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 0.05) -> None:
+        self.accepted: GroupCommit[AcceptedScan, ScanDecision] = GroupCommit(
+            engine, keep_accepted, "accepted-scans"
+        )
+        self.others = Appender(engine, receipt_scan, interval)
+
+    def flush(self) -> None:
+        """Write the repeats and rejections pending now."""
+        self.others.flush()
+
+    def close(self) -> None:
+        self.accepted.close()
+        self.others.close()
+
+
 def scan(
-    engine: Engine, actor: str, note_no: str, text: str, mah_uscc: str | None = None
+    engine: Engine,
+    audit: ScanAudit,
+    actor: str,
+    note_no: str,
+    text: str,
+    mah_uscc: str | None = None,
 ) -> ScanDecision:
     """Decide one scan and keep it in the audit, whatever was decided; a repeat is answered,
     not refused."""
-    with write_tx(engine) as conn:
-        row = _note(conn, actor, note_no, mah_uscc, lock=True)
-        view = None
-        scanned: set[str] = set()
-        if row is not None:
-            goods = goods_of(row)
-            view = NoteView(row["consignee_uscc"], _closed(conn, row), goods)
-            code = canonical(text)
-            if code is not None:
-                scanned = receipts.accepted_codes(conn, row["event_id"], goods.lineage(code))
-        decision = decide_scan(view, actor, text, scanned)
-        receipts.record_scan(
-            conn,
-            note_event_id=None if row is None else row["event_id"],
-            note_no=note_no,
-            code=decision.code or text.strip()[:300],
-            result=decision.result.value,
-            reason=decision.reason.value,
-            operator_uscc=actor,
-            at=datetime.now(UTC),
-        )
+    now = datetime.now(UTC)
+    with read_tx(engine) as conn:
+        row, decision = _decide(conn, actor, note_no, text, mah_uscc)
+    if decision.result is ScanResult.ACCEPTED:
+        assert row is not None
+        return audit.accepted.submit(AcceptedScan(row, note_no, actor, decision, now))
+    audit.others.append(_audit_row(row, note_no, text, decision, actor, now))
     return decision
 
 
-def _closed(conn: Connection, row: RowMapping) -> bool:
-    return receipts.receipt_of(conn, row["event_id"]) is not None
+def _decide(
+    conn: Connection, actor: str, note_no: str, text: str, mah_uscc: str | None
+) -> tuple[RowMapping | None, ScanDecision]:
+    """The note a scan is against (None: no such note) and the decision on the scan."""
+    row = _note(conn, actor, note_no, mah_uscc, lock=False)
+    view = None
+    if row is not None:
+        view = NoteView(row["consignee_uscc"], row["receiving_note_no"] is not None)
+    return row, decide_scan(view, actor, text, _place_on(conn, row))
+
+
+def _place_on(conn: Connection, row: RowMapping | None) -> PlaceOf:
+    def place(code: str) -> Place:
+        assert row is not None  # asked only of a note that takes the scan
+        found = receipts.lineage_scanned(conn, row["event_id"], code)
+        return Place(tuple(c for c, _ in found), frozenset(c for c, s in found if s))
+
+    return place
+
+
+def keep_accepted(conn: Connection, scans: Sequence[AcceptedScan]) -> list[ScanDecision]:
+    """Keep scans accepted on snapshots, in the writer's transaction, deciding each again, in
+    the order they came, on what the transaction sees: the note may have been closed since,
+    the code or a container around it accepted since (by an earlier scan of the batch too)."""
+    notes = sorted({s.note["event_id"] for s in scans})
+    receipts.lock_notes(conn, notes)
+    closed = receipts.closed_among(conn, notes)
+    codes = sorted({c for s in scans for c in s.decision.lineage})
+    taken = receipts.accepted_among(conn, notes, codes)
+    decisions, rows = [], []
+    for s in scans:
+        note, lineage = s.note["event_id"], s.decision.lineage
+        place = Place(lineage, frozenset(c for c in lineage if (note, c) in taken))
+        view = NoteView(s.note["consignee_uscc"], note in closed)
+        decision = decide_scan(view, s.actor, lineage[0], _known(place))
+        if decision.result is ScanResult.ACCEPTED:
+            taken.add((note, lineage[0]))
+        decisions.append(decision)
+        rows.append(_audit_row(s.note, s.note_no, lineage[0], decision, s.actor, s.at))
+    receipts.record_scans(conn, rows)
+    return decisions
+
+
+def _known(place: Place) -> PlaceOf:
+    return lambda _code: place
+
+
+def _audit_row(
+    row: RowMapping | None,
+    note_no: str,
+    text: str,
+    decision: ScanDecision,
+    actor: str,
+    at: datetime,
+) -> dict[str, Any]:
+    return receipts.scan_row(
+        note_event_id=None if row is None else row["event_id"],
+        note_no=note_no,
+        code=decision.code or text.strip()[:300],
+        result=decision.result.value,
+        reason=decision.reason.value,
+        operator_uscc=actor,
+        at=at,
+    )
 
 
 def progress(
@@ -104,14 +202,13 @@ def progress(
     """Where the receipt of a note stands: what was scanned, what is missing."""
     with read_tx(engine) as conn:
         row = _own_note(conn, actor, note_no, mah_uscc, lock=False)
-        closed = receipts.receipt_of(conn, row["event_id"])
-        goods = goods_of(row)
+        goods = goods_of(conn, row)
         verified = verify_receipt(goods, receipts.accepted_codes(conn, row["event_id"]))
     return {
         "note_no": row["note_no"],
         "mah_uscc": row["mah_uscc"],
-        "closed": closed is not None,
-        "receiving_note_no": None if closed is None else closed["document_no"],
+        "closed": row["receiving_note_no"] is not None,
+        "receiving_note_no": row["receiving_note_no"],
         "listed": len(goods.listed),
     } | _verification(verified)
 
@@ -137,8 +234,9 @@ def confirm_receipt(
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
         row = _own_note(conn, actor, request.shipping_note_no, request.mah_uscc, lock=True)
         _refuse_closed(conn, row)
-        _refuse_before_shipment(row, request)
-        goods = goods_of(row)
+        note = receipts.note_document(conn, row["event_id"])  # the header does not carry it
+        _refuse_before_shipment(note, request)
+        goods = goods_of(conn, row)
         result = verify_receipt(goods, receipts.accepted_codes(conn, row["event_id"]))
         if not result.received:
             raise DomainError(
@@ -171,7 +269,7 @@ def confirm_receipt(
             mah_uscc=row["mah_uscc"],
             receipt_id=receipt_id,
             now=now,
-            batches=placed_batches(row["note"], goods, placement),
+            batches=placed_batches(note, goods, placement),
         )
         event = DownstreamEvent(
             bill_type=DownstreamBill.RECEIPT,
@@ -202,8 +300,8 @@ def _refuse_closed(conn: Connection, row: RowMapping) -> None:
         )
 
 
-def _refuse_before_shipment(row: RowMapping, request: ReceivingNote) -> None:
-    shipped = row["note"].get("business_time")
+def _refuse_before_shipment(note: dict[str, Any], request: ReceivingNote) -> None:
+    shipped = note.get("business_time")
     if shipped and request.business_time < datetime.fromisoformat(shipped):
         raise DomainError(
             "before_shipment",

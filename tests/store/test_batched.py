@@ -1,0 +1,135 @@
+"""Writes in batches (on SQLite and PostgreSQL): nothing appended is lost, whether the
+background thread, a flush or the close writes it, and a flush the database refuses keeps its
+rows for the next one; a group commit answers each caller once its item is committed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from vaxtrace.store.batched import Appender, GroupCommit
+from vaxtrace.store.immunization.schema import expected_receipt, receipt_scan
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def scan(code: str, note_event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "note_event_id": note_event_id,
+        "note_no": "FH1",
+        "code": code,
+        "result": "repeat",
+        "reason": "already_scanned",
+        "operator_uscc": "u",
+        "scanned_at": AT,
+    }
+
+
+def written(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(receipt_scan.c.code).order_by(receipt_scan.c.id)).scalars())
+
+
+@pytest.fixture
+def appender(immunization_engine: Engine) -> Iterator[Appender]:
+    made = Appender(immunization_engine, receipt_scan, interval=3600)  # flushed by hand
+    yield made
+    made.close()
+
+
+def test_rows_wait_for_a_flush_then_land_in_order(appender: Appender) -> None:
+    for n in range(5):
+        appender.append(scan(f"c{n}"))
+    assert (appender.pending, written(appender.engine)) == (5, [])
+    assert appender.flush() == 5
+    assert written(appender.engine) == [f"c{n}" for n in range(5)]
+    assert appender.flush() == 0
+
+
+def test_the_background_thread_writes_every_interval(immunization_engine: Engine) -> None:
+    appender = Appender(immunization_engine, receipt_scan, interval=0.02)
+    appender.append(scan("c1"))
+    deadline = time.monotonic() + 10
+    while written(immunization_engine) != ["c1"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    appender.close()
+
+
+def test_a_refused_flush_keeps_its_rows_for_the_next(appender: Appender) -> None:
+    appender.append(scan("c1", note_event_id="e-1"))  # no such note yet: a foreign key refuses
+    appender.append(scan("c2"))
+    with pytest.raises(IntegrityError):
+        appender.flush()
+    assert (appender.pending, written(appender.engine)) == (2, [])
+    appender.append(scan("c3"))
+    with appender.engine.begin() as conn:
+        conn.execute(
+            expected_receipt.insert().values(
+                event_id="e-1",
+                mah_uscc="m",
+                note_no="FH1",
+                consignee_uscc="c",
+                doses=1,
+                note={},
+                announced_at=AT,
+                sequence=1,
+            )
+        )
+    assert appender.flush() == 3
+    assert written(appender.engine) == ["c1", "c2", "c3"]
+
+
+def test_closing_writes_what_is_pending_and_later_rows_at_once(appender: Appender) -> None:
+    appender.append(scan("c1"))
+    appender.close()
+    assert written(appender.engine) == ["c1"]
+    appender.append(scan("c2"))
+    assert written(appender.engine) == ["c1", "c2"]
+
+
+def test_group_commit_answers_each_caller_once_committed(immunization_engine: Engine) -> None:
+    """What is submitted while a transaction runs shares the next; an item the database
+    refuses fails its own caller only."""
+    entered, gate, batches = threading.Event(), threading.Event(), []
+
+    def apply(conn: Connection, codes: Sequence[str]) -> list[str]:
+        entered.set()
+        gate.wait(10)
+        batches.append(list(codes))
+        rows = [scan(c, note_event_id="e-none" if c == "bad" else None) for c in codes]
+        conn.execute(receipt_scan.insert(), rows)
+        return [f"kept {c}" for c in codes]
+
+    commit: GroupCommit[str, str] = GroupCommit(immunization_engine, apply, "test")
+
+    def submit(code: str) -> str:
+        try:
+            return commit.submit(code)
+        except IntegrityError:
+            return f"refused {code}"
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(submit, "c0")
+        assert entered.wait(10)  # c0 is taken, and waits at the gate
+        rest = [pool.submit(submit, c) for c in ("c1", "bad", "c2")]
+        deadline = time.monotonic() + 10
+        while commit.pending < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        gate.set()
+        answers = [first.result(), *(f.result() for f in rest)]
+    assert answers == ["kept c0", "kept c1", "refused bad", "kept c2"]
+    assert batches == [["c0"], ["c1", "bad", "c2"], ["c1"], ["bad"], ["c2"]]
+    assert written(immunization_engine) == ["c0", "c1", "c2"]
+    commit.close()
+    assert commit.submit("c3") == "kept c3"  # once closed, in the caller's thread
+    assert written(immunization_engine) == ["c0", "c1", "c2", "c3"]
