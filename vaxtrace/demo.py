@@ -335,7 +335,7 @@ def _refused_downstream(demo: Demo, client: TestClient, timeout: float) -> list[
     lock = Lock.model_validate(
         _document("demo-late-lock") | {"codes": [dose], "kind": "pending", "reason": "演示: 在途"}
     )
-    locks.lock(trace.engine, owner, lock)  # no outbox: the signal has not left yet
+    locks.lock(trace.engine, owner, lock, trace.clock)  # no outbox: the signal has not left yet
     used = client.post(
         "/immunization/v1/vaccinations",
         json=_document("demo-refused")

@@ -94,6 +94,7 @@ def batch_entry(
         "codes": codes,
     }
 
+
 _numbers = itertools.count(1)
 
 
