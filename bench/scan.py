@@ -284,11 +284,18 @@ class Node:
 @contextmanager
 def province_node(data_dir: Path) -> Iterator[Node]:
     """``vaxtrace serve --role immunization`` over ``data_dir``, on a free port."""
+    command = [sys.executable, "-m", "vaxtrace.cli", "serve", "--role", "immunization", "--port"]
+    with serving(command, {"VAXTRACE_DATA_DIR": str(data_dir)}) as node:
+        yield node
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str]) -> Iterator[Node]:
+    """``command`` followed by a free port, in a process of its own, once /health answers."""
     port = free_port()
-    command = [sys.executable, "-m", "vaxtrace.cli", "serve", "--role", "immunization"]
     proc = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=os.environ | {"VAXTRACE_DATA_DIR": str(data_dir)},
+        [*command, str(port)],
+        env=os.environ | env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -474,19 +481,8 @@ def bench_dose_checks(
 @contextmanager
 def bare_node() -> Iterator[Node]:
     """bench/bare_app.py served as ``vaxtrace serve`` serves a node."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("bare_app.py")), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        node = Node(f"http://127.0.0.1:{port}", proc.pid)
-        _wait_for(node.base)
+    with serving([sys.executable, str(Path(__file__).with_name("bare_app.py"))], {}) as node:
         yield node
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def bench_bare(seconds: float, connections: int) -> Answers:

@@ -313,9 +313,10 @@ def test_exchange_commands_work_on_a_role_all_data_dir(tmp_path: Path) -> None:
     nothing = runner.invoke(app, ["exchange", "requeue", *d])
     assert nothing.exit_code == 1 and "give a message id or --all" in nothing.output
     assert "0 dead" not in runner.invoke(app, ["exchange", "dead-letters", *d]).output
-    assert "platform (local-platform): 1 dead letter(s)" in runner.invoke(
-        app, ["exchange", "dead-letters", *d]
-    ).output  # only the demo's own is left
+    assert (
+        "platform (local-platform): 1 dead letter(s)"
+        in runner.invoke(app, ["exchange", "dead-letters", *d]).output
+    )  # only the demo's own is left
 
     # served again, the requeued report goes and (the dose still locked) is refused again
     with TestClient(build_app(settings)) as client:

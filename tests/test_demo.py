@@ -56,6 +56,13 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     assert _senders(app.state.trace.engine, trace_exchange.inbox) == {
         "local-platform": reports - refused
     }
+    # the MAHs' lock and recall also reached the province's regulator
+    regulator = demo.cast().regulators[0].uscc
+    seen = app.state.supervision.findings(regulator)["findings"]
+    assert sorted(f["kind"] for f in seen if f["kind"].startswith("mah_")) == [
+        "mah_lock",
+        "mah_recall",
+    ]
 
 
 def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def refused_vaccination(built: demo.Demo, client: TestClient) -> Refusal:
     lock = Lock.model_validate(
         _document("lock-1") | {"codes": [locked], "kind": "pending", "reason": "疑似冷链异常"}
     )
-    assert not locks.lock(trace.engine, owner, lock).replayed  # no outbox: no signal
+    assert not locks.lock(trace.engine, owner, lock, trace.clock).replayed  # no outbox: no signal
     for n, dose in enumerate((locked, good)):
         body = _document(f"vac-{n}") | {"code": dose, "vaccinator": "李护士"}
         used = client.post(f"{API}/vaccinations", json=body, headers=as_pov)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from vaxtrace.node import trace_downstream, trace_service
 from vaxtrace.settings import Settings
 
 
@@ -23,3 +26,18 @@ def test_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert Settings(data_dir=tmp_path / "arg").data_dir == tmp_path / "arg"
     monkeypatch.setenv("VAXTRACE_TRACE_DATABASE_URL", "postgresql+psycopg://x@h/db")
     assert Settings().trace_url == "postgresql+psycopg://x@h/db"
+
+
+def test_the_clock_skew_reaches_the_trace_nodes_writes_and_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings(data_dir=tmp_path).clock_skew_seconds == 300
+    monkeypatch.setenv("VAXTRACE_CLOCK_SKEW_SECONDS", "60")
+    settings = Settings(data_dir=tmp_path)
+    trace = trace_service(settings)
+    assert trace.clock.skew == timedelta(seconds=60)
+    assert trace_downstream(settings, trace, local=False).clock is trace.clock
+    trace.engine.dispose()
+    for bad in (-1, 86_401):
+        with pytest.raises(ValidationError):
+            Settings(data_dir=tmp_path, clock_skew_seconds=bad)

@@ -86,7 +86,12 @@ def build(settings: Settings, units: int, seed: int, progress: Callable[[int], N
     trace = app.state.trace
     yesterday = local_date(datetime.now(UTC)) - timedelta(days=1)
     province = build_province(
-        trace, units=units, seed=seed, progress=progress, expired_on=yesterday
+        trace,
+        units=units,
+        seed=seed,
+        progress=progress,
+        gate_lines=len(GATE_KINDS) - 1,
+        expired_on=yesterday,
     )
     local.register(settings, app.state.platform, who)
     return Demo(settings, app, province, sample_codes(trace))
@@ -209,15 +214,12 @@ def _document(client_document_id: str) -> dict[str, Any]:
 
 
 def _gate_batches(demo: Demo) -> dict[str, SimBatch] | None:
-    """A shipped batch for each kind of dose: three of other product lines than the one the
-    province's day used, and the batch that expired yesterday (the last made)."""
-    shipped = [b for b in demo.province.batches if b.shipped_notes]
-    expired, fresh = shipped[-1], shipped[1:-1]
-    if len(fresh) < len(GATE_KINDS) - 1:
+    """A batch for each kind of dose the gate tells apart, shipped whole for the purpose by
+    the simulator (the last one expired yesterday)."""
+    made = demo.province.gate_batches
+    if len(made) != len(GATE_KINDS):
         return None
-    step = max(1, len(fresh) // (len(GATE_KINDS) - 1))
-    picks = fresh[::step][: len(GATE_KINDS) - 1]
-    return dict(zip(GATE_KINDS, [*picks, expired], strict=True))
+    return dict(zip(GATE_KINDS, made, strict=True))
 
 
 def _receive_and_supply(
@@ -333,7 +335,7 @@ def _refused_downstream(demo: Demo, client: TestClient, timeout: float) -> list[
     lock = Lock.model_validate(
         _document("demo-late-lock") | {"codes": [dose], "kind": "pending", "reason": "演示: 在途"}
     )
-    locks.lock(trace.engine, owner, lock)  # no outbox: the signal has not left yet
+    locks.lock(trace.engine, owner, lock, trace.clock)  # no outbox: the signal has not left yet
     used = client.post(
         "/immunization/v1/vaccinations",
         json=_document("demo-refused")

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox, RetryPolicy, Send
 from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier, Verifier
 from vaxtrace.exchange.transport import Clients, batch_path, batch_sender, mtls_clients
@@ -128,7 +129,8 @@ def trace_service(settings: Settings, *, local: bool = False) -> TraceService:
     is a connected system, an outbox towards the platform."""
     engine = migrated(settings, "trace")
     outbox = _outbox(settings, engine, trace_schema.exchange, "trace", local)
-    return TraceService(engine, ledger_service(settings, "trace", engine, TRACE_LEDGER), outbox)
+    ledger = ledger_service(settings, "trace", engine, TRACE_LEDGER)
+    return TraceService(engine, ledger, outbox, Clock.with_skew(settings.clock_skew_seconds))
 
 
 def platform_service(settings: Settings, *, local: bool = False) -> PlatformService:
@@ -152,7 +154,7 @@ def platform_key(settings: Settings, local: bool) -> tuple[str, Verifier | None]
 
 def trace_downstream(settings: Settings, trace: TraceService, *, local: bool) -> DownstreamReceiver:
     """Where the trace role takes what provinces report about its codes."""
-    return DownstreamReceiver(trace.engine, *platform_key(settings, local))
+    return DownstreamReceiver(trace.engine, *platform_key(settings, local), trace.clock)
 
 
 def immunization_service(settings: Settings, *, local: bool = False) -> ImmunizationService:

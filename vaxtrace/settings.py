@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         default=None, description="base64 Ed25519 key the platform signs forwarded envelopes with"
     )
     sqlite_busy_timeout_ms: int = 10_000
+    clock_skew_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="how far a business time may lie ahead of this node's clock (clock skew "
+        "between systems) before it is refused as in the future",
+    )
     lot_release_file_max_bytes: int = 20 * 1024 * 1024
     node_name: str = Field(
         default="local", pattern=r"^[A-Za-z0-9._\-]+$", description="names this node's logs"

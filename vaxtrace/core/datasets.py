@@ -12,7 +12,6 @@ from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +20,19 @@ from pydantic import (
 )
 
 from vaxtrace.core.identifiers import DivisionCode, validate_drug_standard_code, validate_uscc
+from vaxtrace.core.times import BusinessDate, BusinessTime
+
+MAX_QUANTITY = 2**31 - 1
+"""The most a quantity (doses, units) may be: what a 32-bit INTEGER column holds."""
+MAX_ID = 2**63 - 1
+"""The largest id, sequence number or cursor: what a BIGINT column holds."""
+
+Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
+"""A positive count of doses or units."""
+Count = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+"""A count of doses or units, zero allowed."""
+RecordId = Annotated[int, Field(gt=0, le=MAX_ID)]
+"""An id a node gave a record (an event id, a log index)."""
 
 Uscc = Annotated[
     str,
@@ -189,9 +201,9 @@ class Batch(Model):
     batch_no: str = Field(
         min_length=1, max_length=20, pattern=r"^[A-Za-z0-9\-]+$", description="批号 batch number"
     )
-    production_date: date = Field(description="生产日期 production date")
-    expiry_date: date = Field(description="有效期至 expiry date")
-    quantity: int = Field(gt=0, description="批量(剂) batch size in doses")
+    production_date: BusinessDate = Field(description="生产日期 production date")
+    expiry_date: BusinessDate = Field(description="有效期至 expiry date")
+    quantity: Quantity = Field(description="批量(剂) batch size in doses")
     customs_clearance_no: str | None = Field(
         default=None, max_length=60, description="进口药品通关单号 customs clearance (imports)"
     )
@@ -207,7 +219,7 @@ class Write(Model):
     """Every write carries a client document id and the business time it records."""
 
     client_document_id: DocumentId
-    business_time: AwareDatetime = Field(description="业务发生时间 business time")
+    business_time: BusinessTime = Field(description="业务发生时间 business time")
     document_no: DocumentNo
     source_document: str | None = Field(
         default=None, max_length=120, description="来源单据 the document this step follows from"
@@ -288,7 +300,7 @@ class LotRelease(Write):
     certificate_no: NonEmpty = Field(description="批签发证明编号 certificate number")
     conclusion: Conclusion = Field(description="签发结论 conclusion")
     authority: NonEmpty = Field(description="签发机构 issuing authority")
-    quantity: int = Field(gt=0, description="签发量(剂) doses released")
+    quantity: Quantity = Field(description="签发量(剂) doses released")
 
 
 class ShippingNote(CodesWrite):
@@ -298,7 +310,7 @@ class ShippingNote(CodesWrite):
     consignee_address: str = Field(default="", max_length=300, description="收货地址")
     shipper: NonEmpty = Field(description="发货人 shipper")
     distributor_uscc: Uscc | None = Field(default=None, description="配送单位 distributor")
-    expected_quantity: int = Field(gt=0, description="应发数量(剂) doses on the note")
+    expected_quantity: Quantity = Field(description="应发数量(剂) doses on the note")
 
 
 MAX_UPLOAD_CODES = 100_000
@@ -425,7 +437,7 @@ class Correction(Write):
     by the business step that reverses it (a return, an unpack), which the status table checks.
     """
 
-    corrects_event_id: int = Field(gt=0, description="被更正事件 the event corrected")
+    corrects_event_id: RecordId = Field(description="被更正事件 the event corrected")
     reason: NonEmpty = Field(description="更正原因")
     corrected: dict[str, str] = Field(
         min_length=1,
@@ -445,7 +457,7 @@ class Correction(Write):
 
 
 class Reading(Model):
-    time: AwareDatetime
+    time: BusinessTime
     celsius: float = Field(ge=-90, le=80)
 
 
@@ -455,8 +467,8 @@ class TemperatureRecord(Write):
     kind: Literal["storage", "transport"] = Field(description="储存/运输")
     equipment_id: NonEmpty = Field(description="设备编号 fridge, cold room or vehicle")
     related_document_no: str | None = Field(default=None, description="关联单据 e.g. 发货单号")
-    start_time: AwareDatetime
-    end_time: AwareDatetime
+    start_time: BusinessTime
+    end_time: BusinessTime
     readings: tuple[Reading, ...] = Field(min_length=1, max_length=200_000)
 
     @model_validator(mode="after")

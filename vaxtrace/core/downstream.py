@@ -12,11 +12,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from vaxtrace.core.datasets import DocumentNo, Model, ReturnReason, Uscc
+from vaxtrace.core.datasets import Count, DocumentNo, Model, ReturnReason, Uscc
 from vaxtrace.core.documents import read_document
 from vaxtrace.core.status import Action
+from vaxtrace.core.times import BusinessTime
 
 
 class DownstreamBill(StrEnum):
@@ -67,7 +68,7 @@ class DownstreamEvent(Model):
 
     bill_type: DownstreamBill = Field(description="单据类型 bill type")
     document_no: DocumentNo = Field(description="单据号 the province's document number")
-    business_time: AwareDatetime = Field(description="业务发生时间 business time")
+    business_time: BusinessTime = Field(description="业务发生时间 business time")
     org_uscc: Uscc = Field(description="业务单位 the CDC or vaccination site that did it")
     counterparty_uscc: Uscc | None = Field(
         default=None,
@@ -82,8 +83,8 @@ class DownstreamEvent(Model):
     verification: Verification | None = Field(
         default=None, description="核验状态 of a receipt: verified, or failed with a reason"
     )
-    expected_quantity: int | None = Field(default=None, ge=0, description="应收数量(剂)")
-    actual_quantity: int | None = Field(default=None, ge=0, description="实收数量(剂)")
+    expected_quantity: Count | None = Field(default=None, description="应收数量(剂)")
+    actual_quantity: Count | None = Field(default=None, description="实收数量(剂)")
     return_reason: ReturnReason | None = Field(default=None, description="退货原因")
     reason: str | None = Field(
         default=None,

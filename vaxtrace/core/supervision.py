@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, Field
 
 from vaxtrace.core.datasets import DivisionText, DocumentNo, Model, Uscc
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.times import BusinessTime
 
 SHIPPING_NOTE = "201"
 """销售出库: a MAH's shipping note; the province's steps carry their own bill types."""
@@ -32,7 +33,7 @@ class Step(Model):
     )
     org_uscc: Uscc = Field(description="业务单位 who did it: the MAH, the CDC or the site")
     document_no: DocumentNo
-    business_time: AwareDatetime = Field(description="业务发生时间")
+    business_time: BusinessTime = Field(description="业务发生时间")
     codes: tuple[str, ...] = Field(min_length=1, max_length=100_000, description="追溯码")
 
 

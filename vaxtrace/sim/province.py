@@ -49,6 +49,9 @@ class Province:
     cdc: Organisation
     batches: list[SimBatch]
     tokens: dict[str, str]
+    gate_batches: list[SimBatch] = field(default_factory=list)
+    """One-case batches shipped whole for the dose gate's demo: fresh ones of different
+    product lines, then (with ``expired_on``) one that expired."""
 
 
 def build_province(
@@ -60,11 +63,13 @@ def build_province(
     ship_share: float = 0.6,
     progress: Progress | None = None,
     today: date | None = None,
+    gate_lines: int = 0,
     expired_on: date | None = None,
 ) -> Province:
     """Register the cast, then make ``units`` doses in full cases and ship part of them.
-    With ``expired_on``, one more case of the first product line, of a batch made so long
-    ago that it expires on that day, is shipped whole (before it expired)."""
+    Then one case of a new batch of each of ``gate_lines`` product lines, shipped whole; with
+    ``expired_on``, one more case of a batch made so long ago that it expires on that day,
+    shipped whole before it expired."""
     rng = random.Random(seed)
     day = today or date(2026, 11, 2)
     mahs = catalogue.mahs(mah_count)
@@ -106,25 +111,32 @@ def build_province(
             remaining -= sim_batch.doses
             if progress is not None:
                 progress(sim_batch.doses)
-    if expired_on is not None:
-        _, m, key = lines[0]
-        product = catalogue.product_for(m, 0, key)
-        produced = expired_on - timedelta(days=product.shelf_life_months * 30)
-        old = make_batch(
+    gate: list[SimBatch] = []
+    for n in range(gate_lines + (expired_on is not None)):
+        i, m, key = lines[n % len(lines)]
+        product = catalogue.product_for(m, i, key)
+        expired = expired_on is not None and n == gate_lines
+        produced = (
+            expired_on - timedelta(days=product.shelf_life_months * 30)
+            if expired and expired_on is not None
+            else None
+        )
+        one = make_batch(
             svc,
             m.organisation.uscc,
             product.product_code,
             product.shelf_life_months,
             1,
             product.doses_per(3),
-            serial + 1,
+            serial + 1 + n,
             day,
             rng,
             made=produced,
         )
-        batches.append(old)
-        ship_batch(svc, old, cdc, 1.0, min(day, expired_on - timedelta(days=10)), rng)
-    return Province(mahs, cdc, batches, tokens)
+        shipped_on = min(day, expired_on - timedelta(days=10)) if expired and expired_on else day
+        ship_batch(svc, one, cdc, 1.0, shipped_on, rng)
+        gate.append(one)
+    return Province(mahs, cdc, batches, tokens, gate)
 
 
 def _at(day: date, hour: int) -> datetime:
@@ -216,7 +228,7 @@ def ship_batch(
     rng: random.Random,
 ) -> None:
     cases = [c for page in _top_codes(svc, sim_batch.mah_uscc, sim_batch.batch_no) for c in page]
-    to_ship = cases[: max(1, int(len(cases) * share))]  # every batch reaches the CDC
+    to_ship = cases[: int(len(cases) * share)]
     per_case = sim_batch.doses // max(len(cases), 1)
     for n, start in enumerate(range(0, len(to_ship), CASES_PER_NOTE)):
         chunk = to_ship[start : start + CASES_PER_NOTE]

@@ -94,6 +94,7 @@ def batch_entry(
         "codes": codes,
     }
 
+
 _numbers = itertools.count(1)
 
 
@@ -141,19 +142,7 @@ class Province:
         }
         if contents is not None:
             note["contents"] = contents
-        envelope = seal(
-            PLATFORM_SIGNER,
-            system_id="platform",
-            event_type="20",
-            event_subtype="201",
-            data_owner=mah,
-            sequence=next(self.sequence),
-            payload={
-                "shipping_note": note,
-                "forwarded_from": {"system_id": "trace-a", "event_id": "x"},
-            },
-        )
-        return self.svc.receive_envelope(PLATFORM_CALLER, envelope)
+        return self.forward(mah, "201", {"shipping_note": note})
 
     def signal(self, mah: str = MAH, **signal: Any) -> dict[str, Any]:
         """The platform forwards a MAH's safety signal (``kind``, ``batch_nos``, …)."""
@@ -162,17 +151,18 @@ class Province:
             "document_no": f"SIG{next(_numbers):06d}",
             "business_time": RECEIVED_AT.isoformat(),
         } | signal
+        return self.forward(mah, "signal", {"safety_signal": body})
+
+    def forward(self, mah: str, subtype: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The platform forwards a MAH's document to this province, signed, in sequence."""
         envelope = seal(
             PLATFORM_SIGNER,
             system_id="platform",
             event_type="20",
-            event_subtype="signal",
+            event_subtype=subtype,
             data_owner=mah,
             sequence=next(self.sequence),
-            payload={
-                "safety_signal": body,
-                "forwarded_from": {"system_id": "trace-a", "event_id": "y"},
-            },
+            payload=payload | {"forwarded_from": {"system_id": "trace-a", "event_id": "x"}},
         )
         return self.svc.receive_envelope(PLATFORM_CALLER, envelope)
 

@@ -281,3 +281,26 @@ def test_no_undo_after_the_window(desk: Desk) -> None:
         "vaccination_document_no",
         before,
     )
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2000-01-01T07:59:59+08:00"],
+)
+def test_a_time_no_node_can_store_is_refused_at_the_edge(desk: Desk, stamp: str) -> None:
+    """What the province accepts, the chain accepts: a time the trace node could not store
+    never leaves the province (it used to crash the trace node on every retry)."""
+    desk.province.announce("FH1", [CASE], contents=CONTENTS)
+    desk.post("/receipts/FH1/scans", {"code": CASE})
+    before = desk.province.counts()
+    far = {"business_time": stamp}
+    for response in (
+        desk.post("/receipts/FH1/confirm", write("rcv") | far),
+        desk.post("/distributions", write("d", codes=[BOXES[0]], receiver_uscc=POV) | far),
+        desk.post(
+            "/vaccinations", write("vac", code=dose(2), vaccinator="李护士") | far, actor=POV
+        ),
+        desk.post("/damage-reports", write("dmg", codes=[dose(4)], reason="r") | far),
+    ):
+        desk.refused(response, 422, "out_of_range", "business_time", before)
+    assert desk.province.reports() == []

@@ -205,3 +205,15 @@ def test_a_receipt_scan_flags_what_a_lock_recall_or_expiry_stops(province: Provi
 def test_a_good_receipt_scan_has_no_flags(province: Province) -> None:
     province.announce("FH4", [CASE], contents=CONTENTS, batches=[batch_entry([CASE])])
     assert province.svc.scan(PROVINCE_CDC, "FH4", CASE).flags == ()
+
+
+def test_a_step_dated_in_the_future_is_refused_at_the_province(at_site: Province) -> None:
+    before = at_site.counts()
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    with pytest.raises(DomainError) as refused:
+        at_site.svc.vaccinate(
+            POV, Vaccination(**fields("vac", tomorrow), code=dose(1), vaccinator="李护士")
+        )
+    assert (refused.value.reason, refused.value.field) == ("in_future", "business_time")
+    after = at_site.counts()
+    assert {**after, "dose_check": 0} == {**before, "dose_check": 0}

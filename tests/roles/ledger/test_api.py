@@ -93,3 +93,23 @@ def test_two_nodes_witness_each_other_over_http(tmp_path: Path) -> None:
             headers={"Content-Type": "text/plain"},
         )
         assert stranger.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/proofs/inclusion", {"event_id": 2**63}, "event_id"),
+        ("/proofs/inclusion", {"event_id": 1, "tree_size": 2**63}, "tree_size"),
+        ("/proofs/consistency", {"old": 2**63, "new": 2**64}, "old"),
+        ("/proofs/consistency", {"old": 1, "new": 10**40}, "new"),
+    ],
+)
+def test_an_integer_no_log_can_hold_is_refused(
+    tmp_path: Path, path: str, params: dict[str, int], field: str
+) -> None:
+    with _node(tmp_path / "a", "a") as client:
+        response = client.get(LEDGER + path, params=params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["field"] == field
+    assert response.json()["reason"] == "invalid_less_than_equal"

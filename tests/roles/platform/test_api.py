@@ -113,6 +113,8 @@ def test_register_resolve_and_revoke_over_mutual_tls(platform: tuple[str, Path])
         assert found.status_code == 200 and found.json()["system_id"] == "trace-a"
         changes = client.get(f"{base}/platform/v1/registry/changes", params={"since": 0})
         assert [c["key"] for c in changes.json()["changes"]] == [MAH, OTHER, "trace-a"]
+        beyond = client.get(f"{base}/platform/v1/registry/changes", params={"since": 2**63})
+        assert beyond.status_code == 422 and beyond.json()["field"] == "since"
     result = runner.invoke(
         app, ["pki", "revoke", str(folder / "certs" / "trace-a.pem"), "--data-dir", str(folder)]
     )

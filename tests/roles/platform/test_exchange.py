@@ -403,3 +403,22 @@ def test_a_note_without_its_time_or_codes_is_refused(
     }
     refused(hub, CALLER, note_envelope(bad_time), "malformed_note")
     assert sent_by(hub) == {}
+
+
+@pytest.mark.parametrize(
+    "stamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1999-12-31T23:59:59Z"]
+)
+def test_a_time_no_node_can_store_is_refused_before_it_travels(
+    routed: tuple[PlatformService, list[object]], stamp: str
+) -> None:
+    hub, _ = routed
+    with pytest.raises(DomainError) as caught:
+        hub.receive_envelope(PROVINCE, report([issue_nmpa20("8000001", 1)], business_time=stamp))
+    assert (caught.value.reason, caught.value.field) == (
+        "malformed_document",
+        "envelopes[0].payload.downstream_event.business_time",
+    )
+    note = {"document_no": "FH9", "business_time": stamp, "consignee_uscc": CDC, "codes": ["x"]}
+    refused(hub, CALLER, note_envelope(note), "malformed_note")
+    assert sent_by(hub) == {}
+    assert hub.exchange_alerts() == []

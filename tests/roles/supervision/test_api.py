@@ -45,3 +45,24 @@ def test_staff_see_their_division_and_nothing_without_a_token(tmp_path: Path) ->
         assert client.get("/supervision/v1/findings").status_code == 401
         batch = client.post("/supervision/v1/exchange/batches", json={"envelopes": []})
         assert batch.status_code == 401  # no client certificate, no exchange
+
+
+def test_a_cursor_no_database_can_hold_is_refused(tmp_path: Path) -> None:
+    app = build_app(Settings(data_dir=tmp_path), roles=("supervision",))
+    watch = app.state.supervision
+    watch.register_organisation(
+        Organisation(
+            uscc=CITY, name="示例市市场监督管理局", kind=OrgKind.REGULATOR, division_code="320100"
+        )
+    )
+    headers = {"Authorization": f"Bearer {watch.issue_token(CITY)}"}
+    with TestClient(app) as client:
+        for before in (2**63, -(2**63) - 1):
+            response = client.get(
+                "/supervision/v1/steps", params={"before": before}, headers=headers
+            )
+            assert response.status_code == 422, response.text
+            assert response.headers["content-type"].startswith(PROBLEM)
+            assert response.json()["field"] == "before"
+        last = client.get("/supervision/v1/steps", params={"before": 2**63 - 1}, headers=headers)
+        assert last.status_code == 200 and last.json()["steps"] == []

@@ -24,7 +24,7 @@ from sqlalchemy.engine.url import make_url
 # The tests import their helpers (trace_world.py, next to this file) under any --import-mode.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from trace_world import OtherMah, World, bearer, populate, pov_organisation
+from trace_world import OtherMah, World, bearer, clock_at, populate, pov_organisation
 
 from vaxtrace.app import build_app
 from vaxtrace.core.datasets import CodeFamilyName, Organisation, VaccineProduct
@@ -78,7 +78,7 @@ def _pg_url(admin: Engine, database: str) -> str:
 def _build(url: str, backend: str, location: str, tmp: Path) -> Template:
     engine = make_engine(url)
     upgrade(engine, "trace")
-    service = TraceService(engine)
+    service = TraceService(engine, clock=clock_at())
     mah = mahs(2)[0]
     assert mah.family is CodeFamilyName.NMPA20
     cdc = provincial_cdc()
@@ -159,9 +159,10 @@ def world_engine(world_template: Template, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def world(world_template: Template, world_engine: Engine, tmp_path: Path) -> Iterator[World]:
     """A MAH with a token, the provincial CDC, a POV, a product of each code family, and per
-    product a batch commissioned (generated cases), self-inspected, lot-released, warehoused."""
+    product a batch commissioned (generated cases), self-inspected, lot-released, warehoused;
+    its clock reads ``trace_world.NOW`` (mid-2024)."""
     t = world_template
-    service = TraceService(world_engine)
+    service = TraceService(world_engine, clock=clock_at())
     with TestClient(build_app(Settings(data_dir=tmp_path), trace=service)) as client:
         yield World(
             client=client,

@@ -646,7 +646,7 @@ def test_retries_of_other_writes_are_replayed(world: World, path: str) -> None:
 
 def test_a_retried_lot_release_is_replayed_and_another_file_is_a_reuse(world: World) -> None:
     world.register_batch(world.gs1, "IPV240301", quantity=400)
-    world.ok("/commissions", write_fields("com", batch_no="IPV240301", cases=1))
+    world.ok("/commissions", write_fields("com", at(PRODUCED), batch_no="IPV240301", cases=1))
     world.self_inspect("IPV240301", at(PRODUCED, 20))
     body = world.lot_release_body("IPV240301", at(PRODUCED, 50), 400)
     first = world.release(body)

@@ -62,10 +62,11 @@ def _shipped_case(world: World) -> tuple[str, str, str]:
     return case, box, dose
 
 
-def test_receipt_distribution_and_vaccination_enter_the_history(
-    world: World, receiver: DownstreamReceiver
-) -> None:
-    case, box, dose = _shipped_case(world)
+def _to_the_arm(
+    world: World, case: str, box: str, dose: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The CDC receives the case (107) and supplies the box to the site (209), which uses
+    the dose (322), on days 1, 2 and 3."""
     cdc, pov = world.cdc.uscc, world.pov.uscc
     receipt = report(
         "107",
@@ -78,7 +79,15 @@ def test_receipt_distribution_and_vaccination_enter_the_history(
         actual_quantity=500,
     )
     supply = report("209", cdc, [box], 2, counterparty_uscc=pov)
-    jab = report("322", pov, [dose], 3)
+    return receipt, supply, report("322", pov, [dose], 3)
+
+
+def test_receipt_distribution_and_vaccination_enter_the_history(
+    world: World, receiver: DownstreamReceiver
+) -> None:
+    case, box, dose = _shipped_case(world)
+    cdc, pov = world.cdc.uscc, world.pov.uscc
+    receipt, supply, jab = _to_the_arm(world, case, box, dose)
     answers = receiver.receive_batch(PLATFORM, [forwarded(e) for e in (receipt, supply, jab)])
     assert [a["accepted"] for a in answers] == [True, True, True]
     found = world.trace(dose)
@@ -96,19 +105,8 @@ def test_an_undone_vaccination_puts_the_dose_back_at_the_site(
     world: World, receiver: DownstreamReceiver
 ) -> None:
     case, box, dose = _shipped_case(world)
-    cdc, pov = world.cdc.uscc, world.pov.uscc
-    receipt = report(
-        "107",
-        cdc,
-        [case],
-        counterparty_uscc=world.mah.uscc,
-        shipping_note_no="FH1",
-        verification="verified",
-        expected_quantity=500,
-        actual_quantity=500,
-    )
-    supply = report("209", cdc, [box], 2, counterparty_uscc=pov)
-    jab = report("322", pov, [dose], 3)
+    receipt, supply, jab = _to_the_arm(world, case, box, dose)
+    pov = world.pov.uscc
     undo = report("323", pov, [dose], 3, reason="扫错了", undoes_document_no=jab["document_no"])
     events = [forwarded(e) for e in (receipt, supply, jab, undo)]
     assert [a["accepted"] for a in receiver.receive_batch(PLATFORM, events)] == [True] * 4

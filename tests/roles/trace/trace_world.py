@@ -20,6 +20,7 @@ from httpx import Response
 from sqlalchemy import Engine, func, select, text
 
 from vaxtrace.core.datasets import Organisation, OrgKind, VaccineProduct
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
 from vaxtrace.roles.trace.service import TraceService
@@ -35,6 +36,14 @@ CERTIFICATE = b"%PDF-1.4\n% lot release certificate (fictional)\n"
 
 PRODUCED = date(2024, 1, 10)
 SHIPPED_AT = datetime(2024, 4, 1, 9, 0, tzinfo=CST)
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=CST)
+"""The world's clock: its business times are judged against this "now", not the real one."""
+
+
+def clock_at(now: datetime = NOW) -> Clock:
+    """A clock that always reads ``now`` (with the default clock skew)."""
+    return Clock(now=lambda: now)
+
 
 _sequence = itertools.count(1)
 

@@ -38,7 +38,7 @@ from vaxtrace.roles.immunization.service.alerts import MAX_ALERTS
 from vaxtrace.roles.immunization.service.coldchain import CSV_MAX_BYTES
 from vaxtrace.web.answers import write_answer
 from vaxtrace.web.identity import Staff, app_state, bearer_actor, bearer_staff
-from vaxtrace.web.problems import problem
+from vaxtrace.web.problems import problem, problem_responses
 
 REJECTED_STATUS = {
     ScanReason.UNKNOWN_NOTE: 404,
@@ -52,12 +52,19 @@ ExcursionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="温度超标�
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the alert's id")]
 
 
+STAFF_PROBLEMS = {
+    401: "no or unknown bearer token",
+    403: "another unit's, or another user's, to act on",
+    404: "no such thing at your unit",
+    409: "it clashes with what is recorded (the reason says what)",
+    422: "a field refused (named in `field`); nothing written",
+}
+"""What a staff route's problem answers mean, by status."""
+
+
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries of the problem answers a route gives."""
-    return {
-        status: {"description": "RFC 9457 problem", "content": {"application/problem+json": {}}}
-        for status in statuses
-    }
+    """OpenAPI entries of the problem answers (RFC 9457) a staff route gives."""
+    return problem_responses({status: STAFF_PROBLEMS[status] for status in statuses})
 
 
 MahUscc = Annotated[

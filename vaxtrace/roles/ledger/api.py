@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
+from vaxtrace.core.datasets import MAX_ID
 from vaxtrace.roles.ledger.service import LedgerService
 
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -32,15 +33,17 @@ def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIR
     @router.get("/proofs/inclusion")
     def inclusion(
         svc: Ledger,
-        event_id: Annotated[int, Query(gt=0)],
-        tree_size: Annotated[int | None, Query(gt=0)] = None,
+        event_id: Annotated[int, Query(gt=0, le=MAX_ID)],
+        tree_size: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
     ) -> dict[str, Any]:
         """A self-contained proof bundle: checkpoint, event document and audit path."""
         return svc.inclusion(event_id, tree_size)
 
     @router.get("/proofs/consistency")
     def consistency(
-        svc: Ledger, old: Annotated[int, Query(gt=0)], new: Annotated[int, Query(gt=0)]
+        svc: Ledger,
+        old: Annotated[int, Query(gt=0, le=MAX_ID)],
+        new: Annotated[int, Query(gt=0, le=MAX_ID)],
     ) -> dict[str, Any]:
         return svc.consistency(old, new)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from vaxtrace.core.datasets import VaccineProduct
+from vaxtrace.core.datasets import MAX_ID, VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
@@ -73,7 +73,7 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
 
     @router.get("/registry/changes")
     def changes(
-        svc: Service, _who: Caller, since: Annotated[int, Query(ge=0)] = 0
+        svc: Service, _who: Caller, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
     ) -> dict[str, Any]:
         """Basic-data changes after a version, for connected systems to converge (mutual TLS)."""
         return svc.changes(since)

@@ -403,7 +403,7 @@ class PlatformService:
         if self.outbox is None:
             return None
         if isinstance(report, SafetySignal):
-            return self._forward_signal(conn, opened, report)
+            return self._forward_signal(conn, opened, report, areas)
         step, where = _step_of(opened, report)
         if report is None:
             routed = self._forward_note(conn, opened)
@@ -444,15 +444,27 @@ class PlatformService:
         self._post(conn, receiver, opened, {"shipping_note": note})
         return [receiver]
 
-    def _forward_signal(self, conn: Connection, opened: Opened, signal: SafetySignal) -> list[str]:
+    def _forward_signal(
+        self,
+        conn: Connection,
+        opened: Opened,
+        signal: SafetySignal,
+        areas: list[tuple[str, str]],
+    ) -> list[str]:
         """A MAH's safety signal goes to every immunization system the platform sent goods
         of its batches to, in each one's queue after the notes it concerns (a batch nobody
-        was sent yet needs no signal: its note will carry the batch's state)."""
-        systems = sorted({s for s, _ in routes.routes_of(conn, signal.mah_uscc, signal.batch_nos)})
+        was sent yet needs no signal: its note will carry the batch's state), and to the
+        supervision systems whose area holds a consignee of those goods, once per division."""
+        routed = routes.routes_of(conn, signal.mah_uscc, signal.batch_nos)
+        systems = sorted({s for s, _ in routed})
         payload = {"safety_signal": signal.model_dump(mode="json")}
         for system_id in systems:
             self._post(conn, system_id, opened, payload)
-        return systems
+        divisions = sorted({d for _, c in routed if (d := registry.division_of(conn, c))})
+        copies = sorted({(w, d) for w, area in areas for d in divisions if sees(area, d)})
+        for watcher, division in copies:
+            self._post(conn, watcher, opened, payload | {"division_code": division})
+        return systems + sorted({w for w, _ in copies})
 
     def _split_by_owner(
         self, conn: Connection, opened: Opened, event: DownstreamEvent

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from vaxtrace.core.datasets import MAX_ID
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.supervision.service import MAX_FINDINGS, MAX_STEPS, SupervisionService
@@ -34,7 +35,9 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         svc: Service,
         who: Actor,
         bill_type: Annotated[str | None, Query(max_length=3, description="单据类型")] = None,
-        before: Annotated[int | None, Query(description="only steps older than this id")] = None,
+        before: Annotated[
+            int | None, Query(ge=0, le=MAX_ID, description="only steps older than this id")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_STEPS)] = 100,
     ) -> dict[str, Any]:
         """Steps done inside the regulator's division (province, city or county), newest

@@ -4,6 +4,7 @@ regulator those inside its division."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.refusal import BILL_NAMES, FINDING, RefusalFinding
+from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.exchange import registry_feed
 from vaxtrace.exchange.delivery import FromPlatform
@@ -41,8 +43,20 @@ MAX_FINDINGS = 1000
 EXCHANGE_REFUSAL = "exchange_refusal"
 """The kind of finding a report refused by its receiver is."""
 
-Copied = SupervisedStep | RefusalFinding
-"""What the platform copies here: a step of the chain, or a refusal between nodes."""
+@dataclass(frozen=True, slots=True)
+class SignalCopy:
+    """A MAH's safety signal (a lock, a recall, …) about goods in ``division_code``."""
+
+    signal: SafetySignal
+    division_code: str
+
+
+Copied = SupervisedStep | RefusalFinding | SignalCopy
+"""What the platform copies here: a step of the chain, a refusal between nodes, or a MAH's
+safety signal about goods in the area."""
+
+SIGNAL_KIND = "mah_{}"
+"""The kind of finding a MAH's safety signal is kept as (mah_lock, mah_recall, …)."""
 
 
 class SupervisionService:
@@ -141,13 +155,39 @@ def _read(opened: Opened) -> Copied:
     payload = opened.payload
     if isinstance(payload, dict) and FINDING in payload:
         return _read_finding(payload[FINDING])
+    if isinstance(payload, dict) and "safety_signal" in payload:
+        division = DivisionCode(str(payload.get("division_code", ""))).value
+        return SignalCopy(read_signal(payload), division)
     return _read_step(payload)
 
 
 def _record(conn: Connection, opened: Opened, copied: Copied) -> dict[str, Any]:
     if isinstance(copied, RefusalFinding):
         return _record_finding(conn, opened, copied)
+    if isinstance(copied, SignalCopy):
+        return _record_signal(conn, opened, copied)
     return _record_step(conn, opened, copied)
+
+
+def _record_signal(conn: Connection, opened: Opened, copy: SignalCopy) -> dict[str, Any]:
+    """A MAH's lock, unlock or recall of goods in the area, kept beside the findings for the
+    regulators who see that division."""
+    signal = copy.signal
+    conn.execute(
+        insert(finding).values(
+            event_id=opened.header["event_id"],
+            kind=SIGNAL_KIND.format(signal.kind.value),
+            org_uscc=signal.mah_uscc,
+            division_code=copy.division_code,
+            reason=(signal.lock_kind or signal.status or signal.kind).value,
+            bill_type=None,
+            document_no=signal.document_no,
+            detail=signal.model_dump(mode="json") | {"codes": list(signal.codes or ())},
+            found_at=_utc(signal.business_time),
+            received_at=datetime.now(UTC),
+        )
+    )
+    return {}
 
 
 def _read_finding(value: Any) -> RefusalFinding:

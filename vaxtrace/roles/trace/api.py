@@ -110,9 +110,9 @@ async def release_lot(
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(["data", *(str(p) for p in first["loc"])])
-        raise DomainError(
-            "invalid_" + first["type"], f"{field}: {first['msg']}", field=field
-        ) from exc
+        cause = first.get("ctx", {}).get("error")  # a domain rule's own reason, if one refused
+        reason = cause.reason if isinstance(cause, DomainError) else "invalid_" + first["type"]
+        raise DomainError(reason, f"{field}: {first['msg']}", field=field) from exc
     limit: int = request.app.state.settings.lot_release_file_max_bytes
     content = await certificate.read(limit + 1)
     if len(content) > limit:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping
@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.province import Unit
+from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.store.engine import read_tx
@@ -33,6 +34,9 @@ class Step:
     body: dict[str, Any]
     event: DownstreamEvent
 
+
+SYSTEM_CLOCK = Clock()
+"""The system's clock with the default skew (a node passes its configured one)."""
 
 Apply = Callable[[Connection, Unit, datetime], Step]
 """Check and write inside the transaction, as the acting unit, at the given recording time."""
@@ -51,8 +55,11 @@ def province_write(
     operation: str,
     request: Write,
     apply: Apply,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
-    """Run ``apply`` once per (actor, client document id); a retry replays the first answer."""
+    """Run ``apply`` once per (actor, client document id); a retry replays the first answer.
+    A business time in the future beyond ``clock``'s skew is refused here, as the trace node
+    would refuse the report (the range is refused when the request is read)."""
     request_sha256 = _digest(operation, request)
 
     def attempt(conn: Connection) -> WriteResult:
@@ -60,7 +67,8 @@ def province_write(
         if prior is not None:
             return _replay(prior, operation, request_sha256)
         acting = unit(conn, actor)
-        now = datetime.now(UTC)
+        now = clock.now()
+        check_business_time(request.business_time, now=now, skew=clock.skew)
         step = apply(conn, acting, now)
         body = _answer(operation, request, step) | {
             "exchange_event_id": report(conn, outbox, step.event)

@@ -16,18 +16,21 @@ from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import Commission
 from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.status import Status
+from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import exists, own_batch, parse
-from vaxtrace.roles.trace.service.writes import WriteResult, write
+from vaxtrace.roles.trace.service.writes import WriteResult, check_batches_order, write
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
 from vaxtrace.store.trace.schema import self_inspection, trace_code
 
 
-def commission(engine: Engine, actor: str, request: Commission) -> WriteResult:
-    """赋码: issue codes for a batch with its packaging hierarchy (generated or uploaded)."""
+def commission(engine: Engine, actor: str, request: Commission, clock: Clock) -> WriteResult:
+    """赋码: issue codes for a batch with its packaging hierarchy (generated or uploaded), not
+    before the batch's production date."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = own_batch(conn, actor, request.batch_no)
+        check_batches_order(conn, header, [found["id"]])
         if exists(conn, self_inspection, self_inspection.c.batch_id == found["id"]):
             # later codes would miss the batch's inspection and release for good
             raise Conflict(
@@ -57,7 +60,7 @@ def commission(engine: Engine, actor: str, request: Commission) -> WriteResult:
             "codes_by_level": {str(k): v for k, v in sorted(counts.items())},
         }
 
-    return write(engine, actor, "commission", request, apply, bill_type="commission")
+    return write(engine, actor, "commission", request, apply, bill_type="commission", clock=clock)
 
 
 def _doses_commissioned(conn: Connection, batch_id: int) -> int:

@@ -9,12 +9,13 @@ from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import Correction
 from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.roles.trace.service.writes import WriteResult, write
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
 
 
-def correct(engine: Engine, actor: str, request: Correction) -> WriteResult:
+def correct(engine: Engine, actor: str, request: Correction, clock: Clock) -> WriteResult:
     """更正: a new event correcting an earlier event's header; the earlier one stays."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
@@ -26,7 +27,7 @@ def correct(engine: Engine, actor: str, request: Correction) -> WriteResult:
                 field="corrects_event_id",
             )
         if "business_time" in request.corrected:
-            _check_business_time(request.corrected["business_time"])
+            _check_business_time(request.corrected["business_time"], clock)
         body = {
             "reason": request.reason,
             "corrected": request.corrected,
@@ -35,11 +36,12 @@ def correct(engine: Engine, actor: str, request: Correction) -> WriteResult:
         event_id = repo.append_event(conn, header, body)
         return event_id, body
 
-    return write(engine, actor, "correction", request, apply, bill_type="correction")
+    return write(engine, actor, "correction", request, apply, bill_type="correction", clock=clock)
 
 
-def _check_business_time(value: str) -> None:
-    """A corrected business time is ISO 8601 with an offset."""
+def _check_business_time(value: str, clock: Clock) -> None:
+    """A corrected business time is ISO 8601 with an offset, and a business time (see
+    :mod:`vaxtrace.core.times`)."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -54,3 +56,4 @@ def _check_business_time(value: str) -> None:
             "business_time needs an offset",
             field="corrected.business_time",
         )
+    check_business_time(moment, now=clock.now(), skew=clock.skew, field="corrected.business_time")

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent, read_event
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
@@ -30,16 +31,23 @@ class Reported(Write):
 class DownstreamReceiver:
     """Takes the platform's envelopes of province reports, each once, a batch all or none."""
 
-    def __init__(self, engine: Engine, platform_id: str, platform_key: Verifier | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        platform_id: str,
+        platform_key: Verifier | None,
+        clock: Clock | None = None,
+    ) -> None:
         self.engine = engine
         self.from_platform = FromPlatform(engine, exchange, platform_id, platform_key)
+        self.clock = clock or Clock()
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         return self.from_platform.take(
             caller.system_id,
             envelopes,
             _reported,
-            lambda conn, _opened, reported: {"trace_event_id": record(conn, reported)},
+            lambda conn, _opened, reported: {"trace_event_id": record(conn, reported, self.clock)},
         )
 
 
@@ -55,9 +63,11 @@ def _reported(opened: Opened) -> Reported:
     )
 
 
-def record(conn: Connection, reported: Reported) -> int:
+def record(conn: Connection, reported: Reported, clock: Clock) -> int:
     """Write the step in the caller's transaction (the inbox's), by the organisation that did
-    it: the codes must be held by it, and the status table must allow the step."""
+    it: the codes must be held by it, the status table must allow the step, and its business
+    time must pass the rule every node applies (not in the future, not before the codes'
+    previous step or their production)."""
     event = reported.event
     bill = event.bill_type
     holder = event.counterparty_uscc if bill in MOVES_TO_COUNTERPARTY else event.org_uscc
@@ -73,5 +83,7 @@ def record(conn: Connection, reported: Reported) -> int:
         any_mah=True,
     )
     operation = f"downstream_{bill.name.lower()}"
-    result = write_in(conn, event.org_uscc, operation, reported, step, bill_type=bill.value)
+    result = write_in(
+        conn, event.org_uscc, operation, reported, step, bill_type=bill.value, clock=clock
+    )
     return int(result.body["event_id"])

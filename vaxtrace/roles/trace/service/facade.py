@@ -33,6 +33,7 @@ from vaxtrace.core.datasets import (
     VaccineProduct,
     Warehousing,
 )
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.ledger.service import LedgerService
@@ -56,9 +57,15 @@ class TraceService:
     """The trace role's use cases over its own database."""
 
     def __init__(
-        self, engine: Engine, ledger: LedgerService | None = None, outbox: Outbox | None = None
+        self,
+        engine: Engine,
+        ledger: LedgerService | None = None,
+        outbox: Outbox | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.engine = engine
+        self.clock = clock or Clock()
+        """What business times are judged against: now, with the clock skew tolerated."""
         self.outbox = outbox
         """Where shipping notes leave for the platform; None for a node not yet connected."""
         self.ledger = ledger
@@ -92,69 +99,71 @@ class TraceService:
     # --- codes and packaging: commissioning, packaging ------------------------------------
 
     def commission(self, actor: str, request: Commission) -> WriteResult:
-        return self._signed(commissioning.commission(self.engine, actor, request))
+        return self._signed(commissioning.commission(self.engine, actor, request, self.clock))
 
     def pack(self, actor: str, request: Pack) -> WriteResult:
-        return self._signed(packaging.pack(self.engine, actor, request))
+        return self._signed(packaging.pack(self.engine, actor, request, self.clock))
 
     def unpack(self, actor: str, request: Unpack) -> WriteResult:
-        return self._signed(packaging.unpack(self.engine, actor, request))
+        return self._signed(packaging.unpack(self.engine, actor, request, self.clock))
 
     def replace(self, actor: str, request: Replace) -> WriteResult:
-        return self._signed(packaging.replace(self.engine, actor, request))
+        return self._signed(packaging.replace(self.engine, actor, request, self.clock))
 
     # --- batch quality steps: quality -----------------------------------------------------
 
     def self_inspect(self, actor: str, request: SelfInspection) -> WriteResult:
-        return self._signed(quality.self_inspect(self.engine, actor, request))
+        return self._signed(quality.self_inspect(self.engine, actor, request, self.clock))
 
     def release_lot(
         self, actor: str, request: LotRelease, certificate: bytes, media_type: str
     ) -> WriteResult:
         return self._signed(
-            quality.release_lot(self.engine, actor, request, certificate, media_type)
+            quality.release_lot(self.engine, actor, request, certificate, media_type, self.clock)
         )
 
     # --- movements of code sets: movements, recalls ---------------------------------------
 
     def warehouse(self, actor: str, request: Warehousing) -> WriteResult:
-        return self._signed(movements.warehouse(self.engine, actor, request))
+        return self._signed(movements.warehouse(self.engine, actor, request, self.clock))
 
     def ship(self, actor: str, request: ShippingNote) -> WriteResult:
-        return self._signed(movements.ship(self.engine, actor, request, self.outbox))
+        return self._signed(movements.ship(self.engine, actor, request, self.clock, self.outbox))
 
     def ship_all(self, actor: str, upload: ShippingNoteUpload) -> list[WriteResult]:
-        results = movements.ship_all(self.engine, actor, upload, self.outbox)
+        results = movements.ship_all(self.engine, actor, upload, self.clock, self.outbox)
         written = [r for r in results if not r.replayed]
         if written:  # every note written carries the log's size after the upload
             self._signed(written[-1])
         return results
 
     def sales_return(self, actor: str, request: SalesReturn) -> WriteResult:
-        return self._signed(movements.sales_return(self.engine, actor, request))
+        return self._signed(movements.sales_return(self.engine, actor, request, self.clock))
 
     def start_recall(self, actor: str, request: Recall) -> WriteResult:
-        return self._signed(recalls.start_recall(self.engine, actor, request, self.outbox))
+        return self._signed(
+            recalls.start_recall(self.engine, actor, request, self.clock, self.outbox)
+        )
 
     def recall_receipt(self, actor: str, request: RecallReceipt) -> WriteResult:
-        return self._signed(recalls.recall_receipt(self.engine, actor, request))
+        return self._signed(recalls.recall_receipt(self.engine, actor, request, self.clock))
 
     def destroy(self, actor: str, request: Destruction) -> WriteResult:
-        return self._signed(movements.destroy(self.engine, actor, request))
+        return self._signed(movements.destroy(self.engine, actor, request, self.clock))
 
     # --- records, locks and corrections: temperature, locks, corrections ------------------
 
     def record_temperature(self, actor: str, request: TemperatureRecord) -> WriteResult:
-        return self._signed(temperature.record_temperature(self.engine, actor, request))
+        return self._signed(temperature.record_temperature(self.engine, actor, request, self.clock))
 
     def lock(self, actor: str, request: Lock) -> WriteResult:
-        return self._signed(locks.lock(self.engine, actor, request, self.outbox))
+        return self._signed(locks.lock(self.engine, actor, request, self.clock, self.outbox))
 
     def unlock(self, actor: str, request: Unlock) -> WriteResult:
-        return self._signed(locks.unlock(self.engine, actor, request, self.outbox))
+        return self._signed(locks.unlock(self.engine, actor, request, self.clock, self.outbox))
 
     def correct(self, actor: str, request: Correction) -> WriteResult:
-        return self._signed(corrections.correct(self.engine, actor, request))
+        return self._signed(corrections.correct(self.engine, actor, request, self.clock))
 
     # --- queries ----------------------------------------------------------------------------
 

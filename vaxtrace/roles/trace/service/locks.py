@@ -11,10 +11,17 @@ from sqlalchemy import Connection, Engine
 from vaxtrace.core.datasets import Lock, LockKind, Unlock
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import own_batch_ids
 from vaxtrace.roles.trace.service.signals import batch_nos_of, post_signal
-from vaxtrace.roles.trace.service.writes import WriteResult, batches_step, codes_write, write
+from vaxtrace.roles.trace.service.writes import (
+    WriteResult,
+    batches_step,
+    check_batches_order,
+    codes_write,
+    write,
+)
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
 
@@ -25,21 +32,25 @@ LOCK_ACTIONS = {
 }
 
 
-def lock(engine: Engine, actor: str, request: Lock, outbox: Outbox | None = None) -> WriteResult:
+def lock(
+    engine: Engine, actor: str, request: Lock, clock: Clock, outbox: Outbox | None = None
+) -> WriteResult:
     """锁定: put codes or whole batches in a locked status, with reason and evidence."""
     action = LOCK_ACTIONS[request.kind]
     payload = request.model_dump(mode="json", include={"kind", "reason", "evidence", "batch_nos"})
     signal = {"kind": SignalKind.LOCK, "lock_kind": request.kind, "reason": request.reason}
-    return _status_write(engine, actor, "lock", request, action, payload, outbox, signal)
+    return _status_write(engine, actor, "lock", request, action, payload, clock, outbox, signal)
 
 
 def unlock(
-    engine: Engine, actor: str, request: Unlock, outbox: Outbox | None = None
+    engine: Engine, actor: str, request: Unlock, clock: Clock, outbox: Outbox | None = None
 ) -> WriteResult:
     """解锁: a pending (待定) review cleared, the codes are normal again."""
     payload = request.model_dump(mode="json", include={"reason", "batch_nos"})
     signal = {"kind": SignalKind.UNLOCK, "reason": request.reason}
-    return _status_write(engine, actor, "unlock", request, Action.UNLOCK, payload, outbox, signal)
+    return _status_write(
+        engine, actor, "unlock", request, Action.UNLOCK, payload, clock, outbox, signal
+    )
 
 
 def _status_write(
@@ -49,11 +60,13 @@ def _status_write(
     request: Lock | Unlock,
     action: Action,
     payload: dict[str, Any],
+    clock: Clock,
     outbox: Outbox | None,
     signal: dict[str, Any],
 ) -> WriteResult:
     """A status-only step wherever the codes are: on the listed codes, or on whole batches;
-    sent down as a signal naming the batches it touched."""
+    not dated before their production (but it may precede steps recorded before it); sent
+    down as a signal naming the batches it touched."""
 
     def send(
         conn: Connection, batch_nos: Sequence[str], codes: Sequence[str] | None = None
@@ -85,6 +98,7 @@ def _status_write(
             request,
             request.codes,
             action,
+            clock=clock,
             holder=None,
             payload=payload,
             movement=False,
@@ -96,6 +110,7 @@ def _status_write(
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         assert request.batch_nos is not None
         ids = own_batch_ids(conn, actor, request.batch_nos)
+        check_batches_order(conn, header, ids)
         event_id = repo.append_event(conn, header, payload)
         moved = batches_step(conn, ids, event_id, action)
         send(conn, request.batch_nos)
@@ -104,4 +119,4 @@ def _status_write(
             "by_status": repo.batches_status_counts(conn, ids),
         }
 
-    return write(engine, actor, operation, request, apply, bill_type=operation)
+    return write(engine, actor, operation, request, apply, bill_type=operation, clock=clock)

@@ -22,6 +22,7 @@ from vaxtrace.core.datasets import (
 )
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.trace.service.lookups import find_organisation
 from vaxtrace.roles.trace.service.signals import note_batches
@@ -37,7 +38,7 @@ from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.schema import shipping_note
 
 
-def warehouse(engine: Engine, actor: str, request: Warehousing) -> WriteResult:
+def warehouse(engine: Engine, actor: str, request: Warehousing, clock: Clock) -> WriteResult:
     """101 生产入库 production warehousing."""
     return codes_write(
         engine,
@@ -47,6 +48,7 @@ def warehouse(engine: Engine, actor: str, request: Warehousing) -> WriteResult:
         request,
         request.codes,
         Action.WAREHOUSE,
+        clock=clock,
         holder=actor,
         payload={"warehouse": request.warehouse},
     )
@@ -59,26 +61,41 @@ _RECORD_NOTE = insert(shipping_note)
 
 
 def ship(
-    engine: Engine, actor: str, request: ShippingNote, outbox: Outbox | None = None
+    engine: Engine,
+    actor: str,
+    request: ShippingNote,
+    clock: Clock,
+    outbox: Outbox | None = None,
 ) -> WriteResult:
     """201 销售出库: a shipping note (发货单) from the MAH to a CDC; with an outbox, the note
     leaves for the platform in the same transaction (it goes on to the CDC's province)."""
     apply = _shipping(actor, request, outbox)
-    return write(engine, actor, "shipping_note", request, apply, bill_type="201")
+    return write(engine, actor, "shipping_note", request, apply, bill_type="201", clock=clock)
 
 
 def ship_all(
-    engine: Engine, actor: str, upload: ShippingNoteUpload, outbox: Outbox | None = None
+    engine: Engine,
+    actor: str,
+    upload: ShippingNoteUpload,
+    clock: Clock,
+    outbox: Outbox | None = None,
 ) -> list[WriteResult]:
     """Several shipping notes at once, all or none, each as :func:`ship` would write it."""
     items = [(note, _shipping(actor, note, outbox)) for note in upload.shipping_notes]
     return write_all(
-        engine, actor, "shipping_note", items, bill_type="201", collection="shipping_notes"
+        engine,
+        actor,
+        "shipping_note",
+        items,
+        bill_type="201",
+        collection="shipping_notes",
+        clock=clock,
     )
 
 
 def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply:
-    """The checks and rows of one shipping note."""
+    """The checks and rows of one shipping note: a sale, so not dated before the lot release
+    of what it sells (nor before the codes' previous step, see ``codes_step``)."""
 
     def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], doses: int) -> None:
         if conn.execute(_NOTE, {"mah": actor, "note_no": request.document_no}).first():
@@ -137,6 +154,7 @@ def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply
         checks=checks,
         record=record,
         already_gone="already_shipped",
+        sale=True,
     )
 
 
@@ -158,7 +176,9 @@ def _check_consignee(conn: Connection, uscc: str) -> None:
 
 
 def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
-    """A batch leaves for sale lot-released, cleared by customs if imported, and unexpired."""
+    """A batch leaves for sale lot-released, cleared by customs if imported, and unexpired on
+    the note's date (which cannot be back-dated before the codes' previous step, their lot
+    release or their production: see ``codes_step``)."""
     if b["certificate_no"] is None or b["release_conclusion"] != Conclusion.PASS.value:
         raise DomainError(
             "not_lot_released",
@@ -178,7 +198,7 @@ def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
         raise DomainError("expired", f"batch {b['batch_no']} expired on {expiry}", field="codes")
 
 
-def sales_return(engine: Engine, actor: str, request: SalesReturn) -> WriteResult:
+def sales_return(engine: Engine, actor: str, request: SalesReturn, clock: Clock) -> WriteResult:
     """103 销售退回入库: goods come back from a CDC."""
     payload = {"from_uscc": request.from_uscc, "reason_code": request.reason_code.value}
     return codes_write(
@@ -189,13 +209,14 @@ def sales_return(engine: Engine, actor: str, request: SalesReturn) -> WriteResul
         request,
         request.codes,
         Action.RETURN,
+        clock=clock,
         holder=actor,
         expected_holder=request.from_uscc,
         payload=payload,
     )
 
 
-def destroy(engine: Engine, actor: str, request: Destruction) -> WriteResult:
+def destroy(engine: Engine, actor: str, request: Destruction, clock: Clock) -> WriteResult:
     """205 销毁出库: destruction with reason, executor and supervisor."""
     payload = request.model_dump(mode="json", include={"reason", "executor", "supervisor", "place"})
     return codes_write(
@@ -206,6 +227,7 @@ def destroy(engine: Engine, actor: str, request: Destruction) -> WriteResult:
         request,
         request.codes,
         Action.DESTROY,
+        clock=clock,
         holder=actor,
         payload=payload,
     )

@@ -9,13 +9,14 @@ from sqlalchemy import Connection, Engine, RowMapping
 from vaxtrace.core.datasets import Pack, Replace, Unpack
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action, Status, refusal
+from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import held_code, parse
-from vaxtrace.roles.trace.service.writes import WriteResult, write
+from vaxtrace.roles.trace.service.writes import WriteResult, check_codes_order, write
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
 
 
-def pack(engine: Engine, actor: str, request: Pack) -> WriteResult:
+def pack(engine: Engine, actor: str, request: Pack, clock: Clock) -> WriteResult:
     """装箱: put codes into a container one level up."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
@@ -33,6 +34,7 @@ def pack(engine: Engine, actor: str, request: Pack) -> WriteResult:
                 f"{parent['code']} has room for {room} more, not {len(kids)}",
                 field="children",
             )
+        check_codes_order(conn, header, [parent, *kids])
         event_id = repo.append_event(
             conn, header, {"parent": parent["code"], "children": [k["code"] for k in kids]}
         )
@@ -40,7 +42,7 @@ def pack(engine: Engine, actor: str, request: Pack) -> WriteResult:
         repo.link_codes(conn, [parent["id"], *(k["id"] for k in kids)], event_id)
         return event_id, {"parent": parent["code"], "packed": len(kids)}
 
-    return write(engine, actor, "pack", request, apply, bill_type="pack")
+    return write(engine, actor, "pack", request, apply, bill_type="pack", clock=clock)
 
 
 def _check_packable(parent: RowMapping, kid: RowMapping, field: str) -> None:
@@ -61,7 +63,7 @@ def _check_packable(parent: RowMapping, kid: RowMapping, field: str) -> None:
         )
 
 
-def unpack(engine: Engine, actor: str, request: Unpack) -> WriteResult:
+def unpack(engine: Engine, actor: str, request: Unpack, clock: Clock) -> WriteResult:
     """拆箱: take codes out of a container (all of them when none are named)."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
@@ -80,15 +82,16 @@ def unpack(engine: Engine, actor: str, request: Unpack) -> WriteResult:
                         field=f"children[{i}]",
                     )
                 ids.append(kid["id"])
+        check_codes_order(conn, header, [parent])
         event_id = repo.append_event(conn, header, {"parent": parent["code"]})
         repo.link_codes(conn, [parent["id"], *ids], event_id)
         repo.clear_parent(conn, ids, event_id)
         return event_id, {"parent": parent["code"], "unpacked": len(ids)}
 
-    return write(engine, actor, "unpack", request, apply, bill_type="unpack")
+    return write(engine, actor, "unpack", request, apply, bill_type="unpack", clock=clock)
 
 
-def replace(engine: Engine, actor: str, request: Replace) -> WriteResult:
+def replace(engine: Engine, actor: str, request: Replace, clock: Clock) -> WriteResult:
     """换码: a damaged label gets a new code; the old one is suspended (已停用)."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
@@ -115,6 +118,7 @@ def replace(engine: Engine, actor: str, request: Replace) -> WriteResult:
             raise Conflict(
                 "already_commissioned", f"{new.value} is already in use", field="new_code"
             )
+        check_codes_order(conn, header, [old])
         event_id = repo.append_event(
             conn,
             header,
@@ -145,4 +149,4 @@ def replace(engine: Engine, actor: str, request: Replace) -> WriteResult:
         repo.link_codes(conn, [old["id"], new_id], event_id)
         return event_id, {"old_code": old["code"], "new_code": new.value}
 
-    return write(engine, actor, "replace", request, apply, bill_type="replace")
+    return write(engine, actor, "replace", request, apply, bill_type="replace", clock=clock)

@@ -10,18 +10,26 @@ from sqlalchemy import Connection, Engine, insert
 from vaxtrace.core.datasets import Conclusion, LotRelease, SelfInspection
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action
+from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import exists, own_batch
-from vaxtrace.roles.trace.service.writes import WriteResult, batches_step, write
+from vaxtrace.roles.trace.service.writes import (
+    QUALITY_STEPS,
+    WriteResult,
+    batches_step,
+    check_batches_order,
+    write,
+)
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
 from vaxtrace.store.trace.schema import lot_release, self_inspection
 
 
-def self_inspect(engine: Engine, actor: str, request: SelfInspection) -> WriteResult:
-    """自检: record the MAH's inspection of a batch."""
+def self_inspect(engine: Engine, actor: str, request: SelfInspection, clock: Clock) -> WriteResult:
+    """自检: record the MAH's inspection of a batch (not before its codes were issued)."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = own_batch(conn, actor, request.batch_no)
+        check_batches_order(conn, header, [found["id"]], QUALITY_STEPS)
         event_id = repo.append_event(
             conn,
             header,
@@ -39,13 +47,27 @@ def self_inspect(engine: Engine, actor: str, request: SelfInspection) -> WriteRe
         moved = batches_step(conn, [found["id"]], event_id, action)
         return event_id, {"batch_no": request.batch_no, "codes_updated": moved}
 
-    return write(engine, actor, "self_inspection", request, apply, bill_type="self_inspection")
+    return write(
+        engine,
+        actor,
+        "self_inspection",
+        request,
+        apply,
+        bill_type="self_inspection",
+        clock=clock,
+    )
 
 
 def release_lot(
-    engine: Engine, actor: str, request: LotRelease, certificate: bytes, media_type: str
+    engine: Engine,
+    actor: str,
+    request: LotRelease,
+    certificate: bytes,
+    media_type: str,
+    clock: Clock,
 ) -> WriteResult:
-    """批签发: record the lot release with its certificate file."""
+    """批签发: record the lot release with its certificate file (not before the batch's
+    self-inspection)."""
     if not certificate:
         raise DomainError(
             "missing_certificate",
@@ -61,6 +83,7 @@ def release_lot(
                 f"batch {request.batch_no} has a lot release",
                 field="batch_no",
             )
+        check_batches_order(conn, header, [found["id"]], QUALITY_STEPS)
         inspected = exists(
             conn,
             self_inspection,
@@ -112,5 +135,12 @@ def release_lot(
         }
 
     return write(
-        engine, actor, "lot_release", request, apply, bill_type="lot_release", extra=certificate
+        engine,
+        actor,
+        "lot_release",
+        request,
+        apply,
+        bill_type="lot_release",
+        clock=clock,
+        extra=certificate,
     )

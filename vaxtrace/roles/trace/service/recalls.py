@@ -11,23 +11,31 @@ from vaxtrace.core.datasets import Recall, RecallReceipt
 from vaxtrace.core.errors import Conflict, NotFound, examples
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import exists, own_batch_ids
 from vaxtrace.roles.trace.service.signals import post_signal
-from vaxtrace.roles.trace.service.writes import WriteResult, batches_step, codes_write, write
+from vaxtrace.roles.trace.service.writes import (
+    WriteResult,
+    batches_step,
+    check_batches_order,
+    codes_write,
+    write,
+)
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
 from vaxtrace.store.trace.schema import recall
 
 
 def start_recall(
-    engine: Engine, actor: str, request: Recall, outbox: Outbox | None = None
+    engine: Engine, actor: str, request: Recall, clock: Clock, outbox: Outbox | None = None
 ) -> WriteResult:
     """召回: start a recall of whole batches (a mock recall changes no status and is not sent
     down; a real one reaches every node holding the batches as a safety signal)."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         ids = own_batch_ids(conn, actor, request.batch_nos)
+        check_batches_order(conn, header, ids)
         if exists(
             conn, recall, recall.c.mah_uscc == actor, recall.c.recall_no == request.recall_no
         ):
@@ -65,10 +73,10 @@ def start_recall(
             "state": "in_progress",
         }
 
-    return write(engine, actor, "recall", request, apply, bill_type="recall")
+    return write(engine, actor, "recall", request, apply, bill_type="recall", clock=clock)
 
 
-def recall_receipt(engine: Engine, actor: str, request: RecallReceipt) -> WriteResult:
+def recall_receipt(engine: Engine, actor: str, request: RecallReceipt, clock: Clock) -> WriteResult:
     """108 召回入库: recalled goods come back to the MAH."""
 
     def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], _doses: int) -> None:
@@ -97,6 +105,7 @@ def recall_receipt(engine: Engine, actor: str, request: RecallReceipt) -> WriteR
         request,
         request.codes,
         Action.RECALL_IN,
+        clock=clock,
         holder=actor,
         expected_holder=request.from_uscc,
         payload={"recall_no": request.recall_no, "from_uscc": request.from_uscc},

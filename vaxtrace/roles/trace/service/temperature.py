@@ -8,16 +8,20 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert
 
 from vaxtrace.core.datasets import TemperatureRecord
+from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.roles.trace.service.writes import WriteResult, write
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
 from vaxtrace.store.trace.schema import temperature_record
 
 
-def record_temperature(engine: Engine, actor: str, request: TemperatureRecord) -> WriteResult:
-    """温度记录: a storage or transport temperature series."""
+def record_temperature(
+    engine: Engine, actor: str, request: TemperatureRecord, clock: Clock
+) -> WriteResult:
+    """温度记录: a storage or transport temperature series, none of it in the future."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        check_business_time(request.end_time, now=clock.now(), skew=clock.skew, field="end_time")
         summary = {
             "kind": request.kind,
             "equipment_id": request.equipment_id,
@@ -42,4 +46,4 @@ def record_temperature(engine: Engine, actor: str, request: TemperatureRecord) -
         )
         return event_id, summary
 
-    return write(engine, actor, "temperature", request, apply, bill_type="temperature")
+    return write(engine, actor, "temperature", request, apply, bill_type="temperature", clock=clock)

@@ -2,7 +2,10 @@
 
 Every write runs in one transaction: checks first, writes after; any refusal rolls back, so a
 rejected request writes nothing. Every write carries a client document id: a retry with the same
-id and body returns the first answer and writes nothing new.
+id and body returns the first answer and writes nothing new. Every new write's business time is
+judged by the one rule of :mod:`vaxtrace.core.times`: against the node's clock here, against
+what is recorded of its codes or batches in each step (:func:`codes_step`,
+:func:`check_batches_order`, :func:`check_codes_order`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.errors import Conflict, DomainError, at_item, examples
 from vaxtrace.core.status import Action, Status, refusal
+from vaxtrace.core.times import Clock, Earliest, check_business_time, check_order
 from vaxtrace.roles.trace.service.lookups import known_organisation
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.idempotent import apply_once, check_replay
@@ -68,6 +72,15 @@ def _header(actor: str, request: Write, bill_type: str) -> EventHeader:
     )
 
 
+CONTROL_STEPS = ("lock", "unlock")
+"""Status-only steps: a decision about codes wherever they are, no step of their custody, so
+the steps after them are not ordered after them (a receipt reported late may be dated before
+a lock)."""
+
+QUALITY_STEPS = ("commission", "self_inspection", "lot_release")
+"""A batch's own chain: codes issued, inspected, released, in that order of time."""
+
+
 def write(
     engine: Engine,
     actor: str,
@@ -76,6 +89,7 @@ def write(
     apply: Apply,
     *,
     bill_type: str,
+    clock: Clock,
     extra: bytes = b"",
 ) -> WriteResult:
     """Run ``apply`` once per client document id; a retry replays the first answer.
@@ -93,6 +107,7 @@ def write(
             request,
             apply,
             bill_type=bill_type,
+            clock=clock,
             request_sha256=request_sha256,
         ),
         lambda: replay_committed(engine, actor, request, operation, request_sha256),
@@ -107,6 +122,7 @@ def write_in(
     apply: Apply,
     *,
     bill_type: str,
+    clock: Clock,
     request_sha256: str | None = None,
     log: bool = True,
 ) -> WriteResult:
@@ -118,6 +134,7 @@ def write_in(
     prior = repo.find_write(conn, actor, request.client_document_id)
     if prior is not None:
         return replay(prior, operation, request_sha256)
+    check_business_time(request.business_time, now=clock.now(), skew=clock.skew)
     known_organisation(conn, actor)
     event_id, answer = apply(conn, _header(actor, request, bill_type))
     body: dict[str, Any] = {"operation": operation, "document_no": request.document_no} | answer
@@ -144,6 +161,7 @@ def write_all(
     *,
     bill_type: str,
     collection: str,
+    clock: Clock,
 ) -> list[WriteResult]:
     """Several writes of one upload in one transaction: all or none. Each item is applied
     once per client document id as if posted alone; a refusal names the item at fault
@@ -162,6 +180,7 @@ def write_all(
                         request,
                         apply,
                         bill_type=bill_type,
+                        clock=clock,
                         request_sha256=sha,
                         log=False,
                     )
@@ -222,6 +241,26 @@ def batches_step(
     return moved
 
 
+def check_batches_order(
+    conn: Connection,
+    header: EventHeader,
+    batch_ids: Sequence[int],
+    steps: Sequence[str] = (),
+) -> None:
+    """A step on whole batches is not dated before their production, nor before their latest
+    step of a bill type in ``steps`` (e.g. a lot release after the self-inspection)."""
+    check_order(header.business_time, repo.batches_earliest(conn, batch_ids, steps))
+
+
+def check_codes_order(conn: Connection, header: EventHeader, codes: Sequence[RowMapping]) -> None:
+    """A step on some codes (their rows) is not dated before their previous step (theirs,
+    what they hold, or their containers') nor before their batch's production."""
+    repo.load_listed(conn, [c["code"] for c in codes])
+    repo.expand(conn)
+    batch_ids = sorted({int(c["batch_id"]) for c in codes})
+    check_order(header.business_time, repo.affected_earliest(conn, CONTROL_STEPS, batch_ids))
+
+
 def codes_write(
     engine: Engine,
     actor: str,
@@ -230,11 +269,13 @@ def codes_write(
     request: Write,
     codes: Sequence[str],
     action: Action,
+    *,
+    clock: Clock,
     **step: Unpack[StepOptions],
 ) -> WriteResult:
     """The frame of every write on a set of codes (see :func:`codes_step`)."""
     apply = codes_step(actor, codes, action, **step)
-    return write(engine, actor, operation, request, apply, bill_type=bill_type)
+    return write(engine, actor, operation, request, apply, bill_type=bill_type, clock=clock)
 
 
 class StepOptions(TypedDict, total=False):
@@ -248,6 +289,7 @@ class StepOptions(TypedDict, total=False):
     already_gone: str
     movement: bool
     any_mah: bool
+    sale: bool
 
 
 def codes_step(
@@ -263,14 +305,17 @@ def codes_step(
     already_gone: str = "not_held",
     movement: bool = True,
     any_mah: bool = False,
+    sale: bool = False,
 ) -> Apply:
     """Resolve, expand, check, then write a step on a set of codes.
 
     A movement (``movement=True``) needs the codes at ``expected_holder`` (default: the
-    actor), takes listed codes out of their containers and hands them to ``holder``. A
-    status-only step (a lock) applies wherever the codes are and leaves packing alone. The
-    codes are the actor's own (a MAH's) unless ``any_mah``: a step downstream, by a CDC or a
-    vaccination site, on codes of any MAH this system holds.
+    actor), takes listed codes out of their containers and hands them to ``holder``; it is
+    not dated before the codes' previous step, nor (a ``sale``) before their lot release. A
+    status-only step (a lock) applies wherever the codes are and leaves packing alone. No
+    step is dated before its batches' production. The codes are the actor's own (a MAH's)
+    unless ``any_mah``: a step downstream, by a CDC or a vaccination site, on codes of any
+    MAH this system holds.
     """
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
@@ -283,6 +328,16 @@ def codes_step(
             already_gone if expected_holder is None else "not_held",
         )
         refuse_by_status(affected.statuses, action)
+        batch_ids = [int(b["batch_id"]) for b in affected.batches]
+        earliest = repo.affected_earliest(conn, CONTROL_STEPS, batch_ids)
+        check_order(
+            header.business_time,
+            Earliest(
+                previous_step=earliest.previous_step if movement else None,
+                produced=earliest.produced,
+                released=earliest.released if sale else None,
+            ),
+        )
         batches = affected.batches
         doses = sum(int(b["doses"]) for b in batches)
         if checks is not None:
