@@ -53,7 +53,12 @@ def test_the_sites_stock_and_its_disposals_reach_the_mah(tmp_path: Path) -> None
             recorded = conn.execute(select(expired_batch.c.batch_no, expired_batch.c.doses)).all()
         assert len(recorded) == 1 and recorded[0][1] > 0
 
-        summary = client.get(f"{API}/stock/summary", headers=as_pov).json()
+        summary = _until(  # the registry's products reach the province: names, and which
+            # codes are boxes (an emptied box is no dose)
+            lambda: client.get(f"{API}/stock/summary", headers=as_pov).json(),
+            lambda s: all(line["product_name"] for line in s["lines"]),
+        )
+        assert all(line["product_name"] for line in summary["lines"])
         statuses = {k for k, n in summary["by_status"].items() if n}
         assert {"usable", "locked", "recalled", "expired", "excursion"} <= statuses
         examples = {line["status"]: line["example_code"] for line in summary["lines"]}
