@@ -78,11 +78,20 @@ def bearer_staff(name: str) -> Callable[..., Staff]:
     return dependency
 
 
-def bearer_actor(name: str) -> Callable[..., Awaitable[str]]:
+def bearer_actor(name: str) -> Callable[..., str]:
     """A dependency answering the organisation behind the bearer token, as the service at
     ``app.state.<name>`` knows its staff's tokens; 401 without one, so nothing is done or
-    shown anonymously. Async: one indexed read, cheaper on the event loop than a hop to a
-    worker thread and back."""
+    shown anonymously."""
+
+    def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+        return bearer_organisation(authorization, getattr(request.app.state, name).authenticate)
+
+    return dependency
+
+
+def bearer_actor_on_loop(name: str) -> Callable[..., Awaitable[str]]:
+    """:func:`bearer_actor` for a hot async route whose service remembers its tokens: asked
+    on the event loop, no hop to a worker thread and back."""
 
     async def dependency(
         request: Request, authorization: Annotated[str | None, Header()] = None

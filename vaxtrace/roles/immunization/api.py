@@ -37,7 +37,13 @@ from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.immunization.service.alerts import MAX_ALERTS
 from vaxtrace.roles.immunization.service.coldchain import CSV_MAX_BYTES
 from vaxtrace.web.answers import write_answer
-from vaxtrace.web.identity import Staff, app_state, bearer_actor, bearer_staff
+from vaxtrace.web.identity import (
+    Staff,
+    app_state,
+    bearer_actor,
+    bearer_actor_on_loop,
+    bearer_staff,
+)
 from vaxtrace.web.problems import problem, problem_responses
 
 REJECTED_STATUS = {
@@ -121,6 +127,9 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     Service = Annotated[ImmunizationService, Depends(app_state("immunization"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]
     Actor = Annotated[str, Depends(bearer_actor("immunization"))]
+    SiteOnLoop = Annotated[str, Depends(bearer_actor_on_loop("immunization"))]
+    """The unit behind the bearer token, asked on the event loop (the dose-check's hot path;
+    the service remembers its tokens)."""
     StaffMember = Annotated[Staff, Depends(bearer_staff("immunization"))]
     """The CDC or vaccination site behind the bearer token."""
 
@@ -134,7 +143,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
             422: {"description": "unreadable code, or the token is not a vaccination site's"},
         },
     )
-    async def check_dose(item: DoseCheck, svc: Service, who: Actor) -> dict[str, Any]:
+    async def check_dose(item: DoseCheck, svc: Service, who: SiteOnLoop) -> dict[str, Any]:
         """接种前核验: may your site give this dose now? ``allowed`` and every reason why not
         (``locked``, ``recalled``, ``expired``, ``cold_chain_excursion``, ``not_held``, …),
         decided from the province's records (batch data and the MAH's safety signals), never
