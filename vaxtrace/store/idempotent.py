@@ -8,6 +8,7 @@ as a retry of the winner.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.store.engine import write_tx
 
 Answer = TypeVar("Answer")
+logger = logging.getLogger("vaxtrace")
 
 
 def apply_once(
@@ -34,8 +36,9 @@ def apply_once(
         try:
             with write_tx(engine) as conn:
                 return attempt(conn)
-        except IntegrityError:
+        except IntegrityError as exc:
             clashes += 1  # a concurrent twin won the race: answer as its retry
+            logger.info("a write clashed with a concurrent one: %s", exc.orig)
         except OperationalError as exc:
             victims += 1
             if victims > RETRIES_AFTER_DEADLOCK or not retryable(exc):

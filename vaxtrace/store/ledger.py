@@ -136,12 +136,18 @@ class Ledger:
         found = self.nodes(conn, keys)
         return merkle.Frontier(size, [found[k] for k in keys])
 
+    def take_turn(self, conn: Connection) -> None:
+        """Wait for the log's turn, held until the transaction ends (PostgreSQL; SQLite has
+        one writer already). A write that will append takes it before it writes its events,
+        so their ids follow the order in which writers append."""
+        lock_for_ids(conn, "ledger_leaf")
+
     def append_from(self, conn: Connection, first_event_id: int) -> int:
         """Give every event from ``first_event_id`` on its leaf; return the new tree size.
 
         Call inside the transaction that wrote the events: no event without a leaf.
         """
-        lock_for_ids(conn, "ledger_leaf")
+        self.take_turn(conn)
         tree = self.frontier(conn, self.size(conn))
         leaves: list[tuple[int, int]] = []
         nodes: list[tuple[int, bytes]] = []

@@ -136,6 +136,10 @@ def write_in(
         return replay(prior, operation, request_sha256)
     check_business_time(request.business_time, now=clock.now(), skew=clock.skew)
     known_organisation(conn, actor)
+    # The log's turn first: events get their ids in the order they will be leafed (PostgreSQL
+    # hands out ids before commit; leaves must follow ids), and every writer takes the log's
+    # lock before any row lock, so two writers cannot deadlock over codes and the log.
+    TRACE_LEDGER.take_turn(conn)
     event_id, answer = apply(conn, _header(actor, request, bill_type))
     body: dict[str, Any] = {"operation": operation, "document_no": request.document_no} | answer
     if event_id is not None:
