@@ -165,18 +165,6 @@ def record_signal(
     )
 
 
-def signals_of(conn: Connection, mah_uscc: str, batch_no: str, limit: int = 20) -> list[RowMapping]:
-    """The latest signals about a batch, newest first."""
-    query = (
-        select(safety_signal)
-        .where(safety_signal.c.mah_uscc == mah_uscc)
-        .order_by(safety_signal.c.received_at.desc())
-        .limit(500)
-    )
-    rows = [r for r in conn.execute(query).mappings() if batch_no in r["signal"]["batch_nos"]]
-    return rows[:limit]
-
-
 # --- the dose gate's facts ---------------------------------------------------------------
 
 _HELD = (
@@ -251,28 +239,20 @@ def stopped_candidates(
     return [facts_of(r) for r in rows]
 
 
-def record_dose_check(
-    conn: Connection,
-    *,
-    org_uscc: str,
-    code: str,
-    purpose: str,
-    allowed: bool,
-    reasons: list[str],
-    at: datetime,
-) -> None:
-    conn.execute(
-        insert(dose_check).values(
-            org_uscc=org_uscc,
-            code=code[:300],
-            purpose=purpose,
-            allowed=allowed,
-            reasons=reasons,
-            checked_at=at,
-        )
-    )
+def dose_check_row(
+    *, org_uscc: str, code: str, purpose: str, allowed: bool, reasons: Sequence[str], at: datetime
+) -> dict[str, Any]:
+    """A row of the gate's audit (``dose_check``): who, which code, why, what it answered."""
+    return {
+        "org_uscc": org_uscc,
+        "code": code[:300],
+        "purpose": purpose,
+        "allowed": allowed,
+        "reasons": list(reasons),
+        "checked_at": at,
+    }
 
 
-def record_dose_checks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(dose_check), list(rows))
+def record_dose_check(conn: Connection, row: dict[str, Any]) -> None:
+    """Keep one :func:`dose_check_row` in the caller's transaction."""
+    conn.execute(insert(dose_check).values(row))

@@ -3,6 +3,7 @@ the vaccination write — with every decision audited (who, where, when, code, a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,9 +12,9 @@ from sqlalchemy import Connection, Engine
 from vaxtrace.core.codes import TraceCode
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.dose_gate import DoseDecision, DoseReason, Label, decide_dose
-from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.province import Unit
-from vaxtrace.roles.immunization.service.lookups import parse, require_kind
+from vaxtrace.roles.immunization.service.lookups import known_unit, parse, require_kind
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.immunization import safety
@@ -41,18 +42,26 @@ def refusal(decision: DoseDecision, field: str = "code") -> DomainError:
     )
 
 
-def audit(
-    conn: Connection, site_uscc: str, code: str, purpose: str, decision: DoseDecision
-) -> None:
-    safety.record_dose_check(
-        conn,
+def audit_row(
+    site_uscc: str, code: str, purpose: str, reasons: Sequence[str], at: datetime
+) -> dict[str, Any]:
+    """The gate's audit row of a decision: allowed when no reason stops the dose."""
+    return safety.dose_check_row(
         org_uscc=site_uscc,
         code=code,
         purpose=purpose,
-        allowed=decision.allowed,
-        reasons=[r.value for r in decision.reasons],
-        at=datetime.now(UTC),
+        allowed=not reasons,
+        reasons=reasons,
+        at=at,
     )
+
+
+def audit(
+    conn: Connection, site_uscc: str, code: str, purpose: str, decision: DoseDecision
+) -> None:
+    """Keep a decision in the caller's transaction (a vaccination's, with the dose given)."""
+    reasons = [r.value for r in decision.reasons]
+    safety.record_dose_check(conn, audit_row(site_uscc, code, purpose, reasons, datetime.now(UTC)))
 
 
 def check_dose(
@@ -61,31 +70,21 @@ def check_dose(
     """May the site ``actor`` (``acting``: the unit, None if not of this province) give this
     dose now? Read-only for the stock, one query for the facts; the decision is kept in the
     gate's audit (``kept``, written in batches)."""
-    if acting is None:
-        raise NotFound("unknown_organisation", f"{actor} is not an organisation of this province")
-    require_kind(acting, OrgKind.POV, "check a dose before vaccinating")
+    require_kind(known_unit(acting, actor), OrgKind.POV, "check a dose before vaccinating")
     scanned = parse(text, "code")
     now = datetime.now(UTC)
     with read_tx(engine) as conn:
         facts = safety.dose_facts(conn, scanned.value)
     decision = decide_dose(facts, actor, Label(scanned.batch_no, scanned.expiry), now)
-    kept.append(
-        {
-            "org_uscc": actor,
-            "code": scanned.value,
-            "purpose": "check",
-            "allowed": decision.allowed,
-            "reasons": [r.value for r in decision.reasons],
-            "checked_at": now,
-        }
-    )
+    kept.append(audit_row(actor, scanned.value, "check", [r.value for r in decision.reasons], now))
     batch = None if facts is None else facts.batch
     return {
         "code": scanned.value,
         "site_uscc": actor,
         "checked_at": now.isoformat(),
         "batch_no": None if batch is None else batch.batch_no,
-        "expiry_date": None if batch is None or batch.expiry_date is None
+        "expiry_date": None
+        if batch is None or batch.expiry_date is None
         else batch.expiry_date.isoformat(),
     } | decision.as_dict()
 
@@ -95,13 +94,6 @@ def audit_refused(engine: Engine, actor: str, text: str, error: DomainError) -> 
     reasons = error.details.get("reasons")
     if not reasons:
         return
+    row = audit_row(actor, text.strip(), "vaccination", list(reasons), datetime.now(UTC))
     with write_tx(engine) as conn:
-        safety.record_dose_check(
-            conn,
-            org_uscc=actor,
-            code=text.strip(),
-            purpose="vaccination",
-            allowed=False,
-            reasons=list(reasons),
-            at=datetime.now(UTC),
-        )
+        safety.record_dose_check(conn, row)

@@ -25,7 +25,11 @@ def find_unit(conn: Connection, uscc: str) -> Unit | None:
 
 def unit(conn: Connection, uscc: str, field: str | None = None) -> Unit:
     """A known CDC or vaccination site of the province; unknown ones are refused."""
-    found = find_unit(conn, uscc)
+    return known_unit(find_unit(conn, uscc), uscc, field)
+
+
+def known_unit(found: Unit | None, uscc: str, field: str | None = None) -> Unit:
+    """``found``, the unit ``uscc`` names; refused when it is not one of the province."""
     if found is None:
         raise NotFound(
             "unknown_organisation", f"{uscc} is not an organisation of this province", field=field
