@@ -53,15 +53,6 @@ def listed_elsewhere(conn: Connection, holder_uscc: str, limit: int = 5) -> list
     return list(conn.execute(query, {"holder": holder_uscc, "n": limit}).mappings())
 
 
-def listed_out_of_stock(conn: Connection, limit: int = 5) -> list[RowMapping]:
-    """Listed codes used, damaged or returned: (code, state)."""
-    query = text(
-        f"SELECT s.code, s.state FROM {LISTED} l JOIN stock s ON s.code = l.code "
-        "WHERE s.state <> :in_stock ORDER BY s.code LIMIT :n"
-    )
-    return list(conn.execute(query, {"in_stock": IN_STOCK, "n": limit}).mappings())
-
-
 def listed_present(conn: Connection, limit: int = 5) -> list[str]:
     """Listed codes the province has and did not return (a receipt cannot take them again)."""
     query = text(

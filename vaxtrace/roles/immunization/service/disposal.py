@@ -9,7 +9,6 @@ province could have known (goods pending the MAH's decision, or under a recall i
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +17,9 @@ from sqlalchemy import Connection, Engine
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import Destruction
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import Conflict, DomainError, examples
+from vaxtrace.core.errors import Conflict
 from vaxtrace.core.province import (
     DISPOSABLE_STATES,
-    OUT_OF_STOCK_REASONS,
     Scrap,
     StockState,
     Unit,
@@ -29,6 +27,7 @@ from vaxtrace.core.province import (
 from vaxtrace.core.status import Status
 from vaxtrace.core.stock import OwnerSignals, disposal_refusal
 from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.roles.immunization.service.movements import take_listed
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
 from vaxtrace.store.immunization import stock
 
@@ -76,7 +75,7 @@ def _dispose(
     states = {s.value for s in DISPOSABLE_STATES[bill]}
 
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
-        codes = take_disposable(conn, actor, codes_.listed_values(request.codes), states)
+        codes = take_listed(conn, actor, codes_.listed_values(request.codes), states=states)
         _refuse_owner_stopped(conn)
         unpacked = stock.detach_listed(conn, now)
         expected = stock.affected_count(conn)
@@ -97,41 +96,6 @@ def _dispose(
         return Step(body | {"state": DISPOSED_AS[bill].value}, event)
 
     return province_write(engine, outbox, actor, operation, request, apply)
-
-
-def take_disposable(
-    conn: Connection, actor: str, codes: Sequence[str], states: Collection[str]
-) -> tuple[str, ...]:
-    """Check that the actor holds every listed (canonical, distinct) code in one of
-    ``states``, and none twice (a code and its container); then everything inside them is
-    in the affected set. The checks of :func:`movements.take_listed`, for the states a
-    disposal takes goods from."""
-    stock.load_listed(conn, codes)
-    unknown = stock.unknown_listed(conn)
-    if unknown:
-        raise DomainError(
-            "unknown_code", f"never received in this province: {examples(unknown)}", field="codes"
-        )
-    gone = stock.listed_not_in(conn, states)
-    if gone:
-        first = gone[0]
-        state = str(first["state"])
-        reasons = {s.value: reason for s, reason in OUT_OF_STOCK_REASONS.items()}
-        raise Conflict(reasons.get(state, state), f"{first['code']} is {state}", field="codes")
-    elsewhere = stock.listed_elsewhere(conn, actor)
-    if elsewhere:
-        first = elsewhere[0]
-        raise Conflict(
-            "not_held", f"{first['code']} is held by {first['holder_uscc']}", field="codes"
-        )
-    twice = stock.expand_listed(conn)
-    if twice:
-        raise DomainError(
-            "listed_twice",
-            f"listed and also inside a listed container: {examples(twice)}",
-            field="codes",
-        )
-    return tuple(codes)
 
 
 def _refuse_owner_stopped(conn: Connection) -> None:

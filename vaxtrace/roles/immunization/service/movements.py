@@ -4,7 +4,7 @@ everything inside them — out of the unit's stock in one set-based step, and re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -237,24 +237,32 @@ def _refuse_stopped(conn: Connection, on: date) -> None:
             )
 
 
+IN_STOCK_ONLY = (StockState.IN_STOCK.value,)
+"""What a movement takes goods from: stock in hand."""
+OUT_OF_STOCK = {state.value: reason for state, reason in OUT_OF_STOCK_REASONS.items()}
+
+
 def take_listed(
-    conn: Connection, actor: str, codes: Sequence[str], field: str = "codes"
+    conn: Connection,
+    actor: str,
+    codes: Sequence[str],
+    field: str = "codes",
+    states: Collection[str] = IN_STOCK_ONLY,
 ) -> tuple[str, ...]:
-    """Check that the actor has every listed (canonical, distinct) code in stock, and none
-    twice (a code and its container); then everything inside them is in the affected set."""
+    """Check that the actor holds every listed (canonical, distinct) code in one of
+    ``states`` (in stock, unless a disposal takes damaged goods too), and none twice (a code
+    and its container); then everything inside them is in the affected set."""
     stock.load_listed(conn, codes)
     unknown = stock.unknown_listed(conn)
     if unknown:
         raise DomainError(
             "unknown_code", f"never received in this province: {examples(unknown)}", field=field
         )
-    gone = stock.listed_out_of_stock(conn)
+    gone = stock.listed_not_in(conn, states)
     if gone:
         first = gone[0]
-        state = StockState(first["state"])
-        raise Conflict(
-            OUT_OF_STOCK_REASONS[state], f"{first['code']} is {state.value}", field=field
-        )
+        state = str(first["state"])
+        raise Conflict(OUT_OF_STOCK.get(state, state), f"{first['code']} is {state}", field=field)
     elsewhere = stock.listed_elsewhere(conn, actor)
     if elsewhere:
         first = elsewhere[0]
