@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, at_item
+from vaxtrace.core.times import as_utc
 from vaxtrace.exchange.envelope import Opened, Signer, Verifier, open_envelope, payload_of, seal
 from vaxtrace.store.engine import after_commit, read_tx, write_tx
 from vaxtrace.store.exchange import (
@@ -194,7 +195,7 @@ class Outbox:
                 heads = self.store.heads(conn)
             now = self._now()
             for head in heads:
-                if _aware(head["next_attempt_at"]) <= now:
+                if as_utc(head["next_attempt_at"]) <= now:
                     progressed |= self._deliver_queue(str(head["receiver"]), send, done)
             if not progressed:
                 return done
@@ -326,7 +327,7 @@ class Outbox:
         with read_tx(self.engine) as conn:
             pending, oldest = self.store.backlog(conn)
             dead = self.store.dead_by_receiver(conn)
-        age = None if oldest is None else (self._now() - _aware(oldest)).total_seconds()
+        age = None if oldest is None else (self._now() - as_utc(oldest)).total_seconds()
         return {
             "system_id": self.system_id,
             "pending": pending,
@@ -440,7 +441,3 @@ class FromPlatform:
 
         with write_tx(self.engine) as conn:
             return take_batch(envelopes, lambda envelope: take_one(conn, envelope))
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

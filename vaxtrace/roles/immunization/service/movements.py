@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -28,6 +28,7 @@ from vaxtrace.core.province import (
     check_return_within,
     check_supply,
 )
+from vaxtrace.core.times import as_utc
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service import dose_checks
 from vaxtrace.roles.immunization.service.lookups import (
@@ -131,7 +132,7 @@ def undo_vaccination(
             raise Conflict("already_undone", f"undone by {record['undone_by']}", field=field)
         if record["recorded_by"] != user:
             raise Forbidden("not_the_recorder", "only whoever recorded it may undo it", field=field)
-        if now - _aware(record["recorded_at"]) > window:
+        if now - as_utc(record["recorded_at"]) > window:
             raise Conflict(
                 "undo_window_passed",
                 f"a vaccination may be undone within {window} of recording it",
@@ -159,10 +160,6 @@ def undo_vaccination(
         return Step(body, event)
 
     return province_write(engine, outbox, actor, "vaccination_undo", request, apply)
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def return_goods(
