@@ -34,9 +34,10 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     assert notes >= 2 and built.exchanged["shipping notes"] == notes
     # each hop went through the receiving role's API, under the sender's certificate: the
     # notes and the MAHs' two safety signals (a lock, a recall) down, the province's day
-    # (receipt, supply, vaccination) and the gate's day (a receipt and a supply for each of
-    # five batches), and the vaccination the trace system refuses, up; that refusal down
-    signals, reports, refused = 2, 3 + 2 * 5 + 1, 1
+    # (receipt, supply, the site's receipt, vaccination) and the gate's day (a receipt, a
+    # supply and the site's receipt for each of five batches), and the vaccination the trace
+    # system refuses, up; that refusal down
+    signals, reports, refused = 2, 4 + 3 * 5 + 1, 1
     assert _senders(app.state.platform.engine, platform_exchange.inbox) == {
         "local-trace": notes + signals,
         "local-province": reports,
@@ -52,7 +53,7 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     assert built.vaccinated is not None
     dose = app.state.trace.trace(built.vaccinated)
     assert dose["status"] == "used"
-    assert [e["bill_type"] for e in dose["history"]][-3:] == ["107", "209", "322"]
+    assert [e["bill_type"] for e in dose["history"]][-4:] == ["107", "209", "107", "322"]
     assert _senders(app.state.trace.engine, trace_exchange.inbox) == {
         "local-platform": reports - refused
     }

@@ -282,8 +282,9 @@ def _document(n: int, **body: object) -> dict[str, object]:
 
 
 def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> None:
-    """The way back: the province node's receipts and a distribution mixing two MAHs' boxes
-    go to the platform, which splits them by code owner to each MAH's trace node."""
+    """The way back: the province node's receipts, a distribution mixing two MAHs' boxes and
+    the site's receipt of it go to the platform, which splits them by code owner to each MAH's
+    trace node."""
     federation = Federation(tmp_path)
     nodes = []
     for index, name in enumerate(("trace-a", "trace-b")):
@@ -296,6 +297,7 @@ def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> No
     _cli("org", "add", cdc, "示例省疾病预防控制中心", "--kind", "cdc", "--division", "320000", *d)
     _cli("org", "add", pov.uscc, pov.name, "--kind", "pov", "--division", pov.division_code, *d)
     as_cdc = {"Authorization": f"Bearer {_cli('token', 'issue', cdc, *d)}"}
+    as_pov = {"Authorization": f"Bearer {_cli('token', 'issue', pov.uscc, *d)}"}
     boxes = [_boxes(node)[0] for node in nodes]
     with contextlib.ExitStack() as stack:
         stack.enter_context(federation.serve_platform())
@@ -331,10 +333,19 @@ def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> No
         mixed = _document(9, codes=[box for box, _ in boxes], receiver_uscc=pov.uscc)
         supplied = staff.post(f"{api}/distributions", json=mixed, headers=as_cdc)
         assert supplied.status_code == 201, supplied.text
+        # the site receives the mixed distribution as the CDC received each MAH's note
+        arrived = f"{api}/receipts/{mixed['document_no']}"
+        for box, _doses in boxes:
+            scan = staff.post(f"{arrived}/scans", json={"code": box}, headers=as_pov)
+            assert scan.status_code == 201, scan.text
+        done = staff.post(f"{arrived}/confirm", json=_document(10), headers=as_pov)
+        assert done.status_code == 201, done.text
+        assert done.json()["state"] == "received"
         for node, (box, _doses) in zip(nodes, boxes, strict=True):
-            assert _wait(lambda n=node, b=box: _events_of(n, b), 4)[-2:] == [
+            assert _wait(lambda n=node, b=box: _events_of(n, b), 5)[-3:] == [
                 f"107 {cdc}",
                 f"209 {cdc}",
+                f"107 {pov.uscc}",
             ]
             other = boxes[1 - nodes.index(node)][0]
             assert _events_of(node, other) == []  # each owner got only its own box

@@ -146,12 +146,21 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
                 headers=as_cdc,
             )
             assert scan.status_code == 201, scan.text
-            for path, body in (
-                (f"{api}/receipts/FH-{kind.upper()}/confirm", {}),
-                (f"{api}/distributions", {"codes": [cases[kind]], "receiver_uscc": pov.uscc}),
-            ):
-                step = document(f"{kind}-{path.rsplit('/', 1)[-1]}", received_at) | body
-                answer = staff.post(path, json=step, headers=as_cdc)
+            supplied = f"{api}/receipts/{kind.upper()}-1"  # the distribution's number
+            steps: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+                (f"{api}/receipts/FH-{kind.upper()}/confirm", {}, as_cdc),
+                (
+                    f"{api}/distributions",
+                    {"codes": [cases[kind]], "receiver_uscc": pov.uscc},
+                    as_cdc,
+                ),
+                (f"{supplied}/scans", {"code": cases[kind]}, as_pov),  # the site's receipt
+                (f"{supplied}/confirm", {}, as_pov),
+            ]
+            for n, (path, body, who) in enumerate(steps):
+                if not path.endswith("/scans"):
+                    body = document(f"{kind}-{n}", received_at) | body
+                answer = staff.post(path, json=body, headers=who)
                 assert answer.status_code == 201, answer.text
             doses[kind] = packing[kind][1]
             if kind == "excursion":  # the site's fridge freezes while only this case is in it

@@ -118,8 +118,9 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
 
 def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
     """The CDC scans and confirms the first delivery, supplies its first container to a
-    vaccination site, the site uses a dose from it; each report travels province → platform →
-    the trace system, and the dose's history there shows all three steps."""
+    vaccination site, which scans and confirms it in turn and uses a dose from it; each report
+    travels province → platform → the trace system, and the dose's history there shows all
+    four steps."""
     cdc, pov = (o.uscc for o in cast().province[:2])
     as_cdc = {"Authorization": f"Bearer {demo.staff[cdc]}"}
     as_pov = {"Authorization": f"Bearer {demo.staff[pov]}"}
@@ -131,26 +132,21 @@ def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
     if not notes:  # a demo too small to ship anything
         return []
     note = notes[0]
-    for code in note["codes"]:
-        client.post(f"{api}/receipts/{note['note_no']}/scans", json={"code": code}, headers=as_cdc)
-    steps = [
-        (f"{api}/receipts/{note['note_no']}/confirm", as_cdc, {}),
-        (f"{api}/distributions", as_cdc, {"codes": note["codes"][:1], "receiver_uscc": pov}),
-    ]
-    for n, (path, who, body) in enumerate(steps):
-        answer = client.post(path, json=_document(f"demo-{n}") | body, headers=who)
-        if answer.status_code != 201:
-            return [f"province step {path}: HTTP {answer.status_code} {answer.text[:300]}"]
-    dose = _a_dose_inside(client, note["codes"][0], as_pov)
+    now = datetime.now(UTC).isoformat()
+    top = _receive_and_supply(client, (as_cdc, as_pov), pov, note["note_no"], "demo", now)
+    if top.startswith("!"):
+        return [f"province step {top[1:]}"]
+    dose = _a_dose_inside(client, top, as_pov)
     used = client.post(
         f"{api}/vaccinations",
-        json=_document("demo-2") | {"code": dose, "vaccinator": "李护士", "dose_number": 1},
+        json=_document("demo-vaccination")
+        | {"code": dose, "vaccinator": "李护士", "dose_number": 1},
         headers=as_pov,
     )
     if used.status_code != 201:
         return [f"vaccination: HTTP {used.status_code} {used.text[:300]}"]
     demo.vaccinated = dose
-    return _await_history(demo, client, dose, ["107", "209", "322"], timeout)
+    return _await_history(demo, client, dose, ["107", "209", "107", "322"], timeout)
 
 
 GATE_KINDS = ("excursion", "good", "locked", "recalled", "expired")
@@ -172,7 +168,9 @@ def _gate_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
     doses: dict[str, str] = {}
     for kind, sim_batch in chosen.items():
         note_no = sim_batch.shipped_notes[0]
-        top = _receive_and_supply(client, staff[cdc], pov, note_no, f"gate-{kind}", when)
+        top = _receive_and_supply(
+            client, (staff[cdc], staff[pov]), pov, note_no, f"gate-{kind}", when
+        )
         if top.startswith("!"):
             return [top[1:]]
         doses[kind] = _a_dose_inside(client, top, staff[pov])
@@ -226,22 +224,35 @@ def _gate_batches(demo: Demo) -> dict[str, SimBatch] | None:
 
 
 def _receive_and_supply(
-    client: TestClient, as_cdc: dict[str, str], pov: str, note_no: str, prefix: str, when: str
+    client: TestClient,
+    staff: tuple[dict[str, str], dict[str, str]],
+    pov: str,
+    note_no: str,
+    prefix: str,
+    when: str,
 ) -> str:
-    """The CDC scans and confirms a note, and supplies its first case to the site: answers
-    that case's code, or ``!`` and what went wrong."""
+    """The CDC scans and confirms a note and supplies its first case to the site ``pov``,
+    which scans and confirms that case in turn (``staff``: the CDC's and the site's
+    credentials): answers the case's code, or ``!`` and what went wrong."""
+    as_cdc, as_pov = staff
     api = "/immunization/v1"
     notes = client.get(f"{api}/receipts", headers=as_cdc).json()
     codes = next((list(n["codes"]) for n in notes if n["note_no"] == note_no), [])
     for code in codes:
         client.post(f"{api}/receipts/{note_no}/scans", json={"code": code}, headers=as_cdc)
+    if not codes:
+        return f"!no codes on {note_no}"
+    at = {"business_time": when}
+    supply = _document(f"{prefix}-supply") | at | {"codes": codes[:1], "receiver_uscc": pov}
+    arrived = f"{api}/receipts/{supply['document_no']}"
     steps = [
-        (f"{api}/receipts/{note_no}/confirm", {}),
-        (f"{api}/distributions", {"codes": codes[:1], "receiver_uscc": pov}),
+        (f"{api}/receipts/{note_no}/confirm", as_cdc, _document(f"{prefix}-receipt") | at),
+        (f"{api}/distributions", as_cdc, supply),
+        (f"{arrived}/scans", as_pov, {"code": codes[0]}),
+        (f"{arrived}/confirm", as_pov, _document(f"{prefix}-arrival") | at),
     ]
-    for n, (path, body) in enumerate(steps):
-        document = _document(f"{prefix}-{n}") | {"business_time": when}
-        answer = client.post(path, json=document | body, headers=as_cdc)
+    for path, who, body in steps:
+        answer = client.post(path, json=body, headers=who)
         if answer.status_code != 201:
             return f"!{path} ({note_no}): HTTP {answer.status_code} {answer.text[:300]}"
     return str(codes[0])

@@ -15,11 +15,15 @@ from vaxtrace.core.receipt import (
     Consignment,
     NoteView,
     Place,
+    ReceiptState,
     ScanDecision,
     ScanReason,
     ScanResult,
     consignment,
     decide_scan,
+    received_now,
+    reported,
+    state_after,
     verify_receipt,
 )
 
@@ -287,3 +291,32 @@ def test_expected_codes_keep_the_whole_consignment(goods: Consignment) -> None:
     assert {c.code: c.doses for c in kept} == goods.doses()
     for code in goods.codes:
         assert goods.place_of(set())(code).lineage == tuple(goods.lineage(code))
+
+
+# --- a receipt in parts -------------------------------------------------------------------------
+
+
+def test_a_confirmation_receives_only_what_earlier_ones_did_not() -> None:
+    goods = consignment([CASE], CONTENTS)
+    first = received_now(goods, {BOXES[0]}, set())
+    assert first == [(BOXES[0], None), *((d, BOXES[0]) for d in DOSES[BOXES[0]])]
+    assert reported(goods, first, set()) == (BOXES[0],)
+    confirmed = {code for code, _ in first}
+    second = received_now(goods, {BOXES[0], BOXES[1]}, confirmed)
+    # the case is whole now (both its boxes came) and is kept with the box that came in it
+    assert second == [(CASE, None), (BOXES[1], CASE), *((d, BOXES[1]) for d in DOSES[BOXES[1]])]
+    assert reported(goods, second, confirmed) == (BOXES[1],)
+    assert received_now(goods, {BOXES[0], BOXES[1]}, confirmed | {c for c, _ in second}) == []
+
+
+def test_a_whole_case_at_once_is_reported_as_the_case() -> None:
+    goods = consignment([CASE, dose(9)], CONTENTS)
+    placed = received_now(goods, {CASE, dose(9)}, set())
+    assert [c for c, parent in placed if parent is None] == [CASE, dose(9)]
+    assert reported(goods, placed, set()) == (CASE, dose(9))
+
+
+def test_the_state_after_a_confirmation() -> None:
+    goods = consignment([dose(1), dose(2)])
+    assert state_after(verify_receipt(goods, {dose(1)})) is ReceiptState.PARTIAL
+    assert state_after(verify_receipt(goods, {dose(1), dose(2)})) is ReceiptState.RECEIVED

@@ -75,7 +75,7 @@ def test_a_refused_flush_keeps_its_rows_for_the_next(appender: Appender) -> None
         conn.execute(
             expected_receipt.insert().values(
                 event_id="e-1",
-                mah_uscc="m",
+                shipper_uscc="m",
                 note_no="FH1",
                 consignee_uscc="c",
                 doses=1,

@@ -38,7 +38,7 @@ def _receipt(conn: Connection) -> None:
     conn.execute(
         insert(expected_receipt).values(
             event_id="e-1",
-            mah_uscc="91320100MA1X00001",
+            shipper_uscc="91320100MA1X00001",
             note_no="FH1",
             consignee_uscc=CDC,
             doses=1,
@@ -52,7 +52,7 @@ def _receipt(conn: Connection) -> None:
             id=1,
             note_event_id="e-1",
             note_no="FH1",
-            mah_uscc="91320100MA1X00001",
+            shipper_uscc="91320100MA1X00001",
             consignee_uscc=CDC,
             document_no="RCV1",
             client_document_id="rcv-1",

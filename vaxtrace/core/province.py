@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from vaxtrace.core.datasets import (
     CodesWrite,
@@ -38,27 +38,33 @@ Scanned = Annotated[
 ]
 
 
+ShipperUscc = Annotated[
+    Uscc | None,
+    Field(
+        default=None,
+        validation_alias=AliasChoices("shipper_uscc", "mah_uscc"),
+        description="发货单位 the MAH of a shipping note or the CDC of a distribution; needed "
+        "only when two shippers' notes to you share a number (``mah_uscc`` is read too)",
+    ),
+]
+
+
 class ReceiptScan(Model):
-    """扫码验收: one code scanned at the door against a shipping note."""
+    """扫码验收: one code scanned at the door against a shipping note or a distribution."""
 
     code: Scanned
-    mah_uscc: Uscc | None = Field(
-        default=None,
-        description="发货单位 the MAH; needed only when two MAHs' notes share a number",
-    )
+    shipper_uscc: ShipperUscc = None
 
 
 class ReceiptConfirmation(Write):
-    """收货确认: close the receipt of a shipping note with what was scanned."""
+    """收货确认: confirm what was scanned of a note since its last confirmation."""
 
-    mah_uscc: Uscc | None = Field(
-        default=None,
-        description="发货单位 the MAH; needed only when two MAHs' notes share a number",
-    )
+    shipper_uscc: ShipperUscc = None
 
 
 class ReceivingNote(ReceiptConfirmation):
-    """107 供应入库 / 收货单: a CDC receives the goods of a shipping note (发货单)."""
+    """107 供应入库 / 收货单: a CDC receives the goods of a MAH's shipping note (发货单), a CDC
+    or a vaccination site those of a CDC's distribution (209)."""
 
     shipping_note_no: str = Field(min_length=1, max_length=60, description="发货单号")
 
@@ -129,6 +135,7 @@ class StockState(StrEnum):
     """Where a code the province received stands (库存状态)."""
 
     IN_STOCK = "in_stock"  # 在库 at its holder
+    IN_TRANSIT = "in_transit"  # 在途 distributed to its holder, its receipt not confirmed yet
     USED = "used"  # 已接种
     DAMAGED = "damaged"  # 已损坏
     RETURNED = "returned"  # 已退回 to the MAH, out of the province
@@ -137,6 +144,7 @@ class StockState(StrEnum):
 
 
 OUT_OF_STOCK_REASONS = {
+    StockState.IN_TRANSIT: "in_transit",
     StockState.USED: "already_used",
     StockState.DAMAGED: "damaged",
     StockState.RETURNED: "returned",

@@ -11,7 +11,7 @@ are one code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -32,7 +32,7 @@ class ScanReason(StrEnum):
     INSIDE_SCANNED_CONTAINER = "inside_scanned_container"  # its case or box was scanned
     NOT_ON_NOTE = "not_on_note"
     UNKNOWN_NOTE = "unknown_note"
-    NOTE_CLOSED = "note_closed"  # the receipt was confirmed already
+    NOTE_CLOSED = "note_closed"  # everything on the note was received already
     MALFORMED_CODE = "malformed_code"
     WRONG_CONSIGNEE = "wrong_consignee"  # the note is addressed to another organisation
 
@@ -119,6 +119,13 @@ class Consignment:
             chain.append(self.parent[chain[-1]])
         return chain
 
+    def within(self, code: str) -> list[str]:
+        """Everything the note says ``code`` holds, at any depth."""
+        found = list(self.children.get(code, ()))
+        for inner in found:  # grows while walked
+            found.extend(self.children.get(inner, ()))
+        return found
+
     def doses(self) -> dict[str, int]:
         """Doses in each code: 1 for a code the note says holds nothing, else the sum of what
         it holds."""
@@ -201,6 +208,14 @@ def consignment(
     return Consignment(roots, children, parent)
 
 
+class ReceiptState(StrEnum):
+    """Where the receipt of a note stands (收货状态)."""
+
+    OPEN = "open"  # nothing confirmed yet (scanned or not)
+    PARTIAL = "partial"  # some confirmed; what comes late can be confirmed later
+    RECEIVED = "received"  # every listed code received: the note is closed
+
+
 @dataclass(frozen=True, slots=True)
 class NoteView:
     """What a scan needs to know of the note it is scanned against, before its code."""
@@ -237,7 +252,7 @@ def _refuse_note(note: NoteView | None, actor_uscc: str) -> ScanDecision | None:
         )
     if note.closed:
         return _rejected(
-            ScanReason.NOTE_CLOSED, None, "the receipt of this note is confirmed already"
+            ScanReason.NOTE_CLOSED, None, "everything on this note was received already"
         )
     return None
 
@@ -312,6 +327,45 @@ def verify_receipt(goods: Consignment, scanned: Collection[str]) -> ReceiptVerif
         received=received,
         missing=missing,
     )
+
+
+def received_now(
+    goods: Consignment, scanned: Collection[str], confirmed: Collection[str]
+) -> list[tuple[str, str | None]]:
+    """What a confirmation receives that earlier ones of the same note did not (``confirmed``:
+    the codes they received, containers and contents alike), each as ``(code, container)``,
+    containers first. A code stays in its container when the container comes with it; else
+    it comes loose (a box that came late is not put back into a case opened at the door)."""
+    done = set(confirmed)
+    new = [c for c in goods.codes if c in _covered(goods, set(scanned)) and c not in done]
+    fresh = set(new)
+    return [(code, parent if (parent := goods.parent.get(code)) in fresh else None) for code in new]
+
+
+def reported(
+    goods: Consignment, placement: Sequence[tuple[str, str | None]], confirmed: Collection[str]
+) -> tuple[str, ...]:
+    """The codes a confirmation reports received (107): the outermost of ``placement``
+    (:func:`received_now`), except that a container opened by an earlier confirmation (part of
+    what it holds was received then) is reported by what came of it now, so that nothing is
+    reported received twice."""
+    fresh = {code for code, _ in placement}
+    done = set(confirmed)
+    found: list[str] = []
+    queue = [code for code, container in placement if container is None]
+    for code in queue:  # grows while walked
+        if done.intersection(goods.within(code)):
+            queue.extend(c for c in goods.children.get(code, ()) if c in fresh)
+        else:
+            found.append(code)
+    return tuple(found)
+
+
+def state_after(verified: ReceiptVerification) -> ReceiptState:
+    """The state of a note once a confirmation with this verification is recorded."""
+    if verified.verification is Verification.VERIFIED:
+        return ReceiptState.RECEIVED
+    return ReceiptState.PARTIAL
 
 
 def _covered(goods: Consignment, scanned: set[str]) -> set[str]:

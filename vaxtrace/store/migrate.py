@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Connection, Engine, MetaData
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -33,9 +33,36 @@ def run_env(metadata: MetaData) -> None:
 def upgrade(engine: Engine, role: str = "trace", revision: str = "head") -> None:
     """Bring ``engine``'s database to ``revision`` (idempotent)."""
     config = alembic_config(role, engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(conn, on=False)
+        try:
+            with conn.begin():
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+                if sqlite:
+                    _check_foreign_keys(conn)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=True)
+
+
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    """SQLite alters a table by building a copy, dropping the table and renaming the copy;
+    with foreign keys enforced, dropping a table that others refer to fails. Enforcement can
+    only be switched outside a transaction (SQLite's own procedure for altering a table), so
+    on the raw connection, before the migration's transaction begins."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """What enforcement would have refused during the migration, refused at its end."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
 
 
 def revision(engine: Engine, role: str, message: str) -> None:

@@ -211,6 +211,14 @@ class Province:
         )
 
 
+    def supply(self, supplier: str, request: Any) -> Any:
+        """A CDC distributes (209) and the receiver scans and confirms what came (107): the
+        goods are in its usable stock."""
+        result = self.svc.distribute(supplier, request)
+        self.receive(request.document_no, list(request.codes), actor=request.receiver_uscc)
+        return result
+
+
 def make_province(engine: Engine) -> Province:
     outbox = Outbox(engine, ExchangeStore(schema.exchange), PROVINCE_SIGNER, "province-32")
     svc = ImmunizationService(engine, "platform", PLATFORM_SIGNER.verifier(), outbox=outbox)

@@ -176,7 +176,7 @@ def test_a_report_the_platform_refuses_is_an_alert_here(desk: Desk) -> None:
     svc = province.svc
     province.announce("FH1", [CASE], contents=CONTENTS)
     province.receive("FH1", [CASE])
-    svc.distribute(
+    province.supply(
         PROVINCE_CDC, Distribution(**fields("d"), codes=(CONTENTS[CASE][0],), receiver_uscc=POV)
     )
     used = svc.vaccinate(
@@ -197,8 +197,10 @@ def test_a_report_the_platform_refuses_is_an_alert_here(desk: Desk) -> None:
 
     assert svc.outbox is not None
     done = svc.outbox.deliver_due(platform)
-    assert done.delivered == 2 and len(done.refused) == 1
-    (alert,) = desk.get("/alerts", POV).json()["alerts"]
+    assert done.delivered == 2 and len(done.refused) == 2  # the site's receipt and its dose
+    alerts = desk.get("/alerts", POV).json()["alerts"]
+    assert sorted(a["bill_type"] for a in alerts) == ["107", "322"]
+    alert = next(a for a in alerts if a["bill_type"] == "322")
     assert (alert["reason"], alert["field"], alert["refused_by"]) == (
         "not_represented",
         "data_owner",

@@ -124,20 +124,43 @@ def test_scan_confirm_distribute_vaccinate(desk: Desk) -> None:
     assert replay.status_code == 200 and replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == done.json()
 
-    sent = desk.post("/distributions", write("dist", codes=[BOXES[0]], receiver_uscc=POV))
+    supplied = write("dist", codes=[BOXES[0]], receiver_uscc=POV)
+    sent = desk.post("/distributions", supplied)
     assert sent.status_code == 201, sent.text
-    used = desk.post(
-        "/vaccinations",
-        write("vac", code=dose(2), vaccinee_ref="c-1", vaccinator="李护士"),
-        actor=POV,
+    note_no = supplied["document_no"]
+    (expected,) = desk.get("/receipts", POV).json()
+    assert {k: expected[k] for k in ("note_no", "kind", "shipper_uscc", "state", "doses")} == {
+        "note_no": note_no,
+        "kind": "distribution",
+        "shipper_uscc": PROVINCE_CDC,
+        "state": "open",
+        "doses": 3,
+    }
+    assert desk.get("/stock", POV).json()["by_state"] == {"in_transit": 4}
+    vaccination = write("vac", code=dose(2), vaccinee_ref="c-1", vaccinator="李护士")
+    early = desk.post("/vaccinations", vaccination, actor=POV)
+    assert early.status_code == 409, early.text
+    assert (early.json()["reason"], early.json()["reasons"]) == (
+        "receipt_not_confirmed",
+        ["receipt_not_confirmed"],
     )
+
+    assert desk.post(f"/receipts/{note_no}/scans", {"code": BOXES[0]}, POV).status_code == 201
+    progress = desk.get(f"/receipts/{note_no}", POV).json()
+    assert (progress["verification"], progress["state"]) == ("verified", "open")
+    arrived = desk.post(f"/receipts/{note_no}/confirm", write("rcv"), POV)
+    assert arrived.status_code == 201, arrived.text
+    assert (arrived.json()["state"], arrived.json()["in_stock"]) == ("received", 4)
+    used = desk.post("/vaccinations", vaccination, actor=POV)
     assert used.status_code == 201, used.text
     assert desk.get("/stock", POV, code=dose(2)).json()["state"] == "used"
     assert desk.get("/stock", POV).json()["by_state"] == {"in_stock": 3, "used": 1}
-    assert [e.bill_type for _, e in desk.province.reports()] == [
-        DownstreamBill.RECEIPT,
-        DownstreamBill.DISTRIBUTION,
-        DownstreamBill.VACCINATION,
+    reports = [(e.bill_type, e.org_uscc) for _, e in desk.province.reports()]
+    assert reports == [
+        (DownstreamBill.RECEIPT, PROVINCE_CDC),
+        (DownstreamBill.DISTRIBUTION, PROVINCE_CDC),
+        (DownstreamBill.RECEIPT, POV),
+        (DownstreamBill.VACCINATION, POV),
     ]
 
 
@@ -201,8 +224,11 @@ def _at_the_site(desk: Desk) -> None:
     desk.province.announce("FH1", [CASE], contents=CONTENTS)
     desk.post("/receipts/FH1/scans", {"code": CASE})
     assert desk.post("/receipts/FH1/confirm", write("rcv")).status_code == 201
-    sent = desk.post("/distributions", write("dist", codes=[BOXES[0]], receiver_uscc=POV))
-    assert sent.status_code == 201, sent.text
+    supplied = write("dist", codes=[BOXES[0]], receiver_uscc=POV)
+    assert desk.post("/distributions", supplied).status_code == 201
+    note_no = supplied["document_no"]
+    assert desk.post(f"/receipts/{note_no}/scans", {"code": BOXES[0]}, POV).status_code == 201
+    assert desk.post(f"/receipts/{note_no}/confirm", write("rcv"), POV).status_code == 201
 
 
 def test_the_vaccination_record_the_law_asks_for(desk: Desk) -> None:

@@ -266,6 +266,13 @@ def test_an_excursion_at_a_site_holds_only_the_sites_stock(room: ColdRoom) -> No
         },
     )
     assert sent.status_code == 201, sent.text
+    scanned = room.post("/receipts/DIST-COLD-1/scans", {"code": BOXES[0]}, POV)
+    assert scanned.status_code == 201, scanned.text
+    receipt = {"client_document_id": "rcv-cold-1", "document_no": "RCV-COLD-1"}
+    confirmed = room.post(
+        "/receipts/DIST-COLD-1/confirm", receipt | {"business_time": T0.isoformat()}, POV
+    )
+    assert confirmed.status_code == 201, confirmed.text
     heat = readings((5.0, 60), (9.0, 600), (5.0, 60))
     recorded = room.record(heat, actor=POV, equipment_id="SITE-FRIDGE")
     [warning] = recorded.json()["excursions"]

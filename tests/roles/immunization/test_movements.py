@@ -97,11 +97,12 @@ def last_report(province: Province) -> Any:
 
 
 def test_a_box_taken_from_an_opened_case_moves_with_its_doses(stocked: Province) -> None:
-    result = stocked.svc.distribute(PROVINCE_CDC, distribution(BOXES[0]))
+    request = distribution(BOXES[0])
+    result = stocked.svc.distribute(PROVINCE_CDC, request)
     assert result.body["codes"] == 1 and result.body["moved"] == 4
     assert result.body["unpacked"] == [BOXES[0]]
-    assert held(stocked, BOXES[0]) == (POV, "in_stock", None)
-    assert held(stocked, dose(2)) == (POV, "in_stock", BOXES[0])
+    assert held(stocked, BOXES[0]) == (POV, "in_transit", None)
+    assert held(stocked, dose(2)) == (POV, "in_transit", BOXES[0])
     assert held(stocked, CASE) == (PROVINCE_CDC, "in_stock", None)
     assert held(stocked, BOXES[1]) == (PROVINCE_CDC, "in_stock", CASE)
     event = last_report(stocked)
@@ -111,14 +112,26 @@ def test_a_box_taken_from_an_opened_case_moves_with_its_doses(stocked: Province)
         POV,
         (BOXES[0],),
     )
+    stocked.receive(request.document_no, [BOXES[0]], actor=POV)
+    assert held(stocked, BOXES[0]) == (POV, "in_stock", None)
+    assert held(stocked, dose(2)) == (POV, "in_stock", BOXES[0])
+    event = last_report(stocked)
+    assert (event.bill_type, event.org_uscc, event.counterparty_uscc, event.codes) == (
+        DownstreamBill.RECEIPT,
+        POV,
+        PROVINCE_CDC,
+        (BOXES[0],),
+    )
+    assert event.shipping_note_no == request.document_no
 
 
 def test_a_whole_case_goes_down_the_chain(stocked: Province) -> None:
-    stocked.svc.distribute(PROVINCE_CDC, distribution(CASE, to=CITY_CDC))
+    stocked.supply(PROVINCE_CDC, distribution(CASE, to=CITY_CDC))
     assert held(stocked, dose(5)) == (CITY_CDC, "in_stock", BOXES[1])
-    stocked.svc.distribute(CITY_CDC, distribution(BOXES[1], to=POV))
+    stocked.supply(CITY_CDC, distribution(BOXES[1], to=POV))
     assert held(stocked, dose(5)) == (POV, "in_stock", BOXES[1])
-    assert [e.bill_type.value for _, e in stocked.reports()] == ["107", "209", "209"]
+    bills = [e.bill_type.value for _, e in stocked.reports()]
+    assert bills == ["107", "209", "107", "209", "107"]
 
 
 def test_distribution_refusals_change_nothing(stocked: Province) -> None:
@@ -131,7 +144,7 @@ def test_distribution_refusals_change_nothing(stocked: Province) -> None:
     refused(stocked, "supplier_not_cdc", go, POV, distribution(dose(1), to=OTHER_POV))
     refused(stocked, "unknown_organisation", go, PROVINCE_CDC, distribution(dose(1), to=MAH))
     refused(stocked, "supply_to_self", go, PROVINCE_CDC, distribution(dose(1), to=PROVINCE_CDC))
-    stocked.svc.distribute(PROVINCE_CDC, distribution(CASE, to=CITY_CDC))
+    stocked.supply(PROVINCE_CDC, distribution(CASE, to=CITY_CDC))
     refused(stocked, "outside_jurisdiction", go, CITY_CDC, distribution(dose(1), to=OTHER_POV))
     refused(stocked, "outside_jurisdiction", go, CITY_CDC, distribution(dose(1), to=OTHER_CITY_CDC))
 
@@ -153,7 +166,7 @@ def test_a_retry_is_answered_once(stocked: Province) -> None:
 
 
 def test_a_dose_is_used_from_its_box(stocked: Province) -> None:
-    stocked.svc.distribute(PROVINCE_CDC, distribution(BOXES[0]))
+    stocked.supply(PROVINCE_CDC, distribution(BOXES[0]))
     result = stocked.svc.vaccinate(POV, vaccination(dose(2), vaccinee_ref="child-000042"))
     assert result.body["code"] == dose(2) and result.body["unpacked"] == [dose(2)]
     assert held(stocked, dose(2)) == (POV, "used", None)
@@ -165,7 +178,7 @@ def test_a_dose_is_used_from_its_box(stocked: Province) -> None:
 
 
 def test_vaccination_refusals_change_nothing(stocked: Province) -> None:
-    stocked.svc.distribute(PROVINCE_CDC, distribution(BOXES[0], GS1_DOSE))
+    stocked.supply(PROVINCE_CDC, distribution(BOXES[0], GS1_DOSE))
     stocked.svc.vaccinate(POV, vaccination(dose(1)))
     use = stocked.svc.vaccinate
     refused(stocked, "already_used", use, POV, vaccination(dose(1)))
@@ -185,8 +198,8 @@ def test_vaccination_refusals_change_nothing(stocked: Province) -> None:
 
 
 def test_a_return_goes_up_to_a_cdc_or_back_to_the_mah(stocked: Province) -> None:
-    stocked.svc.distribute(PROVINCE_CDC, distribution(CASE, to=CITY_CDC))
-    stocked.svc.distribute(CITY_CDC, distribution(BOXES[0], to=POV))
+    stocked.supply(PROVINCE_CDC, distribution(CASE, to=CITY_CDC))
+    stocked.supply(CITY_CDC, distribution(BOXES[0], to=POV))
     up = stocked.svc.return_goods(POV, goods_return(dose(1), to=CITY_CDC))
     assert up.body["state"] == "in_stock"
     assert held(stocked, dose(1)) == (CITY_CDC, "in_stock", None)
@@ -225,7 +238,7 @@ def test_damage_takes_codes_out_of_stock(stocked: Province) -> None:
 
 
 def test_stock_summary_and_lookup(stocked: Province) -> None:
-    stocked.svc.distribute(PROVINCE_CDC, distribution(BOXES[0]))
+    stocked.supply(PROVINCE_CDC, distribution(BOXES[0]))
     stocked.svc.vaccinate(POV, vaccination(dose(3)))
     cdc = stocked.svc.stock(PROVINCE_CDC)
     assert cdc["by_state"] == {"in_stock": 1 + 1 + 3 + 1}
@@ -258,7 +271,7 @@ def test_concurrent_movements_of_one_box_move_it_once(stocked: Province) -> None
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(go, requests))
     assert outcomes.count("written") == 1, outcomes
-    assert set(outcomes) <= {"written", "not_held", "stock_changed"}
+    assert set(outcomes) <= {"written", "in_transit", "not_held", "stock_changed"}
     assert [e.bill_type.value for _, e in stocked.reports()] == ["107", "209"]
     holder = held(stocked, dose(1))[0]
     assert holder in (POV, CITY_CDC) and held(stocked, BOXES[0])[0] == holder

@@ -1,6 +1,7 @@
 """Receipt with scan verification (107), through the service on SQLite and PostgreSQL: every
 scan decided and audited, the receipt verified from the scans, the codes received put in stock,
-the receipt reported to the MAH in the same transaction."""
+the receipt reported to the MAH in the same transaction; a short receipt completed later; a
+CDC's distribution received at the site (or a lower CDC) the same way."""
 
 from __future__ import annotations
 
@@ -318,7 +319,7 @@ def test_unknown_and_foreign_codes_on_a_note_never_break_it(province: Province) 
     assert view["missing"] == ["not-a-code", issue_nmpa20("8000009", 1)]
 
 
-def test_concurrent_confirmations_close_a_note_once(province: Province) -> None:
+def test_concurrent_confirmations_receive_a_code_once(province: Province) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     province.announce("FH1", [dose(1), dose(2)])
@@ -336,6 +337,163 @@ def test_concurrent_confirmations_close_a_note_once(province: Province) -> None:
     with ThreadPoolExecutor(4) as pool:
         outcomes = sorted(pool.map(confirm, requests))
     assert outcomes.count("written") == 1
-    assert set(outcomes) <= {"written", "replayed", "note_closed"}
+    assert set(outcomes) <= {"written", "replayed", "nothing_new"}
     assert len(province.reports()) == 1
     assert province.counts()["receiving_note"] == 1
+
+
+# --- a partial receipt is completed later -------------------------------------------------------
+
+
+def test_what_comes_late_completes_a_short_receipt(province: Province) -> None:
+    codes = [dose(n) for n in range(1, 11)]
+    province.announce("FH1", codes)
+    first = province.receive("FH1", codes[3:])
+    assert (first.body["state"], first.body["closed"]) == ("partial", False)
+    assert province.svc.expected(PROVINCE_CDC)[0]["state"] == "partial"
+    assert province.svc.scan(PROVINCE_CDC, "FH1", codes[4]).reason.value == "already_scanned"
+    confirm = province.svc.confirm_receipt
+    refused(province, "nothing_new", confirm, PROVINCE_CDC, confirmation("FH1"))
+
+    second = province.receive("FH1", codes[:3])
+    assert (second.body["state"], second.body["verification"]) == ("received", "verified")
+    assert (second.body["actual_quantity"], second.body["in_stock"]) == (10, 3)
+    assert [r["state"] for r in map(province.stock_of, codes) if r] == ["in_stock"] * 10
+    [(_, late)] = province.reports()[1:]
+    assert (late.codes, late.verification) == (tuple(codes[:3]), Verification.VERIFIED)
+    assert (late.expected_quantity, late.actual_quantity) == (10, 10)
+    view = province.svc.receipt(PROVINCE_CDC, "FH1")
+    assert view["receiving_notes"] == [first.body["document_no"], second.body["document_no"]]
+    assert view["closed"] is True
+    refused(province, "note_closed", confirm, PROVINCE_CDC, confirmation("FH1"))
+    assert province.svc.scan(PROVINCE_CDC, "FH1", codes[0]).reason.value == "note_closed"
+
+
+def test_a_box_that_comes_late_is_not_put_back_into_its_opened_case(province: Province) -> None:
+    province.announce("FH1", [CASE], contents=CONTENTS)
+    province.receive("FH1", [BOXES[0]])
+    late = province.receive("FH1", [BOXES[1]])
+    assert late.body["state"] == "received" and late.body["in_stock"] == 1 + 1 + 3
+    placed = {c: province.stock_of(c) for c in (CASE, *BOXES, dose(1), dose(4))}
+    assert {c: (r or {}).get("parent_code") for c, r in placed.items()} == {
+        CASE: None,
+        BOXES[0]: None,
+        BOXES[1]: CASE,
+        dose(1): BOXES[0],
+        dose(4): BOXES[1],
+    }
+    # the case was opened at the door: the second receipt reports the box that came, not the
+    # case (which would report the first box received twice)
+    assert [e.codes for _, e in province.reports()] == [(BOXES[0],), (BOXES[1],)]
+
+
+def test_progress_with_nothing_scanned_is_open_not_failed(province: Province) -> None:
+    province.announce("FH1", [dose(1)])
+    view = province.svc.receipt(PROVINCE_CDC, "FH1")
+    assert (view["state"], view["verification"], view["reason"]) == (
+        "open",
+        None,
+        "nothing scanned yet",
+    )
+
+
+# --- receipt at the site: a CDC's distribution (209) is expected there --------------------------
+
+
+def distribute(province: Province, *codes: str, frm: str = PROVINCE_CDC, to: str = POV) -> str:
+    """The CDC supplies ``codes`` to ``to``; answers the distribution's number."""
+    from vaxtrace.core.province import Distribution
+
+    request = Distribution(**fields("dist"), codes=codes, receiver_uscc=to)
+    province.svc.distribute(frm, request)
+    return request.document_no
+
+
+@pytest.fixture
+def sent(province: Province) -> str:
+    """The provincial CDC received a case and sent both its boxes to the site."""
+    province.announce("FH1", [CASE], contents=CONTENTS)
+    province.receive("FH1", [CASE])
+    return distribute(province, *BOXES)
+
+
+def test_a_distribution_is_in_transit_until_the_site_confirms_it(
+    province: Province, sent: str
+) -> None:
+    [expected] = province.svc.expected(POV)
+    assert {k: expected[k] for k in ("note_no", "kind", "shipper_uscc", "state")} == {
+        "note_no": sent,
+        "kind": "distribution",
+        "shipper_uscc": PROVINCE_CDC,
+        "state": "open",
+    }
+    assert expected["doses"] == 6 and expected["codes"] == list(BOXES)
+    assert {province.svc.stock(POV)["by_state"].get("in_transit")} == {2 + 6}
+    assert province.svc.check_dose(POV, dose(1))["reasons"] == ["receipt_not_confirmed"]
+
+    assert province.svc.scan(POV, sent, dose(1)).reason.value == "inside_listed_container"
+    assert province.svc.scan(POV, sent, CASE).reason.value == "not_on_note"
+    assert province.svc.scan(PROVINCE_CDC, sent, BOXES[1]).reason.value == "wrong_consignee"
+    first = province.svc.confirm_receipt(POV, confirmation(sent))
+    assert (first.body["state"], first.body["in_stock"]) == ("partial", 1)
+    assert first.body["missing"] == list(BOXES)
+    assert province.svc.check_dose(POV, dose(1))["allowed"] is True
+    assert province.svc.check_dose(POV, dose(2))["reasons"] == ["receipt_not_confirmed"]
+
+    assert province.svc.scan(POV, sent, BOXES[0]).result.value == "accepted"
+    assert province.svc.scan(POV, sent, BOXES[1]).result.value == "accepted"
+    second = province.svc.confirm_receipt(POV, confirmation(sent))
+    assert (second.body["state"], second.body["verification"]) == ("received", "verified")
+    assert second.body["in_stock"] == 2 + 5
+    assert province.svc.stock(POV)["by_state"] == {"in_stock": 8}
+    receipts = [e for _, e in province.reports() if e.org_uscc == POV]
+    assert [(e.bill_type, e.counterparty_uscc, e.shipping_note_no) for e in receipts] == [
+        (DownstreamBill.RECEIPT, PROVINCE_CDC, sent)
+    ] * 2
+    assert [e.codes for e in receipts] == [(dose(1),), (BOXES[1], *sorted(DOSES[BOXES[0]][1:]))]
+
+
+def test_goods_in_transit_cannot_move_on(province: Province, sent: str) -> None:
+    from vaxtrace.core.datasets import ReturnReason
+    from vaxtrace.core.province import GoodsReturn
+
+    back = GoodsReturn(
+        **fields("ret"),
+        codes=(BOXES[0],),
+        counterparty_uscc=PROVINCE_CDC,
+        reason_code=ReturnReason.EXCESS,
+    )
+    refused(province, "in_transit", province.svc.return_goods, POV, back)
+    refused(province, "in_transit", lambda: distribute(province, BOXES[0]))
+
+
+def test_a_lower_cdc_receives_a_distribution_as_a_site_does(province: Province) -> None:
+    province.announce("FH1", [CASE], contents=CONTENTS)
+    province.receive("FH1", [CASE])
+    to_city = distribute(province, CASE, to=CITY_CDC)
+    refused(province, "in_transit", lambda: distribute(province, BOXES[0], frm=CITY_CDC))
+    province.receive(to_city, [CASE], actor=CITY_CDC)
+    to_site = distribute(province, BOXES[0], frm=CITY_CDC)
+    province.receive(to_site, [BOXES[0]], actor=POV)
+    assert province.svc.check_dose(POV, dose(2))["allowed"] is True
+    assert [e.counterparty_uscc for _, e in province.reports() if e.org_uscc == POV] == [CITY_CDC]
+
+
+def test_a_site_scanning_a_locked_batch_sees_it_flagged(province: Province, sent: str) -> None:
+    from province_world import BATCH_NO
+
+    province.signal(batch_nos=[BATCH_NO], kind="lock", lock_kind="pending", reason="review")
+    decision = province.svc.scan(POV, sent, BOXES[0])
+    assert decision.result.value == "accepted" and "locked" in decision.flags
+
+
+def test_a_distribution_numbered_as_a_mahs_note_needs_the_shipper_named(
+    province: Province,
+) -> None:
+    province.announce("FH1", [CASE], contents=CONTENTS)
+    province.receive("FH1", [CASE])
+    sent = distribute(province, BOXES[0])
+    province.announce(sent, [dose(9)], consignee=POV)
+    refused(province, "ambiguous_note", province.svc.scan, POV, sent, BOXES[0])
+    assert province.svc.scan(POV, sent, BOXES[0], PROVINCE_CDC).result.value == "accepted"
+    assert province.svc.scan(POV, sent, dose(9), MAH).result.value == "accepted"

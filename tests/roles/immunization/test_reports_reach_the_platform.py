@@ -65,7 +65,7 @@ def test_every_report_is_taken_by_the_platform(hub: PlatformService, tmp_path: P
     province: Province = make_province(engine)
     province.announce("FH1", [CASE], contents=CONTENTS)
     province.receive("FH1", [CASE])
-    province.svc.distribute(
+    province.supply(
         PROVINCE_CDC, Distribution(**fields("d"), codes=(BOXES[0],), receiver_uscc=POV)
     )
     province.svc.vaccinate(
@@ -79,6 +79,6 @@ def test_every_report_is_taken_by_the_platform(hub: PlatformService, tmp_path: P
         taken.extend(hub.receive_batch(caller, [dict(e) for e in batch]))
 
     assert province.svc.outbox is not None
-    assert province.svc.outbox.deliver_due(send).delivered == 3
-    assert [t["accepted"] for t in taken] == [True, True, True]
+    assert province.svc.outbox.deliver_due(send).delivered == 4
+    assert [t["accepted"] for t in taken] == [True, True, True, True]
     engine.dispose()

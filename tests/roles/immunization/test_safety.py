@@ -34,7 +34,7 @@ def at_site(province: Province) -> Province:
     vaccination site."""
     province.announce("FH1", [CASE], contents=CONTENTS, batches=[batch_entry([CASE])])
     province.receive("FH1", [CASE])
-    province.svc.distribute(
+    province.supply(
         PROVINCE_CDC, Distribution(**fields("dist"), codes=(BOXES[0],), receiver_uscc=POV)
     )
     return province

@@ -65,7 +65,7 @@ def know_the_product(province: Province) -> None:
 
 
 def supply(province: Province, *codes: str, frm: str = PROVINCE_CDC, to: str = POV) -> None:
-    province.svc.distribute(frm, Distribution(**fields("dist"), codes=codes, receiver_uscc=to))
+    province.supply(frm, Distribution(**fields("dist"), codes=codes, receiver_uscc=to))
 
 
 def lines(found: dict[str, Any]) -> list[tuple[Any, ...]]:

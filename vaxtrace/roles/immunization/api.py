@@ -73,9 +73,11 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return problem_responses({status: STAFF_PROBLEMS[status] for status in statuses})
 
 
-MahUscc = Annotated[
-    str | None, Query(description="发货单位: needed only when two MAHs' notes share a number")
+ShipperUscc = Annotated[
+    str | None,
+    Query(description="发货单位 (a MAH or a CDC): only when two shippers' notes share a number"),
 ]
+MahUscc = Annotated[str | None, Query(deprecated=True, description="the shipper, as before")]
 
 
 def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
@@ -175,28 +177,35 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     @router.get("/receipts")
     def receipts(svc: Service, who: Actor) -> list[dict[str, Any]]:
-        """The shipping notes announced to your CDC, oldest first, open or closed."""
+        """What your CDC or site is to receive, oldest first: MAHs' shipping notes and CDCs'
+        distributions, each with its ``state`` (open, partial, received)."""
         return svc.expected(who)
 
     @router.get("/receipts/{note_no}")
     def receipt(
-        note_no: NoteNo, svc: Service, who: Actor, mah_uscc: MahUscc = None
+        note_no: NoteNo,
+        svc: Service,
+        who: Actor,
+        shipper_uscc: ShipperUscc = None,
+        mah_uscc: MahUscc = None,
     ) -> dict[str, Any]:
-        """Where a receipt stands: scanned, missing, the verification it would get."""
-        return svc.receipt(who, note_no, mah_uscc)
+        """Where a receipt stands: scanned, missing, confirmed, the verification a
+        confirmation now would give (none while nothing was scanned)."""
+        return svc.receipt(who, note_no, shipper_uscc or mah_uscc)
 
     @router.post("/receipts/{note_no}/scans", status_code=201)
     def scan(note_no: NoteNo, item: ReceiptScan, svc: Service, who: Actor) -> JSONResponse:
         """扫码验收: one code scanned against the note. 201 accepted, 200 a repeat (counted
         once), a problem when rejected (not on the note, unreadable, another unit's note…)."""
-        return _scan_answer(note_no, svc.scan(who, note_no, item.code, item.mah_uscc))
+        return _scan_answer(note_no, svc.scan(who, note_no, item.code, item.shipper_uscc))
 
     @router.post("/receipts/{note_no}/confirm", status_code=201)
     def confirm(
         note_no: NoteNo, item: ReceiptConfirmation, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
-        """107 供应入库: close the note with the verification its scans give; the codes
-        received go into your stock and the receipt is reported to the MAH."""
+        """107 供应入库: confirm what was scanned since the last confirmation; it goes into
+        your stock and the receipt is reported to the MAH. The note stays open (``partial``)
+        for what comes late until everything on it was received."""
         request = ReceivingNote(shipping_note_no=note_no, **item.model_dump())
         return write_answer(svc.confirm_receipt(who, request), response)
 
@@ -348,6 +357,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """温度超标处置 by a named person: usable releases the codes, abnormal keeps them out
         for good. The same decision sent again is answered again (200)."""
         return write_answer(svc.decide_excursion(who, excursion_id, item), response)
+
     # --- refusal alerts (bearer) ---------------------------------------------------------------
 
     @router.get("/alerts", responses=_problems(401, 422))
@@ -419,9 +429,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         return write_answer(svc.scrap(who, item), response)
 
     @router.post("/destructions", status_code=201, responses=_problems(401, 409, 422))
-    def destroy(
-        item: Destruction, svc: Service, who: Actor, response: Response
-    ) -> dict[str, Any]:
+    def destroy(item: Destruction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
         """205 销毁出库: goods your unit holds (in stock, or reported damaged) are destroyed;
         ``reason``, ``executor`` and ``supervisor`` are mandatory. Reported to the MAH."""
         return write_answer(svc.destroy(who, item), response)

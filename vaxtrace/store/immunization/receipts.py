@@ -14,15 +14,17 @@ from sqlalchemy import (
     Select,
     bindparam,
     exists,
+    func,
     insert,
     literal,
     select,
     text,
+    update,
 )
 from sqlalchemy.sql.elements import BindParameter
 
 from vaxtrace.core.dose_gate import BatchRecord
-from vaxtrace.core.receipt import ExpectedCode
+from vaxtrace.core.receipt import ExpectedCode, ReceiptState
 from vaxtrace.core.status import Status
 from vaxtrace.store.engine import is_sqlite
 from vaxtrace.store.immunization.safety import as_date
@@ -31,43 +33,67 @@ from vaxtrace.store.immunization.schema import (
     expected_receipt,
     receipt_scan,
     receiving_note,
+    stock,
 )
 
 ACCEPTED = "accepted"
 
 NOTE_HEADER = (
     expected_receipt.c.event_id,
-    expected_receipt.c.mah_uscc,
+    expected_receipt.c.shipper_uscc,
     expected_receipt.c.note_no,
     expected_receipt.c.consignee_uscc,
-    receiving_note.c.document_no.label("receiving_note_no"),
+    expected_receipt.c.kind,
+    expected_receipt.c.state,
 )
-"""What a scan or a view needs of a note: who sent it to whom, and the receiving note that
-closed it (None while open). Not the note itself, a JSON document decoded only when asked."""
+"""What a scan or a view needs of a note: who sent it to whom, what kind of note it is and
+where its receipt stands. Not the note itself, a JSON document decoded only when asked."""
+
+RECEIVED = ReceiptState.RECEIVED.value
 
 
 def notes_numbered(
-    conn: Connection, note_no: str, mah_uscc: str | None = None, *, lock: bool = False
+    conn: Connection, note_no: str, shipper_uscc: str | None = None, *, lock: bool = False
 ) -> list[RowMapping]:
-    """The headers (:data:`NOTE_HEADER`) of the announced notes with this number (of one
-    MAH, if named), oldest first; locked against concurrent scans and confirmations when
+    """The headers (:data:`NOTE_HEADER`) of the expected receipts with this number (of one
+    shipper, if named), oldest first; locked against concurrent scans and confirmations when
     ``lock`` (PostgreSQL; SQLite's writer lock already serialises)."""
-    query = _notes_numbered(mah_uscc is not None, lock)
-    return list(conn.execute(query, {"note_no": note_no, "mah_uscc": mah_uscc}).mappings())
+    query = _notes_numbered(shipper_uscc is not None, lock)
+    return list(conn.execute(query, {"note_no": note_no, "shipper": shipper_uscc}).mappings())
 
 
 @cache
-def _notes_numbered(by_mah: bool, lock: bool) -> Select[Any]:
+def _notes_numbered(by_shipper: bool, lock: bool) -> Select[Any]:
     """Built once per kind: building a statement costs more than running it."""
+    query = select(*NOTE_HEADER).where(expected_receipt.c.note_no == bindparam("note_no"))
+    if by_shipper:
+        query = query.where(expected_receipt.c.shipper_uscc == bindparam("shipper"))
+    query = query.order_by(expected_receipt.c.announced_at, expected_receipt.c.sequence)
+    return query.with_for_update() if lock else query
+
+
+SHIPPING_NOTE = "shipping_note"
+
+
+def shipping_notes(conn: Connection) -> int:
+    """How many MAHs' shipping notes were announced (distributions left out)."""
+    query = select(func.count()).where(expected_receipt.c.kind == SHIPPING_NOTE)
+    return int(conn.execute(query).scalar_one())
+
+
+def record_expected_receipt(conn: Connection, **values: Any) -> None:
+    """Keep what a CDC or site is to receive (a row of ``expected_receipt``)."""
+    conn.execute(insert(expected_receipt).values(**values))
+
+
+def set_state(conn: Connection, note_event_id: str, state: ReceiptState) -> None:
+    """Where the receipt of a note stands after a confirmation."""
     query = (
-        select(*NOTE_HEADER)
-        .outerjoin(receiving_note, receiving_note.c.note_event_id == expected_receipt.c.event_id)
-        .where(expected_receipt.c.note_no == bindparam("note_no"))
+        update(expected_receipt)
+        .where(expected_receipt.c.event_id == note_event_id)
+        .values(state=state.value)
     )
-    if by_mah:
-        query = query.where(expected_receipt.c.mah_uscc == bindparam("mah_uscc"))
-    query = query.order_by(expected_receipt.c.sequence)
-    return query.with_for_update(of=expected_receipt) if lock else query
+    conn.execute(query)
 
 
 def note_document(conn: Connection, note_event_id: str) -> dict[str, Any]:
@@ -76,14 +102,19 @@ def note_document(conn: Connection, note_event_id: str) -> dict[str, Any]:
     return dict(conn.execute(query).scalar_one())
 
 
+BatchKey = tuple[str, str]
+"""A batch as (MAH, batch number)."""
+
+
 def record_expected_codes(
     conn: Connection,
     note_event_id: str,
     codes: Iterable[ExpectedCode],
-    batches: Mapping[str, str] | None = None,
+    batches: Mapping[str, BatchKey] | None = None,
 ) -> None:
     """Keep what a note says was sent (:meth:`Consignment.expected_codes`), each code with its
-    batch (``batches``, by code, as the note says), in one statement."""
+    batch (``batches``, by code), in one statement."""
+    found = batches or {}
     rows = [
         {
             "note_event_id": note_event_id,
@@ -91,12 +122,21 @@ def record_expected_codes(
             "parent_code": c.parent_code,
             "doses": c.doses,
             "position": c.position,
-            "batch_no": (batches or {}).get(c.code),
+            "mah_uscc": found[c.code][0] if c.code in found else None,
+            "batch_no": found[c.code][1] if c.code in found else None,
         }
         for c in codes
     ]
     if rows:
         conn.execute(insert(expected_code), rows)
+
+
+def expected_batches(conn: Connection, note_event_id: str) -> dict[str, BatchKey]:
+    """The batch of each code of a note, by code (codes of no known batch left out)."""
+    query = select(expected_code.c.code, expected_code.c.mah_uscc, expected_code.c.batch_no).where(
+        expected_code.c.note_event_id == note_event_id, expected_code.c.batch_no.is_not(None)
+    )
+    return {str(c): (str(m), str(b)) for c, m, b in conn.execute(query)}
 
 
 def expected_codes(conn: Connection, note_event_id: str) -> list[ExpectedCode]:
@@ -162,13 +202,14 @@ def lock_notes(conn: Connection, note_event_ids: Sequence[str]) -> None:
         conn.execute(_LOCK_NOTES, {"notes": list(note_event_ids)})
 
 
-_CLOSED_AMONG = select(receiving_note.c.note_event_id).where(
-    receiving_note.c.note_event_id.in_(bindparam("notes", expanding=True))
+_CLOSED_AMONG = select(expected_receipt.c.event_id).where(
+    expected_receipt.c.event_id.in_(bindparam("notes", expanding=True)),
+    expected_receipt.c.state == RECEIVED,
 )
 
 
 def closed_among(conn: Connection, note_event_ids: Sequence[str]) -> set[str]:
-    """Which of these notes a receiving note closed."""
+    """Which of these notes were received whole (closed to scans)."""
     return set(conn.execute(_CLOSED_AMONG, {"notes": list(note_event_ids)}).scalars())
 
 
@@ -188,21 +229,31 @@ def accepted_among(
 
 
 def notes_for(conn: Connection, consignee_uscc: str) -> list[RowMapping]:
-    """The notes announced to a consignee, oldest first, each with the receiving note that
-    closed it (``receiving_note_no``, None while open)."""
+    """What a consignee is to receive (shipping notes and distributions), oldest first."""
     query = (
-        select(expected_receipt, receiving_note.c.document_no.label("receiving_note_no"))
-        .outerjoin(receiving_note, receiving_note.c.note_event_id == expected_receipt.c.event_id)
+        select(expected_receipt)
         .where(expected_receipt.c.consignee_uscc == consignee_uscc)
-        .order_by(expected_receipt.c.sequence)
+        .order_by(expected_receipt.c.announced_at, expected_receipt.c.sequence)
     )
     return list(conn.execute(query).mappings())
 
 
-def receipt_of(conn: Connection, note_event_id: str) -> RowMapping | None:
-    """The receiving note that closed a shipping note, if any."""
-    query = select(receiving_note).where(receiving_note.c.note_event_id == note_event_id)
-    return conn.execute(query).mappings().first()
+def receipts_of(conn: Connection, note_event_id: str) -> list[RowMapping]:
+    """The receiving notes that confirmed (part of) a note, in order."""
+    query = (
+        select(receiving_note)
+        .where(receiving_note.c.note_event_id == note_event_id)
+        .order_by(receiving_note.c.id)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def received_codes(conn: Connection, receipt_ids: Sequence[int]) -> set[str]:
+    """The codes of the stock that came in with these receiving notes."""
+    if not receipt_ids:
+        return set()
+    query = select(stock.c.code).where(stock.c.receipt_id.in_(list(receipt_ids)))
+    return {str(c) for c in conn.execute(query).scalars()}
 
 
 def accepted_codes(
@@ -255,8 +306,7 @@ def record_receiving_note(conn: Connection, **values: Any) -> int:
 
 _BATCH_OF_EXPECTED = text(
     "SELECT b.batch_no, b.expiry_date, b.lot_release_no, b.lock_kind, b.recall_no "
-    "FROM expected_code c JOIN expected_receipt r ON r.event_id = c.note_event_id "
-    "JOIN batch b ON b.mah_uscc = r.mah_uscc AND b.batch_no = c.batch_no "
+    "FROM expected_code c JOIN batch b ON b.mah_uscc = c.mah_uscc AND b.batch_no = c.batch_no "
     "WHERE c.note_event_id = :note AND c.code = :code"
 )
 

@@ -40,15 +40,21 @@ expected_receipt = Table(
     "expected_receipt",
     metadata,
     Column("event_id", String(36), primary_key=True),
-    Column("mah_uscc", String(18), nullable=False),
+    Column("shipper_uscc", String(18), nullable=False),
     Column("note_no", String(60), nullable=False),
     Column("consignee_uscc", String(18), nullable=False),
     Column("doses", Integer, nullable=False),
     Column("note", JSON, nullable=False),
     Column("announced_at", DateTime(timezone=True), nullable=False),
     Column("sequence", BigInteger, nullable=False),
+    Column("kind", String(20), nullable=False, server_default="shipping_note"),
+    Column("state", String(10), nullable=False, server_default="open"),
     Index("ix_expected_receipt_consignee", "consignee_uscc", "announced_at"),
 )
+"""What a CDC or a site is to receive: a MAH's shipping note (发货单, ``kind`` shipping_note,
+announced by the platform; ``shipper_uscc`` the MAH, ``sequence`` the platform's) or a CDC's
+distribution to it (供应出库 209, ``kind`` distribution; ``shipper_uscc`` the CDC, sequence 0).
+``state`` is where its receipt stands (vaxtrace.core.receipt.ReceiptState)."""
 
 organisation = Table(
     "organisation",
@@ -83,15 +89,9 @@ receiving_note = Table(
     "receiving_note",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column(
-        "note_event_id",
-        String(36),
-        ForeignKey("expected_receipt.event_id"),
-        nullable=False,
-        unique=True,
-    ),
+    Column("note_event_id", String(36), ForeignKey("expected_receipt.event_id"), nullable=False),
     Column("note_no", String(60), nullable=False),
-    Column("mah_uscc", String(18), nullable=False),
+    Column("shipper_uscc", String(18), nullable=False),
     Column("consignee_uscc", String(18), nullable=False),
     Column("document_no", String(60), nullable=False),
     Column("client_document_id", String(64), nullable=False),
@@ -102,7 +102,9 @@ receiving_note = Table(
     Column("business_time", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
-"""收货单: one per shipping note, closing it (append-only)."""
+Index("ix_receiving_note_note", receiving_note.c.note_event_id)
+"""收货单: a confirmation of what was received of a note (append-only); a partial receipt is
+completed by later ones, each adding what came late."""
 
 stock = Table(
     "stock",
@@ -119,6 +121,7 @@ stock = Table(
     Index("ix_stock_parent", "parent_code"),
     Index("ix_stock_holder", "holder_uscc", "state"),
     Index("ix_stock_batch", "mah_uscc", "batch_no"),
+    Index("ix_stock_receipt", "receipt_id"),
 )
 """The province's inventory by code: who holds each code it received, and whether it is
 in stock, used, damaged or returned; ``parent_code`` while it is inside a container there;
@@ -365,12 +368,14 @@ expected_code = Table(
     Column("doses", Integer, nullable=False),
     Column("position", Integer, nullable=False),
     Column("batch_no", String(20)),
+    Column("mah_uscc", String(18)),
     PrimaryKeyConstraint("note_event_id", "code"),
 )
 """Every code an announced note says was sent, read into canonical form once, when the note
 is taken (see vaxtrace.core.receipt.Consignment.expected_codes): ``parent_code`` is the
 container the note puts it in (empty for a listed code), ``doses`` what it holds, ``position``
-its order on the note (listed codes first, containers before what they hold). A scan looks up
+its order on the note (listed codes first, containers before what they hold), ``batch_no`` and
+``mah_uscc`` the batch it is of (a distribution may carry several MAHs' goods). A scan looks up
 its code and the containers around it here instead of reading the whole note again. Codes are
 compared as equal only, in the collation of ``receipt_scan.code``, which they are matched with.
 

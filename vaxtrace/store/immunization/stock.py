@@ -183,6 +183,51 @@ def put_in_stock(
     )
 
 
+RECEIVED = "province_received"
+"""The codes a confirmation receives, each with the container it stays in."""
+
+
+def receive_in_transit(
+    conn: Connection,
+    placement: Sequence[tuple[str, str | None]],
+    *,
+    holder_uscc: str,
+    receipt_id: int,
+    now: datetime,
+) -> int:
+    """Put codes on their way to ``holder_uscc`` in its stock, each in the container
+    ``placement`` names (None: loose), as of the receiving note ``receipt_id``, in one
+    statement; answers how many were in transit to it."""
+    scratch_table(conn, RECEIVED, "code VARCHAR(120) PRIMARY KEY, parent_code VARCHAR(120)")
+    bulk_insert(conn, RECEIVED, ("code", "parent_code"), placement)
+    result = conn.execute(
+        text(
+            "UPDATE stock SET state = :in_stock, receipt_id = :receipt, updated_at = :now, "
+            f"parent_code = (SELECT r.parent_code FROM {RECEIVED} r WHERE r.code = stock.code) "
+            f"WHERE code IN (SELECT code FROM {RECEIVED}) "
+            "AND holder_uscc = :holder AND state = :in_transit"
+        ),
+        {
+            "in_stock": IN_STOCK,
+            "receipt": receipt_id,
+            "now": now,
+            "holder": holder_uscc,
+            "in_transit": StockState.IN_TRANSIT.value,
+        },
+    )
+    return int(result.rowcount)
+
+
+def affected_tree(conn: Connection) -> list[RowMapping]:
+    """The affected codes with the container each is in and its batch, in code order:
+    (code, parent_code, mah_uscc, batch_no)."""
+    query = text(
+        "SELECT s.code, s.parent_code, s.mah_uscc, s.batch_no "
+        f"FROM {AFFECTED} a JOIN stock s ON s.code = a.code ORDER BY s.code"
+    )
+    return list(conn.execute(query).mappings())
+
+
 def by_state(conn: Connection, holder_uscc: str) -> dict[str, int]:
     """How many codes an organisation holds, by state."""
     query = (

@@ -7,15 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from vaxtrace.core.receipt import consignment
 from vaxtrace.core.refusal import REFUSAL, RefusalNotice
 from vaxtrace.exchange.envelope import Opened
 from vaxtrace.roles.immunization.service import alerts
 from vaxtrace.roles.immunization.service.signals import placed_batches
-from vaxtrace.store.immunization.receipts import record_expected_codes
-from vaxtrace.store.immunization.schema import expected_receipt
+from vaxtrace.store.immunization.receipts import record_expected_codes, record_expected_receipt
 
 Document = RefusalNotice | None
 """What :func:`read` found in an envelope to take: a refusal, else nothing read ahead."""
@@ -38,21 +37,20 @@ def announce(conn: Connection, opened: Opened, document: Document) -> dict[str, 
         return {"alert_id": alerts.keep(conn, document)}
     note = opened.payload.get("shipping_note")
     if note is not None:
-        event_id = opened.header["event_id"]
-        conn.execute(
-            insert(expected_receipt).values(
-                event_id=event_id,
-                mah_uscc=opened.header["data_owner"],
-                note_no=note["document_no"],
-                consignee_uscc=note["consignee_uscc"],
-                doses=int(note["doses"]),
-                note=note,
-                announced_at=datetime.now(UTC),
-                sequence=int(opened.header["sequence"]),
-            )
+        event_id, mah = opened.header["event_id"], opened.header["data_owner"]
+        record_expected_receipt(
+            conn,
+            event_id=event_id,
+            shipper_uscc=mah,
+            note_no=note["document_no"],
+            consignee_uscc=note["consignee_uscc"],
+            doses=int(note["doses"]),
+            note=note,
+            announced_at=datetime.now(UTC),
+            sequence=int(opened.header["sequence"]),
         )
         goods = consignment(note.get("codes") or [], note.get("contents"))
         expected = goods.expected_codes()
         batches = placed_batches(note, goods, [(c.code, c.parent_code) for c in expected])
-        record_expected_codes(conn, event_id, expected, batches)
+        record_expected_codes(conn, event_id, expected, {c: (mah, b) for c, b in batches.items()})
     return {}

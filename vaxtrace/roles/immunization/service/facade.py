@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.coldchain import (
     ExcursionDecision,
@@ -47,7 +47,8 @@ from vaxtrace.roles.immunization.service import (
 from vaxtrace.roles.immunization.service.writes import WriteResult
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import read_tx
-from vaxtrace.store.immunization.schema import dose_check, expected_receipt
+from vaxtrace.store.immunization import receipts as receipts_store
+from vaxtrace.store.immunization.schema import dose_check
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
 from vaxtrace.store.memo import Remembered
 
@@ -135,10 +136,9 @@ class ImmunizationService:
         return receipts.expected(self.engine, consignee_uscc)
 
     def count(self) -> int:
+        """How many MAHs' shipping notes the platform announced here."""
         with read_tx(self.engine) as conn:
-            return int(
-                conn.execute(select(func.count()).select_from(expected_receipt)).scalar_one()
-            )
+            return receipts_store.shipping_notes(conn)
 
     # --- refusal alerts (拒收告警) -------------------------------------------------------------
 
@@ -178,12 +178,12 @@ class ImmunizationService:
     # --- receipt with scan verification ------------------------------------------------------
 
     def scan(
-        self, actor: str, note_no: str, code: str, mah_uscc: str | None = None
+        self, actor: str, note_no: str, code: str, shipper_uscc: str | None = None
     ) -> ScanDecision:
-        return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, mah_uscc)
+        return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, shipper_uscc)
 
-    def receipt(self, actor: str, note_no: str, mah_uscc: str | None = None) -> dict[str, Any]:
-        return receipts.progress(self.engine, actor, note_no, mah_uscc)
+    def receipt(self, actor: str, note_no: str, shipper_uscc: str | None = None) -> dict[str, Any]:
+        return receipts.progress(self.engine, actor, note_no, shipper_uscc)
 
     def confirm_receipt(self, actor: str, request: ReceivingNote) -> WriteResult:
         return receipts.confirm_receipt(self.engine, self.outbox, actor, request)

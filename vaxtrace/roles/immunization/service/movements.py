@@ -30,7 +30,7 @@ from vaxtrace.core.province import (
 )
 from vaxtrace.core.times import as_utc
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.immunization.service import dose_checks
+from vaxtrace.roles.immunization.service import dose_checks, receipts
 from vaxtrace.roles.immunization.service.lookups import (
     find_unit,
     parse,
@@ -57,14 +57,17 @@ class Moved:
 def distribute(
     engine: Engine, outbox: Outbox | None, actor: str, request: Distribution
 ) -> WriteResult:
-    """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area."""
+    """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area. The goods
+    are in transit to the receiver, not in its usable stock, until it scans and confirms
+    them (107) against the distribution, which it now expects."""
 
     def apply(conn: Connection, acting: Unit, now: datetime) -> Step:
         receiver = unit(conn, request.receiver_uscc, "receiver_uscc")
         check_supply(acting, receiver)
         codes = take_listed(conn, actor, codes_.listed_values(request.codes))
         _refuse_stopped(conn, local_date(request.business_time))
-        moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_STOCK, now)
+        moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_TRANSIT, now)
+        receipts.expect_distribution(conn, request, actor, codes, now)
         event = _event(
             DownstreamBill.DISTRIBUTION, request, actor, codes, counterparty_uscc=receiver.uscc
         )

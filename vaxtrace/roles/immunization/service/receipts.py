@@ -1,6 +1,8 @@
 """107 供应入库 with scan verification: a CDC scans what arrives against the shipping note the
-platform announced, then confirms the receipt; the codes received go into its stock and the
-receipt is reported to the MAH.
+platform announced, a CDC or a vaccination site against the distribution (209) of the CDC that
+supplies it, then confirms the receipt; the codes received go into its stock and the receipt is
+reported to the codes' MAHs, naming the shipper. A partial receipt stays open: a later
+confirmation adds what came late, until everything on the note was received.
 
 A scan reads the note's header and looks its code up among the codes the note was read into
 when it was announced (``expected_code``); it never reads the whole note. It is decided on a
@@ -13,26 +15,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core.dose_gate import DoseFacts, Label, StockPlace, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
-from vaxtrace.core.province import ReceivingNote, Unit
+from vaxtrace.core.province import Distribution, ReceivingNote, Unit
 from vaxtrace.core.receipt import (
     Consignment,
     NoteView,
     Place,
     PlaceOf,
+    ReceiptState,
     ReceiptVerification,
     ScanDecision,
     ScanResult,
+    consignment,
     decide_scan,
+    received_now,
+    reported,
+    state_after,
     verify_receipt,
 )
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.immunization.service.signals import placed_batches
 from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
 from vaxtrace.store.batched import Appender, GroupCommit
 from vaxtrace.store.engine import read_tx
@@ -43,31 +50,35 @@ MISSING_SHOWN = 50
 """Missing codes an answer names at most (the count is always given)."""
 
 
+DISTRIBUTION = "distribution"
+"""The kind of expected receipt a CDC's distribution (209) is; a MAH's is a shipping note."""
+
+
 def goods_of(conn: Connection, row: RowMapping) -> Consignment:
     """What an announced note says was sent, in canonical form (as read when announced)."""
     return Consignment.of_expected(receipts.expected_codes(conn, row["event_id"]))
 
 
 def _note(
-    conn: Connection, actor: str, note_no: str, mah_uscc: str | None, *, lock: bool
+    conn: Connection, actor: str, note_no: str, shipper_uscc: str | None, *, lock: bool
 ) -> RowMapping | None:
     """The note ``note_no`` addressed to the actor; else one addressed to someone else (the
     scan decides what that means); None when no such note was announced."""
-    rows = receipts.notes_numbered(conn, note_no, mah_uscc, lock=lock)
+    rows = receipts.notes_numbered(conn, note_no, shipper_uscc, lock=lock)
     mine = [r for r in rows if r["consignee_uscc"] == actor]
     if len(mine) > 1:
         raise Conflict(
             "ambiguous_note",
-            f"{len(mine)} MAHs sent you a note {note_no}: name the one meant (mah_uscc)",
-            field="mah_uscc",
+            f"{len(mine)} shippers sent you a note {note_no}: name the one meant (shipper_uscc)",
+            field="shipper_uscc",
         )
     return mine[0] if mine else (rows[0] if rows else None)
 
 
 def _own_note(
-    conn: Connection, actor: str, note_no: str, mah_uscc: str | None, *, lock: bool
+    conn: Connection, actor: str, note_no: str, shipper_uscc: str | None, *, lock: bool
 ) -> RowMapping:
-    row = _note(conn, actor, note_no, mah_uscc, lock=lock)
+    row = _note(conn, actor, note_no, shipper_uscc, lock=lock)
     if row is None:
         raise NotFound("unknown_note", f"no shipping note {note_no} was announced to you")
     if row["consignee_uscc"] != actor:
@@ -117,13 +128,13 @@ def scan(
     actor: str,
     note_no: str,
     text: str,
-    mah_uscc: str | None = None,
+    shipper_uscc: str | None = None,
 ) -> ScanDecision:
     """Decide one scan and keep it in the audit, whatever was decided; a repeat is answered,
     not refused."""
     now = datetime.now(UTC)
     with read_tx(engine) as conn:
-        row, decision = _decide(conn, actor, note_no, text, mah_uscc)
+        row, decision = _decide(conn, actor, note_no, text, shipper_uscc)
         flags = _flags(conn, row, decision, now)
     if decision.result is ScanResult.ACCEPTED:
         assert row is not None
@@ -150,13 +161,13 @@ def _flags(
 
 
 def _decide(
-    conn: Connection, actor: str, note_no: str, text: str, mah_uscc: str | None
+    conn: Connection, actor: str, note_no: str, text: str, shipper_uscc: str | None
 ) -> tuple[RowMapping | None, ScanDecision]:
     """The note a scan is against (None: no such note) and the decision on the scan."""
-    row = _note(conn, actor, note_no, mah_uscc, lock=False)
+    row = _note(conn, actor, note_no, shipper_uscc, lock=False)
     view = None
     if row is not None:
-        view = NoteView(row["consignee_uscc"], row["receiving_note_no"] is not None)
+        view = NoteView(row["consignee_uscc"], row["state"] == ReceiptState.RECEIVED)
     return row, decide_scan(view, actor, text, _place_on(conn, row))
 
 
@@ -216,26 +227,41 @@ def _audit_row(
 
 
 def progress(
-    engine: Engine, actor: str, note_no: str, mah_uscc: str | None = None
+    engine: Engine, actor: str, note_no: str, shipper_uscc: str | None = None
 ) -> dict[str, Any]:
-    """Where the receipt of a note stands: what was scanned, what is missing."""
+    """Where the receipt of a note stands: what was scanned, what is missing, what was
+    confirmed and with which receiving notes. With nothing scanned yet it is open, with no
+    verification to speak of."""
     with read_tx(engine) as conn:
-        row = _own_note(conn, actor, note_no, mah_uscc, lock=False)
+        row = _own_note(conn, actor, note_no, shipper_uscc, lock=False)
         goods = goods_of(conn, row)
         verified = verify_receipt(goods, receipts.accepted_codes(conn, row["event_id"]))
+        confirmed = receipts.receipts_of(conn, row["event_id"])
+    return (
+        _header(row)
+        | {
+            "receiving_notes": [r["document_no"] for r in confirmed],
+            "listed": len(goods.listed),
+        }
+        | _verification(verified)
+    )
+
+
+def _header(row: RowMapping) -> dict[str, Any]:
     return {
         "note_no": row["note_no"],
-        "mah_uscc": row["mah_uscc"],
-        "closed": row["receiving_note_no"] is not None,
-        "receiving_note_no": row["receiving_note_no"],
-        "listed": len(goods.listed),
-    } | _verification(verified)
+        "kind": row["kind"],
+        "shipper_uscc": row["shipper_uscc"],
+        "state": row["state"],
+        "closed": row["state"] == ReceiptState.RECEIVED,
+    }
 
 
 def _verification(result: ReceiptVerification) -> dict[str, Any]:
+    """What a confirmation now would give (no verification while nothing was received)."""
     return {
-        "verification": result.verification.value,
-        "reason": result.reason,
+        "verification": result.verification.value if result.received else None,
+        "reason": result.reason if result.received else "nothing scanned yet",
         "expected_quantity": result.expected_quantity,
         "actual_quantity": result.actual_quantity,
         "received": len(result.received),
@@ -247,29 +273,27 @@ def _verification(result: ReceiptVerification) -> dict[str, Any]:
 def confirm_receipt(
     engine: Engine, outbox: Outbox | None, actor: str, request: ReceivingNote
 ) -> WriteResult:
-    """Close a note with the verification its scans give, put what was received in the
-    CDC's stock and report the receipt (107) to the MAH; once per note."""
+    """Confirm what was scanned of a note since its last confirmation: it goes into the
+    actor's stock and the receipt (107) is reported to the codes' MAHs, naming the shipper; the
+    note stays open for what comes late until everything on it was received."""
 
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
-        row = _own_note(conn, actor, request.shipping_note_no, request.mah_uscc, lock=True)
-        _refuse_closed(conn, row)
+        row = _own_note(conn, actor, request.shipping_note_no, request.shipper_uscc, lock=True)
+        _refuse_closed(row)
         note = receipts.note_document(conn, row["event_id"])  # the header does not carry it
         _refuse_before_shipment(note, request)
         goods = goods_of(conn, row)
-        result = verify_receipt(goods, receipts.accepted_codes(conn, row["event_id"]))
-        if not result.received:
-            raise DomainError(
-                "nothing_scanned",
-                "no code of the note was scanned: scan the goods, then confirm",
-                field="shipping_note_no",
-            )
-        placement = goods.placement(result.received)
-        _refuse_present(conn, [code for code, _ in placement])
+        scanned = receipts.accepted_codes(conn, row["event_id"])
+        result = verify_receipt(goods, scanned)
+        earlier = receipts.receipts_of(conn, row["event_id"])
+        confirmed = receipts.received_codes(conn, [r["id"] for r in earlier])
+        placement = received_now(goods, scanned, confirmed)
+        _refuse_nothing_new(placement, earlier)
         receipt_id = receipts.record_receiving_note(
             conn,
             note_event_id=row["event_id"],
             note_no=row["note_no"],
-            mah_uscc=row["mah_uscc"],
+            shipper_uscc=row["shipper_uscc"],
             consignee_uscc=actor,
             document_no=request.document_no,
             client_document_id=request.client_document_id,
@@ -280,43 +304,138 @@ def confirm_receipt(
             business_time=request.business_time,
             recorded_at=now,
         )
-        stock.clear_returned(conn)
-        stock.put_in_stock(
-            conn,
-            placement,
-            holder_uscc=actor,
-            mah_uscc=row["mah_uscc"],
-            receipt_id=receipt_id,
-            now=now,
-            batches=placed_batches(note, goods, placement),
-        )
+        if row["kind"] == DISTRIBUTION:
+            _take_in_transit(conn, actor, placement, receipt_id, now)
+        else:
+            _put_in_stock(conn, row, actor, placement, receipt_id, now)
+        state = state_after(result)
+        receipts.set_state(conn, row["event_id"], state)
         event = DownstreamEvent(
             bill_type=DownstreamBill.RECEIPT,
             document_no=request.document_no,
             business_time=request.business_time,
             org_uscc=actor,
-            counterparty_uscc=row["mah_uscc"],
-            codes=result.received,
+            counterparty_uscc=row["shipper_uscc"],
+            codes=reported(goods, placement, confirmed),
             shipping_note_no=row["note_no"],
             verification=result.verification,
             reason=result.reason,
             expected_quantity=result.expected_quantity,
             actual_quantity=result.actual_quantity,
         )
-        body = {"shipping_note_no": row["note_no"], "mah_uscc": row["mah_uscc"]}
+        body = _header(row) | {"state": state.value, "closed": state is ReceiptState.RECEIVED}
         return Step(body | _verification(result) | {"in_stock": len(placement)}, event)
 
     return province_write(engine, outbox, actor, "receipt", request, apply)
 
 
-def _refuse_closed(conn: Connection, row: RowMapping) -> None:
-    closed = receipts.receipt_of(conn, row["event_id"])
-    if closed is not None:
+def _refuse_closed(row: RowMapping) -> None:
+    if row["state"] == ReceiptState.RECEIVED:
         raise Conflict(
             "note_closed",
-            f"shipping note {row['note_no']} was received with {closed['document_no']}",
+            f"everything on {row['note_no']} was received already",
             field="shipping_note_no",
         )
+
+
+def _refuse_nothing_new(
+    placement: Sequence[tuple[str, str | None]], earlier: Sequence[RowMapping]
+) -> None:
+    if placement:
+        return
+    if not earlier:
+        raise DomainError(
+            "nothing_scanned",
+            "no code of the note was scanned: scan the goods, then confirm",
+            field="shipping_note_no",
+        )
+    raise Conflict(
+        "nothing_new",
+        f"what was scanned was confirmed with {earlier[-1]['document_no']}: scan what came "
+        "late, then confirm",
+        field="shipping_note_no",
+    )
+
+
+def _put_in_stock(
+    conn: Connection,
+    row: RowMapping,
+    actor: str,
+    placement: Sequence[tuple[str, str | None]],
+    receipt_id: int,
+    now: datetime,
+) -> None:
+    """A MAH's goods come into the province: new codes of its stock."""
+    _refuse_present(conn, [code for code, _ in placement])
+    stock.clear_returned(conn)
+    batches = receipts.expected_batches(conn, row["event_id"])
+    stock.put_in_stock(
+        conn,
+        placement,
+        holder_uscc=actor,
+        mah_uscc=row["shipper_uscc"],
+        receipt_id=receipt_id,
+        now=now,
+        batches={code: batches[code][1] for code, _ in placement if code in batches},
+    )
+
+
+def _take_in_transit(
+    conn: Connection,
+    actor: str,
+    placement: Sequence[tuple[str, str | None]],
+    receipt_id: int,
+    now: datetime,
+) -> None:
+    """A CDC's goods arrive: the codes in transit to the actor are in its stock now."""
+    taken = stock.receive_in_transit(
+        conn, placement, holder_uscc=actor, receipt_id=receipt_id, now=now
+    )
+    if taken != len(placement):
+        raise Conflict(
+            "stock_changed",
+            f"{len(placement) - taken} of the codes received are no longer on their way to you",
+            field="shipping_note_no",
+        )
+
+
+def expect_distribution(
+    conn: Connection, request: Distribution, supplier: str, listed: Sequence[str], now: datetime
+) -> None:
+    """A CDC's distribution (209) becomes an expected receipt of its receiver, with what it
+    holds as the supplier's stock held it (call after the codes moved: ``stock.AFFECTED``)."""
+    tree = stock.affected_tree(conn)
+    contents: dict[str, list[str]] = {}
+    for r in tree:
+        if r["parent_code"] is not None:
+            contents.setdefault(str(r["parent_code"]), []).append(str(r["code"]))
+    goods = consignment(listed, contents)
+    expected = goods.expected_codes()
+    event_id = str(uuid4())
+    receipts.record_expected_receipt(
+        conn,
+        event_id=event_id,
+        shipper_uscc=supplier,
+        note_no=request.document_no,
+        consignee_uscc=request.receiver_uscc,
+        doses=sum(goods.doses()[c] for c in goods.listed),
+        note={
+            "document_no": request.document_no,
+            "business_time": request.business_time.isoformat(),
+            "shipper_uscc": supplier,
+            "consignee_uscc": request.receiver_uscc,
+            "codes": list(listed),
+        },
+        announced_at=now,
+        sequence=0,
+        kind=DISTRIBUTION,
+    )
+    batches = {
+        str(r["code"]): (str(r["mah_uscc"]), str(r["batch_no"]))
+        for r in tree
+        if r["batch_no"] is not None
+    }
+    receipts.record_expected_codes(conn, event_id, expected, batches)
 
 
 def _refuse_before_shipment(note: dict[str, Any], request: ReceivingNote) -> None:
@@ -341,16 +460,7 @@ def _refuse_present(conn: Connection, codes: list[str]) -> None:
 
 
 def expected(engine: Engine, consignee_uscc: str) -> list[dict[str, Any]]:
-    """Shipping notes announced to a CDC, oldest first."""
+    """What a CDC or site is to receive (shipping notes and distributions), oldest first."""
     with read_tx(engine) as conn:
         rows = receipts.notes_for(conn, consignee_uscc)
-    return [
-        {
-            "note_no": r["note_no"],
-            "mah_uscc": r["mah_uscc"],
-            "doses": r["doses"],
-            "codes": r["note"]["codes"],
-            "closed": r["receiving_note_no"] is not None,
-        }
-        for r in rows
-    ]
+    return [_header(r) | {"doses": r["doses"], "codes": r["note"]["codes"]} for r in rows]
