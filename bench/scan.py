@@ -388,7 +388,7 @@ def stock_site(data_dir: Path, doses: int) -> tuple[str, list[str]]:
         conn.execute(
             insert(expected_receipt).values(
                 event_id="bench-stock",
-                mah_uscc=MAH,
+                shipper_uscc=MAH,
                 note_no="FH-STOCK",
                 consignee_uscc=SITE,
                 doses=doses,
@@ -401,7 +401,7 @@ def stock_site(data_dir: Path, doses: int) -> tuple[str, list[str]]:
             insert(receiving_note).values(
                 note_event_id="bench-stock",
                 note_no="FH-STOCK",
-                mah_uscc=MAH,
+                shipper_uscc=MAH,
                 consignee_uscc=SITE,
                 document_no="RK-STOCK",
                 client_document_id="bench-stock",

@@ -62,7 +62,7 @@ ADVICE = {
     "terminal_status": _ELSEWHERE.format(what="as already used, destroyed or otherwise done"),
     "illegal_transition": _ELSEWHERE.format(what="in a state that does not allow this step"),
     "gone": _ELSEWHERE.format(what="as held by another organisation"),
-    "not_held": _ELSEWHERE.format(what="as another MAH's"),
+    "not_held": _ELSEWHERE.format(what="as held by another organisation (or as another MAH's)"),
     "listed_twice": (
         "The record lists a container and also codes inside it: record the step again with "
         "each code once."
