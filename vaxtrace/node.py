@@ -165,6 +165,7 @@ def immunization_service(settings: Settings, *, local: bool = False) -> Immuniza
         *platform_key(settings, local),
         outbox=outbox,
         undo_window=timedelta(hours=settings.vaccination_undo_hours),
+        clock=Clock.with_skew(settings.clock_skew_seconds),
     )
 
 

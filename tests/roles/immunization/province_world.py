@@ -20,10 +20,12 @@ from sqlalchemy import Engine, func, select
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.downstream import DownstreamEvent
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope, seal
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService
+from vaxtrace.roles.immunization.service.writes import SYSTEM_CLOCK
 from vaxtrace.sim.catalogue import make_uscc
 from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.immunization import schema
@@ -210,7 +212,6 @@ class Province:
             actor, ReceivingNote(shipping_note_no=note_no, **fields("rcv"))
         )
 
-
     def supply(self, supplier: str, request: Any) -> Any:
         """A CDC distributes (209) and the receiver scans and confirms what came (107): the
         goods are in its usable stock."""
@@ -219,10 +220,12 @@ class Province:
         return result
 
 
-def make_province(engine: Engine) -> Province:
+def make_province(engine: Engine, clock: Clock = SYSTEM_CLOCK) -> Province:
     outbox = Outbox(engine, ExchangeStore(schema.exchange), PROVINCE_SIGNER, "province-32")
-    svc = ImmunizationService(engine, "platform", PLATFORM_SIGNER.verifier(), outbox=outbox)
-    for uscc, name, kind, division in UNITS:
+    svc = ImmunizationService(
+        engine, "platform", PLATFORM_SIGNER.verifier(), outbox=outbox, clock=clock
+    )
+    for uscc, name, kind, division in UNITS:  # added or updated
         svc.register_organisation(
             Organisation(uscc=uscc, name=name, kind=kind, division_code=division)
         )

@@ -15,16 +15,18 @@ from province_world import (
     CONTENTS,
     POV,
     PROVINCE_CDC,
+    RECEIVED_AT,
     Province,
     batch_entry,
     dose,
     fields,
 )
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from vaxtrace.core.coldchain import ExcursionDecision, TemperatureUpload
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import Distribution, Vaccination
+from vaxtrace.core.province import Distribution, ReceivingNote, Vaccination, VaccinationUndo
+from vaxtrace.core.times import Clock
 from vaxtrace.store.immunization.schema import batch, dose_check, safety_signal, stock
 
 
@@ -217,3 +219,58 @@ def test_a_step_dated_in_the_future_is_refused_at_the_province(at_site: Province
     assert (refused.value.reason, refused.value.field) == ("in_future", "business_time")
     after = at_site.counts()
     assert {**after, "dose_check": 0} == {**before, "dose_check": 0}
+
+
+def test_the_province_refuses_a_step_before_the_codes_previous_one(at_site: Province) -> None:
+    """What the codes' trace system would refuse (a step back-dated past the last one), the
+    province refuses at its edge: the box came to the site on RECEIVED_AT."""
+    hour_before = RECEIVED_AT - timedelta(hours=1)
+    steps = [
+        lambda: vaccinate_at(at_site, dose(1), hour_before),
+        lambda: at_site.svc.distribute(
+            PROVINCE_CDC,
+            Distribution(**fields("dist", hour_before), codes=(BOXES[1],), receiver_uscc=POV),
+        ),
+    ]
+    for step in steps:
+        before = at_site.counts()
+        with pytest.raises(DomainError) as refused:
+            step()
+        assert (refused.value.reason, refused.value.field) == (
+            "before_previous_step",
+            "business_time",
+        )
+        after = at_site.counts()
+        assert {**after, "dose_check": 0} == {**before, "dose_check": 0}
+    used = vaccinate_at(at_site, dose(1), RECEIVED_AT + timedelta(hours=3))
+    undo = VaccinationUndo(
+        **fields("undo", RECEIVED_AT + timedelta(hours=2)),
+        vaccination_document_no=used.body["document_no"],
+        reason="wrong child",
+    )
+    with pytest.raises(DomainError) as early:
+        at_site.svc.undo_vaccination(POV, undo)
+    assert early.value.reason == "before_previous_step"
+
+
+def test_the_clock_skew_the_province_allows_is_configured(immunization_engine: Engine) -> None:
+    from province_world import make_province
+
+    strict = make_province(immunization_engine, clock=Clock.with_skew(0))
+    strict.announce("FH1", [CASE], contents=CONTENTS, batches=[batch_entry([CASE])])
+    a_minute_ahead = datetime.now(UTC) + timedelta(minutes=1)
+    strict.svc.scan(PROVINCE_CDC, "FH1", CASE)
+    request = ReceivingNote(shipping_note_no="FH1", **fields("rcv", a_minute_ahead))
+    with pytest.raises(DomainError) as refused:
+        strict.svc.confirm_receipt(PROVINCE_CDC, request)
+    assert refused.value.reason == "in_future"
+    strict.svc.close()
+    lenient = make_province(immunization_engine)  # the default: 5 minutes
+    assert not lenient.svc.confirm_receipt(PROVINCE_CDC, request).replayed
+    lenient.svc.close()
+
+
+def vaccinate_at(province: Province, code: str, at: datetime) -> Any:
+    return province.svc.vaccinate(
+        POV, Vaccination(**fields("vac", at), code=code, vaccinator="李护士")
+    )

@@ -118,6 +118,7 @@ stock = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("batch_no", String(20)),
     Column("mah_status", String(20)),
+    Column("stepped_at", DateTime(timezone=True)),
     Index("ix_stock_parent", "parent_code"),
     Index("ix_stock_holder", "holder_uscc", "state"),
     Index("ix_stock_batch", "mah_uscc", "batch_no"),
@@ -127,7 +128,9 @@ stock = Table(
 in stock, used, damaged or returned; ``parent_code`` while it is inside a container there;
 ``mah_uscc`` the MAH that supplied it, ``receipt_id`` the receiving note it came with,
 ``batch_no`` its batch; ``mah_status`` a status the MAH set on the code itself (a code lock,
-damaged, destroyed, suspended), from its safety signals."""
+damaged, destroyed, suspended), from its safety signals; ``stepped_at`` the business time (in
+UTC) of the last step the province recorded on it, which no later step may precede (empty for
+codes received before it was kept)."""
 
 batch = Table(
     "batch",

@@ -5,14 +5,16 @@ everything inside them (a recursive walk of ``stock.parent_code``)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, text
 
 from vaxtrace.core.dose_gate import StockPlace
 from vaxtrace.core.province import StockState
+from vaxtrace.core.times import Earliest, as_utc
 from vaxtrace.store.bulk import bulk_insert, scratch_table
+from vaxtrace.store.immunization.safety import as_date
 from vaxtrace.store.immunization.schema import (
     basic_data,
     expired_batch,
@@ -116,13 +118,20 @@ def detach_listed(conn: Connection, now: datetime) -> list[str]:
 
 
 def move_affected(
-    conn: Connection, *, holder_uscc: str, to_holder: str, to_state: StockState, now: datetime
+    conn: Connection,
+    *,
+    holder_uscc: str,
+    to_holder: str,
+    to_state: StockState,
+    now: datetime,
+    stepped_at: datetime,
 ) -> int:
     """Hand every affected code that ``holder_uscc`` has in stock to ``to_holder`` in
-    ``to_state``, in one statement; answers how many moved."""
+    ``to_state`` by a step at ``stepped_at``, in one statement; answers how many moved."""
     result = conn.execute(
         text(
-            "UPDATE stock SET holder_uscc = :to_holder, state = :to_state, updated_at = :now "
+            "UPDATE stock SET holder_uscc = :to_holder, state = :to_state, updated_at = :now, "
+            "stepped_at = :stepped_at "
             f"WHERE code IN (SELECT code FROM {AFFECTED}) "
             "AND holder_uscc = :holder AND state = :in_stock"
         ),
@@ -130,11 +139,41 @@ def move_affected(
             "to_holder": to_holder,
             "to_state": to_state.value,
             "now": now,
+            "stepped_at": in_utc(stepped_at),
             "holder": holder_uscc,
             "in_stock": IN_STOCK,
         },
     )
     return int(result.rowcount)
+
+
+def in_utc(at: datetime) -> datetime:
+    """A business time as ``stepped_at`` keeps it: in UTC, so that times compare as stored."""
+    return at.astimezone(UTC)
+
+
+def earliest_for_affected(conn: Connection) -> Earliest:
+    """What a step on the affected codes cannot precede: their last recorded step and their
+    batches' production."""
+    row = conn.execute(
+        text(
+            "SELECT max(s.stepped_at) AS stepped, max(b.production_date) AS produced "
+            f"FROM {AFFECTED} a JOIN stock s ON s.code = a.code "
+            "LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no"
+        )
+    ).one()
+    stepped = _as_datetime(row.stepped)
+    return Earliest(
+        previous_step=None if stepped is None else as_utc(stepped),
+        produced=as_date(row.produced),
+    )
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """A time as the database hands back an aggregate of it (SQLite: text)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 def clear_returned(conn: Connection) -> None:
@@ -161,10 +200,11 @@ def put_in_stock(
     mah_uscc: str,
     receipt_id: int,
     now: datetime,
+    stepped_at: datetime,
     batches: Mapping[str, str] | None = None,
 ) -> None:
     """Add received codes, each with the container it is in (None: loose) and its batch
-    (``batches``, by code), in one statement."""
+    (``batches``, by code), received at ``stepped_at``, in one statement."""
     conn.execute(
         insert(stock),
         [
@@ -176,6 +216,7 @@ def put_in_stock(
                 "mah_uscc": mah_uscc,
                 "receipt_id": receipt_id,
                 "updated_at": now,
+                "stepped_at": in_utc(stepped_at),
                 "batch_no": (batches or {}).get(code),
             }
             for code, parent in placement
@@ -194,15 +235,17 @@ def receive_in_transit(
     holder_uscc: str,
     receipt_id: int,
     now: datetime,
+    stepped_at: datetime,
 ) -> int:
     """Put codes on their way to ``holder_uscc`` in its stock, each in the container
-    ``placement`` names (None: loose), as of the receiving note ``receipt_id``, in one
-    statement; answers how many were in transit to it."""
+    ``placement`` names (None: loose), as of the receiving note ``receipt_id`` received at
+    ``stepped_at``, in one statement; answers how many were in transit to it."""
     scratch_table(conn, RECEIVED, "code VARCHAR(120) PRIMARY KEY, parent_code VARCHAR(120)")
     bulk_insert(conn, RECEIVED, ("code", "parent_code"), placement)
     result = conn.execute(
         text(
             "UPDATE stock SET state = :in_stock, receipt_id = :receipt, updated_at = :now, "
+            "stepped_at = :stepped_at, "
             f"parent_code = (SELECT r.parent_code FROM {RECEIVED} r WHERE r.code = stock.code) "
             f"WHERE code IN (SELECT code FROM {RECEIVED}) "
             "AND holder_uscc = :holder AND state = :in_transit"
@@ -211,6 +254,7 @@ def receive_in_transit(
             "in_stock": IN_STOCK,
             "receipt": receipt_id,
             "now": now,
+            "stepped_at": in_utc(stepped_at),
             "holder": holder_uscc,
             "in_transit": StockState.IN_TRANSIT.value,
         },
@@ -437,11 +481,12 @@ def move_affected_from(
     from_states: Collection[str],
     to_state: StockState,
     now: datetime,
+    stepped_at: datetime,
 ) -> int:
     """Put every affected code ``holder_uscc`` holds in one of ``from_states`` in
-    ``to_state``, in one statement; answers how many."""
+    ``to_state`` by a step at ``stepped_at``, in one statement; answers how many."""
     query = text(
-        "UPDATE stock SET state = :to_state, updated_at = :now "
+        "UPDATE stock SET state = :to_state, updated_at = :now, stepped_at = :stepped_at "
         f"WHERE code IN (SELECT code FROM {AFFECTED}) "
         "AND holder_uscc = :holder AND state IN :from_states"
     ).bindparams(bindparam("from_states", expanding=True))
@@ -450,6 +495,7 @@ def move_affected_from(
         {
             "to_state": to_state.value,
             "now": now,
+            "stepped_at": in_utc(stepped_at),
             "holder": holder_uscc,
             "from_states": list(from_states),
         },

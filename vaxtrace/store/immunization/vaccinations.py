@@ -9,6 +9,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, text, update
 
 from vaxtrace.core.province import StockState
 from vaxtrace.store.immunization.schema import stock, vaccination_record, vaccination_undo
+from vaxtrace.store.immunization.stock import in_utc
 
 _RECORD = text(
     "INSERT INTO vaccination_record (site_uscc, document_no, code, product_code, mah_uscc, "
@@ -45,8 +46,11 @@ def record_undo(conn: Connection, **values: Any) -> None:
     conn.execute(insert(vaccination_undo).values(**values))
 
 
-def restore_used(conn: Connection, code: str, holder_uscc: str, now: datetime) -> int:
-    """A used dose back in its site's stock; answers 1 when it was used there."""
+def restore_used(
+    conn: Connection, code: str, holder_uscc: str, now: datetime, stepped_at: datetime
+) -> int:
+    """A used dose back in its site's stock by an undo at ``stepped_at``; answers 1 when it
+    was used there."""
     result = conn.execute(
         update(stock)
         .where(
@@ -54,7 +58,7 @@ def restore_used(conn: Connection, code: str, holder_uscc: str, now: datetime) -
             stock.c.holder_uscc == holder_uscc,
             stock.c.state == StockState.USED.value,
         )
-        .values(state=StockState.IN_STOCK.value, updated_at=now)
+        .values(state=StockState.IN_STOCK.value, updated_at=now, stepped_at=in_utc(stepped_at))
     )
     return int(result.rowcount)
 

@@ -26,9 +26,15 @@ from vaxtrace.core.province import (
 )
 from vaxtrace.core.status import Status
 from vaxtrace.core.stock import OwnerSignals, disposal_refusal
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service.movements import take_listed
-from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
+from vaxtrace.roles.immunization.service.writes import (
+    SYSTEM_CLOCK,
+    Step,
+    WriteResult,
+    province_write,
+)
 from vaxtrace.store.immunization import stock
 
 DISPOSED_AS = {
@@ -37,15 +43,30 @@ DISPOSED_AS = {
 }
 
 
-def scrap(engine: Engine, outbox: Outbox | None, actor: str, request: Scrap) -> WriteResult:
+def scrap(
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: Scrap,
+    clock: Clock = SYSTEM_CLOCK,
+) -> WriteResult:
     """216 报废出库: the unit writes off goods it holds."""
     return _dispose(
-        engine, outbox, actor, request, DownstreamBill.SCRAP, "scrap", reason=request.reason
+        engine,
+        outbox,
+        actor,
+        request,
+        (DownstreamBill.SCRAP, "scrap", clock),
+        reason=request.reason,
     )
 
 
 def destroy(
-    engine: Engine, outbox: Outbox | None, actor: str, request: Destruction
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: Destruction,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
     """205 销毁出库: the unit destroys goods it holds (in stock, or reported damaged), with
     the reason, who did it and who supervised it."""
@@ -54,8 +75,7 @@ def destroy(
         outbox,
         actor,
         request,
-        DownstreamBill.DESTRUCTION,
-        "destruction",
+        (DownstreamBill.DESTRUCTION, "destruction", clock),
         reason=request.reason,
         executor=request.executor,
         supervisor=request.supervisor,
@@ -68,19 +88,27 @@ def _dispose(
     outbox: Outbox | None,
     actor: str,
     request: Scrap | Destruction,
-    bill: DownstreamBill,
-    operation: str,
+    how: tuple[DownstreamBill, str, Clock],
     **bill_fields: Any,
 ) -> WriteResult:
+    """Write off or destroy goods: ``how`` is the bill, the write's operation and the clock
+    it judges the business time by."""
+    bill, operation, clock = how
     states = {s.value for s in DISPOSABLE_STATES[bill]}
 
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
-        codes = take_listed(conn, actor, codes_.listed_values(request.codes), states=states)
+        listed = codes_.listed_values(request.codes)
+        codes = take_listed(conn, actor, listed, request.business_time, states=states)
         _refuse_owner_stopped(conn)
         unpacked = stock.detach_listed(conn, now)
         expected = stock.affected_count(conn)
         moved = stock.move_affected_from(
-            conn, holder_uscc=actor, from_states=states, to_state=DISPOSED_AS[bill], now=now
+            conn,
+            holder_uscc=actor,
+            from_states=states,
+            to_state=DISPOSED_AS[bill],
+            now=now,
+            stepped_at=request.business_time,
         )
         if moved != expected:
             raise Conflict("stock_changed", "the stock changed meanwhile; retry", field="codes")
@@ -95,7 +123,7 @@ def _dispose(
         body = {"codes": len(codes), "moved": moved, "unpacked": unpacked}
         return Step(body | {"state": DISPOSED_AS[bill].value}, event)
 
-    return province_write(engine, outbox, actor, operation, request, apply)
+    return province_write(engine, outbox, actor, operation, request, apply, clock)
 
 
 def _refuse_owner_stopped(conn: Connection) -> None:

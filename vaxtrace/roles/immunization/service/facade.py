@@ -26,6 +26,7 @@ from vaxtrace.core.province import (
     VaccinationUndo,
 )
 from vaxtrace.core.receipt import ScanDecision
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
@@ -44,7 +45,7 @@ from vaxtrace.roles.immunization.service import (
     signals,
     sync,
 )
-from vaxtrace.roles.immunization.service.writes import WriteResult
+from vaxtrace.roles.immunization.service.writes import SYSTEM_CLOCK, WriteResult
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization import receipts as receipts_store
@@ -81,9 +82,12 @@ class ImmunizationService:
         *,
         outbox: Outbox | None = None,
         undo_window: timedelta = timedelta(hours=24),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.engine = engine
         self.undo_window = undo_window
+        self.clock = clock
+        """What "now" is to the writes, and the clock skew their business times may have."""
         self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
         self.outbox = outbox
         self.scan_audit = receipts.ScanAudit(engine)
@@ -186,23 +190,25 @@ class ImmunizationService:
         return receipts.progress(self.engine, actor, note_no, shipper_uscc)
 
     def confirm_receipt(self, actor: str, request: ReceivingNote) -> WriteResult:
-        return receipts.confirm_receipt(self.engine, self.outbox, actor, request)
+        return receipts.confirm_receipt(self.engine, self.outbox, actor, request, self.clock)
 
     # --- movements and stock ---------------------------------------------------------------
 
     def distribute(self, actor: str, request: Distribution) -> WriteResult:
-        return movements.distribute(self.engine, self.outbox, actor, request)
+        return movements.distribute(self.engine, self.outbox, actor, request, self.clock)
 
     def vaccinate(self, actor: str, request: Vaccination, user: str | None = None) -> WriteResult:
         """322 接种 by ``user`` (a staff token's identity; the unit itself when not given)."""
-        return movements.vaccinate(self.engine, self.outbox, actor, request, user or actor)
+        return movements.vaccinate(
+            self.engine, self.outbox, actor, request, user or actor, self.clock
+        )
 
     def undo_vaccination(
         self, actor: str, request: VaccinationUndo, user: str | None = None
     ) -> WriteResult:
         """接种冲销 by whoever recorded the vaccination, within the undo window."""
         return movements.undo_vaccination(
-            self.engine, self.outbox, actor, request, user or actor, self.undo_window
+            self.engine, self.outbox, actor, request, user or actor, self.undo_window, self.clock
         )
 
     def vaccination_records(
@@ -212,10 +218,10 @@ class ImmunizationService:
         return records.vaccination_records(self.engine, actor, vaccinee_ref, limit)
 
     def return_goods(self, actor: str, request: GoodsReturn) -> WriteResult:
-        return movements.return_goods(self.engine, self.outbox, actor, request)
+        return movements.return_goods(self.engine, self.outbox, actor, request, self.clock)
 
     def report_damage(self, actor: str, request: DamageReport) -> WriteResult:
-        return movements.report_damage(self.engine, self.outbox, actor, request)
+        return movements.report_damage(self.engine, self.outbox, actor, request, self.clock)
 
     def check_dose(self, actor: str, code: str) -> dict[str, Any]:
         """接种前核验: may this site give this dose now (every reason why not)? Audited."""
@@ -277,8 +283,8 @@ class ImmunizationService:
 
     def scrap(self, actor: str, request: Scrap) -> WriteResult:
         """216 报废出库 of goods the unit holds."""
-        return disposal.scrap(self.engine, self.outbox, actor, request)
+        return disposal.scrap(self.engine, self.outbox, actor, request, self.clock)
 
     def destroy(self, actor: str, request: Destruction) -> WriteResult:
         """205 销毁出库 of goods the unit holds, with reason, executor and supervisor."""
-        return disposal.destroy(self.engine, self.outbox, actor, request)
+        return disposal.destroy(self.engine, self.outbox, actor, request, self.clock)

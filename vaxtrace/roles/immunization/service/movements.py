@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets import OrgKind, Write
 from vaxtrace.core.dose_gate import Label, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
@@ -28,7 +28,7 @@ from vaxtrace.core.province import (
     check_return_within,
     check_supply,
 )
-from vaxtrace.core.times import as_utc
+from vaxtrace.core.times import Clock, Earliest, as_utc, check_order
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service import dose_checks, receipts
 from vaxtrace.roles.immunization.service.lookups import (
@@ -37,7 +37,12 @@ from vaxtrace.roles.immunization.service.lookups import (
     require_kind,
     unit,
 )
-from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
+from vaxtrace.roles.immunization.service.writes import (
+    SYSTEM_CLOCK,
+    Step,
+    WriteResult,
+    province_write,
+)
 from vaxtrace.store.immunization import safety, stock, vaccinations
 
 
@@ -55,7 +60,11 @@ class Moved:
 
 
 def distribute(
-    engine: Engine, outbox: Outbox | None, actor: str, request: Distribution
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: Distribution,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
     """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area. The goods
     are in transit to the receiver, not in its usable stock, until it scans and confirms
@@ -64,20 +73,25 @@ def distribute(
     def apply(conn: Connection, acting: Unit, now: datetime) -> Step:
         receiver = unit(conn, request.receiver_uscc, "receiver_uscc")
         check_supply(acting, receiver)
-        codes = take_listed(conn, actor, codes_.listed_values(request.codes))
+        codes = take_listed(conn, actor, codes_.listed_values(request.codes), request.business_time)
         _refuse_stopped(conn, local_date(request.business_time))
-        moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_TRANSIT, now)
+        moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_TRANSIT, now, request)
         receipts.expect_distribution(conn, request, actor, codes, now)
         event = _event(
             DownstreamBill.DISTRIBUTION, request, actor, codes, counterparty_uscc=receiver.uscc
         )
         return Step(moved.body() | {"receiver_uscc": receiver.uscc}, event)
 
-    return province_write(engine, outbox, actor, "distribution", request, apply)
+    return province_write(engine, outbox, actor, "distribution", request, apply, clock)
 
 
 def vaccinate(
-    engine: Engine, outbox: Outbox | None, actor: str, request: Vaccination, user: str
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: Vaccination,
+    user: str,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
     """322 接种: a vaccination site uses one dose it holds, loose or still in its box, if the
     dose gate lets it (every refusal is audited, as is the dose given), and keeps the record
@@ -89,8 +103,8 @@ def vaccinate(
         decision = dose_checks.decide(conn, actor, scanned, request.business_time)
         if not decision.allowed:
             raise dose_checks.refusal(decision)
-        codes = take_listed(conn, actor, [scanned.value], field="code")
-        moved = hand_over(conn, actor, codes, actor, StockState.USED, now)
+        codes = take_listed(conn, actor, [scanned.value], request.business_time, field="code")
+        moved = hand_over(conn, actor, codes, actor, StockState.USED, now, request)
         dose_checks.audit(conn, actor, scanned.value, "vaccination", decision)
         vaccinations.record_vaccination(
             conn,
@@ -108,7 +122,7 @@ def vaccinate(
         return Step(body, _event(DownstreamBill.VACCINATION, request, actor, codes))
 
     try:
-        return province_write(engine, outbox, actor, "vaccination", request, apply)
+        return province_write(engine, outbox, actor, "vaccination", request, apply, clock)
     except DomainError as exc:
         dose_checks.audit_refused(engine, actor, request.code, exc)
         raise
@@ -121,6 +135,7 @@ def undo_vaccination(
     request: VaccinationUndo,
     user: str,
     window: timedelta,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
     """接种冲销: whoever recorded a vaccination takes it back within ``window`` of recording
     it; the dose is in the site's stock again and the undo (323) travels like the original."""
@@ -141,7 +156,9 @@ def undo_vaccination(
                 f"a vaccination may be undone within {window} of recording it",
                 field=field,
             )
-        if vaccinations.restore_used(conn, record["code"], actor, now) != 1:
+        earlier = Earliest(previous_step=as_utc(record["vaccinated_at"]))
+        check_order(request.business_time, earlier)
+        if vaccinations.restore_used(conn, record["code"], actor, now, request.business_time) != 1:
             raise Conflict("stock_changed", "the dose is no longer used at your site", field=field)
         vaccinations.record_undo(
             conn,
@@ -162,11 +179,15 @@ def undo_vaccination(
         body = {"code": record["code"], "undoes": request.vaccination_document_no}
         return Step(body, event)
 
-    return province_write(engine, outbox, actor, "vaccination_undo", request, apply)
+    return province_write(engine, outbox, actor, "vaccination_undo", request, apply, clock)
 
 
 def return_goods(
-    engine: Engine, outbox: Outbox | None, actor: str, request: GoodsReturn
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: GoodsReturn,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
     """202 退货出库: back to a CDC above (into its stock), or out of the province to the MAH
     that supplied the goods."""
@@ -175,11 +196,11 @@ def return_goods(
         receiver = find_unit(conn, request.counterparty_uscc)
         if receiver is not None:
             check_return_within(returner, receiver)
-        codes = take_listed(conn, actor, codes_.listed_values(request.codes))
+        codes = take_listed(conn, actor, codes_.listed_values(request.codes), request.business_time)
         if receiver is None:
             _refuse_other_supplier(conn, request.counterparty_uscc)
         state = StockState.IN_STOCK if receiver is not None else StockState.RETURNED
-        moved = hand_over(conn, actor, codes, request.counterparty_uscc, state, now)
+        moved = hand_over(conn, actor, codes, request.counterparty_uscc, state, now, request)
         event = _event(
             DownstreamBill.RETURN,
             request,
@@ -191,7 +212,7 @@ def return_goods(
         body = {"counterparty_uscc": request.counterparty_uscc, "state": state.value}
         return Step(moved.body() | body, event)
 
-    return province_write(engine, outbox, actor, "return", request, apply)
+    return province_write(engine, outbox, actor, "return", request, apply, clock)
 
 
 def _refuse_other_supplier(conn: Connection, counterparty: str) -> None:
@@ -206,17 +227,21 @@ def _refuse_other_supplier(conn: Connection, counterparty: str) -> None:
 
 
 def report_damage(
-    engine: Engine, outbox: Outbox | None, actor: str, request: DamageReport
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: DamageReport,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
     """215 损坏出库: codes a unit holds are broken, frozen or lost."""
 
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
-        codes = take_listed(conn, actor, codes_.listed_values(request.codes))
-        moved = hand_over(conn, actor, codes, actor, StockState.DAMAGED, now)
+        codes = take_listed(conn, actor, codes_.listed_values(request.codes), request.business_time)
+        moved = hand_over(conn, actor, codes, actor, StockState.DAMAGED, now, request)
         event = _event(DownstreamBill.DAMAGE, request, actor, codes, reason=request.reason)
         return Step(moved.body(), event)
 
-    return province_write(engine, outbox, actor, "damage", request, apply)
+    return province_write(engine, outbox, actor, "damage", request, apply, clock)
 
 
 # --- the shared steps --------------------------------------------------------------------
@@ -246,12 +271,15 @@ def take_listed(
     conn: Connection,
     actor: str,
     codes: Sequence[str],
+    at: datetime,
     field: str = "codes",
     states: Collection[str] = IN_STOCK_ONLY,
 ) -> tuple[str, ...]:
     """Check that the actor holds every listed (canonical, distinct) code in one of
     ``states`` (in stock, unless a disposal takes damaged goods too), and none twice (a code
-    and its container); then everything inside them is in the affected set."""
+    and its container); then everything inside them is in the affected set, and a step on
+    them at ``at`` must not precede their last step or their batch's production (the rule
+    the codes' trace system applies to the report: :func:`vaxtrace.core.times.check_order`)."""
     stock.load_listed(conn, codes)
     unknown = stock.unknown_listed(conn)
     if unknown:
@@ -276,6 +304,7 @@ def take_listed(
             f"listed and also inside a listed container: {examples(twice)}",
             field=field,
         )
+    check_order(at, stock.earliest_for_affected(conn))
     return tuple(codes)
 
 
@@ -286,13 +315,19 @@ def hand_over(
     to_holder: str,
     to_state: StockState,
     now: datetime,
+    request: Write,
 ) -> Moved:
-    """Move the checked codes and everything inside them; listed codes leave their
-    containers."""
+    """Move the checked codes and everything inside them by ``request``'s step; listed codes
+    leave their containers."""
     unpacked = stock.detach_listed(conn, now)
     expected = stock.affected_count(conn)
     moved = stock.move_affected(
-        conn, holder_uscc=actor, to_holder=to_holder, to_state=to_state, now=now
+        conn,
+        holder_uscc=actor,
+        to_holder=to_holder,
+        to_state=to_state,
+        now=now,
+        stepped_at=request.business_time,
     )
     if moved != expected:
         raise Conflict("stock_changed", "the stock changed meanwhile; retry", field="codes")

@@ -39,8 +39,14 @@ from vaxtrace.core.receipt import (
     state_after,
     verify_receipt,
 )
+from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.immunization.service.writes import Step, WriteResult, province_write
+from vaxtrace.roles.immunization.service.writes import (
+    SYSTEM_CLOCK,
+    Step,
+    WriteResult,
+    province_write,
+)
 from vaxtrace.store.batched import Appender, GroupCommit
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization import receipts, stock
@@ -271,7 +277,11 @@ def _verification(result: ReceiptVerification) -> dict[str, Any]:
 
 
 def confirm_receipt(
-    engine: Engine, outbox: Outbox | None, actor: str, request: ReceivingNote
+    engine: Engine,
+    outbox: Outbox | None,
+    actor: str,
+    request: ReceivingNote,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
     """Confirm what was scanned of a note since its last confirmation: it goes into the
     actor's stock and the receipt (107) is reported to the codes' MAHs, naming the shipper; the
@@ -304,10 +314,11 @@ def confirm_receipt(
             business_time=request.business_time,
             recorded_at=now,
         )
+        received = _Received(placement, receipt_id, now, request.business_time)
         if row["kind"] == DISTRIBUTION:
-            _take_in_transit(conn, actor, placement, receipt_id, now)
+            _take_in_transit(conn, actor, received)
         else:
-            _put_in_stock(conn, row, actor, placement, receipt_id, now)
+            _put_in_stock(conn, row, actor, received)
         state = state_after(result)
         receipts.set_state(conn, row["event_id"], state)
         event = DownstreamEvent(
@@ -326,7 +337,7 @@ def confirm_receipt(
         body = _header(row) | {"state": state.value, "closed": state is ReceiptState.RECEIVED}
         return Step(body | _verification(result) | {"in_stock": len(placement)}, event)
 
-    return province_write(engine, outbox, actor, "receipt", request, apply)
+    return province_write(engine, outbox, actor, "receipt", request, apply, clock)
 
 
 def _refuse_closed(row: RowMapping) -> None:
@@ -357,15 +368,20 @@ def _refuse_nothing_new(
     )
 
 
-def _put_in_stock(
-    conn: Connection,
-    row: RowMapping,
-    actor: str,
-    placement: Sequence[tuple[str, str | None]],
-    receipt_id: int,
-    now: datetime,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """What a confirmation puts in stock: the codes (:func:`received_now`), the receiving note
+    they come with, when it was recorded and when the goods were received."""
+
+    placement: Sequence[tuple[str, str | None]]
+    receipt_id: int
+    now: datetime
+    at: datetime
+
+
+def _put_in_stock(conn: Connection, row: RowMapping, actor: str, received: _Received) -> None:
     """A MAH's goods come into the province: new codes of its stock."""
+    placement = received.placement
     _refuse_present(conn, [code for code, _ in placement])
     stock.clear_returned(conn)
     batches = receipts.expected_batches(conn, row["event_id"])
@@ -374,27 +390,28 @@ def _put_in_stock(
         placement,
         holder_uscc=actor,
         mah_uscc=row["shipper_uscc"],
-        receipt_id=receipt_id,
-        now=now,
+        receipt_id=received.receipt_id,
+        now=received.now,
+        stepped_at=received.at,
         batches={code: batches[code][1] for code, _ in placement if code in batches},
     )
 
 
-def _take_in_transit(
-    conn: Connection,
-    actor: str,
-    placement: Sequence[tuple[str, str | None]],
-    receipt_id: int,
-    now: datetime,
-) -> None:
+def _take_in_transit(conn: Connection, actor: str, received: _Received) -> None:
     """A CDC's goods arrive: the codes in transit to the actor are in its stock now."""
     taken = stock.receive_in_transit(
-        conn, placement, holder_uscc=actor, receipt_id=receipt_id, now=now
+        conn,
+        received.placement,
+        holder_uscc=actor,
+        receipt_id=received.receipt_id,
+        now=received.now,
+        stepped_at=received.at,
     )
-    if taken != len(placement):
+    if taken != len(received.placement):
         raise Conflict(
             "stock_changed",
-            f"{len(placement) - taken} of the codes received are no longer on their way to you",
+            f"{len(received.placement) - taken} of the codes received are no longer on their "
+            "way to you",
             field="shipping_note_no",
         )
 
