@@ -66,7 +66,12 @@ def _receipt(conn: Connection) -> None:
 
 
 def put(
-    conn: Connection, code: str, holder: str, state: str = "in_stock", parent: str | None = None
+    conn: Connection,
+    code: str,
+    holder: str,
+    state: str = "in_stock",
+    parent: str | None = None,
+    arrived: datetime | None = None,
 ) -> None:
     conn.execute(
         insert(stock).values(
@@ -77,6 +82,7 @@ def put(
             mah_uscc="91320100MA1X00001",
             receipt_id=1,
             updated_at=T0,
+            stepped_at=None if arrived is None else arrived.astimezone(UTC),  # kept in UTC
         )
     )
 
@@ -132,15 +138,21 @@ def excursion(
     )
 
 
-def test_an_excursion_holds_exactly_what_its_unit_has_in_stock(conn: Connection) -> None:
-    put(conn, "CASE1", CDC)
-    put(conn, "BOX1", CDC, parent="CASE1")
-    put(conn, "DOSE1", CDC, parent="BOX1")
+def test_an_excursion_holds_exactly_what_its_unit_had_in_stock_by_its_end(
+    conn: Connection,
+) -> None:
+    put(conn, "CASE1", CDC, arrived=T0 - timedelta(days=1))
+    put(conn, "BOX1", CDC, parent="CASE1", arrived=T0 - timedelta(days=1))
+    put(conn, "DOSE1", CDC, parent="BOX1")  # arrived before arrivals were kept
     put(conn, "DOSE2", CDC, state="used")
     put(conn, "DOSE3", SITE)
+    put(conn, "LATER", CDC, arrived=T0 + timedelta(minutes=71))  # after the excursion ended
+    put(conn, "INTRANSIT", CDC, state="in_transit", arrived=T0 - timedelta(hours=1))
     record(conn, 1)
     assert store.next_ids(conn) == (2, 1)
-    assert store.in_stock_count(conn, CDC) == 3
+    end = T0 + timedelta(minutes=70)
+    assert store.in_stock_count(conn, CDC, end) == 3
+    assert store.in_stock_count(conn, CDC, end + timedelta(minutes=1)) == 4
     assert excursion(conn, 1, 1) == 3
     assert store.codes_held(conn, 1, 10) == ["BOX1", "CASE1", "DOSE1"]
     assert store.next_ids(conn) == (2, 2)

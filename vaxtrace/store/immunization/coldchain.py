@@ -16,7 +16,18 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, case, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    RowMapping,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from vaxtrace.core.coldchain import ExcursionState, Reading
 from vaxtrace.core.province import StockState
@@ -136,33 +147,36 @@ def overlapping_excursion(
     return None if found is None else int(found)
 
 
-def in_stock_count(conn: Connection, unit_uscc: str) -> int:
-    """How many codes (every level) a unit has in stock."""
-    return int(
-        conn.execute(
-            text("SELECT count(*) FROM stock WHERE holder_uscc = :unit AND state = :in_stock"),
-            {"unit": unit_uscc, "in_stock": StockState.IN_STOCK.value},
-        ).scalar_one()
-    )
+_HELD_THEN = (
+    "FROM stock WHERE holder_uscc = :unit AND state = :in_stock "
+    "AND (stepped_at IS NULL OR stepped_at <= :until)"
+)
+"""The codes a unit has in stock that were there by ``until`` (came in no later; codes
+received before arrivals were kept count as there): an excursion holds those, not what
+arrived after it ended."""
+_UNTIL = bindparam("until", type_=DateTime(timezone=True))
+
+
+def in_stock_count(conn: Connection, unit_uscc: str, until: datetime) -> int:
+    """How many codes (every level) a unit has in stock that were there by ``until``."""
+    query = text(f"SELECT count(*) {_HELD_THEN}").bindparams(_UNTIL)
+    return int(conn.execute(query, _held_then(unit_uscc, until)).scalar_one())
+
+
+def _held_then(unit_uscc: str, until: datetime) -> dict[str, Any]:
+    return {"unit": unit_uscc, "in_stock": StockState.IN_STOCK.value, "until": utc(until)}
 
 
 def add_excursion(conn: Connection, values: Mapping[str, Any]) -> int:
-    """Record an open excursion (with its explicit id) and hold every code the unit has in
-    stock under it — containers and everything in them — in one statement; answers how many
-    codes it holds."""
+    """Record an open excursion (with its explicit id) and hold every code the unit had in
+    stock by its end — containers and everything in them — in one statement; answers how
+    many codes it holds."""
     conn.execute(insert(excursion).values(**_utc_times(values)))
-    held = conn.execute(
-        text(
-            "INSERT INTO excursion_code (excursion_id, code) "
-            "SELECT :excursion, code FROM stock WHERE holder_uscc = :unit AND state = :in_stock"
-        ),
-        {
-            "excursion": values["id"],
-            "unit": values["unit_uscc"],
-            "in_stock": StockState.IN_STOCK.value,
-        },
-    )
-    return int(held.rowcount)
+    hold = text(
+        f"INSERT INTO excursion_code (excursion_id, code) SELECT :excursion, code {_HELD_THEN}"
+    ).bindparams(_UNTIL)
+    params = {"excursion": values["id"]} | _held_then(values["unit_uscc"], values["end_time"])
+    return int(conn.execute(hold, params).rowcount)
 
 
 def excursion_row(conn: Connection, excursion_id: int) -> RowMapping | None:

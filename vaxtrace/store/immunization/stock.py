@@ -8,7 +8,16 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    RowMapping,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
 
 from vaxtrace.core.dose_gate import StockPlace
 from vaxtrace.core.province import StockState
@@ -134,7 +143,7 @@ def move_affected(
             "stepped_at = :stepped_at "
             f"WHERE code IN (SELECT code FROM {AFFECTED}) "
             "AND holder_uscc = :holder AND state = :in_stock"
-        ),
+        ).bindparams(STEPPED_AT),
         {
             "to_holder": to_holder,
             "to_state": to_state.value,
@@ -145,6 +154,10 @@ def move_affected(
         },
     )
     return int(result.rowcount)
+
+
+STEPPED_AT = bindparam("stepped_at", type_=DateTime(timezone=True))
+"""``stepped_at`` bound as the column stores it (on SQLite, text in one format that sorts)."""
 
 
 def in_utc(at: datetime) -> datetime:
@@ -249,7 +262,7 @@ def receive_in_transit(
             f"parent_code = (SELECT r.parent_code FROM {RECEIVED} r WHERE r.code = stock.code) "
             f"WHERE code IN (SELECT code FROM {RECEIVED}) "
             "AND holder_uscc = :holder AND state = :in_transit"
-        ),
+        ).bindparams(STEPPED_AT),
         {
             "in_stock": IN_STOCK,
             "receipt": receipt_id,
@@ -489,7 +502,7 @@ def move_affected_from(
         "UPDATE stock SET state = :to_state, updated_at = :now, stepped_at = :stepped_at "
         f"WHERE code IN (SELECT code FROM {AFFECTED}) "
         "AND holder_uscc = :holder AND state IN :from_states"
-    ).bindparams(bindparam("from_states", expanding=True))
+    ).bindparams(bindparam("from_states", expanding=True), STEPPED_AT)
     result = conn.execute(
         query,
         {

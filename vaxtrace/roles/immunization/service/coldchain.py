@@ -14,7 +14,7 @@ the unit has in stock when it is recorded (its stock has no history of where eac
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -107,7 +107,7 @@ def _record(
         evaluation = evaluate(series, rule_set)
         span = (readings[0].time, readings[-1].time)
         new, known = _sort_out(conn, actor, header, evaluation, span)
-        held = store.in_stock_count(conn, actor) if new else 0
+        held = {found: store.in_stock_count(conn, actor, found.end) for found in new}
         ids = dict(zip(new, range(next_excursion, next_excursion + len(new)), strict=True))
         body = _answer(record_id, header, readings, fresh, evaluation, span, ids, known, held)
         row = _record_row(record_id, actor, header, digest, source, readings, body, at)
@@ -123,7 +123,7 @@ def _record(
             store.add_excursion(
                 conn,
                 _excursion_row(excursion_id, actor, header, record_id, rule_set.key, found, at)
-                | {"codes": held},
+                | {"codes": held[found]},
             )
         return WriteResult(body, replayed=False)
 
@@ -204,7 +204,7 @@ def _answer(
     span: tuple[datetime, datetime],
     ids: dict[Excursion, int],
     known: dict[Excursion, int],
-    held: int,
+    held: Mapping[Excursion, int],
 ) -> dict[str, Any]:
     notices = [e for e in evaluation.excursions if not e.holds and _touches(e, span)]
     seen = [*ids, *known, *notices]
@@ -226,7 +226,7 @@ def _answer(
         "tier": None if tier is None else tier.value,
         "in_range": not ids and not known,
         "excursions": [
-            found.as_dict() | {"id": excursion_id, "state": "open", "codes_held": held}
+            found.as_dict() | {"id": excursion_id, "state": "open", "codes_held": held[found]}
             for found, excursion_id in ids.items()
         ],
         "known_excursions": sorted(set(known.values())),
