@@ -281,6 +281,21 @@ def _document(n: int, **body: object) -> dict[str, object]:
     } | body
 
 
+def _journey(delivery: str) -> dict[str, object]:
+    """The logger record of a delivery's journey, the morning it arrived (5 °C)."""
+    return {
+        "client_document_id": f"trip-{delivery}",
+        "equipment_id": f"VAN-{delivery}",
+        "kind": "transport",
+        "product_class": "freeze_sensitive_2_8",
+        "related_document_no": delivery,
+        "readings": [
+            {"time": f"2026-11-05T08:{minute:02d}:00+08:00", "celsius": 5.0}
+            for minute in range(0, 60, 10)
+        ],
+    }
+
+
 def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> None:
     """The way back: the province node's receipts, a distribution mixing two MAHs' boxes and
     the site's receipt of it go to the platform, which splits them by code owner to each MAH's
@@ -325,9 +340,12 @@ def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> No
             return [n["note_no"] for n in staff.get(f"{api}/receipts", headers=as_cdc).json()]
 
         assert sorted(_wait(notes, 2)) == ["FH-0", "FH-1"]
+        records = f"{api}/temperature-records"  # each journey's logger, before each receipt
         for i, (box, _doses) in enumerate(boxes):
             scan = staff.post(f"{api}/receipts/FH-{i}/scans", json={"code": box}, headers=as_cdc)
             assert scan.status_code == 201, scan.text
+            trip = staff.post(records, json=_journey(f"FH-{i}"), headers=as_cdc)
+            assert trip.status_code == 201, trip.text
             done = staff.post(f"{api}/receipts/FH-{i}/confirm", json=_document(i), headers=as_cdc)
             assert done.status_code == 201, done.text
         mixed = _document(9, codes=[box for box, _ in boxes], receiver_uscc=pov.uscc)
@@ -338,6 +356,8 @@ def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> No
         for box, _doses in boxes:
             scan = staff.post(f"{arrived}/scans", json={"code": box}, headers=as_pov)
             assert scan.status_code == 201, scan.text
+        trip = staff.post(records, json=_journey(str(mixed["document_no"])), headers=as_pov)
+        assert trip.status_code == 201, trip.text
         done = staff.post(f"{arrived}/confirm", json=_document(10), headers=as_pov)
         assert done.status_code == 201, done.text
         assert done.json()["state"] == "received"

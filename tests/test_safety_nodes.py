@@ -147,6 +147,10 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
             )
             assert scan.status_code == 201, scan.text
             supplied = f"{api}/receipts/{kind.upper()}-1"  # the distribution's number
+            records = f"{api}/temperature-records"  # each journey's logger, before each receipt
+            trip = _journey(f"FH-{kind.upper()}", received_at)
+            answer = staff.post(records, json=trip, headers=as_cdc)
+            assert answer.status_code == 201, answer.text
             steps: list[tuple[str, dict[str, Any], dict[str, str]]] = [
                 (f"{api}/receipts/FH-{kind.upper()}/confirm", {}, as_cdc),
                 (
@@ -155,10 +159,11 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
                     as_cdc,
                 ),
                 (f"{supplied}/scans", {"code": cases[kind]}, as_pov),  # the site's receipt
+                (records, _journey(f"{kind.upper()}-1", received_at), as_pov),
                 (f"{supplied}/confirm", {}, as_pov),
             ]
             for n, (path, body, who) in enumerate(steps):
-                if not path.endswith("/scans"):
+                if path.endswith(("/confirm", "/distributions")):
                     body = document(f"{kind}-{n}", received_at) | body
                 answer = staff.post(path, json=body, headers=who)
                 assert answer.status_code == 201, answer.text
@@ -240,3 +245,18 @@ def _until(ready: Any, timeout: float = 20.0, every: float = 0.05) -> None:
     while not ready():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(every)
+
+
+def _journey(delivery: str, arrived: datetime) -> dict[str, Any]:
+    """The logger record of a delivery's journey (two hours at 5 °C before it arrived)."""
+    return {
+        "client_document_id": f"trip-{delivery}",
+        "equipment_id": f"VAN-{delivery}",
+        "kind": "transport",
+        "product_class": "freeze_sensitive_2_8",
+        "related_document_no": delivery,
+        "readings": [
+            {"time": (arrived - timedelta(minutes=10 * n)).isoformat(), "celsius": 5.0}
+            for n in range(12, -1, -1)
+        ],
+    }

@@ -245,10 +245,13 @@ def _receive_and_supply(
     at = {"business_time": when}
     supply = _document(f"{prefix}-supply") | at | {"codes": codes[:1], "receiver_uscc": pov}
     arrived = f"{api}/receipts/{supply['document_no']}"
+    records = f"{api}/temperature-records"
     steps = [
+        (records, as_cdc, _journey(f"{prefix}-trip", note_no, when)),
         (f"{api}/receipts/{note_no}/confirm", as_cdc, _document(f"{prefix}-receipt") | at),
         (f"{api}/distributions", as_cdc, supply),
         (f"{arrived}/scans", as_pov, {"code": codes[0]}),
+        (records, as_pov, _journey(f"{prefix}-van", supply["document_no"], when)),
         (f"{arrived}/confirm", as_pov, _document(f"{prefix}-arrival") | at),
     ]
     for path, who, body in steps:
@@ -256,6 +259,24 @@ def _receive_and_supply(
         if answer.status_code != 201:
             return f"!{path} ({note_no}): HTTP {answer.status_code} {answer.text[:300]}"
     return str(codes[0])
+
+
+def _journey(client_document_id: str, delivery: str, arrived: str) -> dict[str, Any]:
+    """The logger record of a delivery's journey (the two hours before it arrived, at 4–6 °C),
+    which its receiver uploads before confirming the receipt."""
+    end = datetime.fromisoformat(arrived)
+    readings = [
+        {"time": (end - timedelta(minutes=10 * n)).isoformat(), "celsius": 4.0 + (n % 3)}
+        for n in range(12, -1, -1)
+    ]
+    return {
+        "client_document_id": client_document_id,
+        "equipment_id": f"LOGGER-{client_document_id.upper()}",
+        "kind": "transport",
+        "product_class": "freeze_sensitive_2_8",
+        "related_document_no": delivery,
+        "readings": readings,
+    }
 
 
 EXPECTED_REASON = {

@@ -203,14 +203,34 @@ class Province:
         return None if row is None else dict(row)
 
     def receive(self, note_no: str, scans: list[str], actor: str = PROVINCE_CDC) -> Any:
-        """Scan what arrived and confirm the receipt."""
+        """Scan what arrived, upload the journey's temperature record and confirm the
+        receipt."""
         from vaxtrace.core.province import ReceivingNote
 
         for code in scans:
             self.svc.scan(actor, note_no, code)
+        self.journey(note_no, actor)
         return self.svc.confirm_receipt(
             actor, ReceivingNote(shipping_note_no=note_no, **fields("rcv"))
         )
+
+    def journey(self, note_no: str, actor: str = PROVINCE_CDC, celsius: float = 5.0) -> Any:
+        """The receiver uploads the logger record of a delivery's journey (two hours at
+        ``celsius``, the day it was shipped), naming the delivery."""
+        from vaxtrace.core.coldchain import TemperatureUpload
+
+        upload = TemperatureUpload(
+            client_document_id=f"trip-{next(_numbers):06d}",
+            equipment_id=f"VAN-{note_no}-{celsius}",  # a vehicle, or the cool box it came in
+            kind="transport",
+            product_class="freeze_sensitive_2_8",
+            related_document_no=note_no,
+            readings=tuple(
+                {"time": SHIPPED_AT + timedelta(minutes=10 * n), "celsius": celsius}
+                for n in range(13)
+            ),
+        )
+        return self.svc.record_temperatures(actor, upload)
 
     def supply(self, supplier: str, request: Any) -> Any:
         """A CDC distributes (209) and the receiver scans and confirms what came (107): the

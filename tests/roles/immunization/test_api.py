@@ -52,6 +52,22 @@ class Desk:
     def get(self, path: str, actor: str = PROVINCE_CDC, **params: str) -> Response:
         return self.client.get(API + path, params=params, headers=self.auth(actor))
 
+    def journey(self, note_no: str, actor: str = PROVINCE_CDC) -> None:
+        """The receiver uploads the delivery's journey record (in range) before confirming."""
+        trip = {
+            "client_document_id": f"trip-{note_no}-{actor}",
+            "equipment_id": f"VAN-{note_no}",
+            "kind": "transport",
+            "product_class": "freeze_sensitive_2_8",
+            "related_document_no": note_no,
+            "readings": [
+                {"time": f"2024-04-01T09:{minute:02d}:00+08:00", "celsius": 5.0}
+                for minute in range(0, 60, 10)
+            ],
+        }
+        answer = self.post("/temperature-records", trip, actor)
+        assert answer.status_code == 201, answer.text
+
     def auth(self, actor: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[actor]}"}
 
@@ -116,6 +132,7 @@ def test_scan_confirm_distribute_vaccinate(desk: Desk) -> None:
     assert desk.get("/receipts/FH1").json()["verification"] == "verified"
 
     confirm = write("rcv")
+    desk.journey("FH1")
     done = desk.post("/receipts/FH1/confirm", confirm)
     assert done.status_code == 201, done.text
     assert done.headers["idempotent-replayed"] == "false"
@@ -148,6 +165,7 @@ def test_scan_confirm_distribute_vaccinate(desk: Desk) -> None:
     assert desk.post(f"/receipts/{note_no}/scans", {"code": BOXES[0]}, POV).status_code == 201
     progress = desk.get(f"/receipts/{note_no}", POV).json()
     assert (progress["verification"], progress["state"]) == ("verified", "open")
+    desk.journey(note_no, POV)
     arrived = desk.post(f"/receipts/{note_no}/confirm", write("rcv"), POV)
     assert arrived.status_code == 201, arrived.text
     assert (arrived.json()["state"], arrived.json()["in_stock"]) == ("received", 4)
@@ -167,6 +185,7 @@ def test_scan_confirm_distribute_vaccinate(desk: Desk) -> None:
 def test_returns_and_damage(desk: Desk) -> None:
     desk.province.announce("FH1", [CASE], contents=CONTENTS)
     desk.post("/receipts/FH1/scans", {"code": CASE})
+    desk.journey("FH1")
     desk.post("/receipts/FH1/confirm", write("rcv"))
     back = desk.post(
         "/returns",
@@ -223,11 +242,13 @@ def test_refusals_are_problems_that_change_nothing(desk: Desk) -> None:
 def _at_the_site(desk: Desk) -> None:
     desk.province.announce("FH1", [CASE], contents=CONTENTS)
     desk.post("/receipts/FH1/scans", {"code": CASE})
+    desk.journey("FH1")
     assert desk.post("/receipts/FH1/confirm", write("rcv")).status_code == 201
     supplied = write("dist", codes=[BOXES[0]], receiver_uscc=POV)
     assert desk.post("/distributions", supplied).status_code == 201
     note_no = supplied["document_no"]
     assert desk.post(f"/receipts/{note_no}/scans", {"code": BOXES[0]}, POV).status_code == 201
+    desk.journey(note_no, POV)
     assert desk.post(f"/receipts/{note_no}/confirm", write("rcv"), POV).status_code == 201
 
 
@@ -330,3 +351,13 @@ def test_a_time_no_node_can_store_is_refused_at_the_edge(desk: Desk, stamp: str)
     ):
         desk.refused(response, 422, "out_of_range", "business_time", before)
     assert desk.province.reports() == []
+
+
+def test_a_receipt_without_its_journeys_record_is_a_problem(desk: Desk) -> None:
+    desk.province.announce("FH1", [dose(1)])
+    assert desk.post("/receipts/FH1/scans", {"code": dose(1)}).status_code == 201
+    desk.province.svc.flush()
+    before = desk.province.counts()
+    answer = desk.post("/receipts/FH1/confirm", write("rcv"))
+    body = desk.refused(answer, 409, "no_temperature_record", "shipping_note_no", before)
+    assert "related_document_no FH1" in body["detail"]

@@ -268,6 +268,10 @@ def test_an_excursion_at_a_site_holds_only_the_sites_stock(room: ColdRoom) -> No
     assert sent.status_code == 201, sent.text
     scanned = room.post("/receipts/DIST-COLD-1/scans", {"code": BOXES[0]}, POV)
     assert scanned.status_code == 201, scanned.text
+    trip = upload(readings((5.0, 60)), kind="transport", related_document_no="DIST-COLD-1")
+    assert (
+        room.post("/temperature-records", trip | {"equipment_id": "VAN-1"}, POV).status_code == 201
+    )
     receipt = {"client_document_id": "rcv-cold-1", "document_no": "RCV-COLD-1"}
     confirmed = room.post(
         "/receipts/DIST-COLD-1/confirm", receipt | {"business_time": T0.isoformat()}, POV

@@ -181,6 +181,7 @@ def test_a_verified_receipt_puts_the_codes_in_stock_and_reports_them(province: P
     for code in (*BOXES, dose(9)):
         province.svc.scan(PROVINCE_CDC, "FH1", code)
     request = confirmation("FH1")
+    province.journey("FH1")
     result = province.svc.confirm_receipt(PROVINCE_CDC, request)
     assert not result.replayed
     body = result.body
@@ -227,6 +228,7 @@ def test_a_short_delivery_fails_verification_and_reports_what_came(province: Pro
 def test_a_receipt_is_confirmed_once_and_replayed_on_retry(province: Province) -> None:
     province.announce("FH1", [dose(1)])
     province.svc.scan(PROVINCE_CDC, "FH1", dose(1))
+    province.journey("FH1")
     request = confirmation("FH1")
     first = province.svc.confirm_receipt(PROVINCE_CDC, request)
     before = province.counts()
@@ -264,6 +266,7 @@ def test_codes_in_stock_are_not_received_again(province: Province) -> None:
     province.receive("FH1", [dose(1)])
     province.announce("FH2", [dose(1), dose(2)])
     province.svc.scan(PROVINCE_CDC, "FH2", dose(1))
+    province.journey("FH2")
     refused(
         province,
         "already_in_stock",
@@ -324,6 +327,7 @@ def test_concurrent_confirmations_receive_a_code_once(province: Province) -> Non
 
     province.announce("FH1", [dose(1), dose(2)])
     province.svc.scan(PROVINCE_CDC, "FH1", dose(1))
+    province.journey("FH1")
     twin = confirmation("FH1")
     requests = [twin, twin, confirmation("FH1"), confirmation("FH1")]
 
@@ -434,6 +438,7 @@ def test_a_distribution_is_in_transit_until_the_site_confirms_it(
     assert province.svc.scan(POV, sent, dose(1)).reason.value == "inside_listed_container"
     assert province.svc.scan(POV, sent, CASE).reason.value == "not_on_note"
     assert province.svc.scan(PROVINCE_CDC, sent, BOXES[1]).reason.value == "wrong_consignee"
+    province.journey(sent, POV)
     first = province.svc.confirm_receipt(POV, confirmation(sent))
     assert (first.body["state"], first.body["in_stock"]) == ("partial", 1)
     assert first.body["missing"] == list(BOXES)
@@ -497,3 +502,52 @@ def test_a_distribution_numbered_as_a_mahs_note_needs_the_shipper_named(
     refused(province, "ambiguous_note", province.svc.scan, POV, sent, BOXES[0])
     assert province.svc.scan(POV, sent, BOXES[0], PROVINCE_CDC).result.value == "accepted"
     assert province.svc.scan(POV, sent, dose(9), MAH).result.value == "accepted"
+
+
+# --- the journey's temperature record ---------------------------------------------------------
+
+
+def test_a_receipt_needs_its_journeys_temperature_record(province: Province) -> None:
+    province.announce("FH1", [dose(1)])
+    province.svc.scan(PROVINCE_CDC, "FH1", dose(1))
+    confirm = province.svc.confirm_receipt
+    refused(province, "no_temperature_record", confirm, PROVINCE_CDC, confirmation("FH1"))
+    province.journey("FH-OTHER")  # another delivery's journey does not count
+    refused(province, "no_temperature_record", confirm, PROVINCE_CDC, confirmation("FH1"))
+    trip = province.journey("FH1")
+    assert trip.body["excursions"] == []  # nothing in the fridge is held by a journey
+    assert confirm(PROVINCE_CDC, confirmation("FH1")).body["temperature"] == "receive"
+
+
+def test_a_journey_out_of_range_refuses_the_receipt_until_judged_usable(
+    province: Province,
+) -> None:
+    from vaxtrace.core.coldchain import ExcursionDecision
+
+    province.announce("FH1", [dose(1)])
+    province.receive("FH1", [dose(1)])  # in the fridge already
+    province.announce("FH2", [dose(2)])
+    province.svc.scan(PROVINCE_CDC, "FH2", dose(2))
+    frozen = province.journey("FH2", celsius=-1.5)
+    [excursion] = frozen.body["excursions"]
+    assert excursion["codes_held"] == 0  # the journey holds nothing of the fridge's stock
+    confirm = province.svc.confirm_receipt
+    error = refused(
+        province, "temperature_out_of_range", confirm, PROVINCE_CDC, confirmation("FH2")
+    )
+    assert f"record {frozen.body['record_id']}" in error.message
+    decision = ExcursionDecision(
+        decision="usable", decided_by="王主任", reason="not frozen: the shake test passed"
+    )
+    province.svc.decide_excursion(PROVINCE_CDC, excursion["id"], decision)
+    assert confirm(PROVINCE_CDC, confirmation("FH2")).body["state"] == "received"
+
+
+def test_goods_without_their_lot_release_are_received_into_quarantine(
+    province: Province,
+) -> None:
+    from province_world import batch_entry
+
+    province.announce("FH1", [dose(1)], batches=[batch_entry([dose(1)], released=False)])
+    result = province.receive("FH1", [dose(1)])
+    assert result.body["temperature"] == "quarantine" and result.body["in_stock"] == 1

@@ -65,9 +65,7 @@ def test_every_report_is_taken_by_the_platform(hub: PlatformService, tmp_path: P
     province: Province = make_province(engine)
     province.announce("FH1", [CASE], contents=CONTENTS)
     province.receive("FH1", [CASE])
-    province.supply(
-        PROVINCE_CDC, Distribution(**fields("d"), codes=(BOXES[0],), receiver_uscc=POV)
-    )
+    province.supply(PROVINCE_CDC, Distribution(**fields("d"), codes=(BOXES[0],), receiver_uscc=POV))
     province.svc.vaccinate(
         POV, Vaccination(**fields("v"), code=dose(1), vaccinee_ref="c-7", vaccinator="李护士")
     )

@@ -260,6 +260,7 @@ def test_the_clock_skew_the_province_allows_is_configured(immunization_engine: E
     strict.announce("FH1", [CASE], contents=CONTENTS, batches=[batch_entry([CASE])])
     a_minute_ahead = datetime.now(UTC) + timedelta(minutes=1)
     strict.svc.scan(PROVINCE_CDC, "FH1", CASE)
+    strict.journey("FH1")
     request = ReceivingNote(shipping_note_no="FH1", **fields("rcv", a_minute_ahead))
     with pytest.raises(DomainError) as refused:
         strict.svc.confirm_receipt(PROVINCE_CDC, request)

@@ -259,9 +259,7 @@ def test_the_expiry_run_reports_each_expired_batch_once(stocked: Province) -> No
 
     supply(stocked, BOXES[0], to=POV)
     later = svc.expire_stock(date(2029, 1, 1))
-    assert [(b["batch_no"], b["doses"], b["units"]) for b in later["batches"]] == [
-        (BATCH_NO, 6, 2)
-    ]
+    assert [(b["batch_no"], b["doses"], b["units"]) for b in later["batches"]] == [(BATCH_NO, 6, 2)]
     assert stocked.counts()["expired_batch"] == 2
 
 

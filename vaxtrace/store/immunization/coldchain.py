@@ -22,6 +22,7 @@ from sqlalchemy import (
     RowMapping,
     bindparam,
     case,
+    exists,
     func,
     insert,
     select,
@@ -167,16 +168,36 @@ def _held_then(unit_uscc: str, until: datetime) -> dict[str, Any]:
     return {"unit": unit_uscc, "in_stock": StockState.IN_STOCK.value, "until": utc(until)}
 
 
-def add_excursion(conn: Connection, values: Mapping[str, Any]) -> int:
-    """Record an open excursion (with its explicit id) and hold every code the unit had in
-    stock by its end — containers and everything in them — in one statement; answers how
-    many codes it holds."""
+def add_excursion(conn: Connection, values: Mapping[str, Any], *, hold: bool = True) -> int:
+    """Record an open excursion (with its explicit id) and, with ``hold``, hold every code the
+    unit had in stock by its end — containers and everything in them — in one statement;
+    answers how many codes it holds."""
     conn.execute(insert(excursion).values(**_utc_times(values)))
-    hold = text(
+    if not hold:
+        return 0
+    held = text(
         f"INSERT INTO excursion_code (excursion_id, code) SELECT :excursion, code {_HELD_THEN}"
     ).bindparams(_UNTIL)
     params = {"excursion": values["id"]} | _held_then(values["unit_uscc"], values["end_time"])
-    return int(conn.execute(hold, params).rowcount)
+    return int(conn.execute(held, params).rowcount)
+
+
+def journey_records(conn: Connection, unit_uscc: str, document_no: str) -> list[RowMapping]:
+    """The transport records a unit uploaded for a delivery (``related_document_no``), each
+    with whether an excursion of it still holds (open, or judged abnormal): (id, holds)."""
+    holds = exists().where(
+        excursion.c.record_id == temperature_record.c.id, excursion.c.state.in_(HOLDING)
+    )
+    query = (
+        select(temperature_record.c.id, holds.label("holds"))
+        .where(
+            temperature_record.c.unit_uscc == unit_uscc,
+            temperature_record.c.kind == "transport",
+            temperature_record.c.related_document_no == document_no,
+        )
+        .order_by(temperature_record.c.id)
+    )
+    return list(conn.execute(query).mappings())
 
 
 def excursion_row(conn: Connection, excursion_id: int) -> RowMapping | None:

@@ -304,6 +304,19 @@ def record_receiving_note(conn: Connection, **values: Any) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+_WITHOUT_LOT_RELEASE = text(
+    "SELECT count(*) FROM expected_code c LEFT JOIN batch b "
+    "ON b.mah_uscc = c.mah_uscc AND b.batch_no = c.batch_no "
+    "WHERE c.note_event_id = :note AND c.parent_code IS NULL AND b.lot_release_no IS NULL"
+)
+
+
+def lot_released(conn: Connection, note_event_id: str) -> bool:
+    """Whether the province has the lot release (批签发) of the batch of every listed code of
+    a note (a code of no known batch has none)."""
+    return int(conn.execute(_WITHOUT_LOT_RELEASE, {"note": note_event_id}).scalar_one()) == 0
+
+
 _BATCH_OF_EXPECTED = text(
     "SELECT b.batch_no, b.expiry_date, b.lot_release_no, b.lock_kind, b.recall_no "
     "FROM expected_code c JOIN batch b ON b.mah_uscc = c.mah_uscc AND b.batch_no = c.batch_no "

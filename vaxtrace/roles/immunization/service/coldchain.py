@@ -1,14 +1,16 @@
 """冷链: CDCs and vaccination sites record their fridges' and vehicles' temperatures (readings
-sent as JSON, or a logger's CSV); an excursion holds every code the unit has in stock until a
-named person decides usable or abnormal.
+sent as JSON, or a logger's CSV); an excursion in a fridge holds what the unit had in stock by
+its end until a named person decides usable or abnormal.
 
 A storage record is judged together with the readings the unit already recorded for the same
 equipment around it (as far back as the longest rule window), so freezes split over several
 uploads still add up; an excursion already recorded is not raised again. A transport record
-is judged on its own: it is one journey.
+is judged on its own: it is one journey, that of the delivery it names
+(``related_document_no``); it holds nothing in the unit's fridge, and the receipt of that
+delivery is refused while an excursion of its journey holds (see receipts.confirm_receipt).
 
 Simplification: the unit keeps one fridge per equipment id, and an excursion holds every code
-the unit has in stock when it is recorded (its stock has no history of where each code sat).
+the unit had in stock by its end (its stock has no history of which fridge each code sat in).
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def _record(
         evaluation = evaluate(series, rule_set)
         span = (readings[0].time, readings[-1].time)
         new, known = _sort_out(conn, actor, header, evaluation, span)
-        held = {found: store.in_stock_count(conn, actor, found.end) for found in new}
+        held = {found: _held_by(conn, actor, header, found) for found in new}
         ids = dict(zip(new, range(next_excursion, next_excursion + len(new)), strict=True))
         body = _answer(record_id, header, readings, fresh, evaluation, span, ids, known, held)
         row = _record_row(record_id, actor, header, digest, source, readings, body, at)
@@ -124,10 +126,20 @@ def _record(
                 conn,
                 _excursion_row(excursion_id, actor, header, record_id, rule_set.key, found, at)
                 | {"codes": held[found]},
+                hold=header.kind == "storage",
             )
         return WriteResult(body, replayed=False)
 
     return apply_once(engine, attempt, lambda: _committed(engine, actor, header, digest))
+
+
+def _held_by(conn: Connection, actor: str, header: TemperatureHeader, found: Excursion) -> int:
+    """How many codes an excursion holds: what the unit had in the fridge by its end; none
+    for a journey (a transport record), whose goods are judged when their receipt is
+    confirmed (see receipts.confirm_receipt)."""
+    if header.kind != "storage":
+        return 0
+    return store.in_stock_count(conn, actor, found.end)
 
 
 def _merge_with_stored(

@@ -19,6 +19,7 @@ from uuid import uuid4
 
 from sqlalchemy import Connection, Engine, RowMapping
 
+from vaxtrace.core.coldchain import ReceiptTemperature, receipt_temperature_decision
 from vaxtrace.core.dose_gate import DoseFacts, Label, StockPlace, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
@@ -49,6 +50,7 @@ from vaxtrace.roles.immunization.service.writes import (
 )
 from vaxtrace.store.batched import Appender, GroupCommit
 from vaxtrace.store.engine import read_tx
+from vaxtrace.store.immunization import coldchain as coldchain_store
 from vaxtrace.store.immunization import receipts, stock
 from vaxtrace.store.immunization.schema import receipt_scan
 
@@ -299,6 +301,7 @@ def confirm_receipt(
         confirmed = receipts.received_codes(conn, [r["id"] for r in earlier])
         placement = received_now(goods, scanned, confirmed)
         _refuse_nothing_new(placement, earlier)
+        temperature = _journey(conn, actor, row)
         receipt_id = receipts.record_receiving_note(
             conn,
             note_event_id=row["event_id"],
@@ -335,6 +338,7 @@ def confirm_receipt(
             actual_quantity=result.actual_quantity,
         )
         body = _header(row) | {"state": state.value, "closed": state is ReceiptState.RECEIVED}
+        body |= {"temperature": temperature.value}
         return Step(body | _verification(result) | {"in_stock": len(placement)}, event)
 
     return province_write(engine, outbox, actor, "receipt", request, apply, clock)
@@ -347,6 +351,36 @@ def _refuse_closed(row: RowMapping) -> None:
             f"everything on {row['note_no']} was received already",
             field="shipping_note_no",
         )
+
+
+def _journey(conn: Connection, actor: str, row: RowMapping) -> ReceiptTemperature:
+    """收货温度判定 of a delivery by its journey's temperature record (the transport records
+    the receiver uploaded naming it) and its papers (the lot release of every batch): receive,
+    or receive into quarantine (the dose gate keeps goods without a lot release out of use);
+    refused when no record names the delivery or an excursion of its journey holds."""
+    note_no = row["note_no"]
+    records = coldchain_store.journey_records(conn, actor, note_no)
+    in_range = not any(r["holds"] for r in records)
+    papers = receipts.lot_released(conn, row["event_id"])
+    decision = receipt_temperature_decision(bool(records), in_range, papers)
+    if decision is not ReceiptTemperature.REFUSE:
+        return decision
+    if not records:
+        raise Conflict(
+            "no_temperature_record",
+            f"no temperature record of the journey names {note_no}: upload the vehicle's or "
+            f"cool box's logger record (kind transport, related_document_no {note_no}), then "
+            "confirm",
+            field="shipping_note_no",
+        )
+    held = [str(r["id"]) for r in records if r["holds"]]
+    raise Conflict(
+        "temperature_out_of_range",
+        f"the journey of {note_no} left its temperature range (record {', '.join(held)}): do "
+        "not receive the goods; keep them apart and tell the shipper, unless a named person "
+        "judges the excursion usable",
+        field="shipping_note_no",
+    )
 
 
 def _refuse_nothing_new(
