@@ -175,13 +175,13 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- receipt with scan verification (bearer) ----------------------------------------------
 
-    @router.get("/receipts")
+    @router.get("/receipts", responses=_problems(401))
     def receipts(svc: Service, who: Actor) -> list[dict[str, Any]]:
         """What your CDC or site is to receive, oldest first: MAHs' shipping notes and CDCs'
         distributions, each with its ``state`` (open, partial, received)."""
         return svc.expected(who)
 
-    @router.get("/receipts/{note_no}")
+    @router.get("/receipts/{note_no}", responses=_problems(401, 403, 404, 409, 422))
     def receipt(
         note_no: NoteNo,
         svc: Service,
@@ -199,7 +199,9 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         once), a problem when rejected (not on the note, unreadable, another unit's note…)."""
         return _scan_answer(note_no, svc.scan(who, note_no, item.code, item.shipper_uscc))
 
-    @router.post("/receipts/{note_no}/confirm", status_code=201)
+    @router.post(
+        "/receipts/{note_no}/confirm", status_code=201, responses=_problems(401, 403, 404, 409, 422)
+    )
     def confirm(
         note_no: NoteNo, item: ReceiptConfirmation, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
@@ -211,7 +213,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- movements (bearer) ------------------------------------------------------------------
 
-    @router.post("/distributions", status_code=201)
+    @router.post("/distributions", status_code=201, responses=_problems(401, 404, 409, 422))
     def distribute(
         item: Distribution, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
@@ -249,14 +251,14 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """接种记录 of your site, newest first; one recipient's with ``vaccinee_ref``."""
         return svc.vaccination_records(who, vaccinee_ref, limit)
 
-    @router.post("/returns", status_code=201)
+    @router.post("/returns", status_code=201, responses=_problems(401, 409, 422))
     def return_goods(
         item: GoodsReturn, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """202 退货出库: back to a CDC above, or to the MAH that supplied the goods."""
         return write_answer(svc.return_goods(who, item), response)
 
-    @router.post("/damage-reports", status_code=201)
+    @router.post("/damage-reports", status_code=201, responses=_problems(401, 409, 422))
     def report_damage(
         item: DamageReport, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
