@@ -54,6 +54,12 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     dose = app.state.trace.trace(built.vaccinated)
     assert dose["status"] == "used"
     assert [e["bill_type"] for e in dose["history"]][-4:] == ["107", "209", "107", "322"]
+    # the CDC saw the lot release certificate of that dose's batch, fetched through the
+    # platform from the MAH's trace system: the file the trace system filed, hash checked
+    assert built.certificate["path"].startswith("/immunization/v1/lot-release-certificates/")
+    mah_uscc, batch_no = built.certificate["path"].rsplit("/", 2)[-2:]
+    filed = app.state.trace.lot_release_certificate(mah_uscc, batch_no)
+    assert built.certificate["sha256"] == filed.sha256
     assert _senders(app.state.trace.engine, trace_exchange.inbox) == {
         "local-platform": reports - refused
     }

@@ -6,6 +6,7 @@ intervals of the MAH's write."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import sqlite3
 import time
@@ -171,6 +172,14 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
             if kind == "excursion":  # the site's fridge freezes while only this case is in it
                 answer = staff.post(f"{api}/temperature-records", json=_freeze(), headers=as_pov)
                 assert answer.status_code == 201 and answer.json()["excursions"], answer.text
+
+        # the CDC looks at a batch's lot release certificate: the platform fetches it from
+        # the MAH's trace node, over mutual TLS both ways, and the province checks its hash
+        path = f"{api}/lot-release-certificates/{node.mah_uscc}/{batches['locked']}"
+        certificate = staff.get(path, headers=as_cdc)
+        assert certificate.status_code == 200, certificate.text
+        digest = hashlib.sha256(certificate.content).hexdigest()
+        assert certificate.headers["x-certificate-sha256"] == digest
 
         assert check(doses["locked"])["allowed"] is True
         assert check(doses["recalled"])["allowed"] is True

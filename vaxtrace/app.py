@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from vaxtrace.core.datasets import VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.core.stock import next_expiry_run
+from vaxtrace.exchange.certificate_client import PlatformCertificates
 from vaxtrace.exchange.delivery import Outbox, Send
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
@@ -305,9 +306,19 @@ def build_app(
             timeout=settings.public_query_timeout_seconds,
             at_once=settings.public_query_concurrency,
         )
+        app.state.certificates = OwnerAsker(  # asks of its own: public queries never wait
+            _owner_clients(app, settings, local),
+            timeout=settings.public_query_timeout_seconds,
+            at_once=settings.public_query_concurrency,
+        )
         app.include_router(platform_router(system_identity(revoked)))
     if province is not None:
         app.state.immunization = province
+        app.state.platform_certificates = PlatformCertificates(
+            _platform_clients(app, settings, local),
+            settings.platform_base_url or LOCAL_BASE,
+            settings.public_query_timeout_seconds,
+        )
         app.include_router(immunization_router(system_identity(revoked)))
     if watch is not None:
         app.state.supervision = watch
@@ -352,6 +363,19 @@ def _owner_clients(app: FastAPI, settings: Settings, local: bool) -> AsyncClient
     (mutual TLS once this system has its certificate)."""
     if local:
         cert = local_certificate(settings, LOCAL_SYSTEMS["platform"])
+        if cert.exists():
+            timeout = settings.public_query_timeout_seconds
+            return inprocess_async_clients(app, tls_presenting(cert), timeout)
+    elif settings.exchange_cert:
+        return mtls_async_clients(mtls_context(settings), settings.public_query_timeout_seconds)
+    return network_async_client
+
+
+def _platform_clients(app: FastAPI, settings: Settings, local: bool) -> AsyncClients:
+    """How the province asks the platform for a certificate, on the event loop: in-process
+    as the local province system, else over mutual TLS once it has its certificate."""
+    if local:
+        cert = local_certificate(settings, LOCAL_SYSTEMS["immunization"])
         if cert.exists():
             timeout = settings.public_query_timeout_seconds
             return inprocess_async_clients(app, tls_presenting(cert), timeout)

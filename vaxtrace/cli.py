@@ -96,6 +96,11 @@ def demo(
             f"  a dose the province received, supplied and used: vaxtrace trace "
             f"{built.vaccinated} --data-dir {settings.data_dir}"
         )
+    if built.certificate:
+        console.print(
+            "  its batch's lot release certificate, fetched through the platform from the "
+            f"MAH's trace system (SHA-256 checked): GET {built.certificate['path']}"
+        )
     console.print(f"[green]self-check passed[/green] ({len(built.samples)} sample codes)")
     console.print("\n[bold]Latest signed checkpoint[/bold] of each role's log:")
     trace_log = built.app.state.trace.ledger.checkpoint(force=True)
@@ -790,7 +795,6 @@ def _alert_lines(role: str, settings: Settings, limit: int) -> list[str]:
         f"{d['last_error']}"
         for d in refused[-limit:][::-1]
     ]
-
 
 
 stock_app = typer.Typer(help="The province's stock (immunization role).", no_args_is_help=True)

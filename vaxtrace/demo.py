@@ -3,6 +3,7 @@ talking through the exchange API in-process; and the self-check that proves it w
 
 from __future__ import annotations
 
+import hashlib
 import time
 import warnings
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from vaxtrace import local
 from vaxtrace.app import build_app
 from vaxtrace.core.datasets import Lock, Organisation
 from vaxtrace.core.dose_gate import local_date
+from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.ledger.checkpoint import NoteError
 from vaxtrace.node import LOCAL_SYSTEMS, ROLES
 from vaxtrace.roles.ledger.service import check_proof
@@ -51,6 +53,8 @@ class Demo:
     """A dose the demo received, distributed and used in the province."""
     gate: dict[str, str] = field(default_factory=dict)
     """The site and a dose of each kind the dose gate must tell apart (demo.json samples)."""
+    certificate: dict[str, str] = field(default_factory=dict)
+    """The lot release certificate the CDC looked at: its path and SHA-256."""
 
     @property
     def token(self) -> str:
@@ -109,6 +113,8 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
         demo.failures += _check_samples(demo, client)
         demo.failures += _check_public_entry(demo, client)
         demo.failures += _province_day(demo, client, timeout)
+        if not demo.failures and demo.vaccinated is not None:  # a demo that shipped goods
+            demo.failures += _check_certificate(demo, client)
         demo.failures += _regulator_view(demo, client, timeout)
         if not demo.failures:
             demo.failures += _gate_day(demo, client, timeout)
@@ -147,6 +153,28 @@ def _province_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
         return [f"vaccination: HTTP {used.status_code} {used.text[:300]}"]
     demo.vaccinated = dose
     return _await_history(demo, client, dose, ["107", "209", "107", "322"], timeout)
+
+
+def _check_certificate(demo: Demo, client: TestClient) -> list[str]:
+    """The CDC looks at the lot release certificate (批签发证明) of the batch of the dose the
+    site used: fetched through the platform from the MAH's trace system and shown only as the
+    file whose SHA-256 the shipping note carried."""
+    cdc, pov = (o.uscc for o in cast().province[:2])
+    api = "/immunization/v1"
+    as_pov = {"Authorization": f"Bearer {demo.staff[pov]}"}
+    records = client.get(f"{api}/vaccinations", headers=as_pov).json()
+    record = next((r for r in records if r["code"] == demo.vaccinated), None)
+    if record is None:
+        return [f"no vaccination record of {demo.vaccinated} at the site"]
+    path = f"{api}/lot-release-certificates/{record['mah_uscc']}/{record['batch_no']}"
+    answer = client.get(path, headers={"Authorization": f"Bearer {demo.staff[cdc]}"})
+    if answer.status_code != 200:
+        return [f"lot release certificate: HTTP {answer.status_code} {answer.text[:300]}"]
+    digest = hashlib.sha256(answer.content).hexdigest()
+    if digest != answer.headers.get(CERTIFICATE_SHA256.lower()):
+        return [f"lot release certificate: the file hashes to {digest}, not as announced"]
+    demo.certificate = {"path": path, "sha256": digest}
+    return []
 
 
 GATE_KINDS = ("excursion", "good", "locked", "recalled", "expired")

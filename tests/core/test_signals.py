@@ -207,3 +207,21 @@ def test_a_signal_survives_the_wire(kind: SignalKind) -> None:
     assert read_signal({"safety_signal": wire}).business_time == datetime.fromisoformat(
         "2026-11-20T09:00:00+08:00"
     )
+
+
+# --- the lot release certificate file ----------------------------------------------------------
+
+
+def test_a_certificate_is_shown_only_as_the_file_on_record() -> None:
+    import hashlib
+
+    from vaxtrace.core.errors import Conflict
+    from vaxtrace.core.signals import CertificateFile
+
+    found = CertificateFile(b"%PDF-1.7 certificate", "application/pdf")
+    filed = hashlib.sha256(b"%PDF-1.7 certificate").hexdigest()
+    assert found.sha256 == filed and found.check(filed.upper()) is found
+    for other in (hashlib.sha256(b"another file").hexdigest(), None):
+        with pytest.raises(Conflict) as refused:
+            found.check(other)
+        assert refused.value.reason == "certificate_mismatch"

@@ -12,6 +12,8 @@ exchange envelope with ``event_type`` "20" and ``event_subtype`` ``signal`` is
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any, Self
@@ -20,6 +22,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from vaxtrace.core.datasets import DocumentNo, LockKind, Model, Uscc
 from vaxtrace.core.documents import read_document
+from vaxtrace.core.errors import Conflict
 from vaxtrace.core.status import Status
 
 SIGNAL_SUBTYPE = "signal"
@@ -99,3 +102,31 @@ class SafetySignal(Model):
 def read_signal(payload: Any) -> SafetySignal:
     """The signal an envelope's payload carries, or a refusal naming the field at fault."""
     return read_document(payload, "safety_signal", SafetySignal)
+
+
+CERTIFICATE_SHA256 = "X-Certificate-SHA256"
+"""The header a lot release certificate travels with: the SHA-256 the MAH filed it under."""
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateFile:
+    """批签发证明 as filed with a batch's lot release: the file and its media type."""
+
+    content: bytes
+    media_type: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    def check(self, filed_sha256: str | None) -> CertificateFile:
+        """The file itself if it is the one filed under ``filed_sha256`` (the hash the batch
+        data carried); refused ``certificate_mismatch`` otherwise: a copy changed on the way,
+        or a certificate other than the one on record."""
+        if filed_sha256 is None or self.sha256 != filed_sha256.lower():
+            raise Conflict(
+                "certificate_mismatch",
+                f"the certificate received hashes to {self.sha256}, not to the "
+                f"{filed_sha256} on record: do not rely on it; ask the MAH",
+            )
+        return self

@@ -1,4 +1,5 @@
-"""The platform asking a trace system for a code's public view (消费者查询).
+"""The platform asking a trace system for a code's public view (消费者查询), or for a batch's
+lot release certificate (批签发证明) on a province's behalf.
 
 The ask is awaited on the event loop: the public query holds no worker thread while the trace
 system answers (in one process that system needs one to answer). It is bounded twice: at most
@@ -11,14 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import httpx
 
 from vaxtrace.core.errors import NotFound, Unavailable
+from vaxtrace.core.signals import CertificateFile
 from vaxtrace.exchange.transport import AsyncClients, network_async_client
 
 PUBLIC_PATH = "/trace/v1/public/codes"
+CERTIFICATE_PATH = "/trace/v1/exchange/lot-release-certificates"
 
 AskOwner = Callable[[str, str], Awaitable[dict[str, Any]]]
 """``await ask(endpoint, code)``: the public view of ``code`` from the trace system at
@@ -37,37 +41,63 @@ class OwnerAsker:
         self.turns = anyio.CapacityLimiter(at_once)
 
     async def __call__(self, endpoint: str, code: str) -> dict[str, Any]:
+        response = await self.get(endpoint, PUBLIC_PATH, {"code": code}, field="code")
+        return _view(endpoint, response)
+
+    async def certificate(self, endpoint: str, mah_uscc: str, batch_no: str) -> CertificateFile:
+        """批签发证明 of a batch, as its trace system filed it."""
+        path = f"{CERTIFICATE_PATH}/{quote(mah_uscc, safe='')}/{quote(batch_no, safe='')}"
+        response = await self.get(endpoint, path, field="batch_no")
+        if response.status_code == 404:
+            raise NotFound(
+                "no_lot_release",
+                f"the MAH's trace system has no lot release of batch {batch_no} on file",
+                field="batch_no",
+            )
+        _refuse_failure(endpoint, response, "batch_no")
+        media_type = response.headers.get("content-type", "application/octet-stream")
+        return CertificateFile(response.content, media_type)
+
+    async def get(
+        self,
+        endpoint: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        *,
+        field: str | None = None,
+    ) -> httpx.Response:
+        """GET ``path`` of the trace system at ``endpoint``, bounded as every ask is; the
+        problems name ``field``."""
         asking = False
         try:
             with anyio.fail_after(self.timeout):
                 async with self.turns:
                     asking = True
                     async with self.clients(endpoint) as client:
-                        response = await client.get(PUBLIC_PATH, params={"code": code})
+                        return await client.get(path, params=params)
         except TimeoutError as exc:
             if not asking:
                 raise Unavailable(
                     "busy",
-                    f"{self.at_once} public queries are already waiting for their trace "
-                    "systems; try again shortly",
+                    f"{self.at_once} asks are already waiting for their trace systems; try "
+                    "again shortly",
                 ) from exc
-            raise _no_answer(endpoint, self.timeout) from exc
+            raise _no_answer(endpoint, self.timeout, field) from exc
         except httpx.TimeoutException as exc:
-            raise _no_answer(endpoint, self.timeout) from exc
+            raise _no_answer(endpoint, self.timeout, field) from exc
         except httpx.TransportError as exc:
             raise Unavailable(
                 "owner_unreachable",
                 f"the trace system at {endpoint} did not answer: {exc}",
-                field="code",
+                field=field,
             ) from exc
-        return _view(endpoint, response)
 
 
-def _no_answer(endpoint: str, timeout: float) -> Unavailable:
+def _no_answer(endpoint: str, timeout: float, field: str | None) -> Unavailable:
     return Unavailable(
         "owner_unavailable",
         f"the trace system at {endpoint} did not answer within {timeout:g} s; try again later",
-        field="code",
+        field=field,
     )
 
 
@@ -80,17 +110,22 @@ def _view(endpoint: str, response: httpx.Response) -> dict[str, Any]:
             f"the owning trace system says: {body.get('detail', 'unknown code')}",
             field="code",
         )
+    _refuse_failure(endpoint, response, "code")
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def _refuse_failure(endpoint: str, response: httpx.Response, field: str) -> None:
+    """A trace system's answer other than 200, as the platform's 503."""
     if response.status_code in (429, 503):
         raise Unavailable(
             "owner_unavailable",
             f"the trace system at {endpoint} is busy ({response.status_code}); try again later",
-            field="code",
+            field=field,
         )
     if response.status_code != 200:
         raise Unavailable(
             "owner_failed",
             f"the trace system at {endpoint} answered {response.status_code}",
-            field="code",
+            field=field,
         )
-    answer: dict[str, Any] = response.json()
-    return answer

@@ -15,7 +15,7 @@ from vaxtrace.core.coldchain import (
     TemperatureHeader,
     TemperatureUpload,
 )
-from vaxtrace.core.datasets import Destruction
+from vaxtrace.core.datasets import Destruction, Uscc
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import (
     DamageReport,
@@ -31,6 +31,7 @@ from vaxtrace.core.province import (
 )
 from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
 from vaxtrace.core.refusal import Acknowledgement, AlertState
+from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService
@@ -72,6 +73,17 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries of the problem answers (RFC 9457) a staff route gives."""
     return problem_responses({status: STAFF_PROBLEMS[status] for status in statuses})
 
+
+BatchNo = Annotated[str, Path(min_length=1, max_length=20, description="批号")]
+CERTIFICATE_PROBLEMS = {
+    401: "no or unknown bearer token",
+    404: "the province holds and expects no goods of the batch (`unknown_batch`), or no lot "
+    "release of it is on file (`no_lot_release`)",
+    409: "the certificate received is not the one the batch data named "
+    "(`certificate_mismatch`): do not rely on it",
+    503: "the platform or the MAH's trace system did not answer; try again shortly",
+}
+"""What a certificate ask answers besides the file, for OpenAPI."""
 
 ShipperUscc = Annotated[
     str | None,
@@ -210,6 +222,23 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         for what comes late until everything on it was received."""
         request = ReceivingNote(shipping_note_no=note_no, **item.model_dump())
         return write_answer(svc.confirm_receipt(who, request), response)
+
+    @router.get(
+        "/lot-release-certificates/{mah_uscc}/{batch_no}",
+        response_class=Response,
+        responses=problem_responses(CERTIFICATE_PROBLEMS)
+        | {200: {"description": "the certificate file, as filed", "content": {"*/*": {}}}},
+    )
+    async def lot_release_certificate(
+        mah_uscc: Uscc, batch_no: BatchNo, request: Request, svc: Service, _who: Actor
+    ) -> Response:
+        """批签发证明: the lot release certificate of a batch your province holds or expects,
+        fetched through the platform from the MAH's trace system and shown only if it is the
+        one the batch data named (its SHA-256 in ``X-Certificate-SHA256``)."""
+        fetch = request.app.state.platform_certificates
+        found = await svc.lot_release_certificate(mah_uscc, batch_no, fetch)
+        headers = {CERTIFICATE_SHA256: found.sha256}
+        return Response(found.content, media_type=found.media_type, headers=headers)
 
     # --- movements (bearer) ------------------------------------------------------------------
 

@@ -5,10 +5,11 @@ caller only from its verified client certificate (mutual TLS)."""
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from vaxtrace.core.datasets import MAX_ID, VaccineProduct
+from vaxtrace.core.datasets import MAX_ID, Uscc, VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
+from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
@@ -24,6 +25,14 @@ PUBLIC_QUERY_PROBLEMS = {
     "(`owner_failed`); try again shortly",
 }
 """The problems the public query answers with, for OpenAPI."""
+
+CERTIFICATE_PROBLEMS = {
+    403: "no goods of the batch were sent to the calling system (`not_a_holder`)",
+    404: "no trace system represents the MAH (`unknown_mah`), or it has no lot release of the "
+    "batch on file (`no_lot_release`)",
+    503: "the MAH's trace system did not answer, or too many asks are waiting",
+}
+"""The problems a certificate ask answers with, for OpenAPI."""
 
 
 def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
@@ -70,6 +79,26 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     def receive(envelope: dict[str, Any], svc: Service, who: Caller) -> dict[str, Any]:
         """数据交换: a signed envelope from a connected system, applied once (mutual TLS)."""
         return svc.receive_envelope(who, envelope)
+
+    @router.get(
+        "/exchange/lot-release-certificates/{mah_uscc}/{batch_no}",
+        response_class=Response,
+        responses=problem_responses(CERTIFICATE_PROBLEMS)
+        | {200: {"description": "the certificate file, as filed", "content": {"*/*": {}}}},
+    )
+    async def lot_release_certificate(
+        mah_uscc: Uscc, batch_no: str, request: Request, svc: Service, who: Caller
+    ) -> Response:
+        """批签发证明: a batch's lot release certificate from the MAH's trace system, for a
+        system the batch's goods were sent to, or a supervision system (mutual TLS). Its
+        SHA-256 travels in ``X-Certificate-SHA256``; the receiver checks it against the one
+        the batch data carried."""
+        wait = request.app.state.settings.public_query_timeout_seconds
+        found = await svc.lot_release_certificate(
+            who, (mah_uscc, batch_no), request.app.state.certificates, wait
+        )
+        headers = {CERTIFICATE_SHA256: found.sha256}
+        return Response(found.content, media_type=found.media_type, headers=headers)
 
     @router.get("/registry/changes")
     def changes(

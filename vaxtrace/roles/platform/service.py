@@ -27,12 +27,12 @@ from vaxtrace.core.registry import (
     SystemRole,
     gtin_prefixes,
 )
-from vaxtrace.core.signals import SafetySignal, read_signal
+from vaxtrace.core.signals import CertificateFile, SafetySignal, read_signal
 from vaxtrace.core.supervision import SHIPPING_NOTE, Step, sees
 from vaxtrace.exchange.delivery import Inbox, Outbox, Refused, take_batch
 from vaxtrace.exchange.envelope import Ed25519Verifier, Opened, open_envelope, payload_of
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.exchange.public_client import AskOwner
+from vaxtrace.exchange.public_client import AskOwner, OwnerAsker
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.platform import alerts, registry, routes, schema
@@ -624,6 +624,46 @@ class PlatformService:
             ) from exc
         view = await ask(where["endpoint"], where["code"])
         return {"resolved": {k: where[k] for k in ("system_id", "mah_uscc", "family")}} | view
+
+    async def lot_release_certificate(
+        self,
+        caller: SystemIdentity,
+        batch: tuple[str, str],
+        asker: OwnerAsker,
+        wait: float,
+    ) -> CertificateFile:
+        """批签发证明 of a MAH's batch (``batch``: MAH, batch number), from the trace system
+        that represents the MAH, for a system the batch's goods were routed to or a
+        supervision system. Async like the public query: no worker thread is held while the
+        trace system answers."""
+        try:
+            with anyio.fail_after(wait):
+                endpoint = await anyio.to_thread.run_sync(self._certificate_source, caller, batch)
+        except TimeoutError as exc:
+            raise Unavailable("busy", f"no worker free within {wait:g} s; try again") from exc
+        return await asker.certificate(endpoint, *batch)
+
+    def _certificate_source(self, caller: SystemIdentity, batch: tuple[str, str]) -> str:
+        """The endpoint of the trace system to ask for a batch's certificate, if ``caller``
+        may have it: goods of the batch were routed to it, or it supervises."""
+        mah_uscc, batch_no = batch
+        with read_tx(self.engine) as conn:
+            holders = {system_id for system_id, _ in routes.routes_of(conn, mah_uscc, [batch_no])}
+            asking = registry.find_system(conn, caller.system_id)
+            supervises = asking is not None and asking["role"] == "supervision"
+            if caller.system_id not in holders and not supervises:
+                raise Forbidden(
+                    "not_a_holder",
+                    f"no goods of batch {batch_no} were sent to {caller.system_id}",
+                    field="batch_no",
+                )
+            source = registry.system_representing(conn, "trace", mah_uscc)
+            found = None if source is None else registry.find_system(conn, source)
+        if found is None:
+            raise NotFound(
+                "unknown_mah", f"no trace system represents {mah_uscc}", field="mah_uscc"
+            )
+        return str(found["data"]["endpoint"])
 
     # --- address resolution ----------------------------------------------------------------
 

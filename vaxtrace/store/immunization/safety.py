@@ -107,6 +107,12 @@ def codes_of_batches(conn: Connection, mah_uscc: str, batch_nos: Sequence[str]) 
 # --- statuses the MAH set on codes -------------------------------------------------------
 
 
+def batch_of(conn: Connection, mah_uscc: str, batch_no: str) -> RowMapping | None:
+    """What the province knows of a MAH's batch (a row of ``batch``), if anything."""
+    query = select(batch).where(batch.c.mah_uscc == mah_uscc, batch.c.batch_no == batch_no)
+    return conn.execute(query).mappings().first()
+
+
 def set_code_status(
     conn: Connection,
     mah_uscc: str,

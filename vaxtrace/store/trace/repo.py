@@ -39,6 +39,7 @@ from vaxtrace.store.trace.schema import (
     containment_history,
     event_code,
     identification_code,
+    lot_release,
     product,
     trace_code,
     trace_event,
@@ -780,3 +781,19 @@ def batch_where_now(conn: Connection, batch_id: int) -> list[RowMapping]:
 
 def today_utc() -> date:
     return datetime.now(UTC).date()
+
+
+def lot_release_file(conn: Connection, mah_uscc: str, batch_no: str) -> RowMapping | None:
+    """The lot release certificate (批签发证明) of a MAH's batch as filed: (certificate_no,
+    certificate_sha256, certificate_media_type, certificate_file); None when none is."""
+    query = (
+        select(
+            lot_release.c.certificate_no,
+            lot_release.c.certificate_sha256,
+            lot_release.c.certificate_media_type,
+            lot_release.c.certificate_file,
+        )
+        .join(batch, batch.c.id == lot_release.c.batch_id)
+        .where(batch.c.mah_uscc == mah_uscc, batch.c.batch_no == batch_no)
+    )
+    return conn.execute(query).mappings().first()

@@ -26,6 +26,7 @@ from vaxtrace.core.province import (
     VaccinationUndo,
 )
 from vaxtrace.core.receipt import ScanDecision
+from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
 from vaxtrace.exchange.envelope import Opened, Verifier
@@ -33,6 +34,7 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.immunization.service import (
     alerts,
+    certificates,
     coldchain,
     disposal,
     dose_checks,
@@ -222,6 +224,12 @@ class ImmunizationService:
 
     def report_damage(self, actor: str, request: DamageReport) -> WriteResult:
         return movements.report_damage(self.engine, self.outbox, actor, request, self.clock)
+
+    async def lot_release_certificate(
+        self, mah_uscc: str, batch_no: str, fetch: certificates.FetchCertificate
+    ) -> CertificateFile:
+        """批签发证明 of a batch the province holds or expects, checked against its record."""
+        return await certificates.lot_release_certificate(self.engine, mah_uscc, batch_no, fetch)
 
     def check_dose(self, actor: str, code: str) -> dict[str, Any]:
         """接种前核验: may this site give this dose now (every reason why not)? Audited."""

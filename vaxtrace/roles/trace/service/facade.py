@@ -33,6 +33,7 @@ from vaxtrace.core.datasets import (
     VaccineProduct,
     Warehousing,
 )
+from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.exchange.registry_feed import Fetch
@@ -188,6 +189,10 @@ class TraceService:
 
     def batch_summary(self, actor: str, batch_no: str) -> dict[str, Any]:
         return queries.batch_summary(self.engine, actor, batch_no)
+
+    def lot_release_certificate(self, mah_uscc: str, batch_no: str) -> CertificateFile:
+        """批签发证明: the certificate file filed with a batch's lot release."""
+        return quality.certificate(self.engine, mah_uscc, batch_no)
 
     def consumer_view(self, text: str) -> dict[str, Any]:
         return queries.consumer_view(self.engine, text)

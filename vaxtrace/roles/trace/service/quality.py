@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert
 
 from vaxtrace.core.datasets import Conclusion, LotRelease, SelfInspection
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import exists, own_batch
@@ -19,6 +20,7 @@ from vaxtrace.roles.trace.service.writes import (
     check_batches_order,
     write,
 )
+from vaxtrace.store.engine import read_tx
 from vaxtrace.store.trace import repo
 from vaxtrace.store.trace.repo import EventHeader
 from vaxtrace.store.trace.schema import lot_release, self_inspection
@@ -144,3 +146,14 @@ def release_lot(
         clock=clock,
         extra=certificate,
     )
+
+
+def certificate(engine: Engine, mah_uscc: str, batch_no: str) -> CertificateFile:
+    """批签发证明 of a batch as filed with its lot release; 404 when none is."""
+    with read_tx(engine) as conn:
+        found = repo.lot_release_file(conn, mah_uscc, batch_no)
+    if found is None:
+        raise NotFound(
+            "no_lot_release", f"no lot release of {mah_uscc}'s batch {batch_no} is on file"
+        )
+    return CertificateFile(bytes(found["certificate_file"]), found["certificate_media_type"])
