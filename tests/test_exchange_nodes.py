@@ -7,11 +7,13 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
 
+from tests.journeys import journey_record
 from vaxtrace.cli import app
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.errors import DomainError
@@ -273,27 +275,16 @@ def _events_of(node: MahNode, code: str) -> list[str]:
     )
 
 
+ARRIVED = datetime.fromisoformat("2026-11-05T09:00:00+08:00")
+"""When the deliveries of the province test arrived (their journeys end then)."""
+
+
 def _document(n: int, **body: object) -> dict[str, object]:
     return {
         "client_document_id": f"prov-{n}",
         "document_no": f"PROV-{n}",
         "business_time": "2026-11-05T10:00:00+08:00",
     } | body
-
-
-def _journey(delivery: str) -> dict[str, object]:
-    """The logger record of a delivery's journey, the morning it arrived (5 °C)."""
-    return {
-        "client_document_id": f"trip-{delivery}",
-        "equipment_id": f"VAN-{delivery}",
-        "kind": "transport",
-        "product_class": "freeze_sensitive_2_8",
-        "related_document_no": delivery,
-        "readings": [
-            {"time": f"2026-11-05T08:{minute:02d}:00+08:00", "celsius": 5.0}
-            for minute in range(0, 60, 10)
-        ],
-    }
 
 
 def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> None:
@@ -344,7 +335,7 @@ def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> No
         for i, (box, _doses) in enumerate(boxes):
             scan = staff.post(f"{api}/receipts/FH-{i}/scans", json={"code": box}, headers=as_cdc)
             assert scan.status_code == 201, scan.text
-            trip = staff.post(records, json=_journey(f"FH-{i}"), headers=as_cdc)
+            trip = staff.post(records, json=journey_record(f"FH-{i}", ARRIVED), headers=as_cdc)
             assert trip.status_code == 201, trip.text
             done = staff.post(f"{api}/receipts/FH-{i}/confirm", json=_document(i), headers=as_cdc)
             assert done.status_code == 201, done.text
@@ -356,7 +347,9 @@ def test_province_reports_reach_each_owner_over_mutual_tls(tmp_path: Path) -> No
         for box, _doses in boxes:
             scan = staff.post(f"{arrived}/scans", json={"code": box}, headers=as_pov)
             assert scan.status_code == 201, scan.text
-        trip = staff.post(records, json=_journey(str(mixed["document_no"])), headers=as_pov)
+        trip = staff.post(
+            records, json=journey_record(str(mixed["document_no"]), ARRIVED), headers=as_pov
+        )
         assert trip.status_code == 201, trip.text
         done = staff.post(f"{arrived}/confirm", json=_document(10), headers=as_pov)
         assert done.status_code == 201, done.text

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
+from tests.journeys import journey_record
 from vaxtrace.cli import app
 from vaxtrace.core.dose_gate import local_date
 from vaxtrace.node import trace_service
@@ -149,7 +150,7 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
             assert scan.status_code == 201, scan.text
             supplied = f"{api}/receipts/{kind.upper()}-1"  # the distribution's number
             records = f"{api}/temperature-records"  # each journey's logger, before each receipt
-            trip = _journey(f"FH-{kind.upper()}", received_at)
+            trip = journey_record(f"FH-{kind.upper()}", received_at)
             answer = staff.post(records, json=trip, headers=as_cdc)
             assert answer.status_code == 201, answer.text
             steps: list[tuple[str, dict[str, Any], dict[str, str]]] = [
@@ -160,7 +161,7 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
                     as_cdc,
                 ),
                 (f"{supplied}/scans", {"code": cases[kind]}, as_pov),  # the site's receipt
-                (records, _journey(f"{kind.upper()}-1", received_at), as_pov),
+                (records, journey_record(f"{kind.upper()}-1", received_at), as_pov),
                 (f"{supplied}/confirm", {}, as_pov),
             ]
             for n, (path, body, who) in enumerate(steps):
@@ -254,18 +255,3 @@ def _until(ready: Any, timeout: float = 20.0, every: float = 0.05) -> None:
     while not ready():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(every)
-
-
-def _journey(delivery: str, arrived: datetime) -> dict[str, Any]:
-    """The logger record of a delivery's journey (two hours at 5 °C before it arrived)."""
-    return {
-        "client_document_id": f"trip-{delivery}",
-        "equipment_id": f"VAN-{delivery}",
-        "kind": "transport",
-        "product_class": "freeze_sensitive_2_8",
-        "related_document_no": delivery,
-        "readings": [
-            {"time": (arrived - timedelta(minutes=10 * n)).isoformat(), "celsius": 5.0}
-            for n in range(12, -1, -1)
-        ],
-    }

@@ -302,12 +302,12 @@ def build_app(
     if hub is not None:
         app.state.platform = hub
         app.state.ask_owner = ask_owner or OwnerAsker(
-            _owner_clients(app, settings, local),
+            _async_clients(app, settings, local, "platform"),
             timeout=settings.public_query_timeout_seconds,
             at_once=settings.public_query_concurrency,
         )
         app.state.certificates = OwnerAsker(  # asks of its own: public queries never wait
-            _owner_clients(app, settings, local),
+            _async_clients(app, settings, local, "platform"),
             timeout=settings.public_query_timeout_seconds,
             at_once=settings.public_query_concurrency,
         )
@@ -315,7 +315,7 @@ def build_app(
     if province is not None:
         app.state.immunization = province
         app.state.platform_certificates = PlatformCertificates(
-            _platform_clients(app, settings, local),
+            _async_clients(app, settings, local, "immunization"),
             settings.platform_base_url or LOCAL_BASE,
             settings.public_query_timeout_seconds,
         )
@@ -357,25 +357,13 @@ def _local_clients(app: FastAPI, settings: Settings) -> ClientsOf:
     return of
 
 
-def _owner_clients(app: FastAPI, settings: Settings, local: bool) -> AsyncClients:
-    """How the platform asks a trace system for a code's public view, on the event loop:
-    in-process when the trace role is a local system of this process, else over the network
-    (mutual TLS once this system has its certificate)."""
+def _async_clients(app: FastAPI, settings: Settings, local: bool, role: str) -> AsyncClients:
+    """How ``role`` asks another system on the event loop (the platform a trace system for a
+    code's public view, the province the platform for a certificate): in-process as the
+    local system of that role, else over the network (mutual TLS once this system has its
+    certificate)."""
     if local:
-        cert = local_certificate(settings, LOCAL_SYSTEMS["platform"])
-        if cert.exists():
-            timeout = settings.public_query_timeout_seconds
-            return inprocess_async_clients(app, tls_presenting(cert), timeout)
-    elif settings.exchange_cert:
-        return mtls_async_clients(mtls_context(settings), settings.public_query_timeout_seconds)
-    return network_async_client
-
-
-def _platform_clients(app: FastAPI, settings: Settings, local: bool) -> AsyncClients:
-    """How the province asks the platform for a certificate, on the event loop: in-process
-    as the local province system, else over mutual TLS once it has its certificate."""
-    if local:
-        cert = local_certificate(settings, LOCAL_SYSTEMS["immunization"])
+        cert = local_certificate(settings, LOCAL_SYSTEMS[role])
         if cert.exists():
             timeout = settings.public_query_timeout_seconds
             return inprocess_async_clients(app, tls_presenting(cert), timeout)

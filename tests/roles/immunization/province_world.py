@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
+from tests.journeys import journey_record
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.downstream import DownstreamEvent
@@ -216,20 +217,10 @@ class Province:
 
     def journey(self, note_no: str, actor: str = PROVINCE_CDC, celsius: float = 5.0) -> Any:
         """The receiver uploads the logger record of a delivery's journey (two hours at
-        ``celsius``, the day it was shipped), naming the delivery."""
+        ``celsius`` before it was received), naming the delivery."""
         from vaxtrace.core.coldchain import TemperatureUpload
 
-        upload = TemperatureUpload(
-            client_document_id=f"trip-{next(_numbers):06d}",
-            equipment_id=f"VAN-{note_no}-{celsius}",  # a vehicle, or the cool box it came in
-            kind="transport",
-            product_class="freeze_sensitive_2_8",
-            related_document_no=note_no,
-            readings=tuple(
-                {"time": SHIPPED_AT + timedelta(minutes=10 * n), "celsius": celsius}
-                for n in range(13)
-            ),
-        )
+        upload = TemperatureUpload(**journey_record(note_no, RECEIVED_AT, celsius))
         return self.svc.record_temperatures(actor, upload)
 
     def supply(self, supplier: str, request: Any) -> Any:

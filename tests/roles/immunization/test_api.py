@@ -22,12 +22,14 @@ from province_world import (
     PROBLEM,
     PROVINCE_CDC,
     PROVINCE_SIGNER,
+    RECEIVED_AT,
     Province,
     dose,
     fields,
     make_province,
 )
 
+from tests.journeys import journey_record
 from vaxtrace.app import build_app
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.exchange.delivery import Outbox
@@ -54,17 +56,7 @@ class Desk:
 
     def journey(self, note_no: str, actor: str = PROVINCE_CDC) -> None:
         """The receiver uploads the delivery's journey record (in range) before confirming."""
-        trip = {
-            "client_document_id": f"trip-{note_no}-{actor}",
-            "equipment_id": f"VAN-{note_no}",
-            "kind": "transport",
-            "product_class": "freeze_sensitive_2_8",
-            "related_document_no": note_no,
-            "readings": [
-                {"time": f"2024-04-01T09:{minute:02d}:00+08:00", "celsius": 5.0}
-                for minute in range(0, 60, 10)
-            ],
-        }
+        trip = journey_record(note_no, RECEIVED_AT)
         answer = self.post("/temperature-records", trip, actor)
         assert answer.status_code == 201, answer.text
 
