@@ -551,3 +551,19 @@ def test_goods_without_their_lot_release_are_received_into_quarantine(
     province.announce("FH1", [dose(1)], batches=[batch_entry([dose(1)], released=False)])
     result = province.receive("FH1", [dose(1)])
     assert result.body["temperature"] == "quarantine" and result.body["in_stock"] == 1
+
+
+def test_what_came_first_may_move_on_before_the_rest_comes(province: Province) -> None:
+    """The CDC received one box of a case, supplied it to the site, which received it; the
+    other box comes late: the CDC's second confirmation receives only that box (the first,
+    now the site's, is not taken for new)."""
+    province.announce("FH1", [CASE], contents=CONTENTS)
+    province.receive("FH1", [BOXES[0]])
+    province.receive(distribute(province, BOXES[0]), [BOXES[0]], actor=POV)
+    late = province.receive("FH1", [BOXES[1]])
+    assert (late.body["state"], late.body["in_stock"]) == ("received", 1 + 1 + 3)
+    assert (province.stock_of(dose(1)) or {}).get("holder_uscc") == POV
+    assert [e.codes for _, e in province.reports() if e.shipping_note_no == "FH1"] == [
+        (BOXES[0],),
+        (BOXES[1],),
+    ]

@@ -33,7 +33,6 @@ from vaxtrace.store.immunization.schema import (
     expected_receipt,
     receipt_scan,
     receiving_note,
-    stock,
 )
 
 ACCEPTED = "accepted"
@@ -248,12 +247,9 @@ def receipts_of(conn: Connection, note_event_id: str) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
-def received_codes(conn: Connection, receipt_ids: Sequence[int]) -> set[str]:
-    """The codes of the stock that came in with these receiving notes."""
-    if not receipt_ids:
-        return set()
-    query = select(stock.c.code).where(stock.c.receipt_id.in_(list(receipt_ids)))
-    return {str(c) for c in conn.execute(query).scalars()}
+def received_before(receipts: Sequence[RowMapping]) -> set[str]:
+    """Every code these receiving notes received (containers and contents)."""
+    return {str(code) for r in receipts for code in (r["received"] or [])}
 
 
 def accepted_codes(

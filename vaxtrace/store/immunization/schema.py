@@ -101,10 +101,13 @@ receiving_note = Table(
     Column("actual_quantity", Integer, nullable=False),
     Column("business_time", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("received", JSON),
 )
 Index("ix_receiving_note_note", receiving_note.c.note_event_id)
 """收货单: a confirmation of what was received of a note (append-only); a partial receipt is
-completed by later ones, each adding what came late."""
+completed by later ones, each adding what came late. ``received`` lists every code this one
+received (containers and contents), so a later one knows what came before however the goods
+moved on since (empty before revision 0014, when notes were received at once)."""
 
 stock = Table(
     "stock",

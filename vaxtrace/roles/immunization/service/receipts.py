@@ -298,7 +298,7 @@ def confirm_receipt(
         scanned = receipts.accepted_codes(conn, row["event_id"])
         result = verify_receipt(goods, scanned)
         earlier = receipts.receipts_of(conn, row["event_id"])
-        confirmed = receipts.received_codes(conn, [r["id"] for r in earlier])
+        confirmed = receipts.received_before(earlier)
         placement = received_now(goods, scanned, confirmed)
         _refuse_nothing_new(placement, earlier)
         temperature = _journey(conn, actor, row)
@@ -316,6 +316,7 @@ def confirm_receipt(
             actual_quantity=result.actual_quantity,
             business_time=request.business_time,
             recorded_at=now,
+            received=[code for code, _ in placement],
         )
         received = _Received(placement, receipt_id, now, request.business_time)
         if row["kind"] == DISTRIBUTION:
