@@ -125,7 +125,6 @@ stock = Table(
     Index("ix_stock_parent", "parent_code"),
     Index("ix_stock_holder", "holder_uscc", "state"),
     Index("ix_stock_batch", "mah_uscc", "batch_no"),
-    Index("ix_stock_receipt", "receipt_id"),
 )
 """The province's inventory by code: who holds each code it received, and whether it is
 in stock, used, damaged or returned; ``parent_code`` while it is inside a container there;
