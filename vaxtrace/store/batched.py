@@ -7,8 +7,9 @@ single writer (SQLite) and the writes of many requests share one transaction.
   leaves is lost: at most the rows of the last ``interval``, or of as long as the database
   refused writes.
 - :class:`GroupCommit`: writes a caller waits for (an accepted scan): committed before
-  :meth:`GroupCommit.submit` returns, together with whatever other callers submitted
-  meanwhile (group commit). Nothing is lost that was answered.
+  :meth:`GroupCommit.submit` returns (or the future of :meth:`GroupCommit.later` is done),
+  together with whatever other callers submitted meanwhile (group commit).
+  Nothing is lost that was answered.
 """
 
 from __future__ import annotations
@@ -146,6 +147,11 @@ class GroupCommit(Generic[Item, Result]):
 
     def submit(self, item: Item) -> Result:
         """Write ``item``; its result once committed."""
+        return self.later(item).result()
+
+    def later(self, item: Item) -> Future[Result]:
+        """Write ``item``; the future of its result, done once committed (a caller on an event
+        loop awaits it there instead of holding a thread)."""
         future: Future[Result] = Future()
         with self._ready:
             closed = self._closed
@@ -157,7 +163,7 @@ class GroupCommit(Generic[Item, Result]):
                 self._ready.notify()
         if closed:
             self._write([(item, future)])
-        return future.result()
+        return future
 
     def close(self) -> None:
         """Write what was submitted, then stop the thread."""
