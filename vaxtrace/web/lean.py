@@ -3,23 +3,24 @@ FastAPI's per-request work of solving dependencies and validating through them, 
 documented and refused exactly as FastAPI documents and refuses them.
 
 A lean route is an ordinary :class:`fastapi.routing.APIRoute`: its OpenAPI entry comes from its
-endpoint's signature as for any route. Its handler first offers the request to the route's
-``at_once`` function, which answers the common case only (a known bearer token, a JSON body
-that the route's model takes) and answers None for anything else; FastAPI's own handler then
-answers that request from the start (the body is kept), so every refusal — no or an unknown
-token, unreadable JSON, a field refused — is the one FastAPI gives. Errors raised while
-answering go to the app's exception handlers either way.
+endpoint's signature as for any route. It first offers the request to the route's ``at_once``
+function, which answers the common case only (a known bearer token, a JSON body that the
+route's model takes) and answers None for anything else; FastAPI's own handler then answers
+that request from the start (the body read is given to it again), so every refusal — no or an
+unknown token, unreadable JSON, a field refused — is the one FastAPI gives. An error raised
+while answering at once goes to the app's exception handlers, as one raised by the endpoint.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.types import Message, Receive, Scope, Send
 
 AtOnce = Callable[[Request], Awaitable[Response | None]]
 """Answers a request of the common case; None: FastAPI answers it as usual."""
@@ -32,16 +33,26 @@ def lean_route(at_once: AtOnce) -> type[APIRoute]:
     """An APIRoute class whose requests ``at_once`` answers first (see the module)."""
 
     class LeanRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            usual = super().get_route_handler()
-
-            async def handler(request: Request) -> Response:
-                answer = await at_once(request)
-                return answer if answer is not None else await usual(request)
-
-            return handler
+        async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+            request = Request(scope, receive, send)
+            body = await request.body()
+            answer = await at_once(request)
+            if answer is None:  # FastAPI's own handler, reading the body again
+                await super().handle(scope, _replaying(body, receive), send)
+            else:
+                await answer(scope, receive, send)
 
     return LeanRoute
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """``receive`` of a request whose body was read: the body again, then what follows."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def again() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return again
 
 
 def bearer_token(authorization: str | None) -> str | None:
