@@ -4,6 +4,7 @@ rows for the next one; a group commit answers each caller once its item is commi
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -133,3 +134,33 @@ def test_group_commit_answers_each_caller_once_committed(immunization_engine: En
     commit.close()
     assert commit.submit("c3") == "kept c3"  # once closed, in the caller's thread
     assert written(immunization_engine) == ["c0", "c1", "c2", "c3"]
+
+
+def test_a_group_commit_is_awaited_on_an_event_loop(immunization_engine: Engine) -> None:
+    """:meth:`GroupCommit.later` hands back a future the caller's event loop awaits: the
+    loop goes on serving while the batch commits, and the item is written when it is done."""
+    gate = threading.Event()
+
+    def apply(conn: Connection, codes: Sequence[str]) -> list[str]:
+        gate.wait(10)
+        conn.execute(receipt_scan.insert(), [scan(c) for c in codes])
+        return [f"kept {c}" for c in codes]
+
+    commit: GroupCommit[str, str] = GroupCommit(immunization_engine, apply, "test")
+
+    async def scan_while_serving() -> tuple[list[str], list[str]]:
+        kept = [asyncio.wrap_future(commit.later(c)) for c in ("c0", "c1")]
+        served = []
+        for tick in range(3):  # the loop is free while the commit waits at the gate
+            await asyncio.sleep(0)
+            served.append(f"tick {tick}")
+        gate.set()
+        return served, list(await asyncio.gather(*kept))
+
+    served, answers = asyncio.run(scan_while_serving())
+    assert served == ["tick 0", "tick 1", "tick 2"]
+    assert answers == ["kept c0", "kept c1"]
+    assert written(immunization_engine) == ["c0", "c1"]
+    commit.close()
+    done = commit.later("c2")  # once closed, written in the caller's thread: done at once
+    assert done.done() and done.result() == "kept c2"
