@@ -4,19 +4,22 @@ rows for the next one; a group commit answers each caller once its item is commi
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from vaxtrace.store.batched import Appender, GroupCommit
-from vaxtrace.store.immunization.schema import expected_receipt, receipt_scan
+from vaxtrace.core.times import as_utc
+from vaxtrace.store.batched import SQLITE_VARIABLES, Appender, GroupCommit, insert_rows
+from vaxtrace.store.engine import write_tx
+from vaxtrace.store.immunization.schema import dose_check, expected_receipt, receipt_scan
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -133,3 +136,71 @@ def test_group_commit_answers_each_caller_once_committed(immunization_engine: En
     commit.close()
     assert commit.submit("c3") == "kept c3"  # once closed, in the caller's thread
     assert written(immunization_engine) == ["c0", "c1", "c2", "c3"]
+
+
+def test_a_group_commit_is_awaited_on_an_event_loop(immunization_engine: Engine) -> None:
+    """:meth:`GroupCommit.later` hands back a future the caller's event loop awaits: the
+    loop goes on serving while the batch commits, and the item is written when it is done."""
+    gate = threading.Event()
+
+    def apply(conn: Connection, codes: Sequence[str]) -> list[str]:
+        gate.wait(10)
+        conn.execute(receipt_scan.insert(), [scan(c) for c in codes])
+        return [f"kept {c}" for c in codes]
+
+    commit: GroupCommit[str, str] = GroupCommit(immunization_engine, apply, "test")
+
+    async def scan_while_serving() -> tuple[list[str], list[str]]:
+        kept = [asyncio.wrap_future(commit.later(c)) for c in ("c0", "c1")]
+        served = []
+        for tick in range(3):  # the loop is free while the commit waits at the gate
+            await asyncio.sleep(0)
+            served.append(f"tick {tick}")
+        gate.set()
+        return served, list(await asyncio.gather(*kept))
+
+    served, answers = asyncio.run(scan_while_serving())
+    assert served == ["tick 0", "tick 1", "tick 2"]
+    assert answers == ["kept c0", "kept c1"]
+    assert written(immunization_engine) == ["c0", "c1"]
+    commit.close()
+    done = commit.later("c2")  # once closed, written in the caller's thread: done at once
+    assert done.done() and done.result() == "kept c2"
+
+
+def test_rows_are_stored_as_sqlalchemy_stores_them(immunization_engine: Engine) -> None:
+    """Many rows a statement (more than one statement's worth), each value stored as a plain
+    insert stores it: times, JSON, truth values, read back through the driver too."""
+    rows = [
+        {
+            "org_uscc": "u",
+            "code": f"c{i}",
+            "purpose": "check",
+            "allowed": i % 2 == 0,
+            "reasons": [] if i % 2 == 0 else ["locked", "expired"],
+            "checked_at": AT + timedelta(microseconds=i),
+        }
+        for i in range(2 * SQLITE_VARIABLES // 6 + 5)
+    ]
+    with write_tx(immunization_engine) as conn:
+        insert_rows(conn, dose_check, rows)
+        conn.execute(dose_check.insert(), [r | {"purpose": "plain"} for r in rows])
+    columns = [c for c in dose_check.c if c.name not in ("id", "purpose")]
+    names = ", ".join(c.name for c in columns)
+    with immunization_engine.connect() as conn:
+        read = [
+            list(conn.execute(select(*columns).where(dose_check.c.purpose == p).order_by("id")))
+            for p in ("check", "plain")
+        ]
+        stored = [
+            list(
+                conn.exec_driver_sql(
+                    f"SELECT {names} FROM dose_check WHERE purpose = '{p}' ORDER BY id"
+                )
+            )
+            for p in ("check", "plain")
+        ]
+    assert read[0] == read[1] and stored[0] == stored[1]
+    assert [(r.code, r.allowed, r.reasons, as_utc(r.checked_at)) for r in read[0]] == [
+        (r["code"], r["allowed"], r["reasons"], r["checked_at"]) for r in rows
+    ]

@@ -12,6 +12,7 @@ from fastapi import Header, HTTPException, Request
 from vaxtrace.core.errors import DomainError
 from vaxtrace.exchange.pki import SystemIdentity, identity_of
 from vaxtrace.store.tokens import token_sha256
+from vaxtrace.web.lean import bearer_token
 from vaxtrace.web.tls import client_certificate
 
 
@@ -37,9 +38,10 @@ def bearer_organisation(
     authorization: str | None, authenticate: Callable[[str], str | None]
 ) -> str:
     """The organisation behind a request's bearer token (staff of a role); 401 without one."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+    token = bearer_token(authorization)
+    if token is None:
         raise HTTPException(401, "send Authorization: Bearer <token>")
-    org = authenticate(authorization[7:].strip())
+    org = authenticate(token)
     if org is None:
         raise HTTPException(401, "unknown or revoked token")
     return org
@@ -72,8 +74,9 @@ def bearer_staff(name: str) -> Callable[..., Staff]:
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> Staff:
         org = bearer_organisation(authorization, getattr(request.app.state, name).authenticate)
-        assert authorization is not None
-        return Staff(org, token_sha256(authorization[7:].strip()))
+        token = bearer_token(authorization)
+        assert token is not None
+        return Staff(org, token_sha256(token))
 
     return dependency
 

@@ -4,6 +4,7 @@ refusals as RFC 9457 problems that change nothing, each write reported through t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from province_world import (
     fields,
     make_province,
 )
+from sqlalchemy import select
 
 from tests.journeys import journey_record
 from vaxtrace.app import build_app
@@ -367,3 +369,174 @@ def test_the_openapi_lists_what_receipts_and_movements_answer(desk: Desk) -> Non
     }
     for (path, method), statuses in answers.items():
         assert set(paths[API + path][method]["responses"]) == statuses, path
+
+
+# --- the hot paths (web.lean): answered at once in the common case, by FastAPI otherwise -----
+
+AS_FASTAPI = "application/merge-patch+json"
+"""A JSON media type FastAPI reads a body in and the lean path leaves to it: the same request
+sent with it is answered the usual way, to compare with."""
+
+
+def _post_as(desk: Desk, path: str, body: Any, actor: str | None, media: str) -> Response:
+    headers = {"Content-Type": media} | ({} if actor is None else desk.auth(actor))
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return desk.client.post(API + path, content=content, headers=headers)
+
+
+def _same_answer(at_once: Response, usual: Response, *varying: str) -> dict[str, Any]:
+    """Both answers alike: status, media type and body (but for fields that vary per call)."""
+    assert at_once.status_code == usual.status_code, (at_once.text, usual.text)
+    assert at_once.headers["content-type"] == usual.headers["content-type"]
+    assert at_once.headers.get("www-authenticate") == usual.headers.get("www-authenticate")
+    body: dict[str, Any] = at_once.json()
+    other = usual.json()
+    text = at_once.text
+    for name in varying:
+        text = text.replace(body[name], other[name])
+        assert body.pop(name) and other.pop(name)
+    assert body == other
+    assert text == usual.text  # byte for byte, but for what varies per call
+    return body
+
+
+def _dose_checks(desk: Desk, body: Any, actor: str | None = POV) -> dict[str, Any]:
+    """A dose-check posted the lean way and the usual way: the same answer."""
+    at_once = _post_as(desk, "/dose-checks", body, actor, "application/json")
+    usual = _post_as(desk, "/dose-checks", body, actor, AS_FASTAPI)
+    answer = _same_answer(at_once, usual, *(("checked_at",) if usual.is_success else ()))
+    return answer | {"status": at_once.status_code, "type": at_once.headers["content-type"]}
+
+
+def _audited_checks(desk: Desk) -> list[tuple[str, bool, list[str]]]:
+    desk.province.svc.flush()
+    table = schema.dose_check
+    with desk.province.engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.code, table.c.allowed, table.c.reasons).order_by(table.c.id)
+        )
+        return [(r.code, r.allowed, list(r.reasons)) for r in rows]
+
+
+def test_dose_checks_over_http_answer_as_fastapi_does(desk: Desk) -> None:
+    _at_the_site(desk)
+    allowed = _dose_checks(desk, {"code": dose(1)})
+    assert (allowed["status"], allowed["type"]) == (200, "application/json")
+    assert (allowed["allowed"], allowed["reasons"], allowed["code"]) == (True, [], dose(1))
+    assert (allowed["site_uscc"], allowed["batch_no"]) == (POV, "B2024001")
+    refused = _dose_checks(desk, {"code": dose(4)})  # a dose still at the CDC
+    assert (refused["status"], refused["allowed"], refused["reasons"]) == (200, False, ["not_held"])
+    assert refused["messages"]
+    assert _audited_checks(desk) == [(dose(1), True, [])] * 2 + [(dose(4), False, ["not_held"])] * 2
+
+
+@pytest.mark.parametrize(
+    ("body", "actor", "status", "reason", "field"),
+    [
+        ({"code": dose(1)}, None, 401, "unauthenticated", None),
+        ({"code": dose(1)}, PROVINCE_CDC, 422, "wrong_organisation_kind", None),
+        ({}, POV, 422, "invalid_missing", "code"),
+        ({"code": ""}, POV, 422, "invalid_string_too_short", "code"),
+        ({"code": 7}, POV, 422, "invalid_string_type", "code"),
+        (b'{"code": ', POV, 422, "invalid_json_invalid", None),
+        (b"", POV, 422, "invalid_missing", None),
+        ({"code": "not a code"}, POV, 422, "bad_characters", "code"),
+    ],
+)
+def test_dose_check_refusals_are_fastapis(
+    desk: Desk, body: Any, actor: str | None, status: int, reason: str, field: str | None
+) -> None:
+    _at_the_site(desk)
+    before = desk.province.counts()
+    answer = _dose_checks(desk, body, actor)
+    assert (answer["status"], answer["type"]) == (status, PROBLEM)
+    assert (answer["reason"], answer.get("field")) == (reason, field)
+    assert desk.province.counts() == before  # nothing audited: no decision was made
+
+
+def test_a_dose_check_with_an_unknown_token_is_unauthenticated(desk: Desk) -> None:
+    for media in ("application/json", AS_FASTAPI):
+        answer = desk.client.post(
+            f"{API}/dose-checks",
+            content=json.dumps({"code": dose(1)}),
+            headers={"Authorization": "Bearer vt_nope", "Content-Type": media},
+        )
+        assert (answer.status_code, answer.json()["reason"]) == (401, "unauthenticated")
+        assert answer.headers["www-authenticate"] == "Bearer"
+
+
+def _scans(desk: Desk, note_no: str, body: Any, actor: str | None = PROVINCE_CDC) -> Response:
+    """A scan posted the lean way; the same scan the usual way must now be a repeat (or
+    refused alike), so only refusals are compared whole."""
+    return _post_as(desk, f"/receipts/{note_no}/scans", body, actor, "application/json")
+
+
+def test_receipt_scans_over_http(desk: Desk) -> None:
+    desk.province.announce("FH1", [CASE], contents=CONTENTS)
+    first = _scans(desk, "FH1", {"code": CASE})
+    assert (first.status_code, first.headers["content-type"]) == (201, "application/json")
+    assert first.json()["result"] == "accepted" and first.json()["code"] == CASE
+    repeat = _scans(desk, "FH1", {"code": dose(1)})  # inside the case scanned
+    assert (repeat.status_code, repeat.json()["reason"]) == (200, "inside_scanned_container")
+    usual = _post_as(desk, "/receipts/FH1/scans", {"code": CASE}, PROVINCE_CDC, AS_FASTAPI)
+    assert (usual.status_code, usual.json()["reason"]) == (200, "already_scanned")
+    before = desk.province.counts()
+    for note_no, body, actor, status, reason, field in (
+        ("FH1", {"code": dose(99)}, PROVINCE_CDC, 422, "not_on_note", "code"),
+        ("NOPE", {"code": CASE}, PROVINCE_CDC, 404, "unknown_note", None),
+        ("FH1", {"code": CASE}, POV, 403, "wrong_consignee", None),
+    ):
+        at_once = _scans(desk, note_no, body, actor)
+        again = _post_as(desk, f"/receipts/{note_no}/scans", body, actor, AS_FASTAPI)
+        answer = _same_answer(at_once, again)
+        assert (at_once.status_code, answer["reason"], answer.get("field")) == (
+            status,
+            reason,
+            field,
+        )
+        assert at_once.headers["content-type"] == PROBLEM
+    audited = desk.province.counts()["receipt_scan"]
+    assert audited == before["receipt_scan"] + 6  # every rejected scan kept, both ways
+
+
+@pytest.mark.parametrize(
+    ("note_no", "body", "actor", "status", "reason", "field"),
+    [
+        ("FH1", {"code": CASE}, None, 401, "unauthenticated", None),
+        ("FH1", {"code": ""}, PROVINCE_CDC, 422, "invalid_string_too_short", "code"),
+        ("FH1", b"[", PROVINCE_CDC, 422, "invalid_json_invalid", None),
+        ("F" * 61, {"code": CASE}, PROVINCE_CDC, 422, "invalid_string_too_long", "note_no"),
+    ],
+)
+def test_scan_refusals_before_the_scan_are_fastapis(
+    desk: Desk,
+    note_no: str,
+    body: Any,
+    actor: str | None,
+    status: int,
+    reason: str,
+    field: str | None,
+) -> None:
+    desk.province.announce("FH1", [CASE], contents=CONTENTS)
+    before = desk.province.counts()
+    at_once = _scans(desk, note_no, body, actor)
+    usual = _post_as(desk, f"/receipts/{note_no}/scans", body, actor, AS_FASTAPI)
+    answer = _same_answer(at_once, usual)
+    assert (at_once.status_code, at_once.headers["content-type"]) == (status, PROBLEM)
+    assert (answer["reason"], answer.get("field")) == (reason, field)
+    assert desk.province.counts() == before
+
+
+def test_the_hot_paths_are_documented(desk: Desk) -> None:
+    paths = desk.client.get("/openapi.json").json()["paths"]
+    check = paths[f"{API}/dose-checks"]["post"]
+    assert {"200", "401", "404", "422"} <= set(check["responses"])
+    body = check["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/DoseCheck")
+    assert "authorization" in {p["name"] for p in check["parameters"]}
+    scan = paths[f"{API}/receipts/{{note_no}}/scans"]["post"]
+    assert {"201", "422"} <= set(scan["responses"])
+    assert scan["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ReceiptScan"
+    )
+    assert {"note_no", "authorization"} <= {p["name"] for p in scan["parameters"]}

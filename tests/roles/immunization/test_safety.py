@@ -27,6 +27,7 @@ from vaxtrace.core.coldchain import ExcursionDecision, TemperatureUpload
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import Distribution, ReceivingNote, Vaccination, VaccinationUndo
 from vaxtrace.core.times import Clock
+from vaxtrace.store.immunization import safety
 from vaxtrace.store.immunization.schema import batch, dose_check, safety_signal, stock
 
 
@@ -275,3 +276,23 @@ def vaccinate_at(province: Province, code: str, at: datetime) -> Any:
     return province.svc.vaccinate(
         POV, Vaccination(**fields("vac", at), code=code, vaccinator="李护士")
     )
+
+
+def test_the_dose_check_reads_the_facts_a_transaction_reads(at_site: Province) -> None:
+    """The dose-check's one statement through the driver sees what the gate sees inside a
+    vaccination's transaction: holder, place, what a code holds, the MAH's status, the batch."""
+    at_site.signal(
+        batch_nos=[BATCH_NO], codes=[BOXES[0]], kind="lock", lock_kind="pending", reason="r"
+    )
+    codes = [CASE, *BOXES, dose(1), dose(4), dose(99)]
+    with at_site.engine.connect() as conn:
+        in_transaction = [safety.dose_facts(conn, code) for code in codes]
+    assert [safety.dose_facts_at_once(at_site.engine, code) for code in codes] == in_transaction
+    case, box_at_site, box_at_cdc, locked, at_cdc, unknown = in_transaction
+    assert case is not None and case.holds_codes and case.holder_uscc == PROVINCE_CDC
+    assert box_at_site is not None and box_at_site.holder_uscc == POV
+    assert box_at_cdc is not None and box_at_cdc.status is None
+    assert locked is not None and locked.status is not None and not locked.holds_codes
+    assert locked.batch is not None and locked.batch.batch_no == BATCH_NO
+    assert at_cdc is not None and at_cdc.holder_uscc == PROVINCE_CDC
+    assert unknown is None

@@ -7,7 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from vaxtrace.core.coldchain import (
     ExcursionDecision,
@@ -45,6 +45,7 @@ from vaxtrace.web.identity import (
     bearer_actor_on_loop,
     bearer_staff,
 )
+from vaxtrace.web.lean import json_body, known_bearer, lean_route, path_param
 from vaxtrace.web.problems import problem, problem_responses
 
 REJECTED_STATUS = {
@@ -55,6 +56,7 @@ REJECTED_STATUS = {
 """HTTP status of a rejected scan by its reason; 422 for the others (the code itself)."""
 
 NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单号")]
+NOTE_NO: TypeAdapter[str] = TypeAdapter(NoteNo)
 ExcursionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="温度超标编号")]
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the alert's id")]
 
@@ -149,14 +151,6 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- the dose gate (bearer): first, the hot path at the arm is matched first ------------
 
-    @router.post(
-        "/dose-checks",
-        responses={
-            401: {"description": "no or unknown bearer token"},
-            404: {"description": "the token's unit is not of this province"},
-            422: {"description": "unreadable code, or the token is not a vaccination site's"},
-        },
-    )
     async def check_dose(item: DoseCheck, svc: Service, who: SiteOnLoop) -> dict[str, Any]:
         """接种前核验: may your site give this dose now? ``allowed`` and every reason why not
         (``locked``, ``recalled``, ``expired``, ``cold_chain_excursion``, ``not_held``, …),
@@ -164,6 +158,27 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         from the label alone. Changes no stock; every decision is audited. Async: one read
         on the event loop (the hot path at the arm), no hop to a worker thread."""
         return svc.check_dose(who, item.code)
+
+    async def check_dose_at_once(request: Request) -> Response | None:
+        """:func:`check_dose` for a request with a known token and a readable body."""
+        svc: ImmunizationService = request.app.state.immunization
+        who = known_bearer(request, svc.authenticate)
+        item = None if who is None else await json_body(request, DoseCheck)
+        if who is None or item is None:
+            return None
+        return JSONResponse(await check_dose(item, svc, who))
+
+    router.add_api_route(
+        "/dose-checks",
+        check_dose,
+        methods=["POST"],
+        responses={
+            401: {"description": "no or unknown bearer token"},
+            404: {"description": "the token's unit is not of this province"},
+            422: {"description": "unreadable code, or the token is not a vaccination site's"},
+        },
+        route_class_override=lean_route(check_dose_at_once),
+    )
 
     # --- the exchange with the platform (mutual TLS) ------------------------------------------
 
@@ -205,11 +220,33 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         confirmation now would give (none while nothing was scanned)."""
         return svc.receipt(who, note_no, shipper_uscc or mah_uscc)
 
-    @router.post("/receipts/{note_no}/scans", status_code=201)
     def scan(note_no: NoteNo, item: ReceiptScan, svc: Service, who: Actor) -> JSONResponse:
         """扫码验收: one code scanned against the note. 201 accepted, 200 a repeat (counted
         once), a problem when rejected (not on the note, unreadable, another unit's note…)."""
         return _scan_answer(note_no, svc.scan(who, note_no, item.code, item.shipper_uscc))
+
+    async def scan_at_once(request: Request) -> Response | None:
+        """:func:`scan` for a request with a known token, a good note number and a readable
+        body, on the event loop: the reads of the snapshot there, an accepted scan's group
+        commit awaited there (no worker thread held per scan at the door)."""
+        svc: ImmunizationService = request.app.state.immunization
+        who = known_bearer(request, svc.authenticate)
+        note_no = path_param(request, "note_no", NOTE_NO)
+        if who is None or note_no is None:
+            return None
+        item = await json_body(request, ReceiptScan)
+        if item is None:
+            return None
+        decision = await svc.scan_on_loop(who, note_no, item.code, item.shipper_uscc)
+        return _scan_answer(note_no, decision)
+
+    router.add_api_route(
+        "/receipts/{note_no}/scans",
+        scan,
+        methods=["POST"],
+        status_code=201,
+        route_class_override=lean_route(scan_at_once),
+    )
 
     @router.post(
         "/receipts/{note_no}/confirm", status_code=201, responses=_problems(401, 403, 404, 409, 422)

@@ -4,11 +4,11 @@ them in one statement (a recursive walk of ``stock.parent_code``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, insert, select, text, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, insert, select, text, update
 
 from vaxtrace.core.coldchain import ExcursionState
 from vaxtrace.core.dose_gate import BatchRecord, DoseFacts, StockPlace
@@ -196,7 +196,34 @@ def dose_facts(conn: Connection, code: str) -> DoseFacts | None:
     return None if row is None else facts_of(row)
 
 
-def facts_of(row: RowMapping) -> DoseFacts:
+_FACTS_SQL: dict[tuple[str, str], tuple[str, bool]] = {}
+"""The dose facts' statement as each dialect's driver takes it, and whether positionally."""
+
+
+def dose_facts_at_once(engine: Engine, code: str) -> DoseFacts | None:
+    """:func:`dose_facts` as one statement straight through the driver, outside a SQLAlchemy
+    transaction (one statement reads one snapshot): the dose-check's hot path, where setting
+    up the transaction and the result took four times as long as the query (82 µs to 17)."""
+    key = (engine.dialect.name, engine.dialect.paramstyle)
+    if key not in _FACTS_SQL:
+        compiled = _FACTS.compile(dialect=engine.dialect)
+        _FACTS_SQL[key] = (str(compiled), compiled.positional)
+    sql, positional = _FACTS_SQL[key]
+    raw = engine.raw_connection()
+    try:  # closing gives the connection back to the pool, its transaction (if any) rolled back
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, (code,) if positional else {"code": code})
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description or ()]
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+    return None if row is None else facts_of(dict(zip(names, row, strict=True)))
+
+
+def facts_of(row: Mapping[Any, Any]) -> DoseFacts:
     record = None
     if row["batch_no"] is not None:
         record = BatchRecord(

@@ -16,7 +16,7 @@ from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.province import Unit
 from vaxtrace.roles.immunization.service.lookups import known_unit, parse, require_kind
 from vaxtrace.store.batched import Appender
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.engine import write_tx
 from vaxtrace.store.immunization import safety
 
 UNREADABLE_AS_DOSE = frozenset({DoseReason.UNKNOWN_CODE, DoseReason.NOT_A_DOSE})
@@ -73,8 +73,7 @@ def check_dose(
     require_kind(known_unit(acting, actor), OrgKind.POV, "check a dose before vaccinating")
     scanned = parse(text, "code")
     now = datetime.now(UTC)
-    with read_tx(engine) as conn:
-        facts = safety.dose_facts(conn, scanned.value)
+    facts = safety.dose_facts_at_once(engine, scanned.value)
     decision = decide_dose(facts, actor, Label(scanned.batch_no, scanned.expiry), now)
     kept.append(audit_row(actor, scanned.value, "check", [r.value for r in decision.reasons], now))
     batch = None if facts is None else facts.batch

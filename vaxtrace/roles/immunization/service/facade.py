@@ -188,6 +188,14 @@ class ImmunizationService:
     ) -> ScanDecision:
         return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, shipper_uscc)
 
+    async def scan_on_loop(
+        self, actor: str, note_no: str, code: str, shipper_uscc: str | None = None
+    ) -> ScanDecision:
+        """:meth:`scan` on the event loop, no worker thread held (the hot path at the door)."""
+        return await receipts.scan_on_loop(
+            self.engine, self.scan_audit, actor, note_no, code, shipper_uscc
+        )
+
     def receipt(self, actor: str, note_no: str, shipper_uscc: str | None = None) -> dict[str, Any]:
         return receipts.progress(self.engine, actor, note_no, shipper_uscc)
 

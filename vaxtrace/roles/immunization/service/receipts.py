@@ -11,7 +11,9 @@ snapshot, without the writer's lock, and kept in the audit whatever was decided 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -140,16 +142,58 @@ def scan(
 ) -> ScanDecision:
     """Decide one scan and keep it in the audit, whatever was decided; a repeat is answered,
     not refused."""
+    scanned = _scanned(engine, audit, actor, note_no, text, shipper_uscc)
+    return scanned.answer(None if scanned.kept is None else scanned.kept.result())
+
+
+async def scan_on_loop(
+    engine: Engine,
+    audit: ScanAudit,
+    actor: str,
+    note_no: str,
+    text: str,
+    shipper_uscc: str | None = None,
+) -> ScanDecision:
+    """:func:`scan` on an event loop: the snapshot's reads there, an accepted scan's commit
+    awaited there (no worker thread held while the group commits)."""
+    scanned = _scanned(engine, audit, actor, note_no, text, shipper_uscc)
+    if scanned.kept is None:
+        return scanned.answer(None)
+    kept: ScanDecision = await asyncio.wrap_future(scanned.kept)
+    return scanned.answer(kept)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanned:
+    """A scan decided on a snapshot, with its flags; an accepted one's decision to come once
+    kept (``kept``: decided again under the writer's lock)."""
+
+    decision: ScanDecision
+    flags: tuple[str, ...]
+    kept: Future[ScanDecision] | None
+
+    def answer(self, kept: ScanDecision | None) -> ScanDecision:
+        return replace(self.decision if kept is None else kept, flags=self.flags)
+
+
+def _scanned(
+    engine: Engine,
+    audit: ScanAudit,
+    actor: str,
+    note_no: str,
+    text: str,
+    shipper_uscc: str | None,
+) -> _Scanned:
     now = datetime.now(UTC)
     with read_tx(engine) as conn:
         row, decision = _decide(conn, actor, note_no, text, shipper_uscc)
         flags = _flags(conn, row, decision, now)
     if decision.result is ScanResult.ACCEPTED:
         assert row is not None
-        kept = audit.accepted.submit(AcceptedScan(row, note_no, actor, decision, now))
-        return replace(kept, flags=flags)
+        kept = audit.accepted.later(AcceptedScan(row, note_no, actor, decision, now))
+        return _Scanned(decision, flags, kept)
     audit.others.append(_audit_row(row, note_no, text, decision, actor, now))
-    return replace(decision, flags=flags)
+    return _Scanned(decision, flags, None)
 
 
 def _flags(
