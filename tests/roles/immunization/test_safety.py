@@ -252,6 +252,13 @@ def test_the_province_refuses_a_step_before_the_codes_previous_one(at_site: Prov
     with pytest.raises(DomainError) as early:
         at_site.svc.undo_vaccination(POV, undo)
     assert early.value.reason == "before_previous_step"
+    later = undo.model_copy(  # an hour after the vaccination, in China's time as it was given
+        update={
+            "client_document_id": "undo-later",
+            "business_time": RECEIVED_AT + timedelta(hours=4),
+        }
+    )
+    assert at_site.svc.undo_vaccination(POV, later).body["undoes"] == used.body["document_no"]
 
 
 def test_the_clock_skew_the_province_allows_is_configured(immunization_engine: Engine) -> None:
