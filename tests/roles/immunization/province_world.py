@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
@@ -21,6 +22,8 @@ from tests.journeys import journey_record
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.downstream import DownstreamEvent
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.province import ReceivingNote
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope, seal
@@ -206,8 +209,6 @@ class Province:
     def receive(self, note_no: str, scans: list[str], actor: str = PROVINCE_CDC) -> Any:
         """Scan what arrived, upload the journey's temperature record and confirm the
         receipt."""
-        from vaxtrace.core.province import ReceivingNote
-
         for code in scans:
             self.svc.scan(actor, note_no, code)
         self.journey(note_no, actor)
@@ -241,3 +242,18 @@ def make_province(engine: Engine, clock: Clock = SYSTEM_CLOCK) -> Province:
             Organisation(uscc=uscc, name=name, kind=kind, division_code=division)
         )
     return Province(svc, engine)
+
+
+def confirmation(note_no: str, **extra: Any) -> ReceivingNote:
+    """A confirmation (107) of what was scanned of ``note_no``."""
+    return ReceivingNote(shipping_note_no=note_no, **fields("rcv", **extra))
+
+
+def refused(province: Province, reason: str, call: Any, *args: Any) -> DomainError:
+    """The call is refused for ``reason`` and changes nothing at all."""
+    before = province.counts()
+    with pytest.raises(DomainError) as caught:
+        call(*args)
+    assert caught.value.reason == reason, caught.value.message
+    assert province.counts() == before
+    return caught.value

@@ -2,7 +2,8 @@
 
 One module per concern: ``exchange`` (what the platform forwards: shipping notes, refusals),
 ``alerts`` (refused reports as alerts of the unit that did the step),
-``receipts`` (scan verification and 107 receipt), ``movements`` (209 distribution,
+``receipts`` (scan verification against a shipping note or a distribution), ``receiving``
+(the 107 receipt that confirms it), ``movements`` (209 distribution,
 322 vaccination, 202 return, 215 damage), ``inventory`` (stock by code), ``identities``
 (organisations and API tokens); ``writes`` is the frame every write runs in (one transaction,
 idempotent by client document id, reported through the outbox) and ``lookups`` what they

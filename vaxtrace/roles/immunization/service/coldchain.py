@@ -7,7 +7,7 @@ equipment around it (as far back as the longest rule window), so freezes split o
 uploads still add up; an excursion already recorded is not raised again. A transport record
 is judged on its own: it is one journey, that of the delivery it names
 (``related_document_no``); it holds nothing in the unit's fridge, and the receipt of that
-delivery is refused while an excursion of its journey holds (see receipts.confirm_receipt).
+delivery is refused while an excursion of its journey holds (see receiving.confirm_receipt).
 
 Simplification: the unit keeps one fridge per equipment id, and an excursion holds every code
 the unit had in stock by its end (its stock has no history of which fridge each code sat in).
@@ -136,7 +136,7 @@ def _record(
 def _held_by(conn: Connection, actor: str, header: TemperatureHeader, found: Excursion) -> int:
     """How many codes an excursion holds: what the unit had in the fridge by its end; none
     for a journey (a transport record), whose goods are judged when their receipt is
-    confirmed (see receipts.confirm_receipt)."""
+    confirmed (see receiving.confirm_receipt)."""
     if header.kind != "storage":
         return 0
     return store.in_stock_count(conn, actor, found.end)

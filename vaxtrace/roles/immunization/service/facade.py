@@ -43,6 +43,7 @@ from vaxtrace.roles.immunization.service import (
     inventory,
     movements,
     receipts,
+    receiving,
     records,
     signals,
     sync,
@@ -200,7 +201,7 @@ class ImmunizationService:
         return receipts.progress(self.engine, actor, note_no, shipper_uscc)
 
     def confirm_receipt(self, actor: str, request: ReceivingNote) -> WriteResult:
-        return receipts.confirm_receipt(self.engine, self.outbox, actor, request, self.clock)
+        return receiving.confirm_receipt(self.engine, self.outbox, actor, request, self.clock)
 
     # --- movements and stock ---------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from vaxtrace.core.province import (
 )
 from vaxtrace.core.times import Clock, Earliest, as_utc, check_order
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.immunization.service import dose_checks, receipts
+from vaxtrace.roles.immunization.service import dose_checks, receiving
 from vaxtrace.roles.immunization.service.lookups import (
     find_unit,
     parse,
@@ -76,7 +76,7 @@ def distribute(
         codes = take_listed(conn, actor, codes_.listed_values(request.codes), request.business_time)
         _refuse_stopped(conn, local_date(request.business_time))
         moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_TRANSIT, now, request)
-        receipts.expect_distribution(conn, request, actor, codes, now)
+        receiving.expect_distribution(conn, request, actor, codes, now)
         event = _event(
             DownstreamBill.DISTRIBUTION, request, actor, codes, counterparty_uscc=receiver.uscc
         )
