@@ -28,12 +28,13 @@ from province_world import (
     case,
     dose,
     fields,
+    refused,
 )
 
 from vaxtrace.core.coldchain import TemperatureUpload
 from vaxtrace.core.datasets import Destruction
 from vaxtrace.core.downstream import DownstreamBill
-from vaxtrace.core.errors import DomainError, Forbidden
+from vaxtrace.core.errors import Forbidden
 from vaxtrace.core.province import DamageReport, Distribution, Scrap, Vaccination
 from vaxtrace.store.basic_data import Change, copy_changes
 from vaxtrace.store.immunization.schema import basic_data
@@ -350,15 +351,6 @@ def test_expired_abnormal_and_excursion_held_goods_may_be_disposed_of(
     stocked.svc.destroy(POV, destruction(BOXES[1]))
     assert state(stocked, *loose.values()) == {"scrapped"}
     assert state(stocked, BOXES[1], *DOSES[BOXES[1]]) == {"destroyed"}
-
-
-def refused(province: Province, reason: str, call: Any, *args: Any) -> DomainError:
-    before = province.counts()
-    with pytest.raises(DomainError) as caught:
-        call(*args)
-    assert caught.value.reason == reason, caught.value.message
-    assert province.counts() == before
-    return caught.value
 
 
 def test_disposal_refusals_change_nothing(stocked: Province) -> None:
