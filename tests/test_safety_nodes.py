@@ -212,6 +212,14 @@ def test_lock_recall_expiry_and_excursion_stop_a_dose_at_the_site(tmp_path: Path
         assert answer.status_code == 201, answer.text
         _until(lambda: "recalled" in check(doses["recalled"])["reasons"])
 
+        # the MAH closes the recall: the closure reaches the province, and the dose that was
+        # never returned stays stopped
+        closure = document("close-1") | {"recall_no": "ZH-E2E-1", "summary": "召回总结"}
+        answer = mah.post(f"{url}/trace/v1/recall-closures", json=closure, headers=as_mah)
+        assert answer.status_code == 201, answer.text
+        _until(lambda: _signals_of(folder, "recall_closed") == 1)
+        assert "recalled" in check(doses["recalled"])["reasons"]
+
         # the vaccination write refuses each, with its reason; nothing is reported
         for kind, reason in (
             ("locked", "locked"),
@@ -255,3 +263,12 @@ def _until(ready: Any, timeout: float = 20.0, every: float = 0.05) -> None:
     while not ready():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(every)
+
+
+def _signals_of(folder: Path, kind: str) -> int:
+    """How many safety signals of ``kind`` the province node kept."""
+    with sqlite3.connect(folder / "immunization.sqlite") as db:
+        (found,) = db.execute(
+            "SELECT count(*) FROM safety_signal WHERE kind = ?", (kind,)
+        ).fetchone()
+    return int(found)

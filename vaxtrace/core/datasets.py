@@ -372,6 +372,14 @@ class Recall(Write):
     public: bool = Field(default=True, description="是否公开")
 
 
+class RecallClosure(Write):
+    """召回完成: the MAH closes a recall with its summary (召回总结). Goods of the batches still
+    in the field stay stopped: a closed recall frees nothing."""
+
+    recall_no: NonEmpty = Field(description="召回编号")
+    summary: NonEmpty = Field(description="召回总结 what was recalled, returned and destroyed")
+
+
 class RecallReceipt(CodesWrite):
     """108 召回入库: recalled goods come back."""
 

@@ -472,6 +472,36 @@ def test_recall_recall_receipt_and_destruction(world: World) -> None:
     assert world.trace(world.nmpa_cases[1])["status"] == "recalling"
 
 
+def test_a_closed_recall_frees_nothing(world: World) -> None:
+    """召回完成: the MAH closes its recall with a summary; what was not returned stays
+    recalling, a recall is closed once, and only the MAH's own recall can be closed."""
+    recall = write_fields(
+        "rc",
+        SHIPPED_AT + timedelta(days=10),
+        recall_no="ZH-2024-002",
+        batch_nos=[world.nmpa_batch],
+        reason="效价不合格",
+        level=2,
+        range="province",
+    )
+    world.ok("/recalls", recall)
+    closure = write_fields(
+        "cl", SHIPPED_AT + timedelta(days=30), recall_no="ZH-2024-002", summary="召回 2 箱, 销毁"
+    )
+    done = world.ok("/recall-closures", closure)
+    assert (done["recall_no"], done["state"]) == ("ZH-2024-002", "closed")
+    assert world.trace(world.nmpa_cases[1])["status"] == "recalling"
+    for recall_no, status, reason in (
+        ("ZH-2024-002", 409, "recall_closed"),
+        ("ZH-NONE", 404, "unknown_recall"),
+    ):
+        before = snapshot(world.engine)
+        again = write_fields(
+            "cl", SHIPPED_AT + timedelta(days=31), recall_no=recall_no, summary="x"
+        )
+        world.refused(world.post("/recall-closures", again), status, reason, "recall_no", before)
+
+
 def test_a_mock_recall_changes_no_status(world: World) -> None:
     body = write_fields(
         "rc",

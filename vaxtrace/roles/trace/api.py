@@ -25,6 +25,7 @@ from vaxtrace.core.datasets import (
     LotRelease,
     Pack,
     Recall,
+    RecallClosure,
     RecallReceipt,
     Replace,
     SalesReturn,
@@ -148,6 +149,15 @@ def sales_return(item: SalesReturn, svc: Service, who: Actor, response: Response
 @router.post("/recalls", status_code=201)
 def start_recall(item: Recall, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
     return write_answer(svc.start_recall(who, item), response)
+
+
+@router.post("/recall-closures", status_code=201)
+def close_recall(
+    item: RecallClosure, svc: Service, who: Actor, response: Response
+) -> dict[str, Any]:
+    """召回完成: close one of your recalls with its summary. Goods not returned stay stopped;
+    a real recall's closure reaches every immunization system the recall reached."""
+    return write_answer(svc.close_recall(who, item), response)
 
 
 @router.post("/recall-receipts", status_code=201)

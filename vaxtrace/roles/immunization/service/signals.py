@@ -89,15 +89,8 @@ def apply_signal(conn: Connection, signal: SafetySignal, now: datetime) -> int:
             )
         case SignalKind.RECALL:
             return safety.set_batch_values(conn, mah, batch_nos, now, recall_no=signal.recall_no)
-        case SignalKind.RECALL_CLOSED:
-            return safety.set_batch_values(
-                conn,
-                mah,
-                batch_nos,
-                now,
-                only_where=batch.c.recall_no == signal.recall_no,
-                recall_no=None,
-            )
+        case SignalKind.RECALL_CLOSED:  # kept on record; what was not returned stays stopped
+            return 0
         case SignalKind.STATUS:
             assert codes is not None and signal.status is not None
             return safety.set_code_status(conn, mah, codes, signal.status)

@@ -21,6 +21,7 @@ from vaxtrace.core.datasets import (
     Organisation,
     Pack,
     Recall,
+    RecallClosure,
     RecallReceipt,
     Replace,
     SalesReturn,
@@ -144,6 +145,11 @@ class TraceService:
     def start_recall(self, actor: str, request: Recall) -> WriteResult:
         return self._signed(
             recalls.start_recall(self.engine, actor, request, self.clock, self.outbox)
+        )
+
+    def close_recall(self, actor: str, request: RecallClosure) -> WriteResult:
+        return self._signed(
+            recalls.close_recall(self.engine, actor, request, self.clock, self.outbox)
         )
 
     def recall_receipt(self, actor: str, request: RecallReceipt) -> WriteResult:

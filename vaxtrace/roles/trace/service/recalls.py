@@ -1,13 +1,14 @@
-"""召回 recalls: starting a recall of whole batches, and 108 recall receipt of the goods."""
+"""召回 recalls: starting a recall of whole batches, 108 recall receipt of the goods, and
+closing the recall (召回完成)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 
-from vaxtrace.core.datasets import Recall, RecallReceipt
+from vaxtrace.core.datasets import Recall, RecallClosure, RecallReceipt
 from vaxtrace.core.errors import Conflict, NotFound, examples
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
@@ -74,6 +75,52 @@ def start_recall(
         }
 
     return write(engine, actor, "recall", request, apply, bill_type="recall", clock=clock)
+
+
+def close_recall(
+    engine: Engine, actor: str, request: RecallClosure, clock: Clock, outbox: Outbox | None = None
+) -> WriteResult:
+    """召回完成: close a recall of this MAH's with its summary; a real one's closure reaches
+    every node the recall reached. No code changes status: what was not returned stays
+    stopped wherever it is."""
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        found = _own_recall(conn, actor, request.recall_no)
+        if found["state"] == "closed":
+            raise Conflict(
+                "recall_closed", f"recall {request.recall_no} is closed", field="recall_no"
+            )
+        data = request.model_dump(mode="json", exclude={"client_document_id"})
+        event_id = repo.append_event(conn, header, data)
+        conn.execute(update(recall).where(recall.c.id == found["id"]).values(state="closed"))
+        started = found["data"]
+        if not started.get("mock"):
+            post_signal(
+                conn,
+                outbox,
+                SafetySignal(
+                    kind=SignalKind.RECALL_CLOSED,
+                    mah_uscc=actor,
+                    document_no=request.document_no,
+                    business_time=request.business_time,
+                    batch_nos=tuple(started["batch_nos"]),
+                    recall_no=request.recall_no,
+                    reason=request.summary,
+                ),
+            )
+        return event_id, {"recall_no": request.recall_no, "state": "closed"}
+
+    return write(
+        engine, actor, "recall_closure", request, apply, bill_type="recall_closure", clock=clock
+    )
+
+
+def _own_recall(conn: Connection, actor: str, recall_no: str) -> Any:
+    query = select(recall).where(recall.c.mah_uscc == actor, recall.c.recall_no == recall_no)
+    found = conn.execute(query).mappings().first()
+    if found is None:
+        raise NotFound("unknown_recall", f"no recall {recall_no} of yours", field="recall_no")
+    return found
 
 
 def recall_receipt(engine: Engine, actor: str, request: RecallReceipt, clock: Clock) -> WriteResult:
