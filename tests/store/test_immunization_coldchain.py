@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.exc import DBAPIError
 
 from vaxtrace.core.coldchain import ExcursionState, Reading
+from vaxtrace.core.times import as_utc
 from vaxtrace.store.append_only import APPEND_ONLY_MESSAGE
 from vaxtrace.store.immunization import coldchain as store
 from vaxtrace.store.immunization.schema import (
@@ -176,7 +177,7 @@ def test_the_gate_sees_the_worst_state_holding_a_code(conn: Connection) -> None:
     assert store.excursion_state_of(conn, ["A"]) == {"A": "abnormal"}
     row = store.excursion_row(conn, 3)
     assert row is not None and (row["state"], row["decided_by"]) == ("usable", "王")
-    assert store.utc(row["decided_at"]) == T0
+    assert as_utc(row["decided_at"]) == T0
 
 
 def test_the_gate_asks_about_many_codes_at_once(conn: Connection) -> None:

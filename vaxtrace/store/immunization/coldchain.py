@@ -32,6 +32,7 @@ from sqlalchemy import (
 
 from vaxtrace.core.coldchain import ExcursionState, Reading
 from vaxtrace.core.province import StockState
+from vaxtrace.core.times import as_utc
 from vaxtrace.store.bulk import lock_for_ids
 from vaxtrace.store.immunization.schema import (
     excursion,
@@ -42,11 +43,6 @@ from vaxtrace.store.immunization.schema import (
 from vaxtrace.store.rows import in_batches
 
 HOLDING = (ExcursionState.OPEN.value, ExcursionState.ABNORMAL.value)
-
-
-def utc(value: datetime) -> datetime:
-    """A stored time as an aware UTC datetime (SQLite answers naive UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # --- records and readings -----------------------------------------------------------------
@@ -90,7 +86,7 @@ def readings_between(
         )
         .order_by(r.time)
     )
-    return {utc(time): float(celsius) for time, celsius in conn.execute(query)}
+    return {as_utc(time): float(celsius) for time, celsius in conn.execute(query)}
 
 
 def add_readings(
@@ -165,7 +161,7 @@ def in_stock_count(conn: Connection, unit_uscc: str, until: datetime) -> int:
 
 
 def _held_then(unit_uscc: str, until: datetime) -> dict[str, Any]:
-    return {"unit": unit_uscc, "in_stock": StockState.IN_STOCK.value, "until": utc(until)}
+    return {"unit": unit_uscc, "in_stock": StockState.IN_STOCK.value, "until": as_utc(until)}
 
 
 def add_excursion(conn: Connection, values: Mapping[str, Any], *, hold: bool = True) -> int:

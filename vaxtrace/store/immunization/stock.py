@@ -5,7 +5,7 @@ everything inside them (a recursive walk of ``stock.parent_code``)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -148,7 +148,7 @@ def move_affected(
             "to_holder": to_holder,
             "to_state": to_state.value,
             "now": now,
-            "stepped_at": in_utc(stepped_at),
+            "stepped_at": as_utc(stepped_at),
             "holder": holder_uscc,
             "in_stock": IN_STOCK,
         },
@@ -158,11 +158,6 @@ def move_affected(
 
 STEPPED_AT = bindparam("stepped_at", type_=DateTime(timezone=True))
 """``stepped_at`` bound as the column stores it (on SQLite, text in one format that sorts)."""
-
-
-def in_utc(at: datetime) -> datetime:
-    """A business time as ``stepped_at`` keeps it: in UTC, so that times compare as stored."""
-    return at.astimezone(UTC)
 
 
 def earliest_for_affected(conn: Connection) -> Earliest:
@@ -229,7 +224,7 @@ def put_in_stock(
                 "mah_uscc": mah_uscc,
                 "receipt_id": receipt_id,
                 "updated_at": now,
-                "stepped_at": in_utc(stepped_at),
+                "stepped_at": as_utc(stepped_at),
                 "batch_no": (batches or {}).get(code),
             }
             for code, parent in placement
@@ -267,7 +262,7 @@ def receive_in_transit(
             "in_stock": IN_STOCK,
             "receipt": receipt_id,
             "now": now,
-            "stepped_at": in_utc(stepped_at),
+            "stepped_at": as_utc(stepped_at),
             "holder": holder_uscc,
             "in_transit": StockState.IN_TRANSIT.value,
         },
@@ -508,7 +503,7 @@ def move_affected_from(
         {
             "to_state": to_state.value,
             "now": now,
-            "stepped_at": in_utc(stepped_at),
+            "stepped_at": as_utc(stepped_at),
             "holder": holder_uscc,
             "from_states": list(from_states),
         },

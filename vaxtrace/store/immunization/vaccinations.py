@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, insert, select, text, update
 
 from vaxtrace.core.province import StockState
+from vaxtrace.core.times import as_utc
 from vaxtrace.store.immunization.schema import stock, vaccination_record, vaccination_undo
-from vaxtrace.store.immunization.stock import in_utc
 
 _RECORD = text(
     "INSERT INTO vaccination_record (site_uscc, document_no, code, product_code, mah_uscc, "
@@ -58,7 +58,7 @@ def restore_used(
             stock.c.holder_uscc == holder_uscc,
             stock.c.state == StockState.USED.value,
         )
-        .values(state=StockState.IN_STOCK.value, updated_at=now, stepped_at=in_utc(stepped_at))
+        .values(state=StockState.IN_STOCK.value, updated_at=now, stepped_at=as_utc(stepped_at))
     )
     return int(result.rowcount)
 

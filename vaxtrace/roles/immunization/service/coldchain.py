@@ -41,6 +41,7 @@ from vaxtrace.core.coldchain import (
     rule_book,
 )
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.core.times import as_utc
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.roles.immunization.service.writes import WriteResult
 from vaxtrace.store.engine import read_tx
@@ -424,8 +425,8 @@ def _excursion_body(row: RowMapping) -> dict[str, Any]:
         "rule": row["rule_id"],
         "kind": row["rule_kind"],
         "tier": Tier(row["tier"]).value,
-        "start": store.utc(row["start_time"]).isoformat(),
-        "end": store.utc(row["end_time"]).isoformat(),
+        "start": as_utc(row["start_time"]).isoformat(),
+        "end": as_utc(row["end_time"]).isoformat(),
         "minutes": round(float(row["minutes"]), 2),
         "min_celsius": float(row["min_celsius"]),
         "max_celsius": float(row["max_celsius"]),
@@ -433,5 +434,5 @@ def _excursion_body(row: RowMapping) -> dict[str, Any]:
         "state": row["state"],
         "decided_by": row["decided_by"],
         "decision_reason": row["decision_reason"],
-        "decided_at": None if decided_at is None else store.utc(decided_at).isoformat(),
+        "decided_at": None if decided_at is None else as_utc(decided_at).isoformat(),
     }
