@@ -336,8 +336,8 @@ def received_now(
     the codes they received, containers and contents alike), each as ``(code, container)``,
     containers first. A code stays in its container when the container comes with it; else
     it comes loose (a box that came late is not put back into a case opened at the door)."""
-    done = set(confirmed)
-    new = [c for c in goods.codes if c in _covered(goods, set(scanned)) and c not in done]
+    covered, done = _covered(goods, set(scanned)), set(confirmed)
+    new = [c for c in goods.codes if c in covered and c not in done]
     fresh = set(new)
     return [(code, parent if (parent := goods.parent.get(code)) in fresh else None) for code in new]
 
