@@ -64,7 +64,7 @@ from vaxtrace.roles.trace.exchange_api import trace_exchange_router
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.publishing import platform_coding_rules, platform_products
 from vaxtrace.settings import Settings
-from vaxtrace.web import problems
+from vaxtrace.web import lean, problems
 from vaxtrace.web.identity import system_identity
 from vaxtrace.web.inprocess import (
     LOCAL_BASE,
@@ -283,7 +283,7 @@ def build_app(
         for engine in (s.engine for s in (svc, hub, province, watch) if s is not None):
             engine.dispose()
 
-    app = FastAPI(
+    app = lean.LeanApp(
         title="VaxTrace",
         summary="Vaccine information traceability (疫苗信息化追溯体系)",
         version="0.1.0",

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, TypeAdapter
 
 from vaxtrace.core.errors import DomainError
-from vaxtrace.web import problems
+from vaxtrace.web import lean, problems
 from vaxtrace.web.lean import bearer_token, json_body, known_bearer, lean_route, path_param
 
 TOKENS = {"t-1": "unit-1"}
@@ -25,7 +25,7 @@ class Item(BaseModel):
 
 
 def _app() -> FastAPI:
-    app = FastAPI()
+    app = lean.LeanApp()
     problems.install(app)
 
     def who(authorization: Annotated[str | None, Header()] = None) -> str:
@@ -126,3 +126,16 @@ def test_a_lean_route_is_documented_as_any(client: TestClient) -> None:
 )
 def test_the_bearer_token_of_a_header(header: str | None, token: str | None) -> None:
     assert bearer_token(header) == token
+
+
+def test_a_large_body_is_fastapis(client: TestClient) -> None:
+    padded = b'{"code": "x"' + b" " * lean.LARGEST_BODY + b"}"
+    assert _post(client, padded).json()["way"] == "usual"
+    assert _post(client, b'{"code": "x"}').json()["way"] == "at once"
+
+
+def test_a_lean_route_is_matched_under_a_root_path() -> None:
+    client = TestClient(_app(), root_path="/node")
+    headers = {"Authorization": "Bearer t-1", "Content-Type": "application/json"}
+    answer = client.post("/node/items/a", content=b'{"code": "x"}', headers=headers)
+    assert answer.json()["way"] == "at once"

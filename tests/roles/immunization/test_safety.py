@@ -27,6 +27,7 @@ from vaxtrace.core.coldchain import ExcursionDecision, TemperatureUpload
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import Distribution, ReceivingNote, Vaccination, VaccinationUndo
 from vaxtrace.core.times import Clock
+from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization import safety
 from vaxtrace.store.immunization.schema import batch, dose_check, safety_signal, stock
 
@@ -294,7 +295,9 @@ def test_the_dose_check_reads_the_facts_a_transaction_reads(at_site: Province) -
     codes = [CASE, *BOXES, dose(1), dose(4), dose(99)]
     with at_site.engine.connect() as conn:
         in_transaction = [safety.dose_facts(conn, code) for code in codes]
-    assert [safety.dose_facts_at_once(at_site.engine, code) for code in codes] == in_transaction
+    reads = HeldReads(at_site.engine)
+    assert [safety.dose_facts_at_once(reads, code) for code in codes] == in_transaction
+    reads.close()
     case, box_at_site, box_at_cdc, locked, at_cdc, unknown = in_transaction
     assert case is not None and case.holds_codes and case.holder_uscc == PROVINCE_CDC
     assert box_at_site is not None and box_at_site.holder_uscc == POV

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from vaxtrace.core.coldchain import (
@@ -45,7 +44,7 @@ from vaxtrace.web.identity import (
     bearer_actor_on_loop,
     bearer_staff,
 )
-from vaxtrace.web.lean import json_body, known_bearer, lean_route, path_param
+from vaxtrace.web.lean import json_answer, json_body, known_bearer, lean_route, path_param
 from vaxtrace.web.problems import problem, problem_responses
 
 REJECTED_STATUS = {
@@ -94,7 +93,7 @@ ShipperUscc = Annotated[
 MahUscc = Annotated[str | None, Query(deprecated=True, description="the shipper, as before")]
 
 
-def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
+def _scan_answer(note_no: str, decision: ScanDecision) -> Response:
     """Accepted 201, repeat 200 (nothing new), rejected as a problem naming why; every scan
     is kept in the audit either way."""
     unusable = f"; not usable: {', '.join(decision.flags)}" if decision.flags else ""
@@ -119,7 +118,7 @@ def _scan_answer(note_no: str, decision: ScanDecision) -> JSONResponse:
             note_no=note_no,
             code=decision.code,
         )
-    return JSONResponse(body, status_code=201 if decision.result is ScanResult.ACCEPTED else 200)
+    return json_answer(body, 201 if decision.result is ScanResult.ACCEPTED else 200)
 
 
 Form_ = TypeVar("Form_", bound=BaseModel)
@@ -166,7 +165,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         item = None if who is None else await json_body(request, DoseCheck)
         if who is None or item is None:
             return None
-        return JSONResponse(await check_dose(item, svc, who))
+        return json_answer(await check_dose(item, svc, who))
 
     router.add_api_route(
         "/dose-checks",
@@ -220,7 +219,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         confirmation now would give (none while nothing was scanned)."""
         return svc.receipt(who, note_no, shipper_uscc or mah_uscc)
 
-    def scan(note_no: NoteNo, item: ReceiptScan, svc: Service, who: Actor) -> JSONResponse:
+    def scan(note_no: NoteNo, item: ReceiptScan, svc: Service, who: Actor) -> Response:
         """扫码验收: one code scanned against the note. 201 accepted, 200 a repeat (counted
         once), a problem when rejected (not on the note, unreadable, another unit's note…)."""
         return _scan_answer(note_no, svc.scan(who, note_no, item.code, item.shipper_uscc))

@@ -17,6 +17,7 @@ from vaxtrace.core.province import Unit
 from vaxtrace.roles.immunization.service.lookups import known_unit, parse, require_kind
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import write_tx
+from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization import safety
 
 UNREADABLE_AS_DOSE = frozenset({DoseReason.UNKNOWN_CODE, DoseReason.NOT_A_DOSE})
@@ -65,15 +66,15 @@ def audit(
 
 
 def check_dose(
-    engine: Engine, kept: Appender, acting: Unit | None, actor: str, text: str
+    reads: HeldReads, kept: Appender, acting: Unit | None, actor: str, text: str
 ) -> dict[str, Any]:
     """May the site ``actor`` (``acting``: the unit, None if not of this province) give this
-    dose now? Read-only for the stock, one query for the facts; the decision is kept in the
-    gate's audit (``kept``, written in batches)."""
+    dose now? Read-only for the stock, one query for the facts (through ``reads``); the
+    decision is kept in the gate's audit (``kept``, written in batches)."""
     require_kind(known_unit(acting, actor), OrgKind.POV, "check a dose before vaccinating")
     scanned = parse(text, "code")
     now = datetime.now(UTC)
-    facts = safety.dose_facts_at_once(engine, scanned.value)
+    facts = safety.dose_facts_at_once(reads, scanned.value)
     decision = decide_dose(facts, actor, Label(scanned.batch_no, scanned.expiry), now)
     kept.append(audit_row(actor, scanned.value, "check", [r.value for r in decision.reasons], now))
     batch = None if facts is None else facts.batch

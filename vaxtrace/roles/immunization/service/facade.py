@@ -51,6 +51,7 @@ from vaxtrace.roles.immunization.service import (
 from vaxtrace.roles.immunization.service.writes import SYSTEM_CLOCK, WriteResult
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import read_tx
+from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization import receipts as receipts_store
 from vaxtrace.store.immunization.schema import dose_check
 from vaxtrace.store.immunization.schema import exchange as exchange_tables
@@ -102,6 +103,8 @@ class ImmunizationService:
             lambda uscc: identities.find(engine, uscc), TOKEN_SECONDS
         )
         self.check_audit = Appender(engine, dose_check)
+        self.held_reads = HeldReads(engine)
+        """The dose-check's read, through a connection each thread keeps."""
         """How read-only dose-checks are kept: each in the gate's audit, in batches (a
         vaccination's own decision is kept in its write's transaction)."""
 
@@ -111,9 +114,10 @@ class ImmunizationService:
         self.check_audit.flush()
 
     def close(self) -> None:
-        """Write what is pending (the scans' and dose-checks' audit)."""
+        """Write what is pending (the scans' and dose-checks' audit); close held reads."""
         self.scan_audit.close()
         self.check_audit.close()
+        self.held_reads.close()
 
     @property
     def outbox(self) -> Outbox | None:
@@ -243,7 +247,7 @@ class ImmunizationService:
     def check_dose(self, actor: str, code: str) -> dict[str, Any]:
         """接种前核验: may this site give this dose now (every reason why not)? Audited."""
         return dose_checks.check_dose(
-            self.engine, self.check_audit, self._unit_of(actor), actor, code
+            self.held_reads, self.check_audit, self._unit_of(actor), actor, code
         )
 
     def stock(self, actor: str, code: str | None = None) -> dict[str, Any]:
