@@ -8,8 +8,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, RowMapping, create_engine, event
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import IntegrityError
+
+__all__ = [
+    "Connection",
+    "Engine",
+    "IntegrityError",
+    "RowMapping",
+    "after_commit",
+    "is_sqlite",
+    "make_engine",
+    "read_tx",
+    "write_tx",
+]
+"""What a role's service names of the database: the connection and engine it passes to the
+store's functions, a row, and the one error a write may meet (re-exported, so that nothing
+under ``roles/`` imports SQLAlchemy itself)."""
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
