@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Engine,
     RowMapping,
     Select,
     bindparam,
@@ -26,6 +27,7 @@ from sqlalchemy.sql.elements import BindParameter
 from vaxtrace.core.dose_gate import BatchRecord
 from vaxtrace.core.receipt import ExpectedCode, ReceiptState
 from vaxtrace.core.status import Status
+from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import is_sqlite
 from vaxtrace.store.immunization.safety import as_date
 from vaxtrace.store.immunization.schema import (
@@ -332,3 +334,8 @@ def batch_of_expected(conn: Connection, note_event_id: str, code: str) -> BatchR
         lock=None if row.lock_kind is None else Status(row.lock_kind),
         recall_no=row.recall_no,
     )
+
+
+def scan_audit_appender(engine: Engine, interval: float) -> Appender:
+    """The receipt scans' audit of repeats and rejections, written in batches."""
+    return Appender(engine, receipt_scan, interval)

@@ -8,12 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, insert, select, text, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, insert, select, text, update
 
 from vaxtrace.core.coldchain import ExcursionState
 from vaxtrace.core.dose_gate import BatchRecord, DoseFacts, StockPlace
 from vaxtrace.core.signals import BatchFacts
 from vaxtrace.core.status import Status
+from vaxtrace.store.batched import Appender
 from vaxtrace.store.bulk import bulk_insert, scratch_table
 from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization.schema import batch, dose_check, safety_signal, stock
@@ -79,16 +80,16 @@ def set_batch_values(
     batch_nos: Sequence[str],
     now: datetime,
     *,
-    only_where: Any = None,
+    only_locked_as: str | None = None,
     **values: Any,
 ) -> int:
-    """Set ``values`` on the MAH's batches (made if unknown); answers the codes of them the
-    province holds."""
+    """Set ``values`` on the MAH's batches (made if unknown; with ``only_locked_as``, only on
+    those locked so); answers the codes of them the province holds."""
     ensure_batches(conn, mah_uscc, batch_nos, now)
     for part in in_batches(list(batch_nos)):
         where = and_(batch.c.mah_uscc == mah_uscc, batch.c.batch_no.in_(part))
-        if only_where is not None:
-            where = and_(where, only_where)
+        if only_locked_as is not None:
+            where = and_(where, batch.c.lock_kind == only_locked_as)
         conn.execute(update(batch).where(where).values(updated_at=now, **values))
     return codes_of_batches(conn, mah_uscc, batch_nos)
 
@@ -266,6 +267,11 @@ def dose_check_row(
         "reasons": list(reasons),
         "checked_at": at,
     }
+
+
+def dose_check_audit(engine: Engine) -> Appender:
+    """The gate's audit of read-only dose-checks, written in batches."""
+    return Appender(engine, dose_check)
 
 
 def record_dose_check(conn: Connection, row: dict[str, Any]) -> None:

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.refusal import BILL_NAMES, RefusalNotice, notice_of
 from vaxtrace.exchange.delivery import OnRefused, Refused
 from vaxtrace.exchange.envelope import payload_of
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx, write_tx
 from vaxtrace.store.immunization import alerts as store
 
 MAX_ALERTS = 500

@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import anyio.to_thread
-from sqlalchemy import Engine
 
 from vaxtrace.core.errors import NotFound
 from vaxtrace.core.signals import CertificateFile
-from vaxtrace.store.engine import read_tx
+from vaxtrace.store.engine import Engine, read_tx
 from vaxtrace.store.immunization import safety
 
 FetchCertificate = Callable[[str, str], Awaitable[CertificateFile]]

@@ -20,8 +20,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping
-
 from vaxtrace.core.coldchain import (
     CLOCK_SKEW,
     Evaluation,
@@ -44,7 +42,7 @@ from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from vaxtrace.core.times import as_utc
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.roles.immunization.service.writes import WriteResult
-from vaxtrace.store.engine import read_tx
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.idempotent import apply_once, check_replay
 from vaxtrace.store.immunization import coldchain as store
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import Destruction
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
@@ -35,6 +33,7 @@ from vaxtrace.roles.immunization.service.writes import (
     WriteResult,
     province_write,
 )
+from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.immunization import stock
 
 DISPOSED_AS = {

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from vaxtrace.core.codes import TraceCode
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.dose_gate import DoseDecision, DoseReason, Label, decide_dose
@@ -16,7 +14,7 @@ from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.province import Unit
 from vaxtrace.roles.immunization.service.lookups import known_unit, parse, require_kind
 from vaxtrace.store.batched import Appender
-from vaxtrace.store.engine import write_tx
+from vaxtrace.store.engine import Connection, Engine, write_tx
 from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization import safety
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from vaxtrace.core.receipt import consignment
 from vaxtrace.core.refusal import REFUSAL, RefusalNotice
 from vaxtrace.exchange.envelope import Opened
 from vaxtrace.roles.immunization.service import alerts
 from vaxtrace.roles.immunization.service.signals import placed_batches
+from vaxtrace.store.engine import Connection
 from vaxtrace.store.immunization.receipts import record_expected_codes, record_expected_receipt
 
 Document = RefusalNotice | None

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from vaxtrace.core.coldchain import (
     ExcursionDecision,
     ExcursionState,
@@ -49,12 +47,11 @@ from vaxtrace.roles.immunization.service import (
     sync,
 )
 from vaxtrace.roles.immunization.service.writes import SYSTEM_CLOCK, WriteResult
-from vaxtrace.store.batched import Appender
-from vaxtrace.store.engine import read_tx
+from vaxtrace.store.engine import Connection, Engine, read_tx
 from vaxtrace.store.held_reads import HeldReads
+from vaxtrace.store.immunization import handles
 from vaxtrace.store.immunization import receipts as receipts_store
-from vaxtrace.store.immunization.schema import dose_check
-from vaxtrace.store.immunization.schema import exchange as exchange_tables
+from vaxtrace.store.immunization.safety import dose_check_audit
 from vaxtrace.store.memo import Remembered
 
 
@@ -92,7 +89,7 @@ class ImmunizationService:
         self.undo_window = undo_window
         self.clock = clock
         """What "now" is to the writes, and the clock skew their business times may have."""
-        self.from_platform = FromPlatform(engine, exchange_tables, platform_id, platform_key)
+        self.from_platform = FromPlatform(engine, handles.EXCHANGE, platform_id, platform_key)
         self.outbox = outbox
         self.scan_audit = receipts.ScanAudit(engine)
         """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
@@ -102,7 +99,7 @@ class ImmunizationService:
         self._unit_of: Remembered[str, Unit | None] = Remembered(
             lambda uscc: identities.find(engine, uscc), TOKEN_SECONDS
         )
-        self.check_audit = Appender(engine, dose_check)
+        self.check_audit = dose_check_audit(engine)
         self.held_reads = HeldReads(engine)
         """The dose-check's read, through a connection each thread keeps."""
         """How read-only dose-checks are kept: each in the gate's audit, in batches (a

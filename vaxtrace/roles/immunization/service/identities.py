@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
-
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import PROVINCE_KINDS, Unit
 from vaxtrace.exchange.registry_feed import OwnRegister
 from vaxtrace.roles.immunization.service.lookups import find_unit, unit
-from vaxtrace.store import tokens
-from vaxtrace.store.engine import read_tx, write_tx
-from vaxtrace.store.immunization.organisations import put_organisation
-from vaxtrace.store.immunization.schema import api_token, organisation
+from vaxtrace.store.engine import Engine, read_tx, write_tx
+from vaxtrace.store.immunization import handles
+from vaxtrace.store.immunization.organisations import (
+    put_organisation,
+    store_new_token,
+    token_holder,
+)
 
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def _unit_row(org: Organisation) -> dict[str, Any]:
     return org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
 
 
-UNITS = OwnRegister(organisation, frozenset(PROVINCE_KINDS), _unit_row)
+UNITS = OwnRegister(handles.UNITS, frozenset(PROVINCE_KINDS), _unit_row)
 """The province's CDCs and vaccination sites, as the platform's registry has them."""
 
 
@@ -43,13 +44,13 @@ def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
     """An API token for a unit's staff; only its SHA-256 is stored."""
     with write_tx(engine) as conn:
         unit(conn, org_uscc)
-        return tokens.store_new_token(conn, api_token, org_uscc, label)
+        return store_new_token(conn, org_uscc, label)
 
 
 def authenticate(engine: Engine, token: str) -> str | None:
     """The unit an API token belongs to, if any."""
     with read_tx(engine) as conn:
-        return tokens.token_holder(conn, api_token, token)
+        return token_holder(conn, token)
 
 
 def find(engine: Engine, uscc: str) -> Unit | None:

@@ -7,16 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
-
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.dose_gate import DoseReason, local_date
 from vaxtrace.core.errors import Forbidden, NotFound
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.stock import StockStatus, classify, days_left, near_expiry
 from vaxtrace.roles.immunization.service.lookups import parse, unit
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.engine import Connection, Engine, IntegrityError, read_tx, write_tx
 from vaxtrace.store.immunization import safety, stock
 
 LOOSE_SHOWN = 1000
@@ -113,7 +110,10 @@ def _held(
         judged = classify(facts, on)
         expiry = None if facts.batch is None else facts.batch.expiry_date
         holder, mah, product, batch_no = (
-            row["holder_uscc"], row["mah_uscc"], row["product_code"], row["batch_no"]
+            row["holder_uscc"],
+            row["mah_uscc"],
+            row["product_code"],
+            row["batch_no"],
         )
         key = (holder, mah, product, batch_no, expiry, judged.status)
         line = merged.get(key)

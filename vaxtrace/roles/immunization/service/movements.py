@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import OrgKind, Write
 from vaxtrace.core.dose_gate import Label, local_date, stop_reasons
@@ -43,6 +41,7 @@ from vaxtrace.roles.immunization.service.writes import (
     WriteResult,
     province_write,
 )
+from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.immunization import safety, stock, vaccinations
 
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping
-
 from vaxtrace.core.dose_gate import DoseFacts, Label, StockPlace, local_date, stop_reasons
 from vaxtrace.core.errors import Conflict, Forbidden, NotFound
 from vaxtrace.core.receipt import (
@@ -33,10 +31,9 @@ from vaxtrace.core.receipt import (
     decide_scan,
     verify_receipt,
 )
-from vaxtrace.store.batched import Appender, GroupCommit
-from vaxtrace.store.engine import read_tx
+from vaxtrace.store.batched import GroupCommit
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.immunization import receipts
-from vaxtrace.store.immunization.schema import receipt_scan
 
 MISSING_SHOWN = 50
 """Missing codes an answer names at most (the count is always given)."""
@@ -99,7 +96,7 @@ class ScanAudit:
         self.accepted: GroupCommit[AcceptedScan, ScanDecision] = GroupCommit(
             engine, keep_accepted, "accepted-scans"
         )
-        self.others = Appender(engine, receipt_scan, interval)
+        self.others = receipts.scan_audit_appender(engine, interval)
 
     def flush(self) -> None:
         """Write the repeats and rejections pending now."""

@@ -11,8 +11,6 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, RowMapping
-
 from vaxtrace.core.coldchain import ReceiptTemperature, receipt_temperature_decision
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, examples
@@ -39,6 +37,7 @@ from vaxtrace.roles.immunization.service.writes import (
     WriteResult,
     province_write,
 )
+from vaxtrace.store.engine import Connection, Engine, RowMapping
 from vaxtrace.store.immunization import coldchain as coldchain_store
 from vaxtrace.store.immunization import receipts, stock
 

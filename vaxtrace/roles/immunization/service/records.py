@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
-
-from vaxtrace.store.engine import read_tx
+from vaxtrace.store.engine import Engine, read_tx
 from vaxtrace.store.immunization import vaccinations
 
 

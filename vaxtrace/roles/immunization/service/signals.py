@@ -8,14 +8,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from vaxtrace.core.receipt import Consignment, canonical
 from vaxtrace.core.signals import BatchFacts, SafetySignal, SignalKind, read_signal
 from vaxtrace.core.status import Status
 from vaxtrace.exchange.envelope import Opened
+from vaxtrace.store.engine import Connection
 from vaxtrace.store.immunization import safety
-from vaxtrace.store.immunization.schema import batch
 
 
 def take_note_batches(conn: Connection, mah_uscc: str, note: Mapping[str, Any]) -> None:
@@ -83,7 +81,7 @@ def apply_signal(conn: Connection, signal: SafetySignal, now: datetime) -> int:
                 mah,
                 batch_nos,
                 now,
-                only_where=batch.c.lock_kind == Status.PENDING.value,
+                only_locked_as=Status.PENDING.value,
                 lock_kind=None,
                 lock_reason=None,
             )

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
-
 from vaxtrace.exchange import registry_feed
 from vaxtrace.roles.immunization.service.identities import UNITS
-from vaxtrace.store.immunization.schema import basic_data
+from vaxtrace.store.engine import Engine
+from vaxtrace.store.immunization import handles
 
 
 def follow_registry(
@@ -18,4 +17,4 @@ def follow_registry(
 ) -> dict[str, Any]:
     """Apply every change of the platform's registry after the last one applied."""
     take = registry_feed.represented_organisations(system_id, UNITS)
-    return registry_feed.follow_registry(engine, basic_data, source, fetch, take)
+    return registry_feed.follow_registry(engine, handles.REGISTRY_COPY, source, fetch, take)

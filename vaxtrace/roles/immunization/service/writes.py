@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping
-
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.province import Unit
 from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.immunization.service.lookups import unit
-from vaxtrace.store.engine import read_tx
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.idempotent import apply_once, check_replay
 from vaxtrace.store.immunization import writes as log
 
