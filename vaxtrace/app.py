@@ -36,6 +36,8 @@ from vaxtrace.exchange.transport import (
     network_async_client,
 )
 from vaxtrace.ledger.checkpoint import VerifierKey
+from vaxtrace.log.api import ledger_router
+from vaxtrace.log.service import LedgerService
 from vaxtrace.node import (
     LOCAL_SYSTEMS,
     ROLES,
@@ -53,8 +55,6 @@ from vaxtrace.node import (
 )
 from vaxtrace.roles.immunization.api import immunization_router
 from vaxtrace.roles.immunization.service import ImmunizationService
-from vaxtrace.roles.ledger.api import ledger_router
-from vaxtrace.roles.ledger.service import LedgerService
 from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.supervision.api import supervision_router

@@ -465,7 +465,7 @@ def ledger_check_proof(
 ) -> None:
     """Check a proof bundle offline: no database, nothing but the file (and a pinned key)."""
     from vaxtrace.ledger.checkpoint import NoteError, VerifierKey
-    from vaxtrace.roles.ledger.service import check_proof
+    from vaxtrace.ledger.proofs import check_proof
 
     try:
         bundle = json.loads(file.read_text())

@@ -21,8 +21,8 @@ from vaxtrace.core.datasets import Lock, Organisation
 from vaxtrace.core.dose_gate import local_date
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.ledger.checkpoint import NoteError
+from vaxtrace.ledger.proofs import check_proof
 from vaxtrace.node import LOCAL_SYSTEMS, ROLES
-from vaxtrace.roles.ledger.service import check_proof
 from vaxtrace.roles.trace.service import locks
 from vaxtrace.settings import Settings
 from vaxtrace.sim import catalogue

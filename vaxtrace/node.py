@@ -22,8 +22,8 @@ from vaxtrace.exchange.delivery import PLATFORM, Outbox, RetryPolicy, Send
 from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier, Verifier
 from vaxtrace.exchange.transport import Clients, batch_path, batch_sender, mtls_clients
 from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey, ed25519_key_at
+from vaxtrace.log.service import CheckpointPolicy, LedgerService
 from vaxtrace.roles.immunization.service import ImmunizationService
-from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.roles.trace.service import TraceService

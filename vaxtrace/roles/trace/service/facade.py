@@ -38,7 +38,7 @@ from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.exchange.registry_feed import Fetch
-from vaxtrace.roles.ledger.service import LedgerService
+from vaxtrace.log.service import LedgerService
 from vaxtrace.roles.trace.service import (
     commissioning,
     corrections,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from vaxtrace.core.datasets import MAX_ID
-from vaxtrace.roles.ledger.service import LedgerService
+from vaxtrace.log.service import LedgerService
 
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 

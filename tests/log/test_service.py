@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, event, text
 
 from vaxtrace.ledger.checkpoint import Checkpoint, Note, NoteError, SigningKey
-from vaxtrace.roles.ledger.service import CheckpointPolicy, LedgerService, check_proof
+from vaxtrace.ledger.proofs import check_proof
+from vaxtrace.log.service import CheckpointPolicy, LedgerService
 from vaxtrace.store.engine import make_engine, read_tx, write_tx
 from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade

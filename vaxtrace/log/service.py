@@ -3,14 +3,11 @@ verify, and witness other nodes' logs (a fork or a rollback is never countersign
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-
-from sqlalchemy import Connection, Engine
 
 from vaxtrace.core.errors import Conflict, DomainError, NotFound
 from vaxtrace.ledger import merkle
@@ -22,16 +19,9 @@ from vaxtrace.ledger.checkpoint import (
     SigningKey,
     VerifierKey,
 )
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.ledger.proofs import b64
+from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
 from vaxtrace.store.ledger import Ledger, Verdict, verify_log
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def unb64(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,25 +310,3 @@ def _timestamp(value: datetime) -> float:
 def _iso(value: datetime) -> str:
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return aware.isoformat()
-
-
-def check_proof(bundle: dict[str, Any], pinned_key: VerifierKey | None = None) -> Checkpoint:
-    """Verify a proof bundle offline: the checkpoint's signature, then the event's inclusion.
-
-    Returns the checkpoint proven against; raises :class:`NoteError` saying what failed.
-    """
-    try:
-        key = pinned_key or VerifierKey.parse(bundle["log_key"])
-        note = Note.parse(bundle["checkpoint"])
-        key.verify(Note(note.body, tuple(s for s in note.signatures if s.key_hash == key.key_hash)))
-        checkpoint = Checkpoint.parse_body(note.body)
-        leaf = merkle.leaf_hash(unb64(bundle["document"]))
-        proof = [unb64(p) for p in bundle["proof"]]
-        index, size = int(bundle["leaf_index"]), int(bundle["tree_size"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise NoteError(f"not a proof bundle: {exc}") from exc
-    if size != checkpoint.size:
-        raise NoteError(f"proof is for size {size}, checkpoint is size {checkpoint.size}")
-    if not merkle.verify_inclusion(index, size, leaf, proof, checkpoint.root):
-        raise NoteError("the inclusion proof does not lead to the checkpoint's root")
-    return checkpoint

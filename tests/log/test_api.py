@@ -13,7 +13,7 @@ from vaxtrace.app import build_app
 from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.ledger import merkle
 from vaxtrace.ledger.checkpoint import Checkpoint, Note, VerifierKey
-from vaxtrace.roles.ledger.service import check_proof
+from vaxtrace.ledger.proofs import check_proof
 from vaxtrace.settings import Settings
 from vaxtrace.sim.province import build_province
 
