@@ -11,6 +11,7 @@ from vaxtrace.core.errors import DomainError
 from vaxtrace.core.registry import ConnectedSystem
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.roles.platform.service.certificates import certificate_source
 from vaxtrace.sim.catalogue import make_uscc
 from vaxtrace.store.engine import write_tx
 from vaxtrace.store.platform import routes
@@ -50,19 +51,19 @@ def test_the_holder_and_a_supervisor_are_sent_to_the_mahs_trace_system(
     hub: PlatformService,
 ) -> None:
     for caller in (PROVINCE, SUPERVISION):
-        found = hub._certificate_source(caller, (MAH_A, "B2024001"))
+        found = certificate_source(hub.engine, caller, (MAH_A, "B2024001"))
         assert found.rstrip("/") == "https://trace-a.example:8443"
 
 
 def test_a_system_the_batch_never_went_to_is_refused(hub: PlatformService) -> None:
     with pytest.raises(DomainError) as refused:
-        hub._certificate_source(OTHER_PROVINCE, (MAH_A, "B2024001"))
+        certificate_source(hub.engine, OTHER_PROVINCE, (MAH_A, "B2024001"))
     assert (refused.value.reason, refused.value.field) == ("not_a_holder", "batch_no")
 
 
 def test_a_mah_no_trace_system_represents_is_unknown(hub: PlatformService) -> None:
     unrepresented = make_uscc("91330100MA1X00009")
     with pytest.raises(DomainError) as refused:
-        hub._certificate_source(SUPERVISION, (unrepresented, "B1"))
+        certificate_source(hub.engine, SUPERVISION, (unrepresented, "B1"))
     assert (refused.value.reason, refused.value.field) == ("unknown_mah", "mah_uscc")
-    assert hub._certificate_source(SUPERVISION, (MAH_B, "B1")).startswith("https://trace-b")
+    assert certificate_source(hub.engine, SUPERVISION, (MAH_B, "B1")).startswith("https://trace-b")

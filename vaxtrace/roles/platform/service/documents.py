@@ -1,0 +1,100 @@
+"""What the exchange carries (数据交换的单据): which system may send which document, the
+checks of an envelope's one document, and the step of the chain it records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from vaxtrace.core.downstream import DownstreamEvent, read_event
+from vaxtrace.core.errors import DomainError, Forbidden
+from vaxtrace.core.registry import SystemRole
+from vaxtrace.core.signals import SafetySignal, read_signal
+from vaxtrace.core.supervision import SHIPPING_NOTE, Step
+from vaxtrace.exchange.envelope import Ed25519Verifier, Opened
+
+DOCUMENTS = {
+    "shipping_note": SystemRole.TRACE.value,
+    "downstream_event": SystemRole.IMMUNIZATION.value,
+    "safety_signal": SystemRole.TRACE.value,
+}
+"""What the exchange carries, and the role of system that may send it."""
+
+
+def exchange_verifier(system: Any, alg: str, key_id: str) -> Ed25519Verifier | None:
+    """The registered exchange key of a system, if the envelope names it."""
+    key = system.get("exchange_key")
+    if not key or alg != "Ed25519":
+        return None
+    verifier = Ed25519Verifier.from_text(key)
+    return verifier if verifier.key_id == key_id else None
+
+
+def checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySignal | None:
+    """Check the one document an envelope carries (only the systems that make it may send
+    it); answers a province's report or a MAH's safety signal read, None for a shipping
+    note."""
+    payload = opened.payload
+    kinds = [k for k in DOCUMENTS if isinstance(payload, dict) and k in payload]
+    if len(kinds) != 1:
+        raise DomainError(
+            "unknown_document",
+            f"the payload carries one of {', '.join(DOCUMENTS)}",
+            field="payload",
+        )
+    if DOCUMENTS[kinds[0]] != role:
+        raise Forbidden(
+            "wrong_sender_role",
+            f"a {kinds[0]} comes from a {DOCUMENTS[kinds[0]]} system, not a {role} system",
+            field="payload",
+        )
+    if kinds[0] == "shipping_note":
+        return None
+    if kinds[0] == "safety_signal":
+        signal = read_signal(payload)
+        if signal.mah_uscc != opened.header["data_owner"]:
+            raise Forbidden(
+                "owner_mismatch",
+                "a MAH's signal concerns that MAH's goods (data_owner)",
+                field="payload.safety_signal.mah_uscc",
+            )
+        return signal
+    event = read_event(payload)
+    if event.org_uscc != opened.header["data_owner"]:
+        raise Forbidden(
+            "owner_mismatch",
+            "a province reports for the organisation that did the step (data_owner)",
+            field="payload.downstream_event.org_uscc",
+        )
+    return event
+
+
+def step_of(opened: Opened, report: DownstreamEvent | None) -> tuple[Step, str]:
+    """The step an envelope records, and whose place it happened at (a report's doer, a
+    note's consignee). A report was read in full already; a note lacking what a step needs,
+    or with values no step can have, is refused."""
+    if report is not None:
+        fields = report.model_dump(include={"document_no", "business_time", "codes"})
+        step = Step.model_construct(
+            bill_type=report.bill_type.value, org_uscc=report.org_uscc, **fields
+        )
+        return step, report.org_uscc
+    note = opened.payload["shipping_note"]
+    try:
+        step = Step.model_validate(
+            {
+                "bill_type": SHIPPING_NOTE,
+                "org_uscc": opened.header["data_owner"],
+                "document_no": note["document_no"],
+                "business_time": note["business_time"],
+                "codes": note["codes"],
+            }
+        )
+        return step, str(note["consignee_uscc"])
+    except (KeyError, TypeError, ValidationError) as exc:
+        raise DomainError(
+            "malformed_note",
+            f"a shipping note names its consignee, number, time and codes: {exc}",
+            field="payload.shipping_note",
+        ) from exc

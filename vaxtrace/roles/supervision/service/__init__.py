@@ -1,0 +1,30 @@
+"""Use cases of the supervision system (监管系统): take the steps of the chain the platform
+copies to it, and the refusals of reports between nodes (findings), once each, and show each
+regulator those inside its division.
+
+One module per concern: ``receiving`` (what the platform copies here: steps, findings, MAHs'
+safety signals), ``regulators`` (the regulators, from the registry or registered here, and
+their staff's API tokens), ``views`` (what a regulator sees). ``SupervisionService`` (in
+``facade``) gathers them.
+"""
+
+from vaxtrace.roles.supervision.service.facade import SupervisionService
+from vaxtrace.roles.supervision.service.receiving import (
+    EXCHANGE_REFUSAL,
+    SIGNAL_KIND,
+    Copied,
+    SignalCopy,
+)
+from vaxtrace.roles.supervision.service.regulators import REGULATORS
+from vaxtrace.roles.supervision.service.views import MAX_FINDINGS, MAX_STEPS
+
+__all__ = [
+    "EXCHANGE_REFUSAL",
+    "MAX_FINDINGS",
+    "MAX_STEPS",
+    "REGULATORS",
+    "SIGNAL_KIND",
+    "Copied",
+    "SignalCopy",
+    "SupervisionService",
+]

@@ -1,0 +1,70 @@
+"""``SupervisionService``: the use cases of the supervision system (监管系统) gathered into the
+one object the API, CLI and federation use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vaxtrace.core.datasets import Organisation
+from vaxtrace.exchange.delivery import FromPlatform
+from vaxtrace.exchange.envelope import Verifier
+from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.exchange.registry_feed import Fetch
+from vaxtrace.roles.supervision.service import receiving, regulators, views
+from vaxtrace.store.engine import Engine
+from vaxtrace.store.supervision.exchange import INBOX
+
+
+class SupervisionService:
+    """The supervision node: what it was told, and who may see which part."""
+
+    def __init__(self, engine: Engine, platform_id: str, platform_key: Verifier | None) -> None:
+        self.engine = engine
+        self.from_platform = FromPlatform(engine, INBOX, platform_id, platform_key)
+
+    # --- the exchange (mutual TLS) ---------------------------------------------------------
+
+    def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
+        """Steps and findings the platform copied here, in sequence order; each taken once,
+        all or none."""
+        return self.from_platform.take(
+            caller.system_id, envelopes, receiving.read, receiving.record
+        )
+
+    # --- regulators and their staff ----------------------------------------------------------
+
+    def register_organisation(self, org: Organisation) -> dict[str, Any]:
+        """Add or update a regulator (药品监督管理部门) whose staff use this system."""
+        return regulators.register_organisation(self.engine, org)
+
+    def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
+        """Apply the platform's basic-data changes since the last sync, taking the regulators
+        system ``system_id`` represents there and every later change of one it serves."""
+        return regulators.sync_registry(self.engine, system_id, source, fetch)
+
+    def issue_token(self, org_uscc: str, label: str = "api") -> str:
+        """An API token for a regulator's staff; only its SHA-256 is stored."""
+        return regulators.issue_token(self.engine, org_uscc, label)
+
+    def authenticate(self, token: str) -> str | None:
+        return regulators.authenticate(self.engine, token)
+
+    # --- what a regulator sees -----------------------------------------------------------------
+
+    def steps(
+        self,
+        actor: str,
+        *,
+        bill_type: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """The steps done inside the actor's division, newest first, a page at a time."""
+        return views.steps(self.engine, actor, bill_type=bill_type, before=before, limit=limit)
+
+    def findings(
+        self, actor: str, *, before: int | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """What went wrong inside the actor's division (reports refused by their receiver,
+        where the unit that did the step is), newest first, a page at a time."""
+        return views.findings(self.engine, actor, before=before, limit=limit)

@@ -1,0 +1,140 @@
+"""What the platform copies to the supervision system (监管数据采集): the steps of the chain,
+the refusals of reports between nodes (findings) and MAHs' safety signals, each read from its
+envelope and kept once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.refusal import FINDING, RefusalFinding
+from vaxtrace.core.signals import SafetySignal, read_signal
+from vaxtrace.core.supervision import SupervisedStep
+from vaxtrace.exchange.envelope import Opened
+from vaxtrace.store.engine import Connection
+from vaxtrace.store.supervision import findings, steps
+
+EXCHANGE_REFUSAL = "exchange_refusal"
+"""The kind of finding a report refused by its receiver is."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalCopy:
+    """A MAH's safety signal (a lock, a recall, …) about goods in ``division_code``."""
+
+    signal: SafetySignal
+    division_code: str
+
+
+Copied = SupervisedStep | RefusalFinding | SignalCopy
+"""What the platform copies here: a step of the chain, a refusal between nodes, or a MAH's
+safety signal about goods in the area."""
+
+SIGNAL_KIND = "mah_{}"
+"""The kind of finding a MAH's safety signal is kept as (mah_lock, mah_recall, …)."""
+
+
+def read(opened: Opened) -> Copied:
+    """The one thing an envelope from the platform carries (a malformed one is refused)."""
+    payload = opened.payload
+    if isinstance(payload, dict) and FINDING in payload:
+        return _read_finding(payload[FINDING])
+    if isinstance(payload, dict) and "safety_signal" in payload:
+        division = DivisionCode(str(payload.get("division_code", ""))).value
+        return SignalCopy(read_signal(payload), division)
+    return _read_step(payload)
+
+
+def record(conn: Connection, opened: Opened, copied: Copied) -> dict[str, Any]:
+    """Keep what was read, in the inbox's transaction."""
+    if isinstance(copied, RefusalFinding):
+        return _record_finding(conn, opened, copied)
+    if isinstance(copied, SignalCopy):
+        return _record_signal(conn, opened, copied)
+    return _record_step(conn, opened, copied)
+
+
+def _record_signal(conn: Connection, opened: Opened, copy: SignalCopy) -> dict[str, Any]:
+    """A MAH's lock, unlock or recall of goods in the area, kept beside the findings for the
+    regulators who see that division."""
+    signal = copy.signal
+    findings.add_finding(
+        conn,
+        event_id=opened.header["event_id"],
+        kind=SIGNAL_KIND.format(signal.kind.value),
+        org_uscc=signal.mah_uscc,
+        division_code=copy.division_code,
+        reason=(signal.lock_kind or signal.status or signal.kind).value,
+        bill_type=None,
+        document_no=signal.document_no,
+        detail=signal.model_dump(mode="json") | {"codes": list(signal.codes or ())},
+        found_at=_utc(signal.business_time),
+    )
+    return {}
+
+
+def _read_finding(value: Any) -> RefusalFinding:
+    try:
+        found = RefusalFinding.model_validate(value)
+    except ValidationError as exc:
+        raise DomainError(
+            "malformed_finding",
+            f"the payload carries no valid refusal_finding: {exc.errors()[0]['msg']}",
+            field="payload.refusal_finding",
+        ) from exc
+    if not found.org_uscc:
+        raise DomainError(
+            "malformed_finding",
+            "a finding names the unit that did the step",
+            field="payload.refusal_finding.org_uscc",
+        )
+    return found
+
+
+def _record_finding(conn: Connection, opened: Opened, found: RefusalFinding) -> dict[str, Any]:
+    assert found.org_uscc is not None
+    findings.add_finding(
+        conn,
+        event_id=opened.header["event_id"],
+        kind=EXCHANGE_REFUSAL,
+        org_uscc=found.org_uscc,
+        division_code=found.division_code,
+        reason=found.reason,
+        bill_type=found.bill_type,
+        document_no=found.document_no,
+        detail=found.model_dump(mode="json"),
+        found_at=_utc(found.refused_at),
+    )
+    return {}
+
+
+def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict[str, Any]:
+    steps.add_step(
+        conn,
+        event_id=opened.header["event_id"],
+        reported_by=opened.payload.get("forwarded_from", {}).get("system_id", ""),
+        data_owner=opened.header["data_owner"],
+        # in UTC: SQLite keeps a time's digits, not its offset
+        step=step.model_dump(mode="python") | {"business_time": _utc(step.business_time)},
+    )
+    return {}
+
+
+def _read_step(payload: Any) -> SupervisedStep:
+    try:
+        return SupervisedStep.model_validate(payload.get("supervised_step"))
+    except (ValidationError, AttributeError) as exc:
+        raise DomainError(
+            "malformed_step",
+            "the payload carries no valid supervised_step",
+            field="payload.supervised_step",
+        ) from exc
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)

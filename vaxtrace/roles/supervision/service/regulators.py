@@ -1,0 +1,63 @@
+"""The regulators (药品监督管理部门) whose staff use the supervision system, as registered
+here or taken from the platform's registry, and their staff's API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.exchange import registry_feed
+from vaxtrace.exchange.registry_feed import Fetch, OwnRegister
+from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
+from vaxtrace.store.supervision import regulators as store
+
+
+def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
+    """Add or update a regulator (药品监督管理部门) whose staff use this system."""
+    if org.kind is not OrgKind.REGULATOR:
+        raise DomainError(
+            "not_a_regulator",
+            f"the supervision system serves regulators, not a {org.kind.value}",
+            field="kind",
+        )
+    row = _regulator_row(org)
+    with write_tx(engine) as conn:
+        store.put_regulator(conn, row)
+    return row
+
+
+def _regulator_row(org: Organisation) -> dict[str, Any]:
+    return {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
+
+
+REGULATORS = OwnRegister(store.REGISTER, frozenset({OrgKind.REGULATOR}), _regulator_row)
+"""The regulators whose staff use this system, as the platform's registry has them."""
+
+
+def sync_registry(engine: Engine, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
+    """Apply the platform's basic-data changes since the last sync, taking the regulators
+    system ``system_id`` represents there and every later change of one it serves."""
+    take = registry_feed.represented_organisations(system_id, REGULATORS)
+    return registry_feed.follow_registry(engine, store.REGISTRY_COPY, source, fetch, take)
+
+
+def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
+    """An API token for a regulator's staff; only its SHA-256 is stored."""
+    with write_tx(engine) as conn:
+        division(conn, org_uscc)
+        return store.new_token(conn, org_uscc, label)
+
+
+def authenticate(engine: Engine, token: str) -> str | None:
+    """The regulator an API token belongs to, if any."""
+    with read_tx(engine) as conn:
+        return store.token_holder(conn, token)
+
+
+def division(conn: Connection, uscc: str) -> str:
+    """The division a regulator oversees; an unknown regulator is not found."""
+    found = store.division_of(conn, uscc)
+    if found is None:
+        raise NotFound("unknown_regulator", f"{uscc} is not a registered regulator", field="uscc")
+    return found

@@ -1,0 +1,99 @@
+"""What a regulator sees (监管查询): the steps and the findings inside its division (province,
+city or county), newest first, a page at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.refusal import BILL_NAMES
+from vaxtrace.roles.supervision.service.regulators import division
+from vaxtrace.store.engine import Engine, read_tx
+from vaxtrace.store.supervision import findings as findings_store
+from vaxtrace.store.supervision import steps as steps_store
+
+MAX_STEPS = 1000
+"""Steps one page of ``steps`` answers at most."""
+
+MAX_FINDINGS = 1000
+"""Findings one page of ``findings`` answers at most."""
+
+
+def steps(
+    engine: Engine,
+    actor: str,
+    *,
+    bill_type: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """The steps done inside the actor's division, newest first, a page at a time."""
+    with read_tx(engine) as conn:
+        area = division(conn, actor)
+        rows = steps_store.steps_in(
+            conn,
+            DivisionCode(area).area_prefix,
+            bill_type=bill_type,
+            before=before,
+            limit=min(max(limit, 1), MAX_STEPS),
+        )
+    return {"division_code": area, "steps": [_step_view(r) for r in rows]}
+
+
+def findings(
+    engine: Engine, actor: str, *, before: int | None = None, limit: int = 100
+) -> dict[str, Any]:
+    """What went wrong inside the actor's division (reports refused by their receiver,
+    where the unit that did the step is), newest first, a page at a time."""
+    with read_tx(engine) as conn:
+        area = division(conn, actor)
+        rows = findings_store.findings_in(
+            conn,
+            DivisionCode(area).area_prefix,
+            before=before,
+            limit=min(max(limit, 1), MAX_FINDINGS),
+        )
+    return {"division_code": area, "findings": [_finding_view(r) for r in rows]}
+
+
+def _finding_view(row: Any) -> dict[str, Any]:
+    detail = row["detail"]
+    return {
+        "id": int(row["id"]),
+        "kind": row["kind"],
+        "org_uscc": row["org_uscc"],
+        "division_code": row["division_code"],
+        "bill_type": row["bill_type"],
+        "bill": BILL_NAMES.get(row["bill_type"] or ""),
+        "document_no": row["document_no"],
+        "codes": list(detail.get("codes") or []),
+        "code_count": int(detail.get("code_count") or 0),
+        "reason": row["reason"],
+        "field": detail.get("field"),
+        "detail": detail.get("detail"),
+        "refused_by": detail.get("receiver_system_id"),
+        "reported_by": detail.get("origin_system_id"),
+        "advice": detail.get("advice"),
+        "found_at": _aware(row["found_at"]).isoformat(),
+        "received_at": _aware(row["received_at"]).isoformat(),
+    }
+
+
+def _step_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": int(row["id"]),
+        "event_id": row["event_id"],
+        "bill_type": row["bill_type"],
+        "org_uscc": row["org_uscc"],
+        "division_code": row["division_code"],
+        "document_no": row["document_no"],
+        "business_time": _aware(row["business_time"]).isoformat(),
+        "codes": list(row["codes"]),
+        "data_owner": row["data_owner"],
+        "reported_by": row["reported_by"],
+    }
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
