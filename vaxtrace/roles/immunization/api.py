@@ -3,10 +3,9 @@ TLS), and the writes and views of the province's CDCs and vaccination sites (bea
 
 # No "from __future__ import annotations": routes are built in a function (see ledger/api.py).
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from vaxtrace.core.coldchain import (
     ExcursionDecision,
@@ -15,7 +14,6 @@ from vaxtrace.core.coldchain import (
     TemperatureUpload,
 )
 from vaxtrace.core.datasets import Destruction, Uscc
-from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import (
     DamageReport,
     Distribution,
@@ -28,11 +26,23 @@ from vaxtrace.core.province import (
     Vaccination,
     VaccinationUndo,
 )
-from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
 from vaxtrace.core.refusal import Acknowledgement, AlertState
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.immunization.http import (
+    CERTIFICATE_PROBLEMS,
+    NOTE_NO,
+    AlertId,
+    BatchNo,
+    ExcursionId,
+    MahUscc,
+    NoteNo,
+    ShipperUscc,
+    form_model,
+    problems_of,
+    scan_answer,
+)
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.immunization.service.alerts import MAX_ALERTS
 from vaxtrace.roles.immunization.service.coldchain import CSV_MAX_BYTES
@@ -45,95 +55,7 @@ from vaxtrace.web.identity import (
     bearer_staff,
 )
 from vaxtrace.web.lean import json_answer, json_body, known_bearer, lean_route, path_param
-from vaxtrace.web.problems import problem, problem_responses
-
-REJECTED_STATUS = {
-    ScanReason.UNKNOWN_NOTE: 404,
-    ScanReason.WRONG_CONSIGNEE: 403,
-    ScanReason.NOTE_CLOSED: 409,
-}
-"""HTTP status of a rejected scan by its reason; 422 for the others (the code itself)."""
-
-NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单号")]
-NOTE_NO: TypeAdapter[str] = TypeAdapter(NoteNo)
-ExcursionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="温度超标编号")]
-AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the alert's id")]
-
-
-STAFF_PROBLEMS = {
-    401: "no or unknown bearer token",
-    403: "another unit's, or another user's, to act on",
-    404: "no such thing at your unit",
-    409: "it clashes with what is recorded (the reason says what)",
-    422: "a field refused (named in `field`); nothing written",
-}
-"""What a staff route's problem answers mean, by status."""
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries of the problem answers (RFC 9457) a staff route gives."""
-    return problem_responses({status: STAFF_PROBLEMS[status] for status in statuses})
-
-
-BatchNo = Annotated[str, Path(min_length=1, max_length=20, description="批号")]
-CERTIFICATE_PROBLEMS = {
-    401: "no or unknown bearer token",
-    404: "the province holds and expects no goods of the batch (`unknown_batch`), or no lot "
-    "release of it is on file (`no_lot_release`)",
-    409: "the certificate received is not the one the batch data named "
-    "(`certificate_mismatch`): do not rely on it",
-    503: "the platform or the MAH's trace system did not answer; try again shortly",
-}
-"""What a certificate ask answers besides the file, for OpenAPI."""
-
-ShipperUscc = Annotated[
-    str | None,
-    Query(description="发货单位 (a MAH or a CDC): only when two shippers' notes share a number"),
-]
-MahUscc = Annotated[str | None, Query(deprecated=True, description="the shipper, as before")]
-
-
-def _scan_answer(note_no: str, decision: ScanDecision) -> Response:
-    """Accepted 201, repeat 200 (nothing new), rejected as a problem naming why; every scan
-    is kept in the audit either way."""
-    unusable = f"; not usable: {', '.join(decision.flags)}" if decision.flags else ""
-    body = {
-        "note_no": note_no,
-        "result": decision.result.value,
-        "reason": decision.reason.value,
-        "code": decision.code,
-        "message": decision.message + unusable,
-        "flags": list(decision.flags),
-    }
-    if decision.result is ScanResult.REJECTED:
-        status = REJECTED_STATUS.get(decision.reason, 422)
-        field = None if decision.reason in REJECTED_STATUS else "code"
-        return problem(
-            status,
-            decision.reason.value,
-            "scan rejected",
-            decision.message,
-            field,
-            result=decision.result.value,
-            note_no=note_no,
-            code=decision.code,
-        )
-    return json_answer(body, 201 if decision.result is ScanResult.ACCEPTED else 200)
-
-
-Form_ = TypeVar("Form_", bound=BaseModel)
-
-
-def _form_model(model: type[Form_], fields: dict[str, Any]) -> Form_:
-    """A model from a multipart form's fields, refused as the JSON body's would be."""
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise DomainError(
-            "invalid_" + first["type"], f"{field}: {first['msg']}", field=field
-        ) from exc
+from vaxtrace.web.problems import problem_responses
 
 
 def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
@@ -201,13 +123,13 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- receipt with scan verification (bearer) ----------------------------------------------
 
-    @router.get("/receipts", responses=_problems(401))
+    @router.get("/receipts", responses=problems_of(401))
     def receipts(svc: Service, who: Actor) -> list[dict[str, Any]]:
         """What your CDC or site is to receive, oldest first: MAHs' shipping notes and CDCs'
         distributions, each with its ``state`` (open, partial, received)."""
         return svc.expected(who)
 
-    @router.get("/receipts/{note_no}", responses=_problems(401, 403, 404, 409, 422))
+    @router.get("/receipts/{note_no}", responses=problems_of(401, 403, 404, 409, 422))
     def receipt(
         note_no: NoteNo,
         svc: Service,
@@ -222,7 +144,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     def scan(note_no: NoteNo, item: ReceiptScan, svc: Service, who: Actor) -> Response:
         """扫码验收: one code scanned against the note. 201 accepted, 200 a repeat (counted
         once), a problem when rejected (not on the note, unreadable, another unit's note…)."""
-        return _scan_answer(note_no, svc.scan(who, note_no, item.code, item.shipper_uscc))
+        return scan_answer(note_no, svc.scan(who, note_no, item.code, item.shipper_uscc))
 
     async def scan_at_once(request: Request) -> Response | None:
         """:func:`scan` for a request with a known token, a good note number and a readable
@@ -237,7 +159,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         if item is None:
             return None
         decision = await svc.scan_on_loop(who, note_no, item.code, item.shipper_uscc)
-        return _scan_answer(note_no, decision)
+        return scan_answer(note_no, decision)
 
     router.add_api_route(
         "/receipts/{note_no}/scans",
@@ -248,7 +170,9 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     )
 
     @router.post(
-        "/receipts/{note_no}/confirm", status_code=201, responses=_problems(401, 403, 404, 409, 422)
+        "/receipts/{note_no}/confirm",
+        status_code=201,
+        responses=problems_of(401, 403, 404, 409, 422),
     )
     def confirm(
         note_no: NoteNo, item: ReceiptConfirmation, svc: Service, who: Actor, response: Response
@@ -278,14 +202,14 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- movements (bearer) ------------------------------------------------------------------
 
-    @router.post("/distributions", status_code=201, responses=_problems(401, 404, 409, 422))
+    @router.post("/distributions", status_code=201, responses=problems_of(401, 404, 409, 422))
     def distribute(
         item: Distribution, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area."""
         return write_answer(svc.distribute(who, item), response)
 
-    @router.post("/vaccinations", status_code=201, responses=_problems(401, 403, 404, 409, 422))
+    @router.post("/vaccinations", status_code=201, responses=problems_of(401, 403, 404, 409, 422))
     def vaccinate(
         item: Vaccination, svc: Service, who: StaffMember, response: Response
     ) -> dict[str, Any]:
@@ -296,7 +220,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         return write_answer(svc.vaccinate(who.org_uscc, item, who.user), response)
 
     @router.post(
-        "/vaccination-undos", status_code=201, responses=_problems(401, 403, 404, 409, 422)
+        "/vaccination-undos", status_code=201, responses=problems_of(401, 403, 404, 409, 422)
     )
     def undo_vaccination(
         item: VaccinationUndo, svc: Service, who: StaffMember, response: Response
@@ -306,7 +230,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         ``undo_window_passed``); the dose is in stock again and the undo (323) is reported."""
         return write_answer(svc.undo_vaccination(who.org_uscc, item, who.user), response)
 
-    @router.get("/vaccinations", responses=_problems(401, 422))
+    @router.get("/vaccinations", responses=problems_of(401, 422))
     def vaccination_records(
         svc: Service,
         who: Actor,
@@ -316,14 +240,14 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """接种记录 of your site, newest first; one recipient's with ``vaccinee_ref``."""
         return svc.vaccination_records(who, vaccinee_ref, limit)
 
-    @router.post("/returns", status_code=201, responses=_problems(401, 409, 422))
+    @router.post("/returns", status_code=201, responses=problems_of(401, 409, 422))
     def return_goods(
         item: GoodsReturn, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """202 退货出库: back to a CDC above, or to the MAH that supplied the goods."""
         return write_answer(svc.return_goods(who, item), response)
 
-    @router.post("/damage-reports", status_code=201, responses=_problems(401, 409, 422))
+    @router.post("/damage-reports", status_code=201, responses=problems_of(401, 409, 422))
     def report_damage(
         item: DamageReport, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
@@ -389,7 +313,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
             "document_no": document_no,
             "related_document_no": related_document_no,
         }
-        header = _form_model(TemperatureHeader, fields)
+        header = form_model(TemperatureHeader, fields)
         content = file.file.read(CSV_MAX_BYTES + 1)
         return write_answer(svc.record_logger_file(who, header, content), response)
 
@@ -427,7 +351,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- refusal alerts (bearer) ---------------------------------------------------------------
 
-    @router.get("/alerts", responses=_problems(401, 422))
+    @router.get("/alerts", responses=problems_of(401, 422))
     def alerts(
         svc: Service,
         who: Actor,
@@ -442,7 +366,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         chosen = None if state is None else state.value
         return svc.alerts(who, state=chosen, before=before, limit=limit)
 
-    @router.post("/alerts/{alert_id}/acknowledgement", responses=_problems(401, 404, 422))
+    @router.post("/alerts/{alert_id}/acknowledgement", responses=problems_of(401, 404, 422))
     def acknowledge(
         alert_id: AlertId, svc: Service, who: Actor, item: Acknowledgement | None = None
     ) -> dict[str, Any]:
@@ -451,7 +375,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- stock in doses, expiry and disposal (bearer) ---------------------------------------
 
-    @router.get("/stock/summary", responses=_problems(401))
+    @router.get("/stock/summary", responses=problems_of(401))
     def stock_summary(svc: Service, who: Actor) -> dict[str, Any]:
         """库存汇总: the doses (level-1 codes) your unit holds, by product (code and name when
         the registry's copy knows it), batch, expiry and status — ``usable``, ``locked``,
@@ -459,7 +383,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         (another reason the dose gate gives), ``in_transit`` — with every gate reason."""
         return svc.stock_summary(who)
 
-    @router.get("/stock/near-expiry", responses=_problems(401, 422))
+    @router.get("/stock/near-expiry", responses=problems_of(401, 422))
     def near_expiry(
         request: Request,
         svc: Service,
@@ -475,19 +399,19 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         chosen = default if days is None else days
         return svc.near_expiry_stock(who, chosen)
 
-    @router.get("/stock/expired", responses=_problems(401))
+    @router.get("/stock/expired", responses=problems_of(401))
     def expired(svc: Service, who: Actor) -> dict[str, Any]:
         """过期: batches you hold doses of that have expired (negative days left): scrap or
         destroy them."""
         return svc.expired_stock(who)
 
-    @router.get("/stock/province", responses=_problems(401, 403))
+    @router.get("/stock/province", responses=problems_of(401, 403))
     def province_stock(svc: Service, who: Actor) -> dict[str, Any]:
         """The stock of every CDC and vaccination site in your CDC's area (a provincial CDC:
         the province; a city CDC: its city), in doses, unit by unit. Only CDCs (403)."""
         return svc.province_stock(who)
 
-    @router.post("/scraps", status_code=201, responses=_problems(401, 409, 422))
+    @router.post("/scraps", status_code=201, responses=problems_of(401, 409, 422))
     def scrap(item: Scrap, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
         """216 报废出库: write off goods your unit holds in stock (expired, abnormal, out of
         the cold chain…); they and everything inside them leave your stock for good and the
@@ -495,7 +419,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         are refused (409 ``locked`` / ``recalled``)."""
         return write_answer(svc.scrap(who, item), response)
 
-    @router.post("/destructions", status_code=201, responses=_problems(401, 409, 422))
+    @router.post("/destructions", status_code=201, responses=problems_of(401, 409, 422))
     def destroy(item: Destruction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
         """205 销毁出库: goods your unit holds (in stock, or reported damaged) are destroyed;
         ``reason``, ``executor`` and ``supervisor`` are mandatory. Reported to the MAH."""
