@@ -5,7 +5,7 @@ everything inside them (a recursive walk of ``stock.parent_code``)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -13,25 +13,18 @@ from sqlalchemy import (
     DateTime,
     RowMapping,
     bindparam,
-    func,
     insert,
     select,
     text,
 )
 
-from vaxtrace.core.dose_gate import StockPlace
 from vaxtrace.core.province import StockState
 from vaxtrace.core.times import Earliest, as_utc
 from vaxtrace.store.bulk import bulk_insert, scratch_table
 from vaxtrace.store.immunization.safety import as_date
 from vaxtrace.store.immunization.schema import (
-    basic_data,
-    expired_batch,
-    expiry_run,
-    organisation,
     stock,
 )
-from vaxtrace.store.rows import in_batches
 
 LISTED = "province_listed"
 """The codes a document names, canonical."""
@@ -278,182 +271,6 @@ def affected_tree(conn: Connection) -> list[RowMapping]:
         f"FROM {AFFECTED} a JOIN stock s ON s.code = a.code ORDER BY s.code"
     )
     return list(conn.execute(query).mappings())
-
-
-def by_state(conn: Connection, holder_uscc: str) -> dict[str, int]:
-    """How many codes an organisation holds, by state."""
-    query = (
-        select(stock.c.state, func.count())
-        .where(stock.c.holder_uscc == holder_uscc)
-        .group_by(stock.c.state)
-    )
-    return {str(state): int(n) for state, n in conn.execute(query)}
-
-
-def loose_in_stock(conn: Connection, holder_uscc: str, limit: int) -> list[RowMapping]:
-    """The outermost codes an organisation has in stock, with how many codes each holds
-    directly: (code, mah_uscc, inside)."""
-    inner = stock.alias("inner")
-    inside = (
-        select(func.count())
-        .select_from(inner)
-        .where(inner.c.parent_code == stock.c.code)
-        .scalar_subquery()
-    )
-    query = (
-        select(stock.c.code, stock.c.mah_uscc, inside.label("inside"))
-        .where(
-            stock.c.holder_uscc == holder_uscc,
-            stock.c.state == IN_STOCK,
-            stock.c.parent_code.is_(None),
-        )
-        .order_by(stock.c.code)
-        .limit(limit)
-    )
-    return list(conn.execute(query).mappings())
-
-
-def code_row(conn: Connection, code: str) -> RowMapping | None:
-    return conn.execute(select(stock).where(stock.c.code == code)).mappings().first()
-
-
-def inside_of(conn: Connection, code: str) -> list[str]:
-    """The codes directly inside a container."""
-    query = select(stock.c.code).where(stock.c.parent_code == code).order_by(stock.c.code)
-    return [str(c) for c in conn.execute(query).scalars()]
-
-
-# --- stock in doses: summaries, near-expiry and expired lists, the province's view ----------
-
-HELD_PLACES = (StockPlace.IN_STOCK.value, StockPlace.IN_TRANSIT.value)
-"""States of a code its holder still has: in stock, or on its way in (not yet confirmed)."""
-
-_EXCURSION_HELD = (
-    "SELECT xc.code, max(CASE WHEN x.state = 'abnormal' THEN 2 ELSE 1 END) AS held "
-    "FROM excursion_code xc JOIN excursion x ON x.id = xc.excursion_id "
-    "WHERE x.state IN ('open', 'abnormal') GROUP BY xc.code"
-)
-"""Codes a cold-chain excursion holds: 2 abnormal, 1 open (as the dose gate reads them)."""
-
-_GROUPED = "s.holder_uscc, s.mah_uscc, s.batch_no, s.state, s.mah_status, h.held"
-
-_HELD_DOSES = (
-    "SELECT g.holder_uscc, g.mah_uscc, b.product_code, g.batch_no, b.expiry_date, g.state, "
-    "g.mah_status, b.lot_release_no, b.lock_kind, b.recall_no, g.held, g.code, "
-    "0 AS holds_codes, g.doses FROM ("
-    f"SELECT {_GROUPED}, min(s.code) AS code, count(*) AS doses FROM stock s "
-    f"LEFT JOIN ({_EXCURSION_HELD}) h ON h.code = s.code "
-    "{area_join}"
-    "WHERE s.state IN :places {holder} "
-    "AND NOT EXISTS (SELECT 1 FROM stock i WHERE i.parent_code = s.code) "
-    "AND substr(s.code, 1, 7) NOT IN :boxes20 "
-    "AND NOT (s.code LIKE '01%' AND substr(s.code, 3, 14) IN :boxes_gs1) "
-    f"GROUP BY {_GROUPED}) g "
-    "LEFT JOIN batch b ON b.mah_uscc = g.mah_uscc AND b.batch_no = g.batch_no"
-)
-"""Doses grouped by code-level facts first, then joined to their batch (one lookup a group,
-not a dose)."""
-
-
-def held_doses(
-    conn: Connection,
-    *,
-    holder_uscc: str | None = None,
-    area_prefix: str | None = None,
-    container_ids: Collection[str] = (),
-) -> list[RowMapping]:
-    """Doses held (in stock or in transit), counted in one GROUP BY over everything the gate
-    judges them by: holder, MAH, product, batch, expiry, place, the MAH's status, lot release,
-    lock, recall and cold-chain hold; each group with one of its codes (``code``).
-
-    A dose is a code with nothing inside it whose identification code is not one of
-    ``container_ids`` (the box and case identification codes of the products the node knows:
-    an emptied box is not a dose). Only ``holder_uscc``'s, or only those of units whose
-    division code starts with ``area_prefix`` (a CDC's area), when given."""
-    holder = "" if holder_uscc is None else "AND s.holder_uscc = :holder"
-    area_join = ""
-    if area_prefix is not None:
-        area_join = "JOIN organisation o ON o.uscc = s.holder_uscc AND o.division_code LIKE :area "
-    query = text(_HELD_DOSES.format(area_join=area_join, holder=holder)).bindparams(
-        bindparam("places", expanding=True),
-        bindparam("boxes20", expanding=True),
-        bindparam("boxes_gs1", expanding=True),
-    )
-    params: dict[str, Any] = {
-        "places": list(HELD_PLACES),
-        "boxes20": [c for c in container_ids if len(c) == 7] or [""],
-        "boxes_gs1": [c for c in container_ids if len(c) == 14] or [""],
-        "holder": holder_uscc,
-        "area": f"{area_prefix}%",
-    }
-    return list(conn.execute(query, params).mappings())
-
-
-def units_in_area(conn: Connection, area_prefix: str) -> list[RowMapping]:
-    """The CDCs and sites whose division code starts with ``area_prefix``, by division."""
-    query = (
-        select(organisation)
-        .where(organisation.c.division_code.like(f"{area_prefix}%"))
-        .order_by(organisation.c.division_code, organisation.c.uscc)
-    )
-    return list(conn.execute(query).mappings())
-
-
-def product_copies(conn: Connection) -> dict[str, dict[str, Any]]:
-    """The products of the platform's registry this node has a copy of, by
-    ``MAH/product_code``."""
-    table = basic_data.data
-    query = select(table.c.key, table.c.data).where(table.c.kind == "product")
-    return {str(key): dict(data) for key, data in conn.execute(query)}
-
-
-# --- the expiry job (过期处理) --------------------------------------------------------------
-
-
-def expired_already(conn: Connection, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which (MAH, batch) of ``keys`` an earlier run recorded as expired."""
-    found: set[tuple[str, str]] = set()
-    by_mah: dict[str, list[str]] = {}
-    for mah, batch_no in keys:
-        by_mah.setdefault(mah, []).append(batch_no)
-    for mah, batch_nos in by_mah.items():
-        for part in in_batches(sorted(batch_nos)):
-            query = select(expired_batch.c.batch_no).where(
-                expired_batch.c.mah_uscc == mah, expired_batch.c.batch_no.in_(part)
-            )
-            found.update((mah, str(b)) for b in conn.execute(query).scalars())
-    return found
-
-
-def record_expiry_run(
-    conn: Connection,
-    *,
-    run_on: date,
-    source: str,
-    batches: Sequence[Mapping[str, Any]],
-    now: datetime,
-) -> int:
-    """Keep one run and the batches it found newly expired (``mah_uscc``, ``batch_no``,
-    ``product_code``, ``expiry_date``, ``doses``, ``units``); answers the run's id."""
-    run_id = conn.execute(
-        insert(expiry_run)
-        .values(
-            run_on=run_on,
-            source=source,
-            batches=len(batches),
-            doses=sum(int(b["doses"]) for b in batches),
-            recorded_at=now,
-        )
-        .returning(expiry_run.c.id)
-    ).scalar_one()
-    if batches:
-        conn.execute(insert(expired_batch), [dict(b) | {"run_id": run_id} for b in batches])
-    return int(run_id)
-
-
-def last_expiry_run(conn: Connection) -> RowMapping | None:
-    query = select(expiry_run).order_by(expiry_run.c.id.desc()).limit(1)
-    return conn.execute(query).mappings().first()
 
 
 # --- disposal (报废 216, 销毁 205) -------------------------------------------------------------

@@ -14,7 +14,7 @@ from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.stock import StockStatus, classify, days_left, near_expiry
 from vaxtrace.roles.immunization.service.lookups import parse, unit
 from vaxtrace.store.engine import Connection, Engine, IntegrityError, read_tx, write_tx
-from vaxtrace.store.immunization import safety, stock
+from vaxtrace.store.immunization import expiry, safety, stock_views
 
 LOOSE_SHOWN = 1000
 """Outermost codes a summary lists at most."""
@@ -23,8 +23,8 @@ LOOSE_SHOWN = 1000
 def summary(engine: Engine, actor: str) -> dict[str, Any]:
     """How many codes the unit holds by state, and its outermost codes in stock."""
     with read_tx(engine) as conn:
-        counts = stock.by_state(conn, actor)
-        loose = stock.loose_in_stock(conn, actor, LOOSE_SHOWN + 1)
+        counts = stock_views.by_state(conn, actor)
+        loose = stock_views.loose_in_stock(conn, actor, LOOSE_SHOWN + 1)
     return {
         "holder_uscc": actor,
         "by_state": counts,
@@ -40,10 +40,10 @@ def by_code(engine: Engine, actor: str, text: str) -> dict[str, Any]:
     """One code the unit holds (or held last: used, damaged), in any form."""
     code = parse(text, "code").value
     with read_tx(engine) as conn:
-        row = stock.code_row(conn, code)
+        row = stock_views.code_row(conn, code)
         if row is None or row["holder_uscc"] != actor:
             raise NotFound("not_in_your_stock", f"{code} is not in your stock", field="code")
-        inside = stock.inside_of(conn, code)
+        inside = stock_views.inside_of(conn, code)
     return {
         "code": code,
         "state": row["state"],
@@ -100,8 +100,8 @@ def _held(
     conn: Connection, on: date, *, holder_uscc: str | None = None, area: str | None = None
 ) -> Held:
     """The doses held, one query, each group classified by the dose gate's rule."""
-    products = stock.product_copies(conn)
-    rows = stock.held_doses(
+    products = stock_views.product_copies(conn)
+    rows = stock_views.held_doses(
         conn, holder_uscc=holder_uscc, area_prefix=area, container_ids=_container_ids(products)
     )
     merged: dict[tuple[Any, ...], Line] = {}
@@ -244,7 +244,7 @@ def province_stock(engine: Engine, actor: str, on: date | None = None) -> dict[s
         area = cdc.division.area_prefix
         units = [
             u
-            for u in stock.units_in_area(conn, area)
+            for u in stock_views.units_in_area(conn, area)
             if DivisionCode(u["division_code"]).is_within(cdc.division)
         ]
         held = _held(conn, _today(on), area=area)
@@ -286,10 +286,10 @@ def expire(engine: Engine, *, on: date | None = None, source: str = "command") -
     for attempt in (1, 2):
         try:
             with write_tx(engine) as conn:
-                previous = stock.last_expiry_run(conn)
-                known = stock.expired_already(conn, list(expired))
+                previous = expiry.last_expiry_run(conn)
+                known = expiry.expired_already(conn, list(expired))
                 new = [b for key, b in expired.items() if key not in known]
-                run_id = stock.record_expiry_run(
+                run_id = expiry.record_expiry_run(
                     conn, run_on=day, source=source, batches=new, now=datetime.now(UTC)
                 )
             break
