@@ -12,7 +12,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from vaxtrace.core.datasets import Batch, Reading, ShippingNote, Write
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import Vaccination
+from vaxtrace.core.immunization import Vaccination
 from vaxtrace.core.supervision import Step
 from vaxtrace.core.times import (
     DEFAULT_SKEW,

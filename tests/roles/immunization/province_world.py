@@ -23,7 +23,7 @@ from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets import Organisation, OrgKind
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import ReceivingNote
+from vaxtrace.core.immunization import ReceivingNote
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope, seal

@@ -28,7 +28,7 @@ from province_world import (
 
 from vaxtrace.app import build_app
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import Distribution, Vaccination
+from vaxtrace.core.immunization import Distribution, Vaccination
 from vaxtrace.core.refusal import ADVICE, REFUSAL
 from vaxtrace.exchange.delivery import Outbox, Refused
 from vaxtrace.exchange.envelope import seal

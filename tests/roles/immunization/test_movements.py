@@ -30,7 +30,7 @@ from vaxtrace.core.codes import element_string, parse_code
 from vaxtrace.core.datasets import ReturnReason
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import DamageReport, Distribution, GoodsReturn, Vaccination
+from vaxtrace.core.immunization import DamageReport, Distribution, GoodsReturn, Vaccination
 
 GS1_DOSE = "0106901234567892" + "21SER001"
 

@@ -27,7 +27,7 @@ from province_world import (
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.downstream import DownstreamBill, Verification
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import ReceivingNote
+from vaxtrace.core.immunization import ReceivingNote
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -154,7 +154,7 @@ def test_progress_of_a_receipt(province: Province) -> None:
 
 def test_a_returned_code_may_come_back(province: Province) -> None:
     from vaxtrace.core.datasets import ReturnReason
-    from vaxtrace.core.province import GoodsReturn
+    from vaxtrace.core.immunization import GoodsReturn
 
     province.announce("FH1", [CASE], contents=CONTENTS)
     province.receive("FH1", [CASE])
@@ -265,7 +265,7 @@ def test_progress_with_nothing_scanned_is_open_not_failed(province: Province) ->
 
 def distribute(province: Province, *codes: str, frm: str = PROVINCE_CDC, to: str = POV) -> str:
     """The CDC supplies ``codes`` to ``to``; answers the distribution's number."""
-    from vaxtrace.core.province import Distribution
+    from vaxtrace.core.immunization import Distribution
 
     request = Distribution(**fields("dist"), codes=codes, receiver_uscc=to)
     province.svc.distribute(frm, request)
@@ -319,7 +319,7 @@ def test_a_distribution_is_in_transit_until_the_site_confirms_it(
 
 def test_goods_in_transit_cannot_move_on(province: Province, sent: str) -> None:
     from vaxtrace.core.datasets import ReturnReason
-    from vaxtrace.core.province import GoodsReturn
+    from vaxtrace.core.immunization import GoodsReturn
 
     back = GoodsReturn(
         **fields("ret"),

@@ -24,7 +24,7 @@ from province_world import (
 from sqlalchemy import Engine
 
 from vaxtrace.core.datasets import OrgKind
-from vaxtrace.core.province import Distribution, Vaccination
+from vaxtrace.core.immunization import Distribution, Vaccination
 from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService

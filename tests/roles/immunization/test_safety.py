@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 
 from vaxtrace.core.coldchain import ExcursionDecision, TemperatureUpload
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import Distribution, ReceivingNote, Vaccination, VaccinationUndo
+from vaxtrace.core.immunization import Distribution, ReceivingNote, Vaccination, VaccinationUndo
 from vaxtrace.core.times import Clock
 from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization import safety

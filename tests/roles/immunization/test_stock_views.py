@@ -35,7 +35,7 @@ from vaxtrace.core.coldchain import TemperatureUpload
 from vaxtrace.core.datasets import Destruction
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.errors import Forbidden
-from vaxtrace.core.province import DamageReport, Distribution, Scrap, Vaccination
+from vaxtrace.core.immunization import DamageReport, Distribution, Scrap, Vaccination
 from vaxtrace.store.basic_data import Change, copy_changes
 from vaxtrace.store.immunization.schema import basic_data
 

@@ -14,7 +14,7 @@ from vaxtrace.core.coldchain import (
     TemperatureUpload,
 )
 from vaxtrace.core.datasets import Destruction, Uscc
-from vaxtrace.core.province import (
+from vaxtrace.core.immunization import (
     DamageReport,
     Distribution,
     DoseCheck,

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from vaxtrace.core.coldchain import ExcursionState, Reading
-from vaxtrace.core.province import StockState
+from vaxtrace.core.immunization import StockState
 from vaxtrace.core.times import as_utc
 from vaxtrace.store.bulk import lock_for_ids
 from vaxtrace.store.immunization.schema import (

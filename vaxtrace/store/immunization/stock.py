@@ -18,7 +18,7 @@ from sqlalchemy import (
     text,
 )
 
-from vaxtrace.core.province import StockState
+from vaxtrace.core.immunization import StockState
 from vaxtrace.core.times import Earliest, as_utc
 from vaxtrace.store.bulk import bulk_insert, scratch_table
 from vaxtrace.store.immunization.safety import as_date

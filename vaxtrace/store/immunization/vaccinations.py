@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, text, update
 
-from vaxtrace.core.province import StockState
+from vaxtrace.core.immunization import StockState
 from vaxtrace.core.times import as_utc
 from vaxtrace.store.immunization.schema import stock, vaccination_record, vaccination_undo
 

@@ -16,7 +16,7 @@ from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import Destruction
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict
-from vaxtrace.core.province import (
+from vaxtrace.core.immunization import (
     DISPOSABLE_STATES,
     Scrap,
     StockState,

@@ -11,7 +11,7 @@ from vaxtrace.core.codes import TraceCode
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.dose_gate import DoseDecision, DoseReason, Label, decide_dose
 from vaxtrace.core.errors import Conflict, DomainError
-from vaxtrace.core.province import Unit
+from vaxtrace.core.immunization import Unit
 from vaxtrace.roles.immunization.service.lookups import known_unit, parse, require_kind
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import Connection, Engine, write_tx

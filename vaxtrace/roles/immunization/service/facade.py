@@ -13,7 +13,7 @@ from vaxtrace.core.coldchain import (
     TemperatureUpload,
 )
 from vaxtrace.core.datasets import Destruction, Organisation
-from vaxtrace.core.province import (
+from vaxtrace.core.immunization import (
     DamageReport,
     Distribution,
     GoodsReturn,

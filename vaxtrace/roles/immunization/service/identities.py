@@ -6,7 +6,7 @@ from typing import Any
 
 from vaxtrace.core.datasets import Organisation
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.province import PROVINCE_KINDS, Unit
+from vaxtrace.core.immunization import PROVINCE_KINDS, Unit
 from vaxtrace.exchange.registry_feed import OwnRegister
 from vaxtrace.roles.immunization.service.lookups import find_unit, unit
 from vaxtrace.store.engine import Engine, read_tx, write_tx

@@ -6,7 +6,7 @@ from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.identifiers import DivisionCode
-from vaxtrace.core.province import Unit
+from vaxtrace.core.immunization import Unit
 from vaxtrace.store.engine import Connection
 from vaxtrace.store.immunization.organisations import find_organisation
 

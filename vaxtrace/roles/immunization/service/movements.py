@@ -14,7 +14,7 @@ from vaxtrace.core.datasets import OrgKind, Write
 from vaxtrace.core.dose_gate import Label, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
-from vaxtrace.core.province import (
+from vaxtrace.core.immunization import (
     OUT_OF_STOCK_REASONS,
     DamageReport,
     Distribution,

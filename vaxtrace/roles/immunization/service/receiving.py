@@ -14,7 +14,7 @@ from uuid import uuid4
 from vaxtrace.core.coldchain import ReceiptTemperature, receipt_temperature_decision
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, examples
-from vaxtrace.core.province import Distribution, ReceivingNote, Unit
+from vaxtrace.core.immunization import Distribution, ReceivingNote, Unit
 from vaxtrace.core.receipt import (
     ReceiptState,
     consignment,

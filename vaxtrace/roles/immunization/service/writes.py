@@ -16,7 +16,7 @@ from typing import Any
 
 from vaxtrace.core.datasets import Write
 from vaxtrace.core.downstream import DownstreamEvent
-from vaxtrace.core.province import Unit
+from vaxtrace.core.immunization import Unit
 from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.immunization.service.lookups import unit

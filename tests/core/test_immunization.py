@@ -7,7 +7,7 @@ import pytest
 from vaxtrace.core.datasets import OrgKind
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode
-from vaxtrace.core.province import Unit, Vaccination, check_return_within, check_supply
+from vaxtrace.core.immunization import Unit, Vaccination, check_return_within, check_supply
 
 PROVINCE = Unit("p", OrgKind.CDC, DivisionCode("320000"))
 CITY = Unit("c", OrgKind.CDC, DivisionCode("320100"))
