@@ -28,13 +28,11 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store.basic_data import registry_copy_tables
+from vaxtrace.store.columns import CodeText, Id
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
-Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
-CodeText = String(120).with_variant(String(120, collation="C"), "postgresql")
-"""A canonical trace code; compared byte-wise on PostgreSQL, as in the trace role."""
 
 expected_receipt = Table(
     "expected_receipt",

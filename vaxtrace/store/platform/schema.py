@@ -9,19 +9,18 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
 )
 
+from vaxtrace.store.columns import Id, byte_wise
 from vaxtrace.store.exchange import exchange_tables
 
 metadata = MetaData()
-Id = BigInteger().with_variant(Integer, "sqlite")
-EntryText = String(14).with_variant(String(14, collation="C"), "postgresql")
-"""Rule entries compare byte-wise, so prefix range scans mean the same on both backends."""
+EntryText = byte_wise(14)
+"""A coding rule's entry (its identification code prefix), compared byte-wise."""
 
 organisation = Table(
     "organisation",

@@ -6,22 +6,20 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Column,
     DateTime,
     Index,
-    Integer,
     MetaData,
     String,
     Table,
 )
 
 from vaxtrace.store.basic_data import registry_copy_tables
+from vaxtrace.store.columns import Id
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
-Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
 
 regulator = Table(
     "regulator",

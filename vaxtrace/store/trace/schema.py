@@ -27,14 +27,12 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store.basic_data import registry_copy_tables
+from vaxtrace.store.columns import CodeText, Id
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.ledger import ledger_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
-CodeText = String(120).with_variant(String(120, collation="C"), "postgresql")
-"""Trace codes compare byte-wise: PostgreSQL's "C" collation keeps the unique index fast."""
-Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
 
 organisation = Table(
     "organisation",
