@@ -1,0 +1,122 @@
+"""``vaxtrace demo``: build the synthetic province, run the chain through every role, print
+what to try (sample codes, the dose gate's doses, the exchange's figures, the log's
+checkpoint), then serve it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from vaxtrace.commands.common import DataDir, console, err, fail, progress, settings_of
+from vaxtrace.commands.serve import serve_app
+from vaxtrace.core import codes as codes_
+from vaxtrace.settings import Settings
+
+DEMO_MARKER = "demo.json"
+
+
+def demo(
+    data_dir: DataDir = None,
+    units: Annotated[int, typer.Option(min=1, help="doses to make")] = 10_000,
+    seed: Annotated[int, typer.Option(help="simulator seed")] = 1,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="build, self-check, exit")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Build a synthetic province, run every role in this process through the exchange, print
+    codes to try, then serve until Ctrl-C."""
+    from vaxtrace import demo as demo_
+
+    settings = settings_of(data_dir)
+    _fresh_demo_dir(settings)
+    with progress() as bar:
+        task = bar.add_task("making and shipping doses", total=units)
+        built = demo_.build(settings, units, seed, lambda n: bar.advance(task, n))
+    _write_demo_marker(settings, units, seed, built)
+    base = f"http://{host}:{port}"
+    _print_samples(built.samples, base, built.token, settings)
+    demo_.run(built)
+    _write_demo_marker(settings, units, seed, built)  # now with the gate's samples
+    _print_gate(built.gate, settings)
+    for failure in built.failures:
+        err.print(f"[red]self-check failed:[/red] {failure}")
+    if built.failures:
+        raise typer.Exit(1)
+    console.print(
+        "\n[bold]Exchange[/bold] (trace → platform → province and supervision, in-process): "
+        + ", ".join(f"{n} {what}" for what, n in built.exchanged.items())
+    )
+    if built.vaccinated:
+        console.print(
+            f"  a dose the province received, supplied and used: vaxtrace trace "
+            f"{built.vaccinated} --data-dir {settings.data_dir}"
+        )
+    if built.certificate:
+        console.print(
+            "  its batch's lot release certificate, fetched through the platform from the "
+            f"MAH's trace system (SHA-256 checked): GET {built.certificate['path']}"
+        )
+    console.print(f"[green]self-check passed[/green] ({len(built.samples)} sample codes)")
+    console.print("\n[bold]Latest signed checkpoint[/bold] of each role's log:")
+    trace_log = built.app.state.trace.ledger.checkpoint(force=True)
+    console.print(f"[dim]trace[/dim]\n{trace_log}", highlight=False)
+    if not no_serve:
+        serve_app(settings, host, port, asgi=built.app)
+
+
+def _write_demo_marker(settings: Settings, units: int, seed: int, built: Any) -> None:
+    """DATA_DIR/demo.json: what the demo made, for people and tests to try (see README)."""
+    (settings.data_dir / DEMO_MARKER).write_text(
+        json.dumps(
+            {
+                "units": units,
+                "seed": seed,
+                "codes": built.samples,
+                "samples": built.gate,
+                "tokens": built.province.tokens,
+            },
+            indent=2,
+        )
+    )
+
+
+def _print_gate(gate: dict[str, str], settings: Settings) -> None:
+    if not gate:
+        return
+    console.print("\n[bold]The dose gate[/bold] at the vaccination site " + gate["site"] + ":")
+    for kind in ("good_dose", "locked_dose", "recalled_dose", "expired_dose", "excursion_dose"):
+        if kind in gate:
+            console.print(
+                f"  vaxtrace dose-check {gate[kind]} --org {gate['site']} --json "
+                f"--data-dir {settings.data_dir}   # {kind.replace('_', ' ')}"
+            )
+
+
+def _fresh_demo_dir(settings: Settings) -> None:
+    from vaxtrace.demo import wipe
+
+    database = settings.data_dir / "trace.sqlite"
+    if settings.trace_database_url is None and database.exists():
+        if not (settings.data_dir / DEMO_MARKER).exists():
+            raise fail(f"{database} holds data not made by the demo; use another --data-dir")
+        wipe(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _print_samples(samples: list[str], base: str, token: str, settings: Settings) -> None:
+    console.print(f"\n[bold]Demo data[/bold] in {settings.data_dir}")
+    console.print("[bold]Sample dose codes[/bold] (20-digit and GS1):")
+    for value in samples:
+        code = codes_.split_canonical(value)
+        line = f"  {codes_.format_human(code)}"
+        if code.family is codes_.CodeFamily.GS1:
+            line += f"   Digital Link: {codes_.digital_link(code, settings.gs1_resolver_base)}"
+        console.print(line)
+    first = samples[0] if samples else ""
+    console.print("\n[bold]Try[/bold]:")
+    console.print(f"  vaxtrace trace {first} --data-dir {settings.data_dir}")
+    console.print(f"  {base}/docs                       (OpenAPI)")
+    console.print(f"  {base}/trace/v1/public/codes?code={first}")
+    console.print(f"  curl -H 'Authorization: Bearer {token}' '{base}/trace/v1/codes?code={first}'")

@@ -1,0 +1,85 @@
+"""The demo's world: its cast of organisations, and the synthetic province the trace system
+makes and ships, onboarded on the platform; and wiping an earlier demo's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from vaxtrace import local
+from vaxtrace.app import build_app
+from vaxtrace.core.dose_gate import local_date
+from vaxtrace.node import ROLES
+from vaxtrace.settings import Settings
+from vaxtrace.sim import catalogue
+from vaxtrace.sim.province import Province, build_province, sample_codes
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    app: FastAPI
+    province: Province
+    samples: list[str]
+    staff: dict[str, str] = field(default_factory=dict)
+    """API tokens of the province's CDC and vaccination sites."""
+    failures: list[str] = field(default_factory=list)
+    exchanged: dict[str, int] = field(default_factory=dict)
+    vaccinated: str | None = None
+    """A dose the demo received, distributed and used in the province."""
+    gate: dict[str, str] = field(default_factory=dict)
+    """The site and a dose of each kind the dose gate must tell apart (demo.json samples)."""
+    certificate: dict[str, str] = field(default_factory=dict)
+    """The lot release certificate the CDC looked at: its path and SHA-256."""
+
+    @property
+    def token(self) -> str:
+        return next(iter(self.province.tokens.values()))
+
+
+def cast() -> local.LocalCast:
+    return local.LocalCast(
+        catalogue.platform_operator(),
+        tuple(m.organisation for m in catalogue.mahs(3)),
+        (catalogue.provincial_cdc(), *catalogue.vaccination_sites()),
+        (catalogue.provincial_regulator(),),
+    )
+
+
+def wipe(settings: Settings) -> None:
+    """Remove an earlier demo's databases, certificates and keys (a new demo is a new log: a
+    new key, so no witness mistakes it for a fork)."""
+    for role in ROLES:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(settings.data_dir / f"{role}.sqlite") + suffix).unlink(missing_ok=True)
+    folders = (settings.data_dir / "ledger", settings.data_dir / "exchange", settings.pki_dir)
+    for folder in folders:
+        for item in sorted(folder.rglob("*"), reverse=True) if folder.exists() else []:
+            item.rmdir() if item.is_dir() else item.unlink()
+
+
+GATE_KINDS = ("excursion", "good", "locked", "recalled", "expired")
+"""The doses the gate must tell apart, each from a batch of its own."""
+
+
+def build(settings: Settings, units: int, seed: int, progress: Callable[[int], None]) -> Demo:
+    """Onboard the local systems, make and ship the province's vaccines."""
+    who = cast()
+    local.issue_certificates(settings, who)
+    app = build_app(settings)
+    trace = app.state.trace
+    yesterday = local_date(datetime.now(UTC)) - timedelta(days=1)
+    province = build_province(
+        trace,
+        units=units,
+        seed=seed,
+        progress=progress,
+        gate_lines=len(GATE_KINDS) - 1,
+        expired_on=yesterday,
+    )
+    local.register(settings, app.state.platform, who)
+    return Demo(settings, app, province, sample_codes(trace))
