@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import CodeRelation, Commission, Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
+from vaxtrace.core.datasets.production import CodeRelation, Commission
 from vaxtrace.core.errors import DomainError
 from vaxtrace.settings import Settings
 

@@ -17,7 +17,8 @@ from sqlalchemy import Engine, Table, func, select
 
 from vaxtrace import local
 from vaxtrace.app import build_app
-from vaxtrace.core.datasets import Lock, Organisation
+from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.datasets.locks import Lock
 from vaxtrace.core.dose_gate import local_date
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.ledger.checkpoint import NoteError

@@ -10,22 +10,15 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from vaxtrace.core.coldchain import (
+from vaxtrace.core.coldchain.decisions import (
     ExcursionDecision,
-    Reading,
-    ReadingIn,
     ReceiptTemperature,
-    RuleKind,
-    RuleSet,
-    TemperatureUpload,
-    Tier,
-    check_series,
-    evaluate,
-    load_rule_book,
-    parse_logger_csv,
     receipt_temperature_decision,
-    rule_book,
 )
+from vaxtrace.core.coldchain.excursions import evaluate
+from vaxtrace.core.coldchain.logger_csv import parse_logger_csv
+from vaxtrace.core.coldchain.readings import Reading, ReadingIn, TemperatureUpload, check_series
+from vaxtrace.core.coldchain.rules import RuleKind, RuleSet, Tier, load_rule_book, rule_book
 from vaxtrace.core.errors import DomainError
 
 CST = timezone(timedelta(hours=8))

@@ -8,23 +8,22 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from vaxtrace.core.datasets import (
-    MAX_UPLOAD_CODES,
-    Batch,
+from vaxtrace.core.datasets.basic_data import (
     CodeFamilyName,
-    CodeRelation,
-    Commission,
-    Destruction,
     LevelSpec,
     Organisation,
     OrgKind,
     PackagingLevel,
-    Reading,
-    ShippingNote,
-    ShippingNoteUpload,
-    TemperatureRecord,
     VaccineProduct,
 )
+from vaxtrace.core.datasets.movements import (
+    MAX_UPLOAD_CODES,
+    Destruction,
+    ShippingNote,
+    ShippingNoteUpload,
+)
+from vaxtrace.core.datasets.production import Batch, CodeRelation, Commission
+from vaxtrace.core.datasets.temperature import Reading, TemperatureRecord
 
 MAH = "91110000600037341L"
 GTINS = ("06901234567892", "16901234567899", "26901234567896")  # one per level, valid checks

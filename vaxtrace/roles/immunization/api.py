@@ -8,13 +8,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from vaxtrace.core.coldchain import (
-    ExcursionDecision,
-    ExcursionState,
-    TemperatureHeader,
-    TemperatureUpload,
-)
-from vaxtrace.core.datasets import Destruction, Uscc
+from vaxtrace.core.coldchain.decisions import ExcursionDecision, ExcursionState
+from vaxtrace.core.coldchain.readings import TemperatureHeader, TemperatureUpload
+from vaxtrace.core.datasets.elements import Uscc
+from vaxtrace.core.datasets.movements import Destruction
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.province import (
     DamageReport,
