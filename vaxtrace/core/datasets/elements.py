@@ -47,6 +47,8 @@ DocumentNo = Annotated[
 
 
 class Model(BaseModel):
+    """The base of every data set: unknown fields refused, text stripped, frozen once read."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
@@ -62,6 +64,8 @@ class Write(Model):
 
 
 class CodesWrite(Write):
+    """A write on a list of trace codes (追溯码) of any level."""
+
     codes: tuple[str, ...] = Field(
         min_length=1, max_length=100_000, description="追溯码 codes of any level"
     )

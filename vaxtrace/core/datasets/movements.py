@@ -1,5 +1,5 @@
-"""出入库 movements of codes between organisations: shipping notes (发货单), alone or
-uploaded several at once, sales returns and destruction."""
+"""出入库 movements of codes into and out of an organisation's stock: shipping notes (发货单),
+alone or uploaded several at once, sales returns and destruction."""
 
 from __future__ import annotations
 
