@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from vaxtrace.core.datasets import Batch, Commission
+from vaxtrace.core.datasets.production import Batch, Commission
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.sim import catalogue
 from vaxtrace.store.engine import make_engine

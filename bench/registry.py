@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation, SystemRole
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.service import PlatformService

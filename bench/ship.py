@@ -30,7 +30,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine.url import make_url
 
-from vaxtrace.core.datasets import OrgKind, ShippingNote, ShippingNoteUpload
+from vaxtrace.core.datasets.basic_data import OrgKind
+from vaxtrace.core.datasets.movements import ShippingNote, ShippingNoteUpload
 from vaxtrace.node import trace_service
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.settings import Settings

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from vaxtrace.cli import app
 from vaxtrace.core.codes import issue_nmpa20
-from vaxtrace.core.datasets import Batch
+from vaxtrace.core.datasets.production import Batch
 from vaxtrace.node import trace_service
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import make_uscc

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tests.journeys import journey_record
 from vaxtrace.cli import app
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.errors import DomainError
 from vaxtrace.sim.catalogue import make_uscc, provincial_regulator, vaccination_sites
 from vaxtrace.sim.federation import Federation, MahNode, free_port, serve_node

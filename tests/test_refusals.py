@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from fastapi.testclient import TestClient
 
 from vaxtrace import demo
-from vaxtrace.core.datasets import Lock
+from vaxtrace.core.datasets.locks import Lock
 from vaxtrace.roles.trace.service import locks
 from vaxtrace.settings import Settings
 

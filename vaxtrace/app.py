@@ -20,7 +20,7 @@ import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
 
-from vaxtrace.core.datasets import VaccineProduct
+from vaxtrace.core.datasets.basic_data import VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.core.stock import next_expiry_run
 from vaxtrace.exchange.certificate_client import PlatformCertificates

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.registry import (
     ConnectedSystem,
     RegisteredOrganisation,

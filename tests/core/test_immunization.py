@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.immunization import Unit, Vaccination, check_return_within, check_supply

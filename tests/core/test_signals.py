@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from vaxtrace.core.datasets import LockKind
+from vaxtrace.core.datasets.locks import LockKind
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.signals import (
     STATUSES_SENT,

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from vaxtrace.core.datasets import Batch, Reading, ShippingNote, Write
+from vaxtrace.core.datasets.elements import Write
+from vaxtrace.core.datasets.movements import ShippingNote
+from vaxtrace.core.datasets.production import Batch
+from vaxtrace.core.datasets.temperature import Reading
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import Vaccination

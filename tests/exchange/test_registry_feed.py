@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.registry import (
     ConnectedSystem,
     RegisteredCodingRule,

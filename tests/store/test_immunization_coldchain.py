@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.exc import DBAPIError
 
-from vaxtrace.core.coldchain import ExcursionState, Reading
+from vaxtrace.core.coldchain.decisions import ExcursionState
+from vaxtrace.core.coldchain.readings import Reading
 from vaxtrace.core.times import as_utc
 from vaxtrace.store.append_only import APPEND_ONLY_MESSAGE
 from vaxtrace.store.immunization import coldchain as store

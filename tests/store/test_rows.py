@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, event, select
 
-from vaxtrace.core.datasets import Licence
+from vaxtrace.core.datasets.basic_data import Licence
 from vaxtrace.sim.catalogue import mahs
 from vaxtrace.store.rows import held_keys, put_row, put_rows, update_or_insert
 from vaxtrace.store.trace.schema import organisation

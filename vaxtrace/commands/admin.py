@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from vaxtrace.commands.common import DataDir, console, fail, settings_of, staff_service
-from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

@@ -23,7 +23,7 @@ from vaxtrace.commands.common import (
     staff_service,
     trace_service,
 )
-from vaxtrace.core.datasets import CodeRelation, Commission
+from vaxtrace.core.datasets.production import CodeRelation, Commission
 from vaxtrace.core.errors import DomainError
 
 

@@ -9,7 +9,7 @@ import typer
 
 from vaxtrace.commands.common import DataDir, console, fail, settings_of
 from vaxtrace.commands.pki import ca_of
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.errors import DomainError
 
 platform_app = typer.Typer(help="The collaborative platform's registry.", no_args_is_help=True)

@@ -14,7 +14,8 @@ from typing import Any, Self
 
 from pydantic import Field, model_validator
 
-from vaxtrace.core.datasets import Count, DocumentNo, Model, ReturnReason, Uscc
+from vaxtrace.core.datasets.elements import Count, DocumentNo, Model, Uscc
+from vaxtrace.core.datasets.movements import ReturnReason
 from vaxtrace.core.documents import read_document
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import BusinessTime

@@ -14,16 +14,9 @@ from typing import Annotated
 
 from pydantic import AliasChoices, Field
 
-from vaxtrace.core.datasets import (
-    CodesWrite,
-    DocumentNo,
-    Model,
-    NonEmpty,
-    OrgKind,
-    ReturnReason,
-    Uscc,
-    Write,
-)
+from vaxtrace.core.datasets.basic_data import OrgKind
+from vaxtrace.core.datasets.elements import CodesWrite, DocumentNo, Model, NonEmpty, Uscc, Write
+from vaxtrace.core.datasets.movements import ReturnReason
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode
@@ -222,4 +215,4 @@ DISPOSABLE_STATES = {
 }
 """What a unit may scrap or destroy of what it holds: goods in stock; and, to destroy, goods
 it reported damaged (215) too (the destruction 205 takes is the datasets'
-:class:`vaxtrace.core.datasets.Destruction`: reason, executor and supervisor)."""
+:class:`vaxtrace.core.datasets.movements.Destruction`: reason, executor and supervisor)."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field
 
-from vaxtrace.core.datasets import DivisionText, Model
+from vaxtrace.core.datasets.elements import DivisionText, Model
 from vaxtrace.core.downstream import DownstreamBill
 
 REFUSAL = "refusal"

@@ -8,7 +8,8 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, HttpUrl, field_validator, model_validator
 
-from vaxtrace.core.datasets import CodeFamilyName, Model, Organisation
+from vaxtrace.core.datasets.basic_data import CodeFamilyName, Organisation
+from vaxtrace.core.datasets.elements import Model
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import validate_uscc
 

@@ -20,7 +20,8 @@ from typing import Any, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from vaxtrace.core.datasets import DocumentNo, LockKind, Model, Uscc
+from vaxtrace.core.datasets.elements import DocumentNo, Model, Uscc
+from vaxtrace.core.datasets.locks import LockKind
 from vaxtrace.core.documents import read_document
 from vaxtrace.core.errors import Conflict
 from vaxtrace.core.status import Status

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from vaxtrace.core.datasets import DivisionText, DocumentNo, Model, Uscc
+from vaxtrace.core.datasets.elements import DivisionText, DocumentNo, Model, Uscc
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.times import BusinessTime

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, func, select
 
-from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.demo.gate_day import gate_day, refused_downstream
 from vaxtrace.demo.province_day import check_certificate, province_day
 from vaxtrace.demo.world import Demo, cast

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from vaxtrace.core.datasets import Lock
+from vaxtrace.core.datasets.locks import Lock
 from vaxtrace.demo.steps import a_dose_inside, document, receive_and_supply
 from vaxtrace.demo.world import GATE_KINDS, Demo, cast
 from vaxtrace.roles.trace.service import locks

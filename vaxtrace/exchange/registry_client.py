@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from vaxtrace.core.datasets import Model, VaccineProduct
+from vaxtrace.core.datasets.basic_data import VaccineProduct
+from vaxtrace.core.datasets.elements import Model
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.exchange.registry_feed import Fetch
 

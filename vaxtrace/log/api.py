@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from vaxtrace.core.datasets import MAX_ID
+from vaxtrace.core.datasets.elements import MAX_ID
 from vaxtrace.log.service import LedgerService
 
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"

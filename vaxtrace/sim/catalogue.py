@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from stdnum import ean
 from stdnum.cn import uscc
 
-from vaxtrace.core.datasets import (
+from vaxtrace.core.datasets.basic_data import (
     CodeFamilyName,
     LevelSpec,
     Organisation,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation, SystemRole
 from vaxtrace.exchange.envelope import Ed25519Signer
 from vaxtrace.exchange.pki import CertificateAuthority

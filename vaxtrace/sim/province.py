@@ -14,13 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from vaxtrace.core.datasets import (
+from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.datasets.movements import ShippingNote
+from vaxtrace.core.datasets.production import (
     Batch,
     Commission,
     LotRelease,
-    Organisation,
     SelfInspection,
-    ShippingNote,
     Warehousing,
 )
 from vaxtrace.roles.trace.service import TraceService

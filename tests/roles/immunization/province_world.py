@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from tests.journeys import journey_record
 from vaxtrace.core.codes import issue_nmpa20
-from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import ReceivingNote
@@ -219,7 +219,7 @@ class Province:
     def journey(self, note_no: str, actor: str = PROVINCE_CDC, celsius: float = 5.0) -> Any:
         """The receiver uploads the logger record of a delivery's journey (two hours at
         ``celsius`` before it was received), naming the delivery."""
-        from vaxtrace.core.coldchain import TemperatureUpload
+        from vaxtrace.core.coldchain.readings import TemperatureUpload
 
         upload = TemperatureUpload(**journey_record(note_no, RECEIVED_AT, celsius))
         return self.svc.record_temperatures(actor, upload)

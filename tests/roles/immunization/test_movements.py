@@ -27,7 +27,7 @@ from province_world import (
 )
 
 from vaxtrace.core.codes import element_string, parse_code
-from vaxtrace.core.datasets import ReturnReason
+from vaxtrace.core.datasets.movements import ReturnReason
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import DamageReport, Distribution, GoodsReturn, Vaccination

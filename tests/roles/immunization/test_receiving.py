@@ -153,7 +153,7 @@ def test_progress_of_a_receipt(province: Province) -> None:
 
 
 def test_a_returned_code_may_come_back(province: Province) -> None:
-    from vaxtrace.core.datasets import ReturnReason
+    from vaxtrace.core.datasets.movements import ReturnReason
     from vaxtrace.core.immunization import GoodsReturn
 
     province.announce("FH1", [CASE], contents=CONTENTS)
@@ -318,7 +318,7 @@ def test_a_distribution_is_in_transit_until_the_site_confirms_it(
 
 
 def test_goods_in_transit_cannot_move_on(province: Province, sent: str) -> None:
-    from vaxtrace.core.datasets import ReturnReason
+    from vaxtrace.core.datasets.movements import ReturnReason
     from vaxtrace.core.immunization import GoodsReturn
 
     back = GoodsReturn(
@@ -381,7 +381,7 @@ def test_a_receipt_needs_its_journeys_temperature_record(province: Province) -> 
 def test_a_journey_out_of_range_refuses_the_receipt_until_judged_usable(
     province: Province,
 ) -> None:
-    from vaxtrace.core.coldchain import ExcursionDecision
+    from vaxtrace.core.coldchain.decisions import ExcursionDecision
 
     province.announce("FH1", [dose(1)])
     province.receive("FH1", [dose(1)])  # in the fridge already

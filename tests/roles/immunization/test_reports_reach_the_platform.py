@@ -23,7 +23,7 @@ from province_world import (
 )
 from sqlalchemy import Engine
 
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.immunization import Distribution, Vaccination
 from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation
 from vaxtrace.exchange.pki import SystemIdentity

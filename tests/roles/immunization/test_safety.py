@@ -23,7 +23,8 @@ from province_world import (
 )
 from sqlalchemy import Engine, select
 
-from vaxtrace.core.coldchain import ExcursionDecision, TemperatureUpload
+from vaxtrace.core.coldchain.decisions import ExcursionDecision
+from vaxtrace.core.coldchain.readings import TemperatureUpload
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import Distribution, ReceivingNote, Vaccination, VaccinationUndo
 from vaxtrace.core.times import Clock

@@ -31,8 +31,8 @@ from province_world import (
     refused,
 )
 
-from vaxtrace.core.coldchain import TemperatureUpload
-from vaxtrace.core.datasets import Destruction
+from vaxtrace.core.coldchain.readings import TemperatureUpload
+from vaxtrace.core.datasets.movements import Destruction
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.errors import Forbidden
 from vaxtrace.core.immunization import DamageReport, Distribution, Scrap, Vaccination

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from tests.roles.platform.platform_world import HOST, MAH_A, MAH_B, A, B, rule
-from vaxtrace.core.datasets import VaccineProduct
+from vaxtrace.core.datasets.basic_data import VaccineProduct
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden
 from vaxtrace.core.registry import ConnectedSystem, RuleEntryKind
 from vaxtrace.exchange.pki import SystemIdentity

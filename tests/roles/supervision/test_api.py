@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from vaxtrace.app import build_app
-from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import make_uscc
 

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
-from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError, Forbidden, NotFound
 from vaxtrace.exchange.envelope import Ed25519Signer, seal
 from vaxtrace.exchange.pki import SystemIdentity

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from trace_world import OtherMah, World, bearer, clock_at, populate, pov_organisation
 
 from vaxtrace.app import build_app
-from vaxtrace.core.datasets import CodeFamilyName, Organisation, VaccineProduct
+from vaxtrace.core.datasets.basic_data import CodeFamilyName, Organisation, VaccineProduct
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import mahs, product_for, provincial_cdc

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, func, select, text
 
-from vaxtrace.core.datasets import Organisation, OrgKind, VaccineProduct
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind, VaccineProduct
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope

@@ -7,13 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
-from vaxtrace.core.coldchain import (
-    ExcursionDecision,
-    ExcursionState,
-    TemperatureHeader,
-    TemperatureUpload,
-)
-from vaxtrace.core.datasets import Destruction, Uscc
+from vaxtrace.core.coldchain.decisions import ExcursionDecision, ExcursionState
+from vaxtrace.core.coldchain.readings import TemperatureHeader, TemperatureUpload
+from vaxtrace.core.datasets.elements import Uscc
+from vaxtrace.core.datasets.movements import Destruction
 from vaxtrace.core.immunization import (
     DamageReport,
     Distribution,

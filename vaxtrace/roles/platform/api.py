@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from vaxtrace.core.datasets import MAX_ID, Uscc, VaccineProduct
+from vaxtrace.core.datasets.basic_data import VaccineProduct
+from vaxtrace.core.datasets.elements import MAX_ID, Uscc
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch

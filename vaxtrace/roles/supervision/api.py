@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from vaxtrace.core.datasets import MAX_ID
+from vaxtrace.core.datasets.elements import MAX_ID
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.supervision.service import MAX_FINDINGS, MAX_STEPS, SupervisionService

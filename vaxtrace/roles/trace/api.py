@@ -15,29 +15,27 @@ from fastapi import (
 )
 from pydantic import ValidationError
 
-from vaxtrace.core.datasets import (
-    Batch,
-    CodingRule,
-    Commission,
-    Correction,
+from vaxtrace.core.datasets.basic_data import CodingRule, VaccineProduct
+from vaxtrace.core.datasets.corrections import Correction
+from vaxtrace.core.datasets.locks import Lock, Unlock
+from vaxtrace.core.datasets.movements import (
     Destruction,
-    Lock,
-    LotRelease,
-    Pack,
-    Recall,
-    RecallClosure,
-    RecallReceipt,
-    Replace,
     SalesReturn,
-    SelfInspection,
     ShippingNote,
     ShippingNoteUpload,
-    TemperatureRecord,
-    Unlock,
+)
+from vaxtrace.core.datasets.production import (
+    Batch,
+    Commission,
+    LotRelease,
+    Pack,
+    Replace,
+    SelfInspection,
     Unpack,
-    VaccineProduct,
     Warehousing,
 )
+from vaxtrace.core.datasets.recalls import Recall, RecallClosure, RecallReceipt
+from vaxtrace.core.datasets.temperature import TemperatureRecord
 from vaxtrace.core.errors import DomainError
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.web.answers import mark_replayed, write_answer

@@ -30,7 +30,8 @@ from sqlalchemy import (
     update,
 )
 
-from vaxtrace.core.coldchain import ExcursionState, Reading
+from vaxtrace.core.coldchain.decisions import ExcursionState
+from vaxtrace.core.coldchain.readings import Reading
 from vaxtrace.core.immunization import StockState
 from vaxtrace.core.times import as_utc
 from vaxtrace.store.bulk import lock_for_ids

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, and_, insert, select, text, update
 
-from vaxtrace.core.coldchain import ExcursionState
+from vaxtrace.core.coldchain.decisions import ExcursionState
 from vaxtrace.core.dose_gate import BatchRecord, DoseFacts, StockPlace
 from vaxtrace.core.signals import BatchFacts
 from vaxtrace.core.status import Status

@@ -20,24 +20,19 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vaxtrace.core.coldchain import (
+from vaxtrace.core.coldchain.decisions import ExcursionDecision, ExcursionState
+from vaxtrace.core.coldchain.excursions import Evaluation, Excursion, evaluate
+from vaxtrace.core.coldchain.logger_csv import LoggerFile, parse_logger_csv
+from vaxtrace.core.coldchain.readings import (
     CLOCK_SKEW,
-    Evaluation,
-    Excursion,
-    ExcursionDecision,
-    ExcursionState,
-    LoggerFile,
     Reading,
     TemperatureHeader,
     TemperatureUpload,
-    Tier,
     Where,
     check_series,
-    evaluate,
     in_json,
-    parse_logger_csv,
-    rule_book,
 )
+from vaxtrace.core.coldchain.rules import Tier, rule_book
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from vaxtrace.core.times import as_utc
 from vaxtrace.roles.immunization.service.lookups import unit

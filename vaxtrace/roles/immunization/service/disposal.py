@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import Destruction
+from vaxtrace.core.datasets.movements import Destruction
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict
 from vaxtrace.core.immunization import (

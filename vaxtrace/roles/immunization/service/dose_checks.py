@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vaxtrace.core.codes import TraceCode
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.dose_gate import DoseDecision, DoseReason, Label, decide_dose
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.immunization import Unit

@@ -6,13 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from vaxtrace.core.coldchain import (
-    ExcursionDecision,
-    ExcursionState,
-    TemperatureHeader,
-    TemperatureUpload,
-)
-from vaxtrace.core.datasets import Destruction, Organisation
+from vaxtrace.core.coldchain.decisions import ExcursionDecision, ExcursionState
+from vaxtrace.core.coldchain.readings import TemperatureHeader, TemperatureUpload
+from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.datasets.movements import Destruction
 from vaxtrace.core.immunization import (
     DamageReport,
     Distribution,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import PROVINCE_KINDS, Unit
 from vaxtrace.exchange.registry_feed import OwnRegister

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.dose_gate import DoseReason, local_date
 from vaxtrace.core.errors import Forbidden, NotFound
 from vaxtrace.core.identifiers import DivisionCode

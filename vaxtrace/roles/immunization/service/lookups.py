@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.immunization import Unit

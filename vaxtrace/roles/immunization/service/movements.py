@@ -10,7 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import OrgKind, Write
+from vaxtrace.core.datasets.basic_data import OrgKind
+from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.dose_gate import Label, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples

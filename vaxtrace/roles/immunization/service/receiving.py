@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from vaxtrace.core.coldchain import ReceiptTemperature, receipt_temperature_decision
+from vaxtrace.core.coldchain.decisions import ReceiptTemperature, receipt_temperature_decision
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.immunization import Distribution, ReceivingNote, Unit

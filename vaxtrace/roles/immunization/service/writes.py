@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from vaxtrace.core.datasets import Write
+from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.immunization import Unit
 from vaxtrace.core.times import Clock, check_business_time

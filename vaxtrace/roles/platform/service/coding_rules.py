@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaxtrace.core.datasets import CodeFamilyName
+from vaxtrace.core.datasets.basic_data import CodeFamilyName
 from vaxtrace.core.errors import Conflict, Forbidden
 from vaxtrace.core.registry import RegisteredCodingRule, RuleEntryKind, SystemRole, gtin_prefixes
 from vaxtrace.exchange.pki import SystemIdentity

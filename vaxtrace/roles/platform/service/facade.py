@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaxtrace.core.datasets import VaccineProduct
+from vaxtrace.core.datasets.basic_data import VaccineProduct
 from vaxtrace.core.registry import ConnectedSystem, RegisteredCodingRule, RegisteredOrganisation
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.exchange.delivery import Inbox, Outbox, Refused

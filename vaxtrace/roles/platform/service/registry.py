@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from vaxtrace.core.datasets import CodeFamilyName, VaccineProduct
+from vaxtrace.core.datasets.basic_data import CodeFamilyName, VaccineProduct
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.registry import ConnectedSystem, FeedKind, RegisteredOrganisation
 from vaxtrace.exchange.pki import SystemIdentity

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaxtrace.core.datasets import Organisation
+from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaxtrace.core.datasets import Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.exchange import registry_feed
 from vaxtrace.exchange.registry_feed import Fetch, OwnRegister

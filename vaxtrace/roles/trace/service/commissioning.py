@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import Commission
+from vaxtrace.core.datasets.production import Commission
 from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.status import Status
 from vaxtrace.core.times import Clock

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from vaxtrace.core.datasets import Correction
+from vaxtrace.core.datasets.corrections import Correction
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.roles.trace.service.writes import WriteResult, write

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from vaxtrace.core.datasets import Write
+from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent, read_event
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform

@@ -10,30 +10,27 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from vaxtrace.core.datasets import (
-    Batch,
-    CodingRule,
-    Commission,
-    Correction,
+from vaxtrace.core.datasets.basic_data import CodingRule, Organisation, VaccineProduct
+from vaxtrace.core.datasets.corrections import Correction
+from vaxtrace.core.datasets.locks import Lock, Unlock
+from vaxtrace.core.datasets.movements import (
     Destruction,
-    Lock,
-    LotRelease,
-    Organisation,
-    Pack,
-    Recall,
-    RecallClosure,
-    RecallReceipt,
-    Replace,
     SalesReturn,
-    SelfInspection,
     ShippingNote,
     ShippingNoteUpload,
-    TemperatureRecord,
-    Unlock,
+)
+from vaxtrace.core.datasets.production import (
+    Batch,
+    Commission,
+    LotRelease,
+    Pack,
+    Replace,
+    SelfInspection,
     Unpack,
-    VaccineProduct,
     Warehousing,
 )
+from vaxtrace.core.datasets.recalls import Recall, RecallClosure, RecallReceipt
+from vaxtrace.core.datasets.temperature import TemperatureRecord
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox

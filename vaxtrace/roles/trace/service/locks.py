@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from vaxtrace.core.datasets import Lock, LockKind, Unlock
+from vaxtrace.core.datasets.locks import Lock, LockKind, Unlock
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Connection, RowMapping, Table, bindparam, select
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import OrgKind
+from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.errors import Conflict, DomainError, NotFound
 from vaxtrace.core.status import Status
 from vaxtrace.store.trace import repo

@@ -11,15 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select
 
-from vaxtrace.core.datasets import (
-    Conclusion,
+from vaxtrace.core.datasets.basic_data import OrgKind
+from vaxtrace.core.datasets.movements import (
     Destruction,
-    OrgKind,
     SalesReturn,
     ShippingNote,
     ShippingNoteUpload,
-    Warehousing,
 )
+from vaxtrace.core.datasets.production import Conclusion, Warehousing
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock

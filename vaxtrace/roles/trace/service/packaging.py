@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping
 
-from vaxtrace.core.datasets import Pack, Replace, Unpack
+from vaxtrace.core.datasets.production import Pack, Replace, Unpack
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.core.times import Clock

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from sqlalchemy import Engine, select
 
-from vaxtrace.core.datasets import CodeFamilyName, VaccineProduct
+from vaxtrace.core.datasets.basic_data import CodeFamilyName, VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.trace.schema import identification_code, product

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
 
-from vaxtrace.core.datasets import Conclusion, LotRelease, SelfInspection
+from vaxtrace.core.datasets.production import Conclusion, LotRelease, SelfInspection
 from vaxtrace.core.errors import Conflict, DomainError, NotFound
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.status import Action

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from vaxtrace.core.datasets import Recall, RecallClosure, RecallReceipt
+from vaxtrace.core.datasets.recalls import Recall, RecallClosure, RecallReceipt
 from vaxtrace.core.errors import Conflict, NotFound, examples
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from vaxtrace.core.datasets import Batch, CodingRule, Organisation, OrgKind, VaccineProduct
+from vaxtrace.core.datasets.basic_data import CodingRule, Organisation, OrgKind, VaccineProduct
+from vaxtrace.core.datasets.production import Batch
 from vaxtrace.core.errors import Conflict, DomainError, NotFound, examples
 from vaxtrace.roles.trace.service.lookups import (
     known_organisation,

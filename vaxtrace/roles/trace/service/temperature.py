@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
 
-from vaxtrace.core.datasets import TemperatureRecord
+from vaxtrace.core.datasets.temperature import TemperatureRecord
 from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.roles.trace.service.writes import WriteResult, write
 from vaxtrace.store.trace import repo

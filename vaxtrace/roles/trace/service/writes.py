@@ -18,7 +18,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import Connection, Engine, RowMapping
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.datasets import Write
+from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.errors import Conflict, DomainError, at_item, examples
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.core.times import Clock, Earliest, check_business_time, check_order
