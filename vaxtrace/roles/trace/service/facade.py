@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
-
 from vaxtrace.core.datasets import (
     Batch,
     CodingRule,
@@ -53,6 +51,7 @@ from vaxtrace.roles.trace.service import (
     temperature,
 )
 from vaxtrace.roles.trace.service.writes import WriteResult
+from vaxtrace.store.engine import Engine
 
 
 class TraceService:
