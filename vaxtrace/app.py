@@ -59,8 +59,7 @@ from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.supervision.api import supervision_router
 from vaxtrace.roles.supervision.service import SupervisionService
-from vaxtrace.roles.trace import api as trace_api
-from vaxtrace.roles.trace.exchange_api import trace_exchange_router
+from vaxtrace.roles.trace.api import trace_router
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.publishing import platform_coding_rules, platform_products
 from vaxtrace.settings import Settings
@@ -295,8 +294,7 @@ def build_app(
     if svc is not None:
         app.state.trace = svc
         app.state.trace_downstream = trace_downstream(settings, svc, local=local)
-        app.include_router(trace_api.router)
-        app.include_router(trace_exchange_router(system_identity(revoked)))
+        app.include_router(trace_router(system_identity(revoked)))
         if svc.ledger is not None:
             app.include_router(ledger_router("/trace/v1/ledger", _trace_ledger))
     if hub is not None:

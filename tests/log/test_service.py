@@ -17,7 +17,7 @@ from vaxtrace.log.service import CheckpointPolicy, LedgerService
 from vaxtrace.store.engine import make_engine, read_tx, write_tx
 from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade
-from vaxtrace.store.trace import repo, schema
+from vaxtrace.store.trace import events, schema
 from vaxtrace.store.trace.documents import event_documents
 
 
@@ -45,14 +45,14 @@ def write_events(node: LedgerService, n: int, tag: str = "e") -> list[int]:
     ids = []
     for i in range(n):
         with write_tx(node.engine) as conn:
-            header = repo.EventHeader(
+            header = events.EventHeader(
                 "201",
                 "91320100MA1X000009",
                 datetime(2026, 1, 1, tzinfo=UTC),
                 f"D{tag}{i}",
                 f"{tag}{i}-{datetime.now().timestamp()}",
             )
-            event_id = repo.append_event(conn, header, {"i": i, "tag": tag})
+            event_id = events.append_event(conn, header, {"i": i, "tag": tag})
             node.record(conn, event_id)
             ids.append(event_id)
     return ids
@@ -100,10 +100,10 @@ def test_sign_if_due_with_the_writes_tree_size(trace_engine: Engine, tmp_path: P
         with write_tx(trace_engine) as conn:
             for _ in range(n):
                 i = next(serial)
-                header = repo.EventHeader(
+                header = events.EventHeader(
                     "201", "91320100MA1X000009", datetime(2026, 1, 1, tzinfo=UTC), "D", f"c{i}"
                 )
-                ids.append(repo.append_event(conn, header, {"i": i}))
+                ids.append(events.append_event(conn, header, {"i": i}))
             size = node.ledger.append_from(conn, ids[0])
         statements.clear()
         return size

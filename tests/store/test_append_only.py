@@ -10,13 +10,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from vaxtrace.store.append_only import APPEND_ONLY_MESSAGE
-from vaxtrace.store.trace import repo
+from vaxtrace.store.trace import events
 from vaxtrace.store.trace.schema import APPEND_ONLY
 
 # one row per history table, and a statement that would rewrite it
 ROWS: dict[str, tuple[str, str, str]] = {
     "trace_event": (
-        "",  # inserted through repo.append_event
+        "",  # inserted through events.append_event
         "UPDATE trace_event SET payload = '{}', document_no = 'FORGED' WHERE id = 1",
         "SELECT document_no, bill_type FROM trace_event ORDER BY id",
     ),
@@ -46,14 +46,14 @@ def test_every_history_table_is_covered() -> None:
 def _history_row(engine: Engine, table: str) -> list[Any]:
     insert_sql, _update, select_sql = ROWS[table]
     with engine.begin() as conn:
-        header = repo.EventHeader(
+        header = events.EventHeader(
             bill_type="201",
             org_uscc="91320100MA1X000009",
             business_time=datetime(2024, 4, 1, 1, 0, tzinfo=UTC),
             document_no="SN000001",
             client_document_id="sn-1",
         )
-        assert repo.append_event(conn, header, {"codes": 1}) == 1
+        assert events.append_event(conn, header, {"codes": 1}) == 1
         if insert_sql:
             conn.execute(text(insert_sql))
     with engine.connect() as conn:

@@ -11,7 +11,7 @@ from vaxtrace.ledger import merkle
 from vaxtrace.store.append_only import drop_append_only
 from vaxtrace.store.engine import read_tx, write_tx
 from vaxtrace.store.ledger import LEDGER_TABLES, Ledger, verify_log
-from vaxtrace.store.trace import documents, repo, schema
+from vaxtrace.store.trace import codes, documents, events, schema
 from vaxtrace.store.trace.documents import event_documents
 
 
@@ -23,14 +23,14 @@ def _append(engine: Engine, n: int, *, start: int = 0) -> list[int]:
     ids = []
     with write_tx(engine) as conn:
         for i in range(start, start + n):
-            header = repo.EventHeader(
+            header = events.EventHeader(
                 bill_type="201",
                 org_uscc="91320100MA1X000009",
                 business_time=datetime(2026, 1, 1, 8, tzinfo=UTC),
                 document_no=f"DOC{i}",
                 client_document_id=f"c{i}",
             )
-            ids.append(repo.append_event(conn, header, {"n": i, "t": 2.5}))
+            ids.append(events.append_event(conn, header, {"n": i, "t": 2.5}))
         _ledger().append_from(conn, ids[0])
     return ids
 
@@ -61,8 +61,8 @@ def test_leaves_proofs_and_a_clean_verify(trace_engine: Engine) -> None:
 def test_a_refused_write_leaves_no_leaf(trace_engine: Engine) -> None:
     _append(trace_engine, 3)
     with pytest.raises(RuntimeError), write_tx(trace_engine) as conn:
-        header = repo.EventHeader("201", "91320100MA1X000009", datetime.now(UTC), "X", "cx")
-        event_id = repo.append_event(conn, header, {})
+        header = events.EventHeader("201", "91320100MA1X000009", datetime.now(UTC), "X", "cx")
+        event_id = events.append_event(conn, header, {})
         _ledger().append_from(conn, event_id)
         raise RuntimeError("refused after the leaf was written")
     with read_tx(trace_engine) as conn:
@@ -140,9 +140,9 @@ def test_documents_read_at_once_or_in_batches_are_the_same(
     ids = _append(trace_engine, 12)
     with write_tx(trace_engine) as conn:
         rows = [(n, f"8{n:019d}", 1, 1, 1, None, None, "normal", "X", ids[0]) for n in range(1, 41)]
-        repo.insert_codes(conn, rows)
-        repo.link_codes(conn, range(1, 41), ids[3])
-        repo.link_codes(conn, range(30, 5, -1), ids[7])
+        codes.insert_codes(conn, rows)
+        events.link_codes(conn, range(1, 41), ids[3])
+        events.link_codes(conn, range(30, 5, -1), ids[7])
 
     def read() -> list[list[tuple[int, bytes]]]:
         with read_tx(trace_engine) as conn:

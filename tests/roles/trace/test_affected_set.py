@@ -6,7 +6,7 @@ from __future__ import annotations
 from trace_world import World, write_fields
 
 from vaxtrace.store.engine import write_tx
-from vaxtrace.store.trace import repo
+from vaxtrace.store.trace import affected
 
 
 def _mixed(world: World) -> list[str]:
@@ -24,15 +24,15 @@ def test_the_summary_agrees_with_the_one_question_queries(world: World) -> None:
     codes = _mixed(world)
     mah = world.mah.uscc
     with write_tx(world.engine) as conn:
-        repo.load_listed(conn, codes)
-        repo.expand(conn)
-        found = repo.affected_summary(conn, mah, mah)
+        affected.load_listed(conn, codes)
+        affected.expand(conn)
+        found = affected.affected_summary(conn, mah, mah)
         assert found is not None
-        statuses = repo.affected_status_counts(conn)
+        statuses = affected.affected_status_counts(conn)
         assert found.statuses == statuses and len(statuses) > 1
-        batches = repo.affected_batches(conn)
+        batches = affected.affected_batches(conn)
         assert [dict(b) for b in found.batches] == batches and len(batches) == 3
-        assert repo.affected_summary(conn, None, None) == found
+        assert affected.affected_summary(conn, None, None) == found
 
 
 def test_the_summary_declines_what_a_one_question_query_refuses(world: World) -> None:
@@ -40,11 +40,11 @@ def test_the_summary_declines_what_a_one_question_query_refuses(world: World) ->
     mah = world.mah.uscc
     case = world.nmpa_cases[0]
     with write_tx(world.engine) as conn:
-        repo.load_listed(conn, codes)
-        repo.expand(conn)
-        assert repo.affected_summary(conn, "91110000000000000X", None) is None  # another MAH's
-        assert repo.affected_summary(conn, mah, world.cdc.uscc) is None  # held elsewhere
+        affected.load_listed(conn, codes)
+        affected.expand(conn)
+        assert affected.affected_summary(conn, "91110000000000000X", None) is None  # another MAH's
+        assert affected.affected_summary(conn, mah, world.cdc.uscc) is None  # held elsewhere
         for wrong in ([*codes, "80000000000000000000"], [case, world.children(case)[0]]):
-            repo.load_listed(conn, wrong)  # an unknown code; a box inside a listed case
-            repo.expand(conn)
-            assert repo.affected_summary(conn, mah, None) is None
+            affected.load_listed(conn, wrong)  # an unknown code; a box inside a listed case
+            affected.expand(conn)
+            assert affected.affected_summary(conn, mah, None) is None

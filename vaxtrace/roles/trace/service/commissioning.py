@@ -10,18 +10,24 @@ from collections.abc import Iterator, Sequence
 from itertools import count
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select
-
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.production import Commission
 from vaxtrace.core.errors import Conflict, DomainError, examples
 from vaxtrace.core.status import Status
 from vaxtrace.core.times import Clock
-from vaxtrace.roles.trace.service.lookups import exists, own_batch, parse
+from vaxtrace.roles.trace.service.lookups import own_batch, parse
 from vaxtrace.roles.trace.service.writes import WriteResult, check_batches_order, write
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.repo import EventHeader
-from vaxtrace.store.trace.schema import self_inspection, trace_code
+from vaxtrace.store.engine import Connection, Engine, RowMapping
+from vaxtrace.store.trace.codes import (
+    doses_commissioned,
+    existing_codes,
+    insert_codes,
+    max_serial,
+    next_code_id,
+)
+from vaxtrace.store.trace.events import EventHeader, append_event, link_batches
+from vaxtrace.store.trace.quality import inspected
+from vaxtrace.store.trace.registry import identification_codes_of
 
 
 def commission(engine: Engine, actor: str, request: Commission, clock: Clock) -> WriteResult:
@@ -31,41 +37,34 @@ def commission(engine: Engine, actor: str, request: Commission, clock: Clock) ->
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = own_batch(conn, actor, request.batch_no)
         check_batches_order(conn, header, [found["id"]])
-        if exists(conn, self_inspection, self_inspection.c.batch_id == found["id"]):
+        if inspected(conn, found["id"]):
             # later codes would miss the batch's inspection and release for good
             raise Conflict(
                 "batch_inspected",
                 f"batch {request.batch_no} is already inspected; codes are issued before",
                 field="batch_no",
             )
-        levels = repo.identification_codes_of(conn, found["product_id"])
-        event_id = repo.append_event(
-            conn, header, {"batch_no": request.batch_no, "kind": "commission"}
-        )
+        levels = identification_codes_of(conn, found["product_id"])
+        event_id = append_event(conn, header, {"batch_no": request.batch_no, "kind": "commission"})
         if request.cases is not None:
             counts = _generate(conn, found, levels, request.cases, event_id, actor)
         else:
             assert request.relations is not None
             counts = _upload(conn, found, levels, request.relations, event_id, actor)
-        doses = _doses_commissioned(conn, found["id"])
+        doses = doses_commissioned(conn, found["id"])
         if doses > found["quantity"]:
             raise DomainError(
                 "exceeds_batch_quantity",
                 f"batch {request.batch_no} is {found['quantity']} doses; this would make {doses}",
                 field="cases" if request.cases is not None else "relations",
             )
-        repo.link_batches(conn, [found["id"]], event_id)
+        link_batches(conn, [found["id"]], event_id)
         return event_id, {
             "batch_no": request.batch_no,
             "codes_by_level": {str(k): v for k, v in sorted(counts.items())},
         }
 
     return write(engine, actor, "commission", request, apply, bill_type="commission", clock=clock)
-
-
-def _doses_commissioned(conn: Connection, batch_id: int) -> int:
-    query = select(func.count()).where(trace_code.c.batch_id == batch_id, trace_code.c.level == 1)
-    return int(conn.execute(query).scalar_one())
 
 
 def _generate(
@@ -90,9 +89,9 @@ def _generate(
             field="cases",
         )
     issuers = {lvl: _serials(conn, found["family"], levels[lvl]["code"]) for lvl in levels}
-    first_id = repo.next_code_id(conn)
+    first_id = next_code_id(conn)
     rows = _hierarchy_rows(top, units, per_unit, issuers, first_id, found, event_id, actor)
-    repo.insert_codes(conn, rows)  # streamed: one COPY / executemany, bounded memory
+    insert_codes(conn, rows)  # streamed: one COPY / executemany, bounded memory
     return total
 
 
@@ -107,14 +106,14 @@ def _upload(
     """Issue an uploaded hierarchy; answers the codes made per level."""
     parsed = _parse_relations(found, levels, relations)
     _check_parents(parsed)
-    taken = repo.existing_codes(conn, list(parsed))
+    taken = existing_codes(conn, list(parsed))
     if taken:
         raise Conflict(
             "already_commissioned",
             f"code(s) already commissioned (codes are never reused): {examples(taken)}",
             field="relations",
         )
-    first_id = repo.next_code_id(conn)
+    first_id = next_code_id(conn)
     ids = {value: first_id + i for i, value in enumerate(parsed)}
     rows = [
         (
@@ -131,7 +130,7 @@ def _upload(
         )
         for value, (lvl, parent) in parsed.items()
     ]
-    repo.insert_codes(conn, rows)
+    insert_codes(conn, rows)
     counts: dict[int, int] = {}
     for lvl, _parent in parsed.values():
         counts[lvl] = counts.get(lvl, 0) + 1
@@ -196,7 +195,7 @@ def _serials(conn: Connection, family: str, identification: str) -> Iterator[str
     the connection.
     """
     width = 12
-    start = max(repo.max_serial(conn, identification, width) + 1, 1)
+    start = max(max_serial(conn, identification, width) + 1, 1)
     if family == codes_.CodeFamily.NMPA20.value:
         return (codes_.issue_nmpa20(identification, n) for n in count(start))
     return (codes_.gs1_canonical(identification, f"{n:0{width}d}") for n in count(start))

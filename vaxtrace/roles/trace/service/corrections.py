@@ -5,21 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from vaxtrace.core.datasets.corrections import Correction
 from vaxtrace.core.errors import DomainError, NotFound
 from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.roles.trace.service.writes import WriteResult, write
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.repo import EventHeader
+from vaxtrace.store.engine import Connection, Engine
+from vaxtrace.store.trace.events import EventHeader, append_event, event_by_id
 
 
 def correct(engine: Engine, actor: str, request: Correction, clock: Clock) -> WriteResult:
     """更正: a new event correcting an earlier event's header; the earlier one stays."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
-        earlier = repo.event_by_id(conn, request.corrects_event_id)
+        earlier = event_by_id(conn, request.corrects_event_id)
         if earlier is None or earlier["org_uscc"] != actor:
             raise NotFound(
                 "unknown_event",
@@ -33,7 +31,7 @@ def correct(engine: Engine, actor: str, request: Correction, clock: Clock) -> Wr
             "corrected": request.corrected,
             "corrects_event_id": request.corrects_event_id,
         }
-        event_id = repo.append_event(conn, header, body)
+        event_id = append_event(conn, header, body)
         return event_id, body
 
     return write(engine, actor, "correction", request, apply, bill_type="correction", clock=clock)

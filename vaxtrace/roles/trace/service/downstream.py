@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent, read_event
 from vaxtrace.core.times import Clock
@@ -16,7 +14,8 @@ from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.trace.service.writes import codes_step, write_in
-from vaxtrace.store.trace.schema import exchange
+from vaxtrace.store.engine import Connection, Engine
+from vaxtrace.store.trace.node_tables import EXCHANGE
 
 MOVES_TO_COUNTERPARTY = frozenset({DownstreamBill.DISTRIBUTION, DownstreamBill.RETURN})
 
@@ -39,7 +38,7 @@ class DownstreamReceiver:
         clock: Clock | None = None,
     ) -> None:
         self.engine = engine
-        self.from_platform = FromPlatform(engine, exchange, platform_id, platform_key)
+        self.from_platform = FromPlatform(engine, EXCHANGE, platform_id, platform_key)
         self.clock = clock or Clock()
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
-
 from vaxtrace.core.datasets.basic_data import CodingRule, Organisation, VaccineProduct
 from vaxtrace.core.datasets.corrections import Correction
 from vaxtrace.core.datasets.locks import Lock, Unlock
@@ -50,6 +48,7 @@ from vaxtrace.roles.trace.service import (
     temperature,
 )
 from vaxtrace.roles.trace.service.writes import WriteResult
+from vaxtrace.store.engine import Engine
 
 
 class TraceService:

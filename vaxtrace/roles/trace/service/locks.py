@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from vaxtrace.core.datasets.locks import Lock, LockKind, Unlock
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
@@ -22,8 +20,10 @@ from vaxtrace.roles.trace.service.writes import (
     codes_write,
     write,
 )
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.repo import EventHeader
+from vaxtrace.store.engine import Connection, Engine
+from vaxtrace.store.trace.affected import affected_codes
+from vaxtrace.store.trace.batches import batches_status_counts
+from vaxtrace.store.trace.events import EventHeader, append_event
 
 LOCK_ACTIONS = {
     LockKind.PENDING: Action.LOCK_PENDING,
@@ -104,19 +104,19 @@ def _status_write(
             movement=False,
             checks=checks,
             # what the codes hold here goes too: a receiver may have opened the containers
-            record=lambda conn, _event_id, _doses: send(conn, touched, repo.affected_codes(conn)),
+            record=lambda conn, _event_id, _doses: send(conn, touched, affected_codes(conn)),
         )
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         assert request.batch_nos is not None
         ids = own_batch_ids(conn, actor, request.batch_nos)
         check_batches_order(conn, header, ids)
-        event_id = repo.append_event(conn, header, payload)
+        event_id = append_event(conn, header, payload)
         moved = batches_step(conn, ids, event_id, action)
         send(conn, request.batch_nos)
         return event_id, {
             "codes_updated": moved,
-            "by_status": repo.batches_status_counts(conn, ids),
+            "by_status": batches_status_counts(conn, ids),
         }
 
     return write(engine, actor, operation, request, apply, bill_type=operation, clock=clock)

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Table, bindparam, select
-
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.errors import Conflict, DomainError, NotFound
 from vaxtrace.core.status import Status
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.schema import organisation
+from vaxtrace.store.engine import Connection, RowMapping
+from vaxtrace.store.trace.batches import batch_by_no
+from vaxtrace.store.trace.codes import code_detail
+from vaxtrace.store.trace.registry import find_organisation
 
 parse = codes_.parse_field
 """Parse a trace code, refusing with the code's own reason on a request's field."""
-
-
-def exists(conn: Connection, table: Table, *where: ColumnElement[bool]) -> bool:
-    """Whether ``table`` has a row matching ``where``."""
-    return conn.execute(select(table.c.id).where(*where)).first() is not None
-
-
-_ORGANISATION = select(organisation).where(organisation.c.uscc == bindparam("uscc"))
-
-
-def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
-    return conn.execute(_ORGANISATION, {"uscc": uscc}).mappings().first()
 
 
 def known_organisation(conn: Connection, uscc: str) -> RowMapping:
@@ -43,7 +31,7 @@ def require_kind(conn: Connection, uscc: str, kind: OrgKind) -> None:
 
 
 def own_batch(conn: Connection, actor: str, batch_no: str, field: str = "batch_no") -> RowMapping:
-    found = repo.batch_by_no(conn, actor, batch_no)
+    found = batch_by_no(conn, actor, batch_no)
     if found is None:
         raise NotFound("unknown_batch", f"no batch {batch_no} of yours", field=field)
     return found
@@ -59,7 +47,7 @@ def own_batch_ids(conn: Connection, actor: str, batch_nos: Sequence[str]) -> lis
 def held_code(conn: Connection, actor: str, value: str, field: str) -> RowMapping:
     """A code of the actor's that the actor holds and that is not used up or destroyed."""
     code = parse(value, field)
-    row = repo.code_detail(conn, code.value)
+    row = code_detail(conn, code.value)
     if row is None:
         raise DomainError("unknown_code", f"{code.value} is not commissioned", field=field)
     if row["mah_uscc"] != actor or row["holder_uscc"] != actor:

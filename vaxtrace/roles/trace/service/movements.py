@@ -9,8 +9,6 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select
-
 from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.datasets.movements import (
     Destruction,
@@ -23,7 +21,6 @@ from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
-from vaxtrace.roles.trace.service.lookups import find_organisation
 from vaxtrace.roles.trace.service.signals import note_batches
 from vaxtrace.roles.trace.service.writes import (
     Apply,
@@ -33,8 +30,10 @@ from vaxtrace.roles.trace.service.writes import (
     write,
     write_all,
 )
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.schema import shipping_note
+from vaxtrace.store.engine import Connection, Engine
+from vaxtrace.store.trace.affected import contents_of_affected
+from vaxtrace.store.trace.registry import find_organisation
+from vaxtrace.store.trace.shipping import note_exists, record_note
 
 
 def warehouse(engine: Engine, actor: str, request: Warehousing, clock: Clock) -> WriteResult:
@@ -51,12 +50,6 @@ def warehouse(engine: Engine, actor: str, request: Warehousing, clock: Clock) ->
         holder=actor,
         payload={"warehouse": request.warehouse},
     )
-
-
-_NOTE = select(shipping_note.c.id).where(
-    shipping_note.c.mah_uscc == bindparam("mah"), shipping_note.c.note_no == bindparam("note_no")
-)
-_RECORD_NOTE = insert(shipping_note)
 
 
 def ship(
@@ -97,7 +90,7 @@ def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply
     of what it sells (nor before the codes' previous step, see ``codes_step``)."""
 
     def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], doses: int) -> None:
-        if conn.execute(_NOTE, {"mah": actor, "note_no": request.document_no}).first():
+        if note_exists(conn, actor, request.document_no):
             raise Conflict(
                 "shipping_note_exists",
                 f"shipping note {request.document_no} exists; a new note needs a new number",
@@ -115,20 +108,11 @@ def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply
             )
 
     def record(conn: Connection, event_id: int, doses: int) -> None:
-        conn.execute(
-            _RECORD_NOTE,
-            {
-                "event_id": event_id,
-                "mah_uscc": actor,
-                "note_no": request.document_no,
-                "consignee_uscc": request.consignee_uscc,
-                "quantity": doses,
-            },
-        )
+        record_note(conn, event_id, actor, request.document_no, request.consignee_uscc, doses)
         if outbox is not None:
             note = request.model_dump(mode="json", exclude={"client_document_id"})
             note |= {"doses": doses, "trace_event_id": event_id}
-            contents = repo.contents_of_affected(conn)
+            contents = contents_of_affected(conn)
             if contents:  # what each shipped container holds, for the receiver's checks
                 note["contents"] = contents
             note["batches"] = note_batches(conn)

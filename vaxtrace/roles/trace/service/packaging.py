@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping
-
 from vaxtrace.core.datasets.production import Pack, Replace, Unpack
 from vaxtrace.core.errors import Conflict, DomainError
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import held_code, parse
 from vaxtrace.roles.trace.service.writes import WriteResult, check_codes_order, write
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.repo import EventHeader
+from vaxtrace.store.engine import Connection, Engine, RowMapping
+from vaxtrace.store.trace.codes import existing_codes, insert_codes, mark_replaced, next_code_id
+from vaxtrace.store.trace.events import EventHeader, append_event, link_codes
+from vaxtrace.store.trace.packing import children_ids, clear_parent, move_children, set_parent
+from vaxtrace.store.trace.registry import identification_codes_of
 
 
 def pack(engine: Engine, actor: str, request: Pack, clock: Clock) -> WriteResult:
@@ -24,8 +25,8 @@ def pack(engine: Engine, actor: str, request: Pack, clock: Clock) -> WriteResult
         kids = [held_code(conn, actor, c, f"children[{i}]") for i, c in enumerate(request.children)]
         if len({k["id"] for k in kids}) != len(kids):
             raise DomainError("duplicate_code", "a child is listed twice", field="children")
-        capacity = repo.identification_codes_of(conn, parent["product_id"])[parent["level"]]
-        room = capacity["children"] - len(repo.children_ids(conn, parent["id"]))
+        capacity = identification_codes_of(conn, parent["product_id"])[parent["level"]]
+        room = capacity["children"] - len(children_ids(conn, parent["id"]))
         for i, kid in enumerate(kids):
             _check_packable(parent, kid, f"children[{i}]")
         if len(kids) > room:
@@ -35,11 +36,11 @@ def pack(engine: Engine, actor: str, request: Pack, clock: Clock) -> WriteResult
                 field="children",
             )
         check_codes_order(conn, header, [parent, *kids])
-        event_id = repo.append_event(
+        event_id = append_event(
             conn, header, {"parent": parent["code"], "children": [k["code"] for k in kids]}
         )
-        repo.set_parent(conn, [k["id"] for k in kids], parent["id"], event_id)
-        repo.link_codes(conn, [parent["id"], *(k["id"] for k in kids)], event_id)
+        set_parent(conn, [k["id"] for k in kids], parent["id"], event_id)
+        link_codes(conn, [parent["id"], *(k["id"] for k in kids)], event_id)
         return event_id, {"parent": parent["code"], "packed": len(kids)}
 
     return write(engine, actor, "pack", request, apply, bill_type="pack", clock=clock)
@@ -68,7 +69,7 @@ def unpack(engine: Engine, actor: str, request: Unpack, clock: Clock) -> WriteRe
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         parent = held_code(conn, actor, request.parent, "parent")
-        inside = set(repo.children_ids(conn, parent["id"]))
+        inside = set(children_ids(conn, parent["id"]))
         if request.children is None:
             ids = sorted(inside)
         else:
@@ -83,9 +84,9 @@ def unpack(engine: Engine, actor: str, request: Unpack, clock: Clock) -> WriteRe
                     )
                 ids.append(kid["id"])
         check_codes_order(conn, header, [parent])
-        event_id = repo.append_event(conn, header, {"parent": parent["code"]})
-        repo.link_codes(conn, [parent["id"], *ids], event_id)
-        repo.clear_parent(conn, ids, event_id)
+        event_id = append_event(conn, header, {"parent": parent["code"]})
+        link_codes(conn, [parent["id"], *ids], event_id)
+        clear_parent(conn, ids, event_id)
         return event_id, {"parent": parent["code"], "unpacked": len(ids)}
 
     return write(engine, actor, "unpack", request, apply, bill_type="unpack", clock=clock)
@@ -107,25 +108,25 @@ def replace(engine: Engine, actor: str, request: Replace, clock: Clock) -> Write
         if why is not None:
             raise DomainError(why.reason, why.message, field="old_code")
         new = parse(request.new_code, "new_code")
-        ident = repo.identification_codes_of(conn, old["product_id"])[old["level"]]
+        ident = identification_codes_of(conn, old["product_id"])[old["level"]]
         if new.identification_code != ident["code"]:
             raise DomainError(
                 "unknown_identification_code",
                 f"the new code must carry identification code {ident['code']}",
                 field="new_code",
             )
-        if repo.existing_codes(conn, [new.value]):
+        if existing_codes(conn, [new.value]):
             raise Conflict(
                 "already_commissioned", f"{new.value} is already in use", field="new_code"
             )
         check_codes_order(conn, header, [old])
-        event_id = repo.append_event(
+        event_id = append_event(
             conn,
             header,
             {"old_code": old["code"], "new_code": new.value, "reason": request.reason},
         )
-        new_id = repo.next_code_id(conn)
-        repo.insert_codes(
+        new_id = next_code_id(conn)
+        insert_codes(
             conn,
             [
                 (
@@ -143,10 +144,10 @@ def replace(engine: Engine, actor: str, request: Replace, clock: Clock) -> Write
             ],
         )
         if old["parent_id"] is not None:
-            repo.clear_parent(conn, [old["id"]], event_id)
-        repo.move_children(conn, old["id"], new_id, event_id)
-        repo.mark_replaced(conn, old["id"], new_id)
-        repo.link_codes(conn, [old["id"], new_id], event_id)
+            clear_parent(conn, [old["id"]], event_id)
+        move_children(conn, old["id"], new_id, event_id)
+        mark_replaced(conn, old["id"], new_id)
+        link_codes(conn, [old["id"], new_id], event_id)
         return event_id, {"old_code": old["code"], "new_code": new.value}
 
     return write(engine, actor, "replace", request, apply, bill_type="replace", clock=clock)

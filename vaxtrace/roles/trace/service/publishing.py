@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Engine, select
-
 from vaxtrace.core.datasets.basic_data import CodeFamilyName, VaccineProduct
 from vaxtrace.core.registry import RegisteredCodingRule
-from vaxtrace.store.engine import read_tx
-from vaxtrace.store.trace.schema import identification_code, product
+from vaxtrace.store.engine import Engine, read_tx
+from vaxtrace.store.trace.registry import identification_codes_by_mah, products_data
 
 SERIALS = {
     CodeFamilyName.NMPA20: ("N9", "VT-MOD97-10x2"),
@@ -22,15 +20,10 @@ SERIALS = {
 
 def platform_coding_rules(engine: Engine) -> list[RegisteredCodingRule]:
     """One rule per MAH and family, listing every identification code of its products."""
-    query = (
-        select(product.c.mah_uscc, product.c.family, identification_code.c.code)
-        .join(product, product.c.id == identification_code.c.product_id)
-        .order_by(product.c.mah_uscc, product.c.family, identification_code.c.code)
-    )
     entries: dict[tuple[str, str], list[str]] = defaultdict(list)
     with read_tx(engine) as conn:
-        for mah, family, code in conn.execute(query):
-            entries[(str(mah), str(family))].append(str(code))
+        for mah, family, code in identification_codes_by_mah(conn):
+            entries[(mah, family)].append(code)
     rules = []
     for (mah, family), codes in entries.items():
         serial_format, check = SERIALS[CodeFamilyName(family)]
@@ -48,6 +41,5 @@ def platform_coding_rules(engine: Engine) -> list[RegisteredCodingRule]:
 
 def platform_products(engine: Engine) -> list[VaccineProduct]:
     """Every product this system registered, by MAH and product code."""
-    query = select(product.c.data).order_by(product.c.mah_uscc, product.c.product_code)
     with read_tx(engine) as conn:
-        return [VaccineProduct.model_validate(data) for data in conn.execute(query).scalars()]
+        return [VaccineProduct.model_validate(data) for data in products_data(conn)]

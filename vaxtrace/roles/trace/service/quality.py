@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
-
 from vaxtrace.core.datasets.production import Conclusion, LotRelease, SelfInspection
 from vaxtrace.core.errors import Conflict, DomainError, NotFound
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
-from vaxtrace.roles.trace.service.lookups import exists, own_batch
+from vaxtrace.roles.trace.service.lookups import own_batch
 from vaxtrace.roles.trace.service.writes import (
     QUALITY_STEPS,
     WriteResult,
@@ -20,10 +18,15 @@ from vaxtrace.roles.trace.service.writes import (
     check_batches_order,
     write,
 )
-from vaxtrace.store.engine import read_tx
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.repo import EventHeader
-from vaxtrace.store.trace.schema import lot_release, self_inspection
+from vaxtrace.store.engine import Connection, Engine, read_tx
+from vaxtrace.store.trace.events import EventHeader, append_event
+from vaxtrace.store.trace.quality import (
+    add_lot_release,
+    add_self_inspection,
+    inspected,
+    lot_release_file,
+    released,
+)
 
 
 def self_inspect(engine: Engine, actor: str, request: SelfInspection, clock: Clock) -> WriteResult:
@@ -32,18 +35,13 @@ def self_inspect(engine: Engine, actor: str, request: SelfInspection, clock: Clo
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = own_batch(conn, actor, request.batch_no)
         check_batches_order(conn, header, [found["id"]], QUALITY_STEPS)
-        event_id = repo.append_event(
+        event_id = append_event(
             conn,
             header,
             request.model_dump(mode="json", include={"batch_no", "report_no", "conclusion"}),
         )
-        conn.execute(
-            insert(self_inspection).values(
-                batch_id=found["id"],
-                event_id=event_id,
-                report_no=request.report_no,
-                conclusion=request.conclusion.value,
-            )
+        add_self_inspection(
+            conn, found["id"], event_id, request.report_no, request.conclusion.value
         )
         action = Action.SELF_INSPECT if request.conclusion is Conclusion.PASS else None
         moved = batches_step(conn, [found["id"]], event_id, action)
@@ -79,20 +77,15 @@ def release_lot(
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = own_batch(conn, actor, request.batch_no)
-        if exists(conn, lot_release, lot_release.c.batch_id == found["id"]):
+        if released(conn, found["id"]):
             raise Conflict(
                 "already_released",
                 f"batch {request.batch_no} has a lot release",
                 field="batch_no",
             )
         check_batches_order(conn, header, [found["id"]], QUALITY_STEPS)
-        inspected = exists(
-            conn,
-            self_inspection,
-            self_inspection.c.batch_id == found["id"],
-            self_inspection.c.conclusion == "pass",
-        )
-        if request.conclusion is Conclusion.PASS and not inspected:
+        passed = inspected(conn, found["id"], passed=True)
+        if request.conclusion is Conclusion.PASS and not passed:
             raise DomainError(
                 "not_self_inspected",
                 f"batch {request.batch_no} has no passing self-inspection",
@@ -105,7 +98,7 @@ def release_lot(
                 field="quantity",
             )
         sha = hashlib.sha256(certificate).hexdigest()
-        event_id = repo.append_event(
+        event_id = append_event(
             conn,
             header,
             request.model_dump(
@@ -114,19 +107,18 @@ def release_lot(
             )
             | {"certificate_sha256": sha},
         )
-        conn.execute(
-            insert(lot_release).values(
-                batch_id=found["id"],
-                event_id=event_id,
-                certificate_no=request.certificate_no,
-                release_date=request.business_time.date(),
-                conclusion=request.conclusion.value,
-                authority=request.authority,
-                quantity=request.quantity,
-                certificate_sha256=sha,
-                certificate_media_type=media_type,
-                certificate_file=certificate,
-            )
+        add_lot_release(
+            conn,
+            batch_id=found["id"],
+            event_id=event_id,
+            certificate_no=request.certificate_no,
+            release_date=request.business_time.date(),
+            conclusion=request.conclusion.value,
+            authority=request.authority,
+            quantity=request.quantity,
+            certificate_sha256=sha,
+            certificate_media_type=media_type,
+            certificate_file=certificate,
         )
         action = Action.LOT_RELEASE if request.conclusion is Conclusion.PASS else None
         moved = batches_step(conn, [found["id"]], event_id, action)
@@ -151,7 +143,7 @@ def release_lot(
 def certificate(engine: Engine, mah_uscc: str, batch_no: str) -> CertificateFile:
     """批签发证明 of a batch as filed with its lot release; 404 when none is."""
     with read_tx(engine) as conn:
-        found = repo.lot_release_file(conn, mah_uscc, batch_no)
+        found = lot_release_file(conn, mah_uscc, batch_no)
     if found is None:
         raise NotFound(
             "no_lot_release", f"no lot release of {mah_uscc}'s batch {batch_no} is on file"

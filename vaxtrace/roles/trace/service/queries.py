@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, select
-
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.errors import NotFound
 from vaxtrace.roles.trace.service.lookups import own_batch, parse
-from vaxtrace.store.engine import read_tx
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.schema import lot_release, organisation
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
+from vaxtrace.store.trace.batches import batch_where_now
+from vaxtrace.store.trace.codes import children_of, code_by_id, code_detail
+from vaxtrace.store.trace.events import corrections_of
+from vaxtrace.store.trace.history import containment_intervals, history
+from vaxtrace.store.trace.quality import release_of
+from vaxtrace.store.trace.registry import identification_owners, organisation_name
 
 
 def trace(engine: Engine, text: str) -> dict[str, Any]:
@@ -20,17 +22,17 @@ def trace(engine: Engine, text: str) -> dict[str, Any]:
     code = parse(text, "code")
     with read_tx(engine) as conn:
         row = _commissioned(conn, code)
-        spans = repo.containment_intervals(conn, row["id"])
-        events = repo.history(conn, spans, row["batch_id"], row["commission_event_id"])
+        spans = containment_intervals(conn, row["id"])
+        events = history(conn, spans, row["batch_id"], row["commission_event_id"])
         events = sorted(
-            [*events, *repo.corrections_of(conn, [e["id"] for e in events])],
+            [*events, *corrections_of(conn, [e["id"] for e in events])],
             key=lambda e: int(e["id"]),
         )
         containers = _containers(conn, row)
-        children = repo.children_of(conn, row["id"])
+        children = children_of(conn, row["id"])
         replaced_by = None
         if row["replaced_by_id"] is not None:
-            new = repo.code_by_id(conn, row["replaced_by_id"])
+            new = code_by_id(conn, row["replaced_by_id"])
             replaced_by = None if new is None else new["code"]
     data = row["product_data"]
     return {
@@ -63,10 +65,10 @@ def _commissioned(conn: Connection, code: codes_.TraceCode) -> RowMapping:
     An unknown code is refused saying whether its identification code is known, so a typo
     reads as one.
     """
-    row = repo.code_detail(conn, code.value)
+    row = code_detail(conn, code.value)
     if row is not None:
         return row
-    owner = repo.identification_owners(conn, [code.identification_code])
+    owner = identification_owners(conn, [code.identification_code])
     if code.identification_code in owner:
         level = owner[code.identification_code]["level"]
         raise NotFound(
@@ -88,7 +90,7 @@ def _containers(conn: Connection, row: RowMapping) -> list[str]:
     chain: list[str] = []
     parent_id = row["parent_id"]
     while parent_id is not None:
-        parent = repo.code_by_id(conn, parent_id)
+        parent = code_by_id(conn, parent_id)
         if parent is None:
             break
         chain.append(parent["code"])
@@ -121,7 +123,7 @@ def batch_summary(engine: Engine, actor: str, batch_no: str) -> dict[str, Any]:
     """Where a batch's doses are now, counted by holder and status."""
     with read_tx(engine) as conn:
         found = own_batch(conn, actor, batch_no)
-        rows = repo.batch_where_now(conn, found["id"])
+        rows = batch_where_now(conn, found["id"])
     return {
         "batch_no": batch_no,
         "product_code": found["product_data"]["product_code"],
@@ -139,20 +141,8 @@ def consumer_view(engine: Engine, text: str) -> dict[str, Any]:
     code = parse(text, "code")
     with read_tx(engine) as conn:
         row = _commissioned(conn, code)
-        release = (
-            conn.execute(
-                select(
-                    lot_release.c.certificate_no,
-                    lot_release.c.release_date,
-                    lot_release.c.authority,
-                ).where(lot_release.c.batch_id == row["batch_id"])
-            )
-            .mappings()
-            .first()
-        )
-        mah = conn.execute(
-            select(organisation.c.name).where(organisation.c.uscc == row["mah_uscc"])
-        ).scalar_one_or_none()
+        release = release_of(conn, row["batch_id"])
+        mah = organisation_name(conn, row["mah_uscc"])
     data = row["product_data"]
     return {
         "code": row["code"],

@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
-
 from vaxtrace.core.datasets.recalls import Recall, RecallClosure, RecallReceipt
 from vaxtrace.core.errors import Conflict, NotFound, examples
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.trace.service.lookups import exists, own_batch_ids
+from vaxtrace.roles.trace.service.lookups import own_batch_ids
 from vaxtrace.roles.trace.service.signals import post_signal
 from vaxtrace.roles.trace.service.writes import (
     WriteResult,
@@ -23,9 +21,15 @@ from vaxtrace.roles.trace.service.writes import (
     codes_write,
     write,
 )
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.repo import EventHeader
-from vaxtrace.store.trace.schema import recall
+from vaxtrace.store.engine import Connection, Engine, RowMapping
+from vaxtrace.store.trace.events import EventHeader, append_event
+from vaxtrace.store.trace.recalls import (
+    add_recall,
+    mark_closed,
+    recall_data,
+    recall_exists,
+    recall_of,
+)
 
 
 def start_recall(
@@ -37,21 +41,11 @@ def start_recall(
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         ids = own_batch_ids(conn, actor, request.batch_nos)
         check_batches_order(conn, header, ids)
-        if exists(
-            conn, recall, recall.c.mah_uscc == actor, recall.c.recall_no == request.recall_no
-        ):
+        if recall_exists(conn, actor, request.recall_no):
             raise Conflict("recall_exists", f"recall {request.recall_no} exists", field="recall_no")
         data = request.model_dump(mode="json", exclude={"client_document_id"})
-        event_id = repo.append_event(conn, header, data)
-        conn.execute(
-            insert(recall).values(
-                mah_uscc=actor,
-                recall_no=request.recall_no,
-                event_id=event_id,
-                state="in_progress",
-                data=data,
-            )
-        )
+        event_id = append_event(conn, header, data)
+        add_recall(conn, actor, request.recall_no, event_id, data)
         moved = batches_step(conn, ids, event_id, None if request.mock else Action.START_RECALL)
         if not request.mock:
             post_signal(
@@ -91,8 +85,8 @@ def close_recall(
                 "recall_closed", f"recall {request.recall_no} is closed", field="recall_no"
             )
         data = request.model_dump(mode="json", exclude={"client_document_id"})
-        event_id = repo.append_event(conn, header, data)
-        conn.execute(update(recall).where(recall.c.id == found["id"]).values(state="closed"))
+        event_id = append_event(conn, header, data)
+        mark_closed(conn, found["id"])
         started = found["data"]
         if not started.get("mock"):
             post_signal(
@@ -115,9 +109,8 @@ def close_recall(
     )
 
 
-def _own_recall(conn: Connection, actor: str, recall_no: str) -> Any:
-    query = select(recall).where(recall.c.mah_uscc == actor, recall.c.recall_no == recall_no)
-    found = conn.execute(query).mappings().first()
+def _own_recall(conn: Connection, actor: str, recall_no: str) -> RowMapping:
+    found = recall_of(conn, actor, recall_no)
     if found is None:
         raise NotFound("unknown_recall", f"no recall {recall_no} of yours", field="recall_no")
     return found
@@ -127,11 +120,7 @@ def recall_receipt(engine: Engine, actor: str, request: RecallReceipt, clock: Cl
     """108 召回入库: recalled goods come back to the MAH."""
 
     def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], _doses: int) -> None:
-        data = conn.execute(
-            select(recall.c.data).where(
-                recall.c.mah_uscc == actor, recall.c.recall_no == request.recall_no
-            )
-        ).scalar_one_or_none()
+        data = recall_data(conn, actor, request.recall_no)
         if data is None:
             raise NotFound(
                 "unknown_recall", f"no recall {request.recall_no} of yours", field="recall_no"

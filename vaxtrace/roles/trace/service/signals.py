@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping
-
 from vaxtrace.core.signals import SIGNAL_SUBTYPE, BatchFacts, LotReleaseFacts, SafetySignal
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
-from vaxtrace.store.trace import repo
+from vaxtrace.store.engine import Connection, RowMapping
+from vaxtrace.store.trace.affected import listed_batches
 
 
 def post_signal(conn: Connection, outbox: Outbox | None, signal: SafetySignal) -> None:
@@ -35,7 +34,7 @@ def note_batches(conn: Connection) -> list[dict[str, Any]]:
     master data, lot release and the listed codes of it: what a note carries so that the
     receiver knows expiry and lot release from the MAH, not from the label."""
     batches: dict[str, dict[str, Any]] = {}
-    for r in repo.listed_batches(conn):
+    for r in listed_batches(conn):
         entry = batches.get(r["batch_no"])
         if entry is None:
             entry = batch_facts(r).model_dump(mode="json") | {"codes": []}

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
-
-from sqlalchemy import Connection, Engine, insert
 
 from vaxtrace.core.datasets.temperature import TemperatureRecord
 from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.roles.trace.service.writes import WriteResult, write
-from vaxtrace.store.trace import repo
-from vaxtrace.store.trace.repo import EventHeader
-from vaxtrace.store.trace.schema import temperature_record
+from vaxtrace.store.engine import Connection, Engine
+from vaxtrace.store.trace.events import EventHeader, append_event
+from vaxtrace.store.trace.temperature import add_temperature_record
 
 
 def record_temperature(
@@ -30,20 +27,8 @@ def record_temperature(
             "max_celsius": request.maximum,
             "readings": len(request.readings),
         }
-        event_id = repo.append_event(conn, header, summary)
-        conn.execute(
-            insert(temperature_record).values(
-                event_id=event_id,
-                kind=request.kind,
-                equipment_id=request.equipment_id,
-                related_document_no=request.related_document_no,
-                start_time=request.start_time.astimezone(UTC),
-                end_time=request.end_time.astimezone(UTC),
-                min_celsius=request.minimum,
-                max_celsius=request.maximum,
-                readings=[[r.time.isoformat(), r.celsius] for r in request.readings],
-            )
-        )
+        event_id = append_event(conn, header, summary)
+        add_temperature_record(conn, event_id, request)
         return event_id, summary
 
     return write(engine, actor, "temperature", request, apply, bill_type="temperature", clock=clock)

@@ -15,19 +15,39 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import Connection, Engine, RowMapping
-
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.errors import Conflict, DomainError, at_item, examples
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.core.times import Clock, Earliest, check_business_time, check_order
 from vaxtrace.roles.trace.service.lookups import known_organisation
-from vaxtrace.store.engine import read_tx
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.idempotent import apply_once, check_replay
-from vaxtrace.store.trace import repo
+from vaxtrace.store.trace.affected import (
+    Affected,
+    affected_batches,
+    affected_not_held,
+    affected_status_counts,
+    affected_summary,
+    apply_action,
+    detach_listed,
+    expand,
+    foreign_listed,
+    link_listed,
+    listed_twice,
+    load_listed,
+    unknown_listed,
+)
+from vaxtrace.store.trace.batches import set_status_of_batches
 from vaxtrace.store.trace.documents import TRACE_LEDGER
-from vaxtrace.store.trace.repo import EventHeader
+from vaxtrace.store.trace.events import (
+    EventHeader,
+    append_event,
+    find_write,
+    link_batches,
+    save_write,
+)
+from vaxtrace.store.trace.order import affected_earliest, batches_earliest
 
 Checks = Callable[[Connection, Sequence[Mapping[str, Any]], int], None]
 """Checks on the batches a set of codes touches and the doses it holds."""
@@ -131,7 +151,7 @@ def write_in(
     Without ``log`` the caller gives the event its leaf before the transaction ends."""
     if request_sha256 is None:
         request_sha256 = request_digest(operation, request)
-    prior = repo.find_write(conn, actor, request.client_document_id)
+    prior = find_write(conn, actor, request.client_document_id)
     if prior is not None:
         return replay(prior, operation, request_sha256)
     check_business_time(request.business_time, now=clock.now(), skew=clock.skew)
@@ -144,7 +164,7 @@ def write_in(
     body: dict[str, Any] = {"operation": operation, "document_no": request.document_no} | answer
     if event_id is not None:
         body["event_id"] = event_id
-    repo.save_write(
+    save_write(
         conn,
         org_uscc=actor,
         client_document_id=request.client_document_id,
@@ -195,7 +215,7 @@ def write_all(
 
     def committed() -> list[WriteResult] | None:
         with read_tx(engine) as conn:
-            found = [repo.find_write(conn, actor, r.client_document_id) for r, _ in items]
+            found = [find_write(conn, actor, r.client_document_id) for r, _ in items]
         priors = [prior for prior in found if prior is not None]
         if len(priors) != len(found):
             return None
@@ -227,7 +247,7 @@ def replay_committed(
 ) -> WriteResult | None:
     """The committed answer to this client document id, if there is one."""
     with read_tx(engine) as conn:
-        prior = repo.find_write(conn, actor, request.client_document_id)
+        prior = find_write(conn, actor, request.client_document_id)
     return None if prior is None else replay(prior, operation, request_sha256)
 
 
@@ -240,8 +260,8 @@ def batches_step(
     conn: Connection, batch_ids: Sequence[int], event_id: int, action: Action | None
 ) -> int:
     """Link a step on whole batches to its event; answers the codes ``action`` moved."""
-    moved = 0 if action is None else repo.set_status_of_batches(conn, batch_ids, action)
-    repo.link_batches(conn, batch_ids, event_id)
+    moved = 0 if action is None else set_status_of_batches(conn, batch_ids, action)
+    link_batches(conn, batch_ids, event_id)
     return moved
 
 
@@ -253,16 +273,16 @@ def check_batches_order(
 ) -> None:
     """A step on whole batches is not dated before their production, nor before their latest
     step of a bill type in ``steps`` (e.g. a lot release after the self-inspection)."""
-    check_order(header.business_time, repo.batches_earliest(conn, batch_ids, steps))
+    check_order(header.business_time, batches_earliest(conn, batch_ids, steps))
 
 
 def check_codes_order(conn: Connection, header: EventHeader, codes: Sequence[RowMapping]) -> None:
     """A step on some codes (their rows) is not dated before their previous step (theirs,
     what they hold, or their containers') nor before their batch's production."""
-    repo.load_listed(conn, [c["code"] for c in codes])
-    repo.expand(conn)
+    load_listed(conn, [c["code"] for c in codes])
+    expand(conn)
     batch_ids = sorted({int(c["batch_id"]) for c in codes})
-    check_order(header.business_time, repo.affected_earliest(conn, CONTROL_STEPS, batch_ids))
+    check_order(header.business_time, affected_earliest(conn, CONTROL_STEPS, batch_ids))
 
 
 def codes_write(
@@ -333,7 +353,7 @@ def codes_step(
         )
         refuse_by_status(affected.statuses, action)
         batch_ids = [int(b["batch_id"]) for b in affected.batches]
-        earliest = repo.affected_earliest(conn, CONTROL_STEPS, batch_ids)
+        earliest = affected_earliest(conn, CONTROL_STEPS, batch_ids)
         check_order(
             header.business_time,
             Earliest(
@@ -346,12 +366,10 @@ def codes_step(
         doses = sum(int(b["doses"]) for b in batches)
         if checks is not None:
             checks(conn, batches, doses)
-        event_id = repo.append_event(conn, header, payload | {"codes": len(values)})
-        repo.link_listed(conn, event_id)
-        unpacked = repo.detach_listed(conn, event_id) if movement else []
-        repo.apply_action(
-            conn, action, holder_uscc=holder if movement else None, unpack=bool(unpacked)
-        )
+        event_id = append_event(conn, header, payload | {"codes": len(values)})
+        link_listed(conn, event_id)
+        unpacked = detach_listed(conn, event_id) if movement else []
+        apply_action(conn, action, holder_uscc=holder if movement else None, unpack=bool(unpacked))
         if record is not None:
             record(conn, event_id, doses)
         return event_id, {
@@ -373,7 +391,7 @@ def codes_step(
 
 def resolve_listed(
     conn: Connection, values: Sequence[str], mah: str | None, holder: str | None, gone: str
-) -> repo.Affected:
+) -> Affected:
     """Load a document's codes and expand containers into what they hold (the affected set);
     answer its statuses and batches. The codes must be known, be ``mah``'s unless it is None,
     be listed once (not also inside a listed container) and, unless ``holder`` is None, all
@@ -382,20 +400,20 @@ def resolve_listed(
     One query answers when all is well; only a refusal asks the questions one by one, in this
     order, to name the codes.
     """
-    repo.load_listed(conn, values)
-    repo.expand(conn)
-    found = repo.affected_summary(conn, mah, holder)
+    load_listed(conn, values)
+    expand(conn)
+    found = affected_summary(conn, mah, holder)
     if found is not None:
         return found
-    refuse_if("unknown_code", "unknown code(s)", repo.unknown_listed(conn), not_found=True)
+    refuse_if("unknown_code", "unknown code(s)", unknown_listed(conn), not_found=True)
     if mah is not None:
-        refuse_if("not_held", "code(s) of another MAH", repo.foreign_listed(conn, mah))
+        refuse_if("not_held", "code(s) of another MAH", foreign_listed(conn, mah))
     refuse_if(
         "listed_twice",
         "code(s) listed and also inside a listed container",
-        repo.listed_twice(conn),
+        listed_twice(conn),
     )
-    elsewhere = [] if holder is None else repo.affected_not_held(conn, holder)
+    elsewhere = [] if holder is None else affected_not_held(conn, holder)
     if elsewhere:
         first = elsewhere[0]
         raise Conflict(
@@ -403,7 +421,7 @@ def resolve_listed(
             f"{first['code']} is held by {first['holder_uscc']}, not {holder}",
             field="codes",
         )
-    return repo.Affected(repo.affected_status_counts(conn), repo.affected_batches(conn))
+    return Affected(affected_status_counts(conn), affected_batches(conn))
 
 
 def refuse_by_status(statuses: Sequence[tuple[str, int, str]], action: Action) -> None:
