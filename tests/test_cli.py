@@ -65,7 +65,7 @@ def test_trace_errors_exit_1(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["trace", "12345", "--data-dir", str(tmp_path)])
     assert bad.exit_code == 1 and "bad_length" in bad.output
     missing = runner.invoke(app, ["trace", issue_nmpa20("8123456", 1), "--data-dir", str(tmp_path)])
-    assert missing.exit_code == 1 and "unknown_code" in missing.output
+    assert missing.exit_code == 1 and "not_commissioned" in missing.output
 
 
 def test_import_relations_all_or_nothing(tmp_path: Path) -> None:

@@ -13,14 +13,13 @@ from vaxtrace.core.dose_gate import (
     BatchRecord,
     DoseDecision,
     DoseFacts,
-    DoseReason,
-    DoseWarning,
     Label,
     StockPlace,
     decide_dose,
     local_date,
     stop_reasons,
 )
+from vaxtrace.core.reasons import DoseReason, DoseWarning
 from vaxtrace.core.status import Status
 
 R, W = DoseReason, DoseWarning

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from vaxtrace.core.codes import GS, digital_link, element_string, issue_nmpa20, parse_code
 from vaxtrace.core.downstream import Verification
+from vaxtrace.core.reasons import ScanReason
 from vaxtrace.core.receipt import (
     Consignment,
     NoteView,
     Place,
     ReceiptState,
     ScanDecision,
-    ScanReason,
     ScanResult,
     consignment,
     decide_scan,

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tests.refusals import refused_with
 from vaxtrace.core.datasets.locks import LockKind
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.signals import (
@@ -215,13 +216,12 @@ def test_a_signal_survives_the_wire(kind: SignalKind) -> None:
 def test_a_certificate_is_shown_only_as_the_file_on_record() -> None:
     import hashlib
 
-    from vaxtrace.core.errors import Conflict
     from vaxtrace.core.signals import CertificateFile
 
     found = CertificateFile(b"%PDF-1.7 certificate", "application/pdf")
     filed = hashlib.sha256(b"%PDF-1.7 certificate").hexdigest()
     assert found.sha256 == filed and found.check(filed.upper()) is found
     for other in (hashlib.sha256(b"another file").hexdigest(), None):
-        with pytest.raises(Conflict) as refused:
+        with refused_with(409) as refused:
             found.check(other)
-        assert refused.value.reason == "certificate_mismatch"
+        assert refused.value.reason == "certificate_file_mismatch"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from vaxtrace.core.dose_gate import BatchRecord, DoseFacts, DoseReason, StockPlace
+from vaxtrace.core.dose_gate import BatchRecord, DoseFacts, StockPlace
+from vaxtrace.core.reasons import DoseReason
 from vaxtrace.core.status import Status
 from vaxtrace.core.stock import (
     DoseStatus,

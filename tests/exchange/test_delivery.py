@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, RowMapping
 
-from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from tests.refusals import refused_with
+from vaxtrace.core.errors import DomainError
 from vaxtrace.exchange.delivery import Inbox, Outbox, Refused, RetryPolicy, take_batch
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
 from vaxtrace.store.engine import make_engine, read_tx, write_tx
@@ -167,7 +168,7 @@ def test_a_replayed_old_slot_is_refused(pair: tuple[Outbox, Receiver, Clock]) ->
         sequence=1,
         payload={"n": 99},
     )
-    with pytest.raises(Conflict) as refused, write_tx(receiver.engine) as conn:
+    with refused_with(409) as refused, write_tx(receiver.engine) as conn:
         take_batch([replay], lambda envelope: receiver._take(conn, envelope, []))
     assert refused.value.reason == "stale_sequence"
     assert refused.value.field == "envelopes[0].sequence"
@@ -302,7 +303,7 @@ def test_a_requeued_refusal_goes_again_at_the_end_of_its_queue(
     with read_tx(outbox.engine) as conn:
         again = outbox.store.message(conn, int(dead["id"]))
     assert again is not None and again["event_id"] == dead["event_id"]
-    with pytest.raises(NotFound):
+    with refused_with(404):
         outbox.requeue(int(dead["id"]))  # delivered: not a dead letter
 
 

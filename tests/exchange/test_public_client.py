@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
-from vaxtrace.core.errors import DomainError, NotFound, Unavailable
+from vaxtrace.core.errors import DomainError
 from vaxtrace.exchange.public_client import OwnerAsker
 from vaxtrace.sim.federation import Federation, free_port
+from vaxtrace.web.problems import status_of
 
 ENDPOINT = "https://trace-a.example"
 
@@ -63,12 +64,12 @@ def test_the_owners_view_and_its_refusals() -> None:
     asker = OwnerAsker(_clients, timeout=5, at_once=2)
     assert _ask(asker, "8123") == {"code": "8123", "status": "in_stock"}
     unknown = _refusal(asker, "404")
-    assert isinstance(unknown, NotFound) and unknown.reason == "not_commissioned"
+    assert status_of(unknown) == 404 and unknown.reason == "not_commissioned"
     for code, reason in (("503", "owner_unavailable"), ("500", "owner_failed")):
         failed = _refusal(asker, code)
-        assert isinstance(failed, Unavailable) and failed.reason == reason
+        assert status_of(failed) == 503 and failed.reason == reason
     unreachable = _refusal(asker, "8123", "https://elsewhere.example")
-    assert isinstance(unreachable, Unavailable) and unreachable.reason == "owner_unreachable"
+    assert status_of(unreachable) == 503 and unreachable.reason == "owner_unreachable"
 
 
 def test_an_owner_that_does_not_answer_in_time() -> None:
@@ -76,7 +77,7 @@ def test_an_owner_that_does_not_answer_in_time() -> None:
     started = time.monotonic()
     late = _refusal(asker, "slow")
     assert time.monotonic() - started < 2  # the owner would have taken 10 s
-    assert isinstance(late, Unavailable) and late.reason == "owner_unavailable"
+    assert status_of(late) == 503 and late.reason == "owner_unavailable"
     assert late.field == "code"
 
 
@@ -95,7 +96,7 @@ def test_no_turn_in_time_is_busy() -> None:
         return caught.value
 
     busy = anyio.run(while_all_turns_are_taken)
-    assert isinstance(busy, Unavailable) and busy.reason == "busy"
+    assert status_of(busy) == 503 and busy.reason == "busy"
     assert _ask(asker, "8123")["status"] == "in_stock"  # and the turn is free again after
 
 

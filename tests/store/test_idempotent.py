@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from vaxtrace.core.errors import Conflict, DomainError
+from tests.refusals import refused_with
+from vaxtrace.core.errors import DomainError
 from vaxtrace.store.engine import make_engine
 from vaxtrace.store.idempotent import apply_once, check_replay
 
@@ -31,7 +32,7 @@ def test_the_twin_that_lost_answers_as_a_retry(tmp_path: Path) -> None:
     with pytest.raises(DomainError) as refused:
         apply_once(engine, _refused, lambda: None)
     assert refused.value.reason == "not_held"  # a real refusal stays one
-    with pytest.raises(Conflict) as clashed:
+    with refused_with(409) as clashed:
         apply_once(engine, _clash, lambda: None)
     assert clashed.value.reason == "write_conflict"
     engine.dispose()
@@ -41,7 +42,7 @@ def test_a_retry_must_be_the_same_request() -> None:
     prior = {"operation": "ship", "request_sha256": "abc"}
     check_replay(prior, "ship", "abc")
     for operation, sha in (("ship", "abd"), ("warehouse", "abc")):
-        with pytest.raises(Conflict) as reused:
+        with refused_with(409) as reused:
             check_replay(prior, operation, sha)
         assert reused.value.reason == "client_document_id_reused"
 

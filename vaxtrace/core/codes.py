@@ -27,6 +27,7 @@ from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
 
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 
 Read = TypeVar("Read")
 
@@ -168,7 +169,7 @@ def listed_values(texts: Sequence[str], field: str = "codes") -> list[str]:
     """A document's codes in canonical form, each listed once."""
     values = [canonical_field(text, f"{field}[{i}]") for i, text in enumerate(texts)]
     if len(set(values)) != len(values):
-        raise DomainError("duplicate_code", "a code is listed twice", field=field)
+        raise DomainError(Reason.DUPLICATE_CODE, "a code is listed twice", field=field)
     return values
 
 

@@ -15,36 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
+from vaxtrace.core.reasons import DoseReason, DoseWarning
 from vaxtrace.core.status import Status
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 """Dates printed on Chinese labels (有效期至) are dates in China Standard Time (no DST)."""
-
-
-class DoseReason(StrEnum):
-    """Why a dose may not be given (or moved), machine-readable."""
-
-    UNKNOWN_CODE = "unknown_code"  # never received in this province
-    NOT_HELD = "not_held"  # another unit holds it
-    NOT_A_DOSE = "not_a_dose"  # a box or case: scan the dose
-    ALREADY_USED = "already_used"
-    OUT_OF_STOCK = "out_of_stock"  # damaged, returned, destroyed here
-    IN_TRANSIT = "receipt_not_confirmed"  # the unit never confirmed the receipt it came in
-    STATUS_NOT_NORMAL = "status_not_normal"  # the MAH marked it damaged, destroyed, suspended…
-    LOCKED = "locked"  # 待定 / 待召回 / 异常
-    RECALLED = "recalled"  # 召回中 / 已召回
-    EXPIRED = "expired"
-    NO_BATCH_DATA = "no_batch_data"  # the province has no batch record to check expiry against
-    NO_LOT_RELEASE = "no_lot_release"  # no lot-release certificate (批签发) on file
-    LOT_MISMATCH = "lot_mismatch"  # the label's batch contradicts the record
-    EXPIRY_MISMATCH = "expiry_mismatch"  # the label's expiry contradicts the record
-    COLD_CHAIN_EXCURSION = "cold_chain_excursion"
-
-
-class DoseWarning(StrEnum):
-    """What a nurse should know though the dose may be given."""
-
-    EXPIRES_TODAY = "expires_today"  # usable through today (有效期至 is inclusive)
 
 
 class StockPlace(StrEnum):
@@ -165,7 +140,7 @@ def _batch_reasons(
 _PLACE_REASONS = {
     StockPlace.USED: (DoseReason.ALREADY_USED, "this dose was used already"),
     StockPlace.DAMAGED: (DoseReason.OUT_OF_STOCK, "reported damaged"),
-    StockPlace.RETURNED: (DoseReason.OUT_OF_STOCK, "returned"),
+    StockPlace.RETURNED: (DoseReason.OUT_OF_STOCK, "returned up the chain (退回)"),
     StockPlace.SCRAPPED: (DoseReason.OUT_OF_STOCK, "scrapped (报废)"),
     StockPlace.DESTROYED: (DoseReason.OUT_OF_STOCK, "destroyed (销毁)"),
     StockPlace.IN_TRANSIT: (DoseReason.IN_TRANSIT, "its receipt was never confirmed here"),

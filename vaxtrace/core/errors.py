@@ -7,7 +7,9 @@ from typing import Any
 
 
 class DomainError(ValueError):
-    """Input the domain refuses. ``reason`` is a stable snake_case code for machines;
+    """Input the domain refuses. ``reason`` is a stable snake_case code for machines (a
+    :class:`vaxtrace.core.reasons.Reason`; its HTTP status is decided in one map,
+    ``vaxtrace.web.problems.STATUS``);
     ``details`` more machine-readable members of the refusal (e.g. every reason a dose gate
     found, where ``reason`` is the first)."""
 
@@ -24,23 +26,6 @@ class DomainError(ValueError):
         self.message = message
         self.field = field
         self.details = dict(details or {})
-
-
-class NotFound(DomainError):
-    """The thing named does not exist (here)."""
-
-
-class Conflict(DomainError):
-    """The request is well-formed but clashes with what is already recorded."""
-
-
-class Forbidden(DomainError):
-    """The caller is known but may not do this (e.g. act for an organisation it does not
-    represent)."""
-
-
-class Unavailable(DomainError):
-    """Another system this answer depends on could not be reached."""
 
 
 def at_item(error: DomainError, collection: str, index: int) -> DomainError:

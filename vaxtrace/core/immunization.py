@@ -20,6 +20,7 @@ from vaxtrace.core.datasets.movements import ReturnReason
 from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.reasons import Reason
 
 Scanned = Annotated[
     str,
@@ -137,12 +138,12 @@ class StockState(StrEnum):
 
 
 OUT_OF_STOCK_REASONS = {
-    StockState.IN_TRANSIT: "in_transit",
-    StockState.USED: "already_used",
-    StockState.DAMAGED: "damaged",
-    StockState.RETURNED: "returned",
-    StockState.SCRAPPED: "scrapped",
-    StockState.DESTROYED: "destroyed",
+    StockState.IN_TRANSIT: Reason.IN_TRANSIT,
+    StockState.USED: Reason.ALREADY_USED,
+    StockState.DAMAGED: Reason.DAMAGED,
+    StockState.RETURNED: Reason.RETURNED,
+    StockState.SCRAPPED: Reason.SCRAPPED,
+    StockState.DESTROYED: Reason.DESTROYED,
 }
 """Why a code not in stock cannot move, by its state."""
 
@@ -163,19 +164,19 @@ def check_supply(supplier: Unit, receiver: Unit) -> None:
     """Only a CDC supplies, and only a lower CDC or a vaccination site in its jurisdiction."""
     field = "receiver_uscc"
     if supplier.kind is not OrgKind.CDC:
-        raise DomainError("supplier_not_cdc", "only a CDC (疾控机构) supplies others")
+        raise DomainError(Reason.SUPPLIER_NOT_CDC, "only a CDC (疾控机构) supplies others")
     if receiver.uscc == supplier.uscc:
-        raise DomainError("supply_to_self", "a CDC does not supply itself", field=field)
+        raise DomainError(Reason.SUPPLY_TO_SELF, "a CDC does not supply itself", field=field)
     if not receiver.division.is_within(supplier.division):
         raise DomainError(
-            "outside_jurisdiction",
+            Reason.OUTSIDE_JURISDICTION,
             f"{receiver.uscc} ({receiver.division}) is outside the supplier's area "
             f"({supplier.division})",
             field=field,
         )
     if receiver.kind is OrgKind.CDC and receiver.division == supplier.division:
         raise DomainError(
-            "not_a_lower_cdc", "a CDC supplies only CDCs of a lower level", field=field
+            Reason.NOT_A_LOWER_CDC, "a CDC supplies only CDCs of a lower level", field=field
         )
 
 
@@ -184,15 +185,17 @@ def check_return_within(returner: Unit, receiver: Unit) -> None:
     returner's (a vaccination site's CDC, a county CDC's city CDC, …)."""
     field = "counterparty_uscc"
     if receiver.uscc == returner.uscc:
-        raise DomainError("return_to_self", "goods are returned to someone else", field=field)
+        raise DomainError(Reason.RETURN_TO_SELF, "goods are returned to someone else", field=field)
     if receiver.kind is not OrgKind.CDC:
-        raise DomainError("return_not_to_cdc", "goods go back to a CDC or to the MAH", field=field)
+        raise DomainError(
+            Reason.RETURN_NOT_TO_CDC, "goods go back to a CDC or to the MAH", field=field
+        )
     above = returner.division.is_within(receiver.division) and (
         returner.kind is OrgKind.POV or receiver.division != returner.division
     )
     if not above:
         raise DomainError(
-            "not_up_the_chain",
+            Reason.NOT_UP_THE_CHAIN,
             f"{receiver.uscc} ({receiver.division}) is not above {returner.uscc} "
             f"({returner.division})",
             field=field,

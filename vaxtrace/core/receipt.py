@@ -17,24 +17,13 @@ from enum import StrEnum
 
 from vaxtrace.core.codes import CodeError, parse_code
 from vaxtrace.core.downstream import Verification
+from vaxtrace.core.reasons import ScanReason
 
 
 class ScanResult(StrEnum):
     ACCEPTED = "accepted"
     REPEAT = "repeat"
     REJECTED = "rejected"
-
-
-class ScanReason(StrEnum):
-    ON_NOTE = "on_note"  # listed on the note
-    INSIDE_LISTED_CONTAINER = "inside_listed_container"  # the note says a listed case holds it
-    ALREADY_SCANNED = "already_scanned"
-    INSIDE_SCANNED_CONTAINER = "inside_scanned_container"  # its case or box was scanned
-    NOT_ON_NOTE = "not_on_note"
-    UNKNOWN_NOTE = "unknown_note"
-    NOTE_CLOSED = "note_closed"  # everything on the note was received already
-    MALFORMED_CODE = "malformed_code"
-    WRONG_CONSIGNEE = "wrong_consignee"  # the note is addressed to another organisation
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from pydantic import AwareDatetime, Field
 
 from vaxtrace.core.datasets.elements import DivisionText, Model
 from vaxtrace.core.downstream import DownstreamBill
+from vaxtrace.core.reasons import Reason
 
 REFUSAL = "refusal"
 """The payload key (and envelope event subtype) of a refusal sent back to its origin."""
@@ -56,18 +57,20 @@ _ELSEWHERE = (
     "new record (a return, a damage report), and tell the MAH if theirs is wrong."
 )
 ADVICE = {
-    "locked": _STOPPED.format(what="locked (pending review, to be recalled or abnormal)"),
-    "expired": _STOPPED.format(what="as expired"),
-    "not_lot_released": _STOPPED.format(what="without a lot release (批签发)"),
-    "terminal_status": _ELSEWHERE.format(what="as already used, destroyed or otherwise done"),
-    "illegal_transition": _ELSEWHERE.format(what="in a state that does not allow this step"),
+    Reason.LOCKED: _STOPPED.format(what="locked (pending review, to be recalled or abnormal)"),
+    Reason.EXPIRED: _STOPPED.format(what="as expired"),
+    Reason.NOT_LOT_RELEASED: _STOPPED.format(what="without a lot release (批签发)"),
+    Reason.TERMINAL_STATUS: _ELSEWHERE.format(what="as already used, destroyed or otherwise done"),
+    Reason.ILLEGAL_TRANSITION: _ELSEWHERE.format(what="in a state that does not allow this step"),
     "gone": _ELSEWHERE.format(what="as held by another organisation"),
-    "not_held": _ELSEWHERE.format(what="as held by another organisation (or as another MAH's)"),
-    "listed_twice": (
+    Reason.NOT_HELD: _ELSEWHERE.format(
+        what="as held by another organisation (or as another MAH's)"
+    ),
+    Reason.LISTED_TWICE: (
         "The record lists a container and also codes inside it: record the step again with "
         "each code once."
     ),
-    "unknown_code": (
+    Reason.UNKNOWN_CODE: (
         "The MAH's trace system does not know these codes: check the packs (a misread or "
         "mislabelled pack, or goods of unknown source); do not use them until cleared, and "
         "tell your regulator."

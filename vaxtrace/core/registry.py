@@ -12,6 +12,7 @@ from vaxtrace.core.datasets.basic_data import CodeFamilyName, Organisation
 from vaxtrace.core.datasets.elements import Model
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import validate_uscc
+from vaxtrace.core.reasons import Reason
 
 LEGAL_FORMS = (
     "有限责任公司",
@@ -46,7 +47,7 @@ def check_legal_name(name: str) -> str:
     """Refuse an abbreviated organisation name, saying why."""
     if not name.endswith(LEGAL_FORMS):
         raise DomainError(
-            "name_abbreviated",
+            Reason.NAME_ABBREVIATED,
             f"{name!r} does not end in a legal form (…公司, …中心, …医院, …局 …): "
             "register the full legal name (全称), not an abbreviation",
             field="name",

@@ -23,7 +23,8 @@ from pydantic import AwareDatetime, Field, model_validator
 from vaxtrace.core.datasets.elements import DocumentNo, Model, Uscc
 from vaxtrace.core.datasets.locks import LockKind
 from vaxtrace.core.documents import read_document
-from vaxtrace.core.errors import Conflict
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Status
 
 SIGNAL_SUBTYPE = "signal"
@@ -122,11 +123,11 @@ class CertificateFile:
 
     def check(self, filed_sha256: str | None) -> CertificateFile:
         """The file itself if it is the one filed under ``filed_sha256`` (the hash the batch
-        data carried); refused ``certificate_mismatch`` otherwise: a copy changed on the way,
+        data carried); refused ``certificate_file_mismatch`` otherwise: a copy changed on the way,
         or a certificate other than the one on record."""
         if filed_sha256 is None or self.sha256 != filed_sha256.lower():
-            raise Conflict(
-                "certificate_mismatch",
+            raise DomainError(
+                Reason.CERTIFICATE_FILE_MISMATCH,
                 f"the certificate received hashes to {self.sha256}, not to the "
                 f"{filed_sha256} on record: do not rely on it; ask the MAH",
             )

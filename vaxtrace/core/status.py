@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 
 
 class Status(StrEnum):
@@ -157,15 +158,18 @@ def refusal(status: Status, action: Action) -> Refusal | None:
     if status in TRANSITIONS[action]:
         return None
     if status in TERMINAL:
-        return Refusal("terminal_status", f"a {status.value} code never changes back")
+        return Refusal(Reason.TERMINAL_STATUS, f"a {status.value} code never changes back")
     if status in LOCKED:
-        return Refusal("locked", f"the code is locked ({status.value}); {action.value} refused")
+        return Refusal(
+            Reason.LOCKED, f"the code is locked ({status.value}); {action.value} refused"
+        )
     if action is Action.SHIP and status in (S.OTHER, S.SELF_INSPECTED):
-        return Refusal("not_lot_released", "the batch has no lot release (批签发) yet")
+        return Refusal(Reason.NOT_LOT_RELEASED, "the batch has no lot release (批签发) yet")
     if status is S.EXPIRED:
-        return Refusal("expired", f"the code is expired; {action.value} refused")
+        return Refusal(Reason.EXPIRED, f"the code is expired; {action.value} refused")
     return Refusal(
-        "illegal_transition", f"{action.value} is not allowed for a code in status {status.value}"
+        Reason.ILLEGAL_TRANSITION,
+        f"{action.value} is not allowed for a code in status {status.value}",
     )
 
 

@@ -18,12 +18,12 @@ from enum import StrEnum
 from vaxtrace.core.dose_gate import (
     CHINA_TIME,
     DoseFacts,
-    DoseReason,
     Label,
     StockPlace,
     local_date,
     stop_reasons,
 )
+from vaxtrace.core.reasons import DoseReason
 from vaxtrace.core.status import LOCKED, Action, Status, refusal
 
 

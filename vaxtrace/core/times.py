@@ -25,6 +25,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime
 
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 
 FIRST_YEAR = 2000
 LAST_YEAR = 2199
@@ -36,13 +37,13 @@ def in_range(at: datetime, field: str = "business_time") -> datetime:
     """``at`` itself, if it has a timezone and lies in years 2000–2199 in it and in UTC."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise DomainError(
-            "timezone_missing", f"{field} needs a timezone offset (e.g. +08:00)", field=field
+            Reason.TIMEZONE_MISSING, f"{field} needs a timezone offset (e.g. +08:00)", field=field
         )
     # the local year first: only then is the conversion to UTC safe (0001-01-01+14:00 is not)
     if FIRST_YEAR <= at.year <= LAST_YEAR and FIRST_YEAR <= at.astimezone(UTC).year <= LAST_YEAR:
         return at
     raise DomainError(
-        "out_of_range",
+        Reason.OUT_OF_RANGE,
         f"{field} {at.isoformat()} is outside the years {FIRST_YEAR}–{LAST_YEAR}",
         field=field,
     )
@@ -53,7 +54,7 @@ def day_in_range(day: date, field: str = "date") -> date:
     if FIRST_YEAR <= day.year <= LAST_YEAR:
         return day
     raise DomainError(
-        "out_of_range",
+        Reason.OUT_OF_RANGE,
         f"{field} {day.isoformat()} is outside the years {FIRST_YEAR}–{LAST_YEAR}",
         field=field,
     )
@@ -115,7 +116,7 @@ def check_business_time(
     in_range(at, field)
     if at > now + skew:
         raise DomainError(
-            "in_future",
+            Reason.IN_FUTURE,
             f"{field} {at.isoformat()} is in the future (now {now.isoformat()}, "
             f"{int(skew.total_seconds())} s of clock skew allowed)",
             field=field,
@@ -130,21 +131,21 @@ def check_order(at: datetime, earliest: Earliest, *, field: str = "business_time
     (``before_lot_release``) or before the codes' previous step (``before_previous_step``)."""
     if earliest.produced is not None and at.date() < earliest.produced:
         raise DomainError(
-            "before_production",
+            Reason.BEFORE_PRODUCTION,
             f"{field} {at.isoformat()} is before the batch was produced "
             f"({earliest.produced.isoformat()})",
             field=field,
         )
     if earliest.released is not None and at < earliest.released:
         raise DomainError(
-            "before_lot_release",
+            Reason.BEFORE_LOT_RELEASE,
             f"{field} {at.isoformat()} is before the batch's lot release "
             f"({earliest.released.isoformat()})",
             field=field,
         )
     if earliest.previous_step is not None and at < earliest.previous_step:
         raise DomainError(
-            "before_previous_step",
+            Reason.BEFORE_PREVIOUS_STEP,
             f"{field} {at.isoformat()} is before the codes' previous step "
             f"({earliest.previous_step.isoformat()}); steps cannot be back-dated past it",
             field=field,

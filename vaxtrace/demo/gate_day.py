@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from vaxtrace.core.datasets.locks import Lock
+from vaxtrace.core.reasons import DoseReason
 from vaxtrace.demo.steps import a_dose_inside, document, receive_and_supply
 from vaxtrace.demo.world import GATE_KINDS, Demo, cast
 from vaxtrace.roles.trace.service import locks
@@ -45,21 +46,29 @@ def gate_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
             if failure:
                 return [failure]
     demo.gate = {"site": pov} | {f"{kind}_dose": code for kind, code in doses.items()}
-    mah_auth = {"Authorization": f"Bearer {demo.province.tokens[chosen['locked'].mah_uscc]}"}
+    mah_auth = {
+        "Authorization": f"Bearer {demo.province.tokens[chosen[DoseReason.LOCKED].mah_uscc]}"
+    }
     started = time.monotonic()
     locked = client.post(
         "/trace/v1/locks",
         json=document("gate-lock")
-        | {"kind": "pending", "batch_nos": [chosen["locked"].batch_no], "reason": "演示: 质量复核"},
+        | {
+            "kind": "pending",
+            "batch_nos": [chosen[DoseReason.LOCKED].batch_no],
+            "reason": "演示: 质量复核",
+        },
         headers=mah_auth,
     )
-    recall_auth = {"Authorization": f"Bearer {demo.province.tokens[chosen['recalled'].mah_uscc]}"}
+    recall_auth = {
+        "Authorization": f"Bearer {demo.province.tokens[chosen[DoseReason.RECALLED].mah_uscc]}"
+    }
     recalled = client.post(
         "/trace/v1/recalls",
         json=document("gate-recall")
         | {
             "recall_no": "ZH-DEMO-1",
-            "batch_nos": [chosen["recalled"].batch_no],
+            "batch_nos": [chosen[DoseReason.RECALLED].batch_no],
             "reason": "演示: 召回",
             "level": 2,
             "range": "province",
@@ -82,10 +91,10 @@ def _gate_batches(demo: Demo) -> dict[str, SimBatch] | None:
 
 
 EXPECTED_REASON = {
-    "locked": "locked",
-    "recalled": "recalled",
-    "expired": "expired",
-    "excursion": "cold_chain_excursion",
+    DoseReason.LOCKED: DoseReason.LOCKED,
+    DoseReason.RECALLED: DoseReason.RECALLED,
+    DoseReason.EXPIRED: DoseReason.EXPIRED,
+    "excursion": DoseReason.COLD_CHAIN_EXCURSION,
 }
 
 
@@ -122,7 +131,7 @@ def _await_gate(
             answer = _dose_check(client, as_pov, demo.gate[f"{kind}_dose"])
             if reason in answer.get("reasons", []):
                 pending.pop(kind)
-                if kind == "locked":
+                if kind == DoseReason.LOCKED:
                     demo.exchanged["ms from the MAH's lock to the site's refusal"] = round(
                         (time.monotonic() - started) * 1000
                     )

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from vaxtrace import local
 from vaxtrace.app import build_app
 from vaxtrace.core.dose_gate import local_date
+from vaxtrace.core.reasons import DoseReason
 from vaxtrace.node import ROLES
 from vaxtrace.settings import Settings
 from vaxtrace.sim import catalogue
@@ -62,7 +63,7 @@ def wipe(settings: Settings) -> None:
             item.rmdir() if item.is_dir() else item.unlink()
 
 
-GATE_KINDS = ("excursion", "good", "locked", "recalled", "expired")
+GATE_KINDS = ("excursion", "good", DoseReason.LOCKED, DoseReason.RECALLED, DoseReason.EXPIRED)
 """The doses the gate must tell apart, each from a batch of its own."""
 
 

@@ -12,7 +12,8 @@ from urllib.parse import quote
 import anyio
 import httpx
 
-from vaxtrace.core.errors import DomainError, Forbidden, NotFound, Unavailable
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.exchange.transport import AsyncClients
 
@@ -32,13 +33,13 @@ class PlatformCertificates:
                 async with self.clients(self.base) as client:
                     response = await client.get(path)
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise Unavailable(
-                "platform_unavailable",
+            raise DomainError(
+                Reason.PLATFORM_UNAVAILABLE,
                 f"the platform did not answer within {self.timeout:g} s; try again later",
             ) from exc
         except httpx.TransportError as exc:
-            raise Unavailable(
-                "platform_unreachable", f"the platform at {self.base} did not answer: {exc}"
+            raise DomainError(
+                Reason.PLATFORM_UNREACHABLE, f"the platform at {self.base} did not answer: {exc}"
             ) from exc
         if response.status_code == 200:
             media_type = response.headers.get("content-type", "application/octet-stream")
@@ -51,10 +52,8 @@ def _refusal(response: httpx.Response) -> DomainError:
     problem: dict[str, Any] = {}
     if response.headers.get("content-type", "").startswith("application/problem+json"):
         problem = response.json()
-    reason = str(problem.get("reason", "platform_failed"))
+    reason = str(problem.get("reason", Reason.PLATFORM_FAILED))
     detail = f"the platform says: {problem.get('detail', response.status_code)}"
-    if response.status_code == 404:
-        return NotFound(reason, detail, field="batch_no")
-    if response.status_code == 403:
-        return Forbidden(reason, detail, field="batch_no")
-    return Unavailable(reason if response.status_code == 503 else "platform_failed", detail)
+    if response.status_code in (403, 404):
+        return DomainError(reason, detail, field="batch_no")
+    return DomainError(reason if response.status_code == 503 else Reason.PLATFORM_FAILED, detail)

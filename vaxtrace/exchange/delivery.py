@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, RowMapping
 
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, at_item
+from vaxtrace.core.errors import DomainError, at_item
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import as_utc
 from vaxtrace.exchange.envelope import Opened, Signer, Verifier, open_envelope, payload_of, seal
 from vaxtrace.store.engine import after_commit, read_tx, write_tx
@@ -295,8 +296,10 @@ class Outbox:
         with write_tx(self.engine) as conn:
             message = self.store.message(conn, message_id)
             if message is None or message["state"] not in DEAD_LETTERS:
-                raise NotFound(
-                    "not_a_dead_letter", f"message {message_id} is not a dead letter", field="id"
+                raise DomainError(
+                    Reason.NOT_A_DEAD_LETTER,
+                    f"message {message_id} is not a dead letter",
+                    field="id",
                 )
             old = message["envelope"]
             sequence = self.store.next_sequence(conn, str(message["receiver"]))
@@ -352,8 +355,10 @@ class Inbox:
         sender, sequence = str(header["system_id"]), int(header["sequence"])
         last = self.store.last_sequence(conn, sender)
         if sequence <= last:
-            raise Conflict(
-                "stale_sequence", f"{sender} already delivered sequence {last}", field="sequence"
+            raise DomainError(
+                Reason.STALE_SEQUENCE,
+                f"{sender} already delivered sequence {last}",
+                field="sequence",
             )
         self.store.accept(
             conn,
@@ -372,7 +377,7 @@ def open_from_platform(
     """An envelope the platform forwarded: only the platform (by its certificate) may
     deliver here, signed with the key this node was configured with."""
     if caller_id != platform_id:
-        raise Forbidden("not_the_platform", "only the platform forwards data here")
+        raise DomainError(Reason.NOT_THE_PLATFORM, "only the platform forwards data here")
     return open_envelope(
         envelope,
         lambda sender, _alg, key_id: (
@@ -394,7 +399,7 @@ def take_batch(
     names its place (``envelopes[i]``) and, raised, rolls the whole batch back."""
     if not 1 <= len(envelopes) <= MAX_BATCH:
         raise DomainError(
-            "batch_size", f"a batch holds 1 to {MAX_BATCH} envelopes", field="envelopes"
+            Reason.BATCH_SIZE, f"a batch holds 1 to {MAX_BATCH} envelopes", field="envelopes"
         )
     results = []
     for i, envelope in enumerate(envelopes):

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel
 
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.ledger.canonical import canonical_json
 
 VERSION = 1
@@ -161,7 +162,7 @@ def seal(
     """Build and sign an envelope around ``payload``."""
     if event_type not in EVENT_TYPES:
         raise DomainError(
-            "bad_event_type", f"event_type is one of {EVENT_TYPES}", field="event_type"
+            Reason.BAD_EVENT_TYPE, f"event_type is one of {EVENT_TYPES}", field="event_type"
         )
     body = canonical_json(payload)
     envelope: dict[str, Any] = {
@@ -193,36 +194,38 @@ def open_envelope(
     """Check an envelope's shape, signature and payload; ``verifier_for(system_id, alg,
     key_id)`` answers the sender's registered key, or None."""
     if not isinstance(envelope, Mapping):
-        raise DomainError("malformed_envelope", "an envelope is a JSON object")
+        raise DomainError(Reason.MALFORMED_ENVELOPE, "an envelope is a JSON object")
     missing = [f for f in _FIELDS if f not in envelope]
     if "signature" in missing:
         raise DomainError(
-            "unsigned_envelope", "the envelope carries no signature", field="signature"
+            Reason.UNSIGNED_ENVELOPE, "the envelope carries no signature", field="signature"
         )
     if missing:
         raise DomainError(
-            "malformed_envelope", f"missing field(s) {', '.join(missing)}", field=missing[0]
+            Reason.MALFORMED_ENVELOPE, f"missing field(s) {', '.join(missing)}", field=missing[0]
         )
     extra = sorted(set(envelope) - set(_FIELDS))
     if extra:
         raise DomainError(
-            "malformed_envelope", f"unknown field(s) {', '.join(extra)}", field=extra[0]
+            Reason.MALFORMED_ENVELOPE, f"unknown field(s) {', '.join(extra)}", field=extra[0]
         )
     if envelope["envelope_version"] != VERSION:
         raise DomainError(
-            "unsupported_version", f"envelope_version {VERSION} expected", field="envelope_version"
+            Reason.UNSUPPORTED_VERSION,
+            f"envelope_version {VERSION} expected",
+            field="envelope_version",
         )
     signature = envelope["signature"]
     if not isinstance(signature, Mapping) or set(signature) != {"alg", "key_id", "value"}:
         raise DomainError(
-            "malformed_envelope", "signature is {alg, key_id, value}", field="signature"
+            Reason.MALFORMED_ENVELOPE, "signature is {alg, key_id, value}", field="signature"
         )
     verifier = verifier_for(
         str(envelope["system_id"]), str(signature["alg"]), str(signature["key_id"])
     )
     if verifier is None:
         raise DomainError(
-            "unknown_key",
+            Reason.UNKNOWN_KEY,
             f"no {signature['alg']} key {signature['key_id']} "
             f"registered for {envelope['system_id']}",
             field="signature",
@@ -232,11 +235,11 @@ def open_envelope(
         raw_signature = base64.b64decode(str(signature["value"]), validate=True)
     except ValueError as exc:
         raise DomainError(
-            "bad_signature", "signature value is not base64", field="signature"
+            Reason.BAD_SIGNATURE, "signature value is not base64", field="signature"
         ) from exc
     if not verifier.verify(raw_signature, canonical_json(header)):
         raise DomainError(
-            "bad_signature", "the signature does not match the envelope", field="signature"
+            Reason.BAD_SIGNATURE, "the signature does not match the envelope", field="signature"
         )
     payload = _unpack(header)
     return Opened({k: v for k, v in header.items() if k != "payload"}, payload)
@@ -251,7 +254,7 @@ def payload_of(envelope: Mapping[str, Any]) -> Any:
 def _unpack(header: Mapping[str, Any]) -> Any:
     if header["payload_encoding"] != "gzip+base64":
         raise DomainError(
-            "unsupported_encoding", "payload_encoding is gzip+base64", field="payload_encoding"
+            Reason.UNSUPPORTED_ENCODING, "payload_encoding is gzip+base64", field="payload_encoding"
         )
     try:
         compressed = base64.b64decode(str(header["payload"]), validate=True)
@@ -259,13 +262,15 @@ def _unpack(header: Mapping[str, Any]) -> Any:
             body = stream.read(MAX_PAYLOAD + 1)
     except (ValueError, OSError, EOFError) as exc:
         raise DomainError(
-            "malformed_payload", f"payload does not decompress: {exc}", field="payload"
+            Reason.MALFORMED_PAYLOAD, f"payload does not decompress: {exc}", field="payload"
         ) from exc
     if len(body) > MAX_PAYLOAD:
-        raise DomainError("payload_too_large", f"payload over {MAX_PAYLOAD} bytes", field="payload")
+        raise DomainError(
+            Reason.PAYLOAD_TOO_LARGE, f"payload over {MAX_PAYLOAD} bytes", field="payload"
+        )
     if hashlib.sha256(body).hexdigest() != header["payload_sha256"]:
         raise DomainError(
-            "payload_mismatch", "payload does not match payload_sha256", field="payload"
+            Reason.PAYLOAD_MISMATCH, "payload does not match payload_sha256", field="payload"
         )
     return json.loads(body)
 

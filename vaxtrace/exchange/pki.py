@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 
 SYSTEM_URN = "urn:vaxtrace:system:"
 CA_YEARS = 10
@@ -60,7 +61,9 @@ def identity_of(cert: x509.Certificate) -> SystemIdentity:
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound as exc:
-        raise DomainError("not_a_system_certificate", "the certificate names no system") from exc
+        raise DomainError(
+            Reason.NOT_A_SYSTEM_CERTIFICATE, "the certificate names no system"
+        ) from exc
     uris = [
         u
         for u in sans.get_values_for_type(x509.UniformResourceIdentifier)
@@ -68,7 +71,7 @@ def identity_of(cert: x509.Certificate) -> SystemIdentity:
     ]
     orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     if len(uris) != 1 or len(orgs) != 1:
-        raise DomainError("not_a_system_certificate", "the certificate names no system")
+        raise DomainError(Reason.NOT_A_SYSTEM_CERTIFICATE, "the certificate names no system")
     return SystemIdentity(uris[0].removeprefix(SYSTEM_URN), str(orgs[0].value), cert.serial_number)
 
 
@@ -88,7 +91,7 @@ class CertificateAuthority:
 
     def create(self, name: str = "VaxTrace Platform CA") -> x509.Certificate:
         if self.exists:
-            raise Conflict("ca_exists", f"a CA already exists in {self.folder}")
+            raise DomainError(Reason.CA_EXISTS, f"a CA already exists in {self.folder}")
         key = _key()
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         now = datetime.now(UTC)
@@ -127,7 +130,9 @@ class CertificateAuthority:
 
     def _load(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         if not self.exists:
-            raise NotFound("no_ca", f"no CA in {self.folder}: run `vaxtrace pki init` first")
+            raise DomainError(
+                Reason.NO_CA, f"no CA in {self.folder}: run `vaxtrace pki init` first"
+            )
         cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
         key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
@@ -137,7 +142,7 @@ class CertificateAuthority:
         """A client certificate (and key) for a connected system, written to ``out``."""
         if not system_id or any(c.isspace() or c in "/:" for c in system_id):
             raise DomainError(
-                "bad_system_id", "a system id has no spaces, '/' or ':'", field="system_id"
+                Reason.BAD_SYSTEM_ID, "a system id has no spaces, '/' or ':'", field="system_id"
             )
         subject = x509.Name(
             [
@@ -202,7 +207,7 @@ class CertificateAuthority:
     def revoke(self, cert: x509.Certificate) -> None:
         ca_cert, _ = self._load()
         if cert.issuer != ca_cert.subject:
-            raise DomainError("not_our_certificate", "this CA did not issue that certificate")
+            raise DomainError(Reason.NOT_OUR_CERTIFICATE, "this CA did not issue that certificate")
         serials = self.revoked() | {cert.serial_number}
         self.revoked_path.write_text(json.dumps(sorted(str(s) for s in serials)))
         self._write_crl(sorted(serials))

@@ -17,7 +17,8 @@ from urllib.parse import quote
 import anyio
 import httpx
 
-from vaxtrace.core.errors import NotFound, Unavailable
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.exchange.transport import AsyncClients, network_async_client
 
@@ -49,8 +50,8 @@ class OwnerAsker:
         path = f"{CERTIFICATE_PATH}/{quote(mah_uscc, safe='')}/{quote(batch_no, safe='')}"
         response = await self.get(endpoint, path, field="batch_no")
         if response.status_code == 404:
-            raise NotFound(
-                "no_lot_release",
+            raise DomainError(
+                Reason.NO_LOT_RELEASE,
                 f"the MAH's trace system has no lot release of batch {batch_no} on file",
                 field="batch_no",
             )
@@ -77,8 +78,8 @@ class OwnerAsker:
                         return await client.get(path, params=params)
         except TimeoutError as exc:
             if not asking:
-                raise Unavailable(
-                    "busy",
+                raise DomainError(
+                    Reason.BUSY,
                     f"{self.at_once} asks are already waiting for their trace systems; try "
                     "again shortly",
                 ) from exc
@@ -86,16 +87,16 @@ class OwnerAsker:
         except httpx.TimeoutException as exc:
             raise _no_answer(endpoint, self.timeout, field) from exc
         except httpx.TransportError as exc:
-            raise Unavailable(
-                "owner_unreachable",
+            raise DomainError(
+                Reason.OWNER_UNREACHABLE,
                 f"the trace system at {endpoint} did not answer: {exc}",
                 field=field,
             ) from exc
 
 
-def _no_answer(endpoint: str, timeout: float, field: str | None) -> Unavailable:
-    return Unavailable(
-        "owner_unavailable",
+def _no_answer(endpoint: str, timeout: float, field: str | None) -> DomainError:
+    return DomainError(
+        Reason.OWNER_UNAVAILABLE,
         f"the trace system at {endpoint} did not answer within {timeout:g} s; try again later",
         field=field,
     )
@@ -105,8 +106,8 @@ def _view(endpoint: str, response: httpx.Response) -> dict[str, Any]:
     """The trace system's answer in the domain's words."""
     if response.status_code == 404:
         body = response.json()
-        raise NotFound(
-            str(body.get("reason", "unknown_code")),
+        raise DomainError(
+            str(body.get("reason", Reason.NOT_COMMISSIONED)),
             f"the owning trace system says: {body.get('detail', 'unknown code')}",
             field="code",
         )
@@ -118,14 +119,14 @@ def _view(endpoint: str, response: httpx.Response) -> dict[str, Any]:
 def _refuse_failure(endpoint: str, response: httpx.Response, field: str) -> None:
     """A trace system's answer other than 200, as the platform's 503."""
     if response.status_code in (429, 503):
-        raise Unavailable(
-            "owner_unavailable",
+        raise DomainError(
+            Reason.OWNER_UNAVAILABLE,
             f"the trace system at {endpoint} is busy ({response.status_code}); try again later",
             field=field,
         )
     if response.status_code != 200:
-        raise Unavailable(
-            "owner_failed",
+        raise DomainError(
+            Reason.OWNER_FAILED,
             f"the trace system at {endpoint} answered {response.status_code}",
             field=field,
         )

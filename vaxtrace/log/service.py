@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.ledger import merkle
 from vaxtrace.ledger.checkpoint import (
     COSIGNATURE_V1,
@@ -133,7 +134,7 @@ class LedgerService:
         with read_tx(self.engine) as conn:
             latest = self.ledger.latest_checkpoint(conn)
             if latest is None:
-                raise NotFound("no_checkpoint", "the log is empty: nothing signed yet")
+                raise DomainError(Reason.NO_CHECKPOINT, "the log is empty: nothing signed yet")
             note = Note.parse(str(latest["note"]))
             for line in self.ledger.cosignatures(conn, int(latest["tree_size"])):
                 note = note.with_signature(Note.parse(note.body + "\n" + line).signatures[0])
@@ -145,12 +146,14 @@ class LedgerService:
             note = Note.parse(text)
             checkpoint = Checkpoint.parse_body(note.body)
         except NoteError as exc:
-            raise DomainError("malformed_note", str(exc), field="note") from exc
+            raise DomainError(Reason.MALFORMED_NOTE, str(exc), field="note") from exc
         with write_tx(self.engine) as conn:
             ours = self.ledger.checkpoint_at(conn, checkpoint.size)
             if ours is None or Note.parse(str(ours["note"])).body != note.body:
-                raise Conflict(
-                    "not_our_checkpoint", "the note cosigns no checkpoint of ours", field="note"
+                raise DomainError(
+                    Reason.NOT_OUR_CHECKPOINT,
+                    "the note cosigns no checkpoint of ours",
+                    field="note",
                 )
             kept = []
             for signature in note.signatures:
@@ -160,12 +163,12 @@ class LedgerService:
                 try:
                     witness.verify(Note(note.body, (signature,)))
                 except NoteError as exc:
-                    raise DomainError("bad_cosignature", str(exc), field="note") from exc
+                    raise DomainError(Reason.BAD_COSIGNATURE, str(exc), field="note") from exc
                 self.ledger.save_cosignature(conn, checkpoint.size, witness.name, signature.line())
                 kept.append(witness.name)
         if not kept:
             raise DomainError(
-                "unknown_witness", "no cosignature by a witness we trust", field="note"
+                Reason.UNKNOWN_WITNESS, "no cosignature by a witness we trust", field="note"
             )
         return {"tree_size": checkpoint.size, "cosigned_by": kept}
 
@@ -177,8 +180,8 @@ class LedgerService:
         with read_tx(self.engine) as conn:
             index = self.ledger.leaf_of_event(conn, event_id)
             if index is None:
-                raise NotFound(
-                    "unknown_event", f"event {event_id} is not in this log", field="event_id"
+                raise DomainError(
+                    Reason.UNKNOWN_EVENT, f"event {event_id} is not in this log", field="event_id"
                 )
             latest = self.ledger.latest_checkpoint(conn)
         if tree_size is None and (latest is None or int(latest["tree_size"]) <= index):
@@ -190,8 +193,8 @@ class LedgerService:
                 else self.ledger.latest_checkpoint(conn)
             )
             if chosen is None or int(chosen["tree_size"]) <= index:
-                raise NotFound(
-                    "no_checkpoint",
+                raise DomainError(
+                    Reason.NO_CHECKPOINT,
                     f"no signed checkpoint of size {tree_size} covers event {event_id}",
                     field="tree_size",
                 )
@@ -213,7 +216,9 @@ class LedgerService:
         with read_tx(self.engine) as conn:
             size = self.ledger.size(conn)
             if not 0 < old <= new <= size:
-                raise DomainError("bad_tree_sizes", f"need 0 < old <= new <= {size}", field="old")
+                raise DomainError(
+                    Reason.BAD_TREE_SIZES, f"need 0 < old <= new <= {size}", field="old"
+                )
             proof = self.ledger.consistency(conn, old, new)
         return {"old": old, "new": new, "proof": [b64(p) for p in proof]}
 
@@ -241,7 +246,7 @@ class LedgerService:
             )
             checkpoint = Checkpoint.parse_body(note.body)
         except NoteError as exc:
-            return self._alert(log_key.name, "bad_signature", str(exc), text)
+            return self._alert(log_key.name, Reason.BAD_SIGNATURE, str(exc), text)
         if checkpoint.origin != log_key.name:
             return self._alert(
                 log_key.name, "bad_origin", f"checkpoint origin {checkpoint.origin!r}", text

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.store.engine import write_tx
 
 Answer = TypeVar("Answer")
@@ -52,7 +53,7 @@ def apply_once(
             return answer
     answer = committed()
     if answer is None:
-        raise Conflict("write_conflict", "the write clashed with a concurrent one; retry")
+        raise DomainError(Reason.WRITE_CONFLICT, "the write clashed with a concurrent one; retry")
     return answer
 
 
@@ -69,8 +70,8 @@ def retryable(exc: OperationalError) -> bool:
 def check_replay(prior: Any, operation: str, request_sha256: str) -> None:
     """A retry must be the same request: the same operation and body under the same id."""
     if prior["operation"] != operation or prior["request_sha256"] != request_sha256:
-        raise Conflict(
-            "client_document_id_reused",
+        raise DomainError(
+            Reason.CLIENT_DOCUMENT_ID_REUSED,
             "this client_document_id was already used for a different request",
             field="client_document_id",
         )

@@ -51,7 +51,7 @@ def test_the_file_on_record_is_shown(announced: Province) -> None:
 def test_another_file_is_refused(announced: Province) -> None:
     with pytest.raises(DomainError) as refused:
         ask(announced, Platform(b"%PDF-1.7 a forged certificate"))
-    assert refused.value.reason == "certificate_mismatch"
+    assert refused.value.reason == "certificate_file_mismatch"
 
 
 def test_no_batch_or_no_lot_release_on_record_is_not_asked_for(province: Province) -> None:

@@ -31,10 +31,10 @@ from province_world import (
     refused,
 )
 
+from tests.refusals import refused_with
 from vaxtrace.core.coldchain.readings import TemperatureUpload
 from vaxtrace.core.datasets.movements import Destruction
 from vaxtrace.core.downstream import DownstreamBill
-from vaxtrace.core.errors import Forbidden
 from vaxtrace.core.immunization import DamageReport, Distribution, Scrap, Vaccination
 from vaxtrace.store.basic_data import Change, copy_changes
 from vaxtrace.store.immunization.schema import basic_data
@@ -226,7 +226,7 @@ def test_a_cdc_sees_every_unit_of_its_area_and_a_site_may_not(stocked: Province)
     assert [u["uscc"] for u in city["units"]] == [CITY_CDC, POV]
     assert city["doses"] == 6
 
-    with pytest.raises(Forbidden) as refused:
+    with refused_with(403) as refused:
         stocked.svc.province_stock(POV, ON)
     assert refused.value.reason == "not_a_cdc"
 

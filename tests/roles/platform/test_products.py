@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
+from tests.refusals import refused_with
 from tests.roles.platform.platform_world import HOST, MAH_A, MAH_B, A, B, rule
 from vaxtrace.core.datasets.basic_data import VaccineProduct
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.registry import ConnectedSystem, RuleEntryKind
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
@@ -79,7 +80,7 @@ def test_only_the_mahs_trace_system_registers_its_products(platform: PlatformSer
         "unknown_system": SystemIdentity("trace-x", HOST, 5),
     }
     for reason, caller in refusals.items():
-        with pytest.raises(Forbidden) as refused:
+        with refused_with(403) as refused:
             platform.register_product(caller, _product(MAH_A))
         assert refused.value.reason == reason
     assert _rows(platform.engine) == before
@@ -95,7 +96,7 @@ def test_identification_codes_must_be_the_mahs_own(platform: PlatformService) ->
     assert _rows(platform.engine) == before
     platform.register_coding_rule(A, rule(MAH_A, _codes(item)))
     before = _rows(platform.engine)
-    with pytest.raises(Conflict) as taken:  # MAH B's product with MAH A's codes
+    with refused_with(409) as taken:  # MAH B's product with MAH A's codes
         platform.register_product(B, _product(MAH_B))
     assert taken.value.reason == "identification_code_taken"
     assert _rows(platform.engine) == before

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.refusals import refused_with
 from tests.roles.platform.platform_world import MAH_A, MAH_B, A, B, org, rule
 from vaxtrace.core.codes import gs1_canonical, issue_nmpa20
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.registry import (
     RegisteredOrganisation,
     RuleEntryKind,
@@ -56,7 +57,7 @@ def test_rules_resolve_every_family(platform: PlatformService) -> None:
         assert platform.resolve(text)["system_id"] == "trace-b"
     under_prefix = make_gtin("1690999912345")
     assert platform.resolve(gs1_canonical(under_prefix, "1"))["mah_uscc"] == MAH_B
-    with pytest.raises(NotFound) as none:
+    with refused_with(404) as none:
         platform.resolve(issue_nmpa20("8777777", 1))
     assert none.value.reason == "no_rule"
     with pytest.raises(DomainError) as bad:
@@ -68,18 +69,18 @@ def test_overlapping_rules_of_another_mah_are_refused(platform: PlatformService)
     platform.register_coding_rule(A, rule(MAH_A, ["8000001"]))
     gtin = make_gtin("0690123456789")
     platform.register_coding_rule(B, rule(MAH_B, [gtin], family="gs1"))
-    with pytest.raises(Conflict) as same_code:
+    with refused_with(409) as same_code:
         platform.register_coding_rule(B, rule(MAH_B, ["8000001"]))
     assert same_code.value.reason == "overlapping_rule"
     for prefix in ("690123", "6901234567"):  # above and below the GTIN's company prefix
-        with pytest.raises(Conflict):
+        with refused_with(409):
             platform.register_coding_rule(
                 A, rule(MAH_A, [prefix], family="gs1", kind=RuleEntryKind.GS1_COMPANY_PREFIX)
             )
     platform.register_coding_rule(
         A, rule(MAH_A, ["6905555"], family="gs1", kind=RuleEntryKind.GS1_COMPANY_PREFIX)
     )
-    with pytest.raises(Conflict):
+    with refused_with(409):
         platform.register_coding_rule(B, rule(MAH_B, [make_gtin("0690555500001")], family="gs1"))
     again = platform.register_coding_rule(A, rule(MAH_A, ["8000001", "8000003"]))
     assert again["already_registered"] == 1 and again["entries"] == 1
@@ -88,14 +89,14 @@ def test_overlapping_rules_of_another_mah_are_refused(platform: PlatformService)
 
 
 def test_a_system_registers_only_for_whom_it_represents(platform: PlatformService) -> None:
-    with pytest.raises(Forbidden) as refused:
+    with refused_with(403) as refused:
         platform.register_coding_rule(A, rule(MAH_B, ["8000009"]))
     assert refused.value.reason == "not_represented"
     impostor = SystemIdentity("trace-a", MAH_B, 9)  # a certificate of another organisation
-    with pytest.raises(Forbidden) as mismatch:
+    with refused_with(403) as mismatch:
         platform.register_coding_rule(impostor, rule(MAH_A, ["8000009"]))
     assert mismatch.value.reason == "certificate_mismatch"
-    with pytest.raises(Forbidden):
+    with refused_with(403):
         platform.register_coding_rule(SystemIdentity("nobody", MAH_A, 3), rule(MAH_A, ["8000009"]))
-    with pytest.raises(NotFound):
+    with refused_with(404):
         platform.resolve(issue_nmpa20("8000009", 1))  # nothing was stored

@@ -9,8 +9,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
+from tests.refusals import refused_with
 from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
-from vaxtrace.core.errors import DomainError, Forbidden, NotFound
+from vaxtrace.core.errors import DomainError
 from vaxtrace.exchange.envelope import Ed25519Signer, seal
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.supervision.service import SupervisionService
@@ -86,7 +87,7 @@ def test_steps_are_taken_once_in_order(watch: SupervisionService) -> None:
 
 
 def test_only_the_platform_delivers_here(watch: SupervisionService) -> None:
-    with pytest.raises(Forbidden) as caught:
+    with refused_with(403) as caught:
         watch.receive_batch(SystemIdentity("trace-a", MAH, 2), [copied(1)])
     assert caught.value.reason == "not_the_platform"
     impostor = Ed25519Signer(Ed25519PrivateKey.generate())
@@ -139,12 +140,12 @@ def test_only_regulators_are_registered_and_get_tokens(watch: SupervisionService
     with pytest.raises(DomainError) as caught:
         watch.register_organisation(cdc)
     assert (caught.value.reason, caught.value.field) == ("not_a_regulator", "kind")
-    with pytest.raises(NotFound):
+    with refused_with(404):
         watch.issue_token(cdc.uscc)
     token = watch.issue_token(CITY, "staff")
     assert watch.authenticate(token) == CITY
     assert watch.authenticate(token + "x") is None
-    with pytest.raises(NotFound):
+    with refused_with(404):
         watch.steps(cdc.uscc)
 
 

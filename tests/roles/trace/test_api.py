@@ -605,9 +605,9 @@ def test_unknown_codes_are_404(world: World) -> None:
     assert_problem(response, 404, "not_commissioned", "code")
     assert "never issued" in response.json()["detail"]
     foreign = issue_nmpa20("8999999", 1)  # an identification code nobody registered here
-    assert_problem(world.get("/codes", code=foreign), 404, "unknown_code", "code")
+    assert_problem(world.get("/codes", code=foreign), 404, "not_commissioned", "code")
     response = world.client.get("/trace/v1/public/codes", params={"code": foreign})
-    assert_problem(response, 404, "unknown_code", "code")
+    assert_problem(response, 404, "not_commissioned", "code")
 
 
 # --- idempotency ---------------------------------------------------------------------------------
@@ -855,7 +855,7 @@ def test_shipping_an_expired_batch_is_refused(world: World) -> None:
     cases = world.make_batch(world.gs1, "IPV200106", produced=produced, expiry=expiry)
     before = snapshot(world.engine)
     late = world.ship_body(cases, 400, business_time=at(expiry, 1).isoformat())
-    world.refused(world.post("/shipping-notes", late), 422, "expired", "codes", before)
+    world.refused(world.post("/shipping-notes", late), 409, "expired", "codes", before)
     # on the expiry day itself it may still be sold
     world.ok("/shipping-notes", world.ship_body(cases, 400, business_time=at(expiry).isoformat()))
 

@@ -380,13 +380,17 @@ def test_a_note_for_an_expired_batch_cannot_be_back_dated_past_its_steps(world: 
     produced, expiry = date(2020, 1, 6), date(2021, 1, 5)
     cases = world.make_batch(world.gs1, "IPV200106", produced=produced, expiry=expiry)
     before = snapshot(world.engine)
-    for when, reason in (
-        (at(expiry, 1), "expired"),
-        (datetime(2019, 12, 1, 9, tzinfo=CST), "before_production"),
-        (at(produced, 30), "before_lot_release"),
-        (at(produced, 51, 8), "before_previous_step"),  # an hour before it was warehoused
+    for when, status, reason in (
+        (at(expiry, 1), 409, "expired"),  # the goods' state clashes with the sale
+        (datetime(2019, 12, 1, 9, tzinfo=CST), 422, "before_production"),
+        (at(produced, 30), 422, "before_lot_release"),
+        (at(produced, 51, 8), 422, "before_previous_step"),  # an hour before it was warehoused
     ):
         field = "codes" if reason == "expired" else "business_time"
         world.refused(
-            world.post("/shipping-notes", note(world, when, cases, 400)), 422, reason, field, before
+            world.post("/shipping-notes", note(world, when, cases, 400)),
+            status,
+            reason,
+            field,
+            before,
         )

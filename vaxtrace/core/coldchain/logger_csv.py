@@ -10,6 +10,7 @@ from datetime import datetime
 
 from vaxtrace.core.coldchain.readings import MAX_READINGS, Reading, plausible
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 
 CSV_HEADER = ("time", "celsius")
 
@@ -55,7 +56,7 @@ def parse_logger_csv(text: str, max_readings: int = MAX_READINGS) -> LoggerFile:
     if not header_seen:
         raise _csv_error("csv_header", 1, "an empty file; the header must be 'time,celsius'")
     if not readings:
-        raise DomainError("no_readings", "the file holds no readings", field="file")
+        raise DomainError(Reason.NO_READINGS, "the file holds no readings", field="file")
     return LoggerFile(readings, lines)
 
 
@@ -63,9 +64,9 @@ def _csv_time(text: str, line: int) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise _csv_error("invalid_time", line, f"time {text!r} is not ISO 8601") from None
+        raise _csv_error(Reason.INVALID_TIME, line, f"time {text!r} is not ISO 8601") from None
     if value.tzinfo is None:
-        raise _csv_error("time_without_timezone", line, f"time {text!r} has no timezone")
+        raise _csv_error(Reason.TIME_WITHOUT_TIMEZONE, line, f"time {text!r} has no timezone")
     return value
 
 
@@ -73,7 +74,9 @@ def _csv_celsius(text: str, line: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise _csv_error("invalid_celsius", line, f"celsius {text!r} is not a number") from None
+        raise _csv_error(
+            Reason.INVALID_CELSIUS, line, f"celsius {text!r} is not a number"
+        ) from None
     try:
         return plausible(value)
     except DomainError as exc:

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, Field, StrictFloat
 
 from vaxtrace.core.datasets.elements import DocumentId, DocumentNo, Model, NonEmpty
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 
 PLAUSIBLE_CELSIUS = (-90.0, 80.0)
 """A reading outside this is a broken sensor or a typo, not a temperature (ultra-low freezers
@@ -32,7 +33,7 @@ def plausible(celsius: float) -> float:
     low, high = PLAUSIBLE_CELSIUS
     if not math.isfinite(celsius) or not low <= celsius <= high:
         raise DomainError(
-            "implausible_temperature",
+            Reason.IMPLAUSIBLE_TEMPERATURE,
             f"{celsius} °C is not a plausible reading ({low} to {high} °C)",
             field="celsius",
         )
@@ -107,7 +108,9 @@ def check_series(
     before 2000 or in the future beyond ``clock_skew``; readings out of time order or two at
     one time; a temperature that is not a finite, plausible number."""
     if not readings:
-        raise DomainError("no_readings", "a temperature record needs readings", field="readings")
+        raise DomainError(
+            Reason.NO_READINGS, "a temperature record needs readings", field="readings"
+        )
     latest = now + clock_skew
     previous: datetime | None = None
     for i, reading in enumerate(readings):
@@ -115,27 +118,29 @@ def check_series(
         time = reading.time
         if time.tzinfo is None or time.utcoffset() is None:
             raise DomainError(
-                "time_without_timezone", f"{label}: {time} has no timezone", field=field
+                Reason.TIME_WITHOUT_TIMEZONE, f"{label}: {time} has no timezone", field=field
             )
         if time < EARLIEST:
             raise DomainError(
-                "time_out_of_range", f"{label}: {time} is before {EARLIEST.date()}", field=field
+                Reason.TIME_OUT_OF_RANGE,
+                f"{label}: {time} is before {EARLIEST.date()}",
+                field=field,
             )
         if time > latest:
             raise DomainError(
-                "reading_in_the_future",
+                Reason.READING_IN_THE_FUTURE,
                 f"{label}: {time.isoformat()} is in the future (now {now.isoformat()})",
                 field=field,
             )
         if previous is not None and time == previous:
             raise DomainError(
-                "duplicate_reading_time",
+                Reason.DUPLICATE_READING_TIME,
                 f"{label}: a second reading at {time.isoformat()}",
                 field=field,
             )
         if previous is not None and time < previous:
             raise DomainError(
-                "readings_out_of_order",
+                Reason.READINGS_OUT_OF_ORDER,
                 f"{label}: {time.isoformat()} comes before the reading above it "
                 f"({previous.isoformat()}); send readings oldest first",
                 field=field,

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 
 
 class Tier(StrEnum):
@@ -125,14 +126,14 @@ class RuleBook:
         versions = [s for s in self.rule_sets if s.product_class == product_class]
         if not versions:
             raise DomainError(
-                "unknown_product_class",
+                Reason.UNKNOWN_PRODUCT_CLASS,
                 f"no cold-chain rules for {product_class!r}; known: {', '.join(self.classes)}",
                 field="product_class",
             )
         current = [s for s in versions if s.effective_from <= at.date()]
         if not current:
             raise DomainError(
-                "no_rules_in_force",
+                Reason.NO_RULES_IN_FORCE,
                 f"no rules of {product_class} were in force on {at.date()}",
                 field="product_class",
             )

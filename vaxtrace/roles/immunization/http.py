@@ -9,16 +9,9 @@ from fastapi import Path, Query, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.receipt import ScanDecision, ScanReason, ScanResult
+from vaxtrace.core.receipt import ScanDecision, ScanResult
 from vaxtrace.web.lean import json_answer
-from vaxtrace.web.problems import problem, problem_responses
-
-REJECTED_STATUS = {
-    ScanReason.UNKNOWN_NOTE: 404,
-    ScanReason.WRONG_CONSIGNEE: 403,
-    ScanReason.NOTE_CLOSED: 409,
-}
-"""HTTP status of a rejected scan by its reason; 422 for the others (the code itself)."""
+from vaxtrace.web.problems import problem, problem_responses, status_of_reason
 
 NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单号")]
 NOTE_NO: TypeAdapter[str] = TypeAdapter(NoteNo)
@@ -47,7 +40,7 @@ CERTIFICATE_PROBLEMS = {
     404: "the province holds and expects no goods of the batch (`unknown_batch`), or no lot "
     "release of it is on file (`no_lot_release`)",
     409: "the certificate received is not the one the batch data named "
-    "(`certificate_mismatch`): do not rely on it",
+    "(`certificate_file_mismatch`): do not rely on it",
     503: "the platform or the MAH's trace system did not answer; try again shortly",
 }
 """What a certificate ask answers besides the file, for OpenAPI."""
@@ -72,8 +65,8 @@ def scan_answer(note_no: str, decision: ScanDecision) -> Response:
         "flags": list(decision.flags),
     }
     if decision.result is ScanResult.REJECTED:
-        status = REJECTED_STATUS.get(decision.reason, 422)
-        field = None if decision.reason in REJECTED_STATUS else "code"
+        status = status_of_reason(decision.reason)
+        field = "code" if status == 422 else None  # else the note, not the code, is at fault
         return problem(
             status,
             decision.reason.value,

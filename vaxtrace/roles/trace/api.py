@@ -42,6 +42,7 @@ from vaxtrace.core.datasets.production import (
 from vaxtrace.core.datasets.recalls import Recall, RecallClosure, RecallReceipt
 from vaxtrace.core.datasets.temperature import TemperatureRecord
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
@@ -124,7 +125,7 @@ def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         content = await certificate.read(limit + 1)
         if len(content) > limit:
             raise DomainError(
-                "certificate_too_large",
+                Reason.CERTIFICATE_TOO_LARGE,
                 f"the certificate file is larger than {limit} bytes",
                 field="certificate",
             )

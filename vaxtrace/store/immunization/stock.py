@@ -61,9 +61,11 @@ def listed_present(conn: Connection, limit: int = 5) -> list[str]:
     """Listed codes the province has and did not return (a receipt cannot take them again)."""
     query = text(
         f"SELECT s.code FROM {LISTED} l JOIN stock s ON s.code = l.code "
-        "WHERE s.state <> :returned ORDER BY s.code LIMIT :n"
+        "WHERE s.state <> :returned_state ORDER BY s.code LIMIT :n"
     )
-    return [r[0] for r in conn.execute(query, {"returned": StockState.RETURNED.value, "n": limit})]
+    return [
+        r[0] for r in conn.execute(query, {"returned_state": StockState.RETURNED.value, "n": limit})
+    ]
 
 
 def expand_listed(conn: Connection) -> list[str]:
@@ -184,12 +186,12 @@ def clear_returned(conn: Connection) -> None:
         text(
             "WITH RECURSIVE sub(code) AS ("
             f"SELECT s.code FROM stock s JOIN {LISTED} l ON l.code = s.code "
-            "WHERE s.state = :returned "
+            "WHERE s.state = :returned_state "
             "UNION ALL SELECT s.code FROM stock s JOIN sub ON s.parent_code = sub.code "
-            "WHERE s.state = :returned) "
+            "WHERE s.state = :returned_state) "
             "DELETE FROM stock WHERE code IN (SELECT code FROM sub)"
         ),
-        {"returned": StockState.RETURNED.value},
+        {"returned_state": StockState.RETURNED.value},
     )
 
 
@@ -249,7 +251,7 @@ def receive_in_transit(
             "stepped_at = :stepped_at, "
             f"parent_code = (SELECT r.parent_code FROM {RECEIVED} r WHERE r.code = stock.code) "
             f"WHERE code IN (SELECT code FROM {RECEIVED}) "
-            "AND holder_uscc = :holder AND state = :in_transit"
+            "AND holder_uscc = :holder AND state = :transit_state"
         ).bindparams(STEPPED_AT),
         {
             "in_stock": IN_STOCK,
@@ -257,7 +259,7 @@ def receive_in_transit(
             "now": now,
             "stepped_at": as_utc(stepped_at),
             "holder": holder_uscc,
-            "in_transit": StockState.IN_TRANSIT.value,
+            "transit_state": StockState.IN_TRANSIT.value,
         },
     )
     return int(result.rowcount)

@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.refusal import BILL_NAMES, RefusalNotice, notice_of
 from vaxtrace.exchange.delivery import OnRefused, Refused
 from vaxtrace.exchange.envelope import payload_of
@@ -26,13 +27,13 @@ def read_notice(value: Any) -> RefusalNotice:
         notice = RefusalNotice.model_validate(value)
     except ValidationError as exc:
         raise DomainError(
-            "malformed_refusal",
+            Reason.MALFORMED_REFUSAL,
             f"the refusal is not a whole notice: {exc.errors()[0]['msg']}",
             field="payload.refusal",
         ) from exc
     if not notice.org_uscc:
         raise DomainError(
-            "malformed_refusal",
+            Reason.MALFORMED_REFUSAL,
             "a refusal names the unit that did the step",
             field="payload.refusal.org_uscc",
         )
@@ -82,7 +83,9 @@ def acknowledge(engine: Engine, actor: str, alert_id: int, note: str | None) -> 
     changes nothing. Another unit's alert is not found."""
     with write_tx(engine) as conn:
         if store.find_alert(conn, actor, alert_id) is None:
-            raise NotFound("unknown_alert", f"no alert {alert_id} of {actor}", field="alert_id")
+            raise DomainError(
+                Reason.UNKNOWN_ALERT, f"no alert {alert_id} of {actor}", field="alert_id"
+            )
         store.acknowledge(conn, alert_id, datetime.now(UTC), note)
         row = store.find_alert(conn, actor, alert_id)
     assert row is not None

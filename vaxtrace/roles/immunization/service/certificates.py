@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import anyio.to_thread
 
-from vaxtrace.core.errors import NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.store.engine import Engine, read_tx
 from vaxtrace.store.immunization import safety
@@ -22,14 +23,14 @@ def filed_sha256(engine: Engine, mah_uscc: str, batch_no: str) -> str:
     with read_tx(engine) as conn:
         found = safety.batch_of(conn, mah_uscc, batch_no)
     if found is None:
-        raise NotFound(
-            "unknown_batch",
+        raise DomainError(
+            Reason.UNKNOWN_BATCH,
             f"the province holds and expects no goods of {mah_uscc}'s batch {batch_no}",
             field="batch_no",
         )
     if found["lot_release_sha256"] is None:
-        raise NotFound(
-            "no_lot_release",
+        raise DomainError(
+            Reason.NO_LOT_RELEASE,
             f"the MAH's data on batch {batch_no} names no lot release",
             field="batch_no",
         )

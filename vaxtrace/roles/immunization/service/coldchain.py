@@ -33,7 +33,8 @@ from vaxtrace.core.coldchain.readings import (
     in_json,
 )
 from vaxtrace.core.coldchain.rules import Tier, rule_book
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import as_utc
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.roles.immunization.service.writes import WriteResult
@@ -67,13 +68,13 @@ def record_logger_file(
     """温度记录 from a logger's CSV (``time,celsius``); a refusal names the file's line."""
     if len(content) > CSV_MAX_BYTES:
         raise DomainError(
-            "file_too_large", f"the file is larger than {CSV_MAX_BYTES} bytes", field="file"
+            Reason.FILE_TOO_LARGE, f"the file is larger than {CSV_MAX_BYTES} bytes", field="file"
         )
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DomainError(
-            "file_not_utf8", f"the file is not UTF-8 text (byte {exc.start})", field="file"
+            Reason.FILE_NOT_UTF8, f"the file is not UTF-8 text (byte {exc.start})", field="file"
         ) from None
     parsed: LoggerFile = parse_logger_csv(text)
     digest = _digest("csv", header.model_dump_json().encode(), content)
@@ -157,8 +158,8 @@ def _merge_with_stored(
             fresh.append(reading)
         elif before != reading.celsius:
             field, label = where(i, "celsius")
-            raise Conflict(
-                "reading_conflict",
+            raise DomainError(
+                Reason.READING_CONFLICT,
                 f"{label}: {header.equipment_id} was already recorded at "
                 f"{reading.time.isoformat()} with {before} °C, not {reading.celsius} °C",
                 field=field,
@@ -388,8 +389,8 @@ def _decided(row: RowMapping, decision: ExcursionDecision) -> WriteResult:
         decision.reason,
     )
     if not same:
-        raise Conflict(
-            "excursion_decided",
+        raise DomainError(
+            Reason.EXCURSION_DECIDED,
             f"excursion {row['id']} was already decided {row['state']} by {row['decided_by']}",
             field="decision",
         )
@@ -399,10 +400,10 @@ def _decided(row: RowMapping, decision: ExcursionDecision) -> WriteResult:
 def _own_excursion(conn: Connection, actor: str, excursion_id: int) -> RowMapping:
     row = store.excursion_row(conn, excursion_id)
     if row is None:
-        raise NotFound("unknown_excursion", f"no excursion {excursion_id}")
+        raise DomainError(Reason.UNKNOWN_EXCURSION, f"no excursion {excursion_id}")
     if row["unit_uscc"] != actor:
-        raise Forbidden(
-            "not_your_excursion",
+        raise DomainError(
+            Reason.NOT_YOUR_EXCURSION,
             f"excursion {excursion_id} is another unit's: only that unit decides it",
         )
     return row

@@ -15,13 +15,14 @@ from typing import Any
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.movements import Destruction
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import Conflict
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import (
     DISPOSABLE_STATES,
     Scrap,
     StockState,
     Unit,
 )
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Status
 from vaxtrace.core.stock import OwnerSignals, disposal_refusal
 from vaxtrace.core.times import Clock
@@ -110,7 +111,9 @@ def _dispose(
             stepped_at=request.business_time,
         )
         if moved != expected:
-            raise Conflict("stock_changed", "the stock changed meanwhile; retry", field="codes")
+            raise DomainError(
+                Reason.STOCK_CHANGED, "the stock changed meanwhile; retry", field="codes"
+            )
         event = DownstreamEvent(
             bill_type=bill,
             document_no=request.document_no,
@@ -136,4 +139,4 @@ def _refuse_owner_stopped(conn: Connection) -> None:
         )
         why = disposal_refusal([known])
         if why is not None:
-            raise Conflict(why.reason, f"{row['code']}: {why.message}", field="codes")
+            raise DomainError(why.reason, f"{row['code']}: {why.message}", field="codes")

@@ -9,9 +9,10 @@ from typing import Any
 
 from vaxtrace.core.codes import TraceCode
 from vaxtrace.core.datasets.basic_data import OrgKind
-from vaxtrace.core.dose_gate import DoseDecision, DoseReason, Label, decide_dose
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.dose_gate import DoseDecision, Label, decide_dose
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import Unit
+from vaxtrace.core.reasons import DoseReason
 from vaxtrace.roles.immunization.service.lookups import known_unit, parse, require_kind
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import Connection, Engine, write_tx
@@ -32,8 +33,7 @@ def decide(conn: Connection, site_uscc: str, scanned: TraceCode, at: datetime) -
 def refusal(decision: DoseDecision, field: str = "code") -> DomainError:
     """The refusal of a dose the gate stops: the first reason, with all of them."""
     first = decision.reasons[0]
-    cls = DomainError if first in UNREADABLE_AS_DOSE else Conflict
-    return cls(
+    return DomainError(
         first.value,
         "this dose may not be given: " + "; ".join(decision.messages),
         field=field,

@@ -7,6 +7,7 @@ from typing import Any
 from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import PROVINCE_KINDS, Unit
+from vaxtrace.core.reasons import Reason
 from vaxtrace.exchange.registry_feed import OwnRegister
 from vaxtrace.roles.immunization.service.lookups import find_unit, unit
 from vaxtrace.store.engine import Engine, read_tx, write_tx
@@ -22,7 +23,7 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
     """Add or update a CDC or vaccination site of the province."""
     if org.kind not in PROVINCE_KINDS:
         raise DomainError(
-            "not_a_province_unit",
+            Reason.NOT_A_PROVINCE_UNIT,
             f"the province serves CDCs and vaccination sites, not a {org.kind.value}",
             field="kind",
         )

@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import OrgKind
-from vaxtrace.core.dose_gate import DoseReason, local_date
-from vaxtrace.core.errors import Forbidden, NotFound
+from vaxtrace.core.dose_gate import local_date
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.reasons import DoseReason, Reason
 from vaxtrace.core.stock import StockStatus, classify, days_left, near_expiry
 from vaxtrace.roles.immunization.service.lookups import parse, unit
 from vaxtrace.store.engine import Connection, Engine, IntegrityError, read_tx, write_tx
@@ -42,7 +43,9 @@ def by_code(engine: Engine, actor: str, text: str) -> dict[str, Any]:
     with read_tx(engine) as conn:
         row = stock_views.code_row(conn, code)
         if row is None or row["holder_uscc"] != actor:
-            raise NotFound("not_in_your_stock", f"{code} is not in your stock", field="code")
+            raise DomainError(
+                Reason.NOT_IN_YOUR_STOCK, f"{code} is not in your stock", field="code"
+            )
         inside = stock_views.inside_of(conn, code)
     return {
         "code": code,
@@ -238,8 +241,8 @@ def province_stock(engine: Engine, actor: str, on: date | None = None) -> dict[s
     with read_tx(engine) as conn:
         cdc = unit(conn, actor)
         if cdc.kind is not OrgKind.CDC:
-            raise Forbidden(
-                "not_a_cdc", "only a CDC (疾控机构) sees the stock of the units in its area"
+            raise DomainError(
+                Reason.NOT_A_CDC, "only a CDC (疾控机构) sees the stock of the units in its area"
             )
         area = cdc.division.area_prefix
         units = [

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.basic_data import OrgKind
-from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.immunization import Unit
+from vaxtrace.core.reasons import Reason
 from vaxtrace.store.engine import Connection
 from vaxtrace.store.immunization.organisations import find_organisation
 
@@ -30,8 +31,10 @@ def unit(conn: Connection, uscc: str, field: str | None = None) -> Unit:
 def known_unit(found: Unit | None, uscc: str, field: str | None = None) -> Unit:
     """``found``, the unit ``uscc`` names; refused when it is not one of the province."""
     if found is None:
-        raise NotFound(
-            "unknown_organisation", f"{uscc} is not an organisation of this province", field=field
+        raise DomainError(
+            Reason.UNKNOWN_ORGANISATION,
+            f"{uscc} is not an organisation of this province",
+            field=field,
         )
     return found
 
@@ -39,6 +42,6 @@ def known_unit(found: Unit | None, uscc: str, field: str | None = None) -> Unit:
 def require_kind(actor: Unit, kind: OrgKind, doing: str) -> None:
     if actor.kind is not kind:
         raise DomainError(
-            "wrong_organisation_kind",
+            Reason.WRONG_ORGANISATION_KIND,
             f"only a {kind.value} may {doing}; {actor.uscc} is a {actor.kind.value}",
         )

@@ -14,7 +14,7 @@ from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.dose_gate import Label, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import Conflict, DomainError, Forbidden, NotFound, examples
+from vaxtrace.core.errors import DomainError, examples
 from vaxtrace.core.immunization import (
     OUT_OF_STOCK_REASONS,
     DamageReport,
@@ -27,6 +27,7 @@ from vaxtrace.core.immunization import (
     check_return_within,
     check_supply,
 )
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import Clock, Earliest, as_utc, check_order
 from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.immunization.service import dose_checks, receiving
@@ -145,21 +146,29 @@ def undo_vaccination(
         field = "vaccination_document_no"
         record = vaccinations.find_record(conn, actor, request.vaccination_document_no)
         if record is None:
-            raise NotFound("unknown_vaccination", "no such vaccination at your site", field=field)
+            raise DomainError(
+                Reason.UNKNOWN_VACCINATION, "no such vaccination at your site", field=field
+            )
         if record["undone_by"] is not None:
-            raise Conflict("already_undone", f"undone by {record['undone_by']}", field=field)
+            raise DomainError(
+                Reason.ALREADY_UNDONE, f"undone by {record['undone_by']}", field=field
+            )
         if record["recorded_by"] != user:
-            raise Forbidden("not_the_recorder", "only whoever recorded it may undo it", field=field)
+            raise DomainError(
+                Reason.NOT_THE_RECORDER, "only whoever recorded it may undo it", field=field
+            )
         if now - as_utc(record["recorded_at"]) > window:
-            raise Conflict(
-                "undo_window_passed",
+            raise DomainError(
+                Reason.UNDO_WINDOW_PASSED,
                 f"a vaccination may be undone within {window} of recording it",
                 field=field,
             )
         earlier = Earliest(previous_step=as_utc(record["vaccinated_at"]))
         check_order(request.business_time, earlier)
         if vaccinations.restore_used(conn, record["code"], actor, now, request.business_time) != 1:
-            raise Conflict("stock_changed", "the dose is no longer used at your site", field=field)
+            raise DomainError(
+                Reason.STOCK_CHANGED, "the dose is no longer used at your site", field=field
+            )
         vaccinations.record_undo(
             conn,
             record_id=record["id"],
@@ -218,8 +227,8 @@ def return_goods(
 def _refuse_other_supplier(conn: Connection, counterparty: str) -> None:
     suppliers = stock.suppliers_of_listed(conn)
     if suppliers != {counterparty}:
-        raise Conflict(
-            "not_the_supplier",
+        raise DomainError(
+            Reason.NOT_THE_SUPPLIER,
             "goods leave the province only back to the MAH that supplied them "
             f"({examples(sorted(suppliers))})",
             field="counterparty_uscc",
@@ -254,7 +263,7 @@ def _refuse_stopped(conn: Connection, on: date) -> None:
         found = stop_reasons(facts, Label(), on)
         if found:
             reasons = [r.value for r, _ in dict(found).items()]
-            raise Conflict(
+            raise DomainError(
                 found[0][0].value,
                 f"{facts.code}: " + "; ".join(m for _, m in found),
                 field="codes",
@@ -284,23 +293,27 @@ def take_listed(
     unknown = stock.unknown_listed(conn)
     if unknown:
         raise DomainError(
-            "unknown_code", f"never received in this province: {examples(unknown)}", field=field
+            Reason.UNKNOWN_CODE,
+            f"never received in this province: {examples(unknown)}",
+            field=field,
         )
     gone = stock.listed_not_in(conn, states)
     if gone:
         first = gone[0]
         state = str(first["state"])
-        raise Conflict(OUT_OF_STOCK.get(state, state), f"{first['code']} is {state}", field=field)
+        raise DomainError(
+            OUT_OF_STOCK.get(state, state), f"{first['code']} is {state}", field=field
+        )
     elsewhere = stock.listed_elsewhere(conn, actor)
     if elsewhere:
         first = elsewhere[0]
-        raise Conflict(
-            "not_held", f"{first['code']} is held by {first['holder_uscc']}", field=field
+        raise DomainError(
+            Reason.NOT_HELD, f"{first['code']} is held by {first['holder_uscc']}", field=field
         )
     twice = stock.expand_listed(conn)
     if twice:
         raise DomainError(
-            "listed_twice",
+            Reason.LISTED_TWICE,
             f"listed and also inside a listed container: {examples(twice)}",
             field=field,
         )
@@ -330,7 +343,7 @@ def hand_over(
         stepped_at=request.business_time,
     )
     if moved != expected:
-        raise Conflict("stock_changed", "the stock changed meanwhile; retry", field="codes")
+        raise DomainError(Reason.STOCK_CHANGED, "the stock changed meanwhile; retry", field="codes")
     return Moved(codes, moved, unpacked)
 
 

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vaxtrace.core.dose_gate import DoseFacts, Label, StockPlace, local_date, stop_reasons
-from vaxtrace.core.errors import Conflict, Forbidden, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.receipt import (
     Consignment,
     NoteView,
@@ -52,8 +53,8 @@ def _note(
     rows = receipts.notes_numbered(conn, note_no, shipper_uscc, lock=lock)
     mine = [r for r in rows if r["consignee_uscc"] == actor]
     if len(mine) > 1:
-        raise Conflict(
-            "ambiguous_note",
+        raise DomainError(
+            Reason.AMBIGUOUS_NOTE,
             f"{len(mine)} shippers sent you a note {note_no}: name the one meant (shipper_uscc)",
             field="shipper_uscc",
         )
@@ -65,9 +66,11 @@ def own_note(
 ) -> RowMapping:
     row = _note(conn, actor, note_no, shipper_uscc, lock=lock)
     if row is None:
-        raise NotFound("unknown_note", f"no shipping note {note_no} was announced to you")
+        raise DomainError(Reason.UNKNOWN_NOTE, f"no shipping note {note_no} was announced to you")
     if row["consignee_uscc"] != actor:
-        raise Forbidden("wrong_consignee", f"shipping note {note_no} is addressed to another unit")
+        raise DomainError(
+            Reason.WRONG_CONSIGNEE, f"shipping note {note_no} is addressed to another unit"
+        )
     return row
 
 

@@ -13,8 +13,9 @@ from uuid import uuid4
 
 from vaxtrace.core.coldchain.decisions import ReceiptTemperature, receipt_temperature_decision
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import Conflict, DomainError, examples
+from vaxtrace.core.errors import DomainError, examples
 from vaxtrace.core.immunization import Distribution, ReceivingNote, Unit
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.receipt import (
     ReceiptState,
     consignment,
@@ -114,8 +115,8 @@ def confirm_receipt(
 
 def _refuse_closed(row: RowMapping) -> None:
     if row["state"] == ReceiptState.RECEIVED:
-        raise Conflict(
-            "note_closed",
+        raise DomainError(
+            Reason.NOTE_CLOSED,
             f"everything on {row['note_no']} was received already",
             field="shipping_note_no",
         )
@@ -134,16 +135,16 @@ def _journey(conn: Connection, actor: str, row: RowMapping) -> ReceiptTemperatur
     if decision is not ReceiptTemperature.REFUSE:
         return decision
     if not records:
-        raise Conflict(
-            "no_temperature_record",
+        raise DomainError(
+            Reason.NO_TEMPERATURE_RECORD,
             f"no temperature record of the journey names {note_no}: upload the vehicle's or "
             f"cool box's logger record (kind transport, related_document_no {note_no}), then "
             "confirm",
             field="shipping_note_no",
         )
     held = [str(r["id"]) for r in records if r["holds"]]
-    raise Conflict(
-        "temperature_out_of_range",
+    raise DomainError(
+        Reason.TEMPERATURE_OUT_OF_RANGE,
         f"the journey of {note_no} left its temperature range (record {', '.join(held)}): do "
         "not receive the goods; keep them apart and tell the shipper, unless a named person "
         "judges the excursion usable",
@@ -158,12 +159,12 @@ def _refuse_nothing_new(
         return
     if not earlier:
         raise DomainError(
-            "nothing_scanned",
+            Reason.NOTHING_SCANNED,
             "no code of the note was scanned: scan the goods, then confirm",
             field="shipping_note_no",
         )
-    raise Conflict(
-        "nothing_new",
+    raise DomainError(
+        Reason.NOTHING_NEW,
         f"what was scanned was confirmed with {earlier[-1]['document_no']}: scan what came "
         "late, then confirm",
         field="shipping_note_no",
@@ -210,8 +211,8 @@ def _take_in_transit(conn: Connection, actor: str, received: _Received) -> None:
         stepped_at=received.at,
     )
     if taken != len(received.placement):
-        raise Conflict(
-            "stock_changed",
+        raise DomainError(
+            Reason.STOCK_CHANGED,
             f"{len(received.placement) - taken} of the codes received are no longer on their "
             "way to you",
             field="shipping_note_no",
@@ -261,7 +262,7 @@ def _refuse_before_shipment(note: dict[str, Any], request: ReceivingNote) -> Non
     shipped = note.get("business_time")
     if shipped and request.business_time < datetime.fromisoformat(shipped):
         raise DomainError(
-            "before_shipment",
+            Reason.BEFORE_SHIPMENT,
             f"received before the goods were shipped ({shipped})",
             field="business_time",
         )
@@ -271,8 +272,8 @@ def _refuse_present(conn: Connection, codes: list[str]) -> None:
     stock.load_listed(conn, codes)
     present = stock.listed_present(conn)
     if present:
-        raise Conflict(
-            "already_in_stock",
+        raise DomainError(
+            Reason.ALREADY_IN_STOCK,
             f"the province has these codes already: {examples(present)}",
             field="shipping_note_no",
         )

@@ -7,7 +7,8 @@ from __future__ import annotations
 import anyio
 import anyio.to_thread
 
-from vaxtrace.core.errors import Forbidden, NotFound, Unavailable
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.public_client import OwnerAsker
@@ -30,7 +31,7 @@ async def lot_release_certificate(
         with anyio.fail_after(wait):
             endpoint = await anyio.to_thread.run_sync(certificate_source, engine, caller, batch)
     except TimeoutError as exc:
-        raise Unavailable("busy", f"no worker free within {wait:g} s; try again") from exc
+        raise DomainError(Reason.BUSY, f"no worker free within {wait:g} s; try again") from exc
     return await asker.certificate(endpoint, *batch)
 
 
@@ -43,13 +44,15 @@ def certificate_source(engine: Engine, caller: SystemIdentity, batch: tuple[str,
         asking = registry.find_system(conn, caller.system_id)
         supervises = asking is not None and asking["role"] == "supervision"
         if caller.system_id not in holders and not supervises:
-            raise Forbidden(
-                "not_a_holder",
+            raise DomainError(
+                Reason.NOT_A_HOLDER,
                 f"no goods of batch {batch_no} were sent to {caller.system_id}",
                 field="batch_no",
             )
         source = registry.system_representing(conn, "trace", mah_uscc)
         found = None if source is None else registry.find_system(conn, source)
     if found is None:
-        raise NotFound("unknown_mah", f"no trace system represents {mah_uscc}", field="mah_uscc")
+        raise DomainError(
+            Reason.UNKNOWN_MAH, f"no trace system represents {mah_uscc}", field="mah_uscc"
+        )
     return str(found["data"]["endpoint"])

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import CodeFamilyName
-from vaxtrace.core.errors import Conflict, Forbidden
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.registry import RegisteredCodingRule, RuleEntryKind, SystemRole, gtin_prefixes
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.store.engine import Connection, Engine, RowMapping, write_tx
@@ -37,19 +38,19 @@ def check_caller(conn: Connection, caller: SystemIdentity, mah_uscc: str) -> Non
     MAH it represents."""
     found = registry.find_system(conn, caller.system_id)
     if found is None:
-        raise Forbidden("unknown_system", f"{caller.system_id} is not a registered system")
+        raise DomainError(Reason.UNKNOWN_SYSTEM, f"{caller.system_id} is not a registered system")
     data = found["data"]
     if data["role"] != SystemRole.TRACE.value:
-        raise Forbidden(
-            "not_a_trace_system", "only trace systems register coding rules and products"
+        raise DomainError(
+            Reason.NOT_A_TRACE_SYSTEM, "only trace systems register coding rules and products"
         )
     if data["operator_uscc"] != caller.org_uscc:
-        raise Forbidden(
-            "certificate_mismatch", "the certificate's organisation does not run this system"
+        raise DomainError(
+            Reason.CERTIFICATE_MISMATCH, "the certificate's organisation does not run this system"
         )
     if mah_uscc not in data["represents"]:
-        raise Forbidden(
-            "not_represented",
+        raise DomainError(
+            Reason.NOT_REPRESENTED,
             f"{caller.system_id} does not represent {mah_uscc}",
             field="mah_uscc",
         )
@@ -86,8 +87,8 @@ def _refuse_overlaps(
             ]
     if clashes:
         entry, owner = clashes[0]
-        raise Conflict(
-            "overlapping_rule",
+        raise DomainError(
+            Reason.OVERLAPPING_RULE,
             f"{len(clashes)} entr(ies) overlap another MAH's rule, e.g. {entry} of {owner}",
             field="entries",
         )

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from vaxtrace.core.downstream import DownstreamEvent, read_event
-from vaxtrace.core.errors import DomainError, Forbidden
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.registry import SystemRole
 from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SHIPPING_NOTE, Step
@@ -39,13 +40,13 @@ def checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySigna
     kinds = [k for k in DOCUMENTS if isinstance(payload, dict) and k in payload]
     if len(kinds) != 1:
         raise DomainError(
-            "unknown_document",
+            Reason.UNKNOWN_DOCUMENT,
             f"the payload carries one of {', '.join(DOCUMENTS)}",
             field="payload",
         )
     if DOCUMENTS[kinds[0]] != role:
-        raise Forbidden(
-            "wrong_sender_role",
+        raise DomainError(
+            Reason.WRONG_SENDER_ROLE,
             f"a {kinds[0]} comes from a {DOCUMENTS[kinds[0]]} system, not a {role} system",
             field="payload",
         )
@@ -54,16 +55,16 @@ def checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySigna
     if kinds[0] == "safety_signal":
         signal = read_signal(payload)
         if signal.mah_uscc != opened.header["data_owner"]:
-            raise Forbidden(
-                "owner_mismatch",
+            raise DomainError(
+                Reason.OWNER_MISMATCH,
                 "a MAH's signal concerns that MAH's goods (data_owner)",
                 field="payload.safety_signal.mah_uscc",
             )
         return signal
     event = read_event(payload)
     if event.org_uscc != opened.header["data_owner"]:
-        raise Forbidden(
-            "owner_mismatch",
+        raise DomainError(
+            Reason.OWNER_MISMATCH,
             "a province reports for the organisation that did the step (data_owner)",
             field="payload.downstream_event.org_uscc",
         )
@@ -94,7 +95,7 @@ def step_of(opened: Opened, report: DownstreamEvent | None) -> tuple[Step, str]:
         return step, str(note["consignee_uscc"])
     except (KeyError, TypeError, ValidationError) as exc:
         raise DomainError(
-            "malformed_note",
+            Reason.MALFORMED_NOTE,
             f"a shipping note names its consignee, number, time and codes: {exc}",
             field="payload.shipping_note",
         ) from exc

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from vaxtrace.core.downstream import DownstreamEvent
-from vaxtrace.core.errors import Forbidden
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.registry import SystemRole
 from vaxtrace.core.signals import SafetySignal
 from vaxtrace.core.supervision import Step, sees
@@ -35,10 +36,10 @@ def receive_batch(
     with write_tx(engine) as conn:
         system = registry.find_system(conn, caller.system_id)
         if system is None:
-            raise Forbidden("unknown_system", f"{caller.system_id} is not registered")
+            raise DomainError(Reason.UNKNOWN_SYSTEM, f"{caller.system_id} is not registered")
         if system["operator_uscc"] != caller.org_uscc:
-            raise Forbidden(
-                "certificate_mismatch",
+            raise DomainError(
+                Reason.CERTIFICATE_MISMATCH,
                 "the certificate's organisation does not run this system",
             )
         areas = registry.supervised_areas(conn)  # the same for every envelope of the batch
@@ -58,15 +59,15 @@ def _take(
     envelope: Any,
 ) -> dict[str, Any]:
     if isinstance(envelope, dict) and envelope.get("system_id") != caller.system_id:
-        raise Forbidden(
-            "sender_mismatch", "the envelope names another sending system", field="system_id"
+        raise DomainError(
+            Reason.SENDER_MISMATCH, "the envelope names another sending system", field="system_id"
         )
     opened = open_envelope(
         envelope, lambda _sender, alg, key_id: exchange_verifier(system, alg, key_id)
     )
     if opened.header["data_owner"] not in system["represents"]:
-        raise Forbidden(
-            "not_represented",
+        raise DomainError(
+            Reason.NOT_REPRESENTED,
             f"{caller.system_id} does not represent {opened.header['data_owner']}",
             field="data_owner",
         )
@@ -173,7 +174,7 @@ def _split_by_owner(
         else:
             held_by.setdefault(system_id, []).append(code)
     if unroutable:
-        _alert(conn, "no_rule", opened, codes=unroutable[:100], count=len(unroutable))
+        _alert(conn, Reason.NO_RULE, opened, codes=unroutable[:100], count=len(unroutable))
     for part, (system_id, codes) in enumerate(sorted(held_by.items()), start=1):
         piece = event.only(tuple(codes)).model_dump(mode="json")
         split = {"part": part, "parts": len(held_by), "codes_in_event": len(event.codes)}

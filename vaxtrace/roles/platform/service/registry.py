@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import CodeFamilyName, VaccineProduct
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.registry import ConnectedSystem, FeedKind, RegisteredOrganisation
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service.coding_rules import check_caller, entry_covering
@@ -67,7 +68,9 @@ def register_system(engine: Engine, item: ConnectedSystem) -> dict[str, Any]:
         for i, uscc in enumerate((item.operator_uscc, *item.represents)):
             if registry.find_organisation(conn, uscc) is None:
                 field = "operator_uscc" if i == 0 else f"represents[{i - 1}]"
-                raise DomainError("unknown_organisation", f"{uscc} is not registered", field=field)
+                raise DomainError(
+                    Reason.UNKNOWN_ORGANISATION, f"{uscc} is not registered", field=field
+                )
         found = registry.find_system(conn, item.system_id)
         version, changed = _record(
             conn,
@@ -135,13 +138,13 @@ def _refuse_unclaimed(conn: Connection, product: VaccineProduct) -> None:
         field = f"levels[{i}].identification_code"
         if owner is None:
             raise DomainError(
-                "not_in_coding_rule",
+                Reason.NOT_IN_CODING_RULE,
                 f"{code} is in no coding rule: register the MAH's coding rule first",
                 field=field,
             )
         if owner != product.mah_uscc:
-            raise Conflict(
-                "identification_code_taken",
+            raise DomainError(
+                Reason.IDENTIFICATION_CODE_TAKEN,
                 f"{code} is in a coding rule of {owner}",
                 field=field,
             )

@@ -9,7 +9,8 @@ import anyio
 import anyio.to_thread
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.errors import NotFound, Unavailable
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.exchange.public_client import AskOwner
 from vaxtrace.roles.platform.service.coding_rules import entry_covering
 from vaxtrace.store.engine import Connection, Engine, read_tx
@@ -24,8 +25,8 @@ def resolve(engine: Engine, text: str) -> dict[str, Any]:
             conn, code.identification_code, gs1=code.family is codes_.CodeFamily.GS1
         )
         if row is None:
-            raise NotFound(
-                "no_rule",
+            raise DomainError(
+                Reason.NO_RULE,
                 f"no registered coding rule covers {code.identification_code}",
                 field="code",
             )
@@ -52,8 +53,8 @@ async def public_query(engine: Engine, text: str, ask: AskOwner, wait: float) ->
         with anyio.fail_after(wait):
             where = await anyio.to_thread.run_sync(resolve, engine, text)
     except TimeoutError as exc:
-        raise Unavailable(
-            "busy", f"no worker free for a public query within {wait:g} s; try again shortly"
+        raise DomainError(
+            Reason.BUSY, f"no worker free for a public query within {wait:g} s; try again shortly"
         ) from exc
     view = await ask(where["endpoint"], where["code"])
     return {"resolved": {k: where[k] for k in ("system_id", "mah_uscc", "family")}} | view

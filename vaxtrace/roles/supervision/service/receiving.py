@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.refusal import FINDING, RefusalFinding
 from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SupervisedStep
@@ -83,13 +84,13 @@ def _read_finding(value: Any) -> RefusalFinding:
         found = RefusalFinding.model_validate(value)
     except ValidationError as exc:
         raise DomainError(
-            "malformed_finding",
+            Reason.MALFORMED_FINDING,
             f"the payload carries no valid refusal_finding: {exc.errors()[0]['msg']}",
             field="payload.refusal_finding",
         ) from exc
     if not found.org_uscc:
         raise DomainError(
-            "malformed_finding",
+            Reason.MALFORMED_FINDING,
             "a finding names the unit that did the step",
             field="payload.refusal_finding.org_uscc",
         )
@@ -130,7 +131,7 @@ def _read_step(payload: Any) -> SupervisedStep:
         return SupervisedStep.model_validate(payload.get("supervised_step"))
     except (ValidationError, AttributeError) as exc:
         raise DomainError(
-            "malformed_step",
+            Reason.MALFORMED_STEP,
             "the payload carries no valid supervised_step",
             field="payload.supervised_step",
         ) from exc

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
-from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.exchange import registry_feed
 from vaxtrace.exchange.registry_feed import Fetch, OwnRegister
 from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
@@ -17,7 +18,7 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
     """Add or update a regulator (药品监督管理部门) whose staff use this system."""
     if org.kind is not OrgKind.REGULATOR:
         raise DomainError(
-            "not_a_regulator",
+            Reason.NOT_A_REGULATOR,
             f"the supervision system serves regulators, not a {org.kind.value}",
             field="kind",
         )
@@ -59,5 +60,7 @@ def division(conn: Connection, uscc: str) -> str:
     """The division a regulator oversees; an unknown regulator is not found."""
     found = store.division_of(conn, uscc)
     if found is None:
-        raise NotFound("unknown_regulator", f"{uscc} is not a registered regulator", field="uscc")
+        raise DomainError(
+            Reason.UNKNOWN_REGULATOR, f"{uscc} is not a registered regulator", field="uscc"
+        )
     return found

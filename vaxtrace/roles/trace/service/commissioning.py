@@ -12,7 +12,8 @@ from typing import Any
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.production import Commission
-from vaxtrace.core.errors import Conflict, DomainError, examples
+from vaxtrace.core.errors import DomainError, examples
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Status
 from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import own_batch, parse
@@ -39,8 +40,8 @@ def commission(engine: Engine, actor: str, request: Commission, clock: Clock) ->
         check_batches_order(conn, header, [found["id"]])
         if inspected(conn, found["id"]):
             # later codes would miss the batch's inspection and release for good
-            raise Conflict(
-                "batch_inspected",
+            raise DomainError(
+                Reason.BATCH_INSPECTED,
                 f"batch {request.batch_no} is already inspected; codes are issued before",
                 field="batch_no",
             )
@@ -54,7 +55,7 @@ def commission(engine: Engine, actor: str, request: Commission, clock: Clock) ->
         doses = doses_commissioned(conn, found["id"])
         if doses > found["quantity"]:
             raise DomainError(
-                "exceeds_batch_quantity",
+                Reason.EXCEEDS_BATCH_QUANTITY,
                 f"batch {request.batch_no} is {found['quantity']} doses; this would make {doses}",
                 field="cases" if request.cases is not None else "relations",
             )
@@ -83,7 +84,7 @@ def _generate(
         total[lvl] = total[lvl + 1] * per_unit[lvl + 1]
     if total[1] > found["quantity"]:
         raise DomainError(
-            "exceeds_batch_quantity",
+            Reason.EXCEEDS_BATCH_QUANTITY,
             f"{units} full unit(s) hold {total[1]} doses; batch {found['batch_no']} "
             f"is {found['quantity']}",
             field="cases",
@@ -108,8 +109,8 @@ def _upload(
     _check_parents(parsed)
     taken = existing_codes(conn, list(parsed))
     if taken:
-        raise Conflict(
-            "already_commissioned",
+        raise DomainError(
+            Reason.ALREADY_COMMISSIONED,
             f"code(s) already commissioned (codes are never reused): {examples(taken)}",
             field="relations",
         )
@@ -148,13 +149,13 @@ def _parse_relations(
         code = parse(rel.code, f"{field}.code")
         if code.batch_no is not None and code.batch_no != found["batch_no"]:
             raise DomainError(
-                "batch_mismatch",
+                Reason.BATCH_MISMATCH,
                 f"{rel.code}: the code carries batch {code.batch_no}, not {found['batch_no']}",
                 field=f"{field}.code",
             )
         if by_ident.get(code.identification_code) != int(rel.level):
             raise DomainError(
-                "unknown_identification_code",
+                Reason.UNKNOWN_IDENTIFICATION_CODE,
                 f"{rel.code}: identification code {code.identification_code} is not "
                 f"level {int(rel.level)} of product {found['product_data']['product_code']}",
                 field=f"{field}.code",
@@ -162,8 +163,14 @@ def _parse_relations(
         parent = None if rel.parent is None else parse(rel.parent, f"{field}.parent")
         parent_value = None if parent is None else parent.value
         if code.value in parsed:
-            reason = "two_parents" if parsed[code.value][1] != parent_value else "duplicate_code"
-            raise Conflict(reason, f"{rel.code} appears twice in the file", field=f"{field}.code")
+            reason = (
+                Reason.TWO_PARENTS
+                if parsed[code.value][1] != parent_value
+                else Reason.DUPLICATE_CODE
+            )
+            raise DomainError(
+                reason, f"{rel.code} appears twice in the file", field=f"{field}.code"
+            )
         parsed[code.value] = (int(rel.level), parent_value)
     return parsed
 
@@ -175,13 +182,13 @@ def _check_parents(parsed: dict[str, tuple[int, str | None]]) -> None:
             continue
         if parent_value not in parsed:
             raise DomainError(
-                "unknown_parent",
+                Reason.UNKNOWN_PARENT,
                 f"parent {parent_value} of {value} is not in the file",
                 field=f"relations[{index}].parent",
             )
         if parsed[parent_value][0] != lvl + 1:
             raise DomainError(
-                "level_mismatch",
+                Reason.LEVEL_MISMATCH,
                 f"{value} (level {lvl}) cannot go into {parent_value} "
                 f"(level {parsed[parent_value][0]})",
                 field=f"relations[{index}].parent",

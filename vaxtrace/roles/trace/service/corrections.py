@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from vaxtrace.core.datasets.corrections import Correction
-from vaxtrace.core.errors import DomainError, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.roles.trace.service.writes import WriteResult, write
 from vaxtrace.store.engine import Connection, Engine
@@ -19,8 +20,8 @@ def correct(engine: Engine, actor: str, request: Correction, clock: Clock) -> Wr
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         earlier = event_by_id(conn, request.corrects_event_id)
         if earlier is None or earlier["org_uscc"] != actor:
-            raise NotFound(
-                "unknown_event",
+            raise DomainError(
+                Reason.UNKNOWN_EVENT,
                 f"no event {request.corrects_event_id} of yours",
                 field="corrects_event_id",
             )
@@ -44,13 +45,13 @@ def _check_business_time(value: str, clock: Clock) -> None:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise DomainError(
-            "invalid_datetime",
+            Reason.INVALID_DATETIME,
             "business_time: ISO 8601 expected",
             field="corrected.business_time",
         ) from exc
     if moment.tzinfo is None:
         raise DomainError(
-            "timezone_missing",
+            Reason.TIMEZONE_MISSING,
             "business_time needs an offset",
             field="corrected.business_time",
         )

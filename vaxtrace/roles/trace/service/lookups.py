@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.basic_data import OrgKind
-from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Status
 from vaxtrace.store.engine import Connection, RowMapping
 from vaxtrace.store.trace.batches import batch_by_no
@@ -21,19 +22,19 @@ def known_organisation(conn: Connection, uscc: str) -> RowMapping:
     """An organisation of the local registry; unknown ones are refused."""
     row = find_organisation(conn, uscc)
     if row is None:
-        raise NotFound("unknown_organisation", f"{uscc} is not registered here")
+        raise DomainError(Reason.UNKNOWN_ORGANISATION, f"{uscc} is not registered here")
     return row
 
 
 def require_kind(conn: Connection, uscc: str, kind: OrgKind) -> None:
     if known_organisation(conn, uscc)["kind"] != kind.value:
-        raise DomainError("wrong_organisation_kind", f"only a {kind.value} may do this")
+        raise DomainError(Reason.WRONG_ORGANISATION_KIND, f"only a {kind.value} may do this")
 
 
 def own_batch(conn: Connection, actor: str, batch_no: str, field: str = "batch_no") -> RowMapping:
     found = batch_by_no(conn, actor, batch_no)
     if found is None:
-        raise NotFound("unknown_batch", f"no batch {batch_no} of yours", field=field)
+        raise DomainError(Reason.UNKNOWN_BATCH, f"no batch {batch_no} of yours", field=field)
     return found
 
 
@@ -49,9 +50,9 @@ def held_code(conn: Connection, actor: str, value: str, field: str) -> RowMappin
     code = parse(value, field)
     row = code_detail(conn, code.value)
     if row is None:
-        raise DomainError("unknown_code", f"{code.value} is not commissioned", field=field)
+        raise DomainError(Reason.UNKNOWN_CODE, f"{code.value} is not commissioned", field=field)
     if row["mah_uscc"] != actor or row["holder_uscc"] != actor:
-        raise Conflict("not_held", f"{code.value} is not held by {actor}", field=field)
+        raise DomainError(Reason.NOT_HELD, f"{code.value} is not held by {actor}", field=field)
     if Status(row["status"]) in (Status.USED, Status.DESTROYED):
-        raise Conflict("terminal_status", f"{code.value} is {row['status']}", field=field)
+        raise DomainError(Reason.TERMINAL_STATUS, f"{code.value} is {row['status']}", field=field)
     return row

@@ -17,7 +17,8 @@ from vaxtrace.core.datasets.movements import (
     ShippingNoteUpload,
 )
 from vaxtrace.core.datasets.production import Conclusion, Warehousing
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
@@ -91,8 +92,8 @@ def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply
 
     def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], doses: int) -> None:
         if note_exists(conn, actor, request.document_no):
-            raise Conflict(
-                "shipping_note_exists",
+            raise DomainError(
+                Reason.SHIPPING_NOTE_EXISTS,
                 f"shipping note {request.document_no} exists; a new note needs a new number",
                 field="document_no",
             )
@@ -102,7 +103,7 @@ def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply
             _check_sellable_batch(b, day)
         if doses != request.expected_quantity:
             raise DomainError(
-                "quantity_mismatch",
+                Reason.QUANTITY_MISMATCH,
                 f"the codes hold {doses} doses; the note says {request.expected_quantity}",
                 field="expected_quantity",
             )
@@ -136,7 +137,7 @@ def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply
         payload=payload,
         checks=checks,
         record=record,
-        already_gone="already_shipped",
+        already_gone=Reason.ALREADY_SHIPPED,
         sale=True,
     )
 
@@ -146,13 +147,13 @@ def _check_consignee(conn: Connection, uscc: str) -> None:
     consignee = find_organisation(conn, uscc)
     if consignee is None:
         raise DomainError(
-            "unknown_consignee",
+            Reason.UNKNOWN_CONSIGNEE,
             f"{uscc} is not a registered organisation",
             field="consignee_uscc",
         )
     if consignee["kind"] != OrgKind.CDC.value:
         raise DomainError(
-            "consignee_not_cdc",
+            Reason.CONSIGNEE_NOT_CDC,
             f"a MAH may supply only CDCs (疾控机构), not a {consignee['kind']}",
             field="consignee_uscc",
         )
@@ -164,13 +165,13 @@ def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
     release or their production: see ``codes_step``)."""
     if b["certificate_no"] is None or b["release_conclusion"] != Conclusion.PASS.value:
         raise DomainError(
-            "not_lot_released",
+            Reason.NOT_LOT_RELEASED,
             f"batch {b['batch_no']} has no lot release certificate (批签发证明)",
             field="codes",
         )
     if b["imported"] and not b["customs_clearance_no"]:
         raise DomainError(
-            "missing_customs_clearance",
+            Reason.MISSING_CUSTOMS_CLEARANCE,
             f"imported batch {b['batch_no']} has no customs clearance form",
             field="codes",
         )
@@ -178,7 +179,9 @@ def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
     if isinstance(expiry, str):
         expiry = date.fromisoformat(expiry)
     if expiry < day:
-        raise DomainError("expired", f"batch {b['batch_no']} expired on {expiry}", field="codes")
+        raise DomainError(
+            Reason.EXPIRED, f"batch {b['batch_no']} expired on {expiry}", field="codes"
+        )
 
 
 def sales_return(engine: Engine, actor: str, request: SalesReturn, clock: Clock) -> WriteResult:

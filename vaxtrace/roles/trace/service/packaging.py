@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vaxtrace.core.datasets.production import Pack, Replace, Unpack
-from vaxtrace.core.errors import Conflict, DomainError
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import held_code, parse
@@ -24,14 +25,14 @@ def pack(engine: Engine, actor: str, request: Pack, clock: Clock) -> WriteResult
         parent = held_code(conn, actor, request.parent, "parent")
         kids = [held_code(conn, actor, c, f"children[{i}]") for i, c in enumerate(request.children)]
         if len({k["id"] for k in kids}) != len(kids):
-            raise DomainError("duplicate_code", "a child is listed twice", field="children")
+            raise DomainError(Reason.DUPLICATE_CODE, "a child is listed twice", field="children")
         capacity = identification_codes_of(conn, parent["product_id"])[parent["level"]]
         room = capacity["children"] - len(children_ids(conn, parent["id"]))
         for i, kid in enumerate(kids):
             _check_packable(parent, kid, f"children[{i}]")
         if len(kids) > room:
             raise DomainError(
-                "over_capacity",
+                Reason.OVER_CAPACITY,
                 f"{parent['code']} has room for {room} more, not {len(kids)}",
                 field="children",
             )
@@ -50,15 +51,15 @@ def _check_packable(parent: RowMapping, kid: RowMapping, field: str) -> None:
     """A loose code of the level below and of the same batch goes into ``parent``."""
     if kid["level"] != parent["level"] - 1:
         raise DomainError(
-            "level_mismatch",
+            Reason.LEVEL_MISMATCH,
             f"a level {kid['level']} code cannot go into a level {parent['level']} one",
             field=field,
         )
     if kid["batch_id"] != parent["batch_id"]:
-        raise DomainError("mixed_batch", f"{kid['code']} is of another batch", field=field)
+        raise DomainError(Reason.MIXED_BATCH, f"{kid['code']} is of another batch", field=field)
     if kid["parent_id"] is not None:
-        raise Conflict(
-            "already_packed",
+        raise DomainError(
+            Reason.ALREADY_PACKED,
             f"{kid['code']} is already inside another container; unpack it first",
             field=field,
         )
@@ -78,7 +79,7 @@ def unpack(engine: Engine, actor: str, request: Unpack, clock: Clock) -> WriteRe
                 kid = held_code(conn, actor, value, f"children[{i}]")
                 if kid["id"] not in inside:
                     raise DomainError(
-                        "not_in_container",
+                        Reason.NOT_IN_CONTAINER,
                         f"{kid['code']} is not inside {parent['code']}",
                         field=f"children[{i}]",
                     )
@@ -99,8 +100,8 @@ def replace(engine: Engine, actor: str, request: Replace, clock: Clock) -> Write
         old = held_code(conn, actor, request.old_code, "old_code")
         if old["replaced_by_id"] is not None:
             # else a second new code would inherit the old one's suspended status
-            raise Conflict(
-                "already_replaced",
+            raise DomainError(
+                Reason.ALREADY_REPLACED,
                 f"{old['code']} was already replaced; replace its new code instead",
                 field="old_code",
             )
@@ -111,13 +112,13 @@ def replace(engine: Engine, actor: str, request: Replace, clock: Clock) -> Write
         ident = identification_codes_of(conn, old["product_id"])[old["level"]]
         if new.identification_code != ident["code"]:
             raise DomainError(
-                "unknown_identification_code",
+                Reason.UNKNOWN_IDENTIFICATION_CODE,
                 f"the new code must carry identification code {ident['code']}",
                 field="new_code",
             )
         if existing_codes(conn, [new.value]):
-            raise Conflict(
-                "already_commissioned", f"{new.value} is already in use", field="new_code"
+            raise DomainError(
+                Reason.ALREADY_COMMISSIONED, f"{new.value} is already in use", field="new_code"
             )
         check_codes_order(conn, header, [old])
         event_id = append_event(

@@ -6,7 +6,8 @@ import hashlib
 from typing import Any
 
 from vaxtrace.core.datasets.production import Conclusion, LotRelease, SelfInspection
-from vaxtrace.core.errors import Conflict, DomainError, NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
@@ -70,7 +71,7 @@ def release_lot(
     self-inspection)."""
     if not certificate:
         raise DomainError(
-            "missing_certificate",
+            Reason.MISSING_CERTIFICATE,
             "the lot release certificate file is empty",
             field="certificate",
         )
@@ -78,8 +79,8 @@ def release_lot(
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = own_batch(conn, actor, request.batch_no)
         if released(conn, found["id"]):
-            raise Conflict(
-                "already_released",
+            raise DomainError(
+                Reason.ALREADY_RELEASED,
                 f"batch {request.batch_no} has a lot release",
                 field="batch_no",
             )
@@ -87,13 +88,13 @@ def release_lot(
         passed = inspected(conn, found["id"], passed=True)
         if request.conclusion is Conclusion.PASS and not passed:
             raise DomainError(
-                "not_self_inspected",
+                Reason.NOT_SELF_INSPECTED,
                 f"batch {request.batch_no} has no passing self-inspection",
                 field="batch_no",
             )
         if request.quantity > found["quantity"]:
             raise DomainError(
-                "quantity_mismatch",
+                Reason.QUANTITY_MISMATCH,
                 f"released {request.quantity} > batch {found['quantity']}",
                 field="quantity",
             )
@@ -145,7 +146,7 @@ def certificate(engine: Engine, mah_uscc: str, batch_no: str) -> CertificateFile
     with read_tx(engine) as conn:
         found = lot_release_file(conn, mah_uscc, batch_no)
     if found is None:
-        raise NotFound(
-            "no_lot_release", f"no lot release of {mah_uscc}'s batch {batch_no} is on file"
+        raise DomainError(
+            Reason.NO_LOT_RELEASE, f"no lot release of {mah_uscc}'s batch {batch_no} is on file"
         )
     return CertificateFile(bytes(found["certificate_file"]), found["certificate_media_type"])

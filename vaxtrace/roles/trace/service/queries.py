@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vaxtrace.core import codes as codes_
-from vaxtrace.core.errors import NotFound
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.roles.trace.service.lookups import own_batch, parse
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.trace.batches import batch_where_now
@@ -71,14 +72,14 @@ def _commissioned(conn: Connection, code: codes_.TraceCode) -> RowMapping:
     owner = identification_owners(conn, [code.identification_code])
     if code.identification_code in owner:
         level = owner[code.identification_code]["level"]
-        raise NotFound(
-            "not_commissioned",
+        raise DomainError(
+            Reason.NOT_COMMISSIONED,
             f"{code.value}: identification code {code.identification_code} is level {level} "
             "of a registered product, but this serial was never issued (a typo?)",
             field="code",
         )
-    raise NotFound(
-        "unknown_code",
+    raise DomainError(
+        Reason.NOT_COMMISSIONED,
         f"{code.value}: identification code {code.identification_code} is not registered "
         "with this trace system",
         field="code",

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vaxtrace.core.datasets.recalls import Recall, RecallClosure, RecallReceipt
-from vaxtrace.core.errors import Conflict, NotFound, examples
+from vaxtrace.core.errors import DomainError, examples
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
@@ -42,7 +43,9 @@ def start_recall(
         ids = own_batch_ids(conn, actor, request.batch_nos)
         check_batches_order(conn, header, ids)
         if recall_exists(conn, actor, request.recall_no):
-            raise Conflict("recall_exists", f"recall {request.recall_no} exists", field="recall_no")
+            raise DomainError(
+                Reason.RECALL_EXISTS, f"recall {request.recall_no} exists", field="recall_no"
+            )
         data = request.model_dump(mode="json", exclude={"client_document_id"})
         event_id = append_event(conn, header, data)
         add_recall(conn, actor, request.recall_no, event_id, data)
@@ -81,8 +84,8 @@ def close_recall(
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = _own_recall(conn, actor, request.recall_no)
         if found["state"] == "closed":
-            raise Conflict(
-                "recall_closed", f"recall {request.recall_no} is closed", field="recall_no"
+            raise DomainError(
+                Reason.RECALL_CLOSED, f"recall {request.recall_no} is closed", field="recall_no"
             )
         data = request.model_dump(mode="json", exclude={"client_document_id"})
         event_id = append_event(conn, header, data)
@@ -112,7 +115,9 @@ def close_recall(
 def _own_recall(conn: Connection, actor: str, recall_no: str) -> RowMapping:
     found = recall_of(conn, actor, recall_no)
     if found is None:
-        raise NotFound("unknown_recall", f"no recall {recall_no} of yours", field="recall_no")
+        raise DomainError(
+            Reason.UNKNOWN_RECALL, f"no recall {recall_no} of yours", field="recall_no"
+        )
     return found
 
 
@@ -122,13 +127,13 @@ def recall_receipt(engine: Engine, actor: str, request: RecallReceipt, clock: Cl
     def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], _doses: int) -> None:
         data = recall_data(conn, actor, request.recall_no)
         if data is None:
-            raise NotFound(
-                "unknown_recall", f"no recall {request.recall_no} of yours", field="recall_no"
+            raise DomainError(
+                Reason.UNKNOWN_RECALL, f"no recall {request.recall_no} of yours", field="recall_no"
             )
         outside = [b["batch_no"] for b in batches if b["batch_no"] not in data["batch_nos"]]
         if outside:
-            raise Conflict(
-                "not_in_recall",
+            raise DomainError(
+                Reason.NOT_IN_RECALL,
                 f"batch(es) {examples(outside)} are not in recall {request.recall_no}",
                 field="codes",
             )

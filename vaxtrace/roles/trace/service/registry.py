@@ -7,7 +7,8 @@ from typing import Any
 
 from vaxtrace.core.datasets.basic_data import CodingRule, Organisation, OrgKind, VaccineProduct
 from vaxtrace.core.datasets.production import Batch
-from vaxtrace.core.errors import Conflict, DomainError, NotFound, examples
+from vaxtrace.core.errors import DomainError, examples
+from vaxtrace.core.reasons import Reason
 from vaxtrace.roles.trace.service.lookups import (
     known_organisation,
     require_kind,
@@ -52,7 +53,7 @@ def register_product(engine: Engine, actor: str, item: VaccineProduct) -> dict[s
     """Register a product with its identification code and pack ratio per level."""
     if item.mah_uscc != actor:
         raise DomainError(
-            "not_your_product", "a MAH registers only its own products", field="mah_uscc"
+            Reason.NOT_YOUR_PRODUCT, "a MAH registers only its own products", field="mah_uscc"
         )
     data = item.model_dump(mode="json")
     with write_tx(engine) as conn:
@@ -60,16 +61,16 @@ def register_product(engine: Engine, actor: str, item: VaccineProduct) -> dict[s
         found = register.product_by_code(conn, actor, item.product_code)
         if found is not None:
             if found["data"] != data:
-                raise Conflict(
-                    "product_exists",
+                raise DomainError(
+                    Reason.PRODUCT_EXISTS,
                     f"product {item.product_code} is registered with other data",
                     field="product_code",
                 )
             return data
         taken = register.identification_owners(conn, [s.identification_code for s in item.levels])
         if taken:
-            raise Conflict(
-                "identification_code_taken",
+            raise DomainError(
+                Reason.IDENTIFICATION_CODE_TAKEN,
                 f"identification code(s) {examples(sorted(taken))} belong to another product",
                 field="levels",
             )
@@ -89,14 +90,14 @@ def register_coding_rule(engine: Engine, actor: str, rule: CodingRule) -> dict[s
         missing = [c for c in rule.identification_codes if c not in families]
         if missing:
             raise DomainError(
-                "unknown_identification_code",
+                Reason.UNKNOWN_IDENTIFICATION_CODE,
                 f"not identification codes of your products: {examples(missing)}",
                 field="identification_codes",
             )
         other = [c for c in rule.identification_codes if families[c] != rule.family.value]
         if other:
             raise DomainError(
-                "family_mismatch",
+                Reason.FAMILY_MISMATCH,
                 f"identification code(s) {examples(other)} are of products whose codes "
                 f"are not of the {rule.family.value} family",
                 field="identification_codes",
@@ -117,14 +118,14 @@ def register_batch(engine: Engine, actor: str, item: Batch) -> dict[str, Any]:
     with write_tx(engine) as conn:
         prod = register.product_by_code(conn, actor, item.product_code)
         if prod is None:
-            raise NotFound(
-                "unknown_product",
+            raise DomainError(
+                Reason.UNKNOWN_PRODUCT,
                 f"no product {item.product_code} of yours",
                 field="product_code",
             )
         if prod["imported"] and not item.customs_clearance_no:
             raise DomainError(
-                "missing_customs_clearance",
+                Reason.MISSING_CUSTOMS_CLEARANCE,
                 "an imported batch needs its customs clearance form number (进口药品通关单)",
                 field="customs_clearance_no",
             )
@@ -137,8 +138,8 @@ def register_batch(engine: Engine, actor: str, item: Batch) -> dict[str, Any]:
                 and found["quantity"] == item.quantity
             )
             if not same:
-                raise Conflict(
-                    "batch_exists",
+                raise DomainError(
+                    Reason.BATCH_EXISTS,
                     f"batch {item.batch_no} exists with other data",
                     field="batch_no",
                 )

@@ -17,7 +17,8 @@ from typing import Any, Required, TypedDict, Unpack
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.elements import Write
-from vaxtrace.core.errors import Conflict, DomainError, at_item, examples
+from vaxtrace.core.errors import DomainError, at_item, examples
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.core.times import Clock, Earliest, check_business_time, check_order
 from vaxtrace.roles.trace.service.lookups import known_organisation
@@ -310,7 +311,7 @@ class StepOptions(TypedDict, total=False):
     expected_holder: str | None
     checks: Checks | None
     record: Record | None
-    already_gone: str
+    already_gone: Reason
     movement: bool
     any_mah: bool
     sale: bool
@@ -326,7 +327,7 @@ def codes_step(
     expected_holder: str | None = None,
     checks: Checks | None = None,
     record: Record | None = None,
-    already_gone: str = "not_held",
+    already_gone: Reason = Reason.NOT_HELD,
     movement: bool = True,
     any_mah: bool = False,
     sale: bool = False,
@@ -349,7 +350,7 @@ def codes_step(
             values,
             None if any_mah else actor,
             (expected_holder or actor) if movement else None,
-            already_gone if expected_holder is None else "not_held",
+            already_gone if expected_holder is None else Reason.NOT_HELD,
         )
         refuse_by_status(affected.statuses, action)
         batch_ids = [int(b["batch_id"]) for b in affected.batches]
@@ -390,7 +391,7 @@ def codes_step(
 
 
 def resolve_listed(
-    conn: Connection, values: Sequence[str], mah: str | None, holder: str | None, gone: str
+    conn: Connection, values: Sequence[str], mah: str | None, holder: str | None, gone: Reason
 ) -> Affected:
     """Load a document's codes and expand containers into what they hold (the affected set);
     answer its statuses and batches. The codes must be known, be ``mah``'s unless it is None,
@@ -405,18 +406,18 @@ def resolve_listed(
     found = affected_summary(conn, mah, holder)
     if found is not None:
         return found
-    refuse_if("unknown_code", "unknown code(s)", unknown_listed(conn), not_found=True)
+    refuse_if(Reason.UNKNOWN_CODE, "unknown code(s)", unknown_listed(conn))
     if mah is not None:
-        refuse_if("not_held", "code(s) of another MAH", foreign_listed(conn, mah))
+        refuse_if(Reason.NOT_HELD, "code(s) of another MAH", foreign_listed(conn, mah))
     refuse_if(
-        "listed_twice",
+        Reason.LISTED_TWICE,
         "code(s) listed and also inside a listed container",
         listed_twice(conn),
     )
     elsewhere = [] if holder is None else affected_not_held(conn, holder)
     if elsewhere:
         first = elsewhere[0]
-        raise Conflict(
+        raise DomainError(
             gone,
             f"{first['code']} is held by {first['holder_uscc']}, not {holder}",
             field="codes",
@@ -429,10 +430,11 @@ def refuse_by_status(statuses: Sequence[tuple[str, int, str]], action: Action) -
     for status, n, example in statuses:
         why = refusal(Status(status), action)
         if why is not None:
-            raise Conflict(why.reason, f"{n} code(s) e.g. {example}: {why.message}", field="codes")
+            raise DomainError(
+                why.reason, f"{n} code(s) e.g. {example}: {why.message}", field="codes"
+            )
 
 
-def refuse_if(reason: str, what: str, found: list[str], *, not_found: bool = False) -> None:
+def refuse_if(reason: Reason, what: str, found: list[str]) -> None:
     if found:
-        cls = DomainError if not_found else Conflict
-        raise cls(reason, f"{what}: {examples(found)}", field="codes")
+        raise DomainError(reason, f"{what}: {examples(found)}", field="codes")
