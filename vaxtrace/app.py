@@ -204,11 +204,11 @@ def _witness_once(ledger: LedgerService, base_url: str, key: VerifierKey) -> Non
         logger.warning("witnessing %s at %s failed: %s", key.name, base_url, exc)
 
 
-def _expire_once(province: ImmunizationService) -> None:
+def _expire_once(immunization: ImmunizationService) -> None:
     """One expiry run of the province (过期处理); a failed run is logged, the next one tries
     again."""
     try:
-        found = province.expire_stock(source="nightly")
+        found = immunization.expire_stock(source="nightly")
     except Exception:
         logger.exception("the expiry run failed")
         return
@@ -223,12 +223,14 @@ def _expire_once(province: ImmunizationService) -> None:
         )
 
 
-async def _expire_nightly(province: ImmunizationService, threads: anyio.CapacityLimiter) -> None:
+async def _expire_nightly(
+    immunization: ImmunizationService, threads: anyio.CapacityLimiter
+) -> None:
     """After the run at start, an expiry run every night just after midnight in China."""
     while True:
         now = datetime.now(UTC)
         await asyncio.sleep((next_expiry_run(now) - now).total_seconds())
-        await anyio.to_thread.run_sync(_expire_once, province, limiter=threads)
+        await anyio.to_thread.run_sync(_expire_once, immunization, limiter=threads)
 
 
 def build_app(
@@ -247,29 +249,31 @@ def build_app(
     if unknown:
         raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; built: {', '.join(ROLES)}")
     local = set(roles) == set(ROLES) and not settings.system_id
-    svc = trace or (trace_service(settings, local=local) if "trace" in roles else None)
-    hub = platform or (platform_service(settings, local=local) if "platform" in roles else None)
-    province = immunization_service(settings, local=local) if "immunization" in roles else None
-    watch = supervision_service(settings, local=local) if "supervision" in roles else None
+    trace = trace or (trace_service(settings, local=local) if "trace" in roles else None)
+    platform = platform or (
+        platform_service(settings, local=local) if "platform" in roles else None
+    )
+    immunization = immunization_service(settings, local=local) if "immunization" in roles else None
+    supervision = supervision_service(settings, local=local) if "supervision" in roles else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         work: list[Coroutine[Any, Any, None]] = []
         threads = anyio.CapacityLimiter(1)  # one thread per loop below, none from the requests'
-        if svc is not None and svc.ledger is not None:
-            work.append(_keep_the_log(svc.ledger, settings, threads))
+        if trace is not None and trace.ledger is not None:
+            work.append(_keep_the_log(trace.ledger, settings, threads))
         clients = _local_clients(app, settings) if local else _network_clients(settings)
         base = settings.platform_base_url or LOCAL_BASE
-        for outbox, send in _senders(base, svc, hub, province, clients):
+        for outbox, send in _senders(base, trace, platform, immunization, clients):
             work.append(_deliver(outbox, send, settings.exchange_poll_seconds, threads))
-        nodes = {"trace": svc, "immunization": province, "supervision": watch}
+        nodes = {"trace": trace, "immunization": immunization, "supervision": supervision}
         for role, follow in _followers(settings, local, base, nodes):
             to_platform = clients(role)
             if to_platform is not None:
                 work.append(_keep_in_step(follow, to_platform, base, settings, threads))
-        if province is not None:  # expiry is judged before the first request is served
-            await anyio.to_thread.run_sync(_expire_once, province, limiter=threads)
-            work.append(_expire_nightly(province, threads))
+        if immunization is not None:  # expiry is judged before the first request is served
+            await anyio.to_thread.run_sync(_expire_once, immunization, limiter=threads)
+            work.append(_expire_nightly(immunization, threads))
         threads.total_tokens = max(1, len(work))
         tasks = [asyncio.create_task(w) for w in work]
         yield
@@ -277,9 +281,11 @@ def build_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if province is not None:
-            province.close()
-        for engine in (s.engine for s in (svc, hub, province, watch) if s is not None):
+        if immunization is not None:
+            immunization.close()
+        for engine in (
+            s.engine for s in (trace, platform, immunization, supervision) if s is not None
+        ):
             engine.dispose()
 
     app = lean.LeanApp(
@@ -291,14 +297,14 @@ def build_app(
     app.state.settings = settings
     problems.install(app)
     revoked = CertificateAuthority(settings.pki_dir).revoked
-    if svc is not None:
-        app.state.trace = svc
-        app.state.trace_downstream = trace_downstream(settings, svc, local=local)
+    if trace is not None:
+        app.state.trace = trace
+        app.state.trace_downstream = trace_downstream(settings, trace, local=local)
         app.include_router(trace_router(system_identity(revoked)))
-        if svc.ledger is not None:
+        if trace.ledger is not None:
             app.include_router(ledger_router("/trace/v1/ledger", _trace_ledger))
-    if hub is not None:
-        app.state.platform = hub
+    if platform is not None:
+        app.state.platform = platform
         app.state.ask_owner = ask_owner or OwnerAsker(
             _async_clients(app, settings, local, "platform"),
             timeout=settings.public_query_timeout_seconds,
@@ -310,21 +316,21 @@ def build_app(
             at_once=settings.public_query_concurrency,
         )
         app.include_router(platform_router(system_identity(revoked)))
-    if province is not None:
-        app.state.immunization = province
+    if immunization is not None:
+        app.state.immunization = immunization
         app.state.platform_certificates = PlatformCertificates(
             _async_clients(app, settings, local, "immunization"),
             settings.platform_base_url or LOCAL_BASE,
             settings.public_query_timeout_seconds,
         )
         app.include_router(immunization_router(system_identity(revoked)))
-    if watch is not None:
-        app.state.supervision = watch
+    if supervision is not None:
+        app.state.supervision = supervision
         app.include_router(supervision_router(system_identity(revoked)))
 
     outboxes = {
         role: node.outbox
-        for role, node in (("trace", svc), ("platform", hub), ("immunization", province))
+        for role, node in (("trace", trace), ("platform", platform), ("immunization", immunization))
         if node is not None and node.outbox is not None
     }
 
@@ -385,26 +391,26 @@ def _network_clients(settings: Settings) -> ClientsOf:
 
 def _senders(
     base: str,
-    svc: TraceService | None,
-    hub: PlatformService | None,
-    province: ImmunizationService | None,
+    trace: TraceService | None,
+    platform: PlatformService | None,
+    immunization: ImmunizationService | None,
     clients_of: ClientsOf,
 ) -> list[tuple[Outbox, Send]]:
-    """Which outbox is delivered how: trace and province systems to the platform at ``base``, the
-    platform to the systems it routes to."""
+    """Which outbox is delivered how: trace and immunization systems to the platform at
+    ``base``, the platform to the systems it routes to."""
     senders: list[tuple[Outbox, Send]] = []
     outboxes = {
-        "trace": svc.outbox if svc else None,
-        "immunization": province.outbox if province else None,
-        "platform": hub.outbox if hub else None,
+        "trace": trace.outbox if trace else None,
+        "immunization": immunization.outbox if immunization else None,
+        "platform": platform.outbox if platform else None,
     }
     for role, outbox in outboxes.items():
         clients = clients_of(role)
         if outbox is None or clients is None:
             continue
         if role == "platform":
-            assert hub is not None
-            senders.append((outbox, system_sender(hub, clients)))
+            assert platform is not None
+            senders.append((outbox, system_sender(platform, clients)))
         else:
             senders.append((outbox, platform_sender(base, clients)))
     return senders
