@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
+from vaxtrace.core.batches import expired
 from vaxtrace.core.reasons import DoseReason, DoseWarning
 from vaxtrace.core.status import Status
 
@@ -119,7 +120,7 @@ def _batch_reasons(
     if batch is None or batch.expiry_date is None:
         return [(DoseReason.NO_BATCH_DATA, "no batch record with an expiry date for this code")]
     found: list[tuple[DoseReason, str]] = []
-    if batch.expiry_date < on:
+    if expired(batch.expiry_date, on):
         found.append((DoseReason.EXPIRED, f"batch {batch.batch_no} expired on {batch.expiry_date}"))
     if batch.lot_release_no is None:
         found.append((DoseReason.NO_LOT_RELEASE, f"no lot release on file for {batch.batch_no}"))

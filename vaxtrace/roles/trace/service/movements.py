@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from vaxtrace.core.batches import SaleFacts, check_sellable
 from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.datasets.movements import (
     Destruction,
@@ -160,28 +161,18 @@ def _check_consignee(conn: Connection, uscc: str) -> None:
 
 
 def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
-    """A batch leaves for sale lot-released, cleared by customs if imported, and unexpired on
-    the note's date (which cannot be back-dated before the codes' previous step, their lot
-    release or their production: see ``codes_step``)."""
-    if b["certificate_no"] is None or b["release_conclusion"] != Conclusion.PASS.value:
-        raise DomainError(
-            Reason.NOT_LOT_RELEASED,
-            f"batch {b['batch_no']} has no lot release certificate (批签发证明)",
-            field="codes",
-        )
-    if b["imported"] and not b["customs_clearance_no"]:
-        raise DomainError(
-            Reason.MISSING_CUSTOMS_CLEARANCE,
-            f"imported batch {b['batch_no']} has no customs clearance form",
-            field="codes",
-        )
+    """The batch of a shipping note may be sold on the note's date (which cannot be back-dated
+    before the codes' previous step, their lot release or their production: ``codes_step``)."""
     expiry = b["expiry_date"]
-    if isinstance(expiry, str):
-        expiry = date.fromisoformat(expiry)
-    if expiry < day:
-        raise DomainError(
-            Reason.EXPIRED, f"batch {b['batch_no']} expired on {expiry}", field="codes"
-        )
+    facts = SaleFacts(
+        batch_no=b["batch_no"],
+        lot_released=b["certificate_no"] is not None
+        and b["release_conclusion"] == Conclusion.PASS.value,
+        imported=bool(b["imported"]),
+        customs_clearance_no=b["customs_clearance_no"],
+        expiry_date=date.fromisoformat(expiry) if isinstance(expiry, str) else expiry,
+    )
+    check_sellable(facts, day)
 
 
 def sales_return(engine: Engine, actor: str, request: SalesReturn, clock: Clock) -> WriteResult:
