@@ -3,19 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import Response
 
-
-class Written(Protocol):
-    """What every role's write frame answers."""
-
-    @property
-    def body(self) -> dict[str, Any]: ...
-
-    @property
-    def replayed(self) -> bool: ...
+from vaxtrace.store.write_frame import WriteResult
 
 
 def mark_replayed(response: Response, replayed: bool) -> None:
@@ -23,6 +15,6 @@ def mark_replayed(response: Response, replayed: bool) -> None:
     response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
 
 
-def write_answer(result: Written, response: Response) -> dict[str, Any]:
+def write_answer(result: WriteResult, response: Response) -> dict[str, Any]:
     mark_replayed(response, result.replayed)
     return result.body

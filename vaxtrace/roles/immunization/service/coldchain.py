@@ -15,7 +15,6 @@ the unit had in stock by its end (its stock has no history of which fridge each 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,14 +32,14 @@ from vaxtrace.core.coldchain.readings import (
     in_json,
 )
 from vaxtrace.core.coldchain.rules import Tier, rule_book
+from vaxtrace.core.digests import joined_digest
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import as_utc
 from vaxtrace.roles.immunization.service.lookups import unit
-from vaxtrace.roles.immunization.service.writes import WriteResult
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
-from vaxtrace.store.idempotent import apply_once, check_replay
 from vaxtrace.store.immunization import coldchain as store
+from vaxtrace.store.write_frame import WriteKey, WriteResult, apply_once, write_once
 
 OPERATION = "temperature_record"
 CSV_MAX_BYTES = 16 * 1024 * 1024
@@ -53,8 +52,8 @@ def record_temperatures(
     engine: Engine, actor: str, upload: TemperatureUpload, *, now: datetime | None = None
 ) -> WriteResult:
     """温度记录 sent as JSON readings."""
-    digest = _digest("json", upload.model_dump_json().encode())
-    return _record(engine, actor, upload, upload.series(), in_json, "json", digest, now)
+    key = _key(actor, upload, "json", upload.model_dump_json().encode())
+    return _record(engine, key, upload, upload.series(), in_json, "json", now)
 
 
 def record_logger_file(
@@ -77,24 +76,34 @@ def record_logger_file(
             Reason.FILE_NOT_UTF8, f"the file is not UTF-8 text (byte {exc.start})", field="file"
         ) from None
     parsed: LoggerFile = parse_logger_csv(text)
-    digest = _digest("csv", header.model_dump_json().encode(), content)
-    return _record(engine, actor, header, parsed.readings, parsed.where, "csv", digest, now)
+    key = _key(actor, header, "csv", header.model_dump_json().encode(), content)
+    return _record(engine, key, header, parsed.readings, parsed.where, "csv", now)
+
+
+def _key(actor: str, header: TemperatureHeader, source: str, *parts: bytes) -> WriteKey:
+    """What identifies a temperature record and what its retry must repeat."""
+    digest = joined_digest(f"{OPERATION}:{source}", *parts)
+    return WriteKey(actor, header.client_document_id, OPERATION, digest)
+
+
+def _find_record(conn: Connection, actor: str, client_document_id: str) -> Mapping[str, Any] | None:
+    """The write log of temperature records is the records themselves (of one operation)."""
+    row = store.find_record(conn, actor, client_document_id)
+    return None if row is None else {**row, "operation": OPERATION}
 
 
 def _record(
     engine: Engine,
-    actor: str,
+    key: WriteKey,
     header: TemperatureHeader,
     readings: list[Reading],
     where: Where,
     source: str,
-    digest: str,
     now: datetime | None,
 ) -> WriteResult:
-    def attempt(conn: Connection) -> WriteResult:
-        prior = store.find_record(conn, actor, header.client_document_id)
-        if prior is not None:
-            return _replay(prior, digest)
+    actor, digest = key.actor, key.request_sha256
+
+    def first_write(conn: Connection) -> WriteResult:
         unit(conn, actor)
         at = now or datetime.now(UTC)
         check_series(readings, now=at, clock_skew=CLOCK_SKEW, where=where)
@@ -125,7 +134,7 @@ def _record(
             )
         return WriteResult(body, replayed=False)
 
-    return apply_once(engine, attempt, lambda: _committed(engine, actor, header, digest))
+    return write_once(engine, _find_record, key, first_write)
 
 
 def _held_by(conn: Connection, actor: str, header: TemperatureHeader, found: Excursion) -> int:
@@ -299,29 +308,6 @@ def _excursion_row(
         "state": ExcursionState.OPEN.value,
         "recorded_at": at,
     }
-
-
-def _digest(source: str, *parts: bytes) -> str:
-    h = hashlib.sha256(f"{OPERATION}:{source}".encode())
-    for part in parts:
-        h.update(b"\0")
-        h.update(part)
-    return h.hexdigest()
-
-
-def _replay(prior: RowMapping, digest: str) -> WriteResult:
-    check_replay(
-        {"operation": OPERATION, "request_sha256": prior["request_sha256"]}, OPERATION, digest
-    )
-    return WriteResult(dict(prior["response"]), replayed=True)
-
-
-def _committed(
-    engine: Engine, actor: str, header: TemperatureHeader, digest: str
-) -> WriteResult | None:
-    with read_tx(engine) as conn:
-        prior = store.find_record(conn, actor, header.client_document_id)
-    return None if prior is None else _replay(prior, digest)
 
 
 # --- excursions: list, show, decide --------------------------------------------------------

@@ -31,11 +31,11 @@ from vaxtrace.roles.immunization.service.movements import take_listed
 from vaxtrace.roles.immunization.service.writes import (
     SYSTEM_CLOCK,
     Step,
-    WriteResult,
     province_write,
 )
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.immunization import stock
+from vaxtrace.store.write_frame import WriteResult
 
 DISPOSED_AS = {
     DownstreamBill.SCRAP: StockState.SCRAPPED,

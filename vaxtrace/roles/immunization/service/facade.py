@@ -43,13 +43,14 @@ from vaxtrace.roles.immunization.service import (
     signals,
     sync,
 )
-from vaxtrace.roles.immunization.service.writes import SYSTEM_CLOCK, WriteResult
+from vaxtrace.roles.immunization.service.writes import SYSTEM_CLOCK
 from vaxtrace.store.engine import Connection, Engine, read_tx
 from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization import handles
 from vaxtrace.store.immunization import receipts as receipts_store
 from vaxtrace.store.immunization.safety import dose_check_audit
 from vaxtrace.store.memo import Remembered
+from vaxtrace.store.write_frame import WriteResult
 
 
 def _take(conn: Connection, opened: Opened, document: exchange.Document) -> dict[str, Any]:

@@ -40,11 +40,11 @@ from vaxtrace.roles.immunization.service.lookups import (
 from vaxtrace.roles.immunization.service.writes import (
     SYSTEM_CLOCK,
     Step,
-    WriteResult,
     province_write,
 )
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.immunization import safety, stock, vaccinations
+from vaxtrace.store.write_frame import WriteResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,12 +35,12 @@ from vaxtrace.roles.immunization.service.receipts import (
 from vaxtrace.roles.immunization.service.writes import (
     SYSTEM_CLOCK,
     Step,
-    WriteResult,
     province_write,
 )
 from vaxtrace.store.engine import Connection, Engine, RowMapping
 from vaxtrace.store.immunization import coldchain as coldchain_store
 from vaxtrace.store.immunization import receipts, stock
+from vaxtrace.store.write_frame import WriteResult
 
 DISTRIBUTION = "distribution"
 """The kind of expected receipt a CDC's distribution (209) is; a MAH's is a shipping note."""

@@ -1,4 +1,4 @@
-"""The write frame every province write runs in.
+"""How every province write runs in the write frame (:mod:`vaxtrace.store.write_frame`).
 
 One transaction: checks first, writes after, then the report to the platform posted in the
 outbox and the answer kept in the write log. Any refusal rolls everything back, so a refused
@@ -8,21 +8,21 @@ answers the first answer and writes nothing new; the same id with another body i
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from vaxtrace.core.datasets.elements import Write
+from vaxtrace.core.digests import joined_digest
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.immunization import Unit
 from vaxtrace.core.times import Clock, check_business_time
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.immunization.service.lookups import unit
-from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
-from vaxtrace.store.idempotent import apply_once, check_replay
+from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.immunization import writes as log
+from vaxtrace.store.write_frame import WriteKey, WriteResult, write_once
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +40,6 @@ Apply = Callable[[Connection, Unit, datetime], Step]
 """Check and write inside the transaction, as the acting unit, at the given recording time."""
 
 
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    body: dict[str, Any]
-    replayed: bool
-
-
 def province_write(
     engine: Engine,
     outbox: Outbox | None,
@@ -58,12 +52,9 @@ def province_write(
     """Run ``apply`` once per (actor, client document id); a retry replays the first answer.
     A business time in the future beyond ``clock``'s skew is refused here, as the trace node
     would refuse the report (the range is refused when the request is read)."""
-    request_sha256 = _digest(operation, request)
+    key = write_key(actor, operation, request)
 
-    def attempt(conn: Connection) -> WriteResult:
-        prior = log.find_write(conn, actor, request.client_document_id)
-        if prior is not None:
-            return _replay(prior, operation, request_sha256)
+    def first_write(conn: Connection) -> WriteResult:
         acting = unit(conn, actor)
         now = clock.now()
         check_business_time(request.business_time, now=now, skew=clock.skew)
@@ -78,18 +69,20 @@ def province_write(
             operation=operation,
             bill_type=step.event.bill_type.value,
             document_no=request.document_no,
-            request_sha256=request_sha256,
+            request_sha256=key.request_sha256,
             request=request.model_dump(mode="json"),
             response=body,
             at=now,
         )
         return WriteResult(body, replayed=False)
 
-    return apply_once(
-        engine,
-        attempt,
-        lambda: _replay_committed(engine, actor, request, operation, request_sha256),
-    )
+    return write_once(engine, log.find_write, key, first_write)
+
+
+def write_key(actor: str, operation: str, request: Write) -> WriteKey:
+    """What identifies a province write and what its retry must repeat."""
+    digest = joined_digest(operation, request.model_dump_json().encode())
+    return WriteKey(actor, request.client_document_id, operation, digest)
 
 
 def report(conn: Connection, outbox: Outbox | None, event: DownstreamEvent) -> str | None:
@@ -114,23 +107,3 @@ def _answer(operation: str, request: Write, step: Step) -> dict[str, Any]:
         "bill_type": step.event.bill_type.value,
         "document_no": request.document_no,
     } | step.body
-
-
-def _digest(operation: str, request: Write) -> str:
-    h = hashlib.sha256(operation.encode())
-    h.update(b"\0")
-    h.update(request.model_dump_json().encode())
-    return h.hexdigest()
-
-
-def _replay_committed(
-    engine: Engine, actor: str, request: Write, operation: str, request_sha256: str
-) -> WriteResult | None:
-    with read_tx(engine) as conn:
-        prior = log.find_write(conn, actor, request.client_document_id)
-    return None if prior is None else _replay(prior, operation, request_sha256)
-
-
-def _replay(prior: RowMapping, operation: str, request_sha256: str) -> WriteResult:
-    check_replay(prior, operation, request_sha256)
-    return WriteResult(dict(prior["response"]), replayed=True)

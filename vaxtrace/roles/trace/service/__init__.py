@@ -1,7 +1,8 @@
 """Use cases of a vaccine trace system (疫苗追溯系统) run by a MAH or a third party for several.
 
 Every write runs in one transaction, checks first, and is idempotent by its client document
-id: the frames that make it so are in ``writes``.
+id: the write frame every role shares (``vaxtrace.store.write_frame``) makes it so; ``writes``
+is how a trace write runs in it (its event, its leaf in the log, its steps on codes).
 
 One module per domain concept: ``registry`` (organisations, tokens, products, coding rules,
 batches), ``commissioning``, ``packaging``, ``quality`` (self-inspection, lot release),
@@ -11,6 +12,6 @@ batches), ``commissioning``, ``packaging``, ``quality`` (self-inspection, lot re
 """
 
 from vaxtrace.roles.trace.service.facade import TraceService
-from vaxtrace.roles.trace.service.writes import WriteResult
+from vaxtrace.store.write_frame import WriteResult
 
 __all__ = ["TraceService", "WriteResult"]

@@ -17,7 +17,7 @@ from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Status
 from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import own_batch, parse
-from vaxtrace.roles.trace.service.writes import WriteResult, check_batches_order, write
+from vaxtrace.roles.trace.service.writes import check_batches_order, write
 from vaxtrace.store.engine import Connection, Engine, RowMapping
 from vaxtrace.store.trace.codes import (
     doses_commissioned,
@@ -29,6 +29,7 @@ from vaxtrace.store.trace.codes import (
 from vaxtrace.store.trace.events import EventHeader, append_event, link_batches
 from vaxtrace.store.trace.quality import inspected
 from vaxtrace.store.trace.registry import identification_codes_of
+from vaxtrace.store.write_frame import WriteResult
 
 
 def commission(engine: Engine, actor: str, request: Commission, clock: Clock) -> WriteResult:

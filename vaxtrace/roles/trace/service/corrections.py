@@ -9,9 +9,10 @@ from vaxtrace.core.datasets.corrections import Correction
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import Clock, check_business_time
-from vaxtrace.roles.trace.service.writes import WriteResult, write
+from vaxtrace.roles.trace.service.writes import write
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.trace.events import EventHeader, append_event, event_by_id
+from vaxtrace.store.write_frame import WriteResult
 
 
 def correct(engine: Engine, actor: str, request: Correction, clock: Clock) -> WriteResult:

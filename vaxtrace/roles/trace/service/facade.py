@@ -47,8 +47,8 @@ from vaxtrace.roles.trace.service import (
     sync,
     temperature,
 )
-from vaxtrace.roles.trace.service.writes import WriteResult
 from vaxtrace.store.engine import Engine
+from vaxtrace.store.write_frame import WriteResult
 
 
 class TraceService:

@@ -3,7 +3,7 @@ sent down the chain as a safety signal, so a province stops what the MAH stopped
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from vaxtrace.core.datasets.locks import Lock, LockKind, Unlock
@@ -14,16 +14,17 @@ from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import own_batch_ids
 from vaxtrace.roles.trace.service.signals import batch_nos_of, post_signal
 from vaxtrace.roles.trace.service.writes import (
-    WriteResult,
     batches_step,
     check_batches_order,
-    codes_write,
+    resolve_codes,
+    step_codes,
     write,
 )
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.trace.affected import affected_codes
 from vaxtrace.store.trace.batches import batches_status_counts
 from vaxtrace.store.trace.events import EventHeader, append_event
+from vaxtrace.store.write_frame import WriteResult
 
 LOCK_ACTIONS = {
     LockKind.PENDING: Action.LOCK_PENDING,
@@ -85,26 +86,19 @@ def _status_write(
         )
 
     if request.codes is not None:
-        touched: list[str] = []
+        codes = request.codes
 
-        def checks(_conn: Connection, batches: Sequence[Mapping[str, Any]], _doses: int) -> None:
-            touched.extend(batch_nos_of(batches))
-
-        return codes_write(
-            engine,
-            actor,
-            operation,
-            operation,
-            request,
-            request.codes,
-            action,
-            clock=clock,
-            holder=None,
-            payload=payload,
-            movement=False,
-            checks=checks,
+        def apply_to_codes(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+            resolved = resolve_codes(conn, header, codes, action, movement=False)
+            answer = step_codes(
+                conn, header, resolved, action, holder=None, payload=payload, movement=False
+            )
             # what the codes hold here goes too: a receiver may have opened the containers
-            record=lambda conn, _event_id, _doses: send(conn, touched, affected_codes(conn)),
+            send(conn, batch_nos_of(resolved.batches), affected_codes(conn))
+            return answer
+
+        return write(
+            engine, actor, operation, request, apply_to_codes, bill_type=operation, clock=clock
         )
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:

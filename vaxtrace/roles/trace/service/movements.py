@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -26,16 +26,19 @@ from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.trace.service.signals import note_batches
 from vaxtrace.roles.trace.service.writes import (
     Apply,
-    WriteResult,
-    codes_step,
+    Resolved,
     codes_write,
+    resolve_codes,
+    step_codes,
     write,
     write_all,
 )
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.trace.affected import contents_of_affected
+from vaxtrace.store.trace.events import EventHeader
 from vaxtrace.store.trace.registry import find_organisation
 from vaxtrace.store.trace.shipping import note_exists, record_note
+from vaxtrace.store.write_frame import WriteResult
 
 
 def warehouse(engine: Engine, actor: str, request: Warehousing, clock: Clock) -> WriteResult:
@@ -88,58 +91,72 @@ def ship_all(
 
 
 def _shipping(actor: str, request: ShippingNote, outbox: Outbox | None) -> Apply:
-    """The checks and rows of one shipping note: a sale, so not dated before the lot release
-    of what it sells (nor before the codes' previous step, see ``codes_step``)."""
-
-    def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], doses: int) -> None:
-        if note_exists(conn, actor, request.document_no):
-            raise DomainError(
-                Reason.SHIPPING_NOTE_EXISTS,
-                f"shipping note {request.document_no} exists; a new note needs a new number",
-                field="document_no",
-            )
-        _check_consignee(conn, request.consignee_uscc)
-        day = request.business_time.date()
-        for b in batches:
-            _check_sellable_batch(b, day)
-        if doses != request.expected_quantity:
-            raise DomainError(
-                Reason.QUANTITY_MISMATCH,
-                f"the codes hold {doses} doses; the note says {request.expected_quantity}",
-                field="expected_quantity",
-            )
-
-    def record(conn: Connection, event_id: int, doses: int) -> None:
-        record_note(conn, event_id, actor, request.document_no, request.consignee_uscc, doses)
-        if outbox is not None:
-            note = request.model_dump(mode="json", exclude={"client_document_id"})
-            note |= {"doses": doses, "trace_event_id": event_id}
-            contents = contents_of_affected(conn)
-            if contents:  # what each shipped container holds, for the receiver's checks
-                note["contents"] = contents
-            note["batches"] = note_batches(conn)
-            outbox.post(
-                conn,
-                PLATFORM,
-                event_type="20",
-                event_subtype="201",
-                data_owner=actor,
-                payload={"shipping_note": note},
-            )
-
+    """One shipping note: a sale, so not dated before the lot release of what it sells (nor
+    before the codes' previous step, see ``resolve_codes``); checked as a note, written as a
+    step, recorded as a note and, with an outbox, posted to the platform."""
     payload = request.model_dump(
         mode="json", exclude={"codes", "client_document_id", "business_time", "document_no"}
     )
-    return codes_step(
-        actor,
-        request.codes,
-        Action.SHIP,
-        holder=request.consignee_uscc,
-        payload=payload,
-        checks=checks,
-        record=record,
-        already_gone=Reason.ALREADY_SHIPPED,
-        sale=True,
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        resolved = resolve_codes(
+            conn, header, request.codes, Action.SHIP, already_gone=Reason.ALREADY_SHIPPED, sale=True
+        )
+        _check_note(conn, actor, request, resolved)
+        event_id, answer = step_codes(
+            conn, header, resolved, Action.SHIP, holder=request.consignee_uscc, payload=payload
+        )
+        doses = resolved.doses
+        record_note(conn, event_id, actor, request.document_no, request.consignee_uscc, doses)
+        if outbox is not None:
+            _post_note(conn, outbox, actor, request, event_id, doses)
+        return event_id, answer
+
+    return apply
+
+
+def _check_note(conn: Connection, actor: str, request: ShippingNote, resolved: Resolved) -> None:
+    """A new note number, a registered CDC, sellable batches, the doses the note says."""
+    if note_exists(conn, actor, request.document_no):
+        raise DomainError(
+            Reason.SHIPPING_NOTE_EXISTS,
+            f"shipping note {request.document_no} exists; a new note needs a new number",
+            field="document_no",
+        )
+    _check_consignee(conn, request.consignee_uscc)
+    day = request.business_time.date()
+    for b in resolved.batches:
+        _check_sellable_batch(b, day)
+    if resolved.doses != request.expected_quantity:
+        raise DomainError(
+            Reason.QUANTITY_MISMATCH,
+            f"the codes hold {resolved.doses} doses; the note says {request.expected_quantity}",
+            field="expected_quantity",
+        )
+
+
+def _post_note(
+    conn: Connection,
+    outbox: Outbox,
+    actor: str,
+    request: ShippingNote,
+    event_id: int,
+    doses: int,
+) -> None:
+    """The note leaves for the platform in the write's transaction."""
+    note = request.model_dump(mode="json", exclude={"client_document_id"})
+    note |= {"doses": doses, "trace_event_id": event_id}
+    contents = contents_of_affected(conn)
+    if contents:  # what each shipped container holds, for the receiver's checks
+        note["contents"] = contents
+    note["batches"] = note_batches(conn)
+    outbox.post(
+        conn,
+        PLATFORM,
+        event_type="20",
+        event_subtype="201",
+        data_owner=actor,
+        payload={"shipping_note": note},
     )
 
 
@@ -162,7 +179,7 @@ def _check_consignee(conn: Connection, uscc: str) -> None:
 
 def _check_sellable_batch(b: Mapping[str, Any], day: date) -> None:
     """The batch of a shipping note may be sold on the note's date (which cannot be back-dated
-    before the codes' previous step, their lot release or their production: ``codes_step``)."""
+    before the codes' previous step, their lot release or their production: ``resolve_codes``)."""
     expiry = b["expiry_date"]
     facts = SaleFacts(
         batch_no=b["batch_no"],

@@ -10,12 +10,13 @@ from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import held_code, parse
-from vaxtrace.roles.trace.service.writes import WriteResult, check_codes_order, write
+from vaxtrace.roles.trace.service.writes import check_codes_order, write
 from vaxtrace.store.engine import Connection, Engine, RowMapping
 from vaxtrace.store.trace.codes import existing_codes, insert_codes, mark_replaced, next_code_id
 from vaxtrace.store.trace.events import EventHeader, append_event, link_codes
 from vaxtrace.store.trace.packing import children_ids, clear_parent, move_children, set_parent
 from vaxtrace.store.trace.registry import identification_codes_of
+from vaxtrace.store.write_frame import WriteResult
 
 
 def pack(engine: Engine, actor: str, request: Pack, clock: Clock) -> WriteResult:

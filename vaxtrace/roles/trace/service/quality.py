@@ -14,7 +14,6 @@ from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import own_batch
 from vaxtrace.roles.trace.service.writes import (
     QUALITY_STEPS,
-    WriteResult,
     batches_step,
     check_batches_order,
     write,
@@ -28,6 +27,7 @@ from vaxtrace.store.trace.quality import (
     lot_release_file,
     released,
 )
+from vaxtrace.store.write_frame import WriteResult
 
 
 def self_inspect(engine: Engine, actor: str, request: SelfInspection, clock: Clock) -> WriteResult:

@@ -16,10 +16,10 @@ from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import own_batch_ids
 from vaxtrace.roles.trace.service.signals import post_signal
 from vaxtrace.roles.trace.service.writes import (
-    WriteResult,
     batches_step,
     check_batches_order,
-    codes_write,
+    resolve_codes,
+    step_codes,
     write,
 )
 from vaxtrace.store.engine import Connection, Engine, RowMapping
@@ -31,6 +31,7 @@ from vaxtrace.store.trace.recalls import (
     recall_exists,
     recall_of,
 )
+from vaxtrace.store.write_frame import WriteResult
 
 
 def start_recall(
@@ -122,33 +123,32 @@ def _own_recall(conn: Connection, actor: str, recall_no: str) -> RowMapping:
 
 
 def recall_receipt(engine: Engine, actor: str, request: RecallReceipt, clock: Clock) -> WriteResult:
-    """108 召回入库: recalled goods come back to the MAH."""
+    """108 召回入库: recalled goods come back to the MAH, batches of the recall only."""
+    payload = {"recall_no": request.recall_no, "from_uscc": request.from_uscc}
 
-    def checks(conn: Connection, batches: Sequence[Mapping[str, Any]], _doses: int) -> None:
-        data = recall_data(conn, actor, request.recall_no)
-        if data is None:
-            raise DomainError(
-                Reason.UNKNOWN_RECALL, f"no recall {request.recall_no} of yours", field="recall_no"
-            )
-        outside = [b["batch_no"] for b in batches if b["batch_no"] not in data["batch_nos"]]
-        if outside:
-            raise DomainError(
-                Reason.NOT_IN_RECALL,
-                f"batch(es) {examples(outside)} are not in recall {request.recall_no}",
-                field="codes",
-            )
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        resolved = resolve_codes(
+            conn, header, request.codes, Action.RECALL_IN, expected_holder=request.from_uscc
+        )
+        _check_in_recall(conn, actor, request.recall_no, resolved.batches)
+        return step_codes(conn, header, resolved, Action.RECALL_IN, holder=actor, payload=payload)
 
-    return codes_write(
-        engine,
-        actor,
-        "recall_receipt",
-        "108",
-        request,
-        request.codes,
-        Action.RECALL_IN,
-        clock=clock,
-        holder=actor,
-        expected_holder=request.from_uscc,
-        payload={"recall_no": request.recall_no, "from_uscc": request.from_uscc},
-        checks=checks,
-    )
+    return write(engine, actor, "recall_receipt", request, apply, bill_type="108", clock=clock)
+
+
+def _check_in_recall(
+    conn: Connection, actor: str, recall_no: str, batches: Sequence[Mapping[str, Any]]
+) -> None:
+    """The goods come back under a recall of the actor's, of its batches only."""
+    data = recall_data(conn, actor, recall_no)
+    if data is None:
+        raise DomainError(
+            Reason.UNKNOWN_RECALL, f"no recall {recall_no} of yours", field="recall_no"
+        )
+    outside = [b["batch_no"] for b in batches if b["batch_no"] not in data["batch_nos"]]
+    if outside:
+        raise DomainError(
+            Reason.NOT_IN_RECALL,
+            f"batch(es) {examples(outside)} are not in recall {recall_no}",
+            field="codes",
+        )

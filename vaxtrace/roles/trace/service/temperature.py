@@ -6,10 +6,11 @@ from typing import Any
 
 from vaxtrace.core.datasets.temperature import TemperatureRecord
 from vaxtrace.core.times import Clock, check_business_time
-from vaxtrace.roles.trace.service.writes import WriteResult, write
+from vaxtrace.roles.trace.service.writes import write
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.trace.events import EventHeader, append_event
 from vaxtrace.store.trace.temperature import add_temperature_record
+from vaxtrace.store.write_frame import WriteResult
 
 
 def record_temperature(

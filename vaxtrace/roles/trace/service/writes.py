@@ -1,8 +1,9 @@
-"""The write frames every trace write runs in.
+"""How every trace write runs in the write frame (:mod:`vaxtrace.store.write_frame`).
 
 Every write runs in one transaction: checks first, writes after; any refusal rolls back, so a
 rejected request writes nothing. Every write carries a client document id: a retry with the same
-id and body returns the first answer and writes nothing new. Every new write's business time is
+id and body returns the first answer and writes nothing new. A new write's event gets its leaf
+in the trace node's log in the same transaction. Every new write's business time is
 judged by the one rule of :mod:`vaxtrace.core.times`: against the node's clock here, against
 what is recorded of its codes or batches in each step (:func:`codes_step`,
 :func:`check_batches_order`, :func:`check_codes_order`).
@@ -10,20 +11,19 @@ what is recorded of its codes or batches in each step (:func:`codes_step`,
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Required, TypedDict, Unpack
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.elements import Write
+from vaxtrace.core.digests import request_digest
 from vaxtrace.core.errors import DomainError, at_item, examples
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Action, Status, refusal
 from vaxtrace.core.times import Clock, Earliest, check_business_time, check_order
 from vaxtrace.roles.trace.service.lookups import known_organisation
-from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
-from vaxtrace.store.idempotent import apply_once, check_replay
+from vaxtrace.store.engine import Connection, Engine, RowMapping
 from vaxtrace.store.trace.affected import (
     Affected,
     affected_batches,
@@ -49,33 +49,13 @@ from vaxtrace.store.trace.events import (
     save_write,
 )
 from vaxtrace.store.trace.order import affected_earliest, batches_earliest
-
-Checks = Callable[[Connection, Sequence[Mapping[str, Any]], int], None]
-"""Checks on the batches a set of codes touches and the doses it holds."""
-
-Record = Callable[[Connection, int, int], None]
-"""A write's own rows, given its event id and the doses it touched."""
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    body: dict[str, Any]
-    replayed: bool
-    log_size: int | None = None
-    """The log's tree size once the write appended its leaves (None: it appended none)."""
-
-
-def digest(*parts: bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(hashlib.sha256(part).digest())
-    return h.hexdigest()
-
-
-def request_digest(operation: str, request: Write, extra: bytes = b"") -> str:
-    """What a retry must repeat: the operation, the body and any extra part (a file)."""
-    return digest(operation.encode(), request.model_dump_json().encode(), extra)
-
+from vaxtrace.store.write_frame import (
+    WriteKey,
+    WriteResult,
+    answered,
+    write_all_once,
+    write_once,
+)
 
 Apply = Callable[[Connection, EventHeader], tuple[int | None, dict[str, Any]]]
 """A write's checks and rows inside its transaction: its event id (if any) and its answer."""
@@ -102,6 +82,12 @@ QUALITY_STEPS = ("commission", "self_inspection", "lot_release")
 """A batch's own chain: codes issued, inspected, released, in that order of time."""
 
 
+def write_key(actor: str, operation: str, request: Write, extra: bytes = b"") -> WriteKey:
+    """What identifies a trace write and what its retry must repeat."""
+    digest = request_digest(operation, request, extra)
+    return WriteKey(actor, request.client_document_id, operation, digest)
+
+
 def write(
     engine: Engine,
     actor: str,
@@ -118,20 +104,12 @@ def write(
     ``apply`` checks and writes inside the transaction and answers its event id (if any)
     and the response body.
     """
-    request_sha256 = request_digest(operation, request, extra)
-    return apply_once(
+    key = write_key(actor, operation, request, extra)
+    return write_once(
         engine,
-        lambda conn: write_in(
-            conn,
-            actor,
-            operation,
-            request,
-            apply,
-            bill_type=bill_type,
-            clock=clock,
-            request_sha256=request_sha256,
-        ),
-        lambda: replay_committed(engine, actor, request, operation, request_sha256),
+        find_write,
+        key,
+        lambda conn: first_write(conn, key, request, apply, bill_type=bill_type, clock=clock),
     )
 
 
@@ -144,33 +122,45 @@ def write_in(
     *,
     bill_type: str,
     clock: Clock,
-    request_sha256: str | None = None,
+) -> WriteResult:
+    """:func:`write` inside the caller's transaction (e.g. with the inbox that took it)."""
+    key = write_key(actor, operation, request)
+    prior = answered(conn, find_write, key)
+    if prior is not None:
+        return prior
+    return first_write(conn, key, request, apply, bill_type=bill_type, clock=clock)
+
+
+def first_write(
+    conn: Connection,
+    key: WriteKey,
+    request: Write,
+    apply: Apply,
+    *,
+    bill_type: str,
+    clock: Clock,
     log: bool = True,
 ) -> WriteResult:
-    """:func:`write` inside the caller's transaction (e.g. with the inbox that took it).
-
-    Without ``log`` the caller gives the event its leaf before the transaction ends."""
-    if request_sha256 is None:
-        request_sha256 = request_digest(operation, request)
-    prior = find_write(conn, actor, request.client_document_id)
-    if prior is not None:
-        return replay(prior, operation, request_sha256)
+    """A trace write not made before: checks, its rows, its answer kept in the write log and
+    its event's leaf in the log, in the caller's transaction. Without ``log`` the caller gives
+    the event its leaf before the transaction ends."""
     check_business_time(request.business_time, now=clock.now(), skew=clock.skew)
-    known_organisation(conn, actor)
+    known_organisation(conn, key.actor)
     # The log's turn first: events get their ids in the order they will be leafed (PostgreSQL
     # hands out ids before commit; leaves must follow ids), and every writer takes the log's
     # lock before any row lock, so two writers cannot deadlock over codes and the log.
     TRACE_LEDGER.take_turn(conn)
-    event_id, answer = apply(conn, _header(actor, request, bill_type))
-    body: dict[str, Any] = {"operation": operation, "document_no": request.document_no} | answer
+    event_id, answer = apply(conn, _header(key.actor, request, bill_type))
+    body: dict[str, Any] = {"operation": key.operation, "document_no": request.document_no}
+    body |= answer
     if event_id is not None:
         body["event_id"] = event_id
     save_write(
         conn,
-        org_uscc=actor,
-        client_document_id=request.client_document_id,
-        operation=operation,
-        request_sha256=request_sha256,
+        org_uscc=key.actor,
+        client_document_id=key.client_document_id,
+        operation=key.operation,
+        request_sha256=key.request_sha256,
         event_id=event_id,
         response=body,
     )
@@ -191,44 +181,25 @@ def write_all(
     """Several writes of one upload in one transaction: all or none. Each item is applied
     once per client document id as if posted alone; a refusal names the item at fault
     (``collection[i].field``), and a retried upload replays every answer."""
-    shas = [request_digest(operation, request) for request, _ in items]
+    keys = [write_key(actor, operation, request) for request, _ in items]
 
-    def attempt(conn: Connection) -> list[WriteResult]:
+    def first_writes(conn: Connection) -> list[WriteResult]:
         results = []
-        for index, ((request, apply), sha) in enumerate(zip(items, shas, strict=True)):
+        for index, ((request, apply), key) in enumerate(zip(items, keys, strict=True)):
             try:
+                prior = answered(conn, find_write, key)
                 results.append(
-                    write_in(
-                        conn,
-                        actor,
-                        operation,
-                        request,
-                        apply,
-                        bill_type=bill_type,
-                        clock=clock,
-                        request_sha256=sha,
-                        log=False,
+                    prior
+                    if prior is not None
+                    else first_write(
+                        conn, key, request, apply, bill_type=bill_type, clock=clock, log=False
                     )
                 )
             except DomainError as exc:
                 raise at_item(exc, collection, index) from None
         return _logged(conn, results)
 
-    def committed() -> list[WriteResult] | None:
-        with read_tx(engine) as conn:
-            found = [find_write(conn, actor, r.client_document_id) for r, _ in items]
-        priors = [prior for prior in found if prior is not None]
-        if len(priors) != len(found):
-            return None
-        answers = []
-        for index, (prior, sha) in enumerate(zip(priors, shas, strict=True)):
-            try:
-                answers.append(replay(prior, operation, sha))
-            except DomainError as exc:
-                raise at_item(exc, collection, index) from None
-        return answers
-
-    return apply_once(engine, attempt, committed)
+    return write_all_once(engine, find_write, keys, first_writes, collection=collection)
 
 
 def _logged(conn: Connection, results: list[WriteResult]) -> list[WriteResult]:
@@ -241,20 +212,6 @@ def _logged(conn: Connection, results: list[WriteResult]) -> list[WriteResult]:
         WriteResult(r.body, r.replayed, size) if "event_id" in r.body and not r.replayed else r
         for r in results
     ]
-
-
-def replay_committed(
-    engine: Engine, actor: str, request: Write, operation: str, request_sha256: str
-) -> WriteResult | None:
-    """The committed answer to this client document id, if there is one."""
-    with read_tx(engine) as conn:
-        prior = find_write(conn, actor, request.client_document_id)
-    return None if prior is None else replay(prior, operation, request_sha256)
-
-
-def replay(prior: RowMapping, operation: str, request_sha256: str) -> WriteResult:
-    check_replay(prior, operation, request_sha256)
-    return WriteResult(dict(prior["response"]), replayed=True)
 
 
 def batches_step(
@@ -298,23 +255,27 @@ def codes_write(
     clock: Clock,
     **step: Unpack[StepOptions],
 ) -> WriteResult:
-    """The frame of every write on a set of codes (see :func:`codes_step`)."""
+    """The frame of every write on a set of codes with no checks or rows of its own (see
+    :func:`codes_step`)."""
     apply = codes_step(actor, codes, action, **step)
     return write(engine, actor, operation, request, apply, bill_type=bill_type, clock=clock)
 
 
-class StepOptions(TypedDict, total=False):
-    """How a step on a set of codes is checked and written (see :func:`codes_step`)."""
+class CheckOptions(TypedDict, total=False):
+    """How a step on a set of codes is checked (see :func:`resolve_codes`)."""
 
-    holder: Required[str | None]
-    payload: Required[dict[str, Any]]
     expected_holder: str | None
-    checks: Checks | None
-    record: Record | None
     already_gone: Reason
     movement: bool
     any_mah: bool
     sale: bool
+
+
+class StepOptions(CheckOptions, total=False):
+    """How a step on a set of codes is checked and written (see :func:`codes_step`)."""
+
+    holder: Required[str | None]
+    payload: Required[dict[str, Any]]
 
 
 def codes_step(
@@ -324,70 +285,108 @@ def codes_step(
     *,
     holder: str | None,
     payload: dict[str, Any],
+    **options: Unpack[CheckOptions],
+) -> Apply:
+    """A step on a set of codes and nothing else, by ``actor``: :func:`resolve_codes`, then
+    :func:`step_codes`."""
+    movement = options.get("movement", True)
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
+        resolved = resolve_codes(conn, header, codes, action, **options)
+        return step_codes(
+            conn, header, resolved, action, holder=holder, payload=payload, movement=movement
+        )
+
+    return apply
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A step's codes once checked: the listed codes and the batches they touch (the
+    affected set's), with the doses they hold."""
+
+    values: list[str]
+    batches: Sequence[Mapping[str, Any]]
+
+    @property
+    def doses(self) -> int:
+        return sum(int(b["doses"]) for b in self.batches)
+
+
+def resolve_codes(
+    conn: Connection,
+    header: EventHeader,
+    codes: Sequence[str],
+    action: Action,
+    *,
     expected_holder: str | None = None,
-    checks: Checks | None = None,
-    record: Record | None = None,
     already_gone: Reason = Reason.NOT_HELD,
     movement: bool = True,
     any_mah: bool = False,
     sale: bool = False,
-) -> Apply:
-    """Resolve, expand, check, then write a step on a set of codes.
+) -> Resolved:
+    """Resolve, expand and check a step on a set of codes, before its own checks.
 
     A movement (``movement=True``) needs the codes at ``expected_holder`` (default: the
-    actor), takes listed codes out of their containers and hands them to ``holder``; it is
-    not dated before the codes' previous step, nor (a ``sale``) before their lot release. A
-    status-only step (a lock) applies wherever the codes are and leaves packing alone. No
-    step is dated before its batches' production. The codes are the actor's own (a MAH's)
-    unless ``any_mah``: a step downstream, by a CDC or a vaccination site, on codes of any
-    MAH this system holds.
+    actor) and is not dated before the codes' previous step, nor (a ``sale``) before their lot
+    release. A status-only step (a lock) applies wherever the codes are. No step is dated
+    before its batches' production. The codes are the actor's own (a MAH's) unless
+    ``any_mah``: a step downstream, by a CDC or a vaccination site, on codes of any MAH this
+    system holds.
     """
+    actor = header.org_uscc
+    values = codes_.listed_values(codes)
+    affected = resolve_listed(
+        conn,
+        values,
+        None if any_mah else actor,
+        (expected_holder or actor) if movement else None,
+        already_gone if expected_holder is None else Reason.NOT_HELD,
+    )
+    refuse_by_status(affected.statuses, action)
+    batch_ids = [int(b["batch_id"]) for b in affected.batches]
+    earliest = affected_earliest(conn, CONTROL_STEPS, batch_ids)
+    check_order(
+        header.business_time,
+        Earliest(
+            previous_step=earliest.previous_step if movement else None,
+            produced=earliest.produced,
+            released=earliest.released if sale else None,
+        ),
+    )
+    return Resolved(values, affected.batches)
 
-    def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
-        values = codes_.listed_values(codes)
-        affected = resolve_listed(
-            conn,
-            values,
-            None if any_mah else actor,
-            (expected_holder or actor) if movement else None,
-            already_gone if expected_holder is None else Reason.NOT_HELD,
-        )
-        refuse_by_status(affected.statuses, action)
-        batch_ids = [int(b["batch_id"]) for b in affected.batches]
-        earliest = affected_earliest(conn, CONTROL_STEPS, batch_ids)
-        check_order(
-            header.business_time,
-            Earliest(
-                previous_step=earliest.previous_step if movement else None,
-                produced=earliest.produced,
-                released=earliest.released if sale else None,
-            ),
-        )
-        batches = affected.batches
-        doses = sum(int(b["doses"]) for b in batches)
-        if checks is not None:
-            checks(conn, batches, doses)
-        event_id = append_event(conn, header, payload | {"codes": len(values)})
-        link_listed(conn, event_id)
-        unpacked = detach_listed(conn, event_id) if movement else []
-        apply_action(conn, action, holder_uscc=holder if movement else None, unpack=bool(unpacked))
-        if record is not None:
-            record(conn, event_id, doses)
-        return event_id, {
-            "codes": len(values),
-            "doses": doses,
-            "batches": [
-                {
-                    "batch_no": b["batch_no"],
-                    "product_code": b["product_code"],
-                    "doses": int(b["doses"]),
-                }
-                for b in batches
-            ],
-            "unpacked": unpacked,
-        }
 
-    return apply
+def step_codes(
+    conn: Connection,
+    header: EventHeader,
+    resolved: Resolved,
+    action: Action,
+    *,
+    holder: str | None,
+    payload: dict[str, Any],
+    movement: bool = True,
+) -> tuple[int, dict[str, Any]]:
+    """Write a checked step on a set of codes: its event, linked to the codes; a movement
+    takes listed codes out of their containers and hands them to ``holder``, a status-only
+    step leaves packing alone. Answers the event id and the step's answer."""
+    event_id = append_event(conn, header, payload | {"codes": len(resolved.values)})
+    link_listed(conn, event_id)
+    unpacked = detach_listed(conn, event_id) if movement else []
+    apply_action(conn, action, holder_uscc=holder if movement else None, unpack=bool(unpacked))
+    return event_id, {
+        "codes": len(resolved.values),
+        "doses": resolved.doses,
+        "batches": [
+            {
+                "batch_no": b["batch_no"],
+                "product_code": b["product_code"],
+                "doses": int(b["doses"]),
+            }
+            for b in resolved.batches
+        ],
+        "unpacked": unpacked,
+    }
 
 
 def resolve_listed(

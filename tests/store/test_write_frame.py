@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.refusals import refused_with
 from vaxtrace.core.errors import DomainError
 from vaxtrace.store.engine import make_engine
-from vaxtrace.store.idempotent import apply_once, check_replay
+from vaxtrace.store.write_frame import apply_once, check_replay
 
 
 def _clash(_conn: Connection) -> str:
