@@ -90,8 +90,10 @@ class ImmunizationService:
         self.outbox = outbox
         self.scan_audit = receipts.ScanAudit(engine)
         """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
+        self.tokens = identities.staff_tokens(engine)
+        """The staff's API tokens (the one token service, over this role's table)."""
         self._token_holder: Remembered[str, str | None] = Remembered(
-            lambda token: identities.authenticate(engine, token), TOKEN_SECONDS
+            self.tokens.holder, TOKEN_SECONDS
         )
         self._unit_of: Remembered[str, Unit | None] = Remembered(
             lambda uscc: identities.find(engine, uscc), TOKEN_SECONDS
@@ -168,7 +170,7 @@ class ImmunizationService:
         return identities.register_organisation(self.engine, org)
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:
-        return identities.issue_token(self.engine, org_uscc, label)
+        return self.tokens.issue(org_uscc, label)
 
     def authenticate(self, token: str) -> str | None:
         """The unit a staff token belongs to (remembered for a few seconds: every request

@@ -10,8 +10,9 @@ from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.exchange import registry_feed
 from vaxtrace.exchange.registry_feed import Fetch, OwnRegister
-from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
+from vaxtrace.store.engine import Connection, Engine, write_tx
 from vaxtrace.store.supervision import regulators as store
+from vaxtrace.store.tokens import StaffTokens
 
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
@@ -43,17 +44,10 @@ def sync_registry(engine: Engine, system_id: str, source: str, fetch: Fetch) -> 
     return registry_feed.follow_registry(engine, store.REGISTRY_COPY, source, fetch, take)
 
 
-def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
-    """An API token for a regulator's staff; only its SHA-256 is stored."""
-    with write_tx(engine) as conn:
-        division(conn, org_uscc)
-        return store.new_token(conn, org_uscc, label)
-
-
-def authenticate(engine: Engine, token: str) -> str | None:
-    """The regulator an API token belongs to, if any."""
-    with read_tx(engine) as conn:
-        return store.token_holder(conn, token)
+def staff_tokens(engine: Engine) -> StaffTokens:
+    """The API tokens of the regulators' staff: only a registered regulator's staff get
+    one."""
+    return store.staff_tokens(engine, division)
 
 
 def division(conn: Connection, uscc: str) -> str:
