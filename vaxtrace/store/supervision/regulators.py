@@ -8,14 +8,22 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
+from vaxtrace.store.basic_data import BasicDataStore, OwnRegister
 from vaxtrace.store.rows import put_row
 from vaxtrace.store.supervision.schema import api_token, basic_data, regulator
 from vaxtrace.store.tokens import KnownHolder, StaffTokens
 
-REGISTER = regulator
-"""The regulators' own register, as the registry feed keeps it (``OwnRegister``'s table)."""
 
-REGISTRY_COPY = basic_data
+def regulator_row(org: Organisation) -> dict[str, Any]:
+    """The row a regulator is kept as."""
+    return {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
+
+
+REGULATORS = OwnRegister(regulator, frozenset({OrgKind.REGULATOR}), regulator_row)
+"""The regulators whose staff use this system, as the platform's registry has them."""
+
+BASIC_DATA = BasicDataStore(basic_data)
 """This node's copy of the platform's registry, and how far its feed is applied."""
 
 

@@ -1,5 +1,6 @@
-"""The trace system's registry: organisations (kept as the platform's registry says them),
-API tokens, products with their identification codes, and coding rules (编码规则)."""
+"""The trace system's registry: organisations (kept as the platform's registry says them, from
+its copy of that registry), API tokens, products with their identification codes, and coding
+rules (编码规则)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, insert, select
 
 from vaxtrace.core.datasets.basic_data import CodingRule, VaccineProduct
+from vaxtrace.store.basic_data import BasicDataStore
 from vaxtrace.store.rows import put_row, put_rows
 from vaxtrace.store.tokens import KnownHolder, StaffTokens
 from vaxtrace.store.trace.schema import (
     api_token,
+    basic_data,
     coding_rule,
     identification_code,
     organisation,
@@ -21,6 +24,9 @@ from vaxtrace.store.trace.schema import (
 )
 
 # --- organisations and tokens -----------------------------------------------------------
+
+BASIC_DATA = BasicDataStore(basic_data)
+"""Basic data copied from the platform's registry, and how far its feed is applied."""
 
 _ORGANISATION = select(organisation).where(organisation.c.uscc == bindparam("uscc"))
 

@@ -46,8 +46,8 @@ from vaxtrace.roles.immunization.service import (
 from vaxtrace.roles.immunization.service.writes import SYSTEM_CLOCK, WriteResult
 from vaxtrace.store.engine import Connection, Engine, read_tx
 from vaxtrace.store.held_reads import HeldReads
-from vaxtrace.store.immunization import handles
 from vaxtrace.store.immunization import receipts as receipts_store
+from vaxtrace.store.immunization.exchange import exchange_store
 from vaxtrace.store.immunization.safety import dose_check_audit
 from vaxtrace.store.memo import Remembered
 
@@ -86,7 +86,7 @@ class ImmunizationService:
         self.undo_window = undo_window
         self.clock = clock
         """What "now" is to the writes, and the clock skew their business times may have."""
-        self.from_platform = FromPlatform(engine, handles.EXCHANGE, platform_id, platform_key)
+        self.from_platform = FromPlatform(engine, exchange_store(), platform_id, platform_key)
         self.outbox = outbox
         self.scan_audit = receipts.ScanAudit(engine)
         """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""

@@ -8,10 +8,9 @@ from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import PROVINCE_KINDS, Unit
 from vaxtrace.core.reasons import Reason
-from vaxtrace.exchange.registry_feed import OwnRegister
 from vaxtrace.roles.immunization.service.lookups import find_unit, unit
 from vaxtrace.store.engine import Engine, read_tx, write_tx
-from vaxtrace.store.immunization import handles, organisations
+from vaxtrace.store.immunization import organisations
 from vaxtrace.store.immunization.organisations import put_organisation
 from vaxtrace.store.tokens import StaffTokens
 
@@ -24,18 +23,10 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
             f"the province serves CDCs and vaccination sites, not a {org.kind.value}",
             field="kind",
         )
-    row = _unit_row(org)
+    row = organisations.UNITS.row(org)
     with write_tx(engine) as conn:
         put_organisation(conn, row)
     return row
-
-
-def _unit_row(org: Organisation) -> dict[str, Any]:
-    return org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
-
-
-UNITS = OwnRegister(handles.UNITS, frozenset(PROVINCE_KINDS), _unit_row)
-"""The province's CDCs and vaccination sites, as the platform's registry has them."""
 
 
 def staff_tokens(engine: Engine) -> StaffTokens:
