@@ -31,7 +31,7 @@ from vaxtrace.sim.catalogue import (
     provincial_regulator,
     vaccination_sites,
 )
-from vaxtrace.store.basic_data import RegistryCopy, applied_version
+from vaxtrace.store.basic_data import BasicDataStore, RegistryCopy, applied_version
 from vaxtrace.store.immunization import schema as province_schema
 from vaxtrace.store.supervision import schema as supervision_schema
 from vaxtrace.store.trace import schema as trace_schema
@@ -202,7 +202,8 @@ def test_a_page_is_applied_all_or_none(nodes: Nodes) -> None:
 
     engine = nodes.province.engine
     with pytest.raises(RuntimeError):
-        follow_registry(engine, province_schema.basic_data, SOURCE, nodes.hub.changes, refusing)
+        copy = BasicDataStore(province_schema.basic_data)
+        follow_registry(engine, copy, SOURCE, nodes.hub.changes, refusing)
     assert _copy_of(engine, province_schema.basic_data) == {}
     with engine.connect() as conn:
         assert applied_version(conn, province_schema.basic_data, SOURCE) == 0

@@ -25,7 +25,6 @@ from vaxtrace.store.exchange import (
     PENDING,
     REFUSED,
     ExchangeStore,
-    ExchangeTables,
 )
 
 PLATFORM = "platform"
@@ -419,10 +418,10 @@ class FromPlatform:
     (the node's inbox), a batch all or none."""
 
     def __init__(
-        self, engine: Engine, tables: ExchangeTables, platform_id: str, key: Verifier | None
+        self, engine: Engine, store: ExchangeStore, platform_id: str, key: Verifier | None
     ) -> None:
         self.engine = engine
-        self.inbox = Inbox(ExchangeStore(tables))
+        self.inbox = Inbox(store)
         self.platform_id, self.key = platform_id, key
 
     def take(

@@ -1,12 +1,14 @@
 """Basic data (基础数据) a connected system keeps from the platform's registry: a copy of every
 organisation, connected system and product the platform registers, and how far its change feed
 has been applied. Every role that pulls the feed (trace, immunization, supervision) has both
-tables (:func:`registry_copy_tables`); what a role takes further into registers of its own (a
-province its CDCs and sites, say) is its rule, in :mod:`vaxtrace.exchange.registry_feed`."""
+tables (:func:`registry_copy_tables`), which its store package hands to the feed as a
+:class:`BasicDataStore`; what a role takes further into registers of its own (a province its
+CDCs and sites, say: an :class:`OwnRegister`) is its rule, in
+:mod:`vaxtrace.exchange.registry_feed`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,8 @@ from sqlalchemy import (
     select,
 )
 
-from vaxtrace.store.rows import in_batches, update_or_insert
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
+from vaxtrace.store.rows import held_keys, in_batches, put_rows, update_or_insert
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,46 @@ def summary(conn: Connection, copy: RegistryCopy) -> dict[str, dict[str, int]]:
         "applied": {str(source): int(version) for source, version in applied},
         "copies": {str(kind): int(n) for kind, n in counts},
     }
+
+
+@dataclass(frozen=True)
+class BasicDataStore:
+    """A node's copy of the platform's registry as the change feed works on it (the functions
+    of this module over one role's :class:`RegistryCopy`)."""
+
+    copy: RegistryCopy
+
+    def applied_version(self, conn: Connection, source: str) -> int:
+        """The last feed version of ``source`` applied here (0 before the first)."""
+        return applied_version(conn, self.copy, source)
+
+    def save_version(self, conn: Connection, source: str, version: int) -> None:
+        save_version(conn, self.copy, source, version)
+
+    def copy_changes(self, conn: Connection, changes: Sequence[Change]) -> None:
+        """Keep the latest of each (kind, key) among ``changes`` (see :func:`copy_changes`)."""
+        copy_changes(conn, self.copy, changes)
+
+    def copied(self, conn: Connection, kind: str, keys: Iterable[str]) -> dict[str, Any]:
+        """The data of each of ``keys`` of ``kind`` that the node has a copy of."""
+        return copied(conn, self.copy, kind, keys)
+
+
+@dataclass(frozen=True)
+class OwnRegister:
+    """A node's own register of the organisations it serves (a province's CDCs and sites, a
+    supervision system's regulators): its table, the kinds it keeps, its row of one."""
+
+    table: Table
+    kinds: frozenset[OrgKind]
+    row: Callable[[Organisation], dict[str, Any]]
+
+    def put(self, conn: Connection, orgs: Iterable[Organisation]) -> None:
+        """Keep the rows of ``orgs`` of a kind this register keeps as the registry says."""
+        put_rows(conn, self.table, [self.row(o) for o in orgs if o.kind in self.kinds])
+
+    def held(self, conn: Connection, usccs: Collection[str]) -> set[str]:
+        return held_keys(conn, self.table, usccs)
 
 
 def _keyed(table: Table, keys: Iterable[tuple[str, str]]) -> Any:

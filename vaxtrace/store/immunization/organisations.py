@@ -1,14 +1,30 @@
-"""SQL of the province's organisations (its CDCs and vaccination sites)."""
+"""SQL of the province's organisations (its CDCs and vaccination sites), their staff's API
+tokens, and the copy of the platform's registry their register follows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, Engine, RowMapping, select
 
-from vaxtrace.store import tokens
-from vaxtrace.store.immunization.schema import api_token, organisation
+from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.immunization import PROVINCE_KINDS
+from vaxtrace.store.basic_data import BasicDataStore, OwnRegister
+from vaxtrace.store.immunization.schema import api_token, basic_data, organisation
 from vaxtrace.store.rows import put_row
+from vaxtrace.store.tokens import KnownHolder, StaffTokens
+
+
+def unit_row(org: Organisation) -> dict[str, Any]:
+    """The row a CDC or vaccination site is kept as."""
+    return org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
+
+
+UNITS = OwnRegister(organisation, frozenset(PROVINCE_KINDS), unit_row)
+"""The province's CDCs and vaccination sites, as the platform's registry has them."""
+
+BASIC_DATA = BasicDataStore(basic_data)
+"""Basic data copied from the platform's registry, and how far its feed is applied."""
 
 
 def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
@@ -21,11 +37,6 @@ def put_organisation(conn: Connection, row: dict[str, Any]) -> None:
     put_row(conn, organisation, row)
 
 
-def store_new_token(conn: Connection, org_uscc: str, label: str) -> str:
-    """A new API token of a unit's staff (only its SHA-256 is kept); the token."""
-    return tokens.store_new_token(conn, api_token, org_uscc, label)
-
-
-def token_holder(conn: Connection, token: str) -> str | None:
-    """The unit an API token belongs to, if any."""
-    return tokens.token_holder(conn, api_token, token)
+def staff_tokens(engine: Engine, known: KnownHolder) -> StaffTokens:
+    """The API tokens of the units' staff, issued to a unit ``known`` finds."""
+    return StaffTokens(engine, api_token, known)

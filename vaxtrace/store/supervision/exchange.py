@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from vaxtrace.store.exchange import ExchangeStore
 from vaxtrace.store.supervision.schema import exchange
 
-INBOX = exchange
-"""The exchange tables of this node (``FromPlatform`` takes each event once through them)."""
+
+def exchange_store() -> ExchangeStore:
+    """The store of this node's inbox (``FromPlatform`` takes each event once through it)."""
+    return ExchangeStore(exchange)

@@ -6,16 +6,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
-from vaxtrace.store import tokens
+from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
+from vaxtrace.store.basic_data import BasicDataStore, OwnRegister
 from vaxtrace.store.rows import put_row
 from vaxtrace.store.supervision.schema import api_token, basic_data, regulator
+from vaxtrace.store.tokens import KnownHolder, StaffTokens
 
-REGISTER = regulator
-"""The regulators' own register, as the registry feed keeps it (``OwnRegister``'s table)."""
 
-REGISTRY_COPY = basic_data
+def regulator_row(org: Organisation) -> dict[str, Any]:
+    """The row a regulator is kept as."""
+    return {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
+
+
+REGULATORS = OwnRegister(regulator, frozenset({OrgKind.REGULATOR}), regulator_row)
+"""The regulators whose staff use this system, as the platform's registry has them."""
+
+BASIC_DATA = BasicDataStore(basic_data)
 """This node's copy of the platform's registry, and how far its feed is applied."""
 
 
@@ -33,11 +41,6 @@ def division_of(conn: Connection, uscc: str) -> str | None:
     return None if division is None else str(division)
 
 
-def new_token(conn: Connection, org_uscc: str, label: str) -> str:
-    """A new API token for a regulator's staff; only its SHA-256 is stored."""
-    return tokens.store_new_token(conn, api_token, org_uscc, label)
-
-
-def token_holder(conn: Connection, token: str) -> str | None:
-    """The regulator an API token belongs to, if any."""
-    return tokens.token_holder(conn, api_token, token)
+def staff_tokens(engine: Engine, known: KnownHolder) -> StaffTokens:
+    """The API tokens of the regulators' staff, issued to a regulator ``known`` finds."""
+    return StaffTokens(engine, api_token, known)

@@ -1,5 +1,6 @@
-"""The trace system's registry: organisations (kept as the platform's registry says them),
-API tokens, products with their identification codes, and coding rules (编码规则)."""
+"""The trace system's registry: organisations (kept as the platform's registry says them, from
+its copy of that registry), API tokens, products with their identification codes, and coding
+rules (编码规则)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, insert, select
 
 from vaxtrace.core.datasets.basic_data import CodingRule, VaccineProduct
-from vaxtrace.store import tokens
+from vaxtrace.store.basic_data import BasicDataStore
 from vaxtrace.store.rows import put_row, put_rows
+from vaxtrace.store.tokens import KnownHolder, StaffTokens
 from vaxtrace.store.trace.schema import (
     api_token,
+    basic_data,
     coding_rule,
     identification_code,
     organisation,
@@ -21,6 +24,9 @@ from vaxtrace.store.trace.schema import (
 )
 
 # --- organisations and tokens -----------------------------------------------------------
+
+BASIC_DATA = BasicDataStore(basic_data)
+"""Basic data copied from the platform's registry, and how far its feed is applied."""
 
 _ORGANISATION = select(organisation).where(organisation.c.uscc == bindparam("uscc"))
 
@@ -45,14 +51,10 @@ def put_organisations(conn: Connection, rows: list[dict[str, Any]]) -> None:
     put_rows(conn, organisation, rows)
 
 
-def new_token(conn: Connection, org_uscc: str, label: str) -> str:
-    """A new API token of an organisation; only its SHA-256 is stored."""
-    return tokens.store_new_token(conn, api_token, org_uscc, label)
-
-
-def token_holder(conn: Connection, token: str) -> str | None:
-    """The organisation an API token belongs to, if any."""
-    return tokens.token_holder(conn, api_token, token)
+def staff_tokens(engine: Engine, known: KnownHolder) -> StaffTokens:
+    """The API tokens of the organisations' staff, issued to an organisation ``known``
+    finds."""
+    return StaffTokens(engine, api_token, known)
 
 
 # --- products and their identification codes --------------------------------------------

@@ -46,8 +46,8 @@ from vaxtrace.roles.immunization.service import (
 from vaxtrace.roles.immunization.service.writes import SYSTEM_CLOCK
 from vaxtrace.store.engine import Connection, Engine, read_tx
 from vaxtrace.store.held_reads import HeldReads
-from vaxtrace.store.immunization import handles
 from vaxtrace.store.immunization import receipts as receipts_store
+from vaxtrace.store.immunization.exchange import exchange_store
 from vaxtrace.store.immunization.safety import dose_check_audit
 from vaxtrace.store.memo import Remembered
 from vaxtrace.store.write_frame import WriteResult
@@ -87,12 +87,14 @@ class ImmunizationService:
         self.undo_window = undo_window
         self.clock = clock
         """What "now" is to the writes, and the clock skew their business times may have."""
-        self.from_platform = FromPlatform(engine, handles.EXCHANGE, platform_id, platform_key)
+        self.from_platform = FromPlatform(engine, exchange_store(), platform_id, platform_key)
         self.outbox = outbox
         self.scan_audit = receipts.ScanAudit(engine)
         """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
+        self.tokens = identities.staff_tokens(engine)
+        """The staff's API tokens (the one token service, over this role's table)."""
         self._token_holder: Remembered[str, str | None] = Remembered(
-            lambda token: identities.authenticate(engine, token), TOKEN_SECONDS
+            self.tokens.holder, TOKEN_SECONDS
         )
         self._unit_of: Remembered[str, Unit | None] = Remembered(
             lambda uscc: identities.find(engine, uscc), TOKEN_SECONDS
@@ -169,7 +171,7 @@ class ImmunizationService:
         return identities.register_organisation(self.engine, org)
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:
-        return identities.issue_token(self.engine, org_uscc, label)
+        return self.tokens.issue(org_uscc, label)
 
     def authenticate(self, token: str) -> str | None:
         """The unit a staff token belongs to (remembered for a few seconds: every request

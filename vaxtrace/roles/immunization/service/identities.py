@@ -8,15 +8,11 @@ from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import PROVINCE_KINDS, Unit
 from vaxtrace.core.reasons import Reason
-from vaxtrace.exchange.registry_feed import OwnRegister
 from vaxtrace.roles.immunization.service.lookups import find_unit, unit
 from vaxtrace.store.engine import Engine, read_tx, write_tx
-from vaxtrace.store.immunization import handles
-from vaxtrace.store.immunization.organisations import (
-    put_organisation,
-    store_new_token,
-    token_holder,
-)
+from vaxtrace.store.immunization import organisations
+from vaxtrace.store.immunization.organisations import put_organisation
+from vaxtrace.store.tokens import StaffTokens
 
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
@@ -27,31 +23,15 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
             f"the province serves CDCs and vaccination sites, not a {org.kind.value}",
             field="kind",
         )
-    row = _unit_row(org)
+    row = organisations.UNITS.row(org)
     with write_tx(engine) as conn:
         put_organisation(conn, row)
     return row
 
 
-def _unit_row(org: Organisation) -> dict[str, Any]:
-    return org.model_dump(mode="json", include={"uscc", "name", "kind", "division_code"})
-
-
-UNITS = OwnRegister(handles.UNITS, frozenset(PROVINCE_KINDS), _unit_row)
-"""The province's CDCs and vaccination sites, as the platform's registry has them."""
-
-
-def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
-    """An API token for a unit's staff; only its SHA-256 is stored."""
-    with write_tx(engine) as conn:
-        unit(conn, org_uscc)
-        return store_new_token(conn, org_uscc, label)
-
-
-def authenticate(engine: Engine, token: str) -> str | None:
-    """The unit an API token belongs to, if any."""
-    with read_tx(engine) as conn:
-        return token_holder(conn, token)
+def staff_tokens(engine: Engine) -> StaffTokens:
+    """The API tokens of the units' staff: only a known unit's staff get one."""
+    return organisations.staff_tokens(engine, unit)
 
 
 def find(engine: Engine, uscc: str) -> Unit | None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from vaxtrace.exchange import registry_feed
-from vaxtrace.roles.immunization.service.identities import UNITS
 from vaxtrace.store.engine import Engine
-from vaxtrace.store.immunization import handles
+from vaxtrace.store.immunization.organisations import BASIC_DATA, UNITS
 
 
 def follow_registry(
@@ -17,4 +16,4 @@ def follow_registry(
 ) -> dict[str, Any]:
     """Apply every change of the platform's registry after the last one applied."""
     take = registry_feed.represented_organisations(system_id, UNITS)
-    return registry_feed.follow_registry(engine, handles.REGISTRY_COPY, source, fetch, take)
+    return registry_feed.follow_registry(engine, BASIC_DATA, source, fetch, take)

@@ -15,14 +15,12 @@ from vaxtrace.roles.supervision.service.receiving import (
     Copied,
     SignalCopy,
 )
-from vaxtrace.roles.supervision.service.regulators import REGULATORS
 from vaxtrace.roles.supervision.service.views import MAX_FINDINGS, MAX_STEPS
 
 __all__ = [
     "EXCHANGE_REFUSAL",
     "MAX_FINDINGS",
     "MAX_STEPS",
-    "REGULATORS",
     "SIGNAL_KIND",
     "Copied",
     "SignalCopy",

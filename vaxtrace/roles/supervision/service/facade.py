@@ -12,7 +12,7 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.roles.supervision.service import receiving, regulators, views
 from vaxtrace.store.engine import Engine
-from vaxtrace.store.supervision.exchange import INBOX
+from vaxtrace.store.supervision.exchange import exchange_store
 
 
 class SupervisionService:
@@ -20,7 +20,9 @@ class SupervisionService:
 
     def __init__(self, engine: Engine, platform_id: str, platform_key: Verifier | None) -> None:
         self.engine = engine
-        self.from_platform = FromPlatform(engine, INBOX, platform_id, platform_key)
+        self.from_platform = FromPlatform(engine, exchange_store(), platform_id, platform_key)
+        self.tokens = regulators.staff_tokens(engine)
+        """The staff's API tokens (the one token service, over this role's table)."""
 
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
@@ -44,10 +46,10 @@ class SupervisionService:
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:
         """An API token for a regulator's staff; only its SHA-256 is stored."""
-        return regulators.issue_token(self.engine, org_uscc, label)
+        return self.tokens.issue(org_uscc, label)
 
     def authenticate(self, token: str) -> str | None:
-        return regulators.authenticate(self.engine, token)
+        return self.tokens.holder(token)
 
     # --- what a regulator sees -----------------------------------------------------------------
 

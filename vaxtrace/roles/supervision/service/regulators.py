@@ -9,9 +9,10 @@ from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.exchange import registry_feed
-from vaxtrace.exchange.registry_feed import Fetch, OwnRegister
-from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
+from vaxtrace.exchange.registry_feed import Fetch
+from vaxtrace.store.engine import Connection, Engine, write_tx
 from vaxtrace.store.supervision import regulators as store
+from vaxtrace.store.tokens import StaffTokens
 
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
@@ -22,38 +23,23 @@ def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
             f"the supervision system serves regulators, not a {org.kind.value}",
             field="kind",
         )
-    row = _regulator_row(org)
+    row = store.REGULATORS.row(org)
     with write_tx(engine) as conn:
         store.put_regulator(conn, row)
     return row
 
 
-def _regulator_row(org: Organisation) -> dict[str, Any]:
-    return {"uscc": org.uscc, "name": org.name, "division_code": org.division_code}
-
-
-REGULATORS = OwnRegister(store.REGISTER, frozenset({OrgKind.REGULATOR}), _regulator_row)
-"""The regulators whose staff use this system, as the platform's registry has them."""
-
-
 def sync_registry(engine: Engine, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
     """Apply the platform's basic-data changes since the last sync, taking the regulators
     system ``system_id`` represents there and every later change of one it serves."""
-    take = registry_feed.represented_organisations(system_id, REGULATORS)
-    return registry_feed.follow_registry(engine, store.REGISTRY_COPY, source, fetch, take)
+    take = registry_feed.represented_organisations(system_id, store.REGULATORS)
+    return registry_feed.follow_registry(engine, store.BASIC_DATA, source, fetch, take)
 
 
-def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
-    """An API token for a regulator's staff; only its SHA-256 is stored."""
-    with write_tx(engine) as conn:
-        division(conn, org_uscc)
-        return store.new_token(conn, org_uscc, label)
-
-
-def authenticate(engine: Engine, token: str) -> str | None:
-    """The regulator an API token belongs to, if any."""
-    with read_tx(engine) as conn:
-        return store.token_holder(conn, token)
+def staff_tokens(engine: Engine) -> StaffTokens:
+    """The API tokens of the regulators' staff: only a registered regulator's staff get
+    one."""
+    return store.staff_tokens(engine, division)
 
 
 def division(conn: Connection, uscc: str) -> str:

@@ -15,7 +15,7 @@ from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.trace.service.writes import codes_step, write_in
 from vaxtrace.store.engine import Connection, Engine
-from vaxtrace.store.trace.node_tables import EXCHANGE
+from vaxtrace.store.trace.exchange import exchange_store
 
 MOVES_TO_COUNTERPARTY = frozenset({DownstreamBill.DISTRIBUTION, DownstreamBill.RETURN})
 
@@ -38,7 +38,7 @@ class DownstreamReceiver:
         clock: Clock | None = None,
     ) -> None:
         self.engine = engine
-        self.from_platform = FromPlatform(engine, EXCHANGE, platform_id, platform_key)
+        self.from_platform = FromPlatform(engine, exchange_store(), platform_id, platform_key)
         self.clock = clock or Clock()
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:

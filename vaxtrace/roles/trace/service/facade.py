@@ -68,6 +68,8 @@ class TraceService:
         """Where shipping notes leave for the platform; None for a node not yet connected."""
         self.ledger = ledger
         """Signs checkpoints when due; every write appends its leaves whether or not."""
+        self.tokens = registry.staff_tokens(engine)
+        """The staff's API tokens (the one token service, over this role's table)."""
 
     def _signed(self, result: WriteResult) -> WriteResult:
         if self.ledger is not None and not result.replayed:
@@ -80,10 +82,10 @@ class TraceService:
         return registry.register_organisation(self.engine, org)
 
     def issue_token(self, org_uscc: str, label: str = "api") -> str:
-        return registry.issue_token(self.engine, org_uscc, label)
+        return self.tokens.issue(org_uscc, label)
 
     def authenticate(self, token: str) -> str | None:
-        return registry.authenticate(self.engine, token)
+        return self.tokens.holder(token)
 
     def register_product(self, actor: str, item: VaccineProduct) -> dict[str, Any]:
         return registry.register_product(self.engine, actor, item)

@@ -13,7 +13,8 @@ from vaxtrace.roles.trace.service.lookups import (
     known_organisation,
     require_kind,
 )
-from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
+from vaxtrace.store.engine import Connection, Engine, write_tx
+from vaxtrace.store.tokens import StaffTokens
 from vaxtrace.store.trace import registry as register
 from vaxtrace.store.trace.batches import add_batch, batch_by_no
 
@@ -36,17 +37,10 @@ def put_organisations(conn: Connection, orgs: list[Organisation]) -> None:
     register.put_organisations(conn, [org.model_dump(mode="json") for org in orgs])
 
 
-def issue_token(engine: Engine, org_uscc: str, label: str = "api") -> str:
-    """Create an API token for an organisation; only its SHA-256 is stored."""
-    with write_tx(engine) as conn:
-        known_organisation(conn, org_uscc)
-        return register.new_token(conn, org_uscc, label)
-
-
-def authenticate(engine: Engine, token: str) -> str | None:
-    """The organisation an API token belongs to, if any."""
-    with read_tx(engine) as conn:
-        return register.token_holder(conn, token)
+def staff_tokens(engine: Engine) -> StaffTokens:
+    """The API tokens of the organisations' staff: any organisation registered here may
+    have them."""
+    return register.staff_tokens(engine, known_organisation)
 
 
 def register_product(engine: Engine, actor: str, item: VaccineProduct) -> dict[str, Any]:

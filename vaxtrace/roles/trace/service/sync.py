@@ -8,7 +8,7 @@ from typing import Any
 from vaxtrace.exchange import registry_feed
 from vaxtrace.roles.trace.service.registry import put_organisations
 from vaxtrace.store.engine import Engine
-from vaxtrace.store.trace.node_tables import BASIC_DATA
+from vaxtrace.store.trace.registry import BASIC_DATA
 
 
 def follow_registry(engine: Engine, source: str, fetch: registry_feed.Fetch) -> dict[str, Any]:
