@@ -23,6 +23,7 @@ from pydantic import AwareDatetime, Field
 
 from vaxtrace.core.datasets.elements import DivisionText, Model
 from vaxtrace.core.downstream import DownstreamBill
+from vaxtrace.core.forwarding import origin_of
 from vaxtrace.core.reasons import Reason
 
 REFUSAL = "refusal"
@@ -151,14 +152,14 @@ def notice_of(
     field, detail). The origin is the system and envelope named in ``forwarded_from``; a
     message not forwarded is its own origin (``sender``, ``refused_event_id``)."""
     status, reason, field, detail = refusal
-    origin = payload.get("forwarded_from") or {}
+    origin = origin_of(payload, sender=sender, event_id=refused_event_id)
     document = _document(payload)
     codes = [str(c) for c in document.get("codes") or ()]
     reason = (reason or "refused")[:60]
     return RefusalNotice(
         refused_event_id=refused_event_id,
-        origin_system_id=str(origin.get("system_id") or sender)[:60],
-        origin_event_id=str(origin.get("event_id") or refused_event_id)[:36],
+        origin_system_id=origin.system_id[:60],
+        origin_event_id=origin.event_id[:36],
         receiver_system_id=receiver[:60],
         status=status if status is not None and 400 <= status <= 499 else None,
         reason=reason,

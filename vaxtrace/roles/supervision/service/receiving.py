@@ -5,17 +5,18 @@ envelope and kept once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.forwarding import origin_of
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.refusal import FINDING, RefusalFinding
 from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SupervisedStep
+from vaxtrace.core.times import as_utc
 from vaxtrace.exchange.envelope import Opened
 from vaxtrace.store.engine import Connection
 from vaxtrace.store.supervision import findings, steps
@@ -74,7 +75,7 @@ def _record_signal(conn: Connection, opened: Opened, copy: SignalCopy) -> dict[s
         bill_type=None,
         document_no=signal.document_no,
         detail=signal.model_dump(mode="json") | {"codes": list(signal.codes or ())},
-        found_at=_utc(signal.business_time),
+        found_at=as_utc(signal.business_time),
     )
     return {}
 
@@ -109,7 +110,7 @@ def _record_finding(conn: Connection, opened: Opened, found: RefusalFinding) -> 
         bill_type=found.bill_type,
         document_no=found.document_no,
         detail=found.model_dump(mode="json"),
-        found_at=_utc(found.refused_at),
+        found_at=as_utc(found.refused_at),
     )
     return {}
 
@@ -118,10 +119,10 @@ def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict
     steps.add_step(
         conn,
         event_id=opened.header["event_id"],
-        reported_by=opened.payload.get("forwarded_from", {}).get("system_id", ""),
+        reported_by=origin_of(opened.payload, sender="", event_id="").system_id,
         data_owner=opened.header["data_owner"],
         # in UTC: SQLite keeps a time's digits, not its offset
-        step=step.model_dump(mode="python") | {"business_time": _utc(step.business_time)},
+        step=step.model_dump(mode="python") | {"business_time": as_utc(step.business_time)},
     )
     return {}
 
@@ -135,7 +136,3 @@ def _read_step(payload: Any) -> SupervisedStep:
             "the payload carries no valid supervised_step",
             field="payload.supervised_step",
         ) from exc
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)

@@ -9,6 +9,7 @@ from typing import Any
 
 from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent, read_event
+from vaxtrace.core.forwarding import origin_of
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Opened, Verifier
@@ -52,12 +53,12 @@ class DownstreamReceiver:
 
 def _reported(opened: Opened) -> Reported:
     event = read_event(opened.payload)
-    origin = opened.payload.get("forwarded_from") or {}
+    origin = origin_of(opened.payload, sender="province", event_id=opened.header["event_id"])
     return Reported(
-        client_document_id=str(origin.get("event_id") or opened.header["event_id"]),
+        client_document_id=origin.event_id,
         business_time=event.business_time,
         document_no=event.document_no,
-        source_document=f"{origin.get('system_id', 'province')}:{event.document_no}"[:120],
+        source_document=f"{origin.system_id}:{event.document_no}"[:120],
         event=event,
     )
 
