@@ -76,10 +76,10 @@ class LeanApp(FastAPI):
     _lanes: list[_Lane] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _small(scope):
+        if scope["type"] == "http":
             for lane in self._lanes if self._lanes is not None else self._find_lanes():
                 params = lane.path_params(scope)
-                if params is not None:
+                if params is not None and _small(scope):
                     return await self._offer(lane, scope, params, receive, send)
         await super().__call__(scope, receive, send)
 
