@@ -12,16 +12,11 @@ from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.dose_gate import DoseDecision, Label, decide_dose
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import Unit
-from vaxtrace.core.reasons import DoseReason
 from vaxtrace.roles.immunization.service.lookups import known_unit, parse, require_kind
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.engine import Connection, Engine, write_tx
 from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization import safety
-
-UNREADABLE_AS_DOSE = frozenset({DoseReason.UNKNOWN_CODE, DoseReason.NOT_A_DOSE})
-"""Reasons that say the scan is not of a dose of this province at all (422); every other
-refusal clashes with the dose's state (409)."""
 
 
 def decide(conn: Connection, site_uscc: str, scanned: TraceCode, at: datetime) -> DoseDecision:
