@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
+from vaxtrace.store.columns import required
 from vaxtrace.store.rows import held_keys, in_batches, put_rows, update_or_insert
 
 
@@ -56,15 +57,15 @@ def registry_copy_tables(metadata: MetaData) -> RegistryCopy:
         "registry_sync",
         metadata,
         Column("source", String(200), primary_key=True),
-        Column("version", BigInteger, nullable=False),
+        required("version", BigInteger),
     )
     data = Table(
         "basic_data",
         metadata,
         Column("kind", String(30), primary_key=True),
         Column("key", String(60), primary_key=True),
-        Column("version", BigInteger, nullable=False),
-        Column("data", JSON, nullable=False),
+        required("version", BigInteger),
+        required("data", JSON),
     )
     return RegistryCopy(sync, data)
 

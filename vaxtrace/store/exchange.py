@@ -28,7 +28,9 @@ from sqlalchemy import (
     update,
 )
 
-Id = BigInteger().with_variant(Integer, "sqlite")
+from vaxtrace.store.columns import Id as Id  # the type moved to columns; kept for importers
+from vaxtrace.store.columns import event_uuid, moment, required, surrogate_key
+
 PENDING, DELIVERED, DEAD, REFUSED = "pending", "delivered", "dead", "refused"
 """States of an outbox message: waiting (or backing off), taken, given up on after its
 retries, refused by its receiver (final at once)."""
@@ -48,16 +50,16 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
         outbox=Table(
             "exchange_outbox",
             metadata,
-            Column("id", Id, primary_key=True, autoincrement=True),
-            Column("receiver", String(60), nullable=False),
-            Column("sequence", BigInteger, nullable=False),
-            Column("event_id", String(36), nullable=False, unique=True),
-            Column("envelope", JSON, nullable=False),
-            Column("state", String(10), nullable=False),
-            Column("attempts", Integer, nullable=False),
-            Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+            surrogate_key(),
+            required("receiver", String(60)),
+            required("sequence", BigInteger),
+            event_uuid("event_id", unique=True),
+            required("envelope", JSON),
+            required("state", String(10)),
+            required("attempts", Integer),
+            moment("next_attempt_at"),
             Column("last_error", Text),
-            Column("created_at", DateTime(timezone=True), nullable=False),
+            moment("created_at"),
             Column("delivered_at", DateTime(timezone=True)),
             Index("ix_exchange_outbox_due", "state", "receiver", "sequence"),
             # one slot per place in a queue: concurrent writers (PostgreSQL) cannot share a
@@ -68,10 +70,10 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
             "exchange_inbox",
             metadata,
             Column("event_id", String(36), primary_key=True),
-            Column("sender", String(60), nullable=False),
-            Column("sequence", BigInteger, nullable=False),
-            Column("envelope", JSON, nullable=False),
-            Column("received_at", DateTime(timezone=True), nullable=False),
+            required("sender", String(60)),
+            required("sequence", BigInteger),
+            required("envelope", JSON),
+            moment("received_at"),
             Index("ux_exchange_inbox_slot", "sender", "sequence", unique=True),
         ),
     )

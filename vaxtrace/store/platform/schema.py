@@ -6,7 +6,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     MetaData,
@@ -15,7 +14,7 @@ from sqlalchemy import (
     Table,
 )
 
-from vaxtrace.store.columns import Id, byte_wise
+from vaxtrace.store.columns import Id, byte_wise, event_uuid, moment, required, surrogate_key, uscc
 from vaxtrace.store.exchange import exchange_tables
 
 metadata = MetaData()
@@ -26,18 +25,18 @@ organisation = Table(
     "organisation",
     metadata,
     Column("uscc", String(18), primary_key=True),
-    Column("data", JSON, nullable=False),
-    Column("version", BigInteger, nullable=False),
+    required("data", JSON),
+    required("version", BigInteger),
 )
 
 system = Table(
     "system",
     metadata,
     Column("system_id", String(60), primary_key=True),
-    Column("role", String(20), nullable=False),
-    Column("operator_uscc", String(18), nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("version", BigInteger, nullable=False),
+    required("role", String(20)),
+    uscc("operator_uscc"),
+    required("data", JSON),
+    required("version", BigInteger),
 )
 
 product = Table(
@@ -45,40 +44,40 @@ product = Table(
     metadata,
     Column("mah_uscc", String(18), primary_key=True),
     Column("product_code", String(40), primary_key=True),
-    Column("data", JSON, nullable=False),
-    Column("version", BigInteger, nullable=False),
+    required("data", JSON),
+    required("version", BigInteger),
 )
 """疫苗产品: the products MAHs' trace systems register, as each one last did."""
 
 coding_rule = Table(
     "coding_rule",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("system_id", String(60), ForeignKey("system.system_id"), nullable=False),
-    Column("mah_uscc", String(18), nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    surrogate_key(),
+    required("system_id", String(60), ForeignKey("system.system_id")),
+    uscc("mah_uscc"),
+    required("data", JSON),
+    moment("registered_at"),
 )
 
 rule_entry = Table(
     "rule_entry",
     metadata,
     Column("entry", EntryText, primary_key=True),
-    Column("kind", String(30), nullable=False),
-    Column("rule_id", Id, ForeignKey("coding_rule.id"), nullable=False),
-    Column("mah_uscc", String(18), nullable=False),
-    Column("system_id", String(60), nullable=False),
+    required("kind", String(30)),
+    required("rule_id", Id, ForeignKey("coding_rule.id")),
+    uscc("mah_uscc"),
+    required("system_id", String(60)),
     Index("ix_rule_entry_kind", "kind", "entry"),
 )
 
 registry_change = Table(
     "registry_change",
     metadata,
-    Column("version", Id, primary_key=True, autoincrement=True),
-    Column("kind", String(30), nullable=False),
-    Column("key", String(60), nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
+    surrogate_key("version"),
+    required("kind", String(30)),
+    required("key", String(60)),
+    required("data", JSON),
+    moment("changed_at"),
 )
 
 
@@ -88,12 +87,12 @@ exchange = exchange_tables(metadata)
 exchange_alert = Table(
     "exchange_alert",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("reason", String(40), nullable=False),
-    Column("event_id", String(36), nullable=False),
-    Column("sender", String(60), nullable=False),
-    Column("detail", JSON, nullable=False),
-    Column("raised_at", DateTime(timezone=True), nullable=False),
+    surrogate_key(),
+    required("reason", String(40)),
+    event_uuid("event_id"),
+    required("sender", String(60)),
+    required("detail", JSON),
+    moment("raised_at"),
     Index("ix_exchange_alert_raised", "raised_at"),
 )
 """Data the platform took but could not route (no system serves the consignee, no rule covers
@@ -102,10 +101,10 @@ a code): the fact is kept, and the operator is told."""
 batch_route = Table(
     "batch_route",
     metadata,
-    Column("mah_uscc", String(18), nullable=False),
-    Column("batch_no", String(20), nullable=False),
-    Column("system_id", String(60), nullable=False),
-    Column("consignee_uscc", String(18), nullable=False),
+    uscc("mah_uscc"),
+    required("batch_no", String(20)),
+    required("system_id", String(60)),
+    uscc("consignee_uscc"),
     PrimaryKeyConstraint("mah_uscc", "batch_no", "system_id", "consignee_uscc"),
 )
 """Where the platform sent goods of each batch: the immunization system it forwarded a note

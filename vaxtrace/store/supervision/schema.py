@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Index,
     MetaData,
     String,
@@ -15,7 +14,14 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store.basic_data import registry_copy_tables
-from vaxtrace.store.columns import Id
+from vaxtrace.store.columns import (
+    document_no,
+    event_uuid,
+    moment,
+    required,
+    surrogate_key,
+    uscc,
+)
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
@@ -25,8 +31,8 @@ regulator = Table(
     "regulator",
     metadata,
     Column("uscc", String(18), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("division_code", String(6), nullable=False),
+    required("name", String(200)),
+    required("division_code", String(6)),
 )
 """Drug regulators (药品监督管理部门) at province, city or county level: each sees the steps
 done inside its division."""
@@ -37,17 +43,17 @@ api_token = api_token_table(metadata, "regulator.uscc")
 supervised_step = Table(
     "supervised_step",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("reported_by", String(60), nullable=False),
-    Column("data_owner", String(18), nullable=False),
-    Column("bill_type", String(3), nullable=False),
-    Column("org_uscc", String(18), nullable=False),
-    Column("division_code", String(6), nullable=False),
-    Column("document_no", String(60), nullable=False),
-    Column("business_time", DateTime(timezone=True), nullable=False),
-    Column("codes", JSON, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    surrogate_key(),
+    event_uuid("event_id", unique=True),
+    required("reported_by", String(60)),
+    uscc("data_owner"),
+    required("bill_type", String(3)),
+    uscc("org_uscc"),
+    required("division_code", String(6)),
+    document_no(),
+    moment("business_time"),
+    required("codes", JSON),
+    moment("received_at"),
     Index("ix_supervised_step_division", "division_code", "id"),
 )
 """A step of the chain as the platform copied it: a MAH's shipping note (201, where its
@@ -58,17 +64,17 @@ original travelled in; ``reported_by`` the system that sent it to the platform."
 finding = Table(
     "finding",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("kind", String(30), nullable=False),
-    Column("org_uscc", String(18), nullable=False),
-    Column("division_code", String(6), nullable=False),
-    Column("reason", String(60), nullable=False),
+    surrogate_key(),
+    event_uuid("event_id", unique=True),
+    required("kind", String(30)),
+    uscc("org_uscc"),
+    required("division_code", String(6)),
+    required("reason", String(60)),
     Column("bill_type", String(3)),
     Column("document_no", String(60)),
-    Column("detail", JSON, nullable=False),
-    Column("found_at", DateTime(timezone=True), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    required("detail", JSON),
+    moment("found_at"),
+    moment("received_at"),
     Index("ix_finding_division", "division_code", "id"),
 )
 """发现的问题: what the chain got wrong in a regulator's area, kept where the unit at fault
