@@ -31,6 +31,16 @@ def surrogate_key(name: str = "id") -> Column[Any]:
     return Column(name, Id, primary_key=True, autoincrement=True)
 
 
+def uscc_key(name: str = "uscc") -> Column[Any]:
+    """An organisation's unified social credit code as its table's key."""
+    return Column(name, String(18), primary_key=True)
+
+
+def event_key() -> Column[Any]:
+    """An exchanged message's UUID (its envelope's ``event_id``) as its table's key."""
+    return Column("event_id", String(36), primary_key=True)
+
+
 def uscc(name: str, *args: Any, **kw: Any) -> Column[Any]:
     """An organisation's unified social credit code (统一社会信用代码), NOT NULL."""
     return required(name, String(18), *args, **kw)

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store.columns import Id as Id  # the type moved to columns; kept for importers
-from vaxtrace.store.columns import event_uuid, moment, required, surrogate_key
+from vaxtrace.store.columns import event_key, event_uuid, moment, required, surrogate_key
 
 PENDING, DELIVERED, DEAD, REFUSED = "pending", "delivered", "dead", "refused"
 """States of an outbox message: waiting (or backing off), taken, given up on after its
@@ -69,7 +69,7 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
         inbox=Table(
             "exchange_inbox",
             metadata,
-            Column("event_id", String(36), primary_key=True),
+            event_key(),
             required("sender", String(60)),
             required("sequence", BigInteger),
             required("envelope", JSON),

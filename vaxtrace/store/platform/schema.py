@@ -14,70 +14,70 @@ from sqlalchemy import (
     Table,
 )
 
-from vaxtrace.store.columns import Id, byte_wise, event_uuid, moment, required, surrogate_key, uscc
+from vaxtrace.store import columns as col
 from vaxtrace.store.exchange import exchange_tables
 
 metadata = MetaData()
-EntryText = byte_wise(14)
+EntryText = col.byte_wise(14)
 """A coding rule's entry (its identification code prefix), compared byte-wise."""
 
 organisation = Table(
     "organisation",
     metadata,
-    Column("uscc", String(18), primary_key=True),
-    required("data", JSON),
-    required("version", BigInteger),
+    col.uscc_key(),
+    col.required("data", JSON),
+    col.required("version", BigInteger),
 )
 
 system = Table(
     "system",
     metadata,
     Column("system_id", String(60), primary_key=True),
-    required("role", String(20)),
-    uscc("operator_uscc"),
-    required("data", JSON),
-    required("version", BigInteger),
+    col.required("role", String(20)),
+    col.uscc("operator_uscc"),
+    col.required("data", JSON),
+    col.required("version", BigInteger),
 )
 
 product = Table(
     "product",
     metadata,
-    Column("mah_uscc", String(18), primary_key=True),
+    col.uscc_key("mah_uscc"),
     Column("product_code", String(40), primary_key=True),
-    required("data", JSON),
-    required("version", BigInteger),
+    col.required("data", JSON),
+    col.required("version", BigInteger),
 )
 """疫苗产品: the products MAHs' trace systems register, as each one last did."""
 
 coding_rule = Table(
     "coding_rule",
     metadata,
-    surrogate_key(),
-    required("system_id", String(60), ForeignKey("system.system_id")),
-    uscc("mah_uscc"),
-    required("data", JSON),
-    moment("registered_at"),
+    col.surrogate_key(),
+    col.required("system_id", String(60), ForeignKey("system.system_id")),
+    col.uscc("mah_uscc"),
+    col.required("data", JSON),
+    col.moment("registered_at"),
 )
 
 rule_entry = Table(
     "rule_entry",
     metadata,
     Column("entry", EntryText, primary_key=True),
-    required("kind", String(30)),
-    required("rule_id", Id, ForeignKey("coding_rule.id")),
-    uscc("mah_uscc"),
-    required("system_id", String(60)),
+    col.required("kind", String(30)),
+    col.required("rule_id", col.Id, ForeignKey("coding_rule.id")),
+    col.uscc("mah_uscc"),
+    col.required("system_id", String(60)),
     Index("ix_rule_entry_kind", "kind", "entry"),
 )
 
 registry_change = Table(
     "registry_change",
     metadata,
-    surrogate_key("version"),
-    required("kind", String(30)),
-    required("key", String(60)),
-    required("data", JSON),
-    moment("changed_at"),
+    col.surrogate_key("version"),
+    col.required("kind", String(30)),
+    col.required("key", String(60)),
+    col.required("data", JSON),
+    col.moment("changed_at"),
 )
 
 
@@ -87,12 +87,12 @@ exchange = exchange_tables(metadata)
 exchange_alert = Table(
     "exchange_alert",
     metadata,
-    surrogate_key(),
-    required("reason", String(40)),
-    event_uuid("event_id"),
-    required("sender", String(60)),
-    required("detail", JSON),
-    moment("raised_at"),
+    col.surrogate_key(),
+    col.required("reason", String(40)),
+    col.event_uuid("event_id"),
+    col.required("sender", String(60)),
+    col.required("detail", JSON),
+    col.moment("raised_at"),
     Index("ix_exchange_alert_raised", "raised_at"),
 )
 """Data the platform took but could not route (no system serves the consignee, no rule covers
@@ -101,10 +101,10 @@ a code): the fact is kept, and the operator is told."""
 batch_route = Table(
     "batch_route",
     metadata,
-    uscc("mah_uscc"),
-    required("batch_no", String(20)),
-    required("system_id", String(60)),
-    uscc("consignee_uscc"),
+    col.uscc("mah_uscc"),
+    col.required("batch_no", String(20)),
+    col.required("system_id", String(60)),
+    col.uscc("consignee_uscc"),
     PrimaryKeyConstraint("mah_uscc", "batch_no", "system_id", "consignee_uscc"),
 )
 """Where the platform sent goods of each batch: the immunization system it forwarded a note

@@ -13,15 +13,8 @@ from sqlalchemy import (
     Table,
 )
 
+from vaxtrace.store import columns as col
 from vaxtrace.store.basic_data import registry_copy_tables
-from vaxtrace.store.columns import (
-    document_no,
-    event_uuid,
-    moment,
-    required,
-    surrogate_key,
-    uscc,
-)
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
@@ -30,9 +23,9 @@ metadata = MetaData()
 regulator = Table(
     "regulator",
     metadata,
-    Column("uscc", String(18), primary_key=True),
-    required("name", String(200)),
-    required("division_code", String(6)),
+    col.uscc_key(),
+    col.required("name", String(200)),
+    col.required("division_code", String(6)),
 )
 """Drug regulators (药品监督管理部门) at province, city or county level: each sees the steps
 done inside its division."""
@@ -43,17 +36,17 @@ api_token = api_token_table(metadata, "regulator.uscc")
 supervised_step = Table(
     "supervised_step",
     metadata,
-    surrogate_key(),
-    event_uuid("event_id", unique=True),
-    required("reported_by", String(60)),
-    uscc("data_owner"),
-    required("bill_type", String(3)),
-    uscc("org_uscc"),
-    required("division_code", String(6)),
-    document_no(),
-    moment("business_time"),
-    required("codes", JSON),
-    moment("received_at"),
+    col.surrogate_key(),
+    col.event_uuid("event_id", unique=True),
+    col.required("reported_by", String(60)),
+    col.uscc("data_owner"),
+    col.required("bill_type", String(3)),
+    col.uscc("org_uscc"),
+    col.required("division_code", String(6)),
+    col.document_no(),
+    col.moment("business_time"),
+    col.required("codes", JSON),
+    col.moment("received_at"),
     Index("ix_supervised_step_division", "division_code", "id"),
 )
 """A step of the chain as the platform copied it: a MAH's shipping note (201, where its
@@ -64,17 +57,17 @@ original travelled in; ``reported_by`` the system that sent it to the platform."
 finding = Table(
     "finding",
     metadata,
-    surrogate_key(),
-    event_uuid("event_id", unique=True),
-    required("kind", String(30)),
-    uscc("org_uscc"),
-    required("division_code", String(6)),
-    required("reason", String(60)),
+    col.surrogate_key(),
+    col.event_uuid("event_id", unique=True),
+    col.required("kind", String(30)),
+    col.uscc("org_uscc"),
+    col.required("division_code", String(6)),
+    col.required("reason", String(60)),
     Column("bill_type", String(3)),
     Column("document_no", String(60)),
-    required("detail", JSON),
-    moment("found_at"),
-    moment("received_at"),
+    col.required("detail", JSON),
+    col.moment("found_at"),
+    col.moment("received_at"),
     Index("ix_finding_division", "division_code", "id"),
 )
 """发现的问题: what the chain got wrong in a regulator's area, kept where the unit at fault
