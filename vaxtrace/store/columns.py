@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, String
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, String
 from sqlalchemy.types import TypeEngine
 
 Id = BigInteger().with_variant(Integer, "sqlite")
@@ -69,3 +69,18 @@ def sha256(name: str) -> Column[Any]:
 def client_document_id() -> Column[Any]:
     """The id a client gives a write, so that a retry is answered and not done again."""
     return required("client_document_id", String(64))
+
+
+def refers_to(name: str, target: str, **kw: Any) -> Column[Any]:
+    """A NOT NULL reference to another table's surrogate key (``target``: "table.id")."""
+    return required(name, Id, ForeignKey(target), **kw)
+
+
+def division_code() -> Column[Any]:
+    """The administrative division (行政区划代码, six digits) a thing is judged by, NOT NULL."""
+    return required("division_code", String(6))
+
+
+def batch_no() -> Column[Any]:
+    """A batch's number (批号) as its MAH gave it, NOT NULL."""
+    return required("batch_no", String(20))

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store import columns as col
-from vaxtrace.store.basic_data import registry_copy_tables
+from vaxtrace.store.basic_data import organisations_table, registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
@@ -54,14 +54,7 @@ announced by the platform; ``shipper_uscc`` the MAH, ``sequence`` the platform's
 distribution to it (供应出库 209, ``kind`` distribution; ``shipper_uscc`` the CDC, sequence 0).
 ``state`` is where its receipt stands (vaxtrace.core.receipt.ReceiptState)."""
 
-organisation = Table(
-    "organisation",
-    metadata,
-    col.uscc_key(),
-    col.required("name", String(200)),
-    col.required("kind", String(20)),
-    col.required("division_code", String(6)),
-)
+organisation = organisations_table(metadata, "organisation")
 """The CDCs and vaccination sites (POVs) of the province."""
 
 api_token = api_token_table(metadata, "organisation.uscc")
@@ -115,7 +108,7 @@ stock = Table(
     col.uscc("holder_uscc"),
     col.required("state", String(10)),
     col.uscc("mah_uscc"),
-    col.required("receipt_id", col.Id, ForeignKey("receiving_note.id")),
+    col.refers_to("receipt_id", "receiving_note.id"),
     col.moment("updated_at"),
     Column("batch_no", String(20)),
     Column("mah_status", String(20)),
@@ -136,7 +129,7 @@ batch = Table(
     "batch",
     metadata,
     col.uscc("mah_uscc"),
-    col.required("batch_no", String(20)),
+    col.batch_no(),
     Column("product_code", String(40)),
     Column("production_date", Date),
     Column("expiry_date", Date),
@@ -256,7 +249,7 @@ temperature_reading = Table(
     col.required("equipment_id", String(200)),
     col.moment("time"),
     col.required("celsius", Float),
-    col.required("record_id", col.Id, ForeignKey("temperature_record.id")),
+    col.refers_to("record_id", "temperature_record.id"),
     PrimaryKeyConstraint("unit_uscc", "equipment_id", "time"),
 )
 """Every reading of a unit's equipment, once per time (UTC), from the record that first
@@ -268,7 +261,7 @@ excursion = Table(
     col.surrogate_key(),
     col.uscc("unit_uscc"),
     col.required("equipment_id", String(200)),
-    col.required("record_id", col.Id, ForeignKey("temperature_record.id")),
+    col.refers_to("record_id", "temperature_record.id"),
     col.required("rule_set", String(80)),
     col.required("rule_id", String(60)),
     col.required("rule_kind", String(12)),
@@ -293,7 +286,7 @@ in stock, until a named person decides usable (released) or abnormal (kept out f
 excursion_code = Table(
     "excursion_code",
     metadata,
-    col.required("excursion_id", col.Id, ForeignKey("excursion.id")),
+    col.refers_to("excursion_id", "excursion.id"),
     col.required("code", col.CodeText),
     PrimaryKeyConstraint("excursion_id", "code"),
     Index("ix_excursion_code_code", "code"),
@@ -353,7 +346,7 @@ vaccination_undo = Table(
     "vaccination_undo",
     metadata,
     col.surrogate_key(),
-    col.required("record_id", col.Id, ForeignKey("vaccination_record.id"), unique=True),
+    col.refers_to("record_id", "vaccination_record.id", unique=True),
     col.document_no(),
     col.required("reason", String(500)),
     col.required("recorded_by", String(64)),
@@ -409,10 +402,10 @@ expired_batch = Table(
     "expired_batch",
     metadata,
     col.uscc("mah_uscc"),
-    col.required("batch_no", String(20)),
+    col.batch_no(),
     Column("product_code", String(40)),
     col.required("expiry_date", Date),
-    col.required("run_id", col.Id, ForeignKey("expiry_run.id")),
+    col.refers_to("run_id", "expiry_run.id"),
     col.required("doses", Integer),
     col.required("units", Integer),
     PrimaryKeyConstraint("mah_uscc", "batch_no"),

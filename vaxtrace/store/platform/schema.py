@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -21,31 +23,24 @@ metadata = MetaData()
 EntryText = col.byte_wise(14)
 """A coding rule's entry (its identification code prefix), compared byte-wise."""
 
-organisation = Table(
-    "organisation",
-    metadata,
-    col.uscc_key(),
-    col.required("data", JSON),
-    col.required("version", BigInteger),
-)
 
-system = Table(
+def _registered(name: str, *columns: Column[Any]) -> Table:
+    """A register of the registry: each thing as last registered, with the version of the
+    change feed that last changed it."""
+    return Table(
+        name, metadata, *columns, col.required("data", JSON), col.required("version", BigInteger)
+    )
+
+
+organisation = _registered("organisation", col.uscc_key())
+system = _registered(
     "system",
-    metadata,
     Column("system_id", String(60), primary_key=True),
     col.required("role", String(20)),
     col.uscc("operator_uscc"),
-    col.required("data", JSON),
-    col.required("version", BigInteger),
 )
-
-product = Table(
-    "product",
-    metadata,
-    col.uscc_key("mah_uscc"),
-    Column("product_code", String(40), primary_key=True),
-    col.required("data", JSON),
-    col.required("version", BigInteger),
+product = _registered(
+    "product", col.uscc_key("mah_uscc"), Column("product_code", String(40), primary_key=True)
 )
 """疫苗产品: the products MAHs' trace systems register, as each one last did."""
 
@@ -64,7 +59,7 @@ rule_entry = Table(
     metadata,
     Column("entry", EntryText, primary_key=True),
     col.required("kind", String(30)),
-    col.required("rule_id", col.Id, ForeignKey("coding_rule.id")),
+    col.refers_to("rule_id", "coding_rule.id"),
     col.uscc("mah_uscc"),
     col.required("system_id", String(60)),
     Index("ix_rule_entry_kind", "kind", "entry"),
@@ -102,7 +97,7 @@ batch_route = Table(
     "batch_route",
     metadata,
     col.uscc("mah_uscc"),
-    col.required("batch_no", String(20)),
+    col.batch_no(),
     col.required("system_id", String(60)),
     col.uscc("consignee_uscc"),
     PrimaryKeyConstraint("mah_uscc", "batch_no", "system_id", "consignee_uscc"),

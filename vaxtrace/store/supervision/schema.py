@@ -14,19 +14,13 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store import columns as col
-from vaxtrace.store.basic_data import registry_copy_tables
+from vaxtrace.store.basic_data import organisations_table, registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
 
-regulator = Table(
-    "regulator",
-    metadata,
-    col.uscc_key(),
-    col.required("name", String(200)),
-    col.required("division_code", String(6)),
-)
+regulator = organisations_table(metadata, "regulator", kinds=False)
 """Drug regulators (药品监督管理部门) at province, city or county level: each sees the steps
 done inside its division."""
 
@@ -42,7 +36,7 @@ supervised_step = Table(
     col.uscc("data_owner"),
     col.required("bill_type", String(3)),
     col.uscc("org_uscc"),
-    col.required("division_code", String(6)),
+    col.division_code(),
     col.document_no(),
     col.moment("business_time"),
     col.required("codes", JSON),
@@ -61,7 +55,7 @@ finding = Table(
     col.event_uuid("event_id", unique=True),
     col.required("kind", String(30)),
     col.uscc("org_uscc"),
-    col.required("division_code", String(6)),
+    col.division_code(),
     col.required("reason", String(60)),
     Column("bill_type", String(3)),
     Column("document_no", String(60)),

@@ -26,20 +26,16 @@ from sqlalchemy import (
 )
 
 from vaxtrace.store import columns as col
-from vaxtrace.store.basic_data import registry_copy_tables
+from vaxtrace.store.basic_data import organisations_table, registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.ledger import ledger_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
 
-organisation = Table(
-    "organisation",
+organisation = organisations_table(
     metadata,
-    col.uscc_key(),
-    col.required("name", String(200)),
-    col.required("kind", String(20)),
-    col.required("division_code", String(6)),
+    "organisation",
     Column("address", String(300), nullable=False, default=""),
     col.required("licences", JSON),
 )
@@ -62,7 +58,7 @@ identification_code = Table(
     "identification_code",
     metadata,
     Column("code", String(14), primary_key=True),
-    col.required("product_id", col.Id, ForeignKey("product.id")),
+    col.refers_to("product_id", "product.id"),
     col.required("level", SmallInteger),
     col.required("children", Integer),
 )
@@ -83,9 +79,9 @@ batch = Table(
     "batch",
     metadata,
     col.surrogate_key(),
-    col.required("product_id", col.Id, ForeignKey("product.id")),
+    col.refers_to("product_id", "product.id"),
     col.uscc("mah_uscc"),
-    col.required("batch_no", String(20)),
+    col.batch_no(),
     col.required("production_date", Date),
     col.required("expiry_date", Date),
     col.required("quantity", Integer),
@@ -142,22 +138,21 @@ trace_code = Table(
     Index("ix_trace_code_batch_level", "batch_id", "level"),
 )
 
-event_code = Table(
-    "event_code",
-    metadata,
-    Column("code_id", col.Id, primary_key=True),
-    Column("event_id", col.Id, primary_key=True),
-    # the log reads an event's codes by event: without this, every write would scan the table
-    Index("ix_event_code_event", "event_id", "code_id"),
-)
 
-batch_event = Table(
-    "batch_event",
-    metadata,
-    Column("batch_id", col.Id, primary_key=True),
-    Column("event_id", col.Id, primary_key=True),
-    Index("ix_batch_event_event", "event_id", "batch_id"),
-)
+def _events_of(name: str, key: str) -> Table:
+    """Which events concern each ``key`` (a code, a batch): history, keyed by both."""
+    return Table(
+        name,
+        metadata,
+        Column(key, col.Id, primary_key=True),
+        Column("event_id", col.Id, primary_key=True),
+        # the log reads an event's codes by event: without this, every write would scan the table
+        Index(f"ix_{name}_event", "event_id", key),
+    )
+
+
+event_code = _events_of("event_code", "code_id")
+batch_event = _events_of("batch_event", "batch_id")
 
 containment_history = Table(
     "containment_history",
@@ -172,8 +167,8 @@ self_inspection = Table(
     "self_inspection",
     metadata,
     col.surrogate_key(),
-    col.required("batch_id", col.Id, ForeignKey("batch.id")),
-    col.required("event_id", col.Id, ForeignKey("trace_event.id")),
+    col.refers_to("batch_id", "batch.id"),
+    col.refers_to("event_id", "trace_event.id"),
     col.required("report_no", String(200)),
     col.required("conclusion", String(10)),
 )
@@ -182,8 +177,8 @@ lot_release = Table(
     "lot_release",
     metadata,
     col.surrogate_key(),
-    col.required("batch_id", col.Id, ForeignKey("batch.id"), unique=True),
-    col.required("event_id", col.Id, ForeignKey("trace_event.id")),
+    col.refers_to("batch_id", "batch.id", unique=True),
+    col.refers_to("event_id", "trace_event.id"),
     col.required("certificate_no", String(200)),
     col.required("release_date", Date),
     col.required("conclusion", String(10)),
@@ -198,7 +193,7 @@ shipping_note = Table(
     "shipping_note",
     metadata,
     col.surrogate_key(),
-    col.required("event_id", col.Id, ForeignKey("trace_event.id")),
+    col.refers_to("event_id", "trace_event.id"),
     col.uscc("mah_uscc"),
     col.document_no("note_no"),
     col.uscc("consignee_uscc"),
@@ -212,7 +207,7 @@ recall = Table(
     col.surrogate_key(),
     col.uscc("mah_uscc"),
     col.required("recall_no", String(200)),
-    col.required("event_id", col.Id, ForeignKey("trace_event.id")),
+    col.refers_to("event_id", "trace_event.id"),
     col.required("state", String(20)),
     col.required("data", JSON),
     UniqueConstraint("mah_uscc", "recall_no"),
@@ -222,7 +217,7 @@ temperature_record = Table(
     "temperature_record",
     metadata,
     col.surrogate_key(),
-    col.required("event_id", col.Id, ForeignKey("trace_event.id")),
+    col.refers_to("event_id", "trace_event.id"),
     col.required("kind", String(10)),
     col.required("equipment_id", String(200)),
     Column("related_document_no", String(60)),
