@@ -53,33 +53,35 @@ class LedgerTables:
     alert: Table
 
 
+def _position(name: str) -> Column[Any]:
+    """A key the log numbers itself (a node, a leaf, a tree size): never auto-incremented."""
+    return Column(name, BigInteger, primary_key=True, autoincrement=False)
+
+
+def _tree_head(tree_size: Column[Any], taken: str) -> list[Column[Any]]:
+    """A signed checkpoint as kept: its tree size, root and note, and when it was taken."""
+    return [tree_size, required("root", LargeBinary(32)), required("note", Text), moment(taken)]
+
+
 def ledger_tables(metadata: MetaData) -> LedgerTables:
     """Add the log's tables to a role's schema."""
     return LedgerTables(
         node=Table(
-            "ledger_node",
-            metadata,
-            Column("node_key", BigInteger, primary_key=True, autoincrement=False),
-            required("hash", LargeBinary(32)),
+            "ledger_node", metadata, _position("node_key"), required("hash", LargeBinary(32))
         ),
         leaf=Table(
             "ledger_leaf",
             metadata,
-            Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
+            _position("leaf_index"),
             required("event_id", BigInteger, unique=True),
         ),
         checkpoint=Table(
-            "ledger_checkpoint",
-            metadata,
-            Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
-            required("root", LargeBinary(32)),
-            required("note", Text),
-            moment("signed_at"),
+            "ledger_checkpoint", metadata, *_tree_head(_position("tree_size"), "signed_at")
         ),
         cosignature=Table(
             "ledger_cosignature",
             metadata,
-            Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+            _position("tree_size"),
             Column("witness", String(200), primary_key=True),
             required("line", Text),
             moment("received_at"),
@@ -88,10 +90,7 @@ def ledger_tables(metadata: MetaData) -> LedgerTables:
             "ledger_witnessed",
             metadata,
             Column("origin", String(200), primary_key=True),
-            required("tree_size", BigInteger),
-            required("root", LargeBinary(32)),
-            required("note", Text),
-            moment("checked_at"),
+            *_tree_head(required("tree_size", BigInteger), "checked_at"),
         ),
         alert=Table(
             "ledger_alert",

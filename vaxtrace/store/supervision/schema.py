@@ -4,6 +4,8 @@ and the trace data the platform copies to it, one row per reported step, kept wh
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Column,
@@ -27,11 +29,22 @@ done inside its division."""
 api_token = api_token_table(metadata, "regulator.uscc")
 """Bearer tokens of the regulators' staff: only the SHA-256 (see vaxtrace.store.tokens)."""
 
-supervised_step = Table(
+
+def _copied(name: str, *columns: Column[Any]) -> Table:
+    """What the platform copied here, once per envelope (``event_id``), read by division."""
+    return Table(
+        name,
+        metadata,
+        col.surrogate_key(),
+        col.event_uuid("event_id", unique=True),
+        *columns,
+        col.moment("received_at"),
+        Index(f"ix_{name}_division", "division_code", "id"),
+    )
+
+
+supervised_step = _copied(
     "supervised_step",
-    metadata,
-    col.surrogate_key(),
-    col.event_uuid("event_id", unique=True),
     col.required("reported_by", String(60)),
     col.uscc("data_owner"),
     col.required("bill_type", String(3)),
@@ -40,19 +53,14 @@ supervised_step = Table(
     col.document_no(),
     col.moment("business_time"),
     col.required("codes", JSON),
-    col.moment("received_at"),
-    Index("ix_supervised_step_division", "division_code", "id"),
 )
 """A step of the chain as the platform copied it: a MAH's shipping note (201, where its
 consignee CDC is) or a province's report (107 receipt, 209 supply, 322 vaccination, 202
 return, 215 damage; where the CDC or site that did it is). ``event_id`` is the envelope the
 original travelled in; ``reported_by`` the system that sent it to the platform."""
 
-finding = Table(
+finding = _copied(
     "finding",
-    metadata,
-    col.surrogate_key(),
-    col.event_uuid("event_id", unique=True),
     col.required("kind", String(30)),
     col.uscc("org_uscc"),
     col.division_code(),
@@ -61,8 +69,6 @@ finding = Table(
     Column("document_no", String(60)),
     col.required("detail", JSON),
     col.moment("found_at"),
-    col.moment("received_at"),
-    Index("ix_finding_division", "division_code", "id"),
 )
 """发现的问题: what the chain got wrong in a regulator's area, kept where the unit at fault
 is. So far one ``kind``, ``exchange_refusal``: a report refused by its receiver (the whole
