@@ -81,6 +81,6 @@ def division_code() -> Column[Any]:
     return required("division_code", String(6))
 
 
-def batch_no() -> Column[Any]:
-    """A batch's number (批号) as its MAH gave it, NOT NULL."""
-    return required("batch_no", String(20))
+def batch_identity() -> list[Column[Any]]:
+    """What names a batch: its MAH's USCC and the number (批号) the MAH gave it, NOT NULL."""
+    return [uscc("mah_uscc"), required("batch_no", String(20))]

@@ -128,8 +128,7 @@ codes received before it was kept)."""
 batch = Table(
     "batch",
     metadata,
-    col.uscc("mah_uscc"),
-    col.batch_no(),
+    *col.batch_identity(),
     Column("product_code", String(40)),
     Column("production_date", Date),
     Column("expiry_date", Date),
@@ -401,8 +400,7 @@ loop or a person ran it, and how many batches and held doses it found newly expi
 expired_batch = Table(
     "expired_batch",
     metadata,
-    col.uscc("mah_uscc"),
-    col.batch_no(),
+    *col.batch_identity(),
     Column("product_code", String(40)),
     col.required("expiry_date", Date),
     col.refers_to("run_id", "expiry_run.id"),

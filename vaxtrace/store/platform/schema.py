@@ -96,8 +96,7 @@ a code): the fact is kept, and the operator is told."""
 batch_route = Table(
     "batch_route",
     metadata,
-    col.uscc("mah_uscc"),
-    col.batch_no(),
+    *col.batch_identity(),
     col.required("system_id", String(60)),
     col.uscc("consignee_uscc"),
     PrimaryKeyConstraint("mah_uscc", "batch_no", "system_id", "consignee_uscc"),
