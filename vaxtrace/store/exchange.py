@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.schema import SchemaItem
 
 from vaxtrace.store.columns import Id as Id  # the type moved to columns; kept for importers
 from vaxtrace.store.columns import event_key, event_uuid, moment, required, surrogate_key
@@ -44,6 +45,17 @@ class ExchangeTables:
     inbox: Table
 
 
+def _queue_slot(box: str, peer: str) -> list[SchemaItem]:
+    """A message's place in its peer's queue: one slot per (peer, sequence). Concurrent
+    writers (PostgreSQL) cannot share a sequence, so a queue's order is the order its messages
+    committed in."""
+    return [
+        required(peer, String(60)),
+        required("sequence", BigInteger),
+        Index(f"ux_exchange_{box}_slot", peer, "sequence", unique=True),
+    ]
+
+
 def exchange_tables(metadata: MetaData) -> ExchangeTables:
     """Add the outbox and inbox to a role's schema."""
     return ExchangeTables(
@@ -51,8 +63,7 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
             "exchange_outbox",
             metadata,
             surrogate_key(),
-            required("receiver", String(60)),
-            required("sequence", BigInteger),
+            *_queue_slot("outbox", "receiver"),
             event_uuid("event_id", unique=True),
             required("envelope", JSON),
             required("state", String(10)),
@@ -62,19 +73,14 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
             moment("created_at"),
             Column("delivered_at", DateTime(timezone=True)),
             Index("ix_exchange_outbox_due", "state", "receiver", "sequence"),
-            # one slot per place in a queue: concurrent writers (PostgreSQL) cannot share a
-            # sequence, so a queue's order is the order its messages committed in
-            Index("ux_exchange_outbox_slot", "receiver", "sequence", unique=True),
         ),
         inbox=Table(
             "exchange_inbox",
             metadata,
             event_key(),
-            required("sender", String(60)),
-            required("sequence", BigInteger),
+            *_queue_slot("inbox", "sender"),
             required("envelope", JSON),
             moment("received_at"),
-            Index("ux_exchange_inbox_slot", "sender", "sequence", unique=True),
         ),
     )
 
