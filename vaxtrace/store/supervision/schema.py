@@ -31,7 +31,8 @@ api_token = api_token_table(metadata, "regulator.uscc")
 
 
 def _copied(name: str, *columns: Column[Any]) -> Table:
-    """What the platform copied here, once per envelope (``event_id``), read by division."""
+    """What the platform copied here, once per envelope (``event_id``), read by division
+    (``columns`` include its ``division_code``)."""
     return Table(
         name,
         metadata,

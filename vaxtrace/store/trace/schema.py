@@ -145,7 +145,8 @@ def _events_of(name: str, key: str) -> Table:
         metadata,
         Column(key, col.Id, primary_key=True),
         Column("event_id", col.Id, primary_key=True),
-        # the log reads an event's codes by event: without this, every write would scan the table
+        # the log reads an event's codes (batches) by event: without this, every write would
+        # scan the table
         Index(f"ix_{name}_event", "event_id", key),
     )
 
