@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, MetaData, Table, create_engine
 from sqlalchemy.schema import CreateTable
 
 from vaxtrace.store import columns as col
@@ -12,10 +11,8 @@ from vaxtrace.store.basic_data import organisations_table
 
 def _ddl(*columns: Column[object]) -> dict[str, str]:
     table = Table("t", MetaData(), *columns)
-    return {
-        d.name: str(CreateTable(table).compile(dialect=d))
-        for d in (sqlite.dialect(), postgresql.dialect())
-    }
+    dialects = [create_engine(url).dialect for url in ("sqlite://", "postgresql+psycopg://")]
+    return {d.name: str(CreateTable(table).compile(dialect=d)) for d in dialects}
 
 
 def test_helpers_are_not_null_columns_of_their_type() -> None:
