@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
+from vaxtrace.store import columns as col
 from vaxtrace.store.rows import held_keys, in_batches, put_rows, update_or_insert
 
 
@@ -56,15 +57,15 @@ def registry_copy_tables(metadata: MetaData) -> RegistryCopy:
         "registry_sync",
         metadata,
         Column("source", String(200), primary_key=True),
-        Column("version", BigInteger, nullable=False),
+        col.required("version", BigInteger),
     )
     data = Table(
         "basic_data",
         metadata,
         Column("kind", String(30), primary_key=True),
         Column("key", String(60), primary_key=True),
-        Column("version", BigInteger, nullable=False),
-        Column("data", JSON, nullable=False),
+        col.required("version", BigInteger),
+        col.required("data", JSON),
     )
     return RegistryCopy(sync, data)
 
@@ -140,6 +141,25 @@ class BasicDataStore:
     def copied(self, conn: Connection, kind: str, keys: Iterable[str]) -> dict[str, Any]:
         """The data of each of ``keys`` of ``kind`` that the node has a copy of."""
         return copied(conn, self.copy, kind, keys)
+
+
+def organisations_table(
+    metadata: MetaData, name: str, *more: Column[Any], kinds: bool = True
+) -> Table:
+    """A role's table of the organisations its staff belong to (the register an
+    :class:`OwnRegister` keeps, or a trace system's own): keyed by USCC, with their name,
+    their kind unless ``kinds`` is false (a register of one kind), their division and
+    ``more``."""
+    kind = [col.required("kind", String(20))] if kinds else []
+    return Table(
+        name,
+        metadata,
+        col.uscc_key(),
+        col.required("name", String(200)),
+        *kind,
+        col.division_code(),
+        *more,
+    )
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.schema import SchemaItem
 
-Id = BigInteger().with_variant(Integer, "sqlite")
+from vaxtrace.store.columns import Id as Id  # the type moved to columns; kept for importers
+from vaxtrace.store.columns import event_key, event_uuid, moment, required, surrogate_key
+
 PENDING, DELIVERED, DEAD, REFUSED = "pending", "delivered", "dead", "refused"
 """States of an outbox message: waiting (or backing off), taken, given up on after its
 retries, refused by its receiver (final at once)."""
@@ -42,37 +45,42 @@ class ExchangeTables:
     inbox: Table
 
 
+def _queue_slot(box: str, peer: str) -> list[SchemaItem]:
+    """A message's place in its peer's queue: one slot per (peer, sequence). Concurrent
+    writers (PostgreSQL) cannot share a sequence, so a queue's order is the order its messages
+    committed in."""
+    return [
+        required(peer, String(60)),
+        required("sequence", BigInteger),
+        Index(f"ux_exchange_{box}_slot", peer, "sequence", unique=True),
+    ]
+
+
 def exchange_tables(metadata: MetaData) -> ExchangeTables:
     """Add the outbox and inbox to a role's schema."""
     return ExchangeTables(
         outbox=Table(
             "exchange_outbox",
             metadata,
-            Column("id", Id, primary_key=True, autoincrement=True),
-            Column("receiver", String(60), nullable=False),
-            Column("sequence", BigInteger, nullable=False),
-            Column("event_id", String(36), nullable=False, unique=True),
-            Column("envelope", JSON, nullable=False),
-            Column("state", String(10), nullable=False),
-            Column("attempts", Integer, nullable=False),
-            Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+            surrogate_key(),
+            *_queue_slot("outbox", "receiver"),
+            event_uuid("event_id", unique=True),
+            required("envelope", JSON),
+            required("state", String(10)),
+            required("attempts", Integer),
+            moment("next_attempt_at"),
             Column("last_error", Text),
-            Column("created_at", DateTime(timezone=True), nullable=False),
+            moment("created_at"),
             Column("delivered_at", DateTime(timezone=True)),
             Index("ix_exchange_outbox_due", "state", "receiver", "sequence"),
-            # one slot per place in a queue: concurrent writers (PostgreSQL) cannot share a
-            # sequence, so a queue's order is the order its messages committed in
-            Index("ux_exchange_outbox_slot", "receiver", "sequence", unique=True),
         ),
         inbox=Table(
             "exchange_inbox",
             metadata,
-            Column("event_id", String(36), primary_key=True),
-            Column("sender", String(60), nullable=False),
-            Column("sequence", BigInteger, nullable=False),
-            Column("envelope", JSON, nullable=False),
-            Column("received_at", DateTime(timezone=True), nullable=False),
-            Index("ux_exchange_inbox_slot", "sender", "sequence", unique=True),
+            event_key(),
+            *_queue_slot("inbox", "sender"),
+            required("envelope", JSON),
+            moment("received_at"),
         ),
     )
 

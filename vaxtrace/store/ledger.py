@@ -16,9 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    DateTime,
     Index,
-    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -32,13 +30,13 @@ from sqlalchemy import (
 
 from vaxtrace.ledger import merkle
 from vaxtrace.store.bulk import bulk_insert, lock_for_ids
+from vaxtrace.store.columns import Id as Id  # the type moved to columns; kept for importers
+from vaxtrace.store.columns import moment, required, surrogate_key
 
 LEVEL_SHIFT = 48
 APPEND_CHUNK = 20_000
 LEDGER_TABLES = ("ledger_node", "ledger_leaf", "ledger_checkpoint")
 """History tables of the log; the migration makes them append-only."""
-
-Id = BigInteger().with_variant(Integer, "sqlite")
 
 
 def node_key(level: int, index: int) -> int:
@@ -55,55 +53,54 @@ class LedgerTables:
     alert: Table
 
 
+def _position(name: str) -> Column[Any]:
+    """A key the log numbers itself (a node, a leaf, a tree size): never auto-incremented."""
+    return Column(name, BigInteger, primary_key=True, autoincrement=False)
+
+
+def _tree_head(tree_size: Column[Any], taken: str) -> list[Column[Any]]:
+    """A signed checkpoint as kept: its tree size, root and note, and when it was taken."""
+    return [tree_size, required("root", LargeBinary(32)), required("note", Text), moment(taken)]
+
+
 def ledger_tables(metadata: MetaData) -> LedgerTables:
     """Add the log's tables to a role's schema."""
     return LedgerTables(
         node=Table(
-            "ledger_node",
-            metadata,
-            Column("node_key", BigInteger, primary_key=True, autoincrement=False),
-            Column("hash", LargeBinary(32), nullable=False),
+            "ledger_node", metadata, _position("node_key"), required("hash", LargeBinary(32))
         ),
         leaf=Table(
             "ledger_leaf",
             metadata,
-            Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
-            Column("event_id", BigInteger, nullable=False, unique=True),
+            _position("leaf_index"),
+            required("event_id", BigInteger, unique=True),
         ),
         checkpoint=Table(
-            "ledger_checkpoint",
-            metadata,
-            Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
-            Column("root", LargeBinary(32), nullable=False),
-            Column("note", Text, nullable=False),
-            Column("signed_at", DateTime(timezone=True), nullable=False),
+            "ledger_checkpoint", metadata, *_tree_head(_position("tree_size"), "signed_at")
         ),
         cosignature=Table(
             "ledger_cosignature",
             metadata,
-            Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+            _position("tree_size"),
             Column("witness", String(200), primary_key=True),
-            Column("line", Text, nullable=False),
-            Column("received_at", DateTime(timezone=True), nullable=False),
+            required("line", Text),
+            moment("received_at"),
         ),
         witnessed=Table(
             "ledger_witnessed",
             metadata,
             Column("origin", String(200), primary_key=True),
-            Column("tree_size", BigInteger, nullable=False),
-            Column("root", LargeBinary(32), nullable=False),
-            Column("note", Text, nullable=False),
-            Column("checked_at", DateTime(timezone=True), nullable=False),
+            *_tree_head(required("tree_size", BigInteger), "checked_at"),
         ),
         alert=Table(
             "ledger_alert",
             metadata,
-            Column("id", Id, primary_key=True, autoincrement=True),
-            Column("origin", String(200), nullable=False),
-            Column("kind", String(20), nullable=False),
-            Column("detail", Text, nullable=False),
-            Column("note", Text, nullable=False),
-            Column("raised_at", DateTime(timezone=True), nullable=False),
+            surrogate_key(),
+            required("origin", String(200)),
+            required("kind", String(20)),
+            required("detail", Text),
+            required("note", Text),
+            moment("raised_at"),
             Index("ix_ledger_alert_origin", "origin", "raised_at"),
         ),
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     MetaData,
@@ -15,70 +16,63 @@ from sqlalchemy import (
     Table,
 )
 
-from vaxtrace.store.columns import Id, byte_wise
+from vaxtrace.store import columns as col
 from vaxtrace.store.exchange import exchange_tables
 
 metadata = MetaData()
-EntryText = byte_wise(14)
+EntryText = col.byte_wise(14)
 """A coding rule's entry (its identification code prefix), compared byte-wise."""
 
-organisation = Table(
-    "organisation",
-    metadata,
-    Column("uscc", String(18), primary_key=True),
-    Column("data", JSON, nullable=False),
-    Column("version", BigInteger, nullable=False),
-)
 
-system = Table(
+def _registered(name: str, *columns: Column[Any]) -> Table:
+    """A register of the registry: each thing as last registered, with the version of the
+    change feed that last changed it."""
+    return Table(
+        name, metadata, *columns, col.required("data", JSON), col.required("version", BigInteger)
+    )
+
+
+organisation = _registered("organisation", col.uscc_key())
+system = _registered(
     "system",
-    metadata,
     Column("system_id", String(60), primary_key=True),
-    Column("role", String(20), nullable=False),
-    Column("operator_uscc", String(18), nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("version", BigInteger, nullable=False),
+    col.required("role", String(20)),
+    col.uscc("operator_uscc"),
 )
-
-product = Table(
-    "product",
-    metadata,
-    Column("mah_uscc", String(18), primary_key=True),
-    Column("product_code", String(40), primary_key=True),
-    Column("data", JSON, nullable=False),
-    Column("version", BigInteger, nullable=False),
+product = _registered(
+    "product", col.uscc_key("mah_uscc"), Column("product_code", String(40), primary_key=True)
 )
 """疫苗产品: the products MAHs' trace systems register, as each one last did."""
 
 coding_rule = Table(
     "coding_rule",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("system_id", String(60), ForeignKey("system.system_id"), nullable=False),
-    Column("mah_uscc", String(18), nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    col.surrogate_key(),
+    col.required("system_id", String(60), ForeignKey("system.system_id")),
+    col.uscc("mah_uscc"),
+    col.required("data", JSON),
+    col.moment("registered_at"),
 )
 
 rule_entry = Table(
     "rule_entry",
     metadata,
     Column("entry", EntryText, primary_key=True),
-    Column("kind", String(30), nullable=False),
-    Column("rule_id", Id, ForeignKey("coding_rule.id"), nullable=False),
-    Column("mah_uscc", String(18), nullable=False),
-    Column("system_id", String(60), nullable=False),
+    col.required("kind", String(30)),
+    col.refers_to("rule_id", "coding_rule.id"),
+    col.uscc("mah_uscc"),
+    col.required("system_id", String(60)),
     Index("ix_rule_entry_kind", "kind", "entry"),
 )
 
 registry_change = Table(
     "registry_change",
     metadata,
-    Column("version", Id, primary_key=True, autoincrement=True),
-    Column("kind", String(30), nullable=False),
-    Column("key", String(60), nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
+    col.surrogate_key("version"),
+    col.required("kind", String(30)),
+    col.required("key", String(60)),
+    col.required("data", JSON),
+    col.moment("changed_at"),
 )
 
 
@@ -88,12 +82,12 @@ exchange = exchange_tables(metadata)
 exchange_alert = Table(
     "exchange_alert",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("reason", String(40), nullable=False),
-    Column("event_id", String(36), nullable=False),
-    Column("sender", String(60), nullable=False),
-    Column("detail", JSON, nullable=False),
-    Column("raised_at", DateTime(timezone=True), nullable=False),
+    col.surrogate_key(),
+    col.required("reason", String(40)),
+    col.event_uuid("event_id"),
+    col.required("sender", String(60)),
+    col.required("detail", JSON),
+    col.moment("raised_at"),
     Index("ix_exchange_alert_raised", "raised_at"),
 )
 """Data the platform took but could not route (no system serves the consignee, no rule covers
@@ -102,10 +96,9 @@ a code): the fact is kept, and the operator is told."""
 batch_route = Table(
     "batch_route",
     metadata,
-    Column("mah_uscc", String(18), nullable=False),
-    Column("batch_no", String(20), nullable=False),
-    Column("system_id", String(60), nullable=False),
-    Column("consignee_uscc", String(18), nullable=False),
+    *col.batch_identity(),
+    col.required("system_id", String(60)),
+    col.uscc("consignee_uscc"),
     PrimaryKeyConstraint("mah_uscc", "batch_no", "system_id", "consignee_uscc"),
 )
 """Where the platform sent goods of each batch: the immunization system it forwarded a note

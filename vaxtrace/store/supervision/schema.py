@@ -4,72 +4,72 @@ and the trace data the platform copies to it, one row per reported step, kept wh
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Index,
     MetaData,
     String,
     Table,
 )
 
-from vaxtrace.store.basic_data import registry_copy_tables
-from vaxtrace.store.columns import Id
+from vaxtrace.store import columns as col
+from vaxtrace.store.basic_data import organisations_table, registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
 
-regulator = Table(
-    "regulator",
-    metadata,
-    Column("uscc", String(18), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("division_code", String(6), nullable=False),
-)
+regulator = organisations_table(metadata, "regulator", kinds=False)
 """Drug regulators (药品监督管理部门) at province, city or county level: each sees the steps
 done inside its division."""
 
 api_token = api_token_table(metadata, "regulator.uscc")
 """Bearer tokens of the regulators' staff: only the SHA-256 (see vaxtrace.store.tokens)."""
 
-supervised_step = Table(
+
+def _copied(name: str, *columns: Column[Any]) -> Table:
+    """What the platform copied here, once per envelope (``event_id``), read by division
+    (``columns`` include its ``division_code``)."""
+    return Table(
+        name,
+        metadata,
+        col.surrogate_key(),
+        col.event_uuid("event_id", unique=True),
+        *columns,
+        col.moment("received_at"),
+        Index(f"ix_{name}_division", "division_code", "id"),
+    )
+
+
+supervised_step = _copied(
     "supervised_step",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("reported_by", String(60), nullable=False),
-    Column("data_owner", String(18), nullable=False),
-    Column("bill_type", String(3), nullable=False),
-    Column("org_uscc", String(18), nullable=False),
-    Column("division_code", String(6), nullable=False),
-    Column("document_no", String(60), nullable=False),
-    Column("business_time", DateTime(timezone=True), nullable=False),
-    Column("codes", JSON, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Index("ix_supervised_step_division", "division_code", "id"),
+    col.required("reported_by", String(60)),
+    col.uscc("data_owner"),
+    col.required("bill_type", String(3)),
+    col.uscc("org_uscc"),
+    col.division_code(),
+    col.document_no(),
+    col.moment("business_time"),
+    col.required("codes", JSON),
 )
 """A step of the chain as the platform copied it: a MAH's shipping note (201, where its
 consignee CDC is) or a province's report (107 receipt, 209 supply, 322 vaccination, 202
 return, 215 damage; where the CDC or site that did it is). ``event_id`` is the envelope the
 original travelled in; ``reported_by`` the system that sent it to the platform."""
 
-finding = Table(
+finding = _copied(
     "finding",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("kind", String(30), nullable=False),
-    Column("org_uscc", String(18), nullable=False),
-    Column("division_code", String(6), nullable=False),
-    Column("reason", String(60), nullable=False),
+    col.required("kind", String(30)),
+    col.uscc("org_uscc"),
+    col.division_code(),
+    col.required("reason", String(60)),
     Column("bill_type", String(3)),
     Column("document_no", String(60)),
-    Column("detail", JSON, nullable=False),
-    Column("found_at", DateTime(timezone=True), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Index("ix_finding_division", "division_code", "id"),
+    col.required("detail", JSON),
+    col.moment("found_at"),
 )
 """发现的问题: what the chain got wrong in a regulator's area, kept where the unit at fault
 is. So far one ``kind``, ``exchange_refusal``: a report refused by its receiver (the whole

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -26,23 +25,19 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from vaxtrace.store.basic_data import registry_copy_tables
-from vaxtrace.store.columns import CodeText, Id
+from vaxtrace.store import columns as col
+from vaxtrace.store.basic_data import organisations_table, registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
 from vaxtrace.store.ledger import ledger_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
 
-organisation = Table(
-    "organisation",
+organisation = organisations_table(
     metadata,
-    Column("uscc", String(18), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("division_code", String(6), nullable=False),
+    "organisation",
     Column("address", String(300), nullable=False, default=""),
-    Column("licences", JSON, nullable=False),
+    col.required("licences", JSON),
 )
 
 api_token = api_token_table(metadata, "organisation.uscc")
@@ -50,12 +45,12 @@ api_token = api_token_table(metadata, "organisation.uscc")
 product = Table(
     "product",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("mah_uscc", String(18), ForeignKey("organisation.uscc"), nullable=False),
-    Column("product_code", String(40), nullable=False),
-    Column("family", String(10), nullable=False),
-    Column("imported", Boolean, nullable=False),
-    Column("data", JSON, nullable=False),
+    col.surrogate_key(),
+    col.uscc("mah_uscc", ForeignKey("organisation.uscc")),
+    col.required("product_code", String(40)),
+    col.required("family", String(10)),
+    col.required("imported", Boolean),
+    col.required("data", JSON),
     UniqueConstraint("mah_uscc", "product_code"),
 )
 
@@ -63,33 +58,32 @@ identification_code = Table(
     "identification_code",
     metadata,
     Column("code", String(14), primary_key=True),
-    Column("product_id", Id, ForeignKey("product.id"), nullable=False),
-    Column("level", SmallInteger, nullable=False),
-    Column("children", Integer, nullable=False),
+    col.refers_to("product_id", "product.id"),
+    col.required("level", SmallInteger),
+    col.required("children", Integer),
 )
 
 coding_rule = Table(
     "coding_rule",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("mah_uscc", String(18), ForeignKey("organisation.uscc"), nullable=False),
-    Column("family", String(10), nullable=False),
-    Column("identification_codes", JSON, nullable=False),
-    Column("serial_format", String(60), nullable=False),
-    Column("check_algorithm", String(40), nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    col.surrogate_key(),
+    col.uscc("mah_uscc", ForeignKey("organisation.uscc")),
+    col.required("family", String(10)),
+    col.required("identification_codes", JSON),
+    col.required("serial_format", String(60)),
+    col.required("check_algorithm", String(40)),
+    col.moment("registered_at"),
 )
 
 batch = Table(
     "batch",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("product_id", Id, ForeignKey("product.id"), nullable=False),
-    Column("mah_uscc", String(18), nullable=False),
-    Column("batch_no", String(20), nullable=False),
-    Column("production_date", Date, nullable=False),
-    Column("expiry_date", Date, nullable=False),
-    Column("quantity", Integer, nullable=False),
+    col.surrogate_key(),
+    col.refers_to("product_id", "product.id"),
+    *col.batch_identity(),
+    col.required("production_date", Date),
+    col.required("expiry_date", Date),
+    col.required("quantity", Integer),
     Column("customs_clearance_no", String(60)),
     Column("next_serial", BigInteger, nullable=False, default=0),
     UniqueConstraint("mah_uscc", "batch_no"),
@@ -98,17 +92,17 @@ batch = Table(
 trace_event = Table(
     "trace_event",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("event_uuid", String(36), nullable=False, unique=True),
-    Column("bill_type", String(20), nullable=False),
-    Column("org_uscc", String(18), nullable=False),
-    Column("business_time", DateTime(timezone=True), nullable=False),
-    Column("recorded_time", DateTime(timezone=True), nullable=False),
-    Column("document_no", String(60), nullable=False),
-    Column("client_document_id", String(64), nullable=False),
+    col.surrogate_key(),
+    col.event_uuid("event_uuid", unique=True),
+    col.required("bill_type", String(20)),
+    col.uscc("org_uscc"),
+    col.moment("business_time"),
+    col.moment("recorded_time"),
+    col.document_no(),
+    col.client_document_id(),
     Column("source_document", String(120)),
-    Column("corrects_event_id", Id, ForeignKey("trace_event.id")),
-    Column("payload", JSON, nullable=False),
+    Column("corrects_event_id", col.Id, ForeignKey("trace_event.id")),
+    col.required("payload", JSON),
     UniqueConstraint("org_uscc", "client_document_id"),
 )
 
@@ -117,121 +111,121 @@ write_request = Table(
     metadata,
     Column("org_uscc", String(18), primary_key=True),
     Column("client_document_id", String(64), primary_key=True),
-    Column("operation", String(40), nullable=False),
-    Column("request_sha256", String(64), nullable=False),
-    Column("event_id", Id, ForeignKey("trace_event.id")),
-    Column("response", JSON, nullable=False),
+    col.required("operation", String(40)),
+    col.sha256("request_sha256"),
+    Column("event_id", col.Id, ForeignKey("trace_event.id")),
+    col.required("response", JSON),
 )
 
 trace_code = Table(
     "trace_code",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=False),
-    Column("code", CodeText, nullable=False, unique=True),
-    Column("level", SmallInteger, nullable=False),
+    Column("id", col.Id, primary_key=True, autoincrement=False),
+    col.required("code", col.CodeText, unique=True),
+    col.required("level", SmallInteger),
     # No foreign keys here on purpose: a per-row FK check triples the time of bulk commissioning
     # on PostgreSQL; the service resolves product and batch before it writes any code.
-    Column("product_id", Id, nullable=False),
-    Column("batch_id", Id, nullable=False),
-    Column("parent_id", Id),
-    Column("parent_since", Id),
-    Column("status", String(20), nullable=False),
-    Column("holder_uscc", String(18), nullable=False),
-    Column("commission_event_id", Id, nullable=False),
-    Column("replaced_by_id", Id),
+    col.required("product_id", col.Id),
+    col.required("batch_id", col.Id),
+    Column("parent_id", col.Id),
+    Column("parent_since", col.Id),
+    col.required("status", String(20)),
+    col.uscc("holder_uscc"),
+    col.required("commission_event_id", col.Id),
+    Column("replaced_by_id", col.Id),
     Index("ix_trace_code_parent", "parent_id"),
     Index("ix_trace_code_batch_level", "batch_id", "level"),
 )
 
-event_code = Table(
-    "event_code",
-    metadata,
-    Column("code_id", Id, primary_key=True),
-    Column("event_id", Id, primary_key=True),
-    # the log reads an event's codes by event: without this, every write would scan the table
-    Index("ix_event_code_event", "event_id", "code_id"),
-)
 
-batch_event = Table(
-    "batch_event",
-    metadata,
-    Column("batch_id", Id, primary_key=True),
-    Column("event_id", Id, primary_key=True),
-    Index("ix_batch_event_event", "event_id", "batch_id"),
-)
+def _events_of(name: str, key: str) -> Table:
+    """Which events concern each ``key`` (a code, a batch): history, keyed by both."""
+    return Table(
+        name,
+        metadata,
+        Column(key, col.Id, primary_key=True),
+        Column("event_id", col.Id, primary_key=True),
+        # the log reads an event's codes (batches) by event: without this, every write would
+        # scan the table
+        Index(f"ix_{name}_event", "event_id", key),
+    )
+
+
+event_code = _events_of("event_code", "code_id")
+batch_event = _events_of("batch_event", "batch_id")
 
 containment_history = Table(
     "containment_history",
     metadata,
-    Column("child_id", Id, primary_key=True),
-    Column("since_event", Id, primary_key=True),
-    Column("until_event", Id, nullable=False),
-    Column("parent_id", Id, nullable=False),
+    Column("child_id", col.Id, primary_key=True),
+    Column("since_event", col.Id, primary_key=True),
+    col.required("until_event", col.Id),
+    col.required("parent_id", col.Id),
 )
 
 self_inspection = Table(
     "self_inspection",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("batch_id", Id, ForeignKey("batch.id"), nullable=False),
-    Column("event_id", Id, ForeignKey("trace_event.id"), nullable=False),
-    Column("report_no", String(200), nullable=False),
-    Column("conclusion", String(10), nullable=False),
+    col.surrogate_key(),
+    col.refers_to("batch_id", "batch.id"),
+    col.refers_to("event_id", "trace_event.id"),
+    col.required("report_no", String(200)),
+    col.required("conclusion", String(10)),
 )
 
 lot_release = Table(
     "lot_release",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("batch_id", Id, ForeignKey("batch.id"), nullable=False, unique=True),
-    Column("event_id", Id, ForeignKey("trace_event.id"), nullable=False),
-    Column("certificate_no", String(200), nullable=False),
-    Column("release_date", Date, nullable=False),
-    Column("conclusion", String(10), nullable=False),
-    Column("authority", String(200), nullable=False),
-    Column("quantity", Integer, nullable=False),
-    Column("certificate_sha256", String(64), nullable=False),
-    Column("certificate_media_type", String(100), nullable=False),
-    Column("certificate_file", LargeBinary, nullable=False),
+    col.surrogate_key(),
+    col.refers_to("batch_id", "batch.id", unique=True),
+    col.refers_to("event_id", "trace_event.id"),
+    col.required("certificate_no", String(200)),
+    col.required("release_date", Date),
+    col.required("conclusion", String(10)),
+    col.required("authority", String(200)),
+    col.required("quantity", Integer),
+    col.sha256("certificate_sha256"),
+    col.required("certificate_media_type", String(100)),
+    col.required("certificate_file", LargeBinary),
 )
 
 shipping_note = Table(
     "shipping_note",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("event_id", Id, ForeignKey("trace_event.id"), nullable=False),
-    Column("mah_uscc", String(18), nullable=False),
-    Column("note_no", String(60), nullable=False),
-    Column("consignee_uscc", String(18), nullable=False),
-    Column("quantity", Integer, nullable=False),
+    col.surrogate_key(),
+    col.refers_to("event_id", "trace_event.id"),
+    col.uscc("mah_uscc"),
+    col.document_no("note_no"),
+    col.uscc("consignee_uscc"),
+    col.required("quantity", Integer),
     UniqueConstraint("mah_uscc", "note_no"),
 )
 
 recall = Table(
     "recall",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("mah_uscc", String(18), nullable=False),
-    Column("recall_no", String(200), nullable=False),
-    Column("event_id", Id, ForeignKey("trace_event.id"), nullable=False),
-    Column("state", String(20), nullable=False),
-    Column("data", JSON, nullable=False),
+    col.surrogate_key(),
+    col.uscc("mah_uscc"),
+    col.required("recall_no", String(200)),
+    col.refers_to("event_id", "trace_event.id"),
+    col.required("state", String(20)),
+    col.required("data", JSON),
     UniqueConstraint("mah_uscc", "recall_no"),
 )
 
 temperature_record = Table(
     "temperature_record",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("event_id", Id, ForeignKey("trace_event.id"), nullable=False),
-    Column("kind", String(10), nullable=False),
-    Column("equipment_id", String(200), nullable=False),
+    col.surrogate_key(),
+    col.refers_to("event_id", "trace_event.id"),
+    col.required("kind", String(10)),
+    col.required("equipment_id", String(200)),
     Column("related_document_no", String(60)),
-    Column("start_time", DateTime(timezone=True), nullable=False),
-    Column("end_time", DateTime(timezone=True), nullable=False),
-    Column("min_celsius", Float, nullable=False),
-    Column("max_celsius", Float, nullable=False),
-    Column("readings", JSON, nullable=False),
+    col.moment("start_time"),
+    col.moment("end_time"),
+    col.required("min_celsius", Float),
+    col.required("max_celsius", Float),
+    col.required("readings", JSON),
     Index("ix_temperature_equipment", "equipment_id", "start_time"),
 )
 
