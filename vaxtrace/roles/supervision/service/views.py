@@ -7,12 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
-
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.refusal import BILL_NAMES
 from vaxtrace.roles.supervision.service.regulators import division
-from vaxtrace.store.engine import Connection, Engine, read_tx
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.supervision import findings as findings_store
 from vaxtrace.store.supervision import steps as steps_store
 
