@@ -57,14 +57,8 @@ def platform_add_system(
     from vaxtrace.core.registry import ConnectedSystem
 
     try:
-        item = ConnectedSystem(
-            system_id=system_id,
-            name=system_id,
-            role=role,
-            operator_uscc=operator,
-            endpoint=endpoint,
-            represents=tuple(represents),
-            exchange_key=exchange_key,
+        item = ConnectedSystem.named_by_id(
+            system_id, role, operator, endpoint, tuple(represents), exchange_key
         )
         _platform(data_dir).register_system(item)
         ca_of(data_dir).issue_system(system_id, item.operator_uscc, out)

@@ -92,6 +92,27 @@ class ConnectedSystem(Model):
         description="base64 of the raw Ed25519 public key its exchange envelopes are signed with",
     )
 
+    @classmethod
+    def named_by_id(
+        cls,
+        system_id: str,
+        role: SystemRole | str,
+        operator_uscc: str,
+        endpoint: str,
+        represents: tuple[str, ...],
+        exchange_key: str | None = None,
+    ) -> ConnectedSystem:
+        """A system whose name is its id (as the CLI and the simulator register them)."""
+        return cls(
+            system_id=system_id,
+            name=system_id,
+            role=role,
+            operator_uscc=operator_uscc,
+            endpoint=endpoint,
+            represents=represents,
+            exchange_key=exchange_key,
+        )
+
 
 class FeedKind(StrEnum):
     """What an entry of the registry's change feed (基础数据变更) is about."""

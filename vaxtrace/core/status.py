@@ -61,6 +61,8 @@ class Action(StrEnum):
 S = Status
 _SELLABLE = {S.LOT_RELEASED: S.NORMAL, S.NORMAL: S.NORMAL}
 _ALIVE = [s for s in Status if s not in TERMINAL]
+_ORDINARY = (S.OTHER, S.SELF_INSPECTED, S.LOT_RELEASED, S.NORMAL, S.PENDING)
+"""Goods made, inspected, released, sellable or held pending: each may be recalled or damaged."""
 
 TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.SELF_INSPECT: {S.OTHER: S.SELF_INSPECTED, S.SELF_INSPECTED: S.SELF_INSPECTED},
@@ -95,31 +97,10 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.UNLOCK: {S.PENDING: S.NORMAL},
     Action.START_RECALL: {
         s: S.RECALLING
-        for s in (
-            S.OTHER,
-            S.SELF_INSPECTED,
-            S.LOT_RELEASED,
-            S.NORMAL,
-            S.PENDING,
-            S.TO_BE_RECALLED,
-            S.ABNORMAL,
-            S.SUSPENDED,
-            S.EXPIRED,
-            S.RECALLING,
-        )
+        for s in (*_ORDINARY, S.TO_BE_RECALLED, S.ABNORMAL, S.SUSPENDED, S.EXPIRED, S.RECALLING)
     },
     Action.RECALL_IN: {S.RECALLING: S.RECALLED, S.RECALLED: S.RECALLED},
-    Action.DAMAGE: {
-        s: S.DAMAGED
-        for s in (
-            S.OTHER,
-            S.SELF_INSPECTED,
-            S.LOT_RELEASED,
-            S.NORMAL,
-            S.PENDING,
-            S.EXPIRED,
-        )
-    },
+    Action.DAMAGE: {s: S.DAMAGED for s in (*_ORDINARY, S.EXPIRED)},
     Action.EXPIRE: {
         s: S.EXPIRED for s in (S.OTHER, S.SELF_INSPECTED, S.LOT_RELEASED, S.NORMAL, S.SUSPENDED)
     },

@@ -129,27 +129,30 @@ def check_order(at: datetime, earliest: Earliest, *, field: str = "business_time
     """Refuse a step dated before its batch's production date (``before_production``, judged
     on the date in the time's own timezone), before its batch's lot release
     (``before_lot_release``) or before the codes' previous step (``before_previous_step``)."""
-    if earliest.produced is not None and at.date() < earliest.produced:
-        raise DomainError(
-            Reason.BEFORE_PRODUCTION,
-            f"{field} {at.isoformat()} is before the batch was produced "
-            f"({earliest.produced.isoformat()})",
-            field=field,
-        )
-    if earliest.released is not None and at < earliest.released:
-        raise DomainError(
-            Reason.BEFORE_LOT_RELEASE,
-            f"{field} {at.isoformat()} is before the batch's lot release "
-            f"({earliest.released.isoformat()})",
-            field=field,
-        )
-    if earliest.previous_step is not None and at < earliest.previous_step:
-        raise DomainError(
+    produced, released, previous = earliest.produced, earliest.released, earliest.previous_step
+    if produced is not None and at.date() < produced:
+        raise _too_early(Reason.BEFORE_PRODUCTION, at, field, "the batch was produced", produced)
+    if released is not None and at < released:
+        raise _too_early(Reason.BEFORE_LOT_RELEASE, at, field, "the batch's lot release", released)
+    if previous is not None and at < previous:
+        raise _too_early(
             Reason.BEFORE_PREVIOUS_STEP,
-            f"{field} {at.isoformat()} is before the codes' previous step "
-            f"({earliest.previous_step.isoformat()}); steps cannot be back-dated past it",
-            field=field,
+            at,
+            field,
+            "the codes' previous step",
+            previous,
+            "; steps cannot be back-dated past it",
         )
+
+
+def _too_early(
+    reason: Reason, at: datetime, field: str, what: str, bound: date, then: str = ""
+) -> DomainError:
+    return DomainError(
+        reason,
+        f"{field} {at.isoformat()} is before {what} ({bound.isoformat()}){then}",
+        field=field,
+    )
 
 
 def as_utc(value: datetime) -> datetime:

@@ -18,6 +18,7 @@ from vaxtrace.sim.province import SimBatch
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
+    from httpx import Response
 
 
 def gate_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
@@ -46,39 +47,35 @@ def gate_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
             if failure:
                 return [failure]
     demo.gate = {"site": pov} | {f"{kind}_dose": code for kind, code in doses.items()}
-    mah_auth = {
-        "Authorization": f"Bearer {demo.province.tokens[chosen[DoseReason.LOCKED].mah_uscc]}"
-    }
     started = time.monotonic()
-    locked = client.post(
-        "/trace/v1/locks",
-        json=document("gate-lock")
-        | {
-            "kind": "pending",
-            "batch_nos": [chosen[DoseReason.LOCKED].batch_no],
-            "reason": "演示: 质量复核",
-        },
-        headers=mah_auth,
+    signals = (
+        ("locks", "gate-lock", DoseReason.LOCKED, {"kind": "pending", "reason": "演示: 质量复核"}),
+        (
+            "recalls",
+            "gate-recall",
+            DoseReason.RECALLED,
+            {"recall_no": "ZH-DEMO-1", "reason": "演示: 召回", "level": 2, "range": "province"},
+        ),
     )
-    recall_auth = {
-        "Authorization": f"Bearer {demo.province.tokens[chosen[DoseReason.RECALLED].mah_uscc]}"
-    }
-    recalled = client.post(
-        "/trace/v1/recalls",
-        json=document("gate-recall")
-        | {
-            "recall_no": "ZH-DEMO-1",
-            "batch_nos": [chosen[DoseReason.RECALLED].batch_no],
-            "reason": "演示: 召回",
-            "level": 2,
-            "range": "province",
-        },
-        headers=recall_auth,
-    )
-    for answer in (locked, recalled):
+    answers = [  # both are sent before either answer is judged
+        _mah_signal(demo, client, f"/trace/v1/{path}", chosen[reason], document(doc) | body)
+        for path, doc, reason, body in signals
+    ]
+    for answer in answers:
         if answer.status_code != 201:
             return [f"MAH step: HTTP {answer.status_code} {answer.text[:300]}"]
     return _await_gate(demo, client, staff[pov], started, timeout)
+
+
+def _mah_signal(
+    demo: Demo, client: TestClient, path: str, sim_batch: SimBatch, body: dict[str, Any]
+) -> Response:
+    """The batch's MAH posts a lock or a recall of it."""
+    auth = {"Authorization": f"Bearer {demo.province.tokens[sim_batch.mah_uscc]}"}
+    answer: Response = client.post(
+        path, json=body | {"batch_nos": [sim_batch.batch_no]}, headers=auth
+    )
+    return answer
 
 
 def _gate_batches(demo: Demo) -> dict[str, SimBatch] | None:

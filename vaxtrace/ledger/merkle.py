@@ -111,21 +111,13 @@ def verify_inclusion(
 ) -> bool:
     if not 0 <= index < size:
         return False
-    fn, sn = index, size - 1
+    sides = _left_siblings(index, size - 1, proof)
+    if sides is None:
+        return False
     r = leaf
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == expected_root
+    for p, left in zip(proof, sides, strict=True):
+        r = node_hash(p, r) if left else node_hash(r, p)
+    return r == expected_root
 
 
 def verify_consistency(
@@ -142,21 +134,36 @@ def verify_consistency(
     while fn & 1:
         fn >>= 1
         sn >>= 1
+    sides = _left_siblings(fn, sn, path[1:])
+    if sides is None:
+        return False
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
+    for c, left in zip(path[1:], sides, strict=True):
+        if left:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
+        else:
+            sr = node_hash(sr, c)
+    return fr == old_root and sr == new_root
+
+
+def _left_siblings(fn: int, sn: int, path: Sequence[bytes]) -> list[bool] | None:
+    """The walk both verifications make up a proof path (``fn``, ``sn``: RFC 9162's node
+    and last-node indices): for each element, whether it is a left sibling, hashed before
+    the running value. None when the path is too long or too short for the tree."""
+    sides: list[bool] = []
+    for _ in path:
+        if sn == 0:
+            return None
+        left = bool(fn & 1) or fn == sn
+        sides.append(left)
+        if left:
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
-        else:
-            sr = node_hash(sr, c)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and fr == old_root and sr == new_root
+    return sides if sn == 0 else None
 
 
 # --- appending ---------------------------------------------------------------------------

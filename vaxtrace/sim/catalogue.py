@@ -172,24 +172,26 @@ def mahs(count: int = 3) -> list[Mah]:
     return result
 
 
+PROVINCIAL = {
+    OrgKind.REGULATOR: ("11320000MB0000001", "示例省药品监督管理局", "示例省省会市监管路1号"),
+    OrgKind.CDC: ("12320000MB0000001", "示例省疾病预防控制中心", "示例省省会市疾控路1号"),
+}
+"""The province's own bodies: USCC, name and address of each kind."""
+
+
 def provincial_regulator() -> Organisation:
     """The province's drug regulator (省药品监督管理局), whose staff use the supervision system."""
-    return Organisation(
-        uscc=make_uscc("11320000MB0000001"),
-        name="示例省药品监督管理局",
-        kind=OrgKind.REGULATOR,
-        division_code=PROVINCE,
-        address="示例省省会市监管路1号",
-    )
+    return _provincial(OrgKind.REGULATOR)
 
 
 def provincial_cdc() -> Organisation:
+    return _provincial(OrgKind.CDC)
+
+
+def _provincial(kind: OrgKind) -> Organisation:
+    uscc, name, address = PROVINCIAL[kind]
     return Organisation(
-        uscc=make_uscc("12320000MB0000001"),
-        name="示例省疾病预防控制中心",
-        kind=OrgKind.CDC,
-        division_code=PROVINCE,
-        address="示例省省会市疾控路1号",
+        uscc=make_uscc(uscc), name=name, kind=kind, division_code=PROVINCE, address=address
     )
 
 

@@ -170,14 +170,8 @@ class Federation:
         key: str | None,
         also: tuple[str, ...] = (),
     ) -> None:
-        system = ConnectedSystem(
-            system_id=system_id,
-            name=system_id,
-            role=role,
-            operator_uscc=operator,
-            endpoint=endpoint,
-            represents=(operator, *also),
-            exchange_key=key,
+        system = ConnectedSystem.named_by_id(
+            system_id, role, operator, endpoint, (operator, *also), key
         )
         self.platform.register_system(system)
         self.systems[system_id] = system

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -143,6 +144,15 @@ def _at(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
+def _paper(client_document_id: str, business_time: datetime, document_no: str) -> dict[str, Any]:
+    """What every document of a batch's life opens with."""
+    return {
+        "client_document_id": client_document_id,
+        "business_time": business_time,
+        "document_no": document_no,
+    }
+
+
 def make_batch(
     svc: TraceService,
     mah: str,
@@ -172,30 +182,22 @@ def make_batch(
     svc.commission(
         mah,
         Commission(
-            client_document_id=f"{doc}-commission",
-            business_time=_at(made, 9),
-            document_no=f"SC{batch_no}",
+            **_paper(f"{doc}-commission", _at(made, 9), f"SC{batch_no}"),
             batch_no=batch_no,
             cases=cases,
         ),
     )
+    inspected = _paper(f"{doc}-inspect", _at(made + timedelta(days=20), 10), f"QC{batch_no}")
     svc.self_inspect(
         mah,
         SelfInspection(
-            client_document_id=f"{doc}-inspect",
-            business_time=_at(made + timedelta(days=20), 10),
-            document_no=f"QC{batch_no}",
-            batch_no=batch_no,
-            report_no=f"QC-{batch_no}",
-            conclusion="pass",
+            **inspected, batch_no=batch_no, report_no=f"QC-{batch_no}", conclusion="pass"
         ),
     )
     svc.release_lot(
         mah,
         LotRelease(
-            client_document_id=f"{doc}-release",
-            business_time=_at(made + timedelta(days=45), 10),
-            document_no=f"PQ{batch_no}",
+            **_paper(f"{doc}-release", _at(made + timedelta(days=45), 10), f"PQ{batch_no}"),
             batch_no=batch_no,
             certificate_no=f"SZ{made:%Y}{serial:05d}",
             conclusion="pass",
@@ -205,17 +207,10 @@ def make_batch(
         f"%PDF-1.4 lot release certificate {batch_no}\n".encode(),
         "application/pdf",
     )
+    stored_at = _at(made + timedelta(days=1), 15)
     for page, codes in enumerate(_top_codes(svc, mah, batch_no)):
-        svc.warehouse(
-            mah,
-            Warehousing(
-                client_document_id=f"{doc}-store-{page}",
-                business_time=_at(made + timedelta(days=1), 15),
-                document_no=f"RK{batch_no}-{page}",
-                codes=tuple(codes),
-                warehouse="成品冷库",
-            ),
-        )
+        paper = _paper(f"{doc}-store-{page}", stored_at, f"RK{batch_no}-{page}")
+        svc.warehouse(mah, Warehousing(**paper, codes=tuple(codes), warehouse="成品冷库"))
     return SimBatch(mah, product_code, batch_no, doses)
 
 

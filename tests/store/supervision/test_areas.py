@@ -51,9 +51,7 @@ def test_steps_in_an_area_newest_first_below_a_cursor(supervision_engine: Engine
 def test_findings_in_an_area(supervision_engine: Engine) -> None:
     with write_tx(supervision_engine) as conn:
         for n, division in enumerate(["320106", "330100"], 1):
-            findings.add_finding(
-                conn,
-                event_id=f"f{n}",
+            kept = findings.Finding(
                 kind="exchange_refusal",
                 org_uscc="12320106MB0000001",
                 division_code=division,
@@ -63,6 +61,7 @@ def test_findings_in_an_area(supervision_engine: Engine) -> None:
                 detail={"codes": ["c"]},
                 found_at=WHEN,
             )
+            findings.add_finding(conn, f"f{n}", kept)
     with read_tx(supervision_engine) as conn:
         found = findings.findings_in(conn, "32", before=None, limit=10)
     assert [(r["event_id"], r["detail"]) for r in found] == [("f1", {"codes": ["c"]})]

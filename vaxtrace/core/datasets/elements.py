@@ -69,3 +69,9 @@ class CodesWrite(Write):
     codes: tuple[str, ...] = Field(
         min_length=1, max_length=100_000, description="追溯码 codes of any level"
     )
+
+
+def either(first: object, second: object, rule: str) -> None:
+    """Refuse (as a validation error saying ``rule``) both or neither of two fields given."""
+    if (first is None) == (second is None):
+        raise ValueError(rule)

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from vaxtrace.core.datasets.elements import NonEmpty, Write
+from vaxtrace.core.datasets.elements import NonEmpty, Write, either
 
 
 class LockKind(StrEnum):
@@ -26,8 +26,7 @@ class _CodesOrBatches(Write):
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
-        if (self.codes is None) == (self.batch_nos is None):
-            raise ValueError("give either codes or batch_nos")
+        either(self.codes, self.batch_nos, "give either codes or batch_nos")
         return self
 
 

@@ -9,7 +9,14 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from vaxtrace.core.datasets.basic_data import PackagingLevel
-from vaxtrace.core.datasets.elements import CodesWrite, Model, NonEmpty, Quantity, Write
+from vaxtrace.core.datasets.elements import (
+    CodesWrite,
+    Model,
+    NonEmpty,
+    Quantity,
+    Write,
+    either,
+)
 from vaxtrace.core.times import BusinessDate
 
 
@@ -53,8 +60,9 @@ class Commission(Write):
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        if (self.cases is None) == (self.relations is None):
-            raise ValueError("give either cases (generate codes) or relations (upload)")
+        either(
+            self.cases, self.relations, "give either cases (generate codes) or relations (upload)"
+        )
         return self
 
 

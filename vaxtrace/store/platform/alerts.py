@@ -14,15 +14,9 @@ from vaxtrace.store.platform.schema import exchange_alert
 def raise_alert(
     conn: Connection, reason: str, event_id: str, sender: str, detail: Mapping[str, Any]
 ) -> None:
-    conn.execute(
-        insert(exchange_alert).values(
-            reason=reason,
-            event_id=event_id,
-            sender=sender,
-            detail=dict(detail),
-            raised_at=datetime.now(UTC),
-        )
-    )
+    """Keep an alert about envelope ``event_id`` from ``sender``, raised now."""
+    alert = {"reason": reason, "event_id": event_id, "sender": sender, "detail": dict(detail)}
+    conn.execute(insert(exchange_alert).values(alert | {"raised_at": datetime.now(UTC)}))
 
 
 def latest_alerts(conn: Connection, limit: int) -> list[RowMapping]:

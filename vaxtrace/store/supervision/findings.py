@@ -4,6 +4,7 @@ and MAHs' safety signals, where the unit concerned is."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,33 +14,26 @@ from vaxtrace.store.supervision.areas import newest_in_area
 from vaxtrace.store.supervision.schema import finding
 
 
-def add_finding(
-    conn: Connection,
-    *,
-    event_id: str,
-    kind: str,
-    org_uscc: str,
-    division_code: str,
-    reason: str,
-    bill_type: str | None,
-    document_no: str | None,
-    detail: Mapping[str, Any],
-    found_at: datetime,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A finding as kept: what went wrong (``kind``, ``reason``, ``detail``, when), which unit
+    and where, and the document concerned."""
+
+    kind: str
+    org_uscc: str
+    division_code: str
+    reason: str
+    bill_type: str | None
+    document_no: str | None
+    detail: Mapping[str, Any]
+    found_at: datetime
+
+
+def add_finding(conn: Connection, event_id: str, found: Finding) -> None:
     """Keep a finding as copied in envelope ``event_id``."""
+    kept = asdict(found) | {"detail": dict(found.detail)}
     conn.execute(
-        insert(finding).values(
-            event_id=event_id,
-            kind=kind,
-            org_uscc=org_uscc,
-            division_code=division_code,
-            reason=reason,
-            bill_type=bill_type,
-            document_no=document_no,
-            detail=dict(detail),
-            found_at=found_at,
-            received_at=datetime.now(UTC),
-        )
+        insert(finding).values(kept | {"event_id": event_id, "received_at": datetime.now(UTC)})
     )
 
 

@@ -54,21 +54,27 @@ def checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySigna
         return None
     if kinds[0] == "safety_signal":
         signal = read_signal(payload)
-        if signal.mah_uscc != opened.header["data_owner"]:
-            raise DomainError(
-                Reason.OWNER_MISMATCH,
-                "a MAH's signal concerns that MAH's goods (data_owner)",
-                field="payload.safety_signal.mah_uscc",
-            )
+        _owned_by(
+            opened,
+            signal.mah_uscc,
+            "a MAH's signal concerns that MAH's goods (data_owner)",
+            "payload.safety_signal.mah_uscc",
+        )
         return signal
     event = read_event(payload)
-    if event.org_uscc != opened.header["data_owner"]:
-        raise DomainError(
-            Reason.OWNER_MISMATCH,
-            "a province reports for the organisation that did the step (data_owner)",
-            field="payload.downstream_event.org_uscc",
-        )
+    _owned_by(
+        opened,
+        event.org_uscc,
+        "a province reports for the organisation that did the step (data_owner)",
+        "payload.downstream_event.org_uscc",
+    )
     return event
+
+
+def _owned_by(opened: Opened, owner: str, rule: str, field: str) -> None:
+    """Refuse a document whose owner is not the envelope's data owner."""
+    if owner != opened.header["data_owner"]:
+        raise DomainError(Reason.OWNER_MISMATCH, rule, field=field)
 
 
 def step_of(opened: Opened, report: DownstreamEvent | None) -> tuple[Step, str]:

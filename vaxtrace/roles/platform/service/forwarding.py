@@ -6,6 +6,7 @@ to the supervision systems of the area. What cannot be routed is kept as an oper
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from vaxtrace.core.downstream import DownstreamEvent
@@ -95,113 +96,104 @@ def _forward(
     routed is kept and raises an operator alert."""
     if outbox is None:
         return None
+    taken = _Taken(conn, outbox, opened, areas)
     if isinstance(report, SafetySignal):
-        return _forward_signal(conn, outbox, opened, report, areas)
+        return _forward_signal(taken, report)
     step, where = step_of(opened, report)
-    if report is None:
-        routed = _forward_note(conn, outbox, opened)
-    else:
-        routed = _split_by_owner(conn, outbox, opened, report)
-    return routed + _copy_to_supervision(conn, outbox, opened, step, where, areas)
+    routed = _forward_note(taken) if report is None else _split_by_owner(taken, report)
+    return routed + _copy_to_supervision(taken, step, where)
 
 
-def _copy_to_supervision(
-    conn: Connection,
-    outbox: Outbox,
-    opened: Opened,
-    step: Step,
-    where: str,
-    areas: list[tuple[str, str]],
-) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    """An envelope being forwarded, in the transaction that took it, and the areas the
+    supervision systems see (``areas``: system id and area prefix)."""
+
+    conn: Connection
+    outbox: Outbox
+    opened: Opened
+    areas: list[tuple[str, str]]
+
+    def post(self, receiver: str, payload: dict[str, Any]) -> None:
+        """Forward ``payload`` to ``receiver``, saying which envelope it came from."""
+        header = self.opened.header
+        self.outbox.post(
+            self.conn,
+            receiver,
+            event_type=str(header["event_type"]),
+            event_subtype=str(header["event_subtype"]),
+            data_owner=str(header["data_owner"]),
+            payload=payload
+            | {
+                "forwarded_from": {"system_id": header["system_id"], "event_id": header["event_id"]}
+            },
+        )
+
+    def alert(self, reason: str, **detail: Any) -> None:
+        """Keep an operator alert about what could not be routed."""
+        header = self.opened.header
+        alerts.raise_alert(
+            self.conn, reason, str(header["event_id"]), str(header["system_id"]), detail
+        )
+
+
+def _copy_to_supervision(taken: _Taken, step: Step, where: str) -> list[str]:
     """Every step also goes, whole, to each supervision system whose regulator's area
     holds where it happened (``where``: a note's consignee CDC, a report's doer)."""
-    division = registry.division_of(conn, where) if areas else None
-    receivers = sorted({s for s, area in areas if division and sees(area, division)})
+    division = registry.division_of(taken.conn, where) if taken.areas else None
+    receivers = sorted({s for s, area in taken.areas if division and sees(area, division)})
     if not receivers:
         return []
     copy = step.model_dump(mode="json") | {"division_code": division}
     for system_id in receivers:
-        _post(conn, outbox, system_id, opened, {"supervised_step": copy})
+        taken.post(system_id, {"supervised_step": copy})
     return receivers
 
 
-def _forward_note(conn: Connection, outbox: Outbox, opened: Opened) -> list[str]:
-    note = opened.payload["shipping_note"]
+def _forward_note(taken: _Taken) -> list[str]:
+    note = taken.opened.payload["shipping_note"]
     receiver = registry.system_representing(
-        conn, SystemRole.IMMUNIZATION.value, note["consignee_uscc"]
+        taken.conn, SystemRole.IMMUNIZATION.value, note["consignee_uscc"]
     )
     if receiver is None:
-        _alert(conn, "no_province_system", opened, consignee_uscc=note["consignee_uscc"])
+        taken.alert("no_province_system", consignee_uscc=note["consignee_uscc"])
         return []
     batch_nos = [str(b["batch_no"]) for b in note.get("batches") or []]
-    mah = str(opened.header["data_owner"])
-    routes.add_routes(conn, mah, batch_nos, receiver, str(note["consignee_uscc"]))
-    _post(conn, outbox, receiver, opened, {"shipping_note": note})
+    mah = str(taken.opened.header["data_owner"])
+    routes.add_routes(taken.conn, mah, batch_nos, receiver, str(note["consignee_uscc"]))
+    taken.post(receiver, {"shipping_note": note})
     return [receiver]
 
 
-def _forward_signal(
-    conn: Connection,
-    outbox: Outbox,
-    opened: Opened,
-    signal: SafetySignal,
-    areas: list[tuple[str, str]],
-) -> list[str]:
+def _forward_signal(taken: _Taken, signal: SafetySignal) -> list[str]:
     """A MAH's safety signal goes to every immunization system the platform sent goods
     of its batches to, in each one's queue after the notes it concerns (a batch nobody
     was sent yet needs no signal: its note will carry the batch's state), and to the
     supervision systems whose area holds a consignee of those goods, once per division."""
-    routed = routes.routes_of(conn, signal.mah_uscc, signal.batch_nos)
+    routed = routes.routes_of(taken.conn, signal.mah_uscc, signal.batch_nos)
     systems = sorted({s for s, _ in routed})
     payload = {"safety_signal": signal.model_dump(mode="json")}
     for system_id in systems:
-        _post(conn, outbox, system_id, opened, payload)
-    divisions = sorted({d for _, c in routed if (d := registry.division_of(conn, c))})
-    copies = sorted({(w, d) for w, area in areas for d in divisions if sees(area, d)})
+        taken.post(system_id, payload)
+    divisions = sorted({d for _, c in routed if (d := registry.division_of(taken.conn, c))})
+    copies = sorted({(w, d) for w, area in taken.areas for d in divisions if sees(area, d)})
     for watcher, division in copies:
-        _post(conn, outbox, watcher, opened, payload | {"division_code": division})
+        taken.post(watcher, payload | {"division_code": division})
     return systems + sorted({w for w, _ in copies})
 
 
-def _split_by_owner(
-    conn: Connection, outbox: Outbox, opened: Opened, event: DownstreamEvent
-) -> list[str]:
+def _split_by_owner(taken: _Taken, event: DownstreamEvent) -> list[str]:
     held_by: dict[str, list[str]] = {}
     unroutable: list[str] = []
-    for code, system_id in owners(conn, event.codes):
+    for code, system_id in owners(taken.conn, event.codes):
         if system_id is None:
             unroutable.append(code)
         else:
             held_by.setdefault(system_id, []).append(code)
     if unroutable:
-        _alert(conn, Reason.NO_RULE, opened, codes=unroutable[:100], count=len(unroutable))
+        taken.alert(Reason.NO_RULE, codes=unroutable[:100], count=len(unroutable))
     for part, (system_id, codes) in enumerate(sorted(held_by.items()), start=1):
         piece = event.only(tuple(codes)).model_dump(mode="json")
         split = {"part": part, "parts": len(held_by), "codes_in_event": len(event.codes)}
-        _post(conn, outbox, system_id, opened, {"downstream_event": piece, "split": split})
+        taken.post(system_id, {"downstream_event": piece, "split": split})
     return sorted(held_by)
-
-
-def _post(
-    conn: Connection, outbox: Outbox, receiver: str, opened: Opened, payload: dict[str, Any]
-) -> None:
-    outbox.post(
-        conn,
-        receiver,
-        event_type=str(opened.header["event_type"]),
-        event_subtype=str(opened.header["event_subtype"]),
-        data_owner=str(opened.header["data_owner"]),
-        payload=payload
-        | {
-            "forwarded_from": {
-                "system_id": opened.header["system_id"],
-                "event_id": opened.header["event_id"],
-            }
-        },
-    )
-
-
-def _alert(conn: Connection, reason: str, opened: Opened, **detail: Any) -> None:
-    alerts.raise_alert(
-        conn, reason, str(opened.header["event_id"]), str(opened.header["system_id"]), detail
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import CodeFamilyName, VaccineProduct
@@ -50,14 +51,8 @@ def register_organisation(engine: Engine, org: RegisteredOrganisation) -> dict[s
     data = org.model_dump(mode="json")
     with _registry_tx(engine) as conn:
         found = registry.find_organisation(conn, org.uscc)
-        version, changed = _record(
-            conn,
-            FeedKind.ORGANISATION,
-            org.uscc,
-            data,
-            found,
-            lambda v: registry.put_organisation(conn, org.uscc, data, v),
-        )
+        put = partial(registry.put_organisation, conn, org.uscc, data)
+        version, changed = _record(conn, FeedKind.ORGANISATION, org.uscc, data, found, put)
     return {"uscc": org.uscc, "version": version, "changed": changed}
 
 
@@ -72,14 +67,8 @@ def register_system(engine: Engine, item: ConnectedSystem) -> dict[str, Any]:
                     Reason.UNKNOWN_ORGANISATION, f"{uscc} is not registered", field=field
                 )
         found = registry.find_system(conn, item.system_id)
-        version, changed = _record(
-            conn,
-            FeedKind.SYSTEM,
-            item.system_id,
-            data,
-            found,
-            lambda v: registry.put_system(conn, data, v),
-        )
+        put = partial(registry.put_system, conn, data)
+        version, changed = _record(conn, FeedKind.SYSTEM, item.system_id, data, found, put)
     return {"system_id": item.system_id, "version": version, "changed": changed}
 
 
@@ -118,14 +107,8 @@ def register_product(
         check_caller(conn, caller, product.mah_uscc)
         _refuse_unclaimed(conn, product)
         found = registry.find_product(conn, product.mah_uscc, product.product_code)
-        version, changed = _record(
-            conn,
-            FeedKind.PRODUCT,
-            key,
-            data,
-            found,
-            lambda v: registry.put_product(conn, data, v),
-        )
+        put = partial(registry.put_product, conn, data)
+        version, changed = _record(conn, FeedKind.PRODUCT, key, data, found, put)
     return {"key": key, "version": version, "changed": changed}
 
 

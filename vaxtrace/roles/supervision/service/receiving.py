@@ -65,9 +65,7 @@ def _record_signal(conn: Connection, opened: Opened, copy: SignalCopy) -> dict[s
     """A MAH's lock, unlock or recall of goods in the area, kept beside the findings for the
     regulators who see that division."""
     signal = copy.signal
-    findings.add_finding(
-        conn,
-        event_id=opened.header["event_id"],
+    found = findings.Finding(
         kind=SIGNAL_KIND.format(signal.kind.value),
         org_uscc=signal.mah_uscc,
         division_code=copy.division_code,
@@ -77,6 +75,7 @@ def _record_signal(conn: Connection, opened: Opened, copy: SignalCopy) -> dict[s
         detail=signal.model_dump(mode="json") | {"codes": list(signal.codes or ())},
         found_at=as_utc(signal.business_time),
     )
+    findings.add_finding(conn, opened.header["event_id"], found)
     return {}
 
 
@@ -100,18 +99,15 @@ def _read_finding(value: Any) -> RefusalFinding:
 
 def _record_finding(conn: Connection, opened: Opened, found: RefusalFinding) -> dict[str, Any]:
     assert found.org_uscc is not None
-    findings.add_finding(
-        conn,
-        event_id=opened.header["event_id"],
+    where = found.model_dump(include={"org_uscc", "division_code", "bill_type", "document_no"})
+    kept = findings.Finding(
         kind=EXCHANGE_REFUSAL,
-        org_uscc=found.org_uscc,
-        division_code=found.division_code,
         reason=found.reason,
-        bill_type=found.bill_type,
-        document_no=found.document_no,
         detail=found.model_dump(mode="json"),
         found_at=as_utc(found.refused_at),
+        **where,
     )
+    findings.add_finding(conn, opened.header["event_id"], kept)
     return {}
 
 

@@ -3,13 +3,14 @@ city or county), newest first, a page at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.refusal import BILL_NAMES
 from vaxtrace.roles.supervision.service.regulators import division
-from vaxtrace.store.engine import Engine, read_tx
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.supervision import findings as findings_store
 from vaxtrace.store.supervision import steps as steps_store
 
@@ -29,15 +30,14 @@ def steps(
     limit: int = 100,
 ) -> dict[str, Any]:
     """The steps done inside the actor's division, newest first, a page at a time."""
-    with read_tx(engine) as conn:
-        area = division(conn, actor)
-        rows = steps_store.steps_in(
-            conn,
-            DivisionCode(area).area_prefix,
-            bill_type=bill_type,
-            before=before,
-            limit=min(max(limit, 1), MAX_STEPS),
-        )
+    most = min(max(limit, 1), MAX_STEPS)
+    area, rows = _in_area(
+        engine,
+        actor,
+        lambda conn, prefix: steps_store.steps_in(
+            conn, prefix, bill_type=bill_type, before=before, limit=most
+        ),
+    )
     return {"division_code": area, "steps": [_step_view(r) for r in rows]}
 
 
@@ -46,15 +46,22 @@ def findings(
 ) -> dict[str, Any]:
     """What went wrong inside the actor's division (reports refused by their receiver,
     where the unit that did the step is), newest first, a page at a time."""
+    most = min(max(limit, 1), MAX_FINDINGS)
+    area, rows = _in_area(
+        engine,
+        actor,
+        lambda conn, prefix: findings_store.findings_in(conn, prefix, before=before, limit=most),
+    )
+    return {"division_code": area, "findings": [_finding_view(r) for r in rows]}
+
+
+def _in_area(
+    engine: Engine, actor: str, read: Callable[[Connection, str], list[RowMapping]]
+) -> tuple[str, list[RowMapping]]:
+    """The actor's division, and what ``read`` finds inside it (given its area prefix)."""
     with read_tx(engine) as conn:
         area = division(conn, actor)
-        rows = findings_store.findings_in(
-            conn,
-            DivisionCode(area).area_prefix,
-            before=before,
-            limit=min(max(limit, 1), MAX_FINDINGS),
-        )
-    return {"division_code": area, "findings": [_finding_view(r) for r in rows]}
+        return area, read(conn, DivisionCode(area).area_prefix)
 
 
 def _finding_view(row: Any) -> dict[str, Any]:
