@@ -109,16 +109,7 @@ def vaccinate(
         moved = hand_over(conn, actor, codes, actor, StockState.USED, now, request)
         dose_checks.audit(conn, actor, scanned.value, "vaccination", decision)
         vaccinations.record_vaccination(
-            conn,
-            site=actor,
-            document_no=request.document_no,
-            code=scanned.value,
-            vaccinated_at=request.business_time,
-            vaccinator=request.vaccinator,
-            dose_number=request.dose_number,
-            vaccinee_ref=request.vaccinee_ref,
-            recorded_by=user,
-            recorded_at=now,
+            conn, request, site=actor, code=scanned.value, recorded_by=user, recorded_at=now
         )
         body = {"code": scanned.value, "unpacked": moved.unpacked}
         return Step(body, event_of(DownstreamBill.VACCINATION, request, actor, codes))
