@@ -123,9 +123,9 @@ def detach_listed(conn: Connection, now: datetime) -> list[str]:
 
 def move_affected(
     conn: Connection,
-    *,
     holder_uscc: str,
     from_states: Collection[str],
+    *,
     to_holder: str,
     to_state: StockState,
     now: datetime,

@@ -320,8 +320,8 @@ def hand_over(
     expected = stock.affected_count(conn)
     moved = stock.move_affected(
         conn,
-        holder_uscc=actor,
-        from_states=from_states,
+        actor,
+        from_states,
         to_holder=to_holder,
         to_state=to_state,
         now=now,
