@@ -123,29 +123,32 @@ def detach_listed(conn: Connection, now: datetime) -> list[str]:
 
 def move_affected(
     conn: Connection,
-    *,
     holder_uscc: str,
+    from_states: Collection[str],
+    *,
     to_holder: str,
     to_state: StockState,
     now: datetime,
     stepped_at: datetime,
 ) -> int:
-    """Hand every affected code that ``holder_uscc`` has in stock to ``to_holder`` in
-    ``to_state`` by a step at ``stepped_at``, in one statement; answers how many moved."""
+    """Hand every affected code that ``holder_uscc`` holds in one of ``from_states`` to
+    ``to_holder`` (the holder itself, for a write-off) in ``to_state`` by a step at
+    ``stepped_at``, in one statement; answers how many moved."""
+    query = text(
+        "UPDATE stock SET holder_uscc = :to_holder, state = :to_state, updated_at = :now, "
+        "stepped_at = :stepped_at "
+        f"WHERE code IN (SELECT code FROM {AFFECTED}) "
+        "AND holder_uscc = :holder AND state IN :from_states"
+    ).bindparams(bindparam("from_states", expanding=True), STEPPED_AT)
     result = conn.execute(
-        text(
-            "UPDATE stock SET holder_uscc = :to_holder, state = :to_state, updated_at = :now, "
-            "stepped_at = :stepped_at "
-            f"WHERE code IN (SELECT code FROM {AFFECTED}) "
-            "AND holder_uscc = :holder AND state = :in_stock"
-        ).bindparams(STEPPED_AT),
+        query,
         {
             "to_holder": to_holder,
             "to_state": to_state.value,
             "now": now,
             "stepped_at": as_utc(stepped_at),
             "holder": holder_uscc,
-            "in_stock": IN_STOCK,
+            "from_states": list(from_states),
         },
     )
     return int(result.rowcount)
@@ -299,32 +302,3 @@ def owner_signals_of_affected(conn: Connection) -> list[RowMapping]:
         "GROUP BY s.mah_status, b.lock_kind, CASE WHEN b.recall_no IS NULL THEN 0 ELSE 1 END"
     )
     return list(conn.execute(query).mappings())
-
-
-def move_affected_from(
-    conn: Connection,
-    *,
-    holder_uscc: str,
-    from_states: Collection[str],
-    to_state: StockState,
-    now: datetime,
-    stepped_at: datetime,
-) -> int:
-    """Put every affected code ``holder_uscc`` holds in one of ``from_states`` in
-    ``to_state`` by a step at ``stepped_at``, in one statement; answers how many."""
-    query = text(
-        "UPDATE stock SET state = :to_state, updated_at = :now, stepped_at = :stepped_at "
-        f"WHERE code IN (SELECT code FROM {AFFECTED}) "
-        "AND holder_uscc = :holder AND state IN :from_states"
-    ).bindparams(bindparam("from_states", expanding=True), STEPPED_AT)
-    result = conn.execute(
-        query,
-        {
-            "to_state": to_state.value,
-            "now": now,
-            "stepped_at": as_utc(stepped_at),
-            "holder": holder_uscc,
-            "from_states": list(from_states),
-        },
-    )
-    return int(result.rowcount)

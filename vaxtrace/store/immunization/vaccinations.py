@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, text, update
 
-from vaxtrace.core.immunization import StockState
+from vaxtrace.core.immunization import StockState, Vaccination
 from vaxtrace.core.times import as_utc
 from vaxtrace.store.immunization.schema import stock, vaccination_record, vaccination_undo
 
@@ -16,17 +16,31 @@ _RECORD = text(
     "batch_no, expiry_date, vaccinated_at, vaccinator, dose_number, vaccinee_ref, recorded_by, "
     "recorded_at) "
     "SELECT :site, :document_no, s.code, b.product_code, s.mah_uscc, s.batch_no, "
-    "b.expiry_date, :vaccinated_at, :vaccinator, :dose_number, :vaccinee_ref, :recorded_by, "
+    "b.expiry_date, :business_time, :vaccinator, :dose_number, :vaccinee_ref, :recorded_by, "
     ":recorded_at FROM stock s "
     "LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no "
     "WHERE s.code = :code"
 )
 
 
-def record_vaccination(conn: Connection, **values: Any) -> None:
+FROM_REQUEST = {"document_no", "business_time", "vaccinator", "dose_number", "vaccinee_ref"}
+"""What a vaccination record takes from the request as sent (its code, canonical, apart)."""
+
+
+def record_vaccination(
+    conn: Connection,
+    request: Vaccination,
+    *,
+    site: str,
+    code: str,
+    recorded_by: str,
+    recorded_at: datetime,
+) -> None:
     """The record of a dose just used, with its product, MAH, batch and expiry from the
     province's own records, in one statement."""
-    conn.execute(_RECORD, values)
+    values = request.model_dump(include=FROM_REQUEST)
+    who = {"site": site, "code": code, "recorded_by": recorded_by, "recorded_at": recorded_at}
+    conn.execute(_RECORD, values | who)
 
 
 def find_record(conn: Connection, site_uscc: str, document_no: str) -> RowMapping | None:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, RowMapping, insert, select
 
 from vaxtrace.store.immunization.schema import province_write
+
+
+class LoggedWrite(TypedDict):
+    """A row of the write log, as the write frame keeps it: the request and its answer."""
+
+    org_uscc: str
+    client_document_id: str
+    operation: str
+    bill_type: str
+    document_no: str
+    request_sha256: str
+    request: dict[str, Any]
+    response: dict[str, Any]
+    recorded_at: datetime
 
 
 def find_write(conn: Connection, org_uscc: str, client_document_id: str) -> RowMapping | None:
@@ -18,29 +32,5 @@ def find_write(conn: Connection, org_uscc: str, client_document_id: str) -> RowM
     return conn.execute(query).mappings().first()
 
 
-def save_write(
-    conn: Connection,
-    *,
-    org_uscc: str,
-    client_document_id: str,
-    operation: str,
-    bill_type: str,
-    document_no: str,
-    request_sha256: str,
-    request: dict[str, Any],
-    response: dict[str, Any],
-    at: datetime,
-) -> None:
-    conn.execute(
-        insert(province_write).values(
-            org_uscc=org_uscc,
-            client_document_id=client_document_id,
-            operation=operation,
-            bill_type=bill_type,
-            document_no=document_no,
-            request_sha256=request_sha256,
-            request=request,
-            response=response,
-            recorded_at=at,
-        )
-    )
+def save_write(conn: Connection, write: LoggedWrite) -> None:
+    conn.execute(insert(province_write).values(**write))

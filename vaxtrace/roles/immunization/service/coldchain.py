@@ -16,6 +16,7 @@ the unit had in stock by its end (its stock has no history of which fridge each 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -116,8 +117,8 @@ def _record(
         held = {found: _held_by(conn, actor, header, found) for found in new}
         ids = dict(zip(new, range(next_excursion, next_excursion + len(new)), strict=True))
         body = _answer(record_id, header, readings, fresh, evaluation, span, ids, known, held)
-        row = _record_row(record_id, actor, header, digest, source, readings, body, at)
-        store.add_record(conn, row | {"rule_set": rule_set.key})
+        kept = _Kept(actor, header, record_id, at)
+        store.add_record(conn, _record_row(kept, digest, source, readings, body, rule_set.key))
         store.add_readings(
             conn,
             unit_uscc=actor,
@@ -126,12 +127,8 @@ def _record(
             readings=fresh,
         )
         for found, excursion_id in ids.items():
-            store.add_excursion(
-                conn,
-                _excursion_row(excursion_id, actor, header, record_id, rule_set.key, found, at)
-                | {"codes": held[found]},
-                hold=header.kind == "storage",
-            )
+            row = _excursion_row(kept, excursion_id, rule_set.key, found) | {"codes": held[found]}
+            store.add_excursion(conn, row, hold=header.kind == "storage")
         return WriteResult(body, replayed=False)
 
     return write_once(engine, _find_record, key, first_write)
@@ -251,26 +248,42 @@ def _answer(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A temperature record being kept: whose, of which equipment, its id, when."""
+
+    actor: str
+    header: TemperatureHeader
+    record_id: int
+    at: datetime
+
+    def columns(self) -> dict[str, Any]:
+        """What the record's row and its excursions' rows share."""
+        return {
+            "unit_uscc": self.actor,
+            "equipment_id": self.header.equipment_id,
+            "recorded_at": self.at,
+        }
+
+
 def _record_row(
-    record_id: int,
-    actor: str,
-    header: TemperatureHeader,
+    kept: _Kept,
     digest: str,
     source: str,
     readings: list[Reading],
     body: dict[str, Any],
-    at: datetime,
+    rule_set: str,
 ) -> dict[str, Any]:
-    return {
-        "id": record_id,
-        "unit_uscc": actor,
+    header = kept.header
+    return kept.columns() | {
+        "id": kept.record_id,
         "client_document_id": header.client_document_id,
         "request_sha256": digest,
         "document_no": header.document_no,
-        "equipment_id": header.equipment_id,
         "kind": header.kind,
         "related_document_no": header.related_document_no,
         "source": source,
+        "rule_set": rule_set,
         "first_time": readings[0].time,
         "last_time": readings[-1].time,
         "readings": len(readings),
@@ -278,24 +291,15 @@ def _record_row(
         "max_celsius": max(r.celsius for r in readings),
         "tier": body["tier"],
         "response": body,
-        "recorded_at": at,
     }
 
 
 def _excursion_row(
-    excursion_id: int,
-    actor: str,
-    header: TemperatureHeader,
-    record_id: int,
-    rule_set: str,
-    found: Excursion,
-    at: datetime,
+    kept: _Kept, excursion_id: int, rule_set: str, found: Excursion
 ) -> dict[str, Any]:
-    return {
+    return kept.columns() | {
         "id": excursion_id,
-        "unit_uscc": actor,
-        "equipment_id": header.equipment_id,
-        "record_id": record_id,
+        "record_id": kept.record_id,
         "rule_set": rule_set,
         "rule_id": found.rule_id,
         "rule_kind": found.kind.value,
@@ -306,7 +310,6 @@ def _excursion_row(
         "min_celsius": found.min_celsius,
         "max_celsius": found.max_celsius,
         "state": ExcursionState.OPEN.value,
-        "recorded_at": at,
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.movements import Destruction
-from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
+from vaxtrace.core.downstream import DownstreamBill
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import (
     DISPOSABLE_STATES,
@@ -22,12 +22,11 @@ from vaxtrace.core.immunization import (
     StockState,
     Unit,
 )
-from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Status
 from vaxtrace.core.stock import OwnerSignals, disposal_refusal
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.immunization.service.movements import take_listed
+from vaxtrace.roles.immunization.service.movements import event_of, hand_over, take_listed
 from vaxtrace.roles.immunization.service.writes import (
     SYSTEM_CLOCK,
     Step,
@@ -41,6 +40,8 @@ DISPOSED_AS = {
     DownstreamBill.SCRAP: StockState.SCRAPPED,
     DownstreamBill.DESTRUCTION: StockState.DESTROYED,
 }
+OPERATIONS = {DownstreamBill.SCRAP: "scrap", DownstreamBill.DESTRUCTION: "destruction"}
+"""The write log's operation of each disposal."""
 
 
 def scrap(
@@ -51,14 +52,7 @@ def scrap(
     clock: Clock = SYSTEM_CLOCK,
 ) -> WriteResult:
     """216 报废出库: the unit writes off goods it holds."""
-    return _dispose(
-        engine,
-        outbox,
-        actor,
-        request,
-        (DownstreamBill.SCRAP, "scrap", clock),
-        reason=request.reason,
-    )
+    return _dispose(engine, outbox, actor, request, DownstreamBill.SCRAP, clock)
 
 
 def destroy(
@@ -70,17 +64,7 @@ def destroy(
 ) -> WriteResult:
     """205 销毁出库: the unit destroys goods it holds (in stock, or reported damaged), with
     the reason, who did it and who supervised it."""
-    return _dispose(
-        engine,
-        outbox,
-        actor,
-        request,
-        (DownstreamBill.DESTRUCTION, "destruction", clock),
-        reason=request.reason,
-        executor=request.executor,
-        supervisor=request.supervisor,
-        place=request.place or None,
-    )
+    return _dispose(engine, outbox, actor, request, DownstreamBill.DESTRUCTION, clock)
 
 
 def _dispose(
@@ -88,44 +72,35 @@ def _dispose(
     outbox: Outbox | None,
     actor: str,
     request: Scrap | Destruction,
-    how: tuple[DownstreamBill, str, Clock],
-    **bill_fields: Any,
+    bill: DownstreamBill,
+    clock: Clock,
 ) -> WriteResult:
-    """Write off or destroy goods: ``how`` is the bill, the write's operation and the clock
-    it judges the business time by."""
-    bill, operation, clock = how
+    """Write off or destroy goods by ``bill``, the business time judged by ``clock``."""
     states = {s.value for s in DISPOSABLE_STATES[bill]}
+    disposed = DISPOSED_AS[bill]
 
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
         listed = codes_.listed_values(request.codes)
         codes = take_listed(conn, actor, listed, request.business_time, states=states)
         _refuse_owner_stopped(conn)
-        unpacked = stock.detach_listed(conn, now)
-        expected = stock.affected_count(conn)
-        moved = stock.move_affected_from(
-            conn,
-            holder_uscc=actor,
-            from_states=states,
-            to_state=DISPOSED_AS[bill],
-            now=now,
-            stepped_at=request.business_time,
-        )
-        if moved != expected:
-            raise DomainError(
-                Reason.STOCK_CHANGED, "the stock changed meanwhile; retry", field="codes"
-            )
-        event = DownstreamEvent(
-            bill_type=bill,
-            document_no=request.document_no,
-            business_time=request.business_time,
-            org_uscc=actor,
-            codes=codes,
-            **bill_fields,
-        )
-        body = {"codes": len(codes), "moved": moved, "unpacked": unpacked}
-        return Step(body | {"state": DISPOSED_AS[bill].value}, event)
+        moved = hand_over(conn, actor, codes, actor, disposed, now, request, from_states=states)
+        event = event_of(bill, request, actor, codes, **_bill_fields(request))
+        return Step(moved.body() | {"state": disposed.value}, event)
 
-    return province_write(engine, outbox, actor, operation, request, apply, clock)
+    return province_write(engine, outbox, actor, OPERATIONS[bill], request, apply, clock)
+
+
+def _bill_fields(request: Scrap | Destruction) -> dict[str, Any]:
+    """What the bill carries besides the codes: why, and for a destruction who did it, who
+    supervised it and where."""
+    if isinstance(request, Destruction):
+        return {
+            "reason": request.reason,
+            "executor": request.executor,
+            "supervisor": request.supervisor,
+            "place": request.place or None,
+        }
+    return {"reason": request.reason}
 
 
 def _refuse_owner_stopped(conn: Connection) -> None:

@@ -188,15 +188,18 @@ class ImmunizationService:
     def scan(
         self, actor: str, note_no: str, code: str, shipper_uscc: str | None = None
     ) -> ScanDecision:
-        return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, shipper_uscc)
+        return self._scanned(actor, note_no, code, shipper_uscc).answer()
 
     async def scan_on_loop(
         self, actor: str, note_no: str, code: str, shipper_uscc: str | None = None
     ) -> ScanDecision:
         """:meth:`scan` on the event loop, no worker thread held (the hot path at the door)."""
-        return await receipts.scan_on_loop(
-            self.engine, self.scan_audit, actor, note_no, code, shipper_uscc
-        )
+        return await self._scanned(actor, note_no, code, shipper_uscc).answer_on_loop()
+
+    def _scanned(
+        self, actor: str, note_no: str, code: str, shipper_uscc: str | None
+    ) -> receipts.Scanned:
+        return receipts.scan(self.engine, self.scan_audit, actor, note_no, code, shipper_uscc)
 
     def receipt(self, actor: str, note_no: str, shipper_uscc: str | None = None) -> dict[str, Any]:
         return receipts.progress(self.engine, actor, note_no, shipper_uscc)

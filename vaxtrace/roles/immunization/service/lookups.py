@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.basic_data import OrgKind
-from vaxtrace.core.errors import DomainError
+from vaxtrace.core.errors import DomainError, examples
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.immunization import Unit
 from vaxtrace.core.reasons import Reason
@@ -45,3 +47,9 @@ def require_kind(actor: Unit, kind: OrgKind, doing: str) -> None:
             Reason.WRONG_ORGANISATION_KIND,
             f"only a {kind.value} may {doing}; {actor.uscc} is a {actor.kind.value}",
         )
+
+
+def refuse_listed(found: Sequence[str], reason: Reason, what: str, field: str | None) -> None:
+    """Refuse with ``reason`` when ``found`` names codes: ``what`` they are, and a few."""
+    if found:
+        raise DomainError(reason, f"{what}: {examples(found)}", field=field)

@@ -34,6 +34,7 @@ from vaxtrace.roles.immunization.service import dose_checks, receiving
 from vaxtrace.roles.immunization.service.lookups import (
     find_unit,
     parse,
+    refuse_listed,
     require_kind,
     unit,
 )
@@ -78,7 +79,7 @@ def distribute(
         _refuse_stopped(conn, local_date(request.business_time))
         moved = hand_over(conn, actor, codes, receiver.uscc, StockState.IN_TRANSIT, now, request)
         receiving.expect_distribution(conn, request, actor, codes, now)
-        event = _event(
+        event = event_of(
             DownstreamBill.DISTRIBUTION, request, actor, codes, counterparty_uscc=receiver.uscc
         )
         return Step(moved.body() | {"receiver_uscc": receiver.uscc}, event)
@@ -108,19 +109,10 @@ def vaccinate(
         moved = hand_over(conn, actor, codes, actor, StockState.USED, now, request)
         dose_checks.audit(conn, actor, scanned.value, "vaccination", decision)
         vaccinations.record_vaccination(
-            conn,
-            site=actor,
-            document_no=request.document_no,
-            code=scanned.value,
-            vaccinated_at=request.business_time,
-            vaccinator=request.vaccinator,
-            dose_number=request.dose_number,
-            vaccinee_ref=request.vaccinee_ref,
-            recorded_by=user,
-            recorded_at=now,
+            conn, request, site=actor, code=scanned.value, recorded_by=user, recorded_at=now
         )
         body = {"code": scanned.value, "unpacked": moved.unpacked}
-        return Step(body, _event(DownstreamBill.VACCINATION, request, actor, codes))
+        return Step(body, event_of(DownstreamBill.VACCINATION, request, actor, codes))
 
     try:
         return province_write(engine, outbox, actor, "vaccination", request, apply, clock)
@@ -177,7 +169,7 @@ def undo_vaccination(
             recorded_by=user,
             recorded_at=now,
         )
-        event = _event(
+        event = event_of(
             DownstreamBill.VACCINATION_UNDO,
             request,
             actor,
@@ -210,7 +202,7 @@ def return_goods(
             _refuse_other_supplier(conn, request.counterparty_uscc)
         state = StockState.IN_STOCK if receiver is not None else StockState.RETURNED
         moved = hand_over(conn, actor, codes, request.counterparty_uscc, state, now, request)
-        event = _event(
+        event = event_of(
             DownstreamBill.RETURN,
             request,
             actor,
@@ -247,7 +239,7 @@ def report_damage(
     def apply(conn: Connection, _acting: Unit, now: datetime) -> Step:
         codes = take_listed(conn, actor, codes_.listed_values(request.codes), request.business_time)
         moved = hand_over(conn, actor, codes, actor, StockState.DAMAGED, now, request)
-        event = _event(DownstreamBill.DAMAGE, request, actor, codes, reason=request.reason)
+        event = event_of(DownstreamBill.DAMAGE, request, actor, codes, reason=request.reason)
         return Step(moved.body(), event)
 
     return province_write(engine, outbox, actor, "damage", request, apply, clock)
@@ -291,12 +283,7 @@ def take_listed(
     the codes' trace system applies to the report: :func:`vaxtrace.core.times.check_order`)."""
     stock.load_listed(conn, codes)
     unknown = stock.unknown_listed(conn)
-    if unknown:
-        raise DomainError(
-            Reason.UNKNOWN_CODE,
-            f"never received in this province: {examples(unknown)}",
-            field=field,
-        )
+    refuse_listed(unknown, Reason.UNKNOWN_CODE, "never received in this province", field)
     gone = stock.listed_not_in(conn, states)
     if gone:
         first = gone[0]
@@ -311,12 +298,8 @@ def take_listed(
             Reason.NOT_HELD, f"{first['code']} is held by {first['holder_uscc']}", field=field
         )
     twice = stock.expand_listed(conn)
-    if twice:
-        raise DomainError(
-            Reason.LISTED_TWICE,
-            f"listed and also inside a listed container: {examples(twice)}",
-            field=field,
-        )
+    inside = "listed and also inside a listed container"
+    refuse_listed(twice, Reason.LISTED_TWICE, inside, field)
     check_order(at, stock.earliest_for_affected(conn))
     return tuple(codes)
 
@@ -329,14 +312,16 @@ def hand_over(
     to_state: StockState,
     now: datetime,
     request: Write,
+    from_states: Collection[str] = IN_STOCK_ONLY,
 ) -> Moved:
-    """Move the checked codes and everything inside them by ``request``'s step; listed codes
-    leave their containers."""
+    """Move the checked codes and everything inside them (in one of ``from_states``) by
+    ``request``'s step; listed codes leave their containers."""
     unpacked = stock.detach_listed(conn, now)
     expected = stock.affected_count(conn)
     moved = stock.move_affected(
         conn,
-        holder_uscc=actor,
+        actor,
+        from_states,
         to_holder=to_holder,
         to_state=to_state,
         now=now,
@@ -347,9 +332,9 @@ def hand_over(
     return Moved(codes, moved, unpacked)
 
 
-def _event(
+def event_of(
     bill: DownstreamBill,
-    request: Distribution | Vaccination | VaccinationUndo | GoodsReturn | DamageReport,
+    request: Write,
     actor: str,
     codes: tuple[str, ...],
     **bill_fields: Any,

@@ -117,51 +117,9 @@ def scan(
     note_no: str,
     text: str,
     shipper_uscc: str | None = None,
-) -> ScanDecision:
-    """Decide one scan and keep it in the audit, whatever was decided; a repeat is answered,
-    not refused."""
-    scanned = _scanned(engine, audit, actor, note_no, text, shipper_uscc)
-    return scanned.answer(None if scanned.kept is None else scanned.kept.result())
-
-
-async def scan_on_loop(
-    engine: Engine,
-    audit: ScanAudit,
-    actor: str,
-    note_no: str,
-    text: str,
-    shipper_uscc: str | None = None,
-) -> ScanDecision:
-    """:func:`scan` on an event loop: the snapshot's reads there, an accepted scan's commit
-    awaited there (no worker thread held while the group commits)."""
-    scanned = _scanned(engine, audit, actor, note_no, text, shipper_uscc)
-    if scanned.kept is None:
-        return scanned.answer(None)
-    kept: ScanDecision = await asyncio.wrap_future(scanned.kept)
-    return scanned.answer(kept)
-
-
-@dataclass(frozen=True, slots=True)
-class _Scanned:
-    """A scan decided on a snapshot, with its flags; an accepted one's decision to come once
-    kept (``kept``: decided again under the writer's lock)."""
-
-    decision: ScanDecision
-    flags: tuple[str, ...]
-    kept: Future[ScanDecision] | None
-
-    def answer(self, kept: ScanDecision | None) -> ScanDecision:
-        return replace(self.decision if kept is None else kept, flags=self.flags)
-
-
-def _scanned(
-    engine: Engine,
-    audit: ScanAudit,
-    actor: str,
-    note_no: str,
-    text: str,
-    shipper_uscc: str | None,
-) -> _Scanned:
+) -> Scanned:
+    """Decide one scan on a snapshot and keep it in the audit, whatever was decided; a repeat
+    is answered, not refused. An accepted scan's answer comes once it is kept."""
     now = datetime.now(UTC)
     with read_tx(engine) as conn:
         row, decision = _decide(conn, actor, note_no, text, shipper_uscc)
@@ -169,9 +127,34 @@ def _scanned(
     if decision.result is ScanResult.ACCEPTED:
         assert row is not None
         kept = audit.accepted.later(AcceptedScan(row, note_no, actor, decision, now))
-        return _Scanned(decision, flags, kept)
+        return Scanned(decision, flags, kept)
     audit.others.append(_audit_row(row, note_no, text, decision, actor, now))
-    return _Scanned(decision, flags, None)
+    return Scanned(decision, flags, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """A scan decided on a snapshot, with its flags; an accepted one's decision to come once
+    kept (``kept``: decided again under the writer's lock)."""
+
+    decision: ScanDecision
+    flags: tuple[str, ...]
+    kept: Future[ScanDecision] | None
+
+    def answer(self) -> ScanDecision:
+        """The decision, once an accepted scan is kept (waited for on this thread)."""
+        return self._flagged(None if self.kept is None else self.kept.result())
+
+    async def answer_on_loop(self) -> ScanDecision:
+        """:meth:`answer` on an event loop: an accepted scan's commit awaited there (no
+        worker thread held while the group commits)."""
+        if self.kept is None:
+            return self._flagged(None)
+        kept: ScanDecision = await asyncio.wrap_future(self.kept)
+        return self._flagged(kept)
+
+    def _flagged(self, kept: ScanDecision | None) -> ScanDecision:
+        return replace(self.decision if kept is None else kept, flags=self.flags)
 
 
 def _flags(

@@ -13,7 +13,7 @@ from uuid import uuid4
 
 from vaxtrace.core.coldchain.decisions import ReceiptTemperature, receipt_temperature_decision
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
-from vaxtrace.core.errors import DomainError, examples
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import Distribution, ReceivingNote, Unit
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.receipt import (
@@ -26,6 +26,7 @@ from vaxtrace.core.receipt import (
 )
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.roles.immunization.service.lookups import refuse_listed
 from vaxtrace.roles.immunization.service.receipts import (
     goods_of,
     header_of,
@@ -271,9 +272,5 @@ def _refuse_before_shipment(note: dict[str, Any], request: ReceivingNote) -> Non
 def _refuse_present(conn: Connection, codes: list[str]) -> None:
     stock.load_listed(conn, codes)
     present = stock.listed_present(conn)
-    if present:
-        raise DomainError(
-            Reason.ALREADY_IN_STOCK,
-            f"the province has these codes already: {examples(present)}",
-            field="shipping_note_no",
-        )
+    already = "the province has these codes already"
+    refuse_listed(present, Reason.ALREADY_IN_STOCK, already, "shipping_note_no")

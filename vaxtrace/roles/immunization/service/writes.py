@@ -62,8 +62,7 @@ def province_write(
         body = _answer(operation, request, step) | {
             "exchange_event_id": report(conn, outbox, step.event)
         }
-        log.save_write(
-            conn,
+        logged = log.LoggedWrite(
             org_uscc=actor,
             client_document_id=request.client_document_id,
             operation=operation,
@@ -72,8 +71,9 @@ def province_write(
             request_sha256=key.request_sha256,
             request=request.model_dump(mode="json"),
             response=body,
-            at=now,
+            recorded_at=now,
         )
+        log.save_write(conn, logged)
         return WriteResult(body, replayed=False)
 
     return write_once(engine, log.find_write, key, first_write)
