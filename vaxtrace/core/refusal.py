@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, ValidationError
 
 from vaxtrace.core.datasets.elements import DivisionText, Model
 from vaxtrace.core.downstream import DownstreamBill
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.forwarding import origin_of
 from vaxtrace.core.reasons import Reason
 
@@ -189,3 +190,37 @@ def _document(payload: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _text(value: Any, limit: int) -> str | None:
     return None if value is None or value == "" else str(value)[:limit]
+
+
+Notice = TypeVar("Notice", bound=RefusalNotice)
+
+
+def read_refusal(kind: type[Notice], value: Any, reason: Reason, field: str) -> Notice:
+    """A refusal (or its copy, as ``kind``) sent in ``field``, whole and naming the unit that
+    did the step; refused for ``reason`` otherwise."""
+    try:
+        notice = kind.model_validate(value)
+    except ValidationError as exc:
+        raise DomainError(
+            reason, f"{field} is not a whole refusal: {exc.errors()[0]['msg']}", field=field
+        ) from exc
+    if not notice.org_uscc:
+        raise DomainError(
+            reason, "a refusal names the unit that did the step", field=f"{field}.org_uscc"
+        )
+    return notice
+
+
+def refusal_fields(row: Mapping[Any, Any], notice: Mapping[str, Any]) -> dict[str, Any]:
+    """What every view of a refusal shows of it: the step's bill and document, its codes,
+    the receiver's reason and words (``row`` a kept refusal, ``notice`` what it carried)."""
+    return {
+        "bill_type": row["bill_type"],
+        "bill": BILL_NAMES.get(row["bill_type"] or ""),
+        "document_no": row["document_no"],
+        "codes": list(notice.get("codes") or []),
+        "code_count": int(notice.get("code_count") or 0),
+        "reason": row["reason"],
+        "field": notice.get("field"),
+        "detail": notice.get("detail"),
+    }

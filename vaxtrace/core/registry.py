@@ -3,12 +3,13 @@ connected systems, and coding rules (编码规则) that say which system holds w
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, HttpUrl, field_validator, model_validator
 
-from vaxtrace.core.datasets.basic_data import CodeFamilyName, Organisation
+from vaxtrace.core.datasets.basic_data import CodeFamilyName, Organisation, OrgKind
 from vaxtrace.core.datasets.elements import Model
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import validate_uscc
@@ -163,3 +164,12 @@ def gtin_prefixes(gtin14: str) -> list[str]:
     digit, cut at 6 to 12 digits, longest first."""
     body = gtin14[1:13]
     return [body[:n] for n in range(12, 5, -1)]
+
+
+def check_served(
+    org: Organisation, kinds: Collection[OrgKind], reason: Reason, serves: str
+) -> None:
+    """Refuse to register an organisation of a kind the node does not serve (``serves``: whom
+    it does, in words)."""
+    if org.kind not in kinds:
+        raise DomainError(reason, f"{serves}, not a {org.kind.value}", field="kind")

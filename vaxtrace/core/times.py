@@ -155,6 +155,12 @@ def _too_early(
     )
 
 
+def as_stored(value: datetime) -> datetime:
+    """A stored time with its offset: UTC where the database gave none (SQLite), else as the
+    database gave it (PostgreSQL may give another offset, kept as it is shown)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def as_utc(value: datetime) -> datetime:
     """A stored time as an aware UTC time (SQLite hands UTC times back without an offset)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -175,6 +175,12 @@ class OwnRegister:
         """Keep the rows of ``orgs`` of a kind this register keeps as the registry says."""
         put_rows(conn, self.table, [self.row(o) for o in orgs if o.kind in self.kinds])
 
+    def put_one(self, conn: Connection, org: Organisation) -> dict[str, Any]:
+        """Add or update one organisation the node serves; its row as kept."""
+        row = self.row(org)
+        put_rows(conn, self.table, [row])
+        return row
+
     def held(self, conn: Connection, usccs: Collection[str]) -> set[str]:
         return held_keys(conn, self.table, usccs)
 

@@ -11,7 +11,6 @@ from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.immunization import PROVINCE_KINDS
 from vaxtrace.store.basic_data import BasicDataStore, OwnRegister
 from vaxtrace.store.immunization.schema import api_token, basic_data, organisation
-from vaxtrace.store.rows import put_row
 from vaxtrace.store.tokens import KnownHolder, StaffTokens
 
 
@@ -30,11 +29,6 @@ BASIC_DATA = BasicDataStore(basic_data)
 def find_organisation(conn: Connection, uscc: str) -> RowMapping | None:
     query = select(organisation).where(organisation.c.uscc == uscc)
     return conn.execute(query).mappings().first()
-
-
-def put_organisation(conn: Connection, row: dict[str, Any]) -> None:
-    """Insert or update one organisation."""
-    put_row(conn, organisation, row)
 
 
 def staff_tokens(engine: Engine, known: KnownHolder) -> StaffTokens:

@@ -3,14 +3,12 @@ and the copy of the platform's registry their register follows."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
 from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.store.basic_data import BasicDataStore, OwnRegister
-from vaxtrace.store.rows import put_row
 from vaxtrace.store.supervision.schema import api_token, basic_data, regulator
 from vaxtrace.store.tokens import KnownHolder, StaffTokens
 
@@ -25,11 +23,6 @@ REGULATORS = OwnRegister(regulator, frozenset({OrgKind.REGULATOR}), regulator_ro
 
 BASIC_DATA = BasicDataStore(basic_data)
 """This node's copy of the platform's registry, and how far its feed is applied."""
-
-
-def put_regulator(conn: Connection, row: Mapping[str, Any]) -> None:
-    """Add a regulator, or update it where it differs."""
-    put_row(conn, regulator, row)
 
 
 _DIVISION = select(regulator.c.division_code).where(regulator.c.uscc == bindparam("uscc"))

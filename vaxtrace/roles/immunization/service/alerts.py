@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
-from vaxtrace.core.refusal import BILL_NAMES, RefusalNotice, notice_of
+from vaxtrace.core.refusal import RefusalNotice, notice_of, read_refusal, refusal_fields
+from vaxtrace.core.times import as_stored
 from vaxtrace.exchange.delivery import OnRefused, Refused
 from vaxtrace.exchange.envelope import payload_of
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx, write_tx
@@ -23,21 +22,7 @@ MAX_ALERTS = 500
 
 def read_notice(value: Any) -> RefusalNotice:
     """A refusal the platform sent back, whole and naming the unit that did the step."""
-    try:
-        notice = RefusalNotice.model_validate(value)
-    except ValidationError as exc:
-        raise DomainError(
-            Reason.MALFORMED_REFUSAL,
-            f"the refusal is not a whole notice: {exc.errors()[0]['msg']}",
-            field="payload.refusal",
-        ) from exc
-    if not notice.org_uscc:
-        raise DomainError(
-            Reason.MALFORMED_REFUSAL,
-            "a refusal names the unit that did the step",
-            field="payload.refusal.org_uscc",
-        )
-    return notice
+    return read_refusal(RefusalNotice, value, Reason.MALFORMED_REFUSAL, "payload.refusal")
 
 
 def keep(conn: Connection, notice: RefusalNotice) -> int:
@@ -106,23 +91,12 @@ def view(row: RowMapping) -> dict[str, Any]:
         "id": int(row["id"]),
         "state": store.OPEN if acknowledged is None else store.ACKNOWLEDGED,
         "org_uscc": row["org_uscc"],
-        "bill_type": row["bill_type"],
-        "bill": BILL_NAMES.get(row["bill_type"] or ""),
-        "document_no": row["document_no"],
-        "codes": list(notice.get("codes") or []),
-        "code_count": int(notice.get("code_count") or 0),
-        "reason": row["reason"],
-        "field": notice.get("field"),
-        "detail": notice.get("detail"),
+        **refusal_fields(row, notice),
         "refused_by": row["receiver"],
         "what_to_do": notice.get("advice"),
         "refused_at": notice.get("refused_at"),
-        "raised_at": _aware(row["raised_at"]).isoformat(),
+        "raised_at": as_stored(row["raised_at"]).isoformat(),
         "report_event_id": row["origin_event_id"],
-        "acknowledged_at": None if acknowledged is None else _aware(acknowledged).isoformat(),
+        "acknowledged_at": None if acknowledged is None else as_stored(acknowledged).isoformat(),
         "acknowledgement": row["acknowledgement"],
     }
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

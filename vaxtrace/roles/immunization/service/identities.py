@@ -5,28 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import Organisation
-from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import PROVINCE_KINDS, Unit
 from vaxtrace.core.reasons import Reason
+from vaxtrace.core.registry import check_served
 from vaxtrace.roles.immunization.service.lookups import find_unit, unit
 from vaxtrace.store.engine import Engine, read_tx, write_tx
 from vaxtrace.store.immunization import organisations
-from vaxtrace.store.immunization.organisations import put_organisation
 from vaxtrace.store.tokens import StaffTokens
 
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
     """Add or update a CDC or vaccination site of the province."""
-    if org.kind not in PROVINCE_KINDS:
-        raise DomainError(
-            Reason.NOT_A_PROVINCE_UNIT,
-            f"the province serves CDCs and vaccination sites, not a {org.kind.value}",
-            field="kind",
-        )
-    row = organisations.UNITS.row(org)
+    serves = "the province serves CDCs and vaccination sites"
+    check_served(org, PROVINCE_KINDS, Reason.NOT_A_PROVINCE_UNIT, serves)
     with write_tx(engine) as conn:
-        put_organisation(conn, row)
-    return row
+        return organisations.UNITS.put_one(conn, org)
 
 
 def staff_tokens(engine: Engine) -> StaffTokens:

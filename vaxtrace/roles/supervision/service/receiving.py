@@ -13,7 +13,7 @@ from vaxtrace.core.errors import DomainError
 from vaxtrace.core.forwarding import origin_of
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.reasons import Reason
-from vaxtrace.core.refusal import FINDING, RefusalFinding
+from vaxtrace.core.refusal import FINDING, RefusalFinding, read_refusal
 from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.core.times import as_utc
@@ -45,7 +45,9 @@ def read(opened: Opened) -> Copied:
     """The one thing an envelope from the platform carries (a malformed one is refused)."""
     payload = opened.payload
     if isinstance(payload, dict) and FINDING in payload:
-        return _read_finding(payload[FINDING])
+        return read_refusal(
+            RefusalFinding, payload[FINDING], Reason.MALFORMED_FINDING, "payload.refusal_finding"
+        )
     if isinstance(payload, dict) and "safety_signal" in payload:
         division = DivisionCode(str(payload.get("division_code", ""))).value
         return SignalCopy(read_signal(payload), division)
@@ -77,24 +79,6 @@ def _record_signal(conn: Connection, opened: Opened, copy: SignalCopy) -> dict[s
     )
     findings.add_finding(conn, opened.header["event_id"], found)
     return {}
-
-
-def _read_finding(value: Any) -> RefusalFinding:
-    try:
-        found = RefusalFinding.model_validate(value)
-    except ValidationError as exc:
-        raise DomainError(
-            Reason.MALFORMED_FINDING,
-            f"the payload carries no valid refusal_finding: {exc.errors()[0]['msg']}",
-            field="payload.refusal_finding",
-        ) from exc
-    if not found.org_uscc:
-        raise DomainError(
-            Reason.MALFORMED_FINDING,
-            "a finding names the unit that did the step",
-            field="payload.refusal_finding.org_uscc",
-        )
-    return found
 
 
 def _record_finding(conn: Connection, opened: Opened, found: RefusalFinding) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
+from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
+from vaxtrace.core.registry import check_served
 from vaxtrace.exchange import registry_feed
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.store.engine import Connection, Engine, write_tx
@@ -17,16 +18,10 @@ from vaxtrace.store.tokens import StaffTokens
 
 def register_organisation(engine: Engine, org: Organisation) -> dict[str, Any]:
     """Add or update a regulator (药品监督管理部门) whose staff use this system."""
-    if org.kind is not OrgKind.REGULATOR:
-        raise DomainError(
-            Reason.NOT_A_REGULATOR,
-            f"the supervision system serves regulators, not a {org.kind.value}",
-            field="kind",
-        )
-    row = store.REGULATORS.row(org)
+    serves = "the supervision system serves regulators"
+    check_served(org, store.REGULATORS.kinds, Reason.NOT_A_REGULATOR, serves)
     with write_tx(engine) as conn:
-        store.put_regulator(conn, row)
-    return row
+        return store.REGULATORS.put_one(conn, org)
 
 
 def sync_registry(engine: Engine, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:

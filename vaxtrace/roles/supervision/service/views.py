@@ -4,11 +4,11 @@ city or county), newest first, a page at a time."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from vaxtrace.core.identifiers import DivisionCode
-from vaxtrace.core.refusal import BILL_NAMES
+from vaxtrace.core.refusal import refusal_fields
+from vaxtrace.core.times import as_stored
 from vaxtrace.roles.supervision.service.regulators import division
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.supervision import findings as findings_store
@@ -71,19 +71,12 @@ def _finding_view(row: Any) -> dict[str, Any]:
         "kind": row["kind"],
         "org_uscc": row["org_uscc"],
         "division_code": row["division_code"],
-        "bill_type": row["bill_type"],
-        "bill": BILL_NAMES.get(row["bill_type"] or ""),
-        "document_no": row["document_no"],
-        "codes": list(detail.get("codes") or []),
-        "code_count": int(detail.get("code_count") or 0),
-        "reason": row["reason"],
-        "field": detail.get("field"),
-        "detail": detail.get("detail"),
+        **refusal_fields(row, detail),
         "refused_by": detail.get("receiver_system_id"),
         "reported_by": detail.get("origin_system_id"),
         "advice": detail.get("advice"),
-        "found_at": _aware(row["found_at"]).isoformat(),
-        "received_at": _aware(row["received_at"]).isoformat(),
+        "found_at": as_stored(row["found_at"]).isoformat(),
+        "received_at": as_stored(row["received_at"]).isoformat(),
     }
 
 
@@ -95,12 +88,8 @@ def _step_view(row: Any) -> dict[str, Any]:
         "org_uscc": row["org_uscc"],
         "division_code": row["division_code"],
         "document_no": row["document_no"],
-        "business_time": _aware(row["business_time"]).isoformat(),
+        "business_time": as_stored(row["business_time"]).isoformat(),
         "codes": list(row["codes"]),
         "data_owner": row["data_owner"],
         "reported_by": row["reported_by"],
     }
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
