@@ -312,3 +312,25 @@ def problem_responses(meanings: Mapping[int, str]) -> dict[int | str, dict[str, 
         }
         for status, meaning in meanings.items()
     }
+
+
+STAFF_PROBLEMS = {
+    401: "no or unknown bearer token",
+    403: "another unit's, or another user's, to act on",
+    404: "no such thing at your unit",
+    409: "it clashes with what is recorded (the reason says what)",
+    422: "a field refused (named in `field`); nothing written",
+}
+"""What a staff route's problem answers mean, by status."""
+
+
+def staff_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries of the problem answers (RFC 9457) a staff route gives."""
+    return problem_responses({status: STAFF_PROBLEMS[status] for status in statuses})
+
+
+def file_responses(meanings: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route that answers a file as filed, or the problems of
+    ``meanings``."""
+    filed = {"description": "the certificate file, as filed", "content": {"*/*": {}}}
+    return problem_responses(meanings) | {200: filed}

@@ -1,11 +1,12 @@
 """HTTP routes of the provincial immunization system: the exchange with the platform (mutual
 TLS), and the writes and views of the province's CDCs and vaccination sites (bearer tokens)."""
 
-# No "from __future__ import annotations": routes are built in a function (see ledger/api.py).
+# No "from __future__ import annotations": routes are built in a function (see log/api.py).
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from pydantic import TypeAdapter
 
 from vaxtrace.core.coldchain.decisions import ExcursionDecision, ExcursionState
 from vaxtrace.core.coldchain.readings import TemperatureHeader, TemperatureUpload
@@ -27,23 +28,10 @@ from vaxtrace.core.refusal import Acknowledgement, AlertState
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.roles.immunization.http import (
-    CERTIFICATE_PROBLEMS,
-    NOTE_NO,
-    AlertId,
-    BatchNo,
-    ExcursionId,
-    MahUscc,
-    NoteNo,
-    ShipperUscc,
-    form_model,
-    problems_of,
-    scan_answer,
-)
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.immunization.service.alerts import MAX_ALERTS
 from vaxtrace.roles.immunization.service.coldchain import CSV_MAX_BYTES
-from vaxtrace.web.answers import write_answer
+from vaxtrace.web.answers import form_model, scan_answer, write_answer
 from vaxtrace.web.identity import (
     Staff,
     app_state,
@@ -52,7 +40,28 @@ from vaxtrace.web.identity import (
     bearer_staff,
 )
 from vaxtrace.web.lean import json_answer, json_body, known_bearer, lean_route, path_param
-from vaxtrace.web.problems import problem_responses
+from vaxtrace.web.problems import file_responses, staff_problems
+
+NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单号")]
+NOTE_NO: TypeAdapter[str] = TypeAdapter(NoteNo)
+ExcursionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="温度超标编号")]
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the alert's id")]
+BatchNo = Annotated[str, Path(min_length=1, max_length=20, description="批号")]
+CERTIFICATE_PROBLEMS = {
+    401: "no or unknown bearer token",
+    404: "the province holds and expects no goods of the batch (`unknown_batch`), or no lot "
+    "release of it is on file (`no_lot_release`)",
+    409: "the certificate received is not the one the batch data named "
+    "(`certificate_file_mismatch`): do not rely on it",
+    503: "the platform or the MAH's trace system did not answer; try again shortly",
+}
+"""What a certificate ask answers besides the file, for OpenAPI."""
+
+ShipperUscc = Annotated[
+    str | None,
+    Query(description="发货单位 (a MAH or a CDC): only when two shippers' notes share a number"),
+]
+MahUscc = Annotated[str | None, Query(deprecated=True, description="the shipper, as before")]
 
 
 def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
@@ -120,13 +129,13 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- receipt with scan verification (bearer) ----------------------------------------------
 
-    @router.get("/receipts", responses=problems_of(401))
+    @router.get("/receipts", responses=staff_problems(401))
     def receipts(svc: Service, who: Actor) -> list[dict[str, Any]]:
         """What your CDC or site is to receive, oldest first: MAHs' shipping notes and CDCs'
         distributions, each with its ``state`` (open, partial, received)."""
         return svc.expected(who)
 
-    @router.get("/receipts/{note_no}", responses=problems_of(401, 403, 404, 409, 422))
+    @router.get("/receipts/{note_no}", responses=staff_problems(401, 403, 404, 409, 422))
     def receipt(
         note_no: NoteNo,
         svc: Service,
@@ -169,7 +178,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     @router.post(
         "/receipts/{note_no}/confirm",
         status_code=201,
-        responses=problems_of(401, 403, 404, 409, 422),
+        responses=staff_problems(401, 403, 404, 409, 422),
     )
     def confirm(
         note_no: NoteNo, item: ReceiptConfirmation, svc: Service, who: Actor, response: Response
@@ -183,8 +192,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
     @router.get(
         "/lot-release-certificates/{mah_uscc}/{batch_no}",
         response_class=Response,
-        responses=problem_responses(CERTIFICATE_PROBLEMS)
-        | {200: {"description": "the certificate file, as filed", "content": {"*/*": {}}}},
+        responses=file_responses(CERTIFICATE_PROBLEMS),
     )
     async def lot_release_certificate(
         mah_uscc: Uscc, batch_no: BatchNo, request: Request, svc: Service, _who: Actor
@@ -199,14 +207,16 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- movements (bearer) ------------------------------------------------------------------
 
-    @router.post("/distributions", status_code=201, responses=problems_of(401, 404, 409, 422))
+    @router.post("/distributions", status_code=201, responses=staff_problems(401, 404, 409, 422))
     def distribute(
         item: Distribution, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """209 供应出库: a CDC supplies a lower CDC or a vaccination site of its area."""
         return write_answer(svc.distribute(who, item), response)
 
-    @router.post("/vaccinations", status_code=201, responses=problems_of(401, 403, 404, 409, 422))
+    @router.post(
+        "/vaccinations", status_code=201, responses=staff_problems(401, 403, 404, 409, 422)
+    )
     def vaccinate(
         item: Vaccination, svc: Service, who: StaffMember, response: Response
     ) -> dict[str, Any]:
@@ -217,7 +227,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         return write_answer(svc.vaccinate(who.org_uscc, item, who.user), response)
 
     @router.post(
-        "/vaccination-undos", status_code=201, responses=problems_of(401, 403, 404, 409, 422)
+        "/vaccination-undos", status_code=201, responses=staff_problems(401, 403, 404, 409, 422)
     )
     def undo_vaccination(
         item: VaccinationUndo, svc: Service, who: StaffMember, response: Response
@@ -227,7 +237,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         ``undo_window_passed``); the dose is in stock again and the undo (323) is reported."""
         return write_answer(svc.undo_vaccination(who.org_uscc, item, who.user), response)
 
-    @router.get("/vaccinations", responses=problems_of(401, 422))
+    @router.get("/vaccinations", responses=staff_problems(401, 422))
     def vaccination_records(
         svc: Service,
         who: Actor,
@@ -237,14 +247,14 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """接种记录 of your site, newest first; one recipient's with ``vaccinee_ref``."""
         return svc.vaccination_records(who, vaccinee_ref, limit)
 
-    @router.post("/returns", status_code=201, responses=problems_of(401, 409, 422))
+    @router.post("/returns", status_code=201, responses=staff_problems(401, 409, 422))
     def return_goods(
         item: GoodsReturn, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
         """202 退货出库: back to a CDC above, or to the MAH that supplied the goods."""
         return write_answer(svc.return_goods(who, item), response)
 
-    @router.post("/damage-reports", status_code=201, responses=problems_of(401, 409, 422))
+    @router.post("/damage-reports", status_code=201, responses=staff_problems(401, 409, 422))
     def report_damage(
         item: DamageReport, svc: Service, who: Actor, response: Response
     ) -> dict[str, Any]:
@@ -348,7 +358,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- refusal alerts (bearer) ---------------------------------------------------------------
 
-    @router.get("/alerts", responses=problems_of(401, 422))
+    @router.get("/alerts", responses=staff_problems(401, 422))
     def alerts(
         svc: Service,
         who: Actor,
@@ -363,7 +373,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         chosen = None if state is None else state.value
         return svc.alerts(who, state=chosen, before=before, limit=limit)
 
-    @router.post("/alerts/{alert_id}/acknowledgement", responses=problems_of(401, 404, 422))
+    @router.post("/alerts/{alert_id}/acknowledgement", responses=staff_problems(401, 404, 422))
     def acknowledge(
         alert_id: AlertId, svc: Service, who: Actor, item: Acknowledgement | None = None
     ) -> dict[str, Any]:
@@ -372,7 +382,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
 
     # --- stock in doses, expiry and disposal (bearer) ---------------------------------------
 
-    @router.get("/stock/summary", responses=problems_of(401))
+    @router.get("/stock/summary", responses=staff_problems(401))
     def stock_summary(svc: Service, who: Actor) -> dict[str, Any]:
         """库存汇总: the doses (level-1 codes) your unit holds, by product (code and name when
         the registry's copy knows it), batch, expiry and status — ``usable``, ``locked``,
@@ -380,7 +390,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         (another reason the dose gate gives), ``in_transit`` — with every gate reason."""
         return svc.stock_summary(who)
 
-    @router.get("/stock/near-expiry", responses=problems_of(401, 422))
+    @router.get("/stock/near-expiry", responses=staff_problems(401, 422))
     def near_expiry(
         request: Request,
         svc: Service,
@@ -396,19 +406,19 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         chosen = default if days is None else days
         return svc.near_expiry_stock(who, chosen)
 
-    @router.get("/stock/expired", responses=problems_of(401))
+    @router.get("/stock/expired", responses=staff_problems(401))
     def expired(svc: Service, who: Actor) -> dict[str, Any]:
         """过期: batches you hold doses of that have expired (negative days left): scrap or
         destroy them."""
         return svc.expired_stock(who)
 
-    @router.get("/stock/province", responses=problems_of(401, 403))
+    @router.get("/stock/province", responses=staff_problems(401, 403))
     def province_stock(svc: Service, who: Actor) -> dict[str, Any]:
         """The stock of every CDC and vaccination site in your CDC's area (a provincial CDC:
         the province; a city CDC: its city), in doses, unit by unit. Only CDCs (403)."""
         return svc.province_stock(who)
 
-    @router.post("/scraps", status_code=201, responses=problems_of(401, 409, 422))
+    @router.post("/scraps", status_code=201, responses=staff_problems(401, 409, 422))
     def scrap(item: Scrap, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
         """216 报废出库: write off goods your unit holds in stock (expired, abnormal, out of
         the cold chain…); they and everything inside them leave your stock for good and the
@@ -416,7 +426,7 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         are refused (409 ``locked`` / ``recalled``)."""
         return write_answer(svc.scrap(who, item), response)
 
-    @router.post("/destructions", status_code=201, responses=problems_of(401, 409, 422))
+    @router.post("/destructions", status_code=201, responses=staff_problems(401, 409, 422))
     def destroy(item: Destruction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
         """205 销毁出库: goods your unit holds (in stock, or reported damaged) are destroyed;
         ``reason``, ``executor`` and ``supervisor`` are mandatory. Reported to the MAH."""

@@ -1,7 +1,7 @@
 """HTTP routes of the platform: public resolution, and system-to-system routes that know the
 caller only from its verified client certificate (mutual TLS)."""
 
-# No "from __future__ import annotations": routes are built in a function (see ledger/api.py).
+# No "from __future__ import annotations": routes are built in a function (see log/api.py).
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.web.identity import app_state
-from vaxtrace.web.problems import problem_responses
+from vaxtrace.web.problems import file_responses, problem_responses
 
 PUBLIC_QUERY_PROBLEMS = {
     404: "no registered coding rule covers the code (`no_rule`), or its trace system does not "
@@ -84,8 +84,7 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     @router.get(
         "/exchange/lot-release-certificates/{mah_uscc}/{batch_no}",
         response_class=Response,
-        responses=problem_responses(CERTIFICATE_PROBLEMS)
-        | {200: {"description": "the certificate file, as filed", "content": {"*/*": {}}}},
+        responses=file_responses(CERTIFICATE_PROBLEMS),
     )
     async def lot_release_certificate(
         mah_uscc: Uscc, batch_no: str, request: Request, svc: Service, who: Caller

@@ -1,7 +1,7 @@
 """HTTP routes of the supervision system: the exchange with the platform (mutual TLS) and what
 regulators' staff see (bearer tokens), limited to their own division."""
 
-# No "from __future__ import annotations": routes are built in a function (see ledger/api.py).
+# No "from __future__ import annotations": routes are built in a function (see log/api.py).
 from collections.abc import Callable
 from typing import Annotated, Any
 

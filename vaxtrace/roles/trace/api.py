@@ -4,7 +4,7 @@ One router: the staff's routes (bearer tokens) beside the system routes of the e
 (mutual TLS; the caller is known only from its certificate): province reports the platform
 forwards, and the lot release certificates it passes on."""
 
-# No "from __future__ import annotations": routes are built in a function (see ledger/api.py).
+# No "from __future__ import annotations": routes are built in a function (see log/api.py).
 from collections.abc import Callable
 from typing import Annotated, Any
 
