@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from vaxtrace.core.batches import expired
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import DoseReason, DoseWarning
 from vaxtrace.core.status import Status
 
@@ -85,6 +86,20 @@ class DoseDecision:
             "warnings": [w.value for w in self.warnings],
             "messages": list(self.messages),
         }
+
+
+class DoseRefused(DomainError):
+    """接种前核验不通过: the gate stops this dose; the reason is the first of ``reasons`` (in
+    ``details``). A refusal of the dose's state, not of the request, whatever its reason."""
+
+    @classmethod
+    def of(cls, decision: DoseDecision, field: str = "code") -> DoseRefused:
+        return cls(
+            decision.reasons[0].value,
+            "this dose may not be given: " + "; ".join(decision.messages),
+            field=field,
+            details={"reasons": [r.value for r in decision.reasons]},
+        )
 
 
 def local_date(at: datetime) -> date:

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vaxtrace.core.dose_gate import DoseRefused
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import DoseReason, Reason
 
@@ -216,7 +217,15 @@ def status_of_reason(reason: str) -> int:
     return STATUS.get(reason, STATUS_OF_ANY_OTHER)
 
 
+REFUSED_DOSE_STATUS: dict[str, int] = {DoseReason.UNKNOWN_CODE: 422, DoseReason.NOT_A_DOSE: 422}
+"""A dose the gate stops (:class:`DoseRefused`) answers 409, its state clashing with the
+step, whatever its first reason (a missing lot release is not a missing resource), except
+where the scan is not of a dose of this province at all (422)."""
+
+
 def status_of(error: DomainError) -> int:
+    if isinstance(error, DoseRefused):
+        return REFUSED_DOSE_STATUS.get(error.reason, 409)
     return status_of_reason(error.reason)
 
 

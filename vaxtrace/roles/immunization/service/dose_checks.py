@@ -25,17 +25,6 @@ def decide(conn: Connection, site_uscc: str, scanned: TraceCode, at: datetime) -
     return decide_dose(facts, site_uscc, Label(scanned.batch_no, scanned.expiry), at)
 
 
-def refusal(decision: DoseDecision, field: str = "code") -> DomainError:
-    """The refusal of a dose the gate stops: the first reason, with all of them."""
-    first = decision.reasons[0]
-    return DomainError(
-        first.value,
-        "this dose may not be given: " + "; ".join(decision.messages),
-        field=field,
-        details={"reasons": [r.value for r in decision.reasons]},
-    )
-
-
 def audit_row(
     site_uscc: str, code: str, purpose: str, reasons: Sequence[str], at: datetime
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.datasets.elements import Write
-from vaxtrace.core.dose_gate import Label, local_date, stop_reasons
+from vaxtrace.core.dose_gate import DoseRefused, Label, local_date, stop_reasons
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import DomainError, examples
 from vaxtrace.core.immunization import (
@@ -104,7 +104,7 @@ def vaccinate(
         scanned = parse(request.code, "code")
         decision = dose_checks.decide(conn, actor, scanned, request.business_time)
         if not decision.allowed:
-            raise dose_checks.refusal(decision)
+            raise DoseRefused.of(decision)
         codes = take_listed(conn, actor, [scanned.value], request.business_time, field="code")
         moved = hand_over(conn, actor, codes, actor, StockState.USED, now, request)
         dose_checks.audit(conn, actor, scanned.value, "vaccination", decision)
