@@ -49,7 +49,7 @@ def start_recall(
             )
         data = request.model_dump(mode="json", exclude={"client_document_id"})
         event_id = append_event(conn, header, data)
-        add_recall(conn, actor, request.recall_no, event_id, data)
+        add_recall(conn, actor, event_id, data)
         moved = batches_step(conn, ids, event_id, None if request.mock else Action.START_RECALL)
         if not request.mock:
             post_signal(

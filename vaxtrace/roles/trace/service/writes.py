@@ -155,15 +155,7 @@ def first_write(
     body |= answer
     if event_id is not None:
         body["event_id"] = event_id
-    save_write(
-        conn,
-        org_uscc=key.actor,
-        client_document_id=key.client_document_id,
-        operation=key.operation,
-        request_sha256=key.request_sha256,
-        event_id=event_id,
-        response=body,
-    )
+    save_write(conn, key, event_id, body)
     size = None if event_id is None or not log else TRACE_LEDGER.append_from(conn, event_id)
     return WriteResult(body, replayed=False, log_size=size)  # no event without its leaf
 
