@@ -6,7 +6,7 @@ forwards, and the lot release certificates it passes on."""
 
 # No "from __future__ import annotations": routes are built in a function (see log/api.py).
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import (
     APIRouter,
@@ -19,28 +19,9 @@ from fastapi import (
 )
 from pydantic import ValidationError
 
-from vaxtrace.core.datasets.basic_data import CodingRule, VaccineProduct
-from vaxtrace.core.datasets.corrections import Correction
 from vaxtrace.core.datasets.elements import Uscc
-from vaxtrace.core.datasets.locks import Lock, Unlock
-from vaxtrace.core.datasets.movements import (
-    Destruction,
-    SalesReturn,
-    ShippingNote,
-    ShippingNoteUpload,
-)
-from vaxtrace.core.datasets.production import (
-    Batch,
-    Commission,
-    LotRelease,
-    Pack,
-    Replace,
-    SelfInspection,
-    Unpack,
-    Warehousing,
-)
-from vaxtrace.core.datasets.recalls import Recall, RecallClosure, RecallReceipt
-from vaxtrace.core.datasets.temperature import TemperatureRecord
+from vaxtrace.core.datasets.movements import ShippingNoteUpload
+from vaxtrace.core.datasets.production import LotRelease
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import CERTIFICATE_SHA256
@@ -48,6 +29,7 @@ from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
+from vaxtrace.store.write_frame import WriteResult
 from vaxtrace.web.answers import mark_replayed, write_answer
 from vaxtrace.web.identity import app_state, bearer_actor
 from vaxtrace.web.problems import problem_responses
@@ -56,53 +38,80 @@ Service = Annotated[TraceService, Depends(app_state("trace"))]
 Actor = Annotated[str, Depends(bearer_actor("trace"))]
 Receiver = Annotated[DownstreamReceiver, Depends(app_state("trace_downstream"))]
 
+Posted = tuple[str, str, str | None]
+"""A staff write route: its path, the :class:`TraceService` method it calls with the posted
+document, and the route's description when it has one."""
+
+REGISTRATIONS: tuple[Posted, ...] = (
+    ("/products", "register_product", None),
+    ("/coding-rules", "register_coding_rule", None),
+    ("/batches", "register_batch", None),
+    ("/commissions", "commission", None),
+    ("/packs", "pack", None),
+    ("/unpacks", "unpack", None),
+    ("/replacements", "replace", None),
+    ("/warehousings", "warehouse", None),
+    ("/self-inspections", "self_inspect", None),
+)
+"""Before the lot release: basic data, codes and packaging, the batch's inspection."""
+
+SHIPPING: tuple[Posted, ...] = (("/shipping-notes", "ship", None),)
+
+MOVEMENTS: tuple[Posted, ...] = (
+    ("/sales-returns", "sales_return", None),
+    ("/recalls", "start_recall", None),
+    (
+        "/recall-closures",
+        "close_recall",
+        """召回完成: close one of your recalls with its summary. Goods not returned stay stopped;
+        a real recall's closure reaches every immunization system the recall reached.""",
+    ),
+    ("/recall-receipts", "recall_receipt", None),
+    ("/destructions", "destroy", None),
+    ("/temperature-records", "record_temperature", None),
+    (
+        "/locks",
+        "lock",
+        "锁定 codes or whole batches (pending / to_be_recalled / abnormal) with the evidence.",
+    ),
+    ("/unlocks", "unlock", None),
+    ("/corrections", "correct", "更正: a new event citing the event whose header it corrects."),
+)
+
+
+def post_documents(router: APIRouter, routes: tuple[Posted, ...]) -> None:
+    """Declare each route: its body is the document its service method takes (the method's
+    signature says which), its answer the method's, as :func:`write_answer` gives a write's."""
+    for path, method, description in routes:
+        document = next(
+            hint
+            for name, hint in get_type_hints(getattr(TraceService, method)).items()
+            if name not in ("actor", "return")
+        )
+        router.add_api_route(
+            path,
+            _endpoint(method, document, description),
+            methods=["POST"],
+            status_code=201,
+        )
+
+
+def _endpoint(method: str, document: type[Any], description: str | None) -> Callable[..., Any]:
+    def endpoint(item: Any, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
+        answer = getattr(svc, method)(who, item)
+        return write_answer(answer, response) if isinstance(answer, WriteResult) else answer
+
+    endpoint.__annotations__["item"] = document  # what FastAPI reads the body as
+    endpoint.__name__ = endpoint.__qualname__ = method  # the operation's id and summary
+    endpoint.__doc__ = description
+    return endpoint
+
 
 def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     """Every route of the trace role; ``caller`` names the system calling a system route."""
     router = APIRouter(prefix="/trace/v1", tags=["trace system 疫苗追溯系统"])
     Caller = Annotated[SystemIdentity, Depends(caller)]
-
-    @router.post("/products", status_code=201)
-    def register_product(item: VaccineProduct, svc: Service, who: Actor) -> dict[str, Any]:
-        return svc.register_product(who, item)
-
-    @router.post("/coding-rules", status_code=201)
-    def register_coding_rule(item: CodingRule, svc: Service, who: Actor) -> dict[str, Any]:
-        return svc.register_coding_rule(who, item)
-
-    @router.post("/batches", status_code=201)
-    def register_batch(item: Batch, svc: Service, who: Actor) -> dict[str, Any]:
-        return svc.register_batch(who, item)
-
-    @router.post("/commissions", status_code=201)
-    def commission(
-        item: Commission, svc: Service, who: Actor, response: Response
-    ) -> dict[str, Any]:
-        return write_answer(svc.commission(who, item), response)
-
-    @router.post("/packs", status_code=201)
-    def pack(item: Pack, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        return write_answer(svc.pack(who, item), response)
-
-    @router.post("/unpacks", status_code=201)
-    def unpack(item: Unpack, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        return write_answer(svc.unpack(who, item), response)
-
-    @router.post("/replacements", status_code=201)
-    def replace(item: Replace, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        return write_answer(svc.replace(who, item), response)
-
-    @router.post("/warehousings", status_code=201)
-    def warehouse(
-        item: Warehousing, svc: Service, who: Actor, response: Response
-    ) -> dict[str, Any]:
-        return write_answer(svc.warehouse(who, item), response)
-
-    @router.post("/self-inspections", status_code=201)
-    def self_inspect(
-        item: SelfInspection, svc: Service, who: Actor, response: Response
-    ) -> dict[str, Any]:
-        return write_answer(svc.self_inspect(who, item), response)
+    post_documents(router, REGISTRATIONS)
 
     @router.post("/lot-releases", status_code=201)
     async def release_lot(
@@ -132,9 +141,7 @@ def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         media = certificate.content_type or "application/octet-stream"
         return write_answer(svc.release_lot(who, item, content, media), response)
 
-    @router.post("/shipping-notes", status_code=201)
-    def ship(item: ShippingNote, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        return write_answer(svc.ship(who, item), response)
+    post_documents(router, SHIPPING)
 
     @router.post("/shipping-note-uploads", status_code=201)
     def ship_all(
@@ -145,53 +152,7 @@ def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         mark_replayed(response, all(r.replayed for r in results))
         return {"shipping_notes": [r.body | {"replayed": r.replayed} for r in results]}
 
-    @router.post("/sales-returns", status_code=201)
-    def sales_return(
-        item: SalesReturn, svc: Service, who: Actor, response: Response
-    ) -> dict[str, Any]:
-        return write_answer(svc.sales_return(who, item), response)
-
-    @router.post("/recalls", status_code=201)
-    def start_recall(item: Recall, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        return write_answer(svc.start_recall(who, item), response)
-
-    @router.post("/recall-closures", status_code=201)
-    def close_recall(
-        item: RecallClosure, svc: Service, who: Actor, response: Response
-    ) -> dict[str, Any]:
-        """召回完成: close one of your recalls with its summary. Goods not returned stay stopped;
-        a real recall's closure reaches every immunization system the recall reached."""
-        return write_answer(svc.close_recall(who, item), response)
-
-    @router.post("/recall-receipts", status_code=201)
-    def recall_receipt(
-        item: RecallReceipt, svc: Service, who: Actor, response: Response
-    ) -> dict[str, Any]:
-        return write_answer(svc.recall_receipt(who, item), response)
-
-    @router.post("/destructions", status_code=201)
-    def destroy(item: Destruction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        return write_answer(svc.destroy(who, item), response)
-
-    @router.post("/temperature-records", status_code=201)
-    def record_temperature(
-        item: TemperatureRecord, svc: Service, who: Actor, response: Response
-    ) -> dict[str, Any]:
-        return write_answer(svc.record_temperature(who, item), response)
-
-    @router.post("/locks", status_code=201)
-    def lock(item: Lock, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        """锁定 codes or whole batches (pending / to_be_recalled / abnormal) with the evidence."""
-        return write_answer(svc.lock(who, item), response)
-
-    @router.post("/unlocks", status_code=201)
-    def unlock(item: Unlock, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        return write_answer(svc.unlock(who, item), response)
-
-    @router.post("/corrections", status_code=201)
-    def correct(item: Correction, svc: Service, who: Actor, response: Response) -> dict[str, Any]:
-        """更正: a new event citing the event whose header it corrects."""
-        return write_answer(svc.correct(who, item), response)
+    post_documents(router, MOVEMENTS)
 
     @router.get("/codes")
     def trace_code(code: str, svc: Service, _who: Actor, proofs: bool = False) -> dict[str, Any]:

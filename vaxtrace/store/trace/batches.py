@@ -22,19 +22,15 @@ def batch_by_no(conn: Connection, mah_uscc: str, batch_no: str) -> RowMapping | 
     return conn.execute(query).mappings().first()
 
 
+BATCH_FIELDS = ("batch_no", "production_date", "expiry_date", "quantity", "customs_clearance_no")
+"""What a batch's row keeps of its registration, as registered."""
+
+
 def add_batch(conn: Connection, mah_uscc: str, product_id: int, item: Batch) -> None:
     """Insert a batch of one of the MAH's products."""
+    registered = item.model_dump(include=set(BATCH_FIELDS))
     conn.execute(
-        insert(batch).values(
-            product_id=product_id,
-            mah_uscc=mah_uscc,
-            batch_no=item.batch_no,
-            production_date=item.production_date,
-            expiry_date=item.expiry_date,
-            quantity=item.quantity,
-            customs_clearance_no=item.customs_clearance_no,
-            next_serial=0,
-        )
+        insert(batch).values(product_id=product_id, mah_uscc=mah_uscc, next_serial=0, **registered)
     )
 
 

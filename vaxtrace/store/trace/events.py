@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select
+from sqlalchemy import Connection, RowMapping, Table, bindparam, insert, select
 
 from vaxtrace.store.trace.schema import batch_event, event_code, trace_event, write_request
+from vaxtrace.store.write_frame import WriteKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +64,34 @@ def find_write(conn: Connection, org_uscc: str, client_document_id: str) -> RowM
 
 
 def save_write(
-    conn: Connection,
-    *,
-    org_uscc: str,
-    client_document_id: str,
-    operation: str,
-    request_sha256: str,
-    event_id: int | None,
-    response: Mapping[str, Any],
+    conn: Connection, key: WriteKey, event_id: int | None, response: Mapping[str, Any]
 ) -> None:
+    """Keep a write's answer under its key, for its retries."""
     conn.execute(
         _SAVE_WRITE,
         {
-            "org_uscc": org_uscc,
-            "client_document_id": client_document_id,
-            "operation": operation,
-            "request_sha256": request_sha256,
+            "org_uscc": key.actor,
+            "client_document_id": key.client_document_id,
+            "operation": key.operation,
+            "request_sha256": key.request_sha256,
             "event_id": event_id,
             "response": dict(response),
         },
     )
+
+
+def add_event_record(
+    conn: Connection,
+    table: Table,
+    event_id: int,
+    payload: Mapping[str, Any],
+    fields: Iterable[str],
+    **columns: Any,
+) -> None:
+    """A row of ``table`` kept beside an event: the event's id, the ``fields`` of its payload
+    as they are, and the other ``columns``."""
+    copied = {field: payload[field] for field in fields}
+    conn.execute(insert(table).values(event_id=event_id, **copied, **columns))
 
 
 def link_codes(conn: Connection, code_ids: Iterable[int], event_id: int) -> None:

@@ -3,10 +3,14 @@ its certificate file."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import Connection, RowMapping, select
 
+from vaxtrace.core.signals import CertificateFile
+from vaxtrace.store.trace.events import add_event_record
 from vaxtrace.store.trace.schema import batch, lot_release, self_inspection
 
 
@@ -19,15 +23,11 @@ def inspected(conn: Connection, batch_id: int, *, passed: bool = False) -> bool:
 
 
 def add_self_inspection(
-    conn: Connection, batch_id: int, event_id: int, report_no: str, conclusion: str
+    conn: Connection, batch_id: int, event_id: int, payload: Mapping[str, Any]
 ) -> None:
-    conn.execute(
-        insert(self_inspection).values(
-            batch_id=batch_id,
-            event_id=event_id,
-            report_no=report_no,
-            conclusion=conclusion,
-        )
+    """Record a batch's self-inspection from its event's payload."""
+    add_event_record(
+        conn, self_inspection, event_id, payload, ("report_no", "conclusion"), batch_id=batch_id
     )
 
 
@@ -39,31 +39,23 @@ def released(conn: Connection, batch_id: int) -> bool:
 
 def add_lot_release(
     conn: Connection,
-    *,
     batch_id: int,
     event_id: int,
-    certificate_no: str,
+    payload: Mapping[str, Any],
     release_date: date,
-    conclusion: str,
-    authority: str,
-    quantity: int,
-    certificate_sha256: str,
-    certificate_media_type: str,
-    certificate_file: bytes,
+    certificate: CertificateFile,
 ) -> None:
-    conn.execute(
-        insert(lot_release).values(
-            batch_id=batch_id,
-            event_id=event_id,
-            certificate_no=certificate_no,
-            release_date=release_date,
-            conclusion=conclusion,
-            authority=authority,
-            quantity=quantity,
-            certificate_sha256=certificate_sha256,
-            certificate_media_type=certificate_media_type,
-            certificate_file=certificate_file,
-        )
+    """Record a batch's lot release from its event's payload, with the certificate file."""
+    add_event_record(
+        conn,
+        lot_release,
+        event_id,
+        payload,
+        ("certificate_no", "conclusion", "authority", "quantity", "certificate_sha256"),
+        batch_id=batch_id,
+        release_date=release_date,
+        certificate_media_type=certificate.media_type,
+        certificate_file=certificate.content,
     )
 
 

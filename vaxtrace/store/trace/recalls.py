@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, select, update
 
+from vaxtrace.store.trace.events import add_event_record
 from vaxtrace.store.trace.schema import recall
 
 
@@ -30,18 +31,17 @@ def recall_exists(conn: Connection, mah_uscc: str, recall_no: str) -> bool:
     return conn.execute(query).first() is not None
 
 
-def add_recall(
-    conn: Connection, mah_uscc: str, recall_no: str, event_id: int, data: dict[str, Any]
-) -> None:
+def add_recall(conn: Connection, mah_uscc: str, event_id: int, data: dict[str, Any]) -> None:
     """Record a recall in progress (``data``: the document that started it)."""
-    conn.execute(
-        insert(recall).values(
-            mah_uscc=mah_uscc,
-            recall_no=recall_no,
-            event_id=event_id,
-            state="in_progress",
-            data=data,
-        )
+    add_event_record(
+        conn,
+        recall,
+        event_id,
+        data,
+        ("recall_no",),
+        mah_uscc=mah_uscc,
+        state="in_progress",
+        data=data,
     )
 
 

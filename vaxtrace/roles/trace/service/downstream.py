@@ -14,7 +14,7 @@ from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.roles.trace.service.writes import codes_step, write_in
+from vaxtrace.roles.trace.service.writes import codes_step, write_in, write_key
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.trace.exchange import exchange_store
 
@@ -83,7 +83,6 @@ def record(conn: Connection, reported: Reported, clock: Clock) -> int:
         any_mah=True,
     )
     operation = f"downstream_{bill.name.lower()}"
-    result = write_in(
-        conn, event.org_uscc, operation, reported, step, bill_type=bill.value, clock=clock
-    )
+    key = write_key(event.org_uscc, operation, reported)
+    result = write_in(conn, key, reported, step, bill_type=bill.value, clock=clock)
     return int(result.body["event_id"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from vaxtrace.core.datasets.production import Conclusion, LotRelease, SelfInspection
@@ -36,14 +35,9 @@ def self_inspect(engine: Engine, actor: str, request: SelfInspection, clock: Clo
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = own_batch(conn, actor, request.batch_no)
         check_batches_order(conn, header, [found["id"]], QUALITY_STEPS)
-        event_id = append_event(
-            conn,
-            header,
-            request.model_dump(mode="json", include={"batch_no", "report_no", "conclusion"}),
-        )
-        add_self_inspection(
-            conn, found["id"], event_id, request.report_no, request.conclusion.value
-        )
+        payload = request.model_dump(mode="json", include={"batch_no", "report_no", "conclusion"})
+        event_id = append_event(conn, header, payload)
+        add_self_inspection(conn, found["id"], event_id, payload)
         action = Action.SELF_INSPECT if request.conclusion is Conclusion.PASS else None
         moved = batches_step(conn, [found["id"]], event_id, action)
         return event_id, {"batch_no": request.batch_no, "codes_updated": moved}
@@ -98,29 +92,15 @@ def release_lot(
                 f"released {request.quantity} > batch {found['quantity']}",
                 field="quantity",
             )
-        sha = hashlib.sha256(certificate).hexdigest()
-        event_id = append_event(
-            conn,
-            header,
-            request.model_dump(
-                mode="json",
-                include={"batch_no", "certificate_no", "conclusion", "authority", "quantity"},
-            )
-            | {"certificate_sha256": sha},
-        )
-        add_lot_release(
-            conn,
-            batch_id=found["id"],
-            event_id=event_id,
-            certificate_no=request.certificate_no,
-            release_date=request.business_time.date(),
-            conclusion=request.conclusion.value,
-            authority=request.authority,
-            quantity=request.quantity,
-            certificate_sha256=sha,
-            certificate_media_type=media_type,
-            certificate_file=certificate,
-        )
+        filed = CertificateFile(certificate, media_type)
+        sha = filed.sha256
+        payload = request.model_dump(
+            mode="json",
+            include={"batch_no", "certificate_no", "conclusion", "authority", "quantity"},
+        ) | {"certificate_sha256": sha}
+        event_id = append_event(conn, header, payload)
+        release_date = request.business_time.date()
+        add_lot_release(conn, found["id"], event_id, payload, release_date, filed)
         action = Action.LOT_RELEASE if request.conclusion is Conclusion.PASS else None
         moved = batches_step(conn, [found["id"]], event_id, action)
         return event_id, {

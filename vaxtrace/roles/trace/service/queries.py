@@ -99,18 +99,16 @@ def _containers(conn: Connection, row: RowMapping) -> list[str]:
     return chain
 
 
+EVENT_FIELDS = (
+    *("event_uuid", "bill_type", "org_uscc", "business_time", "recorded_time"),
+    *("document_no", "source_document", "payload"),
+)
+"""What a code's history shows of each event besides its id, in this order."""
+
+
 def _event_json(e: RowMapping) -> dict[str, Any]:
-    return {
-        "event_id": e["id"],
-        "event_uuid": e["event_uuid"],
-        "bill_type": e["bill_type"],
-        "org_uscc": e["org_uscc"],
-        "business_time": _iso(e["business_time"]),
-        "recorded_time": _iso(e["recorded_time"]),
-        "document_no": e["document_no"],
-        "source_document": e["source_document"],
-        "payload": e["payload"],
-    }
+    shown = {f: _iso(e[f]) if f.endswith("_time") else e[f] for f in EVENT_FIELDS}
+    return {"event_id": e["id"]} | shown
 
 
 def _iso(value: Any) -> str:

@@ -49,23 +49,14 @@ def start_recall(
             )
         data = request.model_dump(mode="json", exclude={"client_document_id"})
         event_id = append_event(conn, header, data)
-        add_recall(conn, actor, request.recall_no, event_id, data)
+        add_recall(conn, actor, event_id, data)
         moved = batches_step(conn, ids, event_id, None if request.mock else Action.START_RECALL)
         if not request.mock:
-            post_signal(
-                conn,
-                outbox,
-                SafetySignal(
-                    kind=SignalKind.RECALL,
-                    mah_uscc=actor,
-                    document_no=request.document_no,
-                    business_time=request.business_time,
-                    batch_nos=request.batch_nos,
-                    recall_no=request.recall_no,
-                    recall_level=int(request.level),
-                    reason=request.reason,
-                ),
+            level = int(request.level)
+            signal = _recall_signal(
+                SignalKind.RECALL, actor, request, request.batch_nos, request.reason, level
             )
+            post_signal(conn, outbox, signal)
         return event_id, {
             "recall_no": request.recall_no,
             "codes_updated": moved,
@@ -73,6 +64,27 @@ def start_recall(
         }
 
     return write(engine, actor, "recall", request, apply, bill_type="recall", clock=clock)
+
+
+def _recall_signal(
+    kind: SignalKind,
+    actor: str,
+    request: Recall | RecallClosure,
+    batch_nos: Sequence[str],
+    reason: str,
+    level: int | None = None,
+) -> SafetySignal:
+    """A step of a recall (its start or its closure) as every node it reaches applies it."""
+    return SafetySignal(
+        kind=kind,
+        mah_uscc=actor,
+        document_no=request.document_no,
+        business_time=request.business_time,
+        batch_nos=tuple(batch_nos),
+        recall_no=request.recall_no,
+        recall_level=level,
+        reason=reason,
+    )
 
 
 def close_recall(
@@ -93,19 +105,10 @@ def close_recall(
         mark_closed(conn, found["id"])
         started = found["data"]
         if not started.get("mock"):
-            post_signal(
-                conn,
-                outbox,
-                SafetySignal(
-                    kind=SignalKind.RECALL_CLOSED,
-                    mah_uscc=actor,
-                    document_no=request.document_no,
-                    business_time=request.business_time,
-                    batch_nos=tuple(started["batch_nos"]),
-                    recall_no=request.recall_no,
-                    reason=request.summary,
-                ),
+            signal = _recall_signal(
+                SignalKind.RECALL_CLOSED, actor, request, started["batch_nos"], request.summary
             )
+            post_signal(conn, outbox, signal)
         return event_id, {"recall_no": request.recall_no, "state": "closed"}
 
     return write(

@@ -114,21 +114,13 @@ def write(
 
 
 def write_in(
-    conn: Connection,
-    actor: str,
-    operation: str,
-    request: Write,
-    apply: Apply,
-    *,
-    bill_type: str,
-    clock: Clock,
+    conn: Connection, key: WriteKey, request: Write, apply: Apply, **how: Any
 ) -> WriteResult:
-    """:func:`write` inside the caller's transaction (e.g. with the inbox that took it)."""
-    key = write_key(actor, operation, request)
+    """The answer of the write under ``key`` again if there was one, else its
+    :func:`first_write` (``how``: that function's keywords), in the caller's transaction
+    (e.g. with the inbox that took it)."""
     prior = answered(conn, find_write, key)
-    if prior is not None:
-        return prior
-    return first_write(conn, key, request, apply, bill_type=bill_type, clock=clock)
+    return prior if prior is not None else first_write(conn, key, request, apply, **how)
 
 
 def first_write(
@@ -155,15 +147,7 @@ def first_write(
     body |= answer
     if event_id is not None:
         body["event_id"] = event_id
-    save_write(
-        conn,
-        org_uscc=key.actor,
-        client_document_id=key.client_document_id,
-        operation=key.operation,
-        request_sha256=key.request_sha256,
-        event_id=event_id,
-        response=body,
-    )
+    save_write(conn, key, event_id, body)
     size = None if event_id is None or not log else TRACE_LEDGER.append_from(conn, event_id)
     return WriteResult(body, replayed=False, log_size=size)  # no event without its leaf
 
@@ -187,14 +171,10 @@ def write_all(
         results = []
         for index, ((request, apply), key) in enumerate(zip(items, keys, strict=True)):
             try:
-                prior = answered(conn, find_write, key)
-                results.append(
-                    prior
-                    if prior is not None
-                    else first_write(
-                        conn, key, request, apply, bill_type=bill_type, clock=clock, log=False
-                    )
+                result = write_in(
+                    conn, key, request, apply, bill_type=bill_type, clock=clock, log=False
                 )
+                results.append(result)
             except DomainError as exc:
                 raise at_item(exc, collection, index) from None
         return _logged(conn, results)
