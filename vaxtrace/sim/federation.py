@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,40 +49,76 @@ def mtls_client(ca_file: Path, cert_dir: Path | None = None, name: str = "") -> 
     return httpx.Client(verify=context, timeout=10)
 
 
-@contextmanager
-def serve_node(
-    env: dict[str, str], *args: str, client: httpx.Client | None = None, port: int | None = None
-) -> Iterator[str]:
-    """``vaxtrace serve ARGS`` in its own process; yields its base URL once /health answers.
+class NodeProcess:
+    """``vaxtrace serve ARGS`` as its own process: started until /health answers, stopped as
+    an operator would, or killed as a crash would (SIGKILL: no shutdown of any kind).
 
     ``client`` (e.g. one with a client certificate) does the readiness probe and is closed
     then: a server holding an idle TLS keep-alive connection is slow to stop.
     """
-    port = port or free_port()
-    scheme = "https" if "--tls-cert" in args else "http"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vaxtrace.cli", "serve", "--port", str(port), *args],
-        env=os.environ | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"{scheme}://127.0.0.1:{port}"
-    probe = client or httpx.Client(timeout=5)
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *args: str,
+        client: Callable[[], httpx.Client] | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.env, self.args, self.client = env, args, client
+        self.port = port or free_port()
+        scheme = "https" if "--tls-cert" in args else "http"
+        self.base = f"{scheme}://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Start the node; its base URL once it answers."""
+        command = [sys.executable, "-m", "vaxtrace.cli", "serve", "--port", str(self.port)]
+        self.proc = subprocess.Popen(
+            [*command, *self.args],
+            env=os.environ | self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with self.client() if self.client else httpx.Client(timeout=5) as probe:
+            for _ in range(300):
+                try:
+                    if probe.get(f"{self.base}/health").status_code == 200:
+                        return self.base
+                except httpx.TransportError:
+                    time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"vaxtrace serve {' '.join(self.args)} did not start")
+
+    def kill(self) -> None:
+        """Kill the node mid-work, as a power cut or the OOM killer would."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+
+@contextmanager
+def served(node: NodeProcess) -> Iterator[str]:
+    """``node`` started; its base URL; stopped after."""
     try:
-        for _ in range(300):
-            try:
-                if probe.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"vaxtrace serve {' '.join(args)} did not start")
-        probe.close()
-        yield base
+        yield node.start()
     finally:
-        probe.close()
-        proc.terminate()
-        proc.wait(timeout=30)
+        node.stop()
+
+
+def serve_node(
+    env: dict[str, str], *args: str, client: httpx.Client | None = None, port: int | None = None
+) -> AbstractContextManager[str]:
+    """``vaxtrace serve ARGS`` in its own process (see :class:`NodeProcess`), served for the
+    ``with`` block."""
+    probe = None if client is None else lambda: client
+    return served(NodeProcess(env, *args, client=probe, port=port))
 
 
 def exchange_key(data_dir: Path) -> str:
@@ -257,26 +294,34 @@ class Federation:
         """The platform node forwarding to provinces under its own system id."""
         return self._exchange_env("platform") | {"VAXTRACE_DATA_DIR": str(self.hub)}
 
-    def serve_platform(self) -> AbstractContextManager[str]:
-        return serve_node(
+    def platform_process(self) -> NodeProcess:
+        """The platform node, to start, stop or kill."""
+        return NodeProcess(
             self.platform_env(),
             "--role",
             "platform",
             *self.tls_args,
-            client=self.client("platform"),
+            client=lambda: self.client("platform"),
             port=self.platform_port,
         )
 
+    def serve_platform(self) -> AbstractContextManager[str]:
+        return served(self.platform_process())
+
     def serve_province(self, env: dict[str, str], port: int) -> AbstractContextManager[str]:
         return self.serve_system("immunization", env, port)
+
+    def system_process(self, role: str, env: dict[str, str], port: int) -> NodeProcess:
+        """A connected system's node of ``role`` at its registered endpoint (mutual TLS), to
+        start, stop or kill."""
+        probe = lambda: self.client("platform")  # noqa: E731
+        return NodeProcess(env, "--role", role, *self.tls_args, client=probe, port=port)
 
     def serve_system(
         self, role: str, env: dict[str, str], port: int
     ) -> AbstractContextManager[str]:
         """A connected system's node of ``role`` at its registered endpoint (mutual TLS)."""
-        return serve_node(
-            env, "--role", role, *self.tls_args, client=self.client("platform"), port=port
-        )
+        return served(self.system_process(role, env, port))
 
     def close(self) -> None:
         self.platform.engine.dispose()

@@ -1,0 +1,145 @@
+"""Nodes killed mid-work (SIGKILL: no shutdown of any kind) and started again: the trace node
+while MAHs' staff ship, the platform while it forwards. Afterwards no shipping note is lost
+or applied twice, every retry is answered as the first time, the exchange drains by itself,
+and the trace node's log still verifies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from typer.testing import CliRunner
+
+from tests.test_exchange_nodes import _cdc, _demo, _rows, _wait
+from vaxtrace.cli import app
+from vaxtrace.sim.federation import Federation, MahNode, NodeProcess, free_port
+
+NOTES = 24
+"""Shipping notes posted, a box each; the trace node is killed once a third are answered."""
+
+
+def _boxes(node: MahNode, count: int) -> list[tuple[str, int]]:
+    """Boxes still at the MAH, with their doses."""
+    query = (
+        "SELECT b.code || ' ' || (SELECT count(*) FROM trace_code d WHERE d.parent_id = b.id) "
+        "FROM trace_code b JOIN product p ON p.id = b.product_id WHERE b.level = 2 AND "
+        f"b.holder_uscc = '{node.mah_uscc}' AND p.mah_uscc = '{node.mah_uscc}' "
+        f"ORDER BY b.id LIMIT {count}"
+    )
+    rows = [row.split() for row in _rows(node.data_dir / "trace.sqlite", query)]
+    assert len(rows) == count
+    return [(code, int(doses)) for code, doses in rows]
+
+
+def _notes(node: MahNode, cdc: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "client_document_id": f"crash-{n}",
+            "document_no": f"CRASH-{n}",
+            "business_time": "2026-11-01T09:00:00+08:00",
+            "codes": [code],
+            "consignee_uscc": cdc,
+            "shipper": "物流部",
+            "expected_quantity": doses,
+        }
+        for n, (code, doses) in enumerate(_boxes(node, NOTES))
+    ]
+
+
+def _post(url: str, token: str, note: dict[str, Any]) -> httpx.Response | None:
+    """The answer, or None where the node died before answering."""
+    try:
+        return httpx.post(
+            f"{url}/trace/v1/shipping-notes",
+            json=note,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=20,
+        )
+    except httpx.TransportError:
+        return None
+
+
+def _kill_when(node: NodeProcess, futures: list[Future[Any]], answered: int) -> None:
+    """Kill ``node`` once ``answered`` of ``futures`` have an answer."""
+    for _ in range(600):
+        if sum(f.done() for f in futures) >= answered:
+            break
+        time.sleep(0.02)
+    node.kill()
+
+
+def _until(read: Callable[[], int], at_least: int) -> int:
+    for _ in range(300):
+        if read() >= at_least:
+            break
+        time.sleep(0.05)
+    return read()
+
+
+def test_killed_trace_node_and_platform_lose_nothing_and_apply_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    _demo(tmp_path / "mah")
+    federation = Federation(tmp_path)
+    mah = federation.add_mah_node("trace-a", tmp_path / "mah", 0)
+    cdc = _cdc(mah)
+    port = free_port()
+    env = federation.add_province("province-32", cdc, tmp_path / "province", port)
+    notes = _notes(mah, cdc)
+    trace = NodeProcess(mah.env, "--role", "trace")
+    platform = federation.platform_process()
+    province = federation.system_process("immunization", env, port)
+
+    def at_platform() -> list[str]:
+        return _rows(
+            federation.hub / "platform.sqlite",
+            "SELECT sequence FROM exchange_inbox WHERE sender = 'trace-a' ORDER BY sequence",
+        )
+
+    def at_province() -> list[str]:
+        database = tmp_path / "province" / "immunization.sqlite"
+        return _rows(database, "SELECT note_no FROM expected_receipt ORDER BY sequence")
+
+    try:
+        province.start()
+        platform.start()
+        url = trace.start()
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(_post, url, mah.token, note) for note in notes]
+            _kill_when(trace, futures, NOTES // 3)
+        first = {n: f.result() for n, f in enumerate(futures)}
+        accepted = {n: a.json() for n, a in first.items() if a is not None and a.status_code == 201}
+        assert all(a is None or a.status_code == 201 for a in first.values()), first
+        assert 0 < len(accepted) < NOTES  # killed midway: some answered, some not
+
+        url = trace.start()
+        for n, note in enumerate(notes):  # staff retry every note, answered or not
+            again = _post(url, mah.token, note)
+            assert again is not None and again.status_code in (200, 201), again
+            if n in accepted:  # the first answer stands: a replay, applied once
+                assert again.status_code == 200 and again.json() == accepted[n]
+
+        _until(lambda: len(at_platform()), NOTES // 2)
+        platform.kill()  # while it takes and forwards the trace node's notes
+        platform.start()
+        got = _wait(at_province, NOTES)
+    finally:
+        for node in (trace, platform, province):
+            node.stop()
+        federation.close()
+
+    numbers = sorted(note["document_no"] for note in notes)
+    assert sorted(got) == numbers  # every note reached the province, once
+    sequences = [int(s) for s in at_platform()]
+    assert sequences == list(range(sequences[0], sequences[0] + len(sequences)))
+    shipped = _rows(
+        tmp_path / "mah" / "trace.sqlite",
+        "SELECT note_no FROM shipping_note WHERE note_no LIKE 'CRASH-%' ORDER BY note_no",
+    )
+    assert shipped == numbers  # the trace node kept each once
+    verified = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(tmp_path / "mah")])
+    assert verified.exit_code == 0, verified.output
