@@ -14,7 +14,17 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
-from tests.test_exchange_nodes import _cdc, _demo, _rows, _wait
+from tests.journeys import journey_record
+from tests.test_exchange_nodes import (
+    ARRIVED,
+    _cdc,
+    _cli,
+    _demo,
+    _document,
+    _events_of,
+    _rows,
+    _wait,
+)
 from vaxtrace.cli import app
 from vaxtrace.sim.federation import Federation, MahNode, NodeProcess, free_port
 
@@ -143,3 +153,85 @@ def test_killed_trace_node_and_platform_lose_nothing_and_apply_nothing_twice(
     assert shipped == numbers  # the trace node kept each once
     verified = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(tmp_path / "mah")])
     assert verified.exit_code == 0, verified.output
+
+
+RECEIPTS = 12
+"""Shipping notes the province's CDC confirms; the province node is killed midway."""
+
+
+def test_a_province_killed_while_confirming_reports_each_receipt_once(tmp_path: Path) -> None:
+    _demo(tmp_path / "mah")
+    federation = Federation(tmp_path)
+    mah = federation.add_mah_node("trace-a", tmp_path / "mah", 0, port=free_port())
+    cdc = _cdc(mah)
+    port, folder = free_port(), tmp_path / "province"
+    env = federation.add_province("province-32", cdc, folder, port)
+    d = ["--role", "immunization", "--data-dir", str(folder)]
+    _cli("org", "add", cdc, "示例省疾病预防控制中心", "--kind", "cdc", "--division", "320000", *d)
+    as_cdc = {"Authorization": f"Bearer {_cli('token', 'issue', cdc, *d)}"}
+    notes = _notes(mah, cdc)[:RECEIPTS]
+    trace, platform = federation.mah_process(mah), federation.platform_process()
+    province = federation.system_process("immunization", env, port)
+    try:
+        platform.start()
+        with federation.client(mah.system_id) as client:
+            url = trace.start()
+            for note in notes:
+                shipped = client.post(
+                    f"{url}/trace/v1/shipping-notes",
+                    json=note,
+                    headers={"Authorization": f"Bearer {mah.token}"},
+                )
+                assert shipped.status_code == 201, shipped.text
+        api = f"{province.start()}/immunization/v1"
+        staff = federation.client("province-32")
+
+        def listed() -> list[str]:
+            return [n["note_no"] for n in staff.get(f"{api}/receipts", headers=as_cdc).json()]
+
+        assert len(_wait(listed, RECEIPTS)) == RECEIPTS
+        for note in notes:
+            number = note["document_no"]
+            box = note["codes"][0]
+            scan = staff.post(f"{api}/receipts/{number}/scans", json={"code": box}, headers=as_cdc)
+            assert scan.status_code == 201, scan.text
+            trip = journey_record(number, ARRIVED)
+            kept = staff.post(f"{api}/temperature-records", json=trip, headers=as_cdc)
+            assert kept.status_code == 201, kept.text
+
+        def confirm(n: int) -> httpx.Response | None:
+            try:
+                number = notes[n]["document_no"]
+                body = _document(100 + n)
+                return staff.post(f"{api}/receipts/{number}/confirm", json=body, headers=as_cdc)
+            except httpx.TransportError:
+                return None
+
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(confirm, n) for n in range(RECEIPTS)]
+            _kill_when(province, futures, RECEIPTS // 3)
+        first = {n: f.result() for n, f in enumerate(futures)}
+        accepted = {n: a.json() for n, a in first.items() if a is not None and a.status_code == 201}
+        assert 0 < len(accepted) < RECEIPTS
+        staff.close()
+        api = f"{province.start()}/immunization/v1"
+        staff = federation.client("province-32")
+        for n in range(RECEIPTS):
+            again = confirm(n)
+            assert again is not None and again.status_code in (200, 201), again
+            if n in accepted:
+                assert again.status_code == 200 and again.json() == accepted[n]
+        staff.close()
+
+        def reported() -> list[str]:
+            receipts = [_events_of(mah, note["codes"][0]).count(f"107 {cdc}") for note in notes]
+            return [str(count) for count in receipts if count]
+
+        counts = _wait(reported, RECEIPTS)
+        time.sleep(1)  # a receipt applied twice would show by now
+        counts = reported()
+    finally:
+        for node in (trace, platform, province):
+            node.stop()
+        federation.close()
+    assert counts == ["1"] * RECEIPTS  # each receipt reached the MAH once

@@ -234,18 +234,17 @@ class Federation:
         env = self._to_platform(system_id) | {"VAXTRACE_DATA_DIR": str(data_dir)}
         return MahNode(env, data_dir, mah_uscc, token, system_id, port)
 
-    def serve_mah(self, node: MahNode) -> AbstractContextManager[str]:
-        """A MAH's trace node: over mutual TLS at its endpoint if it has a port, else HTTP."""
+    def mah_process(self, node: MahNode) -> NodeProcess:
+        """A MAH's trace node, to start, stop or kill: over mutual TLS at its endpoint if it
+        has a port, else HTTP."""
         if node.port is None:
-            return serve_node(node.env, "--role", "trace")
-        return serve_node(
-            node.env,
-            "--role",
-            "trace",
-            *self.tls_args,
-            client=self.client(node.system_id),
-            port=node.port,
-        )
+            return NodeProcess(node.env, "--role", "trace")
+        probe = lambda: self.client(node.system_id)  # noqa: E731
+        tls = self.tls_args
+        return NodeProcess(node.env, "--role", "trace", *tls, client=probe, port=node.port)
+
+    def serve_mah(self, node: MahNode) -> AbstractContextManager[str]:
+        return served(self.mah_process(node))
 
     def add_province(
         self,
