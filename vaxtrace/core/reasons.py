@@ -45,6 +45,7 @@ class Reason(StrEnum):
     CLIENT_DOCUMENT_ID_REUSED = "client_document_id_reused"
     CONSIGNEE_NOT_CDC = "consignee_not_cdc"
     DAMAGED = "damaged"
+    DATABASE_UNAVAILABLE = "database_unavailable"
     DESTROYED = "destroyed"
     DUPLICATE_CODE = "duplicate_code"
     DUPLICATE_READING_TIME = "duplicate_reading_time"

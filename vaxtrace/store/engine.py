@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, create_engine, event
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 __all__ = [
     "Connection",
@@ -26,6 +26,17 @@ __all__ = [
 """What a role's service names of the database: the connection and engine it passes to the
 store's functions, a row, and the one error a write may meet (re-exported, so that nothing
 under ``roles/`` imports SQLAlchemy itself)."""
+
+
+SESSION_ENDED_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+"""PostgreSQL ended the session: an administrator, a shutdown, a crash restart."""
+
+
+def connection_lost(exc: DBAPIError) -> bool:
+    """Whether a database error is the connection lost (a restart, a failover, a cut
+    session), not the statement's fault: the request may simply be tried again."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return exc.connection_invalidated or sqlstate in SESSION_ENDED_SQLSTATES or sqlstate[:2] == "08"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from vaxtrace.core.errors import DomainError, at_item
 from vaxtrace.core.reasons import Reason
-from vaxtrace.store.engine import read_tx, write_tx
+from vaxtrace.store.engine import connection_lost, read_tx, write_tx
 
 Answer = TypeVar("Answer")
 logger = logging.getLogger("vaxtrace")
@@ -160,7 +160,10 @@ and may simply run again."""
 
 
 def retryable(exc: OperationalError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    """A deadlock's victim, or the connection lost (a restart, a failover): the write runs
+    again on a new connection. That is safe even where a commit went through unseen, since
+    the write is applied once by its client document id."""
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES or connection_lost(exc)
 
 
 def check_replay(prior: Any, operation: str, request_sha256: str) -> None:

@@ -9,11 +9,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vaxtrace.core.dose_gate import DoseRefused
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import DoseReason, Reason
+from vaxtrace.store.engine import connection_lost
 
 PROBLEM_BASE = "https://vaxtrace.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -70,6 +72,7 @@ STATUS: dict[str, int] = {
     Reason.CLIENT_DOCUMENT_ID_REUSED: 409,
     Reason.CONSIGNEE_NOT_CDC: 422,
     Reason.DAMAGED: 409,
+    Reason.DATABASE_UNAVAILABLE: 503,
     Reason.DESTROYED: 409,
     Reason.DUPLICATE_CODE: 422,
     Reason.DUPLICATE_READING_TIME: 422,
@@ -281,6 +284,16 @@ def install(app: FastAPI) -> None:
             str(first["field"] or "") or None,
             errors=errors,
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_request: Request, exc: DBAPIError) -> JSONResponse:
+        if not connection_lost(exc):
+            raise exc  # a fault of ours: a server error, logged as one
+        reason = Reason.DATABASE_UNAVAILABLE
+        detail = "the database connection was lost (a restart or failover); try again shortly"
+        response = problem(503, reason, reason.replace("_", " "), detail)
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
