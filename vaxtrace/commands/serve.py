@@ -25,12 +25,14 @@ def serve_app(
 
     from vaxtrace.app import build_app
     from vaxtrace.node import ROLES
-    from vaxtrace.web.tls import mtls_config
+    from vaxtrace.web.tls import KEEP_ALIVE_SECONDS, mtls_config
 
     asgi = asgi or build_app(settings, roles=roles or ROLES)
     if tls is None:
         console.print(f"\nserving on http://{host}:{port} (Ctrl-C to stop)")
-        uvicorn.run(asgi, host=host, port=port, log_level="info")
+        uvicorn.run(
+            asgi, host=host, port=port, timeout_keep_alive=KEEP_ALIVE_SECONDS, log_level="info"
+        )
         return
     cert, key, ca = tls
     console.print(f"\nserving on https://{host}:{port}, client certificates of {ca} required")

@@ -89,6 +89,12 @@ class NodeProcess:
         self.stop()
         raise RuntimeError(f"vaxtrace serve {' '.join(self.args)} did not start")
 
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError("the node is not running")
+        return self.proc.pid
+
     def kill(self) -> None:
         """Kill the node mid-work, as a power cut or the OOM killer would."""
         if self.proc is not None:
