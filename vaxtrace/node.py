@@ -59,10 +59,29 @@ def log_origin(settings: Settings, role: str) -> str:
     return f"vaxtrace/{settings.node_name}/{role}"
 
 
+def ledger_key_file(settings: Settings, role: str) -> Path:
+    """Where a role's log key is, refused on a node of a federation when it sits in the data
+    directory: whoever can rewrite the databases must not also be able to sign for them."""
+    path = settings.ledger_key_file(role)
+    if not settings.in_federation:
+        return path
+    data_dir = settings.data_dir.resolve()
+    if path.resolve().is_relative_to(data_dir):
+        raise ValueError(
+            f"the {role} log's signing key {path} is inside the data directory {data_dir}; "
+            "set VAXTRACE_LEDGER_KEY_DIR to a directory outside it"
+        )
+    earlier = settings.data_dir / "ledger" / f"{role}.key"
+    if earlier.exists() and not path.exists():
+        raise ValueError(
+            f"the {role} log's signing key is at {earlier}, inside the data directory; move it "
+            f"to {path} (or set VAXTRACE_LEDGER_KEY_DIR) so the log keeps its key"
+        )
+    return path
+
+
 def ledger_service(settings: Settings, role: str, engine: Engine, ledger: Ledger) -> LedgerService:
-    key = SigningKey.load_or_create(
-        log_origin(settings, role), settings.data_dir / "ledger" / f"{role}.key"
-    )
+    key = SigningKey.load_or_create(log_origin(settings, role), ledger_key_file(settings, role))
     return LedgerService(
         engine,
         ledger,

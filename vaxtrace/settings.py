@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_config_dir, user_data_dir
 from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     )
     ledger_witnesses: list[str] = Field(
         default_factory=list, description="verifier keys of witnesses whose cosignatures we keep"
+    )
+    ledger_key_dir: Path | None = Field(
+        default=None,
+        description="where each role's log signing key is kept (<role>.key, mode 0600); "
+        "default: data_dir/ledger on the local demo, the per-user config directory (outside "
+        "the data directory) on a node of a federation (system_id set)",
     )
     ledger_peers: list[str] = Field(
         default_factory=list,
@@ -128,6 +134,22 @@ class Settings(BaseSettings):
     @property
     def exchange_signing_key(self) -> Path:
         return self.data_dir / "exchange" / "signing.key"
+
+    @property
+    def in_federation(self) -> bool:
+        """A production node: one the platform assigned a system id, as opposed to the local
+        demo (every role in one process, embedded databases, keys beside the data)."""
+        return self.system_id is not None
+
+    def ledger_key_file(self, role: str) -> Path:
+        """The key a role's log signs checkpoints with (see ``ledger_key_dir``)."""
+        if self.ledger_key_dir is not None:
+            folder = self.ledger_key_dir
+        elif self.system_id is not None:
+            folder = Path(user_config_dir("vaxtrace", appauthor=False)) / "ledger" / self.system_id
+        else:
+            folder = self.data_dir / "ledger"
+        return folder / f"{role}.key"
 
     @property
     def immunization_url(self) -> str:
