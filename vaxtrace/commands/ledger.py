@@ -25,10 +25,12 @@ def _ledger(settings: Settings) -> Any:
 
 NO_TRUSTED = (
     "no trusted checkpoint: the node's own tables prove nothing to whoever can rewrite them. "
-    "Give a checkpoint kept outside this node, --trusted FILE (saved from a witness, the "
-    "platform or GET /trace/v1/ledger/checkpoint) or --from URL (a log's routes, e.g. "
-    "https://witness:8000/trace/v1/ledger), and the log's published verifier key, "
-    "--trusted-key KEY (the first line of GET /trace/v1/ledger/key, or a file holding it)"
+    "Give a checkpoint kept outside this node, --trusted FILE (saved earlier from "
+    "GET /trace/v1/ledger/checkpoint, with its witnesses' cosignatures) or --from URL (a log's "
+    "routes, e.g. https://node:8000/trace/v1/ledger, with --witness KEY for each witness that "
+    "must have cosigned it), and the log's verifier key pinned when the node was set up, "
+    "--trusted-key KEY (what `vaxtrace ledger key` or GET /trace/v1/ledger/key printed, or a "
+    "file holding it)"
 )
 
 
@@ -61,6 +63,11 @@ def ledger_verify(
     if not verdict.ok:
         raise fail(f"ledger verification failed after {verdict.leaves} leaves: {verdict.problem}")
     cosigned = f", cosigned by {', '.join(anchor.cosigned_by)}" if anchor.cosigned_by else ""
+    if from_url is not None and not anchor.cosigned_by:
+        console.print(
+            f"[yellow]note:[/yellow] the checkpoint from {from_url} is trusted on the log's "
+            "own signature; require a witness's cosignature with --witness"
+        )
     console.print(
         f"ledger ok: {verdict.leaves} events, every leaf, the tree and the node's checkpoints "
         f"match and extend the trusted checkpoint at size {anchor.checkpoint.size} "
