@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_config_dir, user_data_dir
+from platformdirs import user_data_dir
 from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     ledger_key_dir: Path | None = Field(
         default=None,
         description="where each role's log signing key is kept (<role>.key, mode 0600); "
-        "default: data_dir/ledger on the local demo, the per-user config directory (outside "
-        "the data directory) on a node of a federation (system_id set)",
+        "default: data_dir/ledger on the local demo; on a node of a federation (system_id "
+        "set) DATA_DIR-keys/ledger beside the data directory, never inside it",
     )
     ledger_peers: list[str] = Field(
         default_factory=list,
@@ -145,8 +145,8 @@ class Settings(BaseSettings):
         """The key a role's log signs checkpoints with (see ``ledger_key_dir``)."""
         if self.ledger_key_dir is not None:
             folder = self.ledger_key_dir
-        elif self.system_id is not None:
-            folder = Path(user_config_dir("vaxtrace", appauthor=False)) / "ledger" / self.system_id
+        elif self.in_federation:
+            folder = self.data_dir.parent / f"{self.data_dir.name}-keys" / "ledger"
         else:
             folder = self.data_dir / "ledger"
         return folder / f"{role}.key"
