@@ -24,12 +24,34 @@ def node(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         app, ["demo", "--no-serve", "--units", "1000", "--data-dir", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
+    keep_trusted_checkpoint(tmp_path)
     return database_url
 
 
 def _ledger(*args: str, data_dir: Path) -> tuple[int, str]:
     result = runner.invoke(app, ["ledger", *args, "--data-dir", str(data_dir)])
     return result.exit_code, result.output
+
+
+def keep_trusted_checkpoint(data_dir: Path) -> list[str]:
+    """What an operator keeps outside the node at the end of a run: the log's checkpoint and
+    its verifier key, saved beside the data directory; the ``verify`` arguments to use them."""
+    kept = data_dir.parent / f"{data_dir.name}-kept"
+    kept.mkdir(exist_ok=True)
+    for command, name in (("checkpoint", "checkpoint.txt"), ("key", "key.txt")):
+        code, out = _ledger(command, data_dir=data_dir)
+        assert code == 0, out
+        (kept / name).write_text(out)
+    return trusted_args(data_dir)
+
+
+def trusted_args(data_dir: Path) -> list[str]:
+    kept = data_dir.parent / f"{data_dir.name}-kept"
+    return ["--trusted", str(kept / "checkpoint.txt"), "--trusted-key", str(kept / "key.txt")]
+
+
+def verify(data_dir: Path, *extra: str) -> tuple[int, str]:
+    return _ledger("verify", *(extra or trusted_args(data_dir)), data_dir=data_dir)
 
 
 def _tamper(url: str, *statements: str) -> None:
@@ -42,7 +64,7 @@ def _tamper(url: str, *statements: str) -> None:
 
 
 def test_verify_prove_and_check(node: str, tmp_path: Path) -> None:
-    code, out = _ledger("verify", data_dir=tmp_path)
+    code, out = verify(tmp_path)
     assert code == 0 and "ledger ok" in out
     proof = tmp_path / "proof.json"
     code, out = _ledger("prove", "7", "--output", str(proof), data_dir=tmp_path)
@@ -89,7 +111,7 @@ def test_tampering_in_raw_sql_is_named(
     node: str, tmp_path: Path, statements: list[str], word: str
 ) -> None:
     _tamper(node, *statements)
-    code, out = _ledger("verify", data_dir=tmp_path)
+    code, out = verify(tmp_path)
     assert code == 1
     assert word in out and "event 4" in out
 
@@ -101,5 +123,5 @@ def test_an_event_inserted_behind_the_logs_back_is_named(node: str, tmp_path: Pa
         " document_no, client_document_id, payload) VALUES ('forged-uuid', '201', 'x', "
         "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 'D', 'forged', '{}')",
     )
-    code, out = _ledger("verify", data_dir=tmp_path)
+    code, out = verify(tmp_path)
     assert code == 1 and "has no leaf" in out

@@ -9,6 +9,8 @@ the in-process transport with the same API and certificates.
 
 from __future__ import annotations
 
+import logging
+import shutil
 import ssl
 from collections.abc import Callable
 from datetime import timedelta
@@ -41,6 +43,8 @@ from vaxtrace.store.supervision import schema as supervision_schema
 from vaxtrace.store.trace import schema as trace_schema
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 
+logger = logging.getLogger("vaxtrace")
+
 ROLES = ("trace", "platform", "immunization", "supervision")
 """The roles built so far; ``--role all`` runs every one of them."""
 
@@ -59,10 +63,34 @@ def log_origin(settings: Settings, role: str) -> str:
     return f"vaxtrace/{settings.node_name}/{role}"
 
 
+def ledger_key_file(settings: Settings, role: str) -> Path:
+    """Where a role's log key is. On a node of a federation, never in the data directory:
+    whoever can rewrite the databases must not also be able to sign for them. A key the
+    node kept there before (a demo directory that joined a federation) is moved out."""
+    path = settings.ledger_key_file(role)
+    if not settings.in_federation:
+        return path
+    data_dir = settings.data_dir.resolve()
+    if path.resolve().is_relative_to(data_dir):
+        raise ValueError(
+            f"the {role} log's signing key {path} is inside the data directory {data_dir}; "
+            "set VAXTRACE_LEDGER_KEY_DIR to a directory outside it"
+        )
+    earlier = settings.data_dir / "ledger" / f"{role}.key"
+    if earlier.exists():
+        if path.exists():
+            raise ValueError(
+                f"two signing keys for the {role} log, {path} and {earlier} in the data "
+                "directory: remove the one this log does not sign with"
+            )
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        shutil.move(earlier, path)
+        logger.warning("moved the %s log's signing key out of the data directory to %s", role, path)
+    return path
+
+
 def ledger_service(settings: Settings, role: str, engine: Engine, ledger: Ledger) -> LedgerService:
-    key = SigningKey.load_or_create(
-        log_origin(settings, role), settings.data_dir / "ledger" / f"{role}.key"
-    )
+    key = SigningKey.load_or_create(log_origin(settings, role), ledger_key_file(settings, role))
     return LedgerService(
         engine,
         ledger,

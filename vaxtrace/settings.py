@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     ledger_witnesses: list[str] = Field(
         default_factory=list, description="verifier keys of witnesses whose cosignatures we keep"
     )
+    ledger_key_dir: Path | None = Field(
+        default=None,
+        description="where each role's log signing key is kept (<role>.key, mode 0600); "
+        "default: data_dir/ledger on the local demo; on a node of a federation (system_id "
+        "set) DATA_DIR-keys/ledger beside the data directory, never inside it",
+    )
     ledger_peers: list[str] = Field(
         default_factory=list,
         description="logs this node witnesses, each 'BASE_URL VERIFIER_KEY' (checked every "
@@ -128,6 +134,22 @@ class Settings(BaseSettings):
     @property
     def exchange_signing_key(self) -> Path:
         return self.data_dir / "exchange" / "signing.key"
+
+    @property
+    def in_federation(self) -> bool:
+        """A production node: one the platform assigned a system id, as opposed to the local
+        demo (every role in one process, embedded databases, keys beside the data)."""
+        return self.system_id is not None
+
+    def ledger_key_file(self, role: str) -> Path:
+        """The key a role's log signs checkpoints with (see ``ledger_key_dir``)."""
+        if self.ledger_key_dir is not None:
+            folder = self.ledger_key_dir
+        elif self.in_federation:
+            folder = self.data_dir.parent / f"{self.data_dir.name}-keys" / "ledger"
+        else:
+            folder = self.data_dir / "ledger"
+        return folder / f"{role}.key"
 
     @property
     def immunization_url(self) -> str:

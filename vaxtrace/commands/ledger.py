@@ -23,19 +23,116 @@ def _ledger(settings: Settings) -> Any:
     return svc.ledger
 
 
+NO_TRUSTED = (
+    "no trusted checkpoint: the node's own tables prove nothing to whoever can rewrite them. "
+    "Give a checkpoint kept outside this node, --trusted FILE (saved earlier from "
+    "GET /trace/v1/ledger/checkpoint, with its witnesses' cosignatures) or --from URL (a log's "
+    "routes, e.g. https://node:8000/trace/v1/ledger, with --witness KEY for each witness that "
+    "must have cosigned it), and the log's verifier key pinned when the node was set up, "
+    "--trusted-key KEY (what `vaxtrace ledger key` or GET /trace/v1/ledger/key printed, or a "
+    "file holding it)"
+)
+
+
 @ledger_app.command("verify")
-def ledger_verify(data_dir: DataDir = None) -> None:
-    """Recompute every leaf from the stored events and check the tree and latest checkpoint."""
-    verdict = _ledger(settings_of(data_dir)).verify()
+def ledger_verify(
+    trusted: Annotated[
+        Path | None,
+        typer.Option(
+            "--trusted", exists=True, dir_okay=False, help="a checkpoint kept outside this node"
+        ),
+    ] = None,
+    from_url: Annotated[
+        str | None, typer.Option("--from", help="fetch it from a log's routes at this URL")
+    ] = None,
+    trusted_key: Annotated[
+        str | None,
+        typer.Option("--trusted-key", help="the log's verifier key, or a file holding it"),
+    ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", help="a witness's cosigning key the checkpoint must carry"),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check the log against a checkpoint trusted from outside the node: not rolled back, not
+    rewritten, its checkpoints signed by the trusted key and consistent with the trusted one,
+    every leaf recomputed from its event."""
+    anchor = _trusted_checkpoint(trusted, from_url, trusted_key, witness or [])
+    verdict = _ledger(settings_of(data_dir)).verify(anchor)
     if not verdict.ok:
         raise fail(f"ledger verification failed after {verdict.leaves} leaves: {verdict.problem}")
-    console.print(f"ledger ok: {verdict.leaves} events, every leaf and the signed checkpoint match")
+    cosigned = f", cosigned by {', '.join(anchor.cosigned_by)}" if anchor.cosigned_by else ""
+    if from_url is not None and not anchor.cosigned_by:
+        console.print(
+            f"[yellow]note:[/yellow] the checkpoint from {from_url} is trusted on the log's "
+            "own signature; require a witness's cosignature with --witness"
+        )
+    console.print(
+        f"ledger ok: {verdict.leaves} events, every leaf, the tree and the node's checkpoints "
+        f"match and extend the trusted checkpoint at size {anchor.checkpoint.size} "
+        f"(signed by {anchor.key.name}{cosigned})"
+    )
+
+
+def _trusted_checkpoint(
+    file: Path | None, url: str | None, key: str | None, witnesses: list[str]
+) -> Any:
+    """The checkpoint to verify against, its signature (and cosignatures) checked."""
+    from vaxtrace.ledger.checkpoint import NoteError, TrustedCheckpoint, VerifierKey
+
+    if (file is None and url is None) or key is None:
+        raise fail(NO_TRUSTED)
+    if file is not None and url is not None:
+        raise fail("give the trusted checkpoint once: --trusted FILE or --from URL")
+    try:
+        text = file.read_text() if file is not None else _fetch_checkpoint(str(url))
+        pinned = VerifierKey.parse(_key_text(key))
+        cosigners = tuple(VerifierKey.parse(_key_text(w)) for w in witnesses)
+        return TrustedCheckpoint.parse(text, pinned, cosigners)
+    except (NoteError, OSError) as exc:
+        raise fail(f"trusted checkpoint refused: {exc}") from exc
+
+
+def _key_text(value: str) -> str:
+    """A key given as its text, or as a file whose first line it is (as GET …/key answers)."""
+    if "+" in value:
+        return value
+    lines = Path(value).read_text().splitlines()
+    return lines[0] if lines else ""
+
+
+def _fetch_checkpoint(url: str) -> str:
+    import httpx
+
+    from vaxtrace.exchange.ledger_peer import HttpPeerLog
+
+    try:
+        with http_client() as client:
+            return HttpPeerLog(client, url).checkpoint()
+    except httpx.HTTPError as exc:
+        raise OSError(f"{url}: {exc}") from exc
+
+
+def http_client() -> Any:
+    """The client --from fetches with (tests put an in-process app behind it)."""
+    import httpx
+
+    return httpx.Client(timeout=30, follow_redirects=True)
 
 
 @ledger_app.command("checkpoint")
 def ledger_checkpoint(data_dir: DataDir = None) -> None:
     """Sign a checkpoint over everything appended so far and print it (signed-note format)."""
     sys.stdout.write(_ledger(settings_of(data_dir)).checkpoint(force=True))
+
+
+@ledger_app.command("key")
+def ledger_key(data_dir: DataDir = None) -> None:
+    """Print the log's verifier key and its cosigning key (as GET …/ledger/key answers): the
+    key to publish, and to pin where checkpoints are checked."""
+    ledger = _ledger(settings_of(data_dir))
+    sys.stdout.write(f"{ledger.verifier.text()}\n{ledger.cosigner().text()}\n")
 
 
 @ledger_app.command("prove")

@@ -163,21 +163,47 @@ class VerifierKey:
 
 
 def ed25519_key_at(path: Path) -> Ed25519PrivateKey:
-    """The Ed25519 private key kept at ``path`` (PKCS#8 PEM); made, mode 0600, if missing."""
+    """The Ed25519 private key kept at ``path`` (PKCS#8 PEM); made, mode 0600, if missing.
+
+    Made whole or not at all: written aside, then linked into place, so a process starting
+    at the same moment reads the key another one made, never half of it."""
     if path.exists():
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise NoteError(f"{path} is not an Ed25519 private key")
-        return loaded
+        return _read_key(path)
     private = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        return _read_key(path)
+    finally:
+        aside.unlink()
     return private
+
+
+def _read_key(path: Path) -> Ed25519PrivateKey:
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise NoteError(f"{path} is not an Ed25519 private key")
+    return loaded
+
+
+def private_key_at(path: Path) -> Ed25519PrivateKey:
+    """:func:`ed25519_key_at`, refused if anyone but its owner may read or write the file."""
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise NoteError(
+                f"{path} is readable or writable by others (mode {mode:04o}); "
+                f"a signing key must be mode 0600: chmod 600 {path}"
+            )
+    return ed25519_key_at(path)
 
 
 def cosigned_message(body: str, timestamp: int) -> bytes:
@@ -196,8 +222,9 @@ class SigningKey:
 
     @classmethod
     def load_or_create(cls, name: str, path: Path) -> SigningKey:
-        """Read the key at ``path``; create it (mode 0600) on first start."""
-        return cls(name, ed25519_key_at(path))
+        """Read the key at ``path``; create it (mode 0600) on first start. A key file others
+        may read or write is refused."""
+        return cls(name, private_key_at(path))
 
     def verifier(self, key_type: int = ED25519) -> VerifierKey:
         return VerifierKey(self.name, key_type, self._public)
@@ -212,3 +239,35 @@ class SigningKey:
             cosigned_message(note.body, timestamp)
         )
         return Signature(self.name, self.verifier(COSIGNATURE_V1).key_hash, blob)
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedCheckpoint:
+    """A checkpoint of a log, from outside the node, checked against the log's pinned key (and
+    cosigned by every witness asked for): what the node's own log is verified against."""
+
+    key: VerifierKey
+    checkpoint: Checkpoint
+    cosigned_by: tuple[str, ...]
+
+    @classmethod
+    def parse(
+        cls, text: str, key: VerifierKey, witnesses: tuple[VerifierKey, ...] = ()
+    ) -> TrustedCheckpoint:
+        """Refuses a note not signed by ``key``, of another origin, or missing a cosignature."""
+        note = Note.parse(text)
+        key.verify(note)
+        checkpoint = Checkpoint.parse_body(note.body)
+        if checkpoint.origin != key.name:
+            raise NoteError(f"the checkpoint is of {checkpoint.origin!r}, not of {key.name!r}")
+        if checkpoint.size == 0:
+            raise NoteError("the checkpoint covers no event")
+        for witness in witnesses:
+            witness.verify(note)
+        return cls(key, checkpoint, tuple(w.name for w in witnesses))
+
+    def signed_by_key(self, text: str) -> Checkpoint:
+        """A checkpoint note of the same log, checked against the same pinned key."""
+        note = Note.parse(text)
+        self.key.verify(note)
+        return Checkpoint.parse_body(note.body)

@@ -18,11 +18,14 @@ from vaxtrace.ledger.checkpoint import (
     Note,
     NoteError,
     SigningKey,
+    TrustedCheckpoint,
     VerifierKey,
 )
 from vaxtrace.ledger.proofs import b64
+from vaxtrace.log.verify import CHECKS, Check, LogUnderCheck
+from vaxtrace.log.verify import verify as verify_checks
 from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
-from vaxtrace.store.ledger import Ledger, Verdict, verify_log
+from vaxtrace.store.ledger import Ledger, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,16 +225,10 @@ class LedgerService:
             proof = self.ledger.consistency(conn, old, new)
         return {"old": old, "new": new, "proof": [b64(p) for p in proof]}
 
-    def verify(self) -> Verdict:
-        """Recompute the log from the stored events and check the signed checkpoint."""
+    def verify(self, trusted: TrustedCheckpoint, checks: list[Check] = CHECKS) -> Verdict:
+        """Check the log against a checkpoint trusted from outside the node (see log.verify)."""
         with read_tx(self.engine) as conn:
-            latest = self.ledger.latest_checkpoint(conn)
-            if latest is not None:
-                try:
-                    self.verifier.verify(Note.parse(str(latest["note"])))
-                except NoteError as exc:
-                    return Verdict(False, 0, f"the latest checkpoint's signature fails: {exc}")
-            return verify_log(self.ledger, conn)
+            return verify_checks(LogUnderCheck(self.ledger, conn, trusted, self.verifier), checks)
 
     # --- witnessing ---------------------------------------------------------------------------
 
