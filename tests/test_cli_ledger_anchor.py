@@ -127,6 +127,14 @@ def test_a_replaced_signing_key_is_named(node: str, tmp_path: Path) -> None:
     _failed(tmp_path, "forged key", "not the trusted key")
 
 
+def test_verify_without_the_nodes_key_refuses_and_makes_none(node: str, tmp_path: Path) -> None:
+    key = tmp_path / "ledger" / "trace.key"
+    key.rename(tmp_path / "elsewhere.key")  # run with settings that miss the node's key
+    code, out = verify(tmp_path)
+    assert code == 1 and "no signing key at" in out and "node's own settings" in out
+    assert not key.exists()  # a second key would stop the node from starting
+
+
 def test_a_checkpoint_signed_by_another_key_is_refused(node: str, tmp_path: Path) -> None:
     other = SigningKey.load_or_create(ORIGIN, tmp_path / "other.key")
     with tampering(node) as conn:

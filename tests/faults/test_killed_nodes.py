@@ -73,6 +73,18 @@ def _post(url: str, token: str, note: dict[str, Any]) -> httpx.Response | None:
         return None
 
 
+def _keep_checkpoint(url: str, folder: Path) -> tuple[Path, Path]:
+    """The trace node's signed checkpoint and verifier key, kept outside the node."""
+    folder.mkdir()
+    kept = []
+    for name in ("checkpoint", "key"):
+        answer = httpx.get(f"{url}/trace/v1/ledger/{name}")
+        assert answer.status_code == 200, answer.text
+        (folder / name).write_text(answer.text)
+        kept.append(folder / name)
+    return kept[0], kept[1]
+
+
 def _kill_when(node: NodeProcess, futures: list[Future[Any]], answered: int) -> None:
     """Kill ``node`` once ``answered`` of ``futures`` have an answer."""
     for _ in range(600):
@@ -118,6 +130,7 @@ def test_killed_trace_node_and_platform_lose_nothing_and_apply_nothing_twice(
         province.start()
         platform.start()
         url = trace.start()
+        trusted = _keep_checkpoint(url, tmp_path / "kept")  # as a witness would, before
         with ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(_post, url, mah.token, note) for note in notes]
             _kill_when(trace, futures, NOTES // 3)
@@ -151,7 +164,8 @@ def test_killed_trace_node_and_platform_lose_nothing_and_apply_nothing_twice(
         "SELECT note_no FROM shipping_note WHERE note_no LIKE 'CRASH-%' ORDER BY note_no",
     )
     assert shipped == numbers  # the trace node kept each once
-    verified = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(tmp_path / "mah")])
+    verify = ["ledger", "verify", "--trusted", str(trusted[0]), "--trusted-key", str(trusted[1])]
+    verified = CliRunner().invoke(app, verify, env=mah.env)  # with the node's own settings
     assert verified.exit_code == 0, verified.output
 
 

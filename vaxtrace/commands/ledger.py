@@ -59,7 +59,14 @@ def ledger_verify(
     rewritten, its checkpoints signed by the trusted key and consistent with the trusted one,
     every leaf recomputed from its event."""
     anchor = _trusted_checkpoint(trusted, from_url, trusted_key, witness or [])
-    verdict = _ledger(settings_of(data_dir)).verify(anchor)
+    settings = settings_of(data_dir)
+    key_file = settings.ledger_key_file("trace")
+    if not key_file.exists():  # never make one here: the node would find two keys
+        raise fail(
+            f"no signing key at {key_file}: run verify with the node's own settings "
+            "(VAXTRACE_SYSTEM_ID, VAXTRACE_LEDGER_KEY_DIR) so that it reads the node's key"
+        )
+    verdict = _ledger(settings).verify(anchor)
     if not verdict.ok:
         raise fail(f"ledger verification failed after {verdict.leaves} leaves: {verdict.problem}")
     cosigned = f", cosigned by {', '.join(anchor.cosigned_by)}" if anchor.cosigned_by else ""
