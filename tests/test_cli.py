@@ -49,6 +49,17 @@ def test_demo_then_trace(tmp_path: Path) -> None:
     assert result.exit_code == 0 and gs1 in result.output
 
 
+def test_the_demo_keeps_its_checkpoint_outside_and_verify_uses_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    _demo(data_dir)
+    kept = tmp_path / "demo-kept"
+    trusted = ["--trusted", str(kept / "trace-checkpoint.txt")]
+    trusted += ["--trusted-key", str(kept / "trace-key.txt")]
+    result = runner.invoke(app, ["ledger", "verify", *trusted, "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "ledger ok" in result.output
+
+
 def test_demo_rebuilds_its_own_data_but_not_foreign_data(tmp_path: Path) -> None:
     _demo(tmp_path)
     _demo(tmp_path)  # a second run starts afresh

@@ -62,8 +62,24 @@ def demo(
     console.print("\n[bold]Latest signed checkpoint[/bold] of each role's log:")
     trace_log = built.app.state.trace.ledger.checkpoint(force=True)
     console.print(f"[dim]trace[/dim]\n{trace_log}", highlight=False)
+    _keep_outside(settings, trace_log, built.app.state.trace.ledger.verifier.text())
     if not no_serve:
         serve_app(settings, host, port, asgi=built.app)
+
+
+def _keep_outside(settings: Settings, checkpoint: str, key: str) -> None:
+    """Keep the log's checkpoint and verifier key beside the data directory, as an operator
+    keeps them away from the node, and say how ``ledger verify`` uses them."""
+    kept = settings.data_dir.parent / f"{settings.data_dir.name}-kept"
+    kept.mkdir(exist_ok=True)
+    (kept / "trace-checkpoint.txt").write_text(checkpoint)
+    (kept / "trace-key.txt").write_text(key + "\n")
+    console.print(
+        f"Kept outside the node, in {kept}; check the log against them at any time:\n"
+        f"  vaxtrace ledger verify --trusted {kept / 'trace-checkpoint.txt'} "
+        f"--trusted-key {kept / 'trace-key.txt'} --data-dir {settings.data_dir}",
+        highlight=False,
+    )
 
 
 def _write_demo_marker(settings: Settings, units: int, seed: int, built: Any) -> None:
