@@ -5,14 +5,21 @@ server's memory before and after. Used by the load suite and ``bench/load.py``."
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from typer.testing import CliRunner
+
+from vaxtrace.sim.catalogue import provincial_cdc, vaccination_sites
+from vaxtrace.sim.federation import NodeProcess
 
 Request = tuple[str, str, dict[str, str], dict[str, Any] | None]
 """Method, path with its query, headers and JSON body of one request."""
@@ -101,3 +108,89 @@ def resident_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise ValueError(f"no VmRSS for process {pid}")
+
+
+@dataclass(frozen=True)
+class LoadDemo:
+    """``serve --role all`` on the demo's data, with what the route classes need."""
+
+    node: NodeProcess
+    base: str
+    codes: list[str]
+    mah: dict[str, str]
+    cdc: dict[str, str]
+    site: dict[str, str]
+    note_no: str
+    note_codes: list[str]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def start_demo(folder: Path, units: int = 6000) -> LoadDemo:
+    """Make the demo's data in ``folder`` and serve every role on it (stop ``node`` after)."""
+    from vaxtrace.cli import app
+    from vaxtrace.node import immunization_service
+    from vaxtrace.settings import Settings
+
+    demo_args = ["demo", "--no-serve", "--units", str(units), "--data-dir", str(folder)]
+    made = CliRunner().invoke(app, demo_args)
+    if made.exit_code != 0:
+        raise RuntimeError(made.output)
+    info = json.loads((folder / "demo.json").read_text())
+    province = immunization_service(Settings(data_dir=folder), local=True)
+    cdc, site = provincial_cdc().uscc, vaccination_sites()[0].uscc
+    tokens = {org: province.issue_token(org, "load") for org in (cdc, site)}
+    note = next(n for n in province.expected(cdc) if not n["closed"])
+    province.engine.dispose()
+    node = NodeProcess({"VAXTRACE_DATA_DIR": str(folder)})
+    return LoadDemo(
+        node,
+        node.start(),
+        list(info["codes"]),
+        _bearer(next(iter(info["tokens"].values()))),
+        _bearer(tokens[cdc]),
+        _bearer(tokens[site]),
+        note["note_no"],
+        list(note["codes"]),
+    )
+
+
+def fridge_record() -> dict[str, Any]:
+    """A new record of a new fridge each time."""
+    now, fridge = datetime.now(UTC), uuid.uuid4().hex
+    return {
+        "client_document_id": f"load-{fridge}",
+        "equipment_id": f"FRIDGE-{fridge}",
+        "kind": "storage",
+        "product_class": "freeze_sensitive_2_8",
+        "readings": [
+            {"time": (now - timedelta(minutes=30 - 10 * i)).isoformat(), "celsius": 5.0}
+            for i in range(3)
+        ],
+    }
+
+
+def route_classes(d: LoadDemo) -> dict[str, tuple[Callable[[int], Request], set[int]]]:
+    """Each route class: its request, and the statuses it may answer besides "not now"."""
+    code = d.codes[0]
+    scans = f"/immunization/v1/receipts/{d.note_no}/scans"
+    public = f"/platform/v1/public/codes?code={code}"
+    checks = "/immunization/v1/dose-checks"
+    return {
+        "public query": (lambda n: ("GET", public, {}, None), {200}),
+        "trace query": (lambda n: ("GET", f"/trace/v1/codes?code={code}", d.mah, None), {200}),
+        "staff write": (
+            lambda n: ("POST", "/immunization/v1/temperature-records", d.cdc, fridge_record()),
+            {201},
+        ),
+        "receipt scan": (
+            lambda n: ("POST", scans, d.cdc, {"code": d.note_codes[n % len(d.note_codes)]}),
+            {200, 201},
+        ),
+        "dose-check": (
+            lambda n: ("POST", checks, d.site, {"code": d.codes[n % len(d.codes)]}),
+            {200},
+        ),
+    }
