@@ -14,6 +14,7 @@ from tests.roles.trace.trace_world import World, write_fields
 from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
 from vaxtrace.roles.trace.service.replay import StateCheck, check_state
+from vaxtrace.store.append_only import drop_append_only
 from vaxtrace.store.ledger import verify_log
 from vaxtrace.store.trace.documents import TRACE_LEDGER
 
@@ -51,6 +52,12 @@ def _tamper(engine: Engine, *statements: str, **params: Any) -> None:
     with engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement), params)
+
+
+def _without_triggers(engine: Engine, table: str) -> None:
+    """An operator who drops the append-only triggers first."""
+    with engine.begin() as conn:
+        drop_append_only(conn, [table])
 
 
 def _log_still_verifies(engine: Engine) -> None:
@@ -162,11 +169,8 @@ def test_a_code_deleted_from_the_table_is_named(world: World) -> None:
 def test_a_code_slipped_into_what_a_commission_issued_breaks_its_root(world: World) -> None:
     """The codes kept beside a commission are what its leaf's root commits to."""
     _journey(world)
-    _tamper(
-        world.engine,
-        "DROP TRIGGER IF EXISTS commissioned_code_no_update",
-        "UPDATE commissioned_code SET parent_id = NULL WHERE code_id = 3",
-    )
+    _without_triggers(world.engine, "commissioned_code")
+    _tamper(world.engine, "UPDATE commissioned_code SET parent_id = NULL WHERE code_id = 3")
     found = check_state(world.engine)
     assert found is not None and found.code is None and found.event_id is not None
     assert "no longer hash to the root its leaf carries" in found.message
@@ -175,13 +179,9 @@ def test_a_code_slipped_into_what_a_commission_issued_breaks_its_root(world: Wor
 @pytest.mark.parametrize("column", ["codes", "root"])
 def test_a_rewritten_commission_digest_breaks_the_leaf(world: World, column: str) -> None:
     _journey(world)
-    value = "codes + 1" if column == "codes" else "root"
-    _tamper(world.engine, "DROP TRIGGER IF EXISTS commission_digest_no_update")
-    if column == "root":
-        with world.engine.begin() as conn:
-            conn.execute(text("UPDATE commission_digest SET root = :r"), {"r": b"\x00" * 32})
-    else:
-        _tamper(world.engine, f"UPDATE commission_digest SET codes = {value}")
+    _without_triggers(world.engine, "commission_digest")
+    changes = {"codes": "codes = codes + 1", "root": "root = :zero"}
+    _tamper(world.engine, f"UPDATE commission_digest SET {changes[column]}", zero=b"\x00" * 32)
     with world.engine.connect() as conn:
         verdict = verify_log(TRACE_LEDGER, conn)
     assert not verdict.ok and "was altered" in verdict.problem
