@@ -13,8 +13,9 @@ holds is unambiguous); :func:`code_leaf`, :class:`CodesRoot`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from vaxtrace.core.datasets.locks import LockKind
@@ -33,21 +34,24 @@ def code_leaf(code_id: int, code: str, level: int, parent_id: int | None) -> byt
 
 
 class CodesRoot:
-    """The Merkle root of a commission's codes, fed one code at a time (in code id order)."""
+    """The Merkle root of a commission's codes, fed one code at a time (in code id order):
+    :class:`merkle.Frontier`'s right edge, without keeping the nodes it completes."""
 
     def __init__(self) -> None:
-        self.tree = merkle.Frontier()
+        self.codes = 0
+        self.edge: list[bytes] = []
 
     def add(self, code_id: int, code: str, level: int, parent_id: int | None) -> None:
-        for _ in self.tree.append(merkle.leaf_hash(code_leaf(code_id, code, level, parent_id))):
-            pass
-
-    @property
-    def codes(self) -> int:
-        return self.tree.size
+        value = merkle.leaf_hash(code_leaf(code_id, code, level, parent_id))
+        carry = self.codes
+        while carry & 1:
+            value = merkle.node_hash(self.edge.pop(), value)
+            carry >>= 1
+        self.edge.append(value)
+        self.codes += 1
 
     def root(self) -> bytes:
-        return self.tree.root()
+        return merkle.Frontier(self.codes, self.edge).root()
 
 
 # --- what one event does ------------------------------------------------------------------
@@ -165,7 +169,8 @@ class LoggedEvent:
     payload: Mapping[str, Any]
     code_ids: Sequence[int] = ()
     batch_ids: Sequence[int] = ()
-    issued: Sequence[IssuedCode] = ()
+    issued: Iterable[IssuedCode] = ()
+    """Read once, as the event is applied (a commission may issue a million codes)."""
     digest: tuple[int, bytes] | None = None
 
 
@@ -178,13 +183,53 @@ class LogBroken(Exception):
         self.message = message
 
 
-@dataclass
-class Replay:
-    """The codes' state rebuilt from events applied in log order."""
+STATUSES = list(Status)
+_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 
-    codes: dict[int, CodeState] = field(default_factory=dict)
-    children: dict[int, list[int]] = field(default_factory=dict)
-    batches: dict[int, list[int]] = field(default_factory=dict)
+
+@functools.cache
+def _moves(action: Action | None) -> bytes:
+    """:func:`move_status` of every status (by rank), for ``bytes.translate``-like use."""
+    table = bytearray(range(256))
+    for status in STATUSES:
+        table[_RANK[status]] = _RANK[move_status(status, action)]
+    return bytes(table)
+
+
+class Replay:
+    """The codes' state rebuilt from events applied in log order.
+
+    Kept column-wise, a slot per code (a million codes fit in tens of MB): :meth:`state` reads
+    one code back as a :class:`CodeState`; a step moves each code it reaches as :func:`moved`
+    does, through the same status table, without making a tuple per code.
+    """
+
+    def __init__(self) -> None:
+        self.slot: dict[int, int] = {}
+        self.ids: list[int] = []
+        self.code: list[str] = []
+        self.level = bytearray()
+        self.batch: list[int] = []
+        self.status = bytearray()
+        self.holder: list[str] = []
+        self.parent: list[int | None] = []
+        self.since: list[int] = []
+        self.children: dict[int, list[int]] = {}
+        """The slots of what each slot holds now."""
+        self.batches: dict[int, list[int]] = {}
+
+    def state(self, code_id: int) -> CodeState | None:
+        found = self.slot.get(code_id)
+        if found is None:
+            return None
+        return CodeState(
+            self.code[found], self.level[found], self.batch[found],
+            STATUSES[self.status[found]], self.holder[found], self.parent[found],
+            self.since[found],
+        )  # fmt: skip
+
+    def code_ids(self) -> list[int]:
+        return sorted(self.slot)
 
     def apply_all(self, events: Iterable[LoggedEvent]) -> None:
         for event in events:
@@ -204,9 +249,10 @@ class Replay:
         if effect is None:
             return
         if effect.on_batches:
-            self._step(event.id, effect, self._of_batches(event.batch_ids), ())
+            reached = [s for b in event.batch_ids for s in self.batches.get(b, ())]
+            self._step(event.id, effect, reached, ())
         else:
-            listed = [c for c in event.code_ids if c in self.codes]
+            listed = [self.slot[c] for c in event.code_ids if c in self.slot]
             self._step(event.id, effect, self._expand(listed), listed)
 
     # --- structure ----------------------------------------------------------------------
@@ -219,42 +265,66 @@ class Replay:
                 "(written before codes were logged): its codes cannot be replayed",
             )
         tree = CodesRoot()
-        for issued in event.issued:
-            tree.add(*issued)
+        batch_id = event.batch_ids[0] if event.batch_ids else 0
+        packed: list[tuple[int, int]] = []  # an uploaded file may list a parent after its child
+        for code_id, code, level, parent in event.issued:
+            tree.add(code_id, code, level, parent)
+            slot = self._add(code_id, code, level, batch_id, Status.OTHER, event.org_uscc, event.id)
+            if parent is not None:
+                packed.append((slot, parent))
+        for slot, parent in packed:
+            if parent not in self.slot:
+                raise LogBroken(event.id, f"commission event {event.id} packs a code into "
+                                f"code id {parent}, which it did not issue")  # fmt: skip
+            self._set_parent(slot, parent, event.id)
         if (tree.codes, tree.root()) != event.digest:
             raise LogBroken(
                 event.id,
                 f"the codes kept for commission event {event.id} ({tree.codes}) no longer "
                 f"hash to the root its leaf carries ({event.digest[0]} codes)",
             )
-        batch_id = event.batch_ids[0] if event.batch_ids else 0
-        for issued in event.issued:
-            self._add(issued, batch_id, Status.OTHER, event.org_uscc, event.id)
 
     def _add(
-        self, issued: IssuedCode, batch_id: int, status: Status, holder: str, event_id: int
-    ) -> None:
-        code_id, code, level, parent = issued
-        self.codes[code_id] = CodeState(code, level, batch_id, status, holder, parent, event_id)
-        self.batches.setdefault(batch_id, []).append(code_id)
-        if parent is not None:
-            self.children.setdefault(parent, []).append(code_id)
+        self,
+        code_id: int,
+        code: str,
+        level: int,
+        batch_id: int,
+        status: Status,
+        holder: str,
+        event_id: int,
+    ) -> int:
+        """A new code, in no container yet; answers its slot."""
+        slot = self.slot[code_id] = len(self.code)
+        self.ids.append(code_id)
+        self.code.append(code)
+        self.level.append(level)
+        self.batch.append(batch_id)
+        self.status.append(_RANK[status])
+        self.holder.append(holder)
+        self.parent.append(None)
+        self.since.append(event_id)
+        self.batches.setdefault(batch_id, []).append(slot)
+        return slot
 
-    def _set_parent(self, code_id: int, parent: int | None, event_id: int) -> None:
-        state = self.codes[code_id]
-        if state.parent is not None:
-            self.children[state.parent].remove(code_id)
+    def _set_parent(self, slot: int, parent: int | None, event_id: int) -> None:
+        """Put a code (its slot) into ``parent`` (a code id, known), or out of any."""
+        before = self.parent[slot]
+        if before is not None:
+            self.children[self.slot[before]].remove(slot)
         if parent is not None:
-            self.children.setdefault(parent, []).append(code_id)
-        self.codes[code_id] = state._replace(parent=parent, since=event_id)
+            self.children.setdefault(self.slot[parent], []).append(slot)
+        self.parent[slot] = parent
+        self.since[slot] = event_id
 
     def _split(self, event: LoggedEvent) -> tuple[int, list[int]]:
-        """A packing event's container (its highest-level code) and the codes it moved."""
-        known = [c for c in event.code_ids if c in self.codes]
+        """A packing event's container (its highest-level code, by id) and the slots of the
+        codes it moved."""
+        known = [c for c in event.code_ids if c in self.slot]
         if not known:
             raise LogBroken(event.id, f"{event.bill_type} event {event.id} names no known code")
-        container = max(known, key=lambda c: self.codes[c].level)
-        return container, [c for c in known if c != container]
+        container = max(known, key=lambda c: self.level[self.slot[c]])
+        return container, [self.slot[c] for c in known if c != container]
 
     def _pack(self, event: LoggedEvent) -> None:
         container, kids = self._split(event)
@@ -268,42 +338,44 @@ class Replay:
 
     def _replace(self, event: LoggedEvent) -> None:
         """换码: the new code takes the old one's place, status, holder and contents."""
-        old = [c for c in event.code_ids if c in self.codes]
-        new = [c for c in event.code_ids if c not in self.codes]
+        old = [c for c in event.code_ids if c in self.slot]
+        new = [c for c in event.code_ids if c not in self.slot]
         if len(old) != 1 or len(new) != 1:
             raise LogBroken(event.id, f"replace event {event.id} names no old and new code")
-        was = self.codes[old[0]]
+        was = self.slot[old[0]]
         code = str(event.payload.get("new_code", ""))
-        issued = IssuedCode(new[0], code, was.level, was.parent)
-        self._add(issued, was.batch_id, was.status, was.holder, event.id)
-        self._set_parent(old[0], None, event.id)
-        for kid in list(self.children.get(old[0], ())):
+        status, holder, parent = STATUSES[self.status[was]], self.holder[was], self.parent[was]
+        slot = self._add(new[0], code, self.level[was], self.batch[was], status, holder, event.id)
+        self._set_parent(was, None, event.id)
+        self._set_parent(slot, parent, event.id)
+        for kid in list(self.children.get(was, ())):
             self._set_parent(kid, new[0], event.id)
-        state = self.codes[old[0]]
-        self.codes[old[0]] = state._replace(status=Status.SUSPENDED, since=event.id)
+        self.status[was] = _RANK[Status.SUSPENDED]
 
     # --- steps --------------------------------------------------------------------------
 
-    def _of_batches(self, batch_ids: Sequence[int]) -> Iterator[int]:
-        for batch_id in batch_ids:
-            yield from self.batches.get(batch_id, ())
-
     def _expand(self, listed: Sequence[int]) -> list[int]:
-        """The listed codes and everything inside them now."""
+        """The listed codes' slots and the slots of everything inside them now."""
         found, stack = [], list(listed)
         while stack:
-            code_id = stack.pop()
-            found.append(code_id)
-            stack.extend(self.children.get(code_id, ()))
+            slot = stack.pop()
+            found.append(slot)
+            stack.extend(self.children.get(slot, ()))
         return found
 
     def _step(
-        self, event_id: int, effect: Effect, reached: Iterable[int], listed: Sequence[int]
+        self, event_id: int, effect: Effect, reached: Sequence[int], listed: Sequence[int]
     ) -> None:
-        codes = self.codes
-        for code_id in reached:
-            codes[code_id] = moved(codes[code_id], effect, event_id)
+        """Every reached code as :func:`moved` leaves it; listed codes out of their containers
+        when the step is a movement."""
+        table, status, since = _moves(effect.action), self.status, self.since
+        for slot in reached:
+            status[slot] = table[status[slot]]
+            since[slot] = event_id
         if effect.holder is not None:
-            for code_id in listed:
-                if codes[code_id].parent is not None:
-                    self._set_parent(code_id, None, event_id)
+            holder = self.holder
+            for slot in reached:
+                holder[slot] = effect.holder
+            for slot in listed:
+                if self.parent[slot] is not None:
+                    self._set_parent(slot, None, event_id)

@@ -4,7 +4,7 @@ codes' current rows to compare with (see vaxtrace.roles.trace.service.replay).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import groupby
 from typing import Any
 
@@ -37,22 +37,21 @@ def record_commission(
     conn.execute(insert(commission_digest).values(event_id=event_id, codes=codes, root=root))
 
 
-def _grouped(conn: Connection, query: Any) -> Iterator[tuple[int, list[Any]]]:
-    """(event id, its rows without the id) of a query ordered by event id."""
+def _matching(conn: Connection, query: Any) -> Callable[[int], Iterator[Any]]:
+    """A lookup of the rows of each event (without its id) of a query ordered by event id,
+    asked in event id order; each event's rows are read as they are consumed, before the
+    next event is asked."""
     rows = conn.execute(query, execution_options=STREAM)
-    for event_id, group in groupby(rows, key=lambda r: int(r[0])):
-        yield event_id, [tuple(r[1:]) for r in group]
+    groups = groupby(rows, key=lambda r: int(r[0]))
+    current = next(groups, None)
 
-
-def _matching(links: Iterator[tuple[int, list[Any]]]) -> Any:
-    """A lookup of one stream's rows of each event, asked in event id order."""
-    current = next(links, None)
-
-    def of(event_id: int) -> list[Any]:
+    def of(event_id: int) -> Iterator[Any]:
         nonlocal current
         while current is not None and current[0] < event_id:
-            current = next(links, None)
-        return current[1] if current is not None and current[0] == event_id else []
+            current = next(groups, None)
+        if current is None or current[0] != event_id:
+            return iter(())
+        return (r[1:] for r in current[1])
 
     return of
 
@@ -64,12 +63,10 @@ def logged_events(conn: Connection) -> Iterator[LoggedEvent]:
         (event_code.c.event_id, event_code.c.code_id),
         (batch_event.c.event_id, batch_event.c.batch_id),
     )
-    codes_of, batches_of = (
-        _matching(_grouped(conn, select(*cols).order_by(*cols))) for cols in by_event
-    )
+    codes_of, batches_of = (_matching(conn, select(*cols).order_by(*cols)) for cols in by_event)
     issued_cols = [commissioned_code.c[n] for n in ("event_id", "code_id", "code", "level")]
     issued = select(*issued_cols, commissioned_code.c.parent_id).order_by(*issued_cols[:2])
-    issued_of = _matching(_grouped(conn, issued))
+    issued_of = _matching(conn, issued)
     events = (
         select(
             trace_event.c.id, trace_event.c.bill_type, trace_event.c.org_uscc,
@@ -88,7 +85,7 @@ def logged_events(conn: Connection) -> Iterator[LoggedEvent]:
             payload=payload,
             code_ids=[int(r[0]) for r in codes_of(event_id)],
             batch_ids=[int(r[0]) for r in batches_of(event_id)],
-            issued=[IssuedCode(int(i), str(c), int(lv), p) for i, c, lv, p in issued_of(event_id)],
+            issued=(IssuedCode(int(i), str(c), int(lv), p) for i, c, lv, p in issued_of(event_id)),
             digest=None if count is None else (int(count), bytes(root)),
         )
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from vaxtrace.core.replay import CodeState, LogBroken, Replay
+from vaxtrace.core.replay import STATUSES, CodeState, LogBroken, Replay
 from vaxtrace.store.engine import Engine, read_tx
 from vaxtrace.store.trace.replay import code_rows, logged_events
 
@@ -46,22 +46,23 @@ def check_state(engine: Engine) -> StateCheck | None:
 
 
 def _first_difference(replay: Replay, rows: Iterator[Any]) -> StateCheck | None:
-    rebuilt = iter(sorted(replay.codes.items()))
+    rebuilt = iter(replay.code_ids())
     logged = next(rebuilt, None)
     for row in rows:
         code_id = int(row[0])
-        if logged is not None and logged[0] < code_id:
-            return _missing(*logged)
-        if logged is None or logged[0] > code_id:
+        if logged is not None and logged < code_id:
+            return _missing(logged, replay)
+        if logged is None or logged > code_id:
             return _unissued(row)
-        found = _compare(replay, logged[1], row)
+        found = _compare(replay, code_id, row)
         if found is not None:
             return found
         logged = next(rebuilt, None)
-    return None if logged is None else _missing(*logged)
+    return None if logged is None else _missing(logged, replay)
 
 
-def _missing(code_id: int, state: CodeState) -> StateCheck:
+def _missing(code_id: int, replay: Replay) -> StateCheck:
+    state = _state(replay, code_id)
     return StateCheck(
         f"code {state.code} (id {code_id}) is missing from trace_code; "
         f"event {state.since} of the log left it {state.status.value} at {state.holder}",
@@ -86,7 +87,22 @@ def _unissued(row: Any) -> StateCheck:
     )
 
 
-def _compare(replay: Replay, state: CodeState, row: Any) -> StateCheck | None:
+def _compare(replay: Replay, code_id: int, row: Any) -> StateCheck | None:
+    """Compared column-wise first (a million codes): a tuple is made only of a differing
+    code."""
+    slot = replay.slot[code_id]
+    _id, code, level, status, holder, parent, _claimed = row
+    same = (
+        code == replay.code[slot]
+        and level == replay.level[slot]
+        and status == STATUSES[replay.status[slot]]
+        and holder == replay.holder[slot]
+        and parent == replay.parent[slot]
+    )
+    return None if same else _difference(replay, _state(replay, code_id), row)
+
+
+def _difference(replay: Replay, state: CodeState, row: Any) -> StateCheck | None:
     _id, code, level, status, holder, parent, _claimed = row
     if (str(code), int(level)) != (state.code, state.level):
         return StateCheck(
@@ -117,8 +133,14 @@ def _compare(replay: Replay, state: CodeState, row: Any) -> StateCheck | None:
     return None
 
 
+def _state(replay: Replay, code_id: int) -> CodeState:
+    found = replay.state(code_id)
+    assert found is not None  # asked only of codes the replay holds
+    return found
+
+
 def _code_of(replay: Replay, code_id: int | None) -> str | None:
     if code_id is None:
         return None
-    found = replay.codes.get(int(code_id))
+    found = replay.state(int(code_id))
     return f"id {code_id}" if found is None else found.code
