@@ -206,7 +206,6 @@ class Replay:
 
     def __init__(self) -> None:
         self.slot: dict[int, int] = {}
-        self.ids: list[int] = []
         self.code: list[str] = []
         self.level = bytearray()
         self.batch: list[int] = []
@@ -296,7 +295,6 @@ class Replay:
     ) -> int:
         """A new code, in no container yet; answers its slot."""
         slot = self.slot[code_id] = len(self.code)
-        self.ids.append(code_id)
         self.code.append(code)
         self.level.append(level)
         self.batch.append(batch_id)
