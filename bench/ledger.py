@@ -3,10 +3,14 @@
 1. append: events written in batches of 1,000, each batch appending its leaves in the same
    transaction;
 2. proof: inclusion proofs against a tree of ``--leaves`` (default 10,000,000) leaves;
-3. verify: ``vaxtrace ledger verify``'s work over ``--events`` (default 1,000,000) events.
+3. verify: ``vaxtrace ledger verify``'s work over ``--events`` (default 1,000,000) events;
+4. replay: the trace node's state rebuilt from its log and compared with its tables, over
+   ``--doses`` (default 1,000,000) doses commissioned in cases, inspected, released,
+   warehoused and half shipped, through the trace service.
 
-Last line: ``ledger append: N ev/s; proof p95: X ms; verify 1M: Y s``.
-Run: ``python bench/ledger.py`` (about 3 minutes and 3 GB of disk at the defaults).
+Last line: ``ledger append: N ev/s; proof p95: X ms; verify 1M: Y s; replay 1M: Z s``.
+Run: ``python bench/ledger.py`` (about 5 minutes and 3 GB of disk at the defaults);
+``--doses 100000`` for a quicker replay.
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from vaxtrace.ledger import merkle
+from vaxtrace.roles.trace.service import TraceService
+from vaxtrace.roles.trace.service.replay import check_state
+from vaxtrace.sim import catalogue
+from vaxtrace.sim.province import make_batch, ship_batch
 from vaxtrace.store.bulk import bulk_insert
 from vaxtrace.store.engine import make_engine, read_tx, write_tx
 from vaxtrace.store.ledger import node_key, verify_log
@@ -106,10 +114,47 @@ def proof_p95(engine: Engine, leaves: int, samples: int = 2000) -> float:
     return statistics.quantiles(timings, n=100)[94]
 
 
+def doses_node(engine: Engine, doses: int) -> None:
+    """A MAH's node with ``doses`` doses (10 a box, 50 boxes a case) commissioned, inspected,
+    released and warehoused, half of them shipped to the CDC by the case."""
+    svc = TraceService(engine)
+    mah, cdc = catalogue.mahs(1)[0], catalogue.provincial_cdc()
+    for org in (mah.organisation, cdc):
+        svc.register_organisation(org)
+    uscc = mah.organisation.uscc
+    item = catalogue.product_for(mah, 0, "HEPB")
+    svc.register_product(uscc, item)
+    per_case, today, rng = item.doses_per(3), date.today(), random.Random(7)
+    cases = max(doses // per_case, 1)
+    made = make_batch(svc, uscc, item.product_code, item.shelf_life_months, cases, per_case, 1,
+                      today, rng)  # fmt: skip
+    ship_batch(svc, made, cdc, 0.5, today, rng)
+
+
+def replay_seconds(folder: Path, doses: int) -> float:
+    engine = fresh(folder, "doses.sqlite")
+    start = time.perf_counter()
+    doses_node(engine, doses)
+    print(
+        f"built {doses} doses in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True
+    )
+    start = time.perf_counter()
+    found = check_state(engine)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    assert found is None, found
+    return elapsed
+
+
+def _size(n: int) -> str:
+    return "1M" if n == 1_000_000 else f"{n}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--leaves", type=int, default=10_000_000)
+    parser.add_argument("--doses", type=int, default=1_000_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -140,10 +185,11 @@ def main() -> None:
         )
         p95 = proof_p95(tree, args.leaves)
         tree.dispose()
-    label = "1M" if args.events == 1_000_000 else f"{args.events}"
+        replay_s = replay_seconds(folder, args.doses)
     print(
-        f"ledger append: {rate:,.0f} ev/s; proof p95: {p95:.3f} ms; verify {label}: "
-        f"{verify_s:.1f} s"
+        f"ledger append: {rate:,.0f} ev/s; proof p95: {p95:.3f} ms; "
+        f"verify {_size(args.events)}: {verify_s:.1f} s; "
+        f"replay {_size(args.doses)}: {replay_s:.1f} s"
     )
 
 

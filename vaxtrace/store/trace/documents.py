@@ -1,7 +1,9 @@
 """What the trace role's log commits to: each event as one canonical JSON document.
 
 The document holds the event row and the codes and batches it was recorded against, so a
-change to any of them, made by any means, no longer matches the event's leaf.
+change to any of them, made by any means, no longer matches the event's leaf. A commission's
+document also carries the count and Merkle root of the codes it issued (``commissioned``; see
+vaxtrace.core.replay), which are kept in ``commissioned_code``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,19 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, null, select
 
 from vaxtrace.ledger.canonical import canonical_json
 from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.trace import schema
-from vaxtrace.store.trace.schema import batch, batch_event, event_code, trace_code, trace_event
+from vaxtrace.store.trace.schema import (
+    batch,
+    batch_event,
+    commission_digest,
+    event_code,
+    trace_code,
+    trace_event,
+)
 
 _EVENT_FIELDS = (  # "id" first: the rows below rely on it
     "id",
@@ -52,7 +61,7 @@ def _window(column: Any, bounded: bool) -> Any:
 
 
 @functools.cache
-def _queries(bounded: bool) -> tuple[Any, Any, Any]:
+def _queries(bounded: bool, digests: bool = True) -> tuple[Any, Any, Any]:
     """The codes, batches and events of a window of events (built once: every write reads its
     event back through them)."""
     codes = (
@@ -69,11 +78,14 @@ def _queries(bounded: bool) -> tuple[Any, Any, Any]:
     )
     columns = [trace_event.c[name] for name in _EVENT_FIELDS]
     times = [trace_event.c.business_time, trace_event.c.recorded_time]
-    events = (
-        select(*columns, *times)
-        .where(_window(trace_event.c.id, bounded))
-        .order_by(trace_event.c.id)
-    )
+    if digests:
+        digest = [commission_digest.c.codes, commission_digest.c.root]
+        events = select(*columns, *times, *digest).outerjoin(
+            commission_digest, commission_digest.c.event_id == trace_event.c.id
+        )
+    else:  # the schema before migration 0009
+        events = select(*columns, *times, null(), null())
+    events = events.where(_window(trace_event.c.id, bounded)).order_by(trace_event.c.id)
     return codes, batches, events
 
 
@@ -99,11 +111,13 @@ def _streamed(conn: Connection, bounded: bool, window: dict[str, int]) -> bool:
 
 
 def event_documents(
-    conn: Connection, from_id: int, to_id: int | None = None
+    conn: Connection, from_id: int, to_id: int | None = None, *, digests: bool = True
 ) -> Iterator[tuple[int, bytes]]:
-    """(event id, canonical document) for events from_id <= id (< to_id), in id order."""
+    """(event id, canonical document) for events from_id <= id (< to_id), in id order;
+    without ``digests``, as before commissions kept their codes (migration 0002 leafs the
+    events of a schema that has no commission digests yet)."""
     bounded = to_id is not None
-    codes, batches, events = _queries(bounded)
+    codes, batches, events = _queries(bounded, digests)
     window = {"from_id": from_id} if to_id is None else {"from_id": from_id, "to_id": to_id}
     many = _streamed(conn, bounded, window)
     links: dict[str, Any] = {"yield_per": 20_000} if many else {}
@@ -114,8 +128,11 @@ def event_documents(
     for row in rows:
         event_id = int(row[0])
         doc: dict[str, Any] = dict(zip(_EVENT_FIELDS, row[: len(_EVENT_FIELDS)], strict=True))
-        doc["business_time"] = _utc(row[-2])
-        doc["recorded_time"] = _utc(row[-1])
+        business_time, recorded_time, issued, root = row[len(_EVENT_FIELDS) :]
+        doc["business_time"] = _utc(business_time)
+        doc["recorded_time"] = _utc(recorded_time)
+        if issued is not None:
+            doc["commissioned"] = {"codes": int(issued), "root": bytes(root).hex()}
         while next_codes is not None and next_codes[0] < event_id:
             next_codes = next(code_links, None)
         while next_batches is not None and next_batches[0] < event_id:

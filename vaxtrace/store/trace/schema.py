@@ -138,6 +138,28 @@ trace_code = Table(
 )
 
 
+commissioned_code = Table(
+    "commissioned_code",
+    metadata,
+    Column("event_id", col.Id, primary_key=True),
+    Column("code_id", col.Id, primary_key=True),
+    col.required("code", col.CodeText),
+    col.required("level", SmallInteger),
+    Column("parent_id", col.Id),
+)
+"""Each code as its commission issued it (history: its packaging then), by commission event."""
+
+commission_digest = Table(
+    "commission_digest",
+    metadata,
+    Column("event_id", col.Id, primary_key=True, autoincrement=False),
+    col.required("codes", BigInteger),
+    col.required("root", LargeBinary(32)),
+)
+"""What a commission event's leaf carries of its codes: their count and Merkle root (see
+vaxtrace.core.replay)."""
+
+
 def _events_of(name: str, key: str) -> Table:
     """Which events concern each ``key`` (a code, a batch): history, keyed by both."""
     return Table(
@@ -238,4 +260,6 @@ basic_data = registry_copy_tables(metadata)
 """Basic data copied from the platform's registry, and how far its feed is applied."""
 
 APPEND_ONLY = ("trace_event", "event_code", "batch_event", "containment_history")
+COMMISSIONED = ("commissioned_code", "commission_digest")
+"""History of what each commission issued (migration 0009 makes it append-only too)."""
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""

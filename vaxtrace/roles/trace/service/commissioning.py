@@ -6,7 +6,7 @@ The hierarchy is either generated (``cases`` full top-level units, fresh serials
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import count
 from typing import Any
 
@@ -14,6 +14,7 @@ from vaxtrace.core import codes as codes_
 from vaxtrace.core.datasets.production import Commission
 from vaxtrace.core.errors import DomainError, examples
 from vaxtrace.core.reasons import Reason
+from vaxtrace.core.replay import CodesRoot
 from vaxtrace.core.status import Status
 from vaxtrace.core.times import Clock
 from vaxtrace.roles.trace.service.lookups import own_batch, parse
@@ -29,6 +30,7 @@ from vaxtrace.store.trace.codes import (
 from vaxtrace.store.trace.events import EventHeader, append_event, link_batches
 from vaxtrace.store.trace.quality import inspected
 from vaxtrace.store.trace.registry import identification_codes_of
+from vaxtrace.store.trace.replay import record_commission
 from vaxtrace.store.write_frame import WriteResult
 
 
@@ -93,7 +95,7 @@ def _generate(
     issuers = {lvl: _serials(conn, found["family"], levels[lvl]["code"]) for lvl in levels}
     first_id = next_code_id(conn)
     rows = _hierarchy_rows(top, units, per_unit, issuers, first_id, found, event_id, actor)
-    insert_codes(conn, rows)  # streamed: one COPY / executemany, bounded memory
+    _issue(conn, rows, event_id, first_id)
     return total
 
 
@@ -132,11 +134,25 @@ def _upload(
         )
         for value, (lvl, parent) in parsed.items()
     ]
-    insert_codes(conn, rows)
+    _issue(conn, rows, event_id, first_id)
     counts: dict[int, int] = {}
     for lvl, _parent in parsed.values():
         counts[lvl] = counts.get(lvl, 0) + 1
     return counts
+
+
+def _issue(conn: Connection, rows: Iterable[tuple[Any, ...]], event_id: int, first_id: int) -> None:
+    """Insert a commission's code rows (ids from ``first_id``, in id order) and keep them as
+    issued with their root, which the commission's leaf carries."""
+    tree = CodesRoot()
+
+    def hashed() -> Iterator[tuple[Any, ...]]:
+        for row in rows:
+            tree.add(row[0], row[1], row[2], row[5])
+            yield row
+
+    insert_codes(conn, hashed())  # streamed: one COPY / executemany, bounded memory
+    record_commission(conn, event_id, first_id, tree.codes, tree.root())
 
 
 def _parse_relations(

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from vaxtrace.core.datasets.elements import Write
-from vaxtrace.core.downstream import ACTIONS, DownstreamBill, DownstreamEvent, read_event
+from vaxtrace.core.downstream import ACTIONS, DownstreamEvent, read_event
 from vaxtrace.core.forwarding import origin_of
+from vaxtrace.core.replay import MOVES_TO_COUNTERPARTY
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Opened, Verifier
@@ -17,8 +18,6 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.trace.service.writes import codes_step, write_in, write_key
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.trace.exchange import exchange_store
-
-MOVES_TO_COUNTERPARTY = frozenset({DownstreamBill.DISTRIBUTION, DownstreamBill.RETURN})
 
 
 class Reported(Write):

@@ -44,6 +44,7 @@ from vaxtrace.roles.trace.service import (
     queries,
     recalls,
     registry,
+    replay,
     sync,
     temperature,
 )
@@ -200,3 +201,7 @@ class TraceService:
 
     def consumer_view(self, text: str) -> dict[str, Any]:
         return queries.consumer_view(self.engine, text)
+
+    def check_state(self) -> replay.StateCheck | None:
+        """The first code whose row differs from what the log makes of it (None: all agree)."""
+        return replay.check_state(self.engine)

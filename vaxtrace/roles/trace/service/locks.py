@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vaxtrace.core.datasets.locks import Lock, LockKind, Unlock
+from vaxtrace.core.datasets.locks import Lock, Unlock
+from vaxtrace.core.replay import LOCK_ACTIONS
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
@@ -25,12 +26,6 @@ from vaxtrace.store.trace.affected import affected_codes
 from vaxtrace.store.trace.batches import batches_status_counts
 from vaxtrace.store.trace.events import EventHeader, append_event
 from vaxtrace.store.write_frame import WriteResult
-
-LOCK_ACTIONS = {
-    LockKind.PENDING: Action.LOCK_PENDING,
-    LockKind.TO_BE_RECALLED: Action.LOCK_TO_BE_RECALLED,
-    LockKind.ABNORMAL: Action.LOCK_ABNORMAL,
-}
 
 
 def lock(

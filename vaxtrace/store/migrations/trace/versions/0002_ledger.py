@@ -5,6 +5,7 @@ Revises: 0001
 Create Date: 2026-11-22 00:40:14.073503
 """
 
+import functools
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -82,8 +83,10 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     bind = op.get_bind()
     install_append_only(bind, LEDGER_TABLES)
-    # events written before the log existed get their leaves now, in order
-    Ledger(schema.ledger, event_documents).append_from(bind, 0)
+    # events written before the log existed get their leaves now, in order (as documents of
+    # this schema: commission digests come with 0009)
+    before_digests = functools.partial(event_documents, digests=False)
+    Ledger(schema.ledger, before_digests).append_from(bind, 0)
 
 
 def downgrade() -> None:
