@@ -127,6 +127,15 @@ def test_a_replaced_signing_key_is_named(node: str, tmp_path: Path) -> None:
     _failed(tmp_path, "forged key", "not the trusted key")
 
 
+def test_a_code_state_changed_in_the_tables_is_named(node: str, tmp_path: Path) -> None:
+    with tampering(node) as conn:
+        code = conn.execute(
+            text("SELECT code FROM trace_code WHERE status <> 'destroyed' ORDER BY id LIMIT 1")
+        ).scalar_one()
+        conn.execute(text(f"UPDATE trace_code SET status = 'destroyed' WHERE code = '{code}'"))
+    _failed(tmp_path, "the tables differ from the log", f"code {code}", "status is destroyed")
+
+
 def test_verify_without_the_nodes_key_refuses_and_makes_none(node: str, tmp_path: Path) -> None:
     key = tmp_path / "ledger" / "trace.key"
     key.rename(tmp_path / "elsewhere.key")  # run with settings that miss the node's key

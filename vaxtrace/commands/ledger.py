@@ -13,7 +13,10 @@ import typer
 
 from vaxtrace.commands.common import DataDir, console, fail, settings_of, trace_service
 from vaxtrace.core.errors import DomainError
+from vaxtrace.ledger.checkpoint import TrustedCheckpoint
+from vaxtrace.log.verify import CHECKS, LogUnderCheck
 from vaxtrace.settings import Settings
+from vaxtrace.store.ledger import Verdict
 
 ledger_app = typer.Typer(help="The tamper-evident log (RFC 9162).", no_args_is_help=True)
 
@@ -21,6 +24,21 @@ ledger_app = typer.Typer(help="The tamper-evident log (RFC 9162).", no_args_is_h
 def _ledger(settings: Settings) -> Any:
     svc = trace_service(settings)
     return svc.ledger
+
+
+def _verify_with_state(settings: Settings, anchor: TrustedCheckpoint) -> Verdict:
+    """Every check of the log, then the codes' state replayed from the log and compared with
+    the tables (the trace node's: status, holder, parent, existence of each code)."""
+    svc = trace_service(settings)
+
+    def state_replayed(log: LogUnderCheck) -> Verdict | None:
+        found = svc.check_state()
+        if found is None:
+            return None
+        return log.failed(f"the tables differ from the log: {found.message}", found.event_id)
+
+    verdict: Verdict = svc.ledger.verify(anchor, checks=[*CHECKS, state_replayed])
+    return verdict
 
 
 NO_TRUSTED = (
@@ -66,7 +84,7 @@ def ledger_verify(
             f"no signing key at {key_file}: run verify with the node's own settings "
             "(VAXTRACE_SYSTEM_ID, VAXTRACE_LEDGER_KEY_DIR) so that it reads the node's key"
         )
-    verdict = _ledger(settings).verify(anchor)
+    verdict = _verify_with_state(settings, anchor)
     if not verdict.ok:
         raise fail(f"ledger verification failed after {verdict.leaves} leaves: {verdict.problem}")
     cosigned = f", cosigned by {', '.join(anchor.cosigned_by)}" if anchor.cosigned_by else ""
@@ -78,7 +96,8 @@ def ledger_verify(
     console.print(
         f"ledger ok: {verdict.leaves} events, every leaf, the tree and the node's checkpoints "
         f"match and extend the trusted checkpoint at size {anchor.checkpoint.size} "
-        f"(signed by {anchor.key.name}{cosigned})"
+        f"(signed by {anchor.key.name}{cosigned}); every code's status, holder and packaging "
+        "replayed from the log match the tables"
     )
 
 
