@@ -14,7 +14,7 @@ from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
-from vaxtrace.web.identity import app_state
+from vaxtrace.web.identity import app_state, refuse_revoked
 from vaxtrace.web.problems import file_responses, problem_responses
 
 PUBLIC_QUERY_PROBLEMS = {
@@ -37,7 +37,11 @@ CERTIFICATE_PROBLEMS = {
 
 
 def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
-    router = APIRouter(prefix="/platform/v1", tags=["collaborative platform 协同服务平台"])
+    router = APIRouter(
+        prefix="/platform/v1",
+        tags=["collaborative platform 协同服务平台"],
+        dependencies=[Depends(refuse_revoked)],
+    )
 
     Service = Annotated[PlatformService, Depends(app_state("platform"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]
@@ -102,9 +106,10 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
 
     @router.get("/registry/changes")
     def changes(
-        svc: Service, _who: Caller, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
+        svc: Service, who: Caller, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
     ) -> dict[str, Any]:
-        """Basic-data changes after a version, for connected systems to converge (mutual TLS)."""
-        return svc.changes(since)
+        """Basic-data changes after a version, for connected systems to converge (mutual TLS;
+        registered systems only: 403 ``unknown_system`` or ``certificate_mismatch``)."""
+        return svc.changes_for(who, since)
 
     return router

@@ -31,7 +31,7 @@ from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
 from vaxtrace.store.write_frame import WriteResult
 from vaxtrace.web.answers import mark_replayed, write_answer
-from vaxtrace.web.identity import app_state, bearer_actor
+from vaxtrace.web.identity import app_state, bearer_actor, refuse_revoked
 from vaxtrace.web.problems import problem_responses
 
 Service = Annotated[TraceService, Depends(app_state("trace"))]
@@ -109,7 +109,11 @@ def _endpoint(method: str, document: type[Any], description: str | None) -> Call
 
 def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     """Every route of the trace role; ``caller`` names the system calling a system route."""
-    router = APIRouter(prefix="/trace/v1", tags=["trace system 疫苗追溯系统"])
+    router = APIRouter(
+        prefix="/trace/v1",
+        tags=["trace system 疫苗追溯系统"],
+        dependencies=[Depends(refuse_revoked)],
+    )
     Caller = Annotated[SystemIdentity, Depends(caller)]
     post_documents(router, REGISTRATIONS)
 
@@ -155,10 +159,11 @@ def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     post_documents(router, MOVEMENTS)
 
     @router.get("/codes")
-    def trace_code(code: str, svc: Service, _who: Actor, proofs: bool = False) -> dict[str, Any]:
-        """Full record of a code of any level (typed, scanned or a Digital Link URI); with
-        ``proofs=true`` every event carries its inclusion proof in the node's signed log."""
-        return svc.trace(code, proofs=proofs)
+    def trace_code(code: str, svc: Service, who: Actor, proofs: bool = False) -> dict[str, Any]:
+        """Full record of a code of any level (typed, scanned or a Digital Link URI) for the
+        MAH whose code it is; with ``proofs=true`` every event carries its inclusion proof in
+        the node's signed log. Of another MAH's code, the public view (as ``/public/codes``)."""
+        return svc.code_record(who, code, proofs=proofs)
 
     @router.get("/batches/{batch_no}")
     def batch_summary(batch_no: str, svc: Service, who: Actor) -> dict[str, Any]:
