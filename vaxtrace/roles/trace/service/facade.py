@@ -196,9 +196,13 @@ class TraceService:
     def code_record(self, reader: str, text: str, *, proofs: bool = False) -> dict[str, Any]:
         """A code's full record (see :meth:`trace`) for the MAH whose code it is; for anyone
         else's staff the public view (:meth:`consumer_view`), as the consumer sees it."""
-        if queries.mah_of(self.engine, text) != reader:
+        if self.mah_of(text) != reader:
             return self.consumer_view(text)
         return self.trace(text, proofs=proofs)
+
+    def mah_of(self, text: str) -> str:
+        """The MAH whose code it is (a code of any level, as typed, scanned or a link)."""
+        return queries.mah_of(self.engine, text)
 
     def may_read_event(self, reader: str, document: bytes) -> bool:
         """Whether ``reader`` may see an event's logged document (the log asks, see
