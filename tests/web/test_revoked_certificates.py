@@ -1,8 +1,9 @@
 """Readers entitled (issue 12, rule 4): a revoked certificate is refused everywhere, over real
 mutual TLS: on public routes (the platform's resolution, the trace system's consumer view, its
-log), on staff routes and on system routes, from the next request on, the same connection
-included. 403 ``certificate_revoked`` as problem+json; a certificate in good standing is
-answered as before."""
+log, health, docs), on staff routes and on system routes, from the next request on, the same
+connection included; and in-process, on the province's and the supervision system's routes.
+403 ``certificate_revoked`` as problem+json; a certificate in good standing is answered as
+before."""
 
 # No "from __future__ import annotations": FastAPI apps are built here from annotations.
 import threading
@@ -15,6 +16,8 @@ import httpx
 import pytest
 import uvicorn
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from vaxtrace.app import build_app
@@ -27,7 +30,7 @@ from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import mahs
 from vaxtrace.sim.federation import free_port, mtls_client
 from vaxtrace.store.trace.documents import TRACE_LEDGER
-from vaxtrace.web.tls import mtls_config
+from vaxtrace.web.tls import mtls_config, with_tls
 
 MAH_ORG = mahs(1)[0].organisation
 MAH = MAH_ORG.uscc
@@ -39,6 +42,9 @@ ROUTES = {
     "log key (public)": ("/trace/v1/ledger/key", {}, 200),
     "code record (staff, no token)": ("/trace/v1/codes", {"code": "8123"}, 401),
     "registry feed (system)": ("/platform/v1/registry/changes", {"since": 0}, 200),
+    "health": ("/health", {}, 200),
+    "interactive docs": ("/docs", {}, 200),
+    "no such route": ("/no/such/route", {}, 404),
 }
 """Each route, what it is asked, and what a caller in good standing gets."""
 
@@ -131,3 +137,29 @@ def test_a_valid_token_does_not_make_up_for_a_revoked_certificate(node: Node) ->
         answer = revoked.get(node.base + path, headers=auth)
         assert standing.get(node.base + path, headers=auth).status_code == 404
     assert answer.status_code == 403 and answer.json()["reason"] == "certificate_revoked"
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [("immunization", "/immunization/v1/stock"), ("supervision", "/supervision/v1/steps")],
+)
+def test_in_process_too(
+    role_engines: Callable[[str], Engine], tmp_path: Path, role: str, path: str
+) -> None:
+    """A local system presenting its certificate in-process (``--role all``) is refused alike."""
+    url = role_engines(role).url.render_as_string(hide_password=False)
+    settings = Settings(data_dir=tmp_path, **{f"{role}_database_url": url})
+    ca = CertificateAuthority(settings.pki_dir)
+    ca.create()
+    cert = ca.issue_system("local-x", MAH, tmp_path / "certs")
+    app = build_app(settings, roles=(role,))
+    client = TestClient(with_tls(app, {"client_cert_chain": [_pem(cert)]}))
+    assert client.get(path).status_code == 401  # a staff route, no token
+    ca.revoke(cert)
+    answer = client.get(path)
+    assert answer.status_code == 403 and answer.json()["reason"] == "certificate_revoked"
+    assert answer.headers["content-type"] == PROBLEM
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()

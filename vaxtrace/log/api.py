@@ -10,16 +10,14 @@ from fastapi.responses import PlainTextResponse
 
 from vaxtrace.core.datasets.elements import MAX_ID
 from vaxtrace.log.service import LedgerService
-from vaxtrace.web.identity import bearer_organisation, refuse_revoked
+from vaxtrace.web.identity import bearer_organisation
 
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 
 def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIRouter:
     """The log routes of one role, mounted under ``prefix`` (e.g. ``/trace/v1/ledger``)."""
-    router = APIRouter(
-        prefix=prefix, tags=["tamper-evident log"], dependencies=[Depends(refuse_revoked)]
-    )
+    router = APIRouter(prefix=prefix, tags=["tamper-evident log"])
     Ledger = Annotated[LedgerService, Depends(pick)]
 
     @router.get("/checkpoint", response_class=PlainTextResponse)

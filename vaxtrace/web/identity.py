@@ -7,15 +7,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from cryptography import x509
 from fastapi import Header, HTTPException, Request
 
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.reasons import Reason
-from vaxtrace.exchange.pki import SystemIdentity, identity_of, revoked_serials
+from vaxtrace.exchange.pki import SystemIdentity, identity_of
 from vaxtrace.store.tokens import token_sha256
 from vaxtrace.web.lean import bearer_token
-from vaxtrace.web.tls import client_certificate
+from vaxtrace.web.tls import client_certificate, revoked_refusal
 
 
 def system_identity(revoked: Callable[[], set[int]]) -> Callable[[Request], SystemIdentity]:
@@ -31,29 +29,10 @@ def system_identity(revoked: Callable[[], set[int]]) -> Callable[[Request], Syst
         except DomainError as exc:
             raise HTTPException(403, exc.message) from exc
         if identity.serial in revoked():
-            raise _revoked(cert)
+            raise revoked_refusal(cert)
         return identity
 
     return dependency
-
-
-async def refuse_revoked(request: Request) -> None:
-    """A dependency of every route, public ones included: a client presenting a certificate
-    the platform's CA revoked is refused (403 ``certificate_revoked``), whatever it asks and
-    even where no certificate is needed. The revocation list is the one the node's system
-    routes check (``DATA_DIR/pki/revoked.json``), read again when it changes."""
-    cert = client_certificate(request.scope)
-    settings = getattr(request.app.state, "settings", None)
-    if cert is None or settings is None:
-        return
-    if cert.serial_number in revoked_serials(settings.pki_dir):
-        raise _revoked(cert)
-
-
-def _revoked(cert: x509.Certificate) -> DomainError:
-    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    name = str(names[0].value) if names else f"serial {cert.serial_number:x}"
-    return DomainError(Reason.CERTIFICATE_REVOKED, f"the certificate of {name} is revoked")
 
 
 def bearer_organisation(

@@ -14,7 +14,7 @@ from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
-from vaxtrace.web.identity import app_state, refuse_revoked
+from vaxtrace.web.identity import app_state
 from vaxtrace.web.problems import file_responses, problem_responses
 
 PUBLIC_QUERY_PROBLEMS = {
@@ -37,11 +37,7 @@ CERTIFICATE_PROBLEMS = {
 
 
 def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
-    router = APIRouter(
-        prefix="/platform/v1",
-        tags=["collaborative platform 协同服务平台"],
-        dependencies=[Depends(refuse_revoked)],
-    )
+    router = APIRouter(prefix="/platform/v1", tags=["collaborative platform 协同服务平台"])
 
     Service = Annotated[PlatformService, Depends(app_state("platform"))]
     Caller = Annotated[SystemIdentity, Depends(caller)]

@@ -31,7 +31,7 @@ from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
 from vaxtrace.store.write_frame import WriteResult
 from vaxtrace.web.answers import mark_replayed, write_answer
-from vaxtrace.web.identity import app_state, bearer_actor, refuse_revoked
+from vaxtrace.web.identity import app_state, bearer_actor
 from vaxtrace.web.problems import problem_responses
 
 Service = Annotated[TraceService, Depends(app_state("trace"))]
@@ -109,11 +109,7 @@ def _endpoint(method: str, document: type[Any], description: str | None) -> Call
 
 def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     """Every route of the trace role; ``caller`` names the system calling a system route."""
-    router = APIRouter(
-        prefix="/trace/v1",
-        tags=["trace system 疫苗追溯系统"],
-        dependencies=[Depends(refuse_revoked)],
-    )
+    router = APIRouter(prefix="/trace/v1", tags=["trace system 疫苗追溯系统"])
     Caller = Annotated[SystemIdentity, Depends(caller)]
     post_documents(router, REGISTRATIONS)
 
