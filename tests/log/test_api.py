@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +47,10 @@ def test_checkpoint_key_and_proofs(node: TestClient) -> None:
     assert log_key.verify(note) is None
     checkpoint = Checkpoint.parse_body(note.body)
     assert checkpoint.origin == "vaxtrace/a/trace" and checkpoint.size > 10
-    bundle = node.get(f"{LEDGER}/proofs/inclusion", params={"event_id": 3}).json()
+    svc = node.app.state.trace  # type: ignore[attr-defined]
+    owner = json.loads(base64.b64decode(svc.ledger.inclusion(3)["document"]))["org_uscc"]
+    token = {"Authorization": f"Bearer {svc.issue_token(owner)}"}  # the event's MAH
+    bundle = node.get(f"{LEDGER}/proofs/inclusion", params={"event_id": 3}, headers=token).json()
     assert check_proof(bundle, log_key).size == bundle["tree_size"]
     proof = node.get(f"{LEDGER}/proofs/consistency", params={"old": 3, "new": checkpoint.size})
     assert proof.status_code == 200

@@ -41,6 +41,7 @@ class Reason(StrEnum):
     CA_EXISTS = "ca_exists"
     CERTIFICATE_FILE_MISMATCH = "certificate_file_mismatch"
     CERTIFICATE_MISMATCH = "certificate_mismatch"
+    CERTIFICATE_REVOKED = "certificate_revoked"
     CERTIFICATE_TOO_LARGE = "certificate_too_large"
     CLIENT_DOCUMENT_ID_REUSED = "client_document_id_reused"
     CONSIGNEE_NOT_CDC = "consignee_not_cdc"

@@ -105,15 +105,15 @@ def _check_samples(demo: Demo, client: TestClient) -> list[str]:
     samples = demo.samples
     if not any(s.startswith("8") for s in samples) or not any(s.startswith("01") for s in samples):
         failures.append("samples lack a 20-digit or a GS1 code")
-    auth = {"Authorization": f"Bearer {demo.token}"}
     for value in samples:
+        auth = {"Authorization": f"Bearer {demo.token_of(value)}"}
         answer = client.get("/trace/v1/codes", params={"code": value}, headers=auth)
         public = client.get("/trace/v1/public/codes", params={"code": value})
         if answer.status_code != 200 or not answer.json().get("history"):
             failures.append(f"trace {value}: HTTP {answer.status_code}")
         elif public.status_code != 200 or "holder_uscc" in public.json():
             failures.append(f"public view {value}: HTTP {public.status_code}")
-    return failures + _check_history_proofs(client, samples[:1], demo.token)
+    return failures + _check_history_proofs(client, samples[:1], demo.token_of(samples[0]))
 
 
 def _check_public_entry(demo: Demo, client: TestClient) -> list[str]:

@@ -75,7 +75,7 @@ def _await_history(
     demo: Demo, client: TestClient, code: str, bills: list[str], timeout: float
 ) -> list[str]:
     """Wait until the trace system's history of ``code`` ends with ``bills``."""
-    auth = {"Authorization": f"Bearer {demo.token}"}
+    auth = {"Authorization": f"Bearer {demo.token_of(code)}"}
     deadline = time.monotonic() + timeout
     seen: list[str] = []
     while time.monotonic() < deadline:

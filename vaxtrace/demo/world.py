@@ -41,6 +41,10 @@ class Demo:
     def token(self) -> str:
         return next(iter(self.province.tokens.values()))
 
+    def token_of(self, code: str) -> str:
+        """The API token of the MAH whose code it is: the one reader of its full record."""
+        return self.province.tokens[self.app.state.trace.mah_of(code)]
+
 
 def cast() -> local.LocalCast:
     return local.LocalCast(

@@ -200,16 +200,18 @@ class CertificateAuthority:
     # --- revocation ---------------------------------------------------------------------------
 
     def revoked(self) -> set[int]:
-        if not self.revoked_path.exists():
-            return set()
-        return {int(s) for s in json.loads(self.revoked_path.read_text())}
+        return set(revoked_serials(self.folder))
 
     def revoke(self, cert: x509.Certificate) -> None:
         ca_cert, _ = self._load()
         if cert.issuer != ca_cert.subject:
             raise DomainError(Reason.NOT_OUR_CERTIFICATE, "this CA did not issue that certificate")
         serials = self.revoked() | {cert.serial_number}
-        self.revoked_path.write_text(json.dumps(sorted(str(s) for s in serials)))
+        # whole or not at all: a node reads the list on every request that presents a
+        # certificate, and must never see half of it
+        written = self.revoked_path.with_suffix(".json.new")
+        written.write_text(json.dumps(sorted(str(s) for s in serials)))
+        written.replace(self.revoked_path)
         self._write_crl(sorted(serials))
 
     def _write_crl(self, serials: list[int]) -> None:
@@ -227,3 +229,24 @@ class CertificateAuthority:
             )
         crl = builder.sign(ca_key, hashes.SHA256())
         self.crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+
+
+_read: dict[Path, tuple[tuple[int, int], frozenset[int]]] = {}
+"""The revocation list last read from each CA folder, with the file's (mtime, size) then."""
+
+
+def revoked_serials(folder: Path) -> frozenset[int]:
+    """The serials revoked by the CA kept in ``folder`` (its ``revoked.json``), read again
+    only when the file changes: a revocation counts from the next request on."""
+    path = folder / "revoked.json"
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return frozenset()
+    seen = (stat.st_mtime_ns, stat.st_size)
+    cached = _read.get(folder)
+    if cached is not None and cached[0] == seen:
+        return cached[1]
+    serials = frozenset(int(s) for s in json.loads(path.read_text()))
+    _read[folder] = (seen, serials)
+    return serials

@@ -5,11 +5,12 @@
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from vaxtrace.core.datasets.elements import MAX_ID
 from vaxtrace.log.service import LedgerService
+from vaxtrace.web.identity import bearer_organisation
 
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 
@@ -35,9 +36,12 @@ def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIR
         svc: Ledger,
         event_id: Annotated[int, Query(gt=0, le=MAX_ID)],
         tree_size: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
+        authorization: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        """A self-contained proof bundle: checkpoint, event document and audit path."""
-        return svc.inclusion(event_id, tree_size)
+        """A proof bundle: checkpoint, leaf hash and audit path, for anyone. The event's
+        document too for a caller entitled to it (the MAH it concerns, by its bearer token;
+        an unknown token is refused), else ``document`` is null."""
+        return svc.proof_for(_reader(svc, authorization), event_id, tree_size)
 
     @router.get("/proofs/consistency")
     def consistency(
@@ -60,3 +64,10 @@ def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIR
         return svc.alerts()
 
     return router
+
+
+def _reader(svc: LedgerService, authorization: str | None) -> str | None:
+    """The organisation behind a bearer token sent to a public route, if one was sent."""
+    if authorization is None or svc.readers is None:
+        return None
+    return bearer_organisation(authorization, svc.readers.authenticate)

@@ -21,7 +21,7 @@ from vaxtrace.ledger.checkpoint import (
     TrustedCheckpoint,
     VerifierKey,
 )
-from vaxtrace.ledger.proofs import b64
+from vaxtrace.ledger.proofs import b64, unb64
 from vaxtrace.log.verify import CHECKS, Check, LogUnderCheck
 from vaxtrace.log.verify import verify as verify_checks
 from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
@@ -53,7 +53,18 @@ class PeerLog(Protocol):
     def send_cosignature(self, note: str) -> None: ...
 
 
+class EventReaders(Protocol):
+    """Who may read an event's document: the role's staff, by their tokens and its rule."""
+
+    def authenticate(self, token: str) -> str | None: ...
+
+    def may_read_event(self, reader: str, document: bytes) -> bool: ...
+
+
 class LedgerService:
+    readers: EventReaders | None = None
+    """The role's rule of who reads an event's document (None: nobody over HTTP)."""
+
     def __init__(
         self,
         engine: Engine,
@@ -212,8 +223,23 @@ class LedgerService:
             "leaf_index": index,
             "tree_size": size,
             "document": b64(document),
+            "leaf_hash": b64(merkle.leaf_hash(document)),
             "proof": [b64(p) for p in proof],
         }
+
+    def proof_for(
+        self, reader: str | None, event_id: int, tree_size: int | None = None
+    ) -> dict[str, Any]:
+        """:meth:`inclusion` as anyone may have it: the checkpoint, the leaf hash and the audit
+        path (the leaf hash is enough to check the path); the event's document only for a
+        reader the role entitles to it, else ``document`` is null."""
+        bundle = self.inclusion(event_id, tree_size)
+        entitled = (
+            reader is not None
+            and self.readers is not None
+            and self.readers.may_read_event(reader, unb64(bundle["document"]))
+        )
+        return bundle if entitled else bundle | {"document": None}
 
     def consistency(self, old: int, new: int) -> dict[str, Any]:
         with read_tx(self.engine) as conn:

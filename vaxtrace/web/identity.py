@@ -13,11 +13,12 @@ from vaxtrace.core.errors import DomainError
 from vaxtrace.exchange.pki import SystemIdentity, identity_of
 from vaxtrace.store.tokens import token_sha256
 from vaxtrace.web.lean import bearer_token
-from vaxtrace.web.tls import client_certificate
+from vaxtrace.web.tls import client_certificate, revoked_refusal
 
 
 def system_identity(revoked: Callable[[], set[int]]) -> Callable[[Request], SystemIdentity]:
-    """A dependency answering the calling system; 401 without a certificate, 403 if revoked."""
+    """A dependency answering the calling system; 401 without a certificate, 403 if revoked
+    (``certificate_revoked``)."""
 
     def dependency(request: Request) -> SystemIdentity:
         cert = client_certificate(request.scope)
@@ -28,7 +29,7 @@ def system_identity(revoked: Callable[[], set[int]]) -> Callable[[Request], Syst
         except DomainError as exc:
             raise HTTPException(403, exc.message) from exc
         if identity.serial in revoked():
-            raise HTTPException(403, f"the certificate of {identity.system_id} is revoked")
+            raise revoked_refusal(cert)
         return identity
 
     return dependency

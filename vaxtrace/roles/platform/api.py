@@ -102,9 +102,10 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
 
     @router.get("/registry/changes")
     def changes(
-        svc: Service, _who: Caller, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
+        svc: Service, who: Caller, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
     ) -> dict[str, Any]:
-        """Basic-data changes after a version, for connected systems to converge (mutual TLS)."""
-        return svc.changes(since)
+        """Basic-data changes after a version, for connected systems to converge (mutual TLS;
+        registered systems only: 403 ``unknown_system`` or ``certificate_mismatch``)."""
+        return svc.changes_for(who, since)
 
     return router

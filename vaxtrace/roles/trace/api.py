@@ -155,10 +155,11 @@ def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     post_documents(router, MOVEMENTS)
 
     @router.get("/codes")
-    def trace_code(code: str, svc: Service, _who: Actor, proofs: bool = False) -> dict[str, Any]:
-        """Full record of a code of any level (typed, scanned or a Digital Link URI); with
-        ``proofs=true`` every event carries its inclusion proof in the node's signed log."""
-        return svc.trace(code, proofs=proofs)
+    def trace_code(code: str, svc: Service, who: Actor, proofs: bool = False) -> dict[str, Any]:
+        """Full record of a code of any level (typed, scanned or a Digital Link URI) for the
+        MAH whose code it is; with ``proofs=true`` every event carries its inclusion proof in
+        the node's signed log. Of another MAH's code, the public view (as ``/public/codes``)."""
+        return svc.code_record(who, code, proofs=proofs)
 
     @router.get("/batches/{batch_no}")
     def batch_summary(batch_no: str, svc: Service, who: Actor) -> dict[str, Any]:

@@ -58,6 +58,10 @@ class PlatformService:
         """Basic-data changes after ``since``, oldest first, a page at a time."""
         return registry.changes(self.engine, since)
 
+    def changes_for(self, caller: SystemIdentity, since: int) -> dict[str, Any]:
+        """:meth:`changes` for a connected system: only a registered one reads the feed."""
+        return registry.changes_for(self.engine, caller, since)
+
     def register_coding_rule(
         self, caller: SystemIdentity, rule: RegisteredCodingRule
     ) -> dict[str, Any]:

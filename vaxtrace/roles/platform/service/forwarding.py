@@ -19,6 +19,7 @@ from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
 from vaxtrace.exchange.envelope import Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service.documents import checked_document, exchange_verifier, step_of
+from vaxtrace.roles.platform.service.registry import registered_system
 from vaxtrace.roles.platform.service.resolution import owners
 from vaxtrace.store.engine import Connection, Engine, write_tx
 from vaxtrace.store.platform import alerts, registry, routes
@@ -35,14 +36,7 @@ def receive_batch(
     the sender is the verified certificate, each signature is checked against the key
     that system registered, and it may only carry data of organisations it represents."""
     with write_tx(engine) as conn:
-        system = registry.find_system(conn, caller.system_id)
-        if system is None:
-            raise DomainError(Reason.UNKNOWN_SYSTEM, f"{caller.system_id} is not registered")
-        if system["operator_uscc"] != caller.org_uscc:
-            raise DomainError(
-                Reason.CERTIFICATE_MISMATCH,
-                "the certificate's organisation does not run this system",
-            )
+        system = registered_system(conn, caller)
         areas = registry.supervised_areas(conn)  # the same for every envelope of the batch
         return take_batch(
             envelopes,

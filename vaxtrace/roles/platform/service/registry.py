@@ -72,6 +72,29 @@ def register_system(engine: Engine, item: ConnectedSystem) -> dict[str, Any]:
     return {"system_id": item.system_id, "version": version, "changed": changed}
 
 
+def registered_system(conn: Connection, caller: SystemIdentity) -> RowMapping:
+    """The registry's record of the calling system: a system is answered only when it is
+    registered and run by the organisation its certificate names (a certificate the CA
+    issued is not enough; a revoked one never gets this far)."""
+    found = registry.find_system(conn, caller.system_id)
+    if found is None:
+        raise DomainError(Reason.UNKNOWN_SYSTEM, f"{caller.system_id} is not registered")
+    if found["operator_uscc"] != caller.org_uscc:
+        raise DomainError(
+            Reason.CERTIFICATE_MISMATCH,
+            "the certificate's organisation does not run this system",
+        )
+    return found
+
+
+def changes_for(engine: Engine, caller: SystemIdentity, since: int) -> dict[str, Any]:
+    """:func:`changes` for a connected system: the feed names every system's endpoint and
+    exchange key, so only a registered system reads it (see :func:`registered_system`)."""
+    with read_tx(engine) as conn:
+        registered_system(conn, caller)
+    return changes(engine, since)
+
+
 def changes(engine: Engine, since: int) -> dict[str, Any]:
     """Basic-data changes after ``since``, oldest first, a page at a time."""
     with read_tx(engine) as conn:

@@ -71,6 +71,8 @@ class TraceService:
         """Signs checkpoints when due; every write appends its leaves whether or not."""
         self.tokens = registry.staff_tokens(engine)
         """The staff's API tokens (the one token service, over this role's table)."""
+        if ledger is not None:
+            ledger.readers = self  # who may read an event's document is the trace role's rule
 
     def _signed(self, result: WriteResult) -> WriteResult:
         if self.ledger is not None and not result.replayed:
@@ -191,6 +193,22 @@ class TraceService:
                 }
             answer["ledger"] = {"log_key": self.ledger.verifier.text(), "checkpoints": checkpoints}
         return answer
+
+    def code_record(self, reader: str, text: str, *, proofs: bool = False) -> dict[str, Any]:
+        """A code's full record (see :meth:`trace`) for the MAH whose code it is; for anyone
+        else's staff the public view (:meth:`consumer_view`), as the consumer sees it."""
+        if self.mah_of(text) != reader:
+            return self.consumer_view(text)
+        return self.trace(text, proofs=proofs)
+
+    def mah_of(self, text: str) -> str:
+        """The MAH whose code it is (a code of any level, as typed, scanned or a link)."""
+        return queries.mah_of(self.engine, text)
+
+    def may_read_event(self, reader: str, document: bytes) -> bool:
+        """Whether ``reader`` may see an event's logged document (the log asks, see
+        :meth:`LedgerService.proof_for`)."""
+        return queries.may_read_event(self.engine, reader, document)
 
     def batch_summary(self, actor: str, batch_no: str) -> dict[str, Any]:
         return queries.batch_summary(self.engine, actor, batch_no)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,32 @@ def trace(engine: Engine, text: str) -> dict[str, Any]:
         "replaced_by": replaced_by,
         "history": [_event_json(e) for e in events],
     }
+
+
+def mah_of(engine: Engine, text: str) -> str:
+    """The MAH whose code it is: the one reader of its full record (see
+    :meth:`TraceService.code_record`)."""
+    code = parse(text, "code")
+    with read_tx(engine) as conn:
+        return str(_commissioned(conn, code)["mah_uscc"])
+
+
+def may_read_event(engine: Engine, reader: str, document: bytes) -> bool:
+    """Whether ``reader`` may see an event's logged document: the organisation that recorded
+    it, or the MAH whose codes every one of them are (a province's report about them)."""
+    event = json.loads(document)
+    if event["org_uscc"] == reader:
+        return True
+    codes = sorted(set(event["codes"]))
+    if not codes:
+        return False
+    with read_tx(engine) as conn:
+        return all(_mah_of_code(conn, value) == reader for value in codes)
+
+
+def _mah_of_code(conn: Connection, value: str) -> str | None:
+    row = code_detail(conn, value)
+    return None if row is None else str(row["mah_uscc"])
 
 
 def _commissioned(conn: Connection, code: codes_.TraceCode) -> RowMapping:
