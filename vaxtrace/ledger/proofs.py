@@ -28,7 +28,10 @@ def check_proof(bundle: dict[str, Any], pinned_key: VerifierKey | None = None) -
         note = Note.parse(bundle["checkpoint"])
         key.verify(Note(note.body, tuple(s for s in note.signatures if s.key_hash == key.key_hash)))
         checkpoint = Checkpoint.parse_body(note.body)
-        leaf = merkle.leaf_hash(unb64(bundle["document"]))
+        document, given = bundle.get("document"), bundle.get("leaf_hash")
+        # the document's own hash when the bundle carries it; a reader not entitled to the
+        # document gets the leaf hash alone
+        leaf = merkle.leaf_hash(unb64(document)) if document else unb64(bundle["leaf_hash"])
         proof = [unb64(p) for p in bundle["proof"]]
         index, size = int(bundle["leaf_index"]), int(bundle["tree_size"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -37,4 +40,6 @@ def check_proof(bundle: dict[str, Any], pinned_key: VerifierKey | None = None) -
         raise NoteError(f"proof is for size {size}, checkpoint is size {checkpoint.size}")
     if not merkle.verify_inclusion(index, size, leaf, proof, checkpoint.root):
         raise NoteError("the inclusion proof does not lead to the checkpoint's root")
+    if given is not None and unb64(given) != leaf:
+        raise NoteError("the bundle's leaf_hash is not its document's")
     return checkpoint

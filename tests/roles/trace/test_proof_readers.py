@@ -18,7 +18,7 @@ from tests.roles.trace.test_code_record_readers import _used_dose
 from tests.roles.trace.trace_world import OtherMah, World, assert_problem, clock_at, expect
 from vaxtrace.app import build_app
 from vaxtrace.ledger import merkle
-from vaxtrace.ledger.checkpoint import Checkpoint, Note, VerifierKey
+from vaxtrace.ledger.checkpoint import Checkpoint, Note, NoteError, VerifierKey
 from vaxtrace.ledger.proofs import check_proof
 from vaxtrace.node import ledger_service
 from vaxtrace.roles.trace.service import TraceService
@@ -61,6 +61,10 @@ def test_anyone_checks_the_path_with_the_leaf_hash_alone(world: World, node: Tes
     assert not merkle.verify_inclusion(
         bundle["leaf_index"], bundle["tree_size"], bytes(32), path, root
     )
+    assert check_proof(bundle).size == bundle["tree_size"]  # the offline check takes it too
+    forged = bundle | {"leaf_hash": base64.b64encode(bytes(32)).decode()}
+    with pytest.raises(NoteError, match="does not lead"):
+        check_proof(forged)
 
 
 def test_the_mah_reads_its_events_document(world: World, node: TestClient) -> None:
@@ -70,6 +74,11 @@ def test_the_mah_reads_its_events_document(world: World, node: TestClient) -> No
     assert json.loads(document)["org_uscc"] == world.mah.uscc
     assert base64.b64decode(bundle["leaf_hash"]) == merkle.leaf_hash(document)
     assert check_proof(bundle).size == bundle["tree_size"]
+    other = json.dumps({"not": "the event"}).encode()
+    with pytest.raises(NoteError, match="does not lead"):  # a document swapped in the bundle
+        check_proof(bundle | {"document": base64.b64encode(other).decode()})
+    with pytest.raises(NoteError, match="leaf_hash is not"):  # or the leaf hash beside it
+        check_proof(bundle | {"leaf_hash": base64.b64encode(bytes(32)).decode()})
 
 
 def test_another_mah_and_a_consignee_get_no_document(
