@@ -4,11 +4,16 @@ every write carries (单据头)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+import types
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails
 
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode, validate_uscc
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import BusinessTime
 
 MAX_QUANTITY = 2**31 - 1
@@ -46,10 +51,82 @@ DocumentNo = Annotated[
 """A business document's number, as every role stores it (60 characters at most)."""
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""What no text field takes: C0 controls but tab and line breaks, DEL and C1 controls."""
+
+
+def _takes_number(annotation: Any) -> bool:
+    """Whether a field of this type takes a number and not a boolean (``float``, ``int | None``,
+    an annotated ``int``)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _takes_number(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        args = get_args(annotation)
+        return bool not in args and any(_takes_number(arg) for arg in args)
+    return annotation in (int, float)
+
+
+def _refusal(reason: Reason, message: str, loc: tuple[str | int, ...], value: Any) -> Any:
+    error = DomainError(reason, message, field=".".join(str(part) for part in loc))
+    return InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": error})
+
+
+def _texts(key: str, value: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """The text of a field, or each text of a list, where it sits."""
+    if isinstance(value, str):
+        return [((key,), value)]
+    if isinstance(value, list | tuple):
+        return [((key, i), item) for i, item in enumerate(value) if isinstance(item, str)]
+    return []
+
+
+def _text_refusals(key: str, value: Any) -> list[Any]:
+    """A refusal of each text of a field (or of a list) that holds a control character."""
+    texts = _texts(key, value)
+    if not CONTROL_CHARACTERS.search("".join(text for _, text in texts)):
+        return []  # one pass over a list of 100,000 codes, not 100,000
+    return [
+        _refusal(Reason.CONTROL_CHARACTER, "text may not hold control characters", loc, text)
+        for loc, text in texts
+        if CONTROL_CHARACTERS.search(text)
+    ]
+
+
 class Model(BaseModel):
-    """The base of every data set: unknown fields refused, text stripped, frozen once read."""
+    """The base of every data set: unknown fields refused, text stripped, frozen once read; a
+    number is a number (never ``true`` or ``false``), text holds no control characters."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    _numbers: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._numbers = frozenset(
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if _takes_number(field.annotation)
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_input(cls, data: Any) -> Any:
+        """Refuse, naming the field, a boolean sent as a number and text with a control
+        character, which pydantic would take (``false`` as 0.0, a NUL as any character)."""
+        if not isinstance(data, dict):
+            return data
+        refusals = [
+            _refusal(Reason.BOOLEAN_AS_NUMBER, "a number, not true or false", (key,), value)
+            for key in cls._numbers
+            if isinstance(value := data.get(key), bool)
+        ]
+        for key, value in data.items():
+            refusals += _text_refusals(key, value)
+        if refusals:
+            raise ValidationError.from_exception_data(cls.__name__, refusals)
+        return data
 
 
 class Write(Model):
