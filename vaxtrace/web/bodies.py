@@ -116,7 +116,9 @@ class BodyRule:
     """How a route's body is bounded."""
 
     limit: int
-    identities: tuple[Dependant, ...] = ()
+    identities: Dependant | None = None
+    """The route's identity dependencies, as those of a dependant of their own (solved,
+    the dependant itself is not called)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ def body_rule(route: Any, settings: Settings) -> BodyRule:
         limit = settings.bulk_body_max_bytes
     else:
         limit = settings.body_max_bytes
-    return BodyRule(limit, tuple(_identities(route.dependant)))
+    identities = _identities(route.dependant)
+    return BodyRule(limit, Dependant(dependencies=identities) if identities else None)
 
 
 def authenticated(route: Any) -> bool:
@@ -269,22 +272,21 @@ class BodyGuard:
     async def _identify(self, rule: BodyRule, scope: Scope) -> HTTPException | None:
         """The refusal of the route's identity dependencies, solved before the body is
         read (FastAPI solves them again, with the rest, once it has the body)."""
-        if not rule.identities:
+        if rule.identities is None:
             return None
         async with AsyncExitStack() as stack:
             stacks = dict.fromkeys(_FASTAPI_STACKS, stack)
             request = Request({**scope, "app": self.owner, **stacks}, _no_body)
-            for dependant in rule.identities:
-                try:
-                    await solve_dependencies(
-                        request=request,
-                        dependant=dependant,
-                        dependency_overrides_provider=self.owner,
-                        async_exit_stack=stack,
-                        embed_body_fields=False,
-                    )
-                except HTTPException as refusal:
-                    return refusal
+            try:
+                await solve_dependencies(
+                    request=request,
+                    dependant=rule.identities,
+                    dependency_overrides_provider=self.owner,
+                    async_exit_stack=stack,
+                    embed_body_fields=False,
+                )
+            except HTTPException as refusal:
+                return refusal
         return None
 
 
