@@ -31,12 +31,12 @@ def paths(client: TestClient) -> dict[str, Any]:
 
 
 SAMPLE = {
-    ("/trace/v1/commissions", "post"): {"200", "201", "400", "401", "409", "413", "422"},
+    ("/trace/v1/commissions", "post"): {"200", "201", "400", "401", "404", "409", "413", "422"},
     ("/trace/v1/batches/{batch_no}", "get"): {"200", "401", "404", "422"},
     ("/trace/v1/public/codes", "get"): {"200", "404", "422"},
     ("/trace/v1/ledger/checkpoint", "get"): {"200"},
     ("/platform/v1/exchange/envelopes", "post"): {
-        "200", "201", "400", "401", "403", "409", "413", "422",
+        "200", "201", "400", "401", "403", "404", "409", "413", "422",
     },
     ("/platform/v1/public/codes", "get"): {"200", "404", "422", "503"},
     ("/platform/v1/registry/changes", "get"): {"200", "401", "403", "422"},

@@ -6,9 +6,9 @@ PROBLEM_SCHEMA`); and the interactive docs (/docs, /redoc) load from the npm pac
 The statuses are derived from each route once, when the document is first asked for, rather
 than written on every route: who calls (:func:`vaxtrace.web.bodies.callers`) → 401, and 403
 for a system (a revoked certificate); a body → 400, 413, 422; any parameter → 422; naming
-something (in the path, the query or the body) → 404; a write → 409; a 201 → 200 on an
-idempotent replay. What a route declares itself (``responses=``) stays, its problems given the
-problem schema.
+something (in the path, a required query parameter, the body) → 404; a write → 409; a 201 →
+200 on an idempotent replay. What a route declares itself (``responses=``) stays, its problems
+given the problem schema.
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ def statuses(route: Any) -> set[int]:
         found |= {400, 413, 422}
     if has_params:
         found.add(422)
-    if params.path_params or params.query_params or route.body_field is not None:
-        found.add(404)  # what it names (in the path, the query, the body) may not be there
+    required_query = any(p.field_info.is_required() for p in params.query_params)
+    if params.path_params or required_query or route.body_field is not None:
+        found.add(404)  # what it names may not be there (an optional query only filters)
     if methods & WRITES:
         found.add(409)
     return found
