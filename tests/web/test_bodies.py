@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from vaxtrace.app import build_app
+from vaxtrace.core.datasets.elements import Model, Quantity
 from vaxtrace.core.reasons import Reason
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import provincial_cdc
@@ -227,7 +229,7 @@ def test_a_route_limit_can_be_set(tmp_path: Path) -> None:
 def test_a_boolean_is_not_a_temperature(province: Province, value: bool) -> None:
     body = record(readings=[{"time": "2026-01-05T08:00:00+08:00", "celsius": value}])
     answer = province.client.post(RECORDS, json=body, headers=province.bearer)
-    problem = _problem(answer, 422, Reason.BOOLEAN_AS_NUMBER)
+    problem = _problem(answer, 422, "invalid_float_type")  # as a string for a number is
     assert problem["field"] == "readings.0.celsius"
 
 
@@ -270,3 +272,31 @@ def test_unreadable_json_keeps_its_answer(province: Province) -> None:
     headers = province.bearer | {"content-type": "application/json"}
     answer = province.client.post(RECORDS, content=b'{"a": ', headers=headers)
     _problem(answer, 422, "invalid_json_invalid")
+
+
+class Counted(Model):
+    doses: Quantity
+    share: float | None = None
+    sealed: bool = False
+    codes: tuple[str, ...] = ()
+
+
+@pytest.mark.parametrize(
+    ("sent", "error", "where"),
+    [
+        ({"doses": True}, "int_type", ("doses",)),
+        ({"doses": 1, "share": False}, "float_type", ("share",)),
+        ({"doses": 1, "codes": ["a", "b\x00"]}, "value_error", ("codes", 1)),
+    ],
+)
+def test_every_data_set_takes_numbers_as_numbers_and_plain_text(
+    sent: dict[str, Any], error: str, where: tuple[str | int, ...]
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Counted.model_validate_json(json.dumps(sent))
+    assert [(e["type"], e["loc"]) for e in refused.value.errors()] == [(error, where)]
+
+
+def test_a_boolean_where_a_boolean_is_due_and_text_with_line_breaks_are_taken() -> None:
+    taken = Counted.model_validate({"doses": 2, "sealed": True, "codes": ["a\tb", "c\r\nd"]})
+    assert (taken.doses, taken.sealed, taken.codes) == (2, True, ("a\tb", "c\r\nd"))

@@ -38,7 +38,6 @@ class Reason(StrEnum):
     BEFORE_PRODUCTION = "before_production"
     BEFORE_SHIPMENT = "before_shipment"
     BODY_TOO_LARGE = "body_too_large"
-    BOOLEAN_AS_NUMBER = "boolean_as_number"
     BUSY = "busy"
     CA_EXISTS = "ca_exists"
     CERTIFICATE_FILE_MISMATCH = "certificate_file_mismatch"

@@ -63,7 +63,6 @@ STATUS: dict[str, int] = {
     Reason.BEFORE_PRODUCTION: 422,
     Reason.BEFORE_SHIPMENT: 422,
     Reason.BODY_TOO_LARGE: 413,
-    Reason.BOOLEAN_AS_NUMBER: 422,
     Reason.BUSY: 503,
     Reason.CA_EXISTS: 409,
     Reason.CERTIFICATE_FILE_MISMATCH: 409,

@@ -55,21 +55,28 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """What no text field takes: C0 controls but tab and line breaks, DEL and C1 controls."""
 
 
-def _takes_number(annotation: Any) -> bool:
-    """Whether a field of this type takes a number and not a boolean (``float``, ``int | None``,
-    an annotated ``int``)."""
+def _number_type(annotation: Any) -> str | None:
+    """The pydantic error type of a field that takes a number and not a boolean
+    (``float_type`` for ``float`` or ``float | None``, ``int_type`` for an annotated ``int``);
+    None for any other field."""
     origin = get_origin(annotation)
     if origin is Annotated:
-        return _takes_number(get_args(annotation)[0])
+        return _number_type(get_args(annotation)[0])
     if origin is Union or origin is types.UnionType:
         args = get_args(annotation)
-        return bool not in args and any(_takes_number(arg) for arg in args)
-    return annotation in (int, float)
+        kinds = [kind for arg in args if (kind := _number_type(arg))]
+        return kinds[0] if kinds and bool not in args else None
+    return {int: "int_type", float: "float_type"}.get(annotation)
 
 
 def _refusal(reason: Reason, message: str, loc: tuple[str | int, ...], value: Any) -> Any:
     error = DomainError(reason, message, field=".".join(str(part) for part in loc))
     return InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": error})
+
+
+def _not_a_number(error_type: str, key: str, value: Any) -> Any:
+    """A boolean refused as pydantic's strict mode refuses it where a number is due."""
+    return InitErrorDetails(type=error_type, loc=(key,), input=value)
 
 
 def _texts(key: str, value: Any) -> list[tuple[tuple[str | int, ...], str]]:
@@ -99,16 +106,16 @@ class Model(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-    _numbers: ClassVar[frozenset[str]] = frozenset()
+    _numbers: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        cls._numbers = frozenset(
-            field.alias or name
+        cls._numbers = {
+            field.alias or name: kind
             for name, field in cls.model_fields.items()
-            if _takes_number(field.annotation)
-        )
+            if (kind := _number_type(field.annotation))
+        }
 
     @model_validator(mode="before")
     @classmethod
@@ -118,8 +125,8 @@ class Model(BaseModel):
         if not isinstance(data, dict):
             return data
         refusals = [
-            _refusal(Reason.BOOLEAN_AS_NUMBER, "a number, not true or false", (key,), value)
-            for key in cls._numbers
+            _not_a_number(kind, key, value)
+            for key, kind in cls._numbers.items()
             if isinstance(value := data.get(key), bool)
         ]
         for key, value in data.items():
