@@ -298,5 +298,6 @@ def test_every_data_set_takes_numbers_as_numbers_and_plain_text(
 
 
 def test_a_boolean_where_a_boolean_is_due_and_text_with_line_breaks_are_taken() -> None:
-    taken = Counted.model_validate({"doses": 2, "sealed": True, "codes": ["a\tb", "c\r\nd"]})
-    assert (taken.doses, taken.sealed, taken.codes) == (2, True, ("a\tb", "c\r\nd"))
+    codes = ("a\tb", "c\r\nd", "0106901234567892\x1d21SER001")  # GS: a scanned GS1 code
+    taken = Counted.model_validate({"doses": 2, "sealed": True, "codes": codes})
+    assert (taken.doses, taken.sealed, taken.codes) == (2, True, codes)

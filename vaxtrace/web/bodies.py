@@ -77,7 +77,7 @@ def _bulk(schema: dict[str, Any]) -> bool:
 
 
 def _takes_bulk(route: Any) -> bool:
-    """Whether ``route``'s body is a form (with a file) or JSON that takes bulk data."""
+    """Whether ``route``'s body is JSON that may carry bulk data (see :func:`_bulk`)."""
     body = getattr(route, "body_field", None)
     if body is None:
         return False

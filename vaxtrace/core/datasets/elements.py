@@ -51,8 +51,9 @@ DocumentNo = Annotated[
 """A business document's number, as every role stores it (60 characters at most)."""
 
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-"""What no text field takes: C0 controls but tab and line breaks, DEL and C1 controls."""
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1c\x1e\x1f\x7f-\x9f]")
+"""What no text field takes: C0 controls but tab, line breaks and GS (the GS1 separator a
+scanner sends inside a code), DEL and C1 controls."""
 
 
 def _number_type(annotation: Any) -> str | None:
