@@ -13,6 +13,8 @@ given the problem schema.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -139,9 +141,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         for file in files
     }
 
-    def _asset_url(name: str, file: str) -> str:
-        return f"/docs/assets/{name}/{file}"
-
     @app.get("/docs/assets/{asset:path}", include_in_schema=False)
     def docs_asset(asset: str) -> FileResponse:
         path = local.get(asset)
@@ -149,22 +148,40 @@ def install(app: FastAPI, settings: Settings) -> None:
             raise HTTPException(404, f"no docs asset {asset} (scripts/setup.sh installs them)")
         return FileResponse(path)
 
-    @app.get("/docs", include_in_schema=False)
-    def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+    for path, render in _pages(app).items():
+        app.add_api_route(path, _page(render), methods=["GET"], include_in_schema=False)
+
+
+def _asset_url(name: str, file: str) -> str:
+    return f"/docs/assets/{name}/{file}"
+
+
+def _pages(app: FastAPI) -> dict[str, Callable[[], HTMLResponse]]:
+    """/docs (Swagger UI) and /redoc, each loading the app's document and its local assets."""
+    document = app.openapi_url or "/openapi.json"
+    favicon = _asset_url("swagger-ui", "favicon-32x32.png")
+    return {
+        "/docs": partial(
+            get_swagger_ui_html,
+            openapi_url=document,
             title=f"{app.title} — Swagger UI",
             swagger_js_url=_asset_url("swagger-ui", "swagger-ui-bundle.js"),
             swagger_css_url=_asset_url("swagger-ui", "swagger-ui.css"),
-            swagger_favicon_url=_asset_url("swagger-ui", "favicon-32x32.png"),
-        )
-
-    @app.get("/redoc", include_in_schema=False)
-    def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            swagger_favicon_url=favicon,
+        ),
+        "/redoc": partial(
+            get_redoc_html,
+            openapi_url=document,
             title=f"{app.title} — ReDoc",
             redoc_js_url=_asset_url("redoc", "bundles/redoc.standalone.js"),
-            redoc_favicon_url=_asset_url("swagger-ui", "favicon-32x32.png"),
+            redoc_favicon_url=favicon,
             with_google_fonts=False,
-        )
+        ),
+    }
+
+
+def _page(render: Callable[[], HTMLResponse]) -> Callable[[], HTMLResponse]:
+    def page() -> HTMLResponse:
+        return render()
+
+    return page
