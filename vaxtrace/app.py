@@ -63,7 +63,8 @@ from vaxtrace.roles.trace.api import trace_router
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.publishing import platform_coding_rules, platform_products
 from vaxtrace.settings import Settings
-from vaxtrace.web import lean, problems
+from vaxtrace.web import documented, lean, problems
+from vaxtrace.web.bodies import BodyGuard
 from vaxtrace.web.identity import system_identity
 from vaxtrace.web.inprocess import (
     LOCAL_BASE,
@@ -293,9 +294,12 @@ def build_app(
         summary="Vaccine information traceability (疫苗信息化追溯体系)",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from packaged assets: vaxtrace.web.documented
+        redoc_url=None,
     )
     app.state.settings = settings
     problems.install(app)
+    app.add_middleware(BodyGuard, owner=app, settings=settings)
     revoked = CertificateAuthority(settings.pki_dir).revoked
     if trace is not None:
         app.state.trace = trace
@@ -344,6 +348,7 @@ def build_app(
             "exchange": {role: outbox.health() for role, outbox in outboxes.items()},
         }
 
+    documented.install(app, settings)
     return app
 
 

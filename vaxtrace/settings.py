@@ -167,3 +167,29 @@ class Settings(BaseSettings):
     @property
     def trace_url(self) -> str:
         return self.database_url("trace")
+
+    # --- request bodies and the interactive docs (vaxtrace.web.bodies, vaxtrace.web.documented)
+    body_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="the largest request body a route takes (413 beyond), unless it takes bulk "
+        "data or ``body_max_bytes_per_route`` names it",
+    )
+    bulk_body_max_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024,
+        description="…of a route that takes bulk data: a list of thousands (codes, readings, "
+        "shipping notes, envelopes), a free-form document, a form with a file (at least the "
+        "lot-release file limit and a form)",
+    )
+    body_max_bytes_per_route: dict[str, int] = Field(
+        default_factory=dict,
+        description="a route's own body limit, by method and path as in OpenAPI, e.g. "
+        "{'POST /trace/v1/lot-releases': 50000000}",
+    )
+    docs_assets_dir: Path | None = Field(
+        default=None,
+        description="the npm packages swagger-ui-dist and redoc that /docs and /redoc load "
+        "(a node_modules folder); default: node_modules of the checkout, as scripts/setup.sh "
+        "installs it",
+    )

@@ -57,6 +57,7 @@ class _Lane:
     path: re.Pattern[str]
     convertors: dict[str, Convertor[Any]]
     at_once: AtOnce
+    authenticated: bool
 
     def path_params(self, scope: Scope) -> dict[str, Any] | None:
         if scope["method"] not in self.methods:
@@ -79,13 +80,21 @@ class LeanApp(FastAPI):
         if scope["type"] == "http":
             for lane in self._lanes if self._lanes is not None else self._find_lanes():
                 params = lane.path_params(scope)
-                if params is not None and _small(scope):
+                if params is not None and _common(scope, lane.authenticated):
                     return await self._offer(lane, scope, params, receive, send)
         await super().__call__(scope, receive, send)
 
     def _find_lanes(self) -> list[_Lane]:
+        from vaxtrace.web.bodies import authenticated  # it builds on this module
+
         self._lanes = [
-            _Lane(frozenset(r.methods or ()), r.path_regex, r.param_convertors, at_once)
+            _Lane(
+                frozenset(r.methods or ()),
+                r.path_regex,
+                r.param_convertors,
+                at_once,
+                authenticated(r),
+            )
             for route, r in _routes(self)
             if (at_once := getattr(route, "answer_at_once", None)) is not None
         ]
@@ -116,6 +125,11 @@ def _routes(app: FastAPI) -> Iterator[tuple[BaseRoute, Any]]:
         yield from ((context.original_route, context) for context in contexts(app.routes))
 
 
+def route_contexts(app: FastAPI) -> Iterator[Any]:
+    """What matches each route of ``app`` as served (see :func:`_routes`)."""
+    return (context for _, context in _routes(app))
+
+
 def _route_path(scope: Scope) -> str:
     """The request's path within the app (without the ``root_path`` it is served under)."""
     path: str = scope["path"]
@@ -123,11 +137,18 @@ def _route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-def _small(scope: Scope) -> bool:
+def _common(scope: Scope, authenticated: bool) -> bool:
+    """Whether a request may be the common case: a small body of stated length and, on a
+    route that says who calls, a bearer token (without one, the body is never read: FastAPI
+    answers 401 first, :mod:`vaxtrace.web.bodies`)."""
+    small = False
+    shown = not authenticated
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return value.isdigit() and int(value) <= LARGEST_BODY
-    return False
+            small = value.isdigit() and int(value) <= LARGEST_BODY
+        elif name == b"authorization":
+            shown = True
+    return small and shown
 
 
 async def _handled(app: FastAPI, request: Request, error: Exception) -> Response:

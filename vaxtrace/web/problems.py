@@ -64,6 +64,7 @@ STATUS: dict[str, int] = {
     Reason.BEFORE_PREVIOUS_STEP: 422,
     Reason.BEFORE_PRODUCTION: 422,
     Reason.BEFORE_SHIPMENT: 422,
+    Reason.BODY_TOO_LARGE: 413,
     Reason.BUSY: 503,
     Reason.CA_EXISTS: 409,
     Reason.CERTIFICATE_FILE_MISMATCH: 409,
@@ -72,6 +73,7 @@ STATUS: dict[str, int] = {
     Reason.CERTIFICATE_TOO_LARGE: 422,
     Reason.CLIENT_DOCUMENT_ID_REUSED: 409,
     Reason.CONSIGNEE_NOT_CDC: 422,
+    Reason.CONTROL_CHARACTER: 422,
     Reason.DAMAGED: 409,
     Reason.DATABASE_UNAVAILABLE: 503,
     Reason.DESTROYED: 409,
@@ -91,6 +93,7 @@ STATUS: dict[str, int] = {
     Reason.INVALID_CELSIUS: 422,
     Reason.INVALID_DATETIME: 422,
     Reason.INVALID_TIME: 422,
+    Reason.INVALID_UTF8: 400,
     Reason.LEVEL_MISMATCH: 422,
     Reason.LISTED_TWICE: 409,
     Reason.LOCKED: 409,
@@ -176,6 +179,7 @@ STATUS: dict[str, int] = {
     Reason.TIME_OUT_OF_RANGE: 422,
     Reason.TIME_WITHOUT_TIMEZONE: 422,
     Reason.TIMEZONE_MISSING: 422,
+    Reason.TOO_DEEPLY_NESTED: 400,
     Reason.TWO_PARENTS: 409,
     Reason.UNDO_WINDOW_PASSED: 409,
     Reason.UNKNOWN_ALERT: 404,
@@ -198,6 +202,7 @@ STATUS: dict[str, int] = {
     Reason.UNKNOWN_SYSTEM: 403,
     Reason.UNKNOWN_VACCINATION: 404,
     Reason.UNKNOWN_WITNESS: 422,
+    Reason.UNREADABLE_BODY: 400,
     Reason.UNSIGNED_ENVELOPE: 422,
     Reason.UNSUPPORTED_ENCODING: 422,
     Reason.UNSUPPORTED_VERSION: 422,
@@ -298,16 +303,47 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        reason = {
-            401: "unauthenticated",
-            403: "forbidden",
-            404: "not_found",
-            405: "method_not_allowed",
-        }.get(exc.status_code, "http_error")
-        response = problem(exc.status_code, reason, reason.replace("_", " "), str(exc.detail))
-        if exc.status_code == 401:
-            response.headers["WWW-Authenticate"] = "Bearer"
-        return response
+        return http_problem(exc)
+
+
+class BodyRefused(StarletteHTTPException):
+    """A request body refused before or while it is read (too large, not UTF-8, nested too
+    deep), with its reason: raised where the body is read, answered as any HTTP error."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(status_of_reason(reason), detail)
+        self.reason = reason
+
+
+HTTP_REASONS = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
+
+
+def _http_reason(exc: StarletteHTTPException) -> str:
+    """A refused body's own reason; why FastAPI could not parse a body (it says 400 and
+    keeps the cause); else the status's word."""
+    if isinstance(exc, BodyRefused):
+        return exc.reason
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            return Reason.INVALID_UTF8
+        if isinstance(exc.__cause__, RecursionError):
+            return Reason.TOO_DEEPLY_NESTED
+        return Reason.UNREADABLE_BODY
+    return HTTP_REASONS.get(exc.status_code, "http_error")
+
+
+def http_problem(exc: StarletteHTTPException) -> JSONResponse:
+    """An HTTP error (of FastAPI, of a dependency, of a refused body) as problem+json."""
+    reason = _http_reason(exc)
+    response = problem(exc.status_code, reason, reason.replace("_", " "), str(exc.detail))
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

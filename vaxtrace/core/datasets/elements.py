@@ -4,11 +4,16 @@ every write carries (单据头)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+import types
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails
 
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.identifiers import DivisionCode, validate_uscc
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import BusinessTime
 
 MAX_QUANTITY = 2**31 - 1
@@ -46,10 +51,90 @@ DocumentNo = Annotated[
 """A business document's number, as every role stores it (60 characters at most)."""
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1c\x1e\x1f\x7f-\x9f]")
+"""What no text field takes: C0 controls but tab, line breaks and GS (the GS1 separator a
+scanner sends inside a code), DEL and C1 controls."""
+
+
+def _number_type(annotation: Any) -> str | None:
+    """The pydantic error type of a field that takes a number and not a boolean
+    (``float_type`` for ``float`` or ``float | None``, ``int_type`` for an annotated ``int``);
+    None for any other field."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _number_type(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        args = get_args(annotation)
+        kinds = [kind for arg in args if (kind := _number_type(arg))]
+        return kinds[0] if kinds and bool not in args else None
+    return {int: "int_type", float: "float_type"}.get(annotation)
+
+
+def _refusal(reason: Reason, message: str, loc: tuple[str | int, ...], value: Any) -> Any:
+    error = DomainError(reason, message, field=".".join(str(part) for part in loc))
+    return InitErrorDetails(type="value_error", loc=loc, input=value, ctx={"error": error})
+
+
+def _not_a_number(error_type: str, key: str, value: Any) -> Any:
+    """A boolean refused as pydantic's strict mode refuses it where a number is due."""
+    return InitErrorDetails(type=error_type, loc=(key,), input=value)
+
+
+def _texts(key: str, value: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """The text of a field, or each text of a list, where it sits."""
+    if isinstance(value, str):
+        return [((key,), value)]
+    if isinstance(value, list | tuple):
+        return [((key, i), item) for i, item in enumerate(value) if isinstance(item, str)]
+    return []
+
+
+def _text_refusals(key: str, value: Any) -> list[Any]:
+    """A refusal of each text of a field (or of a list) that holds a control character."""
+    texts = _texts(key, value)
+    if not CONTROL_CHARACTERS.search("".join(text for _, text in texts)):
+        return []  # one pass over a list of 100,000 codes, not 100,000
+    return [
+        _refusal(Reason.CONTROL_CHARACTER, "text may not hold control characters", loc, text)
+        for loc, text in texts
+        if CONTROL_CHARACTERS.search(text)
+    ]
+
+
 class Model(BaseModel):
-    """The base of every data set: unknown fields refused, text stripped, frozen once read."""
+    """The base of every data set: unknown fields refused, text stripped, frozen once read; a
+    number is a number (never ``true`` or ``false``), text holds no control characters."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    _numbers: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._numbers = {
+            field.alias or name: kind
+            for name, field in cls.model_fields.items()
+            if (kind := _number_type(field.annotation))
+        }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_input(cls, data: Any) -> Any:
+        """Refuse, naming the field, a boolean sent as a number and text with a control
+        character, which pydantic would take (``false`` as 0.0, a NUL as any character)."""
+        if not isinstance(data, dict):
+            return data
+        refusals = [
+            _not_a_number(kind, key, value)
+            for key, kind in cls._numbers.items()
+            if isinstance(value := data.get(key), bool)
+        ]
+        for key, value in data.items():
+            refusals += _text_refusals(key, value)
+        if refusals:
+            raise ValidationError.from_exception_data(cls.__name__, refusals)
+        return data
 
 
 class Write(Model):
