@@ -74,6 +74,9 @@ def test_verify_prove_and_check(node: str, tmp_path: Path) -> None:
     bundle = json.loads(proof.read_text())
     pinned = runner.invoke(app, ["ledger", "check-proof", str(proof), "--key", bundle["log_key"]])
     assert pinned.exit_code == 0
+    proof.write_text(json.dumps(bundle | {"document": None}))  # as a public reader gets it
+    public = runner.invoke(app, ["ledger", "check-proof", str(proof)])
+    assert public.exit_code == 0 and "proof ok: event 7 (leaf hash" in public.output
     bundle["leaf_index"] += 1
     proof.write_text(json.dumps(bundle))
     forged = runner.invoke(app, ["ledger", "check-proof", str(proof)])

@@ -195,10 +195,13 @@ def ledger_check_proof(
         checkpoint = check_proof(bundle, pinned)
     except (NoteError, ValueError) as exc:
         raise fail(f"proof rejected: {exc}") from exc
-    document = json.loads(base64.b64decode(bundle["document"]))
+    if bundle.get("document"):
+        document = json.loads(base64.b64decode(bundle["document"]))
+        what = f"({document.get('bill_type')} {document.get('document_no')})"
+    else:  # a reader not entitled to the event's document proves its leaf hash only
+        what = f"(leaf hash {bundle['leaf_hash']}; the document is its MAH's to read)"
     console.print(
-        f"proof ok: event {bundle['event_id']} ({document.get('bill_type')} "
-        f"{document.get('document_no')}) is leaf {bundle['leaf_index']} of "
+        f"proof ok: event {bundle['event_id']} {what} is leaf {bundle['leaf_index']} of "
         f"{checkpoint.origin} at size {checkpoint.size}"
     )
     if key is None:
