@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vaxtrace.core.reasons import Reason
 from vaxtrace.settings import Settings
 from vaxtrace.web import identity
-from vaxtrace.web.lean import route_contexts
+from vaxtrace.web.lean import answer_error, route_contexts
 from vaxtrace.web.problems import BodyRefused, http_problem
 
 MAX_DEPTH = 64
@@ -244,7 +244,12 @@ class BodyGuard:
         if not head.has_body:
             return await self.app(scope, receive, send)
         rule = self._rule(scope)
-        refused = await self._identify(rule, scope)
+        try:
+            refused = await self._identify(rule, scope)
+        except Exception as error:  # e.g. the tokens' database lost: answered as the route's
+            request = Request({**scope, "app": self.owner}, _no_body)
+            answer = await answer_error(self.owner, request, error)
+            return await answer(scope, receive, send)
         if refused is None and head.length is not None and head.length > rule.limit:
             refused = too_large(rule.limit)
         if refused is not None:

@@ -108,7 +108,7 @@ class LeanApp(FastAPI):
         try:
             answer = await lane.at_once(request)
         except Exception as error:
-            answer = await _handled(self, request, error)
+            answer = await answer_error(self, request, error)
         if answer is None:  # FastAPI's own, reading the body again
             await super().__call__(scope, _replaying(body, receive), send)
         else:
@@ -151,7 +151,7 @@ def _common(scope: Scope, authenticated: bool) -> bool:
     return small and shown
 
 
-async def _handled(app: FastAPI, request: Request, error: Exception) -> Response:
+async def answer_error(app: FastAPI, request: Request, error: Exception) -> Response:
     """The app's exception handler's answer to ``error``; ``error`` again if it has none (the
     server's error middleware then answers 500)."""
     for kind in type(error).__mro__:
