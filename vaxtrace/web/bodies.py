@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vaxtrace.core.reasons import Reason
 from vaxtrace.settings import Settings
 from vaxtrace.web import identity
-from vaxtrace.web.lean import answer_error, route_contexts
+from vaxtrace.web.lean import answer_error, route_contexts, route_path
 from vaxtrace.web.problems import BodyRefused, http_problem
 
 MAX_DEPTH = 64
@@ -257,10 +257,7 @@ class BodyGuard:
         await self.app(scope, _Reading(receive, rule.limit, head.json), send)
 
     def _rule(self, scope: Scope) -> BodyRule:
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+        path = route_path(scope)
         for lane in self._lanes if self._lanes is not None else self._find_lanes():
             if scope["method"] in lane.methods and lane.path.match(path):
                 return lane.rule

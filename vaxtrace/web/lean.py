@@ -62,7 +62,7 @@ class _Lane:
     def path_params(self, scope: Scope) -> dict[str, Any] | None:
         if scope["method"] not in self.methods:
             return None
-        match = self.path.match(_route_path(scope))
+        match = self.path.match(route_path(scope))
         if match is None:
             return None
         return {k: self.convertors[k].convert(v) for k, v in match.groupdict().items()}
@@ -130,7 +130,7 @@ def route_contexts(app: FastAPI) -> Iterator[Any]:
     return (context for _, context in _routes(app))
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
     """The request's path within the app (without the ``root_path`` it is served under)."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
