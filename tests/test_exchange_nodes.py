@@ -54,16 +54,16 @@ def _wait_for(read: Callable[[], list[str]], expected: list[str]) -> list[str]:
     return read()
 
 
-def _boxes(node: MahNode) -> list[tuple[str, int]]:
-    """Four boxes still at the MAH, with their doses (shipping a box opens its case)."""
+def _boxes(node: MahNode, count: int = 4) -> list[tuple[str, int]]:
+    """``count`` boxes still at the MAH, with their doses (shipping a box opens its case)."""
     with sqlite3.connect(node.data_dir / "trace.sqlite") as db:
         rows = db.execute(
             "SELECT b.code, (SELECT count(*) FROM trace_code d WHERE d.parent_id = b.id) "
             "FROM trace_code b JOIN product p ON p.id = b.product_id WHERE b.level = 2 AND "
-            "b.holder_uscc = ? AND p.mah_uscc = ? ORDER BY b.id LIMIT 4",
-            (node.mah_uscc, node.mah_uscc),
+            "b.holder_uscc = ? AND p.mah_uscc = ? ORDER BY b.id LIMIT ?",
+            (node.mah_uscc, node.mah_uscc, count),
         ).fetchall()
-    assert len(rows) == 4
+    assert len(rows) == count
     return [(str(r[0]), int(r[1])) for r in rows]
 
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from tests.journeys import journey_record
 from tests.test_exchange_nodes import (
     ARRIVED,
+    _boxes,
     _cdc,
     _cli,
     _demo,
@@ -30,19 +31,6 @@ from vaxtrace.sim.federation import Federation, MahNode, NodeProcess, free_port
 
 NOTES = 24
 """Shipping notes posted, a box each; the trace node is killed once a third are answered."""
-
-
-def _boxes(node: MahNode, count: int) -> list[tuple[str, int]]:
-    """Boxes still at the MAH, with their doses."""
-    query = (
-        "SELECT b.code || ' ' || (SELECT count(*) FROM trace_code d WHERE d.parent_id = b.id) "
-        "FROM trace_code b JOIN product p ON p.id = b.product_id WHERE b.level = 2 AND "
-        f"b.holder_uscc = '{node.mah_uscc}' AND p.mah_uscc = '{node.mah_uscc}' "
-        f"ORDER BY b.id LIMIT {count}"
-    )
-    rows = [row.split() for row in _rows(node.data_dir / "trace.sqlite", query)]
-    assert len(rows) == count
-    return [(code, int(doses)) for code, doses in rows]
 
 
 def _notes(node: MahNode, cdc: str) -> list[dict[str, Any]]:
