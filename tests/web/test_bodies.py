@@ -16,12 +16,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlalchemy import event
 
 from vaxtrace.app import build_app
 from vaxtrace.core.datasets.elements import Model, Quantity
 from vaxtrace.core.reasons import Reason
 from vaxtrace.settings import Settings
-from vaxtrace.sim.catalogue import provincial_cdc
+from vaxtrace.sim.catalogue import mahs, product_for, provincial_cdc
 from vaxtrace.web.bodies import MAX_DEPTH, json_depth
 
 API = "/immunization/v1"
@@ -301,3 +302,26 @@ def test_a_boolean_where_a_boolean_is_due_and_text_with_line_breaks_are_taken() 
     codes = ("a\tb", "c\r\nd", "0106901234567892\x1d21SER001")  # GS: a scanned GS1 code
     taken = Counted.model_validate({"doses": 2, "sealed": True, "codes": codes})
     assert (taken.doses, taken.sealed, taken.codes) == (2, True, codes)
+
+
+def test_a_write_looks_its_token_up_once(tmp_path: Path) -> None:
+    """The guard asks who calls before the body is read and the route asks again: one lookup
+    of the token in the database serves both (the trace role asks its database each time)."""
+    app = build_app(Settings(data_dir=tmp_path), roles=("trace",))
+    svc = app.state.trace
+    mah = mahs(1)[0]
+    svc.register_organisation(mah.organisation)
+    bearer = {"authorization": f"Bearer {svc.issue_token(mah.organisation.uscc)}"}
+    product = product_for(mah, 0, "HEPB").model_dump(mode="json")
+    lookups: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "api_token" in statement:
+            lookups.append(statement)
+
+    event.listen(svc.engine, "before_cursor_execute", count)
+    with TestClient(app) as client:
+        answer = client.post("/trace/v1/products", json=product, headers=bearer)
+    event.remove(svc.engine, "before_cursor_execute", count)
+    assert answer.status_code == 201, answer.text
+    assert len(lookups) == 1, lookups

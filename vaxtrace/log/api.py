@@ -33,6 +33,7 @@ def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIR
 
     @router.get("/proofs/inclusion")
     def inclusion(
+        request: Request,
         svc: Ledger,
         event_id: Annotated[int, Query(gt=0, le=MAX_ID)],
         tree_size: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
@@ -41,7 +42,7 @@ def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIR
         """A proof bundle: checkpoint, leaf hash and audit path, for anyone. The event's
         document too for a caller entitled to it (the MAH it concerns, by its bearer token;
         an unknown token is refused), else ``document`` is null."""
-        return svc.proof_for(_reader(svc, authorization), event_id, tree_size)
+        return svc.proof_for(_reader(request, svc, authorization), event_id, tree_size)
 
     @router.get("/proofs/consistency")
     def consistency(
@@ -66,8 +67,8 @@ def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIR
     return router
 
 
-def _reader(svc: LedgerService, authorization: str | None) -> str | None:
+def _reader(request: Request, svc: LedgerService, authorization: str | None) -> str | None:
     """The organisation behind a bearer token sent to a public route, if one was sent."""
     if authorization is None or svc.readers is None:
         return None
-    return bearer_organisation(authorization, svc.readers.authenticate)
+    return bearer_organisation(request, authorization, svc.readers.authenticate)

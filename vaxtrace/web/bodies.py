@@ -244,6 +244,7 @@ class BodyGuard:
         if not head.has_body:
             return await self.app(scope, receive, send)
         rule = self._rule(scope)
+        scope[identity.KNOWN_TOKENS] = {}  # the route asks again: the token is looked up once
         try:
             refused = await self._identify(rule, scope)
         except Exception as error:  # e.g. the tokens' database lost: answered as the route's

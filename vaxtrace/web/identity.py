@@ -35,14 +35,26 @@ def system_identity(revoked: Callable[[], set[int]]) -> Callable[[Request], Syst
     return dependency
 
 
+KNOWN_TOKENS = "vaxtrace.known_tokens"
+"""Where a request keeps what its bearer token was found to be (the scope key of a dict the
+body guard puts there, :mod:`vaxtrace.web.bodies`): asked before the body is read and again
+with the rest of the route's dependencies, the token is looked up once."""
+
+
 def bearer_organisation(
-    authorization: str | None, authenticate: Callable[[str], str | None]
+    request: Request, authorization: str | None, authenticate: Callable[[str], str | None]
 ) -> str:
     """The organisation behind a request's bearer token (staff of a role); 401 without one."""
     token = bearer_token(authorization)
     if token is None:
         raise HTTPException(401, "send Authorization: Bearer <token>")
-    org = authenticate(token)
+    known: dict[str, str | None] | None = request.scope.get(KNOWN_TOKENS)
+    if known is None:
+        org = authenticate(token)
+    elif token in known:
+        org = known[token]
+    else:
+        org = known[token] = authenticate(token)
     if org is None:
         raise HTTPException(401, "unknown or revoked token")
     return org
@@ -74,7 +86,8 @@ def bearer_staff(name: str) -> Callable[..., Staff]:
     def dependency(
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> Staff:
-        org = bearer_organisation(authorization, getattr(request.app.state, name).authenticate)
+        service = getattr(request.app.state, name)
+        org = bearer_organisation(request, authorization, service.authenticate)
         token = bearer_token(authorization)
         assert token is not None
         return Staff(org, token_sha256(token))
@@ -88,7 +101,8 @@ def bearer_actor(name: str) -> Callable[..., str]:
     shown anonymously."""
 
     def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-        return bearer_organisation(authorization, getattr(request.app.state, name).authenticate)
+        service = getattr(request.app.state, name)
+        return bearer_organisation(request, authorization, service.authenticate)
 
     return dependency
 
@@ -100,6 +114,7 @@ def bearer_actor_on_loop(name: str) -> Callable[..., Awaitable[str]]:
     async def dependency(
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> str:
-        return bearer_organisation(authorization, getattr(request.app.state, name).authenticate)
+        service = getattr(request.app.state, name)
+        return bearer_organisation(request, authorization, service.authenticate)
 
     return dependency
