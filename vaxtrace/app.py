@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ import httpx
 from fastapi import FastAPI, Request
 
 from vaxtrace.core.datasets.basic_data import VaccineProduct
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.core.stock import next_expiry_run
 from vaxtrace.exchange.certificate_client import PlatformCertificates
@@ -37,7 +39,7 @@ from vaxtrace.exchange.transport import (
 )
 from vaxtrace.ledger.checkpoint import VerifierKey
 from vaxtrace.log.api import ledger_router
-from vaxtrace.log.service import LedgerService
+from vaxtrace.log.service import LedgerService, LocalPeerLog
 from vaxtrace.node import (
     LOCAL_SYSTEMS,
     ROLES,
@@ -172,23 +174,40 @@ def _followers(
     return followers
 
 
-def _trace_ledger(request: Request) -> LedgerService:
-    svc: TraceService = request.app.state.trace
-    assert svc.ledger is not None
-    return svc.ledger
+def _role_ledger(role: str) -> Callable[[Request], LedgerService]:
+    """The route dependency answering ``role``'s log."""
+
+    def pick(request: Request) -> LedgerService:
+        ledger: LedgerService | None = getattr(request.app.state, role).ledger
+        assert ledger is not None
+        return ledger
+
+    return pick
+
+
+Witness = Callable[[], None]
+"""One round of a log witnessing one peer log."""
 
 
 async def _keep_the_log(
-    ledger: LedgerService, settings: Settings, threads: anyio.CapacityLimiter
+    ledger: LedgerService,
+    settings: Settings,
+    threads: anyio.CapacityLimiter,
+    local_peers: list[LedgerService],
 ) -> None:
-    """Sign pending events within ``ledger_checkpoint_seconds`` even in a quiet spell, and
-    witness the peers this node watches."""
-    peers = [_peer(text) for text in settings.ledger_peers]
+    """Sign pending entries within ``ledger_checkpoint_seconds`` even in a quiet spell, and
+    witness the peers this node watches: those of the settings over HTTP, and, when every
+    role runs in this process, the other roles' logs."""
+    rounds: list[Witness] = [
+        functools.partial(_witness_over_http, ledger, *_peer(text))
+        for text in settings.ledger_peers
+    ]
+    rounds += [functools.partial(_witness_here, ledger, peer) for peer in local_peers]
     while True:
         await asyncio.sleep(settings.ledger_checkpoint_seconds)
         await anyio.to_thread.run_sync(ledger.sign_if_due, limiter=threads)
-        for base_url, key in peers:
-            await anyio.to_thread.run_sync(_witness_once, ledger, base_url, key, limiter=threads)
+        for witness in rounds:
+            await anyio.to_thread.run_sync(witness, limiter=threads)
 
 
 def _peer(text: str) -> tuple[str, VerifierKey]:
@@ -196,13 +215,22 @@ def _peer(text: str) -> tuple[str, VerifierKey]:
     return base_url, VerifierKey.parse(key)
 
 
-def _witness_once(ledger: LedgerService, base_url: str, key: VerifierKey) -> None:
+def _witness_over_http(ledger: LedgerService, base_url: str, key: VerifierKey) -> None:
     role = key.name.rsplit("/", 1)[-1]
     try:
         with httpx.Client(base_url=base_url, timeout=30) as client:
             ledger.witness(key, HttpPeerLog(client, f"/{role}/v1/ledger"))
     except httpx.HTTPError as exc:  # the peer is down: try again next round
         logger.warning("witnessing %s at %s failed: %s", key.name, base_url, exc)
+
+
+def _witness_here(ledger: LedgerService, peer: LedgerService) -> None:
+    try:
+        ledger.witness(peer.verifier, LocalPeerLog(peer))
+    except DomainError as exc:  # nothing signed there yet: next round
+        logger.debug("witnessing %s: %s", peer.origin, exc.message)
+    except Exception:  # a broken round must not stop the log being kept
+        logger.exception("witnessing %s failed", peer.origin)
 
 
 def _expire_once(immunization: ImmunizationService) -> None:
@@ -261,8 +289,10 @@ def build_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         work: list[Coroutine[Any, Any, None]] = []
         threads = anyio.CapacityLimiter(1)  # one thread per loop below, none from the requests'
-        if trace is not None and trace.ledger is not None:
-            work.append(_keep_the_log(trace.ledger, settings, threads))
+        logs = _logs(trace, platform, immunization, supervision)
+        for role, ledger in logs.items():
+            others = [peer for other, peer in logs.items() if other != role] if local else []
+            work.append(_keep_the_log(ledger, settings, threads, others))
         clients = _local_clients(app, settings) if local else _network_clients(settings)
         base = settings.platform_base_url or LOCAL_BASE
         for outbox, send in _senders(base, trace, platform, immunization, clients):
@@ -305,8 +335,6 @@ def build_app(
         app.state.trace = trace
         app.state.trace_downstream = trace_downstream(settings, trace, local=local)
         app.include_router(trace_router(system_identity(revoked)))
-        if trace.ledger is not None:
-            app.include_router(ledger_router("/trace/v1/ledger", _trace_ledger))
     if platform is not None:
         app.state.platform = platform
         app.state.ask_owner = ask_owner or OwnerAsker(
@@ -331,6 +359,14 @@ def build_app(
     if supervision is not None:
         app.state.supervision = supervision
         app.include_router(supervision_router(system_identity(revoked)))
+    logs = _logs(trace, platform, immunization, supervision)
+    for role in logs:
+        app.include_router(ledger_router(f"/{role}/v1/ledger", _role_ledger(role)))
+    if local:  # every role's log witnesses the others': each trusts the others' cosignatures
+        for ledger in logs.values():
+            for other in logs.values():
+                if other is not ledger:
+                    ledger.trust_witness(other.cosigner())
 
     outboxes = {
         role: node.outbox
@@ -350,6 +386,26 @@ def build_app(
 
     documented.install(app, settings)
     return app
+
+
+def _logs(
+    trace: TraceService | None,
+    platform: PlatformService | None,
+    immunization: ImmunizationService | None,
+    supervision: SupervisionService | None,
+) -> dict[str, LedgerService]:
+    """The log of each role this process runs."""
+    services = {
+        "trace": trace,
+        "platform": platform,
+        "immunization": immunization,
+        "supervision": supervision,
+    }
+    return {
+        role: svc.ledger
+        for role, svc in services.items()
+        if svc is not None and svc.ledger is not None
+    }
 
 
 ClientsOf = Callable[[str], Clients | None]

@@ -35,6 +35,7 @@ from vaxtrace.store.basic_data import RegistryCopy
 from vaxtrace.store.engine import make_engine, read_tx
 from vaxtrace.store.exchange import ExchangeStore, ExchangeTables
 from vaxtrace.store.immunization import schema as immunization_schema
+from vaxtrace.store.journal import Journal
 from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade
 from vaxtrace.store.platform import registry as platform_registry
@@ -100,6 +101,26 @@ def ledger_service(settings: Settings, role: str, engine: Engine, ledger: Ledger
     )
 
 
+JOURNALS: dict[str, Journal] = {
+    "platform": platform_schema.journal,
+    "immunization": immunization_schema.journal,
+    "supervision": supervision_schema.journal,
+}
+"""The roles whose log is over a journal of their decisions (the trace role's is over its
+events)."""
+
+LEDGERS: dict[str, Ledger] = {
+    "trace": TRACE_LEDGER,
+    **{role: journal.ledger for role, journal in JOURNALS.items()},
+}
+"""Each role's log: over the trace role's events, over the other roles' journals."""
+
+
+def role_ledger(settings: Settings, role: str, engine: Engine | None = None) -> LedgerService:
+    """A role's log as a service, over its migrated database (for operators' commands)."""
+    return ledger_service(settings, role, engine or migrated(settings, role), LEDGERS[role])
+
+
 def migrated(settings: Settings, role: str) -> Engine:
     """A role's database engine, migrated to the current schema."""
     engine = make_engine(
@@ -146,7 +167,8 @@ def _outbox(
         max_attempts=settings.exchange_max_attempts,
     )
     signer = Ed25519Signer(ed25519_key_at(key_file))
-    return Outbox(engine, ExchangeStore(tables), signer, system_id, policy)
+    journal = JOURNALS.get(role)
+    return Outbox(engine, ExchangeStore(tables, journal), signer, system_id, policy)
 
 
 # --- the services ---------------------------------------------------------------------------
@@ -157,14 +179,16 @@ def trace_service(settings: Settings, *, local: bool = False) -> TraceService:
     is a connected system, an outbox towards the platform."""
     engine = migrated(settings, "trace")
     outbox = _outbox(settings, engine, trace_schema.exchange, "trace", local)
-    ledger = ledger_service(settings, "trace", engine, TRACE_LEDGER)
+    ledger = role_ledger(settings, "trace", engine)
     return TraceService(engine, ledger, outbox, Clock.with_skew(settings.clock_skew_seconds))
 
 
 def platform_service(settings: Settings, *, local: bool = False) -> PlatformService:
     engine = migrated(settings, "platform")
     return PlatformService(
-        engine, _outbox(settings, engine, platform_schema.exchange, "platform", local)
+        engine,
+        _outbox(settings, engine, platform_schema.exchange, "platform", local),
+        ledger=role_ledger(settings, "platform", engine),
     )
 
 
@@ -192,6 +216,7 @@ def immunization_service(settings: Settings, *, local: bool = False) -> Immuniza
         engine,
         *platform_key(settings, local),
         outbox=outbox,
+        ledger=role_ledger(settings, "immunization", engine),
         undo_window=timedelta(hours=settings.vaccination_undo_hours),
         clock=Clock.with_skew(settings.clock_skew_seconds),
     )
@@ -199,7 +224,10 @@ def immunization_service(settings: Settings, *, local: bool = False) -> Immuniza
 
 def supervision_service(settings: Settings, *, local: bool = False) -> SupervisionService:
     """The supervision role over its migrated database, taking what the platform copies."""
-    return SupervisionService(migrated(settings, "supervision"), *platform_key(settings, local))
+    engine = migrated(settings, "supervision")
+    return SupervisionService(
+        engine, *platform_key(settings, local), ledger=role_ledger(settings, "supervision", engine)
+    )
 
 
 OUTBOXES: dict[str, ExchangeTables] = {

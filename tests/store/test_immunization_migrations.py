@@ -17,6 +17,7 @@ from sqlalchemy.sql.expression import TableClause
 from tests.store.test_migrations import schema_of
 from vaxtrace.store.append_only import APPEND_ONLY_MESSAGE
 from vaxtrace.store.immunization.schema import APPEND_ONLY, EXPIRY_HISTORY, metadata
+from vaxtrace.store.migrations.log_tables import LOG_HISTORY
 from vaxtrace.store.migrate import alembic_config, upgrade
 
 ROLE = "immunization"
@@ -25,9 +26,9 @@ ROLE = "immunization"
 def test_head_matches_the_metadata_with_history_append_only(immunization_engine: Engine) -> None:
     head = ScriptDirectory.from_config(alembic_config(ROLE, immunization_engine)).get_current_head()
     schema = schema_of(immunization_engine)
-    assert schema["versions"] == [head] == ["0014"]
+    assert schema["versions"] == [head] == ["0015"]
     assert set(schema["tables"]) == {t.name for t in metadata.sorted_tables} | {"alembic_version"}
-    history = APPEND_ONLY + EXPIRY_HISTORY
+    history = APPEND_ONLY + EXPIRY_HISTORY + LOG_HISTORY
     assert all(any(n.startswith(t + "_") for n in schema["triggers"]) for t in history)
     with immunization_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})

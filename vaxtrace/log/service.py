@@ -3,6 +3,7 @@ verify, and witness other nodes' logs (a fork or a rollback is never countersign
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,12 +54,33 @@ class PeerLog(Protocol):
     def send_cosignature(self, note: str) -> None: ...
 
 
+class LocalPeerLog:
+    """Another role's log in this process, read as a witness reads one over HTTP."""
+
+    def __init__(self, log: LedgerService) -> None:
+        self.log = log
+
+    def checkpoint(self) -> str:
+        return self.log.checkpoint()
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        return [unb64(p) for p in self.log.consistency(old, new)["proof"]]
+
+    def send_cosignature(self, note: str) -> None:
+        self.log.accept_cosignature(note)
+
+
 class EventReaders(Protocol):
     """Who may read an event's document: the role's staff, by their tokens and its rule."""
 
     def authenticate(self, token: str) -> str | None: ...
 
     def may_read_event(self, reader: str, document: bytes) -> bool: ...
+
+
+def names_reader(reader: str, document: bytes) -> bool:
+    """A journal entry is read by the organisation it concerns (its ``org_uscc``)."""
+    return bool(json.loads(document).get("org_uscc") == reader)
 
 
 class LedgerService:
@@ -80,6 +102,10 @@ class LedgerService:
         self.clock = clock
         self._seen: tuple[int, float] | None = None
         """(tree size, signed at) of the latest committed checkpoint this service has seen."""
+
+    def trust_witness(self, cosigner: VerifierKey) -> None:
+        """Keep this witness's cosignatures on our checkpoints from now on."""
+        self.witnesses[cosigner.key_hash] = cosigner
 
     @property
     def verifier(self) -> VerifierKey:

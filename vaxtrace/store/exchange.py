@@ -31,6 +31,7 @@ from sqlalchemy.schema import SchemaItem
 
 from vaxtrace.store.columns import Id as Id  # the type moved to columns; kept for importers
 from vaxtrace.store.columns import event_key, event_uuid, moment, required, surrogate_key
+from vaxtrace.store.journal import Journal
 
 PENDING, DELIVERED, DEAD, REFUSED = "pending", "delivered", "dead", "refused"
 """States of an outbox message: waiting (or backing off), taken, given up on after its
@@ -85,9 +86,29 @@ def exchange_tables(metadata: MetaData) -> ExchangeTables:
     )
 
 
+def envelope_entry(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """What a node's journal keeps of an envelope it sent or took: who, what, in which slot,
+    and the digest of its payload (the payload itself stays in the exchange tables)."""
+    return {name: envelope.get(name) for name in JOURNALED_FIELDS}
+
+
+JOURNALED_FIELDS = (
+    "event_id",
+    "system_id",
+    "sequence",
+    "event_type",
+    "event_subtype",
+    "data_owner",
+    "created_at",
+    "payload_sha256",
+)
+
+
 class ExchangeStore:
-    def __init__(self, tables: ExchangeTables) -> None:
+    def __init__(self, tables: ExchangeTables, journal: Journal | None = None) -> None:
         self.t = tables
+        self.journal = journal
+        """Where every envelope sent or taken is kept (a role that keeps a journal)."""
         o, i = tables.outbox, tables.inbox
         # built once: every business write that sends something, and every envelope taken,
         # runs these
@@ -128,6 +149,8 @@ class ExchangeStore:
                 "created_at": now,
             },
         )
+        if self.journal is not None:
+            self.journal.keep(conn, "sent", envelope_entry(envelope) | {"receiver": receiver})
 
     def heads(self, conn: Connection) -> list[RowMapping]:
         """The oldest pending message of every receiver: only a queue's head may go."""
@@ -220,3 +243,5 @@ class ExchangeStore:
                 "received_at": now,
             },
         )
+        if self.journal is not None:
+            self.journal.keep(conn, "received", envelope_entry(envelope))

@@ -4,9 +4,9 @@ the steps it reports to the platform (its outbox)."""
 from __future__ import annotations
 
 from vaxtrace.store.exchange import ExchangeStore
-from vaxtrace.store.immunization.schema import exchange
+from vaxtrace.store.immunization.schema import exchange, journal
 
 
 def exchange_store() -> ExchangeStore:
     """The store of the province's inbox and outbox."""
-    return ExchangeStore(exchange)
+    return ExchangeStore(exchange, journal)

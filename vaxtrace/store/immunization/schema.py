@@ -30,6 +30,8 @@ from sqlalchemy import (
 from vaxtrace.store import columns as col
 from vaxtrace.store.basic_data import organisations_table, registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
+from vaxtrace.store.journal import Journal, journal_table
+from vaxtrace.store.ledger import ledger_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
@@ -415,3 +417,7 @@ from ``batch.expiry_date`` (the dose gate's rule); this is the report of when it
 
 EXPIRY_HISTORY = ("expiry_run", "expired_batch")
 """Expiry tables whose rows are history (append-only triggers, migration 0011)."""
+
+ledger = ledger_tables(metadata)
+journal = Journal(journal_table(metadata), ledger)
+"""The role's journal and the tamper-evident log over it (see vaxtrace.store.journal)."""

@@ -4,9 +4,9 @@ and what it forwards to them (its outbox)."""
 from __future__ import annotations
 
 from vaxtrace.store.exchange import ExchangeStore
-from vaxtrace.store.platform.schema import exchange
+from vaxtrace.store.platform.schema import exchange, journal
 
 
 def exchange_store() -> ExchangeStore:
     """The store of the platform's inbox and outbox."""
-    return ExchangeStore(exchange)
+    return ExchangeStore(exchange, journal)

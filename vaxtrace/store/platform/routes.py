@@ -37,9 +37,7 @@ def add_routes(
         conn.execute(insert(batch_route), rows)
 
 
-def routes_of(
-    conn: Connection, mah_uscc: str, batch_nos: Sequence[str]
-) -> list[tuple[str, str]]:
+def routes_of(conn: Connection, mah_uscc: str, batch_nos: Sequence[str]) -> list[tuple[str, str]]:
     """(system id, consignee) pairs that received goods of any of the MAH's batches."""
     found: set[tuple[str, str]] = set()
     for part in in_batches(list(batch_nos)):

@@ -18,6 +18,8 @@ from sqlalchemy import (
 
 from vaxtrace.store import columns as col
 from vaxtrace.store.exchange import exchange_tables
+from vaxtrace.store.journal import Journal, journal_table
+from vaxtrace.store.ledger import ledger_tables
 
 metadata = MetaData()
 EntryText = col.byte_wise(14)
@@ -103,3 +105,7 @@ batch_route = Table(
 )
 """Where the platform sent goods of each batch: the immunization system it forwarded a note
 of the batch to, for which consignee. A MAH's safety signal about a batch goes to each."""
+
+ledger = ledger_tables(metadata)
+journal = Journal(journal_table(metadata), ledger)
+"""The role's journal and the tamper-evident log over it (see vaxtrace.store.journal)."""

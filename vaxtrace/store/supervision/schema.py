@@ -18,6 +18,8 @@ from sqlalchemy import (
 from vaxtrace.store import columns as col
 from vaxtrace.store.basic_data import organisations_table, registry_copy_tables
 from vaxtrace.store.exchange import exchange_tables
+from vaxtrace.store.journal import Journal, journal_table
+from vaxtrace.store.ledger import ledger_tables
 from vaxtrace.store.tokens import api_token_table
 
 metadata = MetaData()
@@ -80,3 +82,7 @@ exchange = exchange_tables(metadata)
 
 basic_data = registry_copy_tables(metadata)
 """Basic data copied from the platform's registry, and how far its feed is applied."""
+
+ledger = ledger_tables(metadata)
+journal = Journal(journal_table(metadata), ledger)
+"""The role's journal and the tamper-evident log over it (see vaxtrace.store.journal)."""

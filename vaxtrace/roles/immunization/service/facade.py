@@ -27,6 +27,7 @@ from vaxtrace.exchange.delivery import FromPlatform, Outbox
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
+from vaxtrace.log.service import LedgerService, names_reader
 from vaxtrace.roles.immunization.service import (
     alerts,
     certificates,
@@ -80,6 +81,7 @@ class ImmunizationService:
         platform_key: Verifier | None,
         *,
         outbox: Outbox | None = None,
+        ledger: LedgerService | None = None,
         undo_window: timedelta = timedelta(hours=24),
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
@@ -89,6 +91,10 @@ class ImmunizationService:
         """What "now" is to the writes, and the clock skew their business times may have."""
         self.from_platform = FromPlatform(engine, exchange_store(), platform_id, platform_key)
         self.outbox = outbox
+        self.ledger = ledger
+        """Signs checkpoints over the journal; every decision is journaled whether or not."""
+        if ledger is not None:
+            ledger.readers = self  # a unit's staff read the entries about their unit
         self.scan_audit = receipts.ScanAudit(engine)
         """How scans are kept: each in the audit, in batches (see receipts.ScanAudit)."""
         self.tokens = identities.staff_tokens(engine)
@@ -177,6 +183,9 @@ class ImmunizationService:
         """The unit a staff token belongs to (remembered for a few seconds: every request
         asks)."""
         return self._token_holder(token)
+
+    def may_read_event(self, reader: str, document: bytes) -> bool:
+        return names_reader(reader, document)
 
     def sync_registry(self, system_id: str, source: str, fetch: Fetch) -> dict[str, Any]:
         """Apply the platform's basic-data changes since the last sync, as system

@@ -11,6 +11,7 @@ from vaxtrace.core.signals import CertificateFile
 from vaxtrace.exchange.delivery import Inbox, Outbox, Refused
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.public_client import AskOwner, OwnerAsker
+from vaxtrace.log.service import LedgerService
 from vaxtrace.roles.platform.service import (
     certificates,
     coding_rules,
@@ -27,8 +28,14 @@ class PlatformService:
     """The platform's node: its registry, its exchange (an inbox, and an outbox once it has
     its own system id) and address resolution."""
 
-    def __init__(self, engine: Engine, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self, engine: Engine, outbox: Outbox | None = None, *, ledger: LedgerService | None = None
+    ) -> None:
         self.engine = engine
+        self.ledger = ledger
+        """Signs checkpoints over the journal (whose documents nobody reads over HTTP: the
+        platform's callers are systems, not staff); every decision is journaled whether or
+        not."""
         self.inbox = Inbox(exchange_store())
         self.outbox = outbox
 

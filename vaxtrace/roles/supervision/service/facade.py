@@ -10,6 +10,7 @@ from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
+from vaxtrace.log.service import LedgerService, names_reader
 from vaxtrace.roles.supervision.service import receiving, regulators, views
 from vaxtrace.store.engine import Engine
 from vaxtrace.store.supervision.exchange import exchange_store
@@ -18,8 +19,19 @@ from vaxtrace.store.supervision.exchange import exchange_store
 class SupervisionService:
     """The supervision node: what it was told, and who may see which part."""
 
-    def __init__(self, engine: Engine, platform_id: str, platform_key: Verifier | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        platform_id: str,
+        platform_key: Verifier | None,
+        *,
+        ledger: LedgerService | None = None,
+    ) -> None:
         self.engine = engine
+        self.ledger = ledger
+        """Signs checkpoints over the journal; every decision is journaled whether or not."""
+        if ledger is not None:
+            ledger.readers = self  # a regulator's staff read the entries naming it
         self.from_platform = FromPlatform(engine, exchange_store(), platform_id, platform_key)
         self.tokens = regulators.staff_tokens(engine)
         """The staff's API tokens (the one token service, over this role's table)."""
@@ -50,6 +62,9 @@ class SupervisionService:
 
     def authenticate(self, token: str) -> str | None:
         return self.tokens.holder(token)
+
+    def may_read_event(self, reader: str, document: bytes) -> bool:
+        return names_reader(reader, document)
 
     # --- what a regulator sees -----------------------------------------------------------------
 
