@@ -38,9 +38,18 @@ class Appender:
     is appended.
     """
 
-    def __init__(self, engine: Engine, table: Table, interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        interval: float = 0.05,
+        *,
+        write: Callable[[Connection, Sequence[dict[str, Any]]], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.table = table
+        self.write = write or (lambda conn, rows: insert_rows(conn, table, rows))
+        """How a flush writes its rows, in its transaction (by default, inserted as they are)."""
         self.interval = interval
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()  # guards _pending and _thread
@@ -77,7 +86,7 @@ class Appender:
                 return 0
             try:
                 with write_tx(self.engine) as conn:
-                    insert_rows(conn, self.table, rows)
+                    self.write(conn, rows)
             except BaseException:
                 with self._lock:  # keep them, in order, for the next flush
                     self._pending[:0] = rows

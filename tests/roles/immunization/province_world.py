@@ -182,6 +182,18 @@ class Province:
                 for t in schema.metadata.sorted_tables
             }
 
+    @staticmethod
+    def journaled(counts: dict[str, int], entries: int = 1) -> dict[str, int]:
+        """``counts`` once ``entries`` more entries were journaled one at a time (a scan's
+        audit is): each with its leaf and the tree nodes it completes."""
+        grown = dict(counts)
+        for _ in range(entries):
+            size = grown["ledger_leaf"] + 1
+            grown["log_entry"] += 1
+            grown["ledger_leaf"] = size
+            grown["ledger_node"] += 1 + (size & -size).bit_length() - 1
+        return grown
+
     def reports(self) -> list[tuple[dict[str, Any], DownstreamEvent]]:
         """What the outbox posted to the platform, opened: (header, event), in order."""
         outbox = schema.exchange.outbox

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
-from vaxtrace.store.immunization.schema import refusal_alert
+from vaxtrace.store.immunization.schema import journal, refusal_alert
 
 OPEN, ACKNOWLEDGED = "open", "acknowledged"
 """The states an alert is listed by (see vaxtrace.core.refusal.AlertState)."""
@@ -33,7 +33,9 @@ def raise_alert(conn: Connection, notice: Mapping[str, Any], at: datetime) -> in
         )
         .returning(refusal_alert.c.id)
     )
-    return int(result.scalar_one())
+    alert_id = int(result.scalar_one())
+    journal.keep(conn, "alert", {"alert_id": alert_id, "org_uscc": notice["org_uscc"], **notice})
+    return alert_id
 
 
 def alerts_of(
@@ -66,6 +68,7 @@ def acknowledge(conn: Connection, alert_id: int, at: datetime, note: str | None)
         .where(a.id == alert_id, a.acknowledged_at.is_(None))
         .values(acknowledged_at=at, acknowledgement=note)
     )
+    journal.keep(conn, "alert_acknowledged", {"alert_id": alert_id, "at": at, "note": note})
 
 
 def open_alerts(conn: Connection, limit: int) -> list[RowMapping]:

@@ -38,6 +38,7 @@ from vaxtrace.store.bulk import lock_for_ids
 from vaxtrace.store.immunization.schema import (
     excursion,
     excursion_code,
+    journal,
     temperature_reading,
     temperature_record,
 )
@@ -70,6 +71,7 @@ def find_record(conn: Connection, unit_uscc: str, client_document_id: str) -> Ro
 def add_record(conn: Connection, values: Mapping[str, Any]) -> None:
     """Keep a record (with its explicit id and the answer a retry gets)."""
     conn.execute(insert(temperature_record).values(**_utc_times(values)))
+    journal.keep(conn, "temperature_record", _utc_times(values) | {"org_uscc": values["unit_uscc"]})
 
 
 def readings_between(
@@ -170,6 +172,7 @@ def add_excursion(conn: Connection, values: Mapping[str, Any], *, hold: bool = T
     unit had in stock by its end — containers and everything in them — in one statement;
     answers how many codes it holds."""
     conn.execute(insert(excursion).values(**_utc_times(values)))
+    journal.keep(conn, "excursion", _utc_times(values) | {"org_uscc": values["unit_uscc"]})
     if not hold:
         return 0
     held = text(
@@ -242,7 +245,11 @@ def decide(
             decided_at=at.astimezone(UTC),
         )
     )
-    return int(result.rowcount) == 1
+    if int(result.rowcount) != 1:
+        return False
+    decision = {"excursion_id": excursion_id, "state": state.value, "reason": reason}
+    journal.keep(conn, "excursion_decision", decision | {"decided_by": decided_by, "at": at})
+    return True
 
 
 def excursion_state_of(conn: Connection, codes: Collection[str]) -> dict[str, str]:

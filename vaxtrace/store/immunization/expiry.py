@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select
 
-from vaxtrace.store.immunization.schema import expired_batch, expiry_run
+from vaxtrace.store.immunization.schema import expired_batch, expiry_run, journal
 from vaxtrace.store.rows import in_batches
 
 
@@ -51,6 +51,8 @@ def record_expiry_run(
     ).scalar_one()
     if batches:
         conn.execute(insert(expired_batch), [dict(b) | {"run_id": run_id} for b in batches])
+    run = {"run_id": int(run_id), "run_on": run_on, "source": source}
+    journal.keep(conn, "expiry_run", run | {"batches": [dict(b) for b in batches]})
     return int(run_id)
 
 

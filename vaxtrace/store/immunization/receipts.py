@@ -33,6 +33,7 @@ from vaxtrace.store.immunization.safety import as_date
 from vaxtrace.store.immunization.schema import (
     expected_code,
     expected_receipt,
+    journal,
     receipt_scan,
     receiving_note,
 )
@@ -295,6 +296,7 @@ def record_scans(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Keep scans (:func:`scan_row`) in the audit."""
     if rows:
         conn.execute(_RECORD_SCAN, list(rows))
+        journal.keep(conn, "receipt_scans", {"scans": list(rows)})
 
 
 def record_receiving_note(conn: Connection, **values: Any) -> int:
@@ -338,4 +340,4 @@ def batch_of_expected(conn: Connection, note_event_id: str, code: str) -> BatchR
 
 def scan_audit_appender(engine: Engine, interval: float) -> Appender:
     """The receipt scans' audit of repeats and rejections, written in batches."""
-    return Appender(engine, receipt_scan, interval)
+    return Appender(engine, receipt_scan, interval, write=record_scans)

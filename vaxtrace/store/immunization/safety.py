@@ -17,7 +17,7 @@ from vaxtrace.core.status import Status
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.bulk import bulk_insert, scratch_table
 from vaxtrace.store.held_reads import HeldReads
-from vaxtrace.store.immunization.schema import batch, dose_check, safety_signal, stock
+from vaxtrace.store.immunization.schema import batch, dose_check, journal, safety_signal, stock
 from vaxtrace.store.rows import in_batches
 
 SIGNALLED = "province_signalled"
@@ -171,6 +171,7 @@ def record_signal(
             received_at=now,
         )
     )
+    journal.keep(conn, "safety_signal", {"event_id": event_id, "signal": signal})
 
 
 # --- the dose gate's facts ---------------------------------------------------------------

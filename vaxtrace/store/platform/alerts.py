@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select
 
-from vaxtrace.store.platform.schema import exchange_alert
+from vaxtrace.store.platform.schema import exchange_alert, journal
 
 
 def raise_alert(
@@ -17,6 +17,7 @@ def raise_alert(
     """Keep an alert about envelope ``event_id`` from ``sender``, raised now."""
     alert = {"reason": reason, "event_id": event_id, "sender": sender, "detail": dict(detail)}
     conn.execute(insert(exchange_alert).values(alert | {"raised_at": datetime.now(UTC)}))
+    journal.keep(conn, "exchange_alert", alert)
 
 
 def latest_alerts(conn: Connection, limit: int) -> list[RowMapping]:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, 
 
 from vaxtrace.store.platform.schema import (
     coding_rule,
+    journal,
     organisation,
     product,
     registry_change,
@@ -37,7 +38,10 @@ def record_change(conn: Connection, kind: str, key: str, data: Mapping[str, Any]
         .values(kind=kind, key=key, data=dict(data), changed_at=datetime.now(UTC))
         .returning(registry_change.c.version)
     )
-    return int(result.scalar_one())
+    version = int(result.scalar_one())
+    change = {"version": version, "change": kind, "key": key, "data": dict(data)}
+    journal.keep(conn, "registry_change", change)
+    return version
 
 
 def changes_since(conn: Connection, version: int, limit: int) -> list[RowMapping]:
@@ -102,7 +106,10 @@ def add_rule(conn: Connection, system_id: str, mah_uscc: str, data: Mapping[str,
         )
         .returning(coding_rule.c.id)
     )
-    return int(result.scalar_one())
+    rule_id = int(result.scalar_one())
+    kept = {"rule_id": rule_id, "system_id": system_id, "mah_uscc": mah_uscc, "rule": dict(data)}
+    journal.keep(conn, "coding_rule", kept)
+    return rule_id
 
 
 def add_entries(
@@ -115,6 +122,8 @@ def add_entries(
             for e in entries
         ],
     )
+    kept = {"rule_id": rule_id, "kind": kind, "entries": list(entries), "mah_uscc": mah}
+    journal.keep(conn, "rule_entries", kept | {"system_id": system_id})
 
 
 def entries_in(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, insert, select
 
-from vaxtrace.store.platform.schema import batch_route
+from vaxtrace.store.platform.schema import batch_route, journal
 from vaxtrace.store.rows import in_batches
 
 
@@ -35,6 +35,7 @@ def add_routes(
     ]
     if rows:
         conn.execute(insert(batch_route), rows)
+        journal.keep(conn, "batch_routes", {"routes": rows})
 
 
 def routes_of(conn: Connection, mah_uscc: str, batch_nos: Sequence[str]) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, insert
 
 from vaxtrace.store.supervision.areas import newest_in_area
-from vaxtrace.store.supervision.schema import finding
+from vaxtrace.store.supervision.schema import finding, journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ def add_finding(conn: Connection, event_id: str, found: Finding) -> None:
     conn.execute(
         insert(finding).values(kept | {"event_id": event_id, "received_at": datetime.now(UTC)})
     )
+    journal.keep(conn, "finding", kept | {"event_id": event_id})
 
 
 def findings_in(

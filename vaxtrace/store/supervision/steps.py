@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, insert
 
 from vaxtrace.store.supervision.areas import newest_in_area
-from vaxtrace.store.supervision.schema import supervised_step
+from vaxtrace.store.supervision.schema import journal, supervised_step
 
 
 def add_step(
@@ -26,6 +26,8 @@ def add_step(
             **step,
         )
     )
+    kept = {"event_id": event_id, "reported_by": reported_by, "data_owner": data_owner}
+    journal.keep(conn, "step", kept | dict(step))
 
 
 def steps_in(
