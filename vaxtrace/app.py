@@ -360,6 +360,7 @@ def build_app(
         app.state.supervision = supervision
         app.include_router(supervision_router(system_identity(revoked)))
     logs = _logs(trace, platform, immunization, supervision)
+    app.state.logs = logs
     for role in logs:
         app.include_router(ledger_router(f"/{role}/v1/ledger", _role_ledger(role)))
     if local:  # every role's log witnesses the others': each trusts the others' cosignatures

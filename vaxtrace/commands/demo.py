@@ -5,6 +5,7 @@ checkpoint), then serve it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +13,7 @@ import typer
 from vaxtrace.commands.common import DataDir, console, err, fail, progress, settings_of
 from vaxtrace.commands.serve import serve_app
 from vaxtrace.core import codes as codes_
+from vaxtrace.log.service import LedgerService
 from vaxtrace.settings import Settings
 
 DEMO_MARKER = "demo.json"
@@ -59,27 +61,45 @@ def demo(
             f"MAH's trace system (SHA-256 checked): GET {built.certificate['path']}"
         )
     console.print(f"[green]self-check passed[/green] ({len(built.samples)} sample codes)")
-    console.print("\n[bold]Latest signed checkpoint[/bold] of each role's log:")
-    trace_log = built.app.state.trace.ledger.checkpoint(force=True)
-    console.print(f"[dim]trace[/dim]\n{trace_log}", highlight=False)
-    _keep_outside(settings, trace_log, built.app.state.trace.ledger.verifier.text())
+    _show_logs(settings, built.app.state.logs)
     if not no_serve:
         serve_app(settings, host, port, asgi=built.app)
 
 
-def _keep_outside(settings: Settings, checkpoint: str, key: str) -> None:
-    """Keep the log's checkpoint and verifier key beside the data directory, as an operator
-    keeps them away from the node, and say how ``ledger verify`` uses them."""
-    kept = settings.data_dir.parent / f"{settings.data_dir.name}-kept"
-    kept.mkdir(exist_ok=True)
-    (kept / "trace-checkpoint.txt").write_text(checkpoint)
-    (kept / "trace-key.txt").write_text(key + "\n")
+def _show_logs(settings: Settings, logs: dict[str, LedgerService]) -> None:
+    """Every role's log signs, each witnesses the others once, and each cosigned checkpoint
+    is printed and kept outside the node (see :func:`_keep_outside`)."""
+    from vaxtrace.log.service import witness_one_another
+
+    witness_one_another(list(logs.values()))
     console.print(
-        f"Kept outside the node, in {kept}; check the log against them at any time:\n"
-        f"  vaxtrace ledger verify --trusted {kept / 'trace-checkpoint.txt'} "
-        f"--trusted-key {kept / 'trace-key.txt'} --data-dir {settings.data_dir}",
+        "\n[bold]Latest signed checkpoint[/bold] of each role's log, cosigned by the others:"
+    )
+    for role, log in logs.items():
+        checkpoint = log.checkpoint()
+        console.print(f"[dim]{role}[/dim]\n{checkpoint}", highlight=False)
+        _keep_outside(settings, role, checkpoint, log.verifier.text())
+    kept = _kept_dir(settings)
+    console.print(
+        f"Kept outside the node, in {kept}; check a role's log against them at any time:\n"
+        f"  vaxtrace ledger verify --role trace --trusted {kept / 'trace-checkpoint.txt'} "
+        f"--trusted-key {kept / 'trace-key.txt'} --data-dir {settings.data_dir}\n"
+        "  (the same with platform, immunization or supervision)",
         highlight=False,
     )
+
+
+def _kept_dir(settings: Settings) -> Path:
+    return settings.data_dir.parent / f"{settings.data_dir.name}-kept"
+
+
+def _keep_outside(settings: Settings, role: str, checkpoint: str, key: str) -> None:
+    """Keep a log's checkpoint and verifier key beside the data directory, as an operator
+    keeps them away from the node."""
+    kept = _kept_dir(settings)
+    kept.mkdir(exist_ok=True)
+    (kept / f"{role}-checkpoint.txt").write_text(checkpoint)
+    (kept / f"{role}-key.txt").write_text(key + "\n")
 
 
 def _write_demo_marker(settings: Settings, units: int, seed: int, built: Any) -> None:

@@ -21,9 +21,30 @@ from vaxtrace.store.ledger import Verdict
 ledger_app = typer.Typer(help="The tamper-evident log (RFC 9162).", no_args_is_help=True)
 
 
-def _ledger(settings: Settings) -> Any:
-    svc = trace_service(settings)
-    return svc.ledger
+Role = Annotated[
+    str,
+    typer.Option(
+        "--role", help="whose log on this node: trace, platform, immunization or supervision"
+    ),
+]
+
+
+def _ledger(settings: Settings, role: str) -> Any:
+    """A role's log on this node (the trace role's through its service, which says who
+    reads an event's document)."""
+    from vaxtrace.node import role_ledger
+
+    _known_role(role)
+    if role == "trace":
+        return trace_service(settings).ledger
+    return role_ledger(settings, role)
+
+
+def _known_role(role: str) -> None:
+    from vaxtrace.node import LEDGERS
+
+    if role not in LEDGERS:
+        raise fail(f"no log of role {role!r}: one of {', '.join(LEDGERS)}")
 
 
 def _verify_with_state(settings: Settings, anchor: TrustedCheckpoint) -> Verdict:
@@ -71,6 +92,7 @@ def ledger_verify(
         list[str] | None,
         typer.Option("--witness", help="a witness's cosigning key the checkpoint must carry"),
     ] = None,
+    role: Role = "trace",
     data_dir: DataDir = None,
 ) -> None:
     """Check the log against a checkpoint trusted from outside the node: not rolled back, not
@@ -78,13 +100,15 @@ def ledger_verify(
     every leaf recomputed from its event."""
     anchor = _trusted_checkpoint(trusted, from_url, trusted_key, witness or [])
     settings = settings_of(data_dir)
-    key_file = settings.ledger_key_file("trace")
+    _known_role(role)
+    key_file = settings.ledger_key_file(role)
     if not key_file.exists():  # never make one here: the node would find two keys
         raise fail(
             f"no signing key at {key_file}: run verify with the node's own settings "
             "(VAXTRACE_SYSTEM_ID, VAXTRACE_LEDGER_KEY_DIR) so that it reads the node's key"
         )
-    verdict = _verify_with_state(settings, anchor)
+    ledger = _ledger(settings, role) if role != "trace" else None
+    verdict = _verify_with_state(settings, anchor) if ledger is None else ledger.verify(anchor)
     if not verdict.ok:
         raise fail(f"ledger verification failed after {verdict.leaves} leaves: {verdict.problem}")
     cosigned = f", cosigned by {', '.join(anchor.cosigned_by)}" if anchor.cosigned_by else ""
@@ -96,8 +120,12 @@ def ledger_verify(
     console.print(
         f"ledger ok: {verdict.leaves} events, every leaf, the tree and the node's checkpoints "
         f"match and extend the trusted checkpoint at size {anchor.checkpoint.size} "
-        f"(signed by {anchor.key.name}{cosigned}); every code's status, holder and packaging "
-        "replayed from the log match the tables"
+        f"(signed by {anchor.key.name}{cosigned})"
+        + (
+            "; every code's status, holder and packaging replayed from the log match the tables"
+            if ledger is None
+            else ""
+        )
     )
 
 
@@ -148,28 +176,32 @@ def http_client() -> Any:
 
 
 @ledger_app.command("checkpoint")
-def ledger_checkpoint(data_dir: DataDir = None) -> None:
+def ledger_checkpoint(role: Role = "trace", data_dir: DataDir = None) -> None:
     """Sign a checkpoint over everything appended so far and print it (signed-note format)."""
-    sys.stdout.write(_ledger(settings_of(data_dir)).checkpoint(force=True))
+    try:
+        sys.stdout.write(_ledger(settings_of(data_dir), role).checkpoint(force=True))
+    except DomainError as exc:
+        raise fail(f"{exc.reason}: {exc.message}") from exc
 
 
 @ledger_app.command("key")
-def ledger_key(data_dir: DataDir = None) -> None:
+def ledger_key(role: Role = "trace", data_dir: DataDir = None) -> None:
     """Print the log's verifier key and its cosigning key (as GET …/ledger/key answers): the
     key to publish, and to pin where checkpoints are checked."""
-    ledger = _ledger(settings_of(data_dir))
+    ledger = _ledger(settings_of(data_dir), role)
     sys.stdout.write(f"{ledger.verifier.text()}\n{ledger.cosigner().text()}\n")
 
 
 @ledger_app.command("prove")
 def ledger_prove(
-    event_id: Annotated[int, typer.Argument(help="the event to prove")],
+    event_id: Annotated[int, typer.Argument(help="the event (journal entry) to prove")],
+    role: Role = "trace",
     data_dir: DataDir = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
 ) -> None:
     """Print a self-contained inclusion proof that `vaxtrace ledger check-proof` accepts."""
     try:
-        bundle = _ledger(settings_of(data_dir)).inclusion(event_id)
+        bundle = _ledger(settings_of(data_dir), role).inclusion(event_id)
     except DomainError as exc:
         raise fail(f"{exc.reason}: {exc.message}") from exc
     text = json.dumps(bundle, indent=2) + "\n"
@@ -197,7 +229,11 @@ def ledger_check_proof(
         raise fail(f"proof rejected: {exc}") from exc
     if bundle.get("document"):
         document = json.loads(base64.b64decode(bundle["document"]))
-        what = f"({document.get('bill_type')} {document.get('document_no')})"
+        what = (
+            f"({document['kind']} entry)"
+            if "kind" in document and "bill_type" not in document
+            else f"({document.get('bill_type')} {document.get('document_no')})"
+        )
     else:  # a reader not entitled to the event's document proves its leaf hash only
         what = f"(leaf hash {bundle['leaf_hash']}; the document is its MAH's to read)"
     console.print(
@@ -216,6 +252,7 @@ def ledger_witness(
     base_url: Annotated[str, typer.Argument(help="the peer node, e.g. https://host:8000")],
     key: Annotated[str, typer.Option(help="the peer log's published verifier key")],
     role: Annotated[str, typer.Option(help="which of the peer's role logs")] = "trace",
+    by: Annotated[str, typer.Option("--by", help="which of this node's logs witnesses")] = "trace",
     data_dir: DataDir = None,
 ) -> None:
     """Witness a peer's log once: check consistency with what we saw before, then cosign."""
@@ -229,7 +266,7 @@ def ledger_witness(
     except NoteError as exc:
         raise fail(str(exc)) from exc
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        result = _ledger(settings_of(data_dir)).witness(
+        result = _ledger(settings_of(data_dir), by).witness(
             log_key, HttpPeerLog(client, f"/{role}/v1/ledger")
         )
     if not result["cosigned"]:

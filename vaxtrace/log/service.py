@@ -70,6 +70,19 @@ class LocalPeerLog:
         self.log.accept_cosignature(note)
 
 
+def witness_one_another(logs: list[LedgerService]) -> list[dict[str, Any]]:
+    """One round of every log witnessing every other one in this process (signing first
+    what each has appended): what each witnessing answered."""
+    for log in logs:
+        log.checkpoint(force=True)
+    return [
+        witness.witness(peer.verifier, LocalPeerLog(peer))
+        for witness in logs
+        for peer in logs
+        if peer is not witness
+    ]
+
+
 class EventReaders(Protocol):
     """Who may read an event's document: the role's staff, by their tokens and its rule."""
 
