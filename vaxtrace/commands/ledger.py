@@ -229,11 +229,7 @@ def ledger_check_proof(
         raise fail(f"proof rejected: {exc}") from exc
     if bundle.get("document"):
         document = json.loads(base64.b64decode(bundle["document"]))
-        what = (
-            f"({document['kind']} entry)"
-            if "kind" in document and "bill_type" not in document
-            else f"({document.get('bill_type')} {document.get('document_no')})"
-        )
+        what = _named(document)
     else:  # a reader not entitled to the event's document proves its leaf hash only
         what = f"(leaf hash {bundle['leaf_hash']}; the document is its MAH's to read)"
     console.print(
@@ -245,6 +241,15 @@ def ledger_check_proof(
             f"[yellow]note:[/yellow] checked against the key in the file "
             f"({bundle['log_key']}); pin the log's published key with --key"
         )
+
+
+def _named(document: dict[str, Any]) -> str:
+    """What a logged document is, for people: a trace event by its bill, a journal entry by
+    its kind (and its bill, if it is a write)."""
+    bill = " ".join(str(document[k]) for k in ("bill_type", "document_no") if document.get(k))
+    if "kind" not in document:
+        return f"({bill})"
+    return f"({document['kind']} entry{' ' + bill if bill else ''})"
 
 
 @ledger_app.command("witness")

@@ -23,6 +23,9 @@ from vaxtrace.ledger.canonical import canonical_json
 from vaxtrace.store.columns import moment, required, surrogate_key
 from vaxtrace.store.ledger import Ledger, LedgerTables
 
+ENTRY_FIELDS = frozenset({"kind", "recorded_at"})
+"""What every entry's document says of itself; the rest is the decision's own."""
+
 JOURNAL_TABLES = ("log_entry",)
 """History: the migration makes it append-only."""
 
@@ -62,6 +65,9 @@ class Journal:
     def keep(self, conn: Connection, kind: str, body: Mapping[str, Any]) -> int:
         """Keep one decision, in the caller's transaction, with its leaf; answers the log's
         new tree size. Values JSON has no type for (a date, a decimal) are kept as text."""
+        clash = ENTRY_FIELDS & body.keys()
+        if clash:
+            raise ValueError(f"a journal entry's body may not set {sorted(clash)}")
         self.ledger.take_turn(conn)  # entry ids in the order their leaves are appended
         recorded_at = datetime.now(UTC)
         plain = json.loads(json.dumps(body, default=str))  # dates, decimals… as text

@@ -34,7 +34,8 @@ def raise_alert(conn: Connection, notice: Mapping[str, Any], at: datetime) -> in
         .returning(refusal_alert.c.id)
     )
     alert_id = int(result.scalar_one())
-    journal.keep(conn, "alert", {"alert_id": alert_id, "org_uscc": notice["org_uscc"], **notice})
+    kept = {"alert_id": alert_id, "org_uscc": notice["org_uscc"], "notice": dict(notice)}
+    journal.keep(conn, "alert", kept)
     return alert_id
 
 

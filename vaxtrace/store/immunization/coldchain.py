@@ -71,7 +71,8 @@ def find_record(conn: Connection, unit_uscc: str, client_document_id: str) -> Ro
 def add_record(conn: Connection, values: Mapping[str, Any]) -> None:
     """Keep a record (with its explicit id and the answer a retry gets)."""
     conn.execute(insert(temperature_record).values(**_utc_times(values)))
-    journal.keep(conn, "temperature_record", _utc_times(values) | {"org_uscc": values["unit_uscc"]})
+    kept = {"org_uscc": values["unit_uscc"], "record": _utc_times(values)}
+    journal.keep(conn, "temperature_record", kept)
 
 
 def readings_between(
@@ -172,7 +173,9 @@ def add_excursion(conn: Connection, values: Mapping[str, Any], *, hold: bool = T
     unit had in stock by its end — containers and everything in them — in one statement;
     answers how many codes it holds."""
     conn.execute(insert(excursion).values(**_utc_times(values)))
-    journal.keep(conn, "excursion", _utc_times(values) | {"org_uscc": values["unit_uscc"]})
+    journal.keep(
+        conn, "excursion", {"org_uscc": values["unit_uscc"], "excursion": _utc_times(values)}
+    )
     if not hold:
         return 0
     held = text(

@@ -122,7 +122,7 @@ def add_entries(
             for e in entries
         ],
     )
-    kept = {"rule_id": rule_id, "kind": kind, "entries": list(entries), "mah_uscc": mah}
+    kept = {"rule_id": rule_id, "entry_kind": kind, "entries": list(entries), "mah_uscc": mah}
     journal.keep(conn, "rule_entries", kept | {"system_id": system_id})
 
 

@@ -35,7 +35,7 @@ def add_finding(conn: Connection, event_id: str, found: Finding) -> None:
     conn.execute(
         insert(finding).values(kept | {"event_id": event_id, "received_at": datetime.now(UTC)})
     )
-    journal.keep(conn, "finding", kept | {"event_id": event_id})
+    journal.keep(conn, "finding", {"event_id": event_id, "finding": kept})
 
 
 def findings_in(

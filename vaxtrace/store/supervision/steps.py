@@ -27,7 +27,7 @@ def add_step(
         )
     )
     kept = {"event_id": event_id, "reported_by": reported_by, "data_owner": data_owner}
-    journal.keep(conn, "step", kept | dict(step))
+    journal.keep(conn, "step", kept | {"step": dict(step)})
 
 
 def steps_in(

@@ -84,8 +84,8 @@ def province_write(
 def journaled(write: log.LoggedWrite, event: DownstreamEvent) -> dict[str, Any]:
     """What the province's log keeps of a write: all but the request (which may name a
     vaccinee; its digest proves it), with the step it reported (the codes it moved)."""
-    kept = {name: value for name, value in write.items() if name != "request"}
-    return kept | {"event": event.model_dump(mode="json")}
+    kept = {name: value for name, value in write.items() if name not in ("request", "recorded_at")}
+    return kept | {"written_at": write["recorded_at"], "event": event.model_dump(mode="json")}
 
 
 def write_key(actor: str, operation: str, request: Write) -> WriteKey:
