@@ -210,7 +210,9 @@ def test_the_trusted_checkpoint_fetched_from_a_log(
     node: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = TestClient(build_app(Settings(data_dir=tmp_path)))
-    monkeypatch.setattr(ledger_command, "http_client", lambda: contextlib.nullcontext(client))
+    monkeypatch.setattr(
+        ledger_command, "http_client", lambda _settings: contextlib.nullcontext(client)
+    )
     key = trusted_args(tmp_path)[3]
     url = "http://testserver/trace/v1/ledger"
     code, out = verify(tmp_path, "--from", url, "--trusted-key", key)

@@ -22,12 +22,10 @@ import httpx
 from fastapi import FastAPI, Request
 
 from vaxtrace.core.datasets.basic_data import VaccineProduct
-from vaxtrace.core.errors import DomainError
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.core.stock import next_expiry_run
 from vaxtrace.exchange.certificate_client import PlatformCertificates
 from vaxtrace.exchange.delivery import Outbox, Send
-from vaxtrace.exchange.ledger_peer import HttpPeerLog
 from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.exchange.public_client import AskOwner, OwnerAsker
 from vaxtrace.exchange.registry_client import changes_fetcher, publish_products, publish_rules
@@ -39,7 +37,8 @@ from vaxtrace.exchange.transport import (
 )
 from vaxtrace.ledger.checkpoint import VerifierKey
 from vaxtrace.log.api import ledger_router
-from vaxtrace.log.service import LedgerService, LocalPeerLog
+from vaxtrace.log.keeper import LogKeeper, peers_of, plain_client
+from vaxtrace.log.service import LedgerService
 from vaxtrace.node import (
     LOCAL_SYSTEMS,
     ROLES,
@@ -185,52 +184,44 @@ def _role_ledger(role: str) -> Callable[[Request], LedgerService]:
     return pick
 
 
-Witness = Callable[[], None]
-"""One round of a log witnessing one peer log."""
-
-
 async def _keep_the_log(
-    ledger: LedgerService,
-    settings: Settings,
-    threads: anyio.CapacityLimiter,
-    local_peers: list[LedgerService],
+    keeper: LogKeeper, settings: Settings, threads: anyio.CapacityLimiter
 ) -> None:
-    """Sign pending entries within ``ledger_checkpoint_seconds`` even in a quiet spell, and
-    witness the peers this node watches: those of the settings over HTTP, and, when every
-    role runs in this process, the other roles' logs."""
-    rounds: list[Witness] = [
-        functools.partial(_witness_over_http, ledger, *_peer(text))
-        for text in settings.ledger_peers
-    ]
-    rounds += [functools.partial(_witness_here, ledger, peer) for peer in local_peers]
+    """A round of keeping a role's log (see vaxtrace.log.keeper) every
+    ``ledger_checkpoint_seconds``."""
     while True:
         await asyncio.sleep(settings.ledger_checkpoint_seconds)
-        await anyio.to_thread.run_sync(ledger.sign_if_due, limiter=threads)
-        for witness in rounds:
-            await anyio.to_thread.run_sync(witness, limiter=threads)
+        await anyio.to_thread.run_sync(keeper.round, limiter=threads)
 
 
-def _peer(text: str) -> tuple[str, VerifierKey]:
-    base_url, _, key = text.strip().partition(" ")
-    return base_url, VerifierKey.parse(key)
+def _keepers(
+    settings: Settings,
+    logs: dict[str, LedgerService],
+    platform: PlatformService | None,
+    local: bool,
+) -> list[LogKeeper]:
+    """Who keeps each role's log, and which other logs it witnesses."""
+    client_at = network_clients(settings) if settings.exchange_cert else plain_client
+    peers = peers_of(settings.ledger_peers)
+    keepers = []
+    for role, ledger in logs.items():
+        keeper = LogKeeper(ledger, client_at, lambda: list(peers))
+        if local:
+            keeper.local_peers = [peer for other, peer in logs.items() if other != role]
+        elif role == "platform" and platform is not None:
+            keeper.watched = functools.partial(_registered_logs, platform, peers)
+        elif settings.platform_base_url and settings.exchange_cert:
+            keeper.witness_log = f"{settings.platform_base_url.rstrip('/')}/platform/v1/ledger"
+        keepers.append(keeper)
+    return keepers
 
 
-def _witness_over_http(ledger: LedgerService, base_url: str, key: VerifierKey) -> None:
-    role = key.name.rsplit("/", 1)[-1]
-    try:
-        with httpx.Client(base_url=base_url, timeout=30) as client:
-            ledger.witness(key, HttpPeerLog(client, f"/{role}/v1/ledger"))
-    except httpx.HTTPError as exc:  # the peer is down: try again next round
-        logger.warning("witnessing %s at %s failed: %s", key.name, base_url, exc)
-
-
-def _witness_here(ledger: LedgerService, peer: LedgerService) -> None:
-    try:
-        ledger.witness(peer.verifier, LocalPeerLog(peer))
-    except DomainError as exc:  # nothing signed there yet: next round
-        logger.debug("witnessing %s: %s", peer.origin, exc.message)
-    except Exception:  # a broken round must not stop the log being kept
-        logger.exception("witnessing %s failed", peer.origin)
+def _registered_logs(
+    platform: PlatformService, peers: list[tuple[str, VerifierKey]]
+) -> list[tuple[str, VerifierKey]]:
+    """The platform witnesses every system that registered its log's key (and its peers)."""
+    registered = [(url, VerifierKey.parse(key)) for url, key in platform.witnessed_logs()]
+    return peers + registered
 
 
 def _expire_once(immunization: ImmunizationService) -> None:
@@ -290,9 +281,8 @@ def build_app(
         work: list[Coroutine[Any, Any, None]] = []
         threads = anyio.CapacityLimiter(1)  # one thread per loop below, none from the requests'
         logs = _logs(trace, platform, immunization, supervision)
-        for role, ledger in logs.items():
-            others = [peer for other, peer in logs.items() if other != role] if local else []
-            work.append(_keep_the_log(ledger, settings, threads, others))
+        for keeper in _keepers(settings, logs, platform, local):
+            work.append(_keep_the_log(keeper, settings, threads))
         clients = _local_clients(app, settings) if local else _network_clients(settings)
         base = settings.platform_base_url or LOCAL_BASE
         for outbox, send in _senders(base, trace, platform, immunization, clients):

@@ -17,8 +17,8 @@ from sqlalchemy.sql.expression import TableClause
 from tests.store.test_migrations import schema_of
 from vaxtrace.store.append_only import APPEND_ONLY_MESSAGE
 from vaxtrace.store.immunization.schema import APPEND_ONLY, EXPIRY_HISTORY, metadata
-from vaxtrace.store.migrations.log_tables import LOG_HISTORY
 from vaxtrace.store.migrate import alembic_config, upgrade
+from vaxtrace.store.migrations.log_tables import LOG_HISTORY
 
 ROLE = "immunization"
 

@@ -66,8 +66,9 @@ NO_TRUSTED = (
     "no trusted checkpoint: the node's own tables prove nothing to whoever can rewrite them. "
     "Give a checkpoint kept outside this node, --trusted FILE (saved earlier from "
     "GET /trace/v1/ledger/checkpoint, with its witnesses' cosignatures) or --from URL (a log's "
-    "routes, e.g. https://node:8000/trace/v1/ledger, with --witness KEY for each witness that "
-    "must have cosigned it), and the log's verifier key pinned when the node was set up, "
+    "routes, e.g. https://node:8000/trace/v1/ledger, or the platform's checkpoint directory, "
+    "https://platform:8000/platform/v1/ledger/witnessed/ORIGIN, with --witness KEY for each "
+    "witness that must have cosigned it), and the log's verifier key pinned when the node was set up, "
     "--trusted-key KEY (what `vaxtrace ledger key` or GET /trace/v1/ledger/key printed, or a "
     "file holding it)"
 )
@@ -98,8 +99,8 @@ def ledger_verify(
     """Check the log against a checkpoint trusted from outside the node: not rolled back, not
     rewritten, its checkpoints signed by the trusted key and consistent with the trusted one,
     every leaf recomputed from its event."""
-    anchor = _trusted_checkpoint(trusted, from_url, trusted_key, witness or [])
     settings = settings_of(data_dir)
+    anchor = _trusted_checkpoint(trusted, from_url, trusted_key, witness or [], settings)
     _known_role(role)
     key_file = settings.ledger_key_file(role)
     if not key_file.exists():  # never make one here: the node would find two keys
@@ -130,7 +131,7 @@ def ledger_verify(
 
 
 def _trusted_checkpoint(
-    file: Path | None, url: str | None, key: str | None, witnesses: list[str]
+    file: Path | None, url: str | None, key: str | None, witnesses: list[str], settings: Settings
 ) -> Any:
     """The checkpoint to verify against, its signature (and cosignatures) checked."""
     from vaxtrace.ledger.checkpoint import NoteError, TrustedCheckpoint, VerifierKey
@@ -140,7 +141,7 @@ def _trusted_checkpoint(
     if file is not None and url is not None:
         raise fail("give the trusted checkpoint once: --trusted FILE or --from URL")
     try:
-        text = file.read_text() if file is not None else _fetch_checkpoint(str(url))
+        text = file.read_text() if file is not None else _fetch_checkpoint(str(url), settings)
         pinned = VerifierKey.parse(_key_text(key))
         cosigners = tuple(VerifierKey.parse(_key_text(w)) for w in witnesses)
         return TrustedCheckpoint.parse(text, pinned, cosigners)
@@ -156,22 +157,28 @@ def _key_text(value: str) -> str:
     return lines[0] if lines else ""
 
 
-def _fetch_checkpoint(url: str) -> str:
+def _fetch_checkpoint(url: str, settings: Settings) -> str:
     import httpx
 
     from vaxtrace.exchange.ledger_peer import HttpPeerLog
 
     try:
-        with http_client() as client:
+        with http_client(settings) as client:
             return HttpPeerLog(client, url).checkpoint()
     except httpx.HTTPError as exc:
         raise OSError(f"{url}: {exc}") from exc
 
 
-def http_client() -> Any:
-    """The client --from fetches with (tests put an in-process app behind it)."""
+def http_client(settings: Settings) -> Any:
+    """The client --from fetches with: presenting this node's certificate and trusting the
+    federation's CA once the node has one (a platform's routes are mutual TLS only), else
+    plain (tests put an in-process app behind it)."""
     import httpx
 
+    if settings.exchange_cert:
+        from vaxtrace.node import mtls_context
+
+        return httpx.Client(timeout=30, follow_redirects=True, verify=mtls_context(settings))
     return httpx.Client(timeout=30, follow_redirects=True)
 
 

@@ -50,6 +50,10 @@ def platform_add_system(
     exchange_key: Annotated[
         str | None, typer.Option(help="its envelope key (`vaxtrace exchange key` prints it)")
     ] = None,
+    log_key: Annotated[
+        str | None,
+        typer.Option(help="its log's verifier key (`vaxtrace ledger key` prints it): witnessed"),
+    ] = None,
     out: Annotated[Path, typer.Option(help="where its certificate and key go")] = Path("."),
     data_dir: DataDir = None,
 ) -> None:
@@ -58,7 +62,7 @@ def platform_add_system(
 
     try:
         item = ConnectedSystem.named_by_id(
-            system_id, role, operator, endpoint, tuple(represents), exchange_key
+            system_id, role, operator, endpoint, tuple(represents), exchange_key, log_key
         )
         _platform(data_dir).register_system(item)
         ca_of(data_dir).issue_system(system_id, item.operator_uscc, out)

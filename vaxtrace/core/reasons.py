@@ -164,6 +164,7 @@ class Reason(StrEnum):
     UNKNOWN_EXCURSION = "unknown_excursion"
     UNKNOWN_IDENTIFICATION_CODE = "unknown_identification_code"
     UNKNOWN_KEY = "unknown_key"
+    UNKNOWN_LOG = "unknown_log"
     UNKNOWN_MAH = "unknown_mah"
     UNKNOWN_NOTE = "unknown_note"
     UNKNOWN_ORGANISATION = "unknown_organisation"

@@ -92,6 +92,13 @@ class ConnectedSystem(Model):
         pattern=r"^[A-Za-z0-9+/]{43}=$",
         description="base64 of the raw Ed25519 public key its exchange envelopes are signed with",
     )
+    log_key: str | None = Field(
+        default=None,
+        max_length=300,
+        pattern=r"^[^+\s]{1,200}\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44,}={0,2}$",
+        description="its tamper-evident log's verifier key (`vaxtrace ledger key` prints it): "
+        "the platform witnesses that log and lists its cosigned checkpoints",
+    )
 
     @classmethod
     def named_by_id(
@@ -102,6 +109,7 @@ class ConnectedSystem(Model):
         endpoint: str,
         represents: tuple[str, ...],
         exchange_key: str | None = None,
+        log_key: str | None = None,
     ) -> ConnectedSystem:
         """A system whose name is its id (as the CLI and the simulator register them)."""
         return cls(
@@ -112,6 +120,7 @@ class ConnectedSystem(Model):
             endpoint=endpoint,
             represents=represents,
             exchange_key=exchange_key,
+            log_key=log_key,
         )
 
 

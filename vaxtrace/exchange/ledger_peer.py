@@ -35,6 +35,11 @@ class HttpPeerLog:
         response.raise_for_status()
 
     def key(self) -> str:
+        """The log's verifier key."""
+        return self.keys()[0]
+
+    def keys(self) -> list[str]:
+        """The log's verifier key, then the key its cosignatures of other logs are made with."""
         response = self.client.get(f"{self.prefix}/key")
         response.raise_for_status()
-        return response.text.splitlines()[0]
+        return response.text.splitlines()

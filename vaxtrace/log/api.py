@@ -59,6 +59,18 @@ def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIR
         """A witness hands back our checkpoint with its cosignature."""
         return svc.accept_cosignature(note)
 
+    @router.get("/witnessed")
+    def directory(svc: Ledger) -> list[dict[str, Any]]:
+        """The checkpoint directory: every log this one witnesses, with the latest checkpoint
+        of each it cosigned (anyone may read it, and verify a node against it)."""
+        return svc.directory()
+
+    @router.get("/witnessed/{origin:path}/checkpoint", response_class=PlainTextResponse)
+    def witnessed(svc: Ledger, origin: str) -> PlainTextResponse:
+        """The latest checkpoint of log ``origin`` this one cosigned, with the cosignature:
+        ``vaxtrace ledger verify --from <this route without /checkpoint>`` reads it."""
+        return PlainTextResponse(svc.witnessed_checkpoint(origin), media_type=NOTE_MEDIA_TYPE)
+
     @router.get("/alerts")
     def alerts(svc: Ledger) -> list[dict[str, Any]]:
         """Forks and rollbacks this node saw while witnessing others."""

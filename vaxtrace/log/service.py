@@ -341,9 +341,39 @@ class LedgerService:
         timestamp = int(self.clock())
         cosigned = note.with_signature(self.key.cosign(note, timestamp)).text()
         with write_tx(self.engine) as conn:
-            self.ledger.save_witnessed(conn, log_key.name, checkpoint.size, checkpoint.root, text)
+            self.ledger.save_witnessed(
+                conn, log_key.name, checkpoint.size, checkpoint.root, cosigned
+            )
         peer.send_cosignature(cosigned)
         return {"origin": log_key.name, "tree_size": checkpoint.size, "cosigned": True}
+
+    # --- the checkpoint directory -----------------------------------------------------------
+
+    def directory(self) -> list[dict[str, Any]]:
+        """The logs this one witnesses, each with the latest checkpoint it cosigned."""
+        with read_tx(self.engine) as conn:
+            rows = self.ledger.all_witnessed(conn)
+        return [
+            {
+                "origin": r["origin"],
+                "tree_size": int(r["tree_size"]),
+                "root": b64(bytes(r["root"])),
+                "checked_at": _iso(r["checked_at"]),
+                "checkpoint": str(r["note"]),
+            }
+            for r in rows
+        ]
+
+    def witnessed_checkpoint(self, origin: str) -> str:
+        """The latest checkpoint of ``origin``'s log this one cosigned (signed-note text, with
+        its cosignature): a checkpoint kept outside that node, to verify it against."""
+        with read_tx(self.engine) as conn:
+            row = self.ledger.witnessed(conn, origin)
+        if row is None:
+            raise DomainError(
+                Reason.UNKNOWN_LOG, f"this log does not witness {origin!r}", field="origin"
+            )
+        return str(row["note"])
 
     def _alert(self, origin: str, kind: str, detail: str, note: str) -> dict[str, Any]:
         with write_tx(self.engine) as conn:

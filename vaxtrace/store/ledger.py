@@ -259,6 +259,11 @@ class Ledger:
         query = select(self.t.witnessed).where(self.t.witnessed.c.origin == origin)
         return conn.execute(query).mappings().first()
 
+    def all_witnessed(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every log this one witnesses, the latest checkpoint seen of each, by origin."""
+        query = select(self.t.witnessed).order_by(self.t.witnessed.c.origin)
+        return [dict(r) for r in conn.execute(query).mappings()]
+
     def save_witnessed(
         self, conn: Connection, origin: str, size: int, root: bytes, note: str
     ) -> None:

@@ -188,6 +188,7 @@ STATUS: dict[str, int] = {
     Reason.UNKNOWN_CONSIGNEE: 422,
     Reason.UNKNOWN_DOCUMENT: 422,
     Reason.UNKNOWN_EVENT: 404,
+    Reason.UNKNOWN_LOG: 404,
     Reason.UNKNOWN_EXCURSION: 404,
     Reason.UNKNOWN_IDENTIFICATION_CODE: 422,
     Reason.UNKNOWN_KEY: 422,

@@ -121,7 +121,9 @@ def test_scan_confirm_distribute_vaccinate(desk: Desk) -> None:
     assert again.status_code == 200 and again.json()["reason"] == "already_scanned"
     before = desk.province.counts()
     stray = desk.post("/receipts/FH1/scans", {"code": dose(99)})
-    body = desk.refused(stray, 422, "not_on_note", "code", {**desk.province.journaled(before), "receipt_scan": 3})
+    body = desk.refused(
+        stray, 422, "not_on_note", "code", {**desk.province.journaled(before), "receipt_scan": 3}
+    )
     assert body["result"] == "rejected" and body["code"] == dose(99)
     assert desk.get("/receipts/FH1").json()["verification"] == "verified"
 
@@ -228,9 +230,17 @@ def test_refusals_are_problems_that_change_nothing(desk: Desk) -> None:
     )
     desk.refused(desk.get("/stock", code=dose(1)), 404, "not_in_your_stock", "code", before)
     rejected = desk.post("/receipts/FH1/scans", {"code": "12345"})
-    desk.refused(rejected, 422, "malformed_code", "code", {**desk.province.journaled(before), "receipt_scan": 1})
+    desk.refused(
+        rejected,
+        422,
+        "malformed_code",
+        "code",
+        {**desk.province.journaled(before), "receipt_scan": 1},
+    )
     other = desk.post("/receipts/NONE/scans", {"code": dose(1)})
-    desk.refused(other, 404, "unknown_note", None, {**desk.province.journaled(before, 2), "receipt_scan": 2})
+    desk.refused(
+        other, 404, "unknown_note", None, {**desk.province.journaled(before, 2), "receipt_scan": 2}
+    )
 
 
 def _at_the_site(desk: Desk) -> None:

@@ -74,6 +74,12 @@ def find_system(conn: Connection, system_id: str) -> RowMapping | None:
     return conn.execute(select(system).where(system.c.system_id == system_id)).mappings().first()
 
 
+def systems_with_logs(conn: Connection) -> list[dict[str, Any]]:
+    """The registered systems that gave their log's verifier key, by system id."""
+    rows = conn.execute(select(system.c.data).order_by(system.c.system_id)).scalars()
+    return [dict(data) for data in rows if data.get("log_key")]
+
+
 def put_system(conn: Connection, data: Mapping[str, Any], version: int) -> None:
     values = {
         "role": data["role"],

@@ -20,7 +20,8 @@ from vaxtrace.roles.platform.service import (
     registry,
     resolution,
 )
-from vaxtrace.store.engine import Connection, Engine, RowMapping
+from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
+from vaxtrace.store.platform import registry as platform_registry
 from vaxtrace.store.platform.exchange import exchange_store
 
 
@@ -56,6 +57,16 @@ class PlatformService:
     def register_organisation(self, org: RegisteredOrganisation) -> dict[str, Any]:
         """Add or update an organisation; every change enters the feed once."""
         return registry.register_organisation(self.engine, org)
+
+    def witnessed_logs(self) -> list[tuple[str, str]]:
+        """(log routes' base URL, log verifier key) of every registered system that gave its
+        log's key: the logs the platform witnesses."""
+        with read_tx(self.engine) as conn:
+            found = platform_registry.systems_with_logs(conn)
+        return [
+            (f"{str(s['endpoint']).rstrip('/')}/{s['role']}/v1/ledger", str(s["log_key"]))
+            for s in found
+        ]
 
     def register_system(self, item: ConnectedSystem) -> dict[str, Any]:
         """Register a connected system and the organisations it may submit data for."""
