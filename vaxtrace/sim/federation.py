@@ -35,6 +35,15 @@ MAH_NAMES = ("华东示例生物制品股份有限公司", "江南示范疫苗�
 """Full legal names of the simulator's MAHs, in the order ``sim.catalogue.mahs`` makes them."""
 
 
+def log_key_of(env: dict[str, str], role: str) -> str:
+    """``vaxtrace ledger key --role ROLE`` on the node of ``env``: its log's verifier key."""
+    command = [sys.executable, "-m", "vaxtrace.cli", "ledger", "key", "--role", role]
+    answer = subprocess.run(
+        command, env=os.environ | env, capture_output=True, text=True, check=True, timeout=120
+    )
+    return answer.stdout.splitlines()[0]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -191,6 +200,7 @@ class Federation:
     def _exchange_env(self, system_id: str) -> dict[str, str]:
         return {
             "VAXTRACE_SYSTEM_ID": system_id,
+            "VAXTRACE_NODE_NAME": system_id,  # its logs' names: one per system
             "VAXTRACE_EXCHANGE_CERT": str(self.certs / f"{system_id}.pem"),
             "VAXTRACE_EXCHANGE_KEY_FILE": str(self.certs / f"{system_id}.key"),
             "VAXTRACE_EXCHANGE_CA": str(self.ca_file),
@@ -219,6 +229,14 @@ class Federation:
         self.platform.register_system(system)
         self.systems[system_id] = system
         self.ca.issue_system(system_id, operator, self.certs)
+
+    def register_log(self, system_id: str, env: dict[str, str], role: str) -> str:
+        """Register the verifier key of ``role``'s log on the node of ``env`` (made now if
+        the node has none yet), so that the platform witnesses it; answers the key."""
+        key = log_key_of(env, role)
+        self.systems[system_id] = self.systems[system_id].model_copy(update={"log_key": key})
+        self.platform.register_system(self.systems[system_id])
+        return key
 
     def represent(self, system_id: str, *usccs: str) -> None:
         """Let ``system_id`` also submit data for ``usccs`` (a site joining a province, say)."""
