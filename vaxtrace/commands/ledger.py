@@ -68,7 +68,8 @@ NO_TRUSTED = (
     "GET /trace/v1/ledger/checkpoint, with its witnesses' cosignatures) or --from URL (a log's "
     "routes, e.g. https://node:8000/trace/v1/ledger, or the platform's checkpoint directory, "
     "https://platform:8000/platform/v1/ledger/witnessed/ORIGIN, with --witness KEY for each "
-    "witness that must have cosigned it), and the log's verifier key pinned when the node was set up, "
+    "witness that must have cosigned it), and the log's verifier key pinned when the node was "
+    "set up, "
     "--trusted-key KEY (what `vaxtrace ledger key` or GET /trace/v1/ledger/key printed, or a "
     "file holding it)"
 )

@@ -20,7 +20,11 @@ def ledger_router(prefix: str, pick: Callable[[Request], LedgerService]) -> APIR
     router = APIRouter(prefix=prefix, tags=["tamper-evident log"])
     Ledger = Annotated[LedgerService, Depends(pick)]
 
-    @router.get("/checkpoint", response_class=PlainTextResponse)
+    @router.get(
+        "/checkpoint",
+        response_class=PlainTextResponse,
+        responses={404: {"description": "nothing signed yet: the log is empty"}},
+    )
     def checkpoint(svc: Ledger) -> PlainTextResponse:
         """The latest signed checkpoint (signed-note format) with its cosignatures."""
         return PlainTextResponse(svc.checkpoint(), media_type=NOTE_MEDIA_TYPE)
