@@ -29,6 +29,7 @@ from vaxtrace.exchange.delivery import Outbox, Send
 from vaxtrace.exchange.pki import CertificateAuthority
 from vaxtrace.exchange.public_client import AskOwner, OwnerAsker
 from vaxtrace.exchange.registry_client import changes_fetcher, publish_products, publish_rules
+from vaxtrace.exchange.revocations import fetch_revocations
 from vaxtrace.exchange.transport import (
     AsyncClients,
     Clients,
@@ -155,6 +156,21 @@ def _follower(node: ImmunizationService | SupervisionService, system_id: str, ba
         node.sync_registry(system_id, base, changes_fetcher(client))
 
     return follow
+
+
+def _with_revocations(follow: Follow, settings: Settings) -> Follow:
+    """A connected system also takes the platform CA's revocation list every round, so that a
+    certificate revoked there is refused here too (see vaxtrace.exchange.revocations)."""
+    ca_file = settings.exchange_ca
+
+    def and_revocations(client: httpx.Client) -> None:
+        follow(client)
+        if ca_file is not None:
+            fresh = fetch_revocations(client, ca_file, settings.pki_dir)
+            if fresh:
+                logger.warning("%d certificate(s) revoked by the platform's CA: refused", fresh)
+
+    return and_revocations
 
 
 def _followers(
@@ -289,6 +305,8 @@ def build_app(
             work.append(_deliver(outbox, send, settings.exchange_poll_seconds, threads))
         nodes = {"trace": trace, "immunization": immunization, "supervision": supervision}
         for role, follow in _followers(settings, local, base, nodes):
+            if not local:
+                follow = _with_revocations(follow, settings)
             to_platform = clients(role)
             if to_platform is not None:
                 work.append(_keep_in_step(follow, to_platform, base, settings, threads))

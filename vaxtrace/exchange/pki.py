@@ -202,6 +202,12 @@ class CertificateAuthority:
     def revoked(self) -> set[int]:
         return set(revoked_serials(self.folder))
 
+    def revocation_list(self) -> bytes:
+        """The CA's signed CRL (PEM), as last written (made now if it never was)."""
+        if not self.crl_path.exists():
+            self._write_crl(sorted(self.revoked()))  # refuses without a CA (no_ca)
+        return self.crl_path.read_bytes()
+
     def revoke(self, cert: x509.Certificate) -> None:
         ca_cert, _ = self._load()
         if cert.issuer != ca_cert.subject:

@@ -12,7 +12,8 @@ from vaxtrace.core.datasets.elements import MAX_ID, Uscc
 from vaxtrace.core.registry import RegisteredCodingRule
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
-from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.exchange.pki import CertificateAuthority, SystemIdentity
+from vaxtrace.exchange.revocations import CRL_MEDIA_TYPE
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.web.identity import app_state
 from vaxtrace.web.problems import file_responses, problem_responses
@@ -107,5 +108,19 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         """Basic-data changes after a version, for connected systems to converge (mutual TLS;
         registered systems only: 403 ``unknown_system`` or ``certificate_mismatch``)."""
         return svc.changes_for(who, since)
+
+    @router.get(
+        "/pki/crl",
+        response_class=Response,
+        responses={
+            200: {"content": {CRL_MEDIA_TYPE: {}}},
+            404: {"description": "this platform keeps no CA (`no_ca`)"},
+        },
+    )
+    def revocation_list(request: Request) -> Response:
+        """证书吊销列表: the CA's certificate revocation list (RFC 5280, PEM), signed by the
+        CA; every connected system fetches it and refuses the certificates it revokes."""
+        crl = CertificateAuthority(request.app.state.settings.pki_dir).revocation_list()
+        return Response(crl, media_type=CRL_MEDIA_TYPE)
 
     return router
