@@ -4,10 +4,12 @@ verify, and witness other nodes' logs (a fork or a rollback is never countersign
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from vaxtrace.core.errors import DomainError
@@ -27,6 +29,22 @@ from vaxtrace.log.verify import CHECKS, Check, LogUnderCheck
 from vaxtrace.log.verify import verify as verify_checks
 from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
 from vaxtrace.store.ledger import Ledger, Verdict
+
+
+logger = logging.getLogger("vaxtrace")
+
+
+class WitnessAlert(StrEnum):
+    """Why a witness refused to cosign another log's checkpoint (an alert it keeps)."""
+
+    BAD_SIGNATURE = "bad_signature"
+    """Not signed by the key the log was pinned with."""
+    BAD_ORIGIN = "bad_origin"
+    """Signed, but naming another log."""
+    ROLLBACK = "rollback"
+    """Smaller than a checkpoint of that log seen before."""
+    FORK = "fork"
+    """Not an extension of a checkpoint of that log seen before: two histories."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,10 +326,13 @@ class LedgerService:
             )
             checkpoint = Checkpoint.parse_body(note.body)
         except NoteError as exc:
-            return self._alert(log_key.name, Reason.BAD_SIGNATURE, str(exc), text)
+            return self._alert(log_key.name, WitnessAlert.BAD_SIGNATURE, str(exc), text)
         if checkpoint.origin != log_key.name:
             return self._alert(
-                log_key.name, "bad_origin", f"checkpoint origin {checkpoint.origin!r}", text
+                log_key.name,
+                WitnessAlert.BAD_ORIGIN,
+                f"checkpoint origin {checkpoint.origin!r}",
+                text,
             )
         with read_tx(self.engine) as conn:
             seen = self.ledger.witnessed(conn, log_key.name)
@@ -320,12 +341,14 @@ class LedgerService:
             if checkpoint.size < old_size:
                 return self._alert(
                     log_key.name,
-                    "rollback",
+                    WitnessAlert.ROLLBACK,
                     f"size went back from {old_size} to {checkpoint.size}",
                     text,
                 )
             if checkpoint.size == old_size and checkpoint.root != old_root:
-                return self._alert(log_key.name, "fork", f"two roots for size {old_size}", text)
+                return self._alert(
+                    log_key.name, WitnessAlert.FORK, f"two roots for size {old_size}", text
+                )
             if checkpoint.size > old_size:
                 proof = peer.consistency(old_size, checkpoint.size)
                 if not merkle.verify_consistency(
@@ -333,7 +356,7 @@ class LedgerService:
                 ):
                     return self._alert(
                         log_key.name,
-                        "fork",
+                        WitnessAlert.FORK,
                         f"size {checkpoint.size} is not "
                         f"consistent with size {old_size} seen before",
                         text,
@@ -375,10 +398,11 @@ class LedgerService:
             )
         return str(row["note"])
 
-    def _alert(self, origin: str, kind: str, detail: str, note: str) -> dict[str, Any]:
+    def _alert(self, origin: str, kind: WitnessAlert, detail: str, note: str) -> dict[str, Any]:
         with write_tx(self.engine) as conn:
-            self.ledger.raise_alert(conn, origin, kind, detail, note)
-        return {"origin": origin, "cosigned": False, "alert": kind, "detail": detail}
+            self.ledger.raise_alert(conn, origin, kind.value, detail, note)
+        logger.error("witnessing %s: %s, not cosigned: %s", origin, kind.value, detail)
+        return {"origin": origin, "cosigned": False, "alert": kind.value, "detail": detail}
 
     def alerts(self) -> list[dict[str, Any]]:
         with read_tx(self.engine) as conn:
