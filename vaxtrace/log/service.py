@@ -30,7 +30,6 @@ from vaxtrace.log.verify import verify as verify_checks
 from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
 from vaxtrace.store.ledger import Ledger, Verdict
 
-
 logger = logging.getLogger("vaxtrace")
 
 
