@@ -4,6 +4,7 @@ nothing behind it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,14 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from tests.refusals import refused_with
 from vaxtrace.core.errors import DomainError
-from vaxtrace.exchange.delivery import Inbox, Outbox, Refused, RetryPolicy, take_batch
+from vaxtrace.exchange.delivery import (
+    ENVELOPE_OVERHEAD,
+    Inbox,
+    Outbox,
+    Refused,
+    RetryPolicy,
+    take_batch,
+)
 from vaxtrace.exchange.envelope import Ed25519Signer, open_envelope
 from vaxtrace.store.engine import make_engine, read_tx, write_tx
 from vaxtrace.store.exchange import ExchangeStore
@@ -89,7 +97,10 @@ def pair(trace_engine: Engine, tmp_path: Path) -> Iterator[tuple[Outbox, Receive
     receiver_engine.dispose()
 
 
-def post(outbox: Outbox, n: int) -> None:
+def post(outbox: Outbox, n: int, pad: int = 0) -> None:
+    payload: dict[str, Any] = {"n": n}
+    if pad:
+        payload["pad"] = os.urandom(pad).hex()
     with write_tx(outbox.engine) as conn:
         outbox.post(
             conn,
@@ -97,7 +108,7 @@ def post(outbox: Outbox, n: int) -> None:
             event_type="20",
             event_subtype="201",
             data_owner="91320100MA1X000009",
-            payload={"n": n},
+            payload=payload,
         )
 
 
@@ -183,6 +194,26 @@ def test_queues_leave_in_batches_in_order(pair: tuple[Outbox, Receiver, Clock]) 
     assert outbox.deliver_due(receiver).delivered == 10
     assert receiver.batches == [4, 4, 2]
     assert receiver.applied == list(range(10))
+
+
+def test_batches_are_cut_by_bytes_too(pair: tuple[Outbox, Receiver, Clock]) -> None:
+    """Large envelopes go in several requests under the byte limit, in order, none lost."""
+    outbox, receiver, _ = pair
+    outbox.batch_size = 50
+    for n in range(7):
+        post(outbox, n, pad=20_000)  # incompressible padding: ~30 kB of base64 each
+    with read_tx(outbox.engine) as conn:
+        queued = outbox.store.queue(conn, "platform", 50)
+    largest = max(len(m["envelope"]["payload"]) for m in queued) + ENVELOPE_OVERHEAD
+    outbox.batch_bytes = 2 * largest + largest // 2  # two envelopes a request
+    assert outbox.deliver_due(receiver).delivered == 7
+    assert receiver.batches == [2, 2, 2, 1]
+    assert receiver.applied == list(range(7))
+    outbox.batch_bytes = 1_000  # smaller than one envelope: each goes alone
+    for n in range(7, 9):
+        post(outbox, n, pad=20_000)
+    assert outbox.deliver_due(receiver).delivered == 2
+    assert receiver.batches[-2:] == [1, 1]
 
 
 def test_a_refused_message_is_final_at_once_and_the_next_goes_in_the_same_round(

@@ -38,6 +38,26 @@ that it will not take them."""
 BATCH_SIZE = 200
 """Envelopes per request at most."""
 
+BATCH_BYTES = 32 * 1024 * 1024
+"""Bytes of envelopes per request at most: a quarter of what a receiver takes in one body
+(``Settings.bulk_body_max_bytes``, 128 MiB), so that a queue of large shipping notes goes in
+several requests rather than one the receiver refuses as too large (413). An envelope larger
+than this goes alone."""
+
+ENVELOPE_OVERHEAD = 1024
+"""Bytes an envelope takes besides its payload (header, signature, JSON), at most."""
+
+
+def within_bytes(batch: Sequence[RowMapping], limit: int) -> Sequence[RowMapping]:
+    """The head of ``batch`` whose envelopes fit in ``limit`` bytes; at least its first."""
+    total = 0
+    for taken, message in enumerate(batch):
+        total += len(message["envelope"].get("payload", "")) + ENVELOPE_OVERHEAD
+        if total > limit and taken > 0:
+            return batch[:taken]
+    return batch
+
+
 _ITEM = re.compile(r"^envelopes\[(\d+)\](?:\.|$)")
 
 
@@ -139,11 +159,13 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         batch_size: int = BATCH_SIZE,
         on_refused: OnRefused | None = None,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self.engine, self.store, self.signer, self.system_id = engine, store, signer, system_id
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.on_refused = on_refused
         self.on_post: Callable[[], None] | None = None
         """Called once a write that queued a message has committed (the node's delivery loop
@@ -208,7 +230,7 @@ class Outbox:
         limit, plan, searching, progressed = self.batch_size, list[int](), False, False
         while True:
             with read_tx(self.engine) as conn:
-                batch = self.store.queue(conn, receiver, limit)
+                batch = within_bytes(self.store.queue(conn, receiver, limit), self.batch_bytes)
             if not batch:  # another process delivered it meanwhile
                 return progressed
             try:
