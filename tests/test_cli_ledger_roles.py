@@ -127,3 +127,15 @@ def test_a_rolled_back_journal_is_named(role_node: tuple[str, str], tmp_path: Pa
     code, out = _verify(role, tmp_path)
     assert code == 1, out
     assert "rollback" in out and f"covers {size}" in out
+
+
+def test_a_log_keeps_its_name_when_the_node_is_renamed(
+    role_node: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    role, _url = role_node
+    monkeypatch.setenv("VAXTRACE_NODE_NAME", "renamed")
+    code, out = _ledger(role, tmp_path, "key")
+    assert code == 0, out
+    assert out.startswith(f"vaxtrace/local/{role}+")
+    code, out = _verify(role, tmp_path)  # checkpoints signed before and after: one log
+    assert code == 0, out

@@ -23,7 +23,7 @@ from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox, RetryPolicy, Send
 from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier, Verifier
 from vaxtrace.exchange.transport import Clients, batch_path, batch_sender, mtls_clients
-from vaxtrace.ledger.checkpoint import SigningKey, VerifierKey, ed25519_key_at
+from vaxtrace.ledger.checkpoint import Checkpoint, Note, SigningKey, VerifierKey, ed25519_key_at
 from vaxtrace.log.service import CheckpointPolicy, LedgerService
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.service import PlatformService
@@ -90,8 +90,25 @@ def ledger_key_file(settings: Settings, role: str) -> Path:
     return path
 
 
+def kept_origin(settings: Settings, role: str, engine: Engine, ledger: Ledger) -> str:
+    """The name a role's log signs under: the one its checkpoints already carry (a log keeps
+    its name for life, whatever ``node_name`` says later), else :func:`log_origin`."""
+    configured = log_origin(settings, role)
+    with read_tx(engine) as conn:
+        latest = ledger.latest_checkpoint(conn)
+    if latest is None:
+        return configured
+    origin = Checkpoint.parse_body(Note.parse(str(latest["note"])).body).origin
+    if origin != configured:
+        logger.warning(
+            "the %s log keeps its name %s; VAXTRACE_NODE_NAME names new logs only", role, origin
+        )
+    return origin
+
+
 def ledger_service(settings: Settings, role: str, engine: Engine, ledger: Ledger) -> LedgerService:
-    key = SigningKey.load_or_create(log_origin(settings, role), ledger_key_file(settings, role))
+    origin = kept_origin(settings, role, engine, ledger)
+    key = SigningKey.load_or_create(origin, ledger_key_file(settings, role))
     return LedgerService(
         engine,
         ledger,

@@ -1,7 +1,7 @@
 """Nodes killed mid-work (SIGKILL: no shutdown of any kind) and started again: the trace node
 while MAHs' staff ship, the platform while it forwards. Afterwards no shipping note is lost
 or applied twice, every retry is answered as the first time, the exchange drains by itself,
-and the trace node's log still verifies."""
+and every node's log still verifies."""
 
 from __future__ import annotations
 
@@ -71,6 +71,21 @@ def _keep_checkpoint(url: str, folder: Path) -> tuple[Path, Path]:
         (folder / name).write_text(answer.text)
         kept.append(folder / name)
     return kept[0], kept[1]
+
+
+def _log_verifies(env: dict[str, str], role: str, folder: Path) -> None:
+    """``role``'s log on the node of ``env`` verifies (its leaves, tree and checkpoints, and
+    the tables it is compared with) against a checkpoint signed now and kept in ``folder``."""
+    folder.mkdir(exist_ok=True)
+    kept = []
+    for command in ("checkpoint", "key"):
+        answer = CliRunner().invoke(app, ["ledger", command, "--role", role], env=env)
+        assert answer.exit_code == 0, answer.output
+        (folder / f"{role}-{command}").write_text(answer.stdout)
+        kept.append(str(folder / f"{role}-{command}"))
+    trusted = ["--trusted", kept[0], "--trusted-key", kept[1]]
+    verified = CliRunner().invoke(app, ["ledger", "verify", "--role", role, *trusted], env=env)
+    assert verified.exit_code == 0, verified.output
 
 
 def _kill_when(node: NodeProcess, futures: list[Future[Any]], answered: int) -> None:
@@ -155,6 +170,8 @@ def test_killed_trace_node_and_platform_lose_nothing_and_apply_nothing_twice(
     verify = ["ledger", "verify", "--trusted", str(trusted[0]), "--trusted-key", str(trusted[1])]
     verified = CliRunner().invoke(app, verify, env=mah.env)  # with the node's own settings
     assert verified.exit_code == 0, verified.output
+    _log_verifies(federation.platform_env(), "platform", tmp_path / "kept")
+    _log_verifies(env, "immunization", tmp_path / "kept")
 
 
 RECEIPTS = 12
@@ -237,3 +254,5 @@ def test_a_province_killed_while_confirming_reports_each_receipt_once(tmp_path: 
             node.stop()
         federation.close()
     assert counts == ["1"] * RECEIPTS  # each receipt reached the MAH once
+    _log_verifies(env, "immunization", tmp_path / "kept")
+    _log_verifies(federation.platform_env(), "platform", tmp_path / "kept")
