@@ -21,6 +21,7 @@ from tests.roles.immunization.province_world import (
     CONTENTS,
     POV,
     PROVINCE_CDC,
+    PROVINCE_SIGNER,
     Province,
     confirmation,
     dose,
@@ -32,6 +33,7 @@ from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import Distribution, Vaccination
 from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation
+from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.exchange.envelope import Ed25519Signer, seal
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.ledger import merkle
@@ -40,6 +42,7 @@ from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.sim.catalogue import make_uscc
 from vaxtrace.store.engine import read_tx
 from vaxtrace.store.immunization import schema as province_schema
+from vaxtrace.store.immunization.exchange import exchange_store
 from vaxtrace.store.journal import Journal
 from vaxtrace.store.ledger import verify_log
 from vaxtrace.store.platform import schema as platform_schema
@@ -169,11 +172,40 @@ def test_a_rejected_scans_audit_is_journaled(province: Province) -> None:
     assert audited == len(scans)  # every audited scan journaled, once
 
 
+def test_a_write_journals_the_envelope_it_sends_in_its_transaction(province: Province) -> None:
+    """With the role's own exchange store (as a node has it), the report a write posts is
+    journaled too: its digest, in the write's transaction, before the write's entry."""
+    province.svc.outbox = Outbox(province.engine, exchange_store(), PROVINCE_SIGNER, "province-32")
+    province.announce("FH1", [CASE], contents=CONTENTS)
+    province.svc.scan(PROVINCE_CDC, "FH1", CASE)
+    province.journey("FH1")
+    before = province_entries(province)
+    refused(province, "unknown_note", province.svc.confirm_receipt, POV, confirmation("FH9"))
+    result = province.svc.confirm_receipt(PROVINCE_CDC, confirmation("FH1"))
+    sent, receipt = province_entries(province)[len(before) :]
+    assert (sent["kind"], receipt["kind"]) == ("sent", "receipt")
+    assert (
+        sent["event_id"]
+        == result.body["exchange_event_id"]
+        == receipt["response"]["exchange_event_id"]
+    )
+    assert sent["receiver"] == "platform" and sent["system_id"] == "province-32"
+    outbox = province_schema.exchange.outbox
+    with read_tx(province.engine) as conn:
+        [envelope] = conn.execute(
+            select(outbox.c.envelope).where(outbox.c.event_id == sent["event_id"])
+        ).scalars()
+    payload = gzip.decompress(base64.b64decode(envelope["payload"]))
+    assert sent["payload_sha256"] == hashlib.sha256(payload).hexdigest()
+    assert "payload" not in sent
+
+
 # --- the platform ----------------------------------------------------------------------------
 
 OPERATOR = make_uscc("12100000MB0000001")
 CDC = make_uscc("12320000MB0000001")
 MAH = make_uscc("91320100MA1X00001")
+TRACE_SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
 
 
 def test_the_platform_journals_its_registry_changes(platform_engine: Engine) -> None:
@@ -214,6 +246,50 @@ def test_a_refused_registry_change_is_not_journaled(platform_engine: Engine) -> 
         platform.register_system(unknown)
     assert caught.value.reason == "unknown_organisation"
     assert entries(platform_engine, platform_schema.journal) == before
+
+
+def test_the_platform_journals_the_envelopes_it_takes(platform_engine: Engine) -> None:
+    platform = PlatformService(platform_engine)
+    mah = RegisteredOrganisation(
+        uscc=MAH, name="华东示例生物制品股份有限公司", kind="mah", division_code="320100"
+    )
+    platform.register_organisation(mah)
+    platform.register_system(
+        ConnectedSystem(
+            system_id="trace-a",
+            name="trace-a",
+            role="trace",
+            operator_uscc=MAH,
+            endpoint="https://a.example",
+            represents=(MAH,),
+            exchange_key=TRACE_SIGNER.public_text(),
+        )
+    )
+    caller = SystemIdentity("trace-a", MAH, 1)
+    envelope = seal(
+        TRACE_SIGNER,
+        system_id="trace-a",
+        event_type="20",
+        event_subtype="201",
+        data_owner=MAH,
+        sequence=1,
+        payload={"shipping_note": {"n": 1}},
+    )
+    journal = platform_schema.journal
+    before = entries(platform_engine, journal)
+    with pytest.raises(DomainError) as caught:  # a forged envelope: refused, not journaled
+        platform.receive_envelope(caller, dict(envelope, sequence=7))
+    assert caught.value.reason == "bad_signature"
+    assert entries(platform_engine, journal) == before
+    assert platform.receive_envelope(caller, envelope)["accepted"]
+    received = [e for e in entries(platform_engine, journal) if e["kind"] == "received"]
+    [entry] = received
+    payload = gzip.decompress(base64.b64decode(envelope["payload"]))
+    assert entry["payload_sha256"] == hashlib.sha256(payload).hexdigest()
+    assert (entry["event_id"], entry["system_id"]) == (envelope["event_id"], "trace-a")
+    after = entries(platform_engine, journal)
+    assert platform.receive_envelope(caller, envelope)["duplicate"]  # taken once
+    assert entries(platform_engine, journal) == after
 
 
 # --- supervision -----------------------------------------------------------------------------
