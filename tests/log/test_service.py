@@ -213,6 +213,9 @@ def test_a_rewritten_history_is_a_fork_and_is_not_cosigned(
     result = witness.witness(log.verifier, InProcessPeer(forked))
     assert result["cosigned"] is False and result["alert"] == "fork"
     assert [a["kind"] for a in witness.alerts()] == ["fork"]
+    again = witness.witness(log.verifier, InProcessPeer(forked))  # the next round
+    assert again["cosigned"] is False and again["alert"] == "fork"
+    assert [a["kind"] for a in witness.alerts()] == ["fork"]  # one alert, not one a round
     # a smaller tree is a rollback
     engine2 = make_engine(f"sqlite:///{tmp_path / 'rolled.sqlite'}")
     upgrade(engine2, "trace")

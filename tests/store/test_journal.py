@@ -223,11 +223,6 @@ def test_writers_at_once_keep_leaves_in_id_order(node: Node) -> None:
         assert verify_log(node.journal.ledger, conn).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Journal.entries() answers {'id': entry id, **document}: a body's own 'id' "
-    "shadows the entry's id (keep refuses only 'kind' and 'recorded_at')",
-)
 def test_a_bodys_id_does_not_shadow_the_entrys(node: Node) -> None:
     node.keep("alert", {"n": 1})
     try:

@@ -399,6 +399,8 @@ class LedgerService:
 
     def _alert(self, origin: str, kind: WitnessAlert, detail: str, note: str) -> dict[str, Any]:
         with write_tx(self.engine) as conn:
+            if self.ledger.latest_alert(conn, origin) == (kind.value, note):
+                return {"origin": origin, "cosigned": False, "alert": kind.value, "detail": detail}
             self.ledger.raise_alert(conn, origin, kind.value, detail, note)
         logger.error("witnessing %s: %s, not cosigned: %s", origin, kind.value, detail)
         return {"origin": origin, "cosigned": False, "alert": kind.value, "detail": detail}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Index, LargeBinary, MetaData, String, Table, insert, select
@@ -23,8 +23,9 @@ from vaxtrace.ledger.canonical import canonical_json
 from vaxtrace.store.columns import moment, required, surrogate_key
 from vaxtrace.store.ledger import Ledger, LedgerTables
 
-ENTRY_FIELDS = frozenset({"kind", "recorded_at"})
-"""What every entry's document says of itself; the rest is the decision's own."""
+ENTRY_FIELDS = frozenset({"id", "kind", "recorded_at"})
+"""What every entry says of itself (its document the kind and time, :meth:`Journal.entries`
+its id); the rest is the decision's own."""
 
 JOURNAL_TABLES = ("log_entry",)
 """History: the migration makes it append-only."""
@@ -41,6 +42,13 @@ def journal_table(metadata: MetaData) -> Table:
         moment("recorded_at"),
         Index("ix_log_entry_kind", "kind", "id"),
     )
+
+
+def _as_text(value: Any) -> str:
+    """What JSON has no type for, as text: times and dates in ISO 8601, the rest by str()."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
 
 
 class Journal:
@@ -70,7 +78,7 @@ class Journal:
             raise ValueError(f"a journal entry's body may not set {sorted(clash)}")
         self.ledger.take_turn(conn)  # entry ids in the order their leaves are appended
         recorded_at = datetime.now(UTC)
-        plain = json.loads(json.dumps(body, default=str))  # dates, decimals… as text
+        plain = json.loads(json.dumps(body, default=_as_text))
         document = canonical_json({"kind": kind, "recorded_at": recorded_at.isoformat(), **plain})
         entry_id = conn.execute(
             self._insert, {"kind": kind, "document": document, "recorded_at": recorded_at}

@@ -281,6 +281,14 @@ class Ledger:
             )
         )
 
+    def latest_alert(self, conn: Connection, origin: str) -> tuple[str, str] | None:
+        """(kind, note) of the latest alert about ``origin``'s log, if any: the same refusal
+        seen again round after round is one alert."""
+        a = self.t.alert.c
+        query = select(a.kind, a.note).where(a.origin == origin).order_by(a.id.desc()).limit(1)
+        found = conn.execute(query).first()
+        return None if found is None else (str(found[0]), str(found[1]))
+
     def alerts(self, conn: Connection) -> list[dict[str, Any]]:
         rows = conn.execute(select(self.t.alert).order_by(self.t.alert.c.id)).mappings()
         return [dict(r) for r in rows]

@@ -7,7 +7,8 @@ from typing import Any, TypedDict
 
 from sqlalchemy import Connection, RowMapping, insert, select
 
-from vaxtrace.store.immunization.schema import province_write
+from vaxtrace.core.downstream import DownstreamEvent
+from vaxtrace.store.immunization.schema import journal, province_write
 
 
 class LoggedWrite(TypedDict):
@@ -32,5 +33,14 @@ def find_write(conn: Connection, org_uscc: str, client_document_id: str) -> RowM
     return conn.execute(query).mappings().first()
 
 
-def save_write(conn: Connection, write: LoggedWrite) -> None:
+def save_write(conn: Connection, write: LoggedWrite, event: DownstreamEvent) -> int:
+    """Keep a write and journal it with the step it reported; answers the log's size."""
     conn.execute(insert(province_write).values(**write))
+    return journal.keep(conn, write["operation"], journaled(write, event))
+
+
+def journaled(write: LoggedWrite, event: DownstreamEvent) -> dict[str, Any]:
+    """What the province's log keeps of a write: all but the request (which may name a
+    vaccinee; its digest proves it), with the step it reported (the codes it moved)."""
+    kept = {name: value for name, value in write.items() if name not in ("request", "recorded_at")}
+    return kept | {"written_at": write["recorded_at"], "event": event.model_dump(mode="json")}

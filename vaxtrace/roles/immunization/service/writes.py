@@ -22,7 +22,6 @@ from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.immunization import writes as log
-from vaxtrace.store.immunization.schema import journal
 from vaxtrace.store.write_frame import WriteKey, WriteResult, write_once
 
 
@@ -74,18 +73,10 @@ def province_write(
             response=body,
             recorded_at=now,
         )
-        log.save_write(conn, logged)
-        size = journal.keep(conn, operation, journaled(logged, step.event))
+        size = log.save_write(conn, logged, step.event)
         return WriteResult(body, replayed=False, log_size=size)
 
     return write_once(engine, log.find_write, key, first_write)
-
-
-def journaled(write: log.LoggedWrite, event: DownstreamEvent) -> dict[str, Any]:
-    """What the province's log keeps of a write: all but the request (which may name a
-    vaccinee; its digest proves it), with the step it reported (the codes it moved)."""
-    kept = {name: value for name, value in write.items() if name not in ("request", "recorded_at")}
-    return kept | {"written_at": write["recorded_at"], "event": event.model_dump(mode="json")}
 
 
 def write_key(actor: str, operation: str, request: Write) -> WriteKey:
