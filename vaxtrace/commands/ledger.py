@@ -110,7 +110,12 @@ def ledger_verify(
             "(VAXTRACE_SYSTEM_ID, VAXTRACE_LEDGER_KEY_DIR) so that it reads the node's key"
         )
     ledger = _ledger(settings, role) if role != "trace" else None
-    verdict = _verify_with_state(settings, anchor) if ledger is None else ledger.verify(anchor)
+    if ledger is None:
+        verdict = _verify_with_state(settings, anchor)
+    else:
+        from vaxtrace.log.mirrors import tables_mirror_journal
+
+        verdict = ledger.verify(anchor, checks=[*CHECKS, tables_mirror_journal(role)])
     if not verdict.ok:
         raise fail(f"ledger verification failed after {verdict.leaves} leaves: {verdict.problem}")
     cosigned = f", cosigned by {', '.join(anchor.cosigned_by)}" if anchor.cosigned_by else ""
@@ -126,9 +131,15 @@ def ledger_verify(
         + (
             "; every code's status, holder and packaging replayed from the log match the tables"
             if ledger is None
-            else ""
+            else f"; the tables {', '.join(_mirrored(role))} match the journal row for row"
         )
     )
+
+
+def _mirrored(role: str) -> list[str]:
+    from vaxtrace.log.mirrors import mirrored_tables
+
+    return mirrored_tables(role)
 
 
 def _trusted_checkpoint(
