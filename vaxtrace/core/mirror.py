@@ -18,7 +18,7 @@ multiset of its rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -65,8 +65,13 @@ class Difference:
         )
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def plain(value: Any) -> Any:
     """A value as the journal keeps it: JSON, with what JSON has no type for as text."""
+    if type(value) in _SCALARS:  # as JSON gives them back
+        return value
     return json.loads(json.dumps(value, default=str))
 
 
@@ -84,25 +89,22 @@ def moment(value: Any) -> Any:
     return aware.astimezone(UTC).isoformat()
 
 
-def normalised(record: Record, times: Iterable[str] = ()) -> dict[str, Any]:
+def normalised(record: Record, times: Collection[str] = ()) -> dict[str, Any]:
     """A row or a kept row made comparable: plain values, moments in UTC."""
-    plain_record: dict[str, Any] = {name: plain(value) for name, value in record.items()}
-    for name in times:
-        if name in record:
-            plain_record[name] = moment(record[name])
-    return plain_record
+    return {
+        name: moment(value) if name in times else plain(value) for name, value in record.items()
+    }
 
 
 def _sortable(value: Any) -> tuple[int, Any]:
     """A key part any two of which compare: None first, then numbers, text, the rest as JSON."""
+    kind = type(value)
+    if kind is str:
+        return (2, value)
     if value is None:
         return (0, 0)
-    if isinstance(value, bool):
-        return (3, json.dumps(value))
-    if isinstance(value, int | float):
+    if kind is int or kind is float:
         return (1, value)
-    if isinstance(value, str):
-        return (2, value)
     return (3, json.dumps(value, sort_keys=True, separators=(",", ":")))
 
 
@@ -131,18 +133,19 @@ def first_difference(
     normalised and in key order (:func:`in_key_order`, :func:`kept_in_key_order`); compares
     ``fields`` of rows with equal keys. None when they agree."""
     ordered = key_of(key)
-    table, log = _in_order(iter(rows), ordered), _in_order(iter(kept), lambda k: ordered(k.row))
-    row, entry = next(table, None), next(log, None)
-    while row is not None or entry is not None:
-        if entry is None or (row is not None and ordered(row) < ordered(entry.row)):
-            assert row is not None
-            return Difference("inserted", _key(row, key))
-        if row is None or ordered(entry.row) < ordered(row):
+    table, log = _in_order(rows, ordered), _in_order(kept, lambda k: ordered(k.row))
+    at_row, at_entry = next(table, None), next(log, None)
+    while at_row is not None or at_entry is not None:
+        if at_entry is None or (at_row is not None and at_row[0] < at_entry[0]):
+            assert at_row is not None
+            return Difference("inserted", _key(at_row[1], key))
+        entry = at_entry[1]
+        if at_row is None or at_entry[0] < at_row[0]:
             return Difference("deleted", _key(entry.row, key), entry.entry_id)
-        altered = _altered(row, entry, key, fields)
+        altered = _altered(at_row[1], entry, key, fields)
         if altered is not None:
             return altered
-        row, entry = next(table, None), next(log, None)
+        at_row, at_entry = next(table, None), next(log, None)
     return None
 
 
@@ -171,16 +174,16 @@ def _where_they_part(path: str, in_table: Any, in_log: Any) -> tuple[str, Any, A
     return path, in_table, in_log
 
 
-def _in_order(items: Iterator[T], ordered: Callable[[T], Any]) -> Iterator[T]:
-    """``items``, refusing one out of key order when it is reached (a walk out of order would
-    name rows falsely)."""
+def _in_order(items: Iterable[T], ordered: Callable[[T], Any]) -> Iterator[tuple[Any, T]]:
+    """Each of ``items`` with its position in key order, refusing one out of order when it is
+    reached (a walk out of order would name rows falsely)."""
     last: Any = None
     for item in items:
         position = ordered(item)
         if last is not None and position < last:
             raise ValueError("rows to compare must come in key order")
         last = position
-        yield item
+        yield position, item
 
 
 def _key(record: Record, key: Sequence[str]) -> tuple[tuple[str, Any], ...]:
