@@ -4,13 +4,17 @@ compare as the same instant (both backends)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine, select, update
 
 from vaxtrace.core.coldchain.decisions import ExcursionState
+from vaxtrace.log.mirrors import snapshot
+from vaxtrace.roles.immunization.service import disposal
 from vaxtrace.store.append_only import drop_append_only
 from vaxtrace.store.immunization import alerts, coldchain, expiry
 from vaxtrace.store.immunization.schema import (
@@ -19,7 +23,9 @@ from vaxtrace.store.immunization.schema import (
     expired_batch,
     refusal_alert,
 )
-from vaxtrace.store.mirrors import first_difference_in
+from vaxtrace.store.mirrors import WRITE_OPERATIONS, first_difference_in
+from vaxtrace.store.platform.registry import record_change
+from vaxtrace.store.platform.schema import registry_change
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2024, 4, 3, 8, 0, tzinfo=CST)
@@ -161,3 +167,32 @@ def test_an_expiry_runs_batches_mirror_its_entry(conn: Connection) -> None:
     found = _named(conn)
     assert found is not None and found.startswith("expired_batch: row (mah_uscc=")
     assert "in doses: the table says 2, the log 12: altered" in found
+
+
+def test_a_decision_committed_while_verify_reads_is_not_named(platform_engine: Engine) -> None:
+    """The tables and the journal are read in one snapshot: what commits in between (its row
+    and its entry together) is seen in neither."""
+    if platform_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's read transaction is a snapshot already")
+    with platform_engine.connect() as conn, conn.begin(), snapshot(conn) as seen:
+        seen.execute(select(registry_change.c.version)).all()  # the snapshot is taken
+        with platform_engine.begin() as writer:
+            record_change(writer, "organisation", "91110000MA0000001X", {"name": "later"})
+        assert first_difference_in(seen, "platform") is None
+        assert seen.execute(select(registry_change.c.version)).all() == []
+    with platform_engine.connect() as conn:
+        assert first_difference_in(conn, "platform") is None
+
+
+def test_every_province_write_operation_is_mirrored() -> None:
+    """Each operation a service writes in the write frame is a kind the province_write mirror
+    reads (a new operation left out would name its rows as inserted outside the log)."""
+    services = Path(disposal.__file__).parent
+    passed = {
+        found
+        for source in services.glob("*.py")
+        for found in re.findall(
+            r'province_write\(\s*engine, outbox, actor, "(\w+)"', source.read_text()
+        )
+    }
+    assert passed and passed | set(disposal.OPERATIONS.values()) == set(WRITE_OPERATIONS)

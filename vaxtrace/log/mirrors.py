@@ -3,6 +3,11 @@ operator who inserts, deletes or alters a history row without a matching entry i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+
 from vaxtrace.log.verify import Check, LogUnderCheck
 from vaxtrace.store.ledger import Verdict
 from vaxtrace.store.mirrors import MIRRORS, first_difference_in
@@ -13,7 +18,8 @@ def tables_mirror_journal(role: str) -> Check:
     entries are known to be the log's, the rows are compared with them)."""
 
     def tables_mirror(log: LogUnderCheck) -> Verdict | None:
-        found = first_difference_in(log.conn, role)
+        with snapshot(log.conn) as conn:
+            found = first_difference_in(conn, role)
         if found is None:
             return None
         mirror, difference = found
@@ -23,6 +29,20 @@ def tables_mirror_journal(role: str) -> Check:
         )
 
     return tables_mirror
+
+
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[Connection]:
+    """Where the tables and the journal are read as of one moment, while the node writes: on
+    PostgreSQL a repeatable-read transaction of its own (read committed, the default, would
+    let a decision committed between the two reads look like a row without its entry, or an
+    entry without its row); SQLite's read transaction is a snapshot already."""
+    if conn.dialect.name != "postgresql":
+        yield conn
+        return
+    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with conn.engine.connect().execution_options(**options) as own, own.begin():
+        yield own
 
 
 def mirrored_tables(role: str) -> list[str]:

@@ -40,6 +40,9 @@ RowsKept = Callable[[Sequence[Entry]], Iterator[Kept]]
 
 @dataclass(frozen=True, slots=True)
 class Mirror:
+    """A table whose rows the journal's entries of ``kinds`` keep (:attr:`rows_kept`), compared
+    by ``key`` on ``fields``; ``times`` are moments (compared as instants)."""
+
     table: Table
     kinds: tuple[str, ...]
     key: tuple[str, ...]
@@ -77,9 +80,12 @@ frame, vaxtrace.roles.immunization.service): each write's entry is of its operat
 def _write(entry: Entry) -> dict[str, Any]:
     """The row of a write: all but the request (its digest is kept), written at
     ``written_at``."""
-    kept = {name: entry.get(name) for name in ("org_uscc", "client_document_id", "operation")}
-    kept |= {name: entry.get(name) for name in ("bill_type", "document_no", "request_sha256")}
-    return kept | {"response": entry.get("response"), "recorded_at": entry.get("written_at")}
+    kept = {name: entry.get(name) for name in (*_WRITE_KEY, *_WRITE_FIELDS)}
+    return kept | {"recorded_at": entry.get("written_at")}
+
+
+_WRITE_KEY = ("org_uscc", "client_document_id")
+_WRITE_FIELDS = ("operation", "bill_type", "document_no", "request_sha256", "response")
 
 
 def _alert(entry: Entry) -> dict[str, Any]:
@@ -217,8 +223,8 @@ IMMUNIZATION = (
     Mirror(
         immunization.province_write,
         WRITE_OPERATIONS,
-        key=("org_uscc", "client_document_id"),
-        fields=("operation", "bill_type", "document_no", "request_sha256", "response"),
+        key=_WRITE_KEY,
+        fields=(*_WRITE_FIELDS, "recorded_at"),
         rows_kept=each(_write),
         times=("recorded_at",),
     ),
