@@ -99,7 +99,8 @@ def ledger_verify(
 ) -> None:
     """Check the log against a checkpoint trusted from outside the node: not rolled back, not
     rewritten, its checkpoints signed by the trusted key and consistent with the trusted one,
-    every leaf recomputed from its event."""
+    every leaf recomputed from its event; then the tables compared with the log (the trace
+    role's codes replayed, a journal role's history rows entry for entry)."""
     settings = settings_of(data_dir)
     anchor = _trusted_checkpoint(trusted, from_url, trusted_key, witness or [], settings)
     _known_role(role)
@@ -110,7 +111,14 @@ def ledger_verify(
             "(VAXTRACE_SYSTEM_ID, VAXTRACE_LEDGER_KEY_DIR) so that it reads the node's key"
         )
     ledger = _ledger(settings, role) if role != "trace" else None
-    verdict = _verify_with_state(settings, anchor) if ledger is None else ledger.verify(anchor)
+    compared = "; every code's status, holder and packaging replayed from the log match the tables"
+    if ledger is None:
+        verdict = _verify_with_state(settings, anchor)
+    else:
+        from vaxtrace.log.mirrors import mirrored_tables, tables_mirror_journal
+
+        verdict = ledger.verify(anchor, checks=[*CHECKS, tables_mirror_journal(role)])
+        compared = f"; the tables {', '.join(mirrored_tables(role))} match the journal row for row"
     if not verdict.ok:
         raise fail(f"ledger verification failed after {verdict.leaves} leaves: {verdict.problem}")
     cosigned = f", cosigned by {', '.join(anchor.cosigned_by)}" if anchor.cosigned_by else ""
@@ -122,12 +130,7 @@ def ledger_verify(
     console.print(
         f"ledger ok: {verdict.leaves} events, every leaf, the tree and the node's checkpoints "
         f"match and extend the trusted checkpoint at size {anchor.checkpoint.size} "
-        f"(signed by {anchor.key.name}{cosigned})"
-        + (
-            "; every code's status, holder and packaging replayed from the log match the tables"
-            if ledger is None
-            else ""
-        )
+        f"(signed by {anchor.key.name}{cosigned})" + compared
     )
 
 

@@ -1,0 +1,147 @@
+"""A journal role's tables mirror its journal: ``vaxtrace ledger verify --role R`` names a
+history row an operator with file access inserted, deleted or altered without its entry (the
+demo's data, tampered with as raw SQL would, append-only triggers dropped), on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Table, create_engine, delete, insert, select, text, update
+from typer.testing import CliRunner
+
+from vaxtrace.cli import app
+from vaxtrace.store.append_only import drop_append_only
+from vaxtrace.store.immunization.schema import (
+    APPEND_ONLY,
+    EXPIRY_HISTORY,
+    expiry_run,
+    province_write,
+    refusal_alert,
+)
+from vaxtrace.store.platform.schema import registry_change
+from vaxtrace.store.supervision.schema import supervised_step
+
+runner = CliRunner()
+JOURNAL_ROLES = ("platform", "immunization", "supervision")
+
+Demo = Callable[[str], str]
+"""Run the demo with one role's database on the backend under test; answers its URL."""
+
+
+@pytest.fixture
+def demo(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Demo:
+    def run(role: str) -> str:
+        url = database_url
+        if url.startswith("sqlite"):  # the data directory's own file of the role
+            url = f"sqlite:///{tmp_path / f'{role}.sqlite'}"
+        else:
+            monkeypatch.setenv(f"VAXTRACE_{role.upper()}_DATABASE_URL", url)
+        result = runner.invoke(
+            app, ["demo", "--no-serve", "--units", "1000", "--data-dir", str(tmp_path)]
+        )
+        assert result.exit_code == 0, result.output
+        return url
+
+    return run
+
+
+def _verify(role: str, data_dir: Path) -> tuple[int, str]:
+    kept = data_dir.parent / f"{data_dir.name}-kept"
+    args = ["ledger", "verify", "--role", role, "--data-dir", str(data_dir)]
+    args += ["--trusted", str(kept / f"{role}-checkpoint.txt")]
+    result = runner.invoke(app, [*args, "--trusted-key", str(kept / f"{role}-key.txt")])
+    crashed = "" if isinstance(result.exception, SystemExit | None) else repr(result.exception)
+    return result.exit_code, " ".join(f"{result.output} {crashed}".split())
+
+
+def _tampered(url: str) -> Iterator[Connection]:
+    """A connection as an operator with file access has one: triggers off, committed after."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET session_replication_role = replica"))
+        drop_append_only(conn, (*APPEND_ONLY, *EXPIRY_HISTORY))
+        yield conn
+        conn.commit()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("role", JOURNAL_ROLES)
+def test_the_untouched_demo_mirrors_its_journal(demo: Demo, role: str, tmp_path: Path) -> None:
+    demo(role)
+    code, out = _verify(role, tmp_path)
+    assert code == 0, out
+    assert "ledger ok" in out and "match the journal row for row" in out
+    table = {"platform": "registry_change", "immunization": "province_write"}
+    assert table.get(role, "supervised_step") in out
+
+
+def test_an_altered_write_is_named(demo: Demo, tmp_path: Path) -> None:
+    url = demo("immunization")
+    for conn in _tampered(url):
+        first = select(province_write).order_by(province_write.c.org_uscc).limit(1)
+        row = conn.execute(first).mappings().one()
+        forged = {**row["response"], "document_no": "FORGED"}
+        key = (province_write.c.org_uscc == row["org_uscc"]) & (
+            province_write.c.client_document_id == row["client_document_id"]
+        )
+        conn.execute(update(province_write).where(key).values(response=forged))
+    code, out = _verify("immunization", tmp_path)
+    assert code == 1, out
+    assert "the tables differ from the log: immunization province_write" in out
+    assert f"client_document_id={row['client_document_id']}" in out
+    assert 'in response.document_no: the table says "FORGED"' in out and "altered" in out
+
+
+@pytest.mark.parametrize("table", [refusal_alert, expiry_run], ids=lambda t: t.name)
+def test_a_deleted_history_row_is_named(demo: Demo, tmp_path: Path, table: Table) -> None:
+    url = demo("immunization")
+    for conn in _tampered(url):
+        gone = conn.execute(select(table.c.id).order_by(table.c.id).limit(1)).scalar_one()
+        conn.execute(delete(table).where(table.c.id == gone))
+    code, out = _verify("immunization", tmp_path)
+    assert code == 1, out
+    assert f"the tables differ from the log: immunization {table.name}: entry " in out
+    assert f"keeps row (id={gone}), which the table no longer holds: deleted" in out
+
+
+def test_a_registry_change_inserted_on_the_platform_is_named(demo: Demo, tmp_path: Path) -> None:
+    url = demo("platform")
+    for conn in _tampered(url):
+        forged = {"uscc": "91110000FORGED0001", "name": "forged", "kinds": ["mah"]}
+        version = conn.execute(
+            insert(registry_change)
+            .values(kind="organisation", key=forged["uscc"], data=forged, changed_at=_now())
+            .returning(registry_change.c.version)
+        ).scalar_one()
+    code, out = _verify("platform", tmp_path)
+    assert code == 1, out
+    assert "the tables differ from the log: platform registry_change" in out
+    assert f"row (version={version}) has no journal entry: inserted outside the log" in out
+
+
+def test_an_altered_supervised_step_is_named(demo: Demo, tmp_path: Path) -> None:
+    url = demo("supervision")
+    for conn in _tampered(url):
+        step = conn.execute(
+            select(supervised_step.c.id, supervised_step.c.event_id)
+            .order_by(supervised_step.c.id)
+            .limit(1)
+        ).one()
+        conn.execute(
+            update(supervised_step)
+            .where(supervised_step.c.id == step.id)
+            .values(division_code="110101")
+        )
+    code, out = _verify("supervision", tmp_path)
+    assert code == 1, out
+    assert "the tables differ from the log: supervision supervised_step" in out
+    assert f"row (event_id={step.event_id}) differs from entry" in out
+    assert 'in division_code: the table says "110101"' in out and "altered" in out
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
