@@ -4,7 +4,7 @@ refused, kept for the CDC or site that did the step until its staff acknowledge 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
@@ -67,9 +67,10 @@ def acknowledge(conn: Connection, alert_id: int, at: datetime, note: str | None)
     conn.execute(
         update(refusal_alert)
         .where(a.id == alert_id, a.acknowledged_at.is_(None))
-        .values(acknowledged_at=at, acknowledgement=note)
+        .values(acknowledged_at=at.astimezone(UTC), acknowledgement=note)
     )
-    journal.keep(conn, "alert_acknowledged", {"alert_id": alert_id, "at": at, "note": note})
+    kept = {"alert_id": alert_id, "at": at.astimezone(UTC), "note": note}
+    journal.keep(conn, "alert_acknowledged", kept)
 
 
 def open_alerts(conn: Connection, limit: int) -> list[RowMapping]:
