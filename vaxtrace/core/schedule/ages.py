@@ -10,7 +10,7 @@ year is 12 months: a child born on 29 February is 1 year old on 28 February of a
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from vaxtrace.core.errors import DomainError
@@ -23,10 +23,17 @@ class Duration:
 
     days: int = 0
     months: int = 0
+    delta: timedelta = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "delta", timedelta(days=self.days))
 
     def after(self, start: date) -> date:
         """The date this long after ``start``."""
-        return add_months(start, self.months) + timedelta(days=self.days)
+        if not self.months:
+            return start + self.delta
+        end = add_months(start, self.months)
+        return end + self.delta if self.days else end
 
     def __str__(self) -> str:
         if self.months and self.months % 12 == 0 and not self.days:
@@ -36,14 +43,21 @@ class Duration:
         return f"{self.days}d"
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(start: date, months: int) -> date:
     """``start`` plus ``months`` calendar months, the day clamped to the month's last day."""
     if not months:
         return start
     year, month0 = divmod(start.year * 12 + start.month - 1 + months, 12)
-    month = month0 + 1
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(start.day, last))
+    day = start.day
+    if day > 28:
+        last = _MONTH_DAYS[month0]
+        if month0 == 1 and calendar.isleap(year):
+            last = 29
+        day = min(day, last)
+    return date(year, month0 + 1, day)
 
 
 def parse_duration(text: str) -> Duration:

@@ -45,16 +45,15 @@ class DoseRule:
     intervals: tuple[Interval, ...]
     after_series: AfterSeries | None
     note: str = ""
+    product_list: tuple[str, ...] = ()  # the products, sorted
+    live_injectable: bool = False  # its products are injectable live vaccines
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     name: str
     doses: tuple[DoseRule, ...]
-
-    @property
-    def products(self) -> frozenset[str]:
-        return frozenset().union(*(d.products for d in self.doses))
+    products: frozenset[str]  # every product any of its doses takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +133,7 @@ def _duration(raw: Any) -> Duration | None:
     return None if raw is None else parse_duration(str(raw))
 
 
-def _dose(number: int, raw: dict[str, Any]) -> DoseRule:
+def _dose(number: int, raw: dict[str, Any], live: frozenset[str]) -> DoseRule:
     min_age = parse_duration(raw["min_age"])
     after = raw.get("after_series")
     return DoseRule(
@@ -152,24 +151,29 @@ def _dose(number: int, raw: dict[str, Any]) -> DoseRule:
         if after is None
         else AfterSeries(after["series"], parse_duration(after["min"])),
         note=raw.get("note", ""),
+        product_list=tuple(sorted(raw["products"])),
+        live_injectable=any(p in live for p in raw["products"]),
     )
 
 
-def _series(raw: dict[str, Any]) -> Series:
-    plans = tuple(
-        Plan(p["name"], tuple(_dose(n, d) for n, d in enumerate(p["doses"], start=1)))
-        for p in raw["plans"]
+def _series(raw: dict[str, Any], live: frozenset[str]) -> Series:
+    plans = []
+    for p in raw["plans"]:
+        doses = tuple(_dose(n, d, live) for n, d in enumerate(p["doses"], start=1))
+        plans.append(Plan(p["name"], doses, frozenset().union(*(d.products for d in doses))))
+    return Series(
+        raw["key"], tuple(plans), _duration(raw.get("max_age")), tuple(raw.get("sources", ()))
     )
-    return Series(raw["key"], plans, _duration(raw.get("max_age")), tuple(raw.get("sources", ())))
 
 
 def parse_schedule(raw: dict[str, Any]) -> Schedule:
     """A schedule from its data (the TOML document as a dict)."""
+    live = frozenset(n for n, p in raw["products"].items() if p.get("live_injectable"))
     editions: list[Edition] = []
     by_id: dict[str, Edition] = {}
     for e in raw["editions"]:
         series = dict(by_id[e["based_on"]].series) if "based_on" in e else {}
-        series.update({s["key"]: _series(s) for s in e.get("series", ())})
+        series.update({s["key"]: _series(s, live) for s in e.get("series", ())})
         edition = Edition(
             e["id"], date.fromisoformat(e["effective_from"]), series, tuple(e.get("sources", ()))
         )

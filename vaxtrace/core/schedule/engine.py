@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
@@ -62,8 +62,7 @@ class Child:
     doses: tuple[DoseGiven, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class EvaluatedDose:
+class EvaluatedDose(NamedTuple):
     vaccine: str
     date: date
     dose: int | None  # the series dose it was judged as (None for an extra dose)
@@ -71,8 +70,7 @@ class EvaluatedDose:
     reason: DoseVerdict
 
 
-@dataclass(frozen=True, slots=True)
-class Forecast:
+class Forecast(NamedTuple):
     dose: int
     products: tuple[str, ...]
     earliest: date
@@ -81,8 +79,7 @@ class Forecast:
     latest: date | None  # the last day the dose may be given (before the maximum age)
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesResult:
+class SeriesResult(NamedTuple):
     vaccine: str
     plan: str
     status: Status
@@ -92,21 +89,18 @@ class SeriesResult:
     next: Forecast | None
 
 
-@dataclass(frozen=True, slots=True)
-class MissingDose:
+class MissingDose(NamedTuple):
     vaccine: str
     dose: int
 
 
-@dataclass(frozen=True, slots=True)
-class SchoolEntry:
+class SchoolEntry(NamedTuple):
     entry_date: date
     complete: bool
     missing: tuple[MissingDose, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     edition: str
     series: tuple[SeriesResult, ...]
     school_entry: SchoolEntry
@@ -119,159 +113,163 @@ class _SeriesState:
     judged: list[EvaluatedDose] = field(default_factory=list)
 
 
-def evaluate(
-    child: Child, schedule: Schedule | None = None, *, school_entry_age: Duration | None = None
-) -> Evaluation:
-    """Each dose judged, each series' status and next dose, and the school-entry check."""
-    schedule = schedule or national_schedule()
-    check_child(child, schedule)
-    birth = child.birth_date
-    states = {key: _SeriesState() for key in schedule.series_keys}
-    live: list[tuple[date, str]] = []  # valid injectable live doses: (date, series)
-    for given in sorted(child.doses, key=lambda d: d.date):
-        product = schedule.products[given.vaccine]
-        series = schedule.edition_on(given.date).series[product.series]
-        state = states[series.key]
+ONE_DAY = timedelta(days=1)
+
+
+class _Run:
+    """One child's evaluation: the schedule, the birth date, the dates of the ages asked
+    (each computed once), each series' state and the valid injectable live doses."""
+
+    __slots__ = ("ages", "birth", "last_days", "live", "schedule", "states")
+
+    def __init__(self, schedule: Schedule, birth: date) -> None:
+        self.schedule = schedule
+        self.birth = birth
+        self.ages: dict[int, date] = {}
+        self.last_days: dict[int, date] = {}
+        self.states = {key: _SeriesState() for key in schedule.series_keys}
+        self.live: list[tuple[date, str]] = []  # (date, series)
+
+    def age(self, duration: Duration) -> date:
+        """The day the child reaches ``duration`` (schedule durations are shared objects)."""
+        key = id(duration)
+        found = self.ages.get(key)
+        if found is None:
+            found = self.ages[key] = duration.after(self.birth)
+        return found
+
+    def min_age_date(self, rule: DoseRule) -> date:
+        day = self.age(rule.min_age)
+        grace = self.schedule.grace_period_days
+        return day - timedelta(days=grace) if grace else day
+
+    def latest(self, rule: DoseRule, series: Series) -> date:
+        """The last day the dose may be given: the day before the lowest maximum age."""
+        found = self.last_days.get(id(rule))
+        if found is None:
+            last = self.age(self.schedule.catch_up_max_age)
+            for limit in (series.max_age, rule.max_age):
+                if limit is not None:
+                    last = min(last, self.age(limit))
+            found = self.last_days[id(rule)] = last - ONE_DAY
+        return found
+
+    def interval_date(self, rule: DoseRule, state: _SeriesState) -> date:
+        """The first day the intervals from earlier valid doses allow (date.min if none)."""
+        earliest = date.min
+        for interval in rule.intervals:
+            if 0 < interval.from_dose <= len(state.valid):
+                earliest = max(
+                    earliest, interval.minimum.after(state.valid[interval.from_dose - 1])
+                )
+        if rule.after_series is not None:
+            other = self.states[rule.after_series.series].valid
+            if other:
+                earliest = max(earliest, rule.after_series.minimum.after(other[-1]))
+        return earliest
+
+    def judge(self, given: DoseGiven, rule: DoseRule, series: Series) -> DoseVerdict:
+        if given.vaccine not in rule.products:
+            return DoseVerdict.WRONG_PRODUCT
+        if given.date > self.latest(rule, series):
+            return DoseVerdict.TOO_LATE
+        if given.date < self.min_age_date(rule):
+            return DoseVerdict.TOO_EARLY
+        if given.date < self.interval_date(rule, self.states[series.key]):
+            return DoseVerdict.INTERVAL_TOO_SHORT
+        if self.schedule.products[given.vaccine].live_injectable:
+            gap = self.schedule.live_injectable_interval
+            for day, key in self.live:
+                if key != series.key and day < given.date < gap.after(day):
+                    return DoseVerdict.LIVE_VACCINE_INTERVAL
+        return DoseVerdict.VALID
+
+    def take(self, given: DoseGiven) -> None:
+        """Judge one dose given (in date order) as the next dose of its series."""
+        product = self.schedule.products[given.vaccine]
+        series = self.schedule.edition_on(given.date).series[product.series]
+        state = self.states[series.key]
         if state.plan is None:
             chosen = series.plan_of(given.vaccine)
             state.plan = None if chosen is None else chosen.name
         plan = series.plan(state.plan)
         number = len(state.valid) + 1
         if number > len(plan.doses):
-            reason, dose_no = DoseVerdict.EXTRA_DOSE, None
+            verdict, dose_no = DoseVerdict.EXTRA_DOSE, None
         else:
-            rule = plan.doses[number - 1]
-            reason = _judge(given, rule, series, schedule, birth, state, states, live)
-            dose_no = number
-        valid = reason is DoseVerdict.VALID
-        state.judged.append(EvaluatedDose(given.vaccine, given.date, dose_no, valid, reason))
+            verdict, dose_no = self.judge(given, plan.doses[number - 1], series), number
+        valid = verdict is DoseVerdict.VALID
+        state.judged.append(EvaluatedDose(given.vaccine, given.date, dose_no, valid, verdict))
         if valid:
             state.valid.append(given.date)
             if product.live_injectable:
-                live.append((given.date, series.key))
+                self.live.append((given.date, series.key))
+
+    def forecast(self, plan: Plan, series: Series) -> Forecast | None:
+        state = self.states[series.key]
+        if len(state.valid) >= len(plan.doses):
+            return None
+        rule = plan.doses[len(state.valid)]
+        earliest = max(self.min_age_date(rule), self.interval_date(rule, state))
+        if rule.live_injectable:
+            gap = self.schedule.live_injectable_interval
+            for day, key in self.live:
+                if key != series.key:
+                    earliest = max(earliest, gap.after(day))
+        return Forecast(
+            dose=rule.number,
+            products=rule.product_list,
+            earliest=earliest,
+            recommended=max(earliest, self.age(rule.recommended_age)),
+            overdue=None if rule.overdue_age is None else self.age(rule.overdue_age),
+            latest=self.latest(rule, series),
+        )
+
+    def result(self, series: Series, today: date) -> SeriesResult:
+        state = self.states[series.key]
+        plan = series.plan(state.plan)
+        forecast = self.forecast(plan, series)
+        if forecast is None:
+            status = Status.COMPLETE
+        elif forecast.latest is not None and (
+            today > forecast.latest or forecast.earliest > forecast.latest
+        ):
+            status, forecast = Status.AGED_OUT, None
+        elif today < forecast.earliest:
+            status = Status.NOT_YET_DUE
+        elif forecast.overdue is not None and today >= forecast.overdue:
+            status = Status.OVERDUE
+        else:
+            status = Status.DUE
+        return SeriesResult(
+            vaccine=series.key,
+            plan=plan.name,
+            status=status,
+            doses_valid=len(state.valid),
+            doses_required=len(plan.doses),
+            doses=tuple(state.judged),
+            next=forecast,
+        )
+
+
+def evaluate(
+    child: Child, schedule: Schedule | None = None, *, school_entry_age: Duration | None = None
+) -> Evaluation:
+    """Each dose judged, each series' status and next dose, and the school-entry check."""
+    schedule = schedule or national_schedule()
+    check_child(child, schedule)
+    run = _Run(schedule, child.birth_date)
+    for given in sorted(child.doses, key=lambda d: d.date):
+        run.take(given)
     edition = schedule.edition_on(child.assessment_date)
-    results = tuple(
-        _result(series, states, live, schedule, child) for series in edition.series.values()
-    )
-    entry = (school_entry_age or schedule.school_entry_age).after(birth)
-    return Evaluation(edition.id, results, _school_entry(edition.series, results, birth, entry))
-
-
-def _judge(
-    given: DoseGiven,
-    rule: DoseRule,
-    series: Series,
-    schedule: Schedule,
-    birth: date,
-    state: _SeriesState,
-    states: Mapping[str, _SeriesState],
-    live: Sequence[tuple[date, str]],
-) -> DoseVerdict:
-    if given.vaccine not in rule.products:
-        return DoseVerdict.WRONG_PRODUCT
-    latest = _latest(rule, series, schedule, birth)
-    if given.date > latest:
-        return DoseVerdict.TOO_LATE
-    if given.date < _min_age_date(rule, schedule, birth):
-        return DoseVerdict.TOO_EARLY
-    if given.date < _interval_date(rule, state, states):
-        return DoseVerdict.INTERVAL_TOO_SHORT
-    if schedule.products[given.vaccine].live_injectable:
-        for day, key in live:
-            if key != series.key and day < given.date < schedule.live_injectable_interval.after(
-                day
-            ):
-                return DoseVerdict.LIVE_VACCINE_INTERVAL
-    return DoseVerdict.VALID
-
-
-def _min_age_date(rule: DoseRule, schedule: Schedule, birth: date) -> date:
-    return date.fromordinal(rule.min_age.after(birth).toordinal() - schedule.grace_period_days)
-
-
-def _interval_date(rule: DoseRule, state: _SeriesState, states: Mapping[str, _SeriesState]) -> date:
-    """The first day the intervals from earlier valid doses allow (date.min if none)."""
-    earliest = date.min
-    for interval in rule.intervals:
-        if 0 < interval.from_dose <= len(state.valid):
-            earliest = max(earliest, interval.minimum.after(state.valid[interval.from_dose - 1]))
-    if rule.after_series is not None:
-        other = states[rule.after_series.series].valid
-        if other:
-            earliest = max(earliest, rule.after_series.minimum.after(other[-1]))
-    return earliest
-
-
-def _latest(rule: DoseRule, series: Series, schedule: Schedule, birth: date) -> date:
-    """The last day the dose may be given: the day before the lowest maximum age."""
-    limits = [schedule.catch_up_max_age, series.max_age, rule.max_age]
-    last = min(limit.after(birth) for limit in limits if limit is not None)
-    return date.fromordinal(last.toordinal() - 1)
-
-
-def _result(
-    series: Series,
-    states: Mapping[str, _SeriesState],
-    live: Sequence[tuple[date, str]],
-    schedule: Schedule,
-    child: Child,
-) -> SeriesResult:
-    state = states[series.key]
-    plan = series.plan(state.plan)
-    forecast = _forecast(plan, series, states, live, schedule, child.birth_date)
     today = child.assessment_date
-    if forecast is None:
-        status = Status.COMPLETE
-    elif forecast.latest is not None and (
-        today > forecast.latest or forecast.earliest > forecast.latest
-    ):
-        status, forecast = Status.AGED_OUT, None
-    elif today < forecast.earliest:
-        status = Status.NOT_YET_DUE
-    elif forecast.overdue is not None and today >= forecast.overdue:
-        status = Status.OVERDUE
-    else:
-        status = Status.DUE
-    return SeriesResult(
-        vaccine=series.key,
-        plan=plan.name,
-        status=status,
-        doses_valid=len(state.valid),
-        doses_required=len(plan.doses),
-        doses=tuple(state.judged),
-        next=forecast,
-    )
-
-
-def _forecast(
-    plan: Plan,
-    series: Series,
-    states: Mapping[str, _SeriesState],
-    live: Sequence[tuple[date, str]],
-    schedule: Schedule,
-    birth: date,
-) -> Forecast | None:
-    state = states[series.key]
-    if len(state.valid) >= len(plan.doses):
-        return None
-    rule = plan.doses[len(state.valid)]
-    earliest = max(_min_age_date(rule, schedule, birth), _interval_date(rule, state, states))
-    if any(schedule.products[p].live_injectable for p in rule.products):
-        for day, key in live:
-            if key != series.key:
-                earliest = max(earliest, schedule.live_injectable_interval.after(day))
-    return Forecast(
-        dose=rule.number,
-        products=tuple(sorted(rule.products)),
-        earliest=earliest,
-        recommended=max(earliest, rule.recommended_age.after(birth)),
-        overdue=None if rule.overdue_age is None else rule.overdue_age.after(birth),
-        latest=_latest(rule, series, schedule, birth),
-    )
+    results = tuple(run.result(series, today) for series in edition.series.values())
+    entry = run.age(school_entry_age or schedule.school_entry_age)
+    return Evaluation(edition.id, results, _school_entry(edition.series, results, run, entry))
 
 
 def _school_entry(
-    series: Mapping[str, Series], results: Sequence[SeriesResult], birth: date, entry: date
+    series: Mapping[str, Series], results: Sequence[SeriesResult], run: _Run, entry: date
 ) -> SchoolEntry:
     """Doses the schedule places at or before the school-entry age (minimum age) that are
     not validly given; a series the child aged out of (BCG from 4 y, MPSV-A from 2 y) is not
@@ -284,7 +282,7 @@ def _school_entry(
         missing.extend(
             MissingDose(result.vaccine, rule.number)
             for rule in plan.doses[result.doses_valid :]
-            if rule.min_age.after(birth) <= entry
+            if run.age(rule.min_age) <= entry
         )
     return SchoolEntry(entry, not missing, tuple(missing))
 
