@@ -120,13 +120,13 @@ class _Run:
     """One child's evaluation: the schedule, the birth date, the dates of the ages asked
     (each computed once), each series' state and the valid injectable live doses."""
 
-    __slots__ = ("ages", "birth", "last_days", "live", "schedule", "states")
+    __slots__ = ("ages", "birth", "bounds_of", "live", "schedule", "states")
 
     def __init__(self, schedule: Schedule, birth: date) -> None:
         self.schedule = schedule
         self.birth = birth
         self.ages: dict[int, date] = {}
-        self.last_days: dict[int, date] = {}
+        self.bounds_of: dict[int, tuple[date, date]] = {}
         self.states = {key: _SeriesState() for key in schedule.series_keys}
         self.live: list[tuple[date, str]] = []  # (date, series)
 
@@ -138,25 +138,27 @@ class _Run:
             found = self.ages[key] = duration.after(self.birth)
         return found
 
-    def min_age_date(self, rule: DoseRule) -> date:
-        day = self.age(rule.min_age)
-        grace = self.schedule.grace_period_days
-        return day - timedelta(days=grace) if grace else day
-
-    def latest(self, rule: DoseRule, series: Series) -> date:
-        """The last day the dose may be given: the day before the lowest maximum age."""
-        found = self.last_days.get(id(rule))
+    def bounds(self, rule: DoseRule, series: Series) -> tuple[date, date]:
+        """The first day the dose may be given (its minimum age, less any grace period) and
+        the last (the day before the lowest maximum age), computed once per dose rule."""
+        found = self.bounds_of.get(id(rule))
         if found is None:
+            first = self.age(rule.min_age)
+            grace = self.schedule.grace_period_days
+            if grace:
+                first -= timedelta(days=grace)
             last = self.age(self.schedule.catch_up_max_age)
             for limit in (series.max_age, rule.max_age):
                 if limit is not None:
                     last = min(last, self.age(limit))
-            found = self.last_days[id(rule)] = last - ONE_DAY
+            found = self.bounds_of[id(rule)] = (first, last - ONE_DAY)
         return found
 
     def interval_date(self, rule: DoseRule, state: _SeriesState) -> date:
         """The first day the intervals from earlier valid doses allow (date.min if none)."""
         earliest = date.min
+        if not rule.intervals and rule.after_series is None:
+            return earliest
         for interval in rule.intervals:
             if 0 < interval.from_dose <= len(state.valid):
                 earliest = max(
@@ -171,9 +173,10 @@ class _Run:
     def judge(self, given: DoseGiven, rule: DoseRule, series: Series) -> DoseVerdict:
         if given.vaccine not in rule.products:
             return DoseVerdict.WRONG_PRODUCT
-        if given.date > self.latest(rule, series):
+        first, last = self.bounds(rule, series)
+        if given.date > last:
             return DoseVerdict.TOO_LATE
-        if given.date < self.min_age_date(rule):
+        if given.date < first:
             return DoseVerdict.TOO_EARLY
         if given.date < self.interval_date(rule, self.states[series.key]):
             return DoseVerdict.INTERVAL_TOO_SHORT
@@ -210,7 +213,8 @@ class _Run:
         if len(state.valid) >= len(plan.doses):
             return None
         rule = plan.doses[len(state.valid)]
-        earliest = max(self.min_age_date(rule), self.interval_date(rule, state))
+        first, last = self.bounds(rule, series)
+        earliest = max(first, self.interval_date(rule, state))
         if rule.live_injectable:
             gap = self.schedule.live_injectable_interval
             for day, key in self.live:
@@ -222,7 +226,7 @@ class _Run:
             earliest=earliest,
             recommended=max(earliest, self.age(rule.recommended_age)),
             overdue=None if rule.overdue_age is None else self.age(rule.overdue_age),
-            latest=self.latest(rule, series),
+            latest=last,
         )
 
     def result(self, series: Series, today: date) -> SeriesResult:
