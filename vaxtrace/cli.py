@@ -13,6 +13,7 @@ from vaxtrace.commands.exchange import exchange_app
 from vaxtrace.commands.ledger import ledger_app
 from vaxtrace.commands.pki import pki_app
 from vaxtrace.commands.platform import platform_app
+from vaxtrace.commands.schedule import schedule_app
 from vaxtrace.commands.serve import serve
 from vaxtrace.commands.stock import stock_app
 
@@ -32,6 +33,7 @@ app.add_typer(pki_app, name="pki")
 app.add_typer(platform_app, name="platform")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(stock_app, name="stock")
+app.add_typer(schedule_app, name="schedule")
 
 if __name__ == "__main__":
     app()
