@@ -100,6 +100,52 @@ def test_no_turn_in_time_is_busy() -> None:
     assert _ask(asker, "8123")["status"] == "in_stock"  # and the turn is free again after
 
 
+def test_a_client_is_kept_per_endpoint_and_a_lost_connection_asked_again() -> None:
+    """Asks of one endpoint on one event loop share a client (its connections kept alive);
+    an answer lost as a kept connection is taken (nothing came back) is asked for once more."""
+    made: list[str] = []
+    lost = {"next": 1}
+
+    class Flaky(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.ASGITransport(app=_owner())
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if lost["next"]:
+                lost["next"] -= 1
+                raise httpx.RemoteProtocolError("Server disconnected", request=request)
+            return await self.inner.handle_async_request(request)
+
+    def clients(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        made.append(endpoint)
+        return httpx.AsyncClient(base_url=endpoint, transport=Flaky())
+
+    asker = OwnerAsker(clients, timeout=5, at_once=4)
+
+    async def asks() -> list[dict[str, Any]]:
+        answers = []
+        async with anyio.create_task_group() as group:
+            for n in range(8):
+                group.start_soon(lambda n=n: _append(answers, asker(ENDPOINT, f"8{n}")))
+        lost["next"] = 2  # lost twice in a row: not an answer
+        with pytest.raises(DomainError) as caught:
+            await asker(ENDPOINT, "81")
+        answers.append({"refused": caught.value.reason})
+        await asker.aclose()
+        return answers
+
+    answers = anyio.run(asks)
+    assert sorted(a.get("code", "") for a in answers[:8]) == [f"8{n}" for n in range(8)]
+    assert answers[8] == {"refused": "owner_unreachable"}
+    assert made == [ENDPOINT]  # one client for every ask, the lost one included
+    assert _ask(asker, "8123")["code"] == "8123"  # another event loop: a client of its own
+    assert made == [ENDPOINT, ENDPOINT]
+
+
+async def _append(answers: list[dict[str, Any]], ask: Any) -> None:
+    answers.append(await ask)
+
+
 def test_the_platform_asks_a_trace_node_over_mutual_tls(tmp_path: Path) -> None:
     """Platform and a MAH's trace node, each its own process serving mutual TLS only: the
     platform's public entry asks the trace node with its own certificate."""

@@ -23,6 +23,19 @@ from vaxtrace.sim.province import build_province, sample_codes
 ENDPOINT = "https://trace-a.example"
 
 
+class _Reachable(httpx.AsyncBaseTransport):
+    """The trace node's app, unless it is down: every request then fails to connect, as to
+    a node that is gone (the platform keeps its client, so a new one is not asked for)."""
+
+    def __init__(self, app: Any, state: dict[str, Any]) -> None:
+        self.inner, self.state = httpx.ASGITransport(app), state
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.state["down"]:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[TestClient, list[str], dict[str, Any]]]:
     trace_app = build_app(Settings(data_dir=tmp_path / "mah"), roles=("trace",))
@@ -33,7 +46,8 @@ def nodes(tmp_path: Path) -> Iterator[tuple[TestClient, list[str], dict[str, Any
             assert endpoint.rstrip("/") == ENDPOINT
             if state["down"]:
                 raise httpx.ConnectError("connection refused")
-            return httpx.AsyncClient(base_url=endpoint, transport=httpx.ASGITransport(trace_app))
+            transport = _Reachable(trace_app, state)
+            return httpx.AsyncClient(base_url=endpoint, transport=transport)
 
         province = build_province(trace_app.state.trace, units=1000)
         samples = sample_codes(trace_app.state.trace)
