@@ -7,11 +7,13 @@ system answers (in one process that system needs one to answer). It is bounded t
 ends within ``timeout`` seconds: a 503 ``busy`` when it never got its turn, ``owner_unavailable``
 when the trace system did not answer in time.
 
-The client of each trace system is kept (per event loop: its connections belong to one) and its
-connections are kept alive between asks: a new mutual TLS connection per ask cost both systems
-about a millisecond of CPU for the handshake, and making a client another. A kept connection the
-trace system closed meanwhile is noticed when it is taken (or, in a race, when it answers
-nothing: the ask, a GET, is sent once more on a new one).
+Connections to each trace system are kept alive between asks (per event loop: a connection
+belongs to one): a new mutual TLS connection per ask cost both systems about a millisecond of
+CPU for the handshake, and making an httpx client another. Over the network a code's public view
+is asked with lean keep-alive GETs (:mod:`vaxtrace.exchange.kept_http`, with the TLS context of
+the clients given); otherwise (in one process, and for certificates) with an httpx client kept
+per trace system. A kept connection the trace system closed meanwhile is noticed when it is
+taken (or, in a race, when it answers nothing: the ask, a GET, is sent once more on a new one).
 """
 
 from __future__ import annotations
@@ -115,7 +117,11 @@ class OwnerAsker:
         kept = self._connections.setdefault(asyncio.get_running_loop(), {})
         connections = kept.get(endpoint)
         if connections is None:
-            connections = kept[endpoint] = KeptConnections(endpoint, self.clients.context)
+            try:
+                connections = KeptConnections(endpoint, self.clients.context)
+            except ValueError as exc:  # as httpx refuses a scheme it does not speak
+                raise Unanswered(str(exc)) from exc
+            kept[endpoint] = connections
         return await connections.get(target)
 
     async def _get(self, endpoint: str, target: str) -> Answer:
