@@ -90,13 +90,9 @@ def test_no_turn_in_time_is_busy() -> None:
     asker = OwnerAsker(_clients, timeout=0.2, at_once=1)
 
     async def while_all_turns_are_taken() -> DomainError:
-        in_flight = object()
-        await asker.turns.acquire_on_behalf_of(in_flight)
-        try:
+        async with asker.turns():  # an ask in flight
             with pytest.raises(DomainError) as caught:
                 await asker(ENDPOINT, "8123")
-        finally:
-            asker.turns.release_on_behalf_of(in_flight)
         return caught.value
 
     busy = anyio.run(while_all_turns_are_taken)
