@@ -32,27 +32,33 @@ Run: ``python bench/scan.py [--connections 32] [--seconds 60] [--doses 1000000]`
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
-import json
-import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from driver import (  # bench/driver.py: run as ``python bench/scan.py``, bench/ is on the path
+    Answers,
+    Node,
+    bench_bare,
+    drive,
+    drive_iter,
+    p95_ms,
+    post,
+    serving,
+    timed_requests,
+)
 from sqlalchemy import insert
 
 from vaxtrace.core.codes import issue_nmpa20
@@ -62,7 +68,6 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import make_uscc
-from vaxtrace.sim.federation import free_port
 from vaxtrace.store.engine import make_engine, write_tx
 from vaxtrace.store.immunization.schema import batch, expected_receipt, receiving_note, stock
 from vaxtrace.store.migrate import upgrade
@@ -186,99 +191,7 @@ def prepare(data_dir: Path, shape: str, codes: int, seed: int) -> tuple[str, Not
     return province.token, notes[0], notes[1]
 
 
-# --- the load generator ------------------------------------------------------------------
-
-
-@dataclass
-class Answers:
-    latencies_ms: list[float]
-    statuses: Counter[int]
-    seconds: float
-    server_cpu_seconds: float = 0.0
-    by_status: dict[int, list[float]] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies_ms) / self.seconds
-
-    @property
-    def p95(self) -> float:
-        return _p95(self.latencies_ms)
-
-
-def _p95(latencies_ms: list[float]) -> float:
-    return statistics.quantiles(latencies_ms, n=100)[94] if len(latencies_ms) > 1 else 0.0
-
-
-async def _connection(host: str, port: int, requests: Iterator[bytes], answers: Answers) -> None:
-    """One keep-alive connection sending the next request when the last one is answered."""
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        for request in requests:
-            start = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            length = next(
-                int(line.split(":", 1)[1])
-                for line in lines
-                if line.lower().startswith("content-length:")
-            )
-            await reader.readexactly(length)
-            status = int(lines[0].split(" ", 2)[1])
-            answers.latencies_ms.append((time.perf_counter() - start) * 1000)
-            answers.by_status.setdefault(status, []).append(answers.latencies_ms[-1])
-            answers.statuses[status] += 1
-    finally:
-        writer.close()
-
-
-def post(host: str, port: int, path: str, token: str, body: dict[str, Any]) -> bytes:
-    data = json.dumps(body).encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
-    )
-    return head.encode() + data
-
-
-def drive(base: str, requests: list[bytes], connections: int) -> Answers:
-    """Send ``requests`` over ``connections`` connections; every answer timed."""
-    return drive_iter(base, iter(requests), connections)
-
-
-def drive_iter(base: str, requests: Iterator[bytes], connections: int) -> Answers:
-    """Send what ``requests`` yields over ``connections`` connections, each taking the next
-    request in turn; every answer timed."""
-    host, port = base.removeprefix("http://").split(":")
-    answers = Answers([], Counter(), 0.0)
-    shared = requests
-
-    async def run() -> None:
-        await asyncio.gather(
-            *(_connection(host, int(port), shared, answers) for _ in range(connections))
-        )
-
-    start = time.perf_counter()
-    asyncio.run(run())
-    answers.seconds = time.perf_counter() - start
-    return answers
-
-
 # --- the benchmarks -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Node:
-    """A node serving in a process of its own."""
-
-    base: str
-    pid: int
-
-    def cpu_seconds(self) -> float:
-        """CPU time the node's process used so far (user and system)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -287,36 +200,6 @@ def province_node(data_dir: Path) -> Iterator[Node]:
     command = [sys.executable, "-m", "vaxtrace.cli", "serve", "--role", "immunization", "--port"]
     with serving(command, {"VAXTRACE_DATA_DIR": str(data_dir)}) as node:
         yield node
-
-
-@contextmanager
-def serving(command: list[str], env: dict[str, str]) -> Iterator[Node]:
-    """``command`` followed by a free port, in a process of its own, once /health answers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [*command, str(port)],
-        env=os.environ | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        node = Node(f"http://127.0.0.1:{port}", proc.pid)
-        _wait_for(node.base)
-        yield node
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _wait_for(base: str) -> None:
-    with httpx.Client(timeout=5) as probe:
-        for _ in range(300):
-            try:
-                if probe.get(f"{base}/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-    raise RuntimeError(f"the node at {base} did not start")
 
 
 def scan_requests(base: str, token: str, note: Note) -> list[bytes]:
@@ -448,14 +331,7 @@ def bench_gate(data_dir: Path, codes: list[str], checks: int, seed: int) -> floa
             raise SystemExit(f"a held dose was refused: {answer}")
     svc.close()
     engine.dispose()
-    return _p95(timings)
-
-
-def timed_requests(make: Callable[[], bytes], seconds: float) -> Iterator[bytes]:
-    """Requests from ``make`` until ``seconds`` have passed."""
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        yield make()
+    return p95_ms(timings)
 
 
 def bench_dose_checks(
@@ -476,21 +352,6 @@ def bench_dose_checks(
     if set(answers.statuses) != {200}:
         raise SystemExit(f"dose-checks answered {dict(answers.statuses)}")
     return answers
-
-
-@contextmanager
-def bare_node() -> Iterator[Node]:
-    """bench/bare_app.py served as ``vaxtrace serve`` serves a node."""
-    with serving([sys.executable, str(Path(__file__).with_name("bare_app.py"))], {}) as node:
-        yield node
-
-
-def bench_bare(seconds: float, connections: int) -> Answers:
-    with bare_node() as node:
-        host, port = node.base.removeprefix("http://").split(":")
-        request = post(host, int(port), "/", "none", {"code": "x"})
-        drive(node.base, [request] * 2000, connections)
-        return drive_iter(node.base, timed_requests(lambda: request, seconds), connections)
 
 
 def main() -> None:
@@ -521,7 +382,7 @@ def main() -> None:
         f"{scans} scans ({args.shape}) over {args.connections} connections in "
         f"{receipt.seconds:.2f} s; median {statistics.median(receipt.latencies_ms):.1f} ms; "
         f"server CPU {receipt.server_cpu_seconds / scans * 1000:.2f} ms a scan; p95 by status: "
-        + ", ".join(f"{k}: {_p95(v):.0f} ms" for k, v in sorted(receipt.by_status.items())),
+        + ", ".join(f"{k}: {p95_ms(v):.0f} ms" for k, v in sorted(receipt.by_status.items())),
         file=sys.stderr,
         flush=True,
     )

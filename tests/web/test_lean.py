@@ -58,6 +58,19 @@ def _app() -> FastAPI:
         responses={401: {"description": "no token"}},
         route_class_override=lean_route(at_once),
     )
+
+    async def look(q: Name) -> dict[str, Any]:
+        return {"q": q, "way": "usual"}
+
+    async def look_at_once(request: Request) -> Response | None:
+        q = lean.query_param(request, "q")
+        if q is None or not 1 <= len(q) <= 5:
+            return None
+        return lean.json_answer({"q": q, "way": "at once"})
+
+    router.add_api_route(
+        "/look", look, methods=["GET"], route_class_override=lean_route(look_at_once)
+    )
     app.include_router(router)
     return app
 
@@ -132,6 +145,25 @@ def test_a_large_body_is_fastapis(client: TestClient) -> None:
     padded = b'{"code": "x"' + b" " * lean.LARGEST_BODY + b"}"
     assert _post(client, padded).json()["way"] == "usual"
     assert _post(client, b'{"code": "x"}').json()["way"] == "at once"
+
+
+def test_a_request_without_a_body_is_the_common_case(client: TestClient) -> None:
+    """A GET (no Content-Length, no Transfer-Encoding) is answered at once; the last of a
+    repeated query parameter counts, as FastAPI takes it; a chunked body is FastAPI's."""
+    assert client.get("/look", params={"q": "abc"}).json() == {"q": "abc", "way": "at once"}
+    assert client.get("/look?q=x&q=yz").json() == {"q": "yz", "way": "at once"}
+    assert client.get("/look", params={"q": "toolong"}).json()["reason"] == (
+        "invalid_string_too_long"
+    )
+    missing = client.get("/look")
+    assert (missing.status_code, missing.json()["reason"]) == (422, "invalid_missing")
+
+    def chunks() -> Any:
+        yield b'{"code": "x"}'
+
+    headers = {"Authorization": "Bearer t-1", "Content-Type": "application/json"}
+    chunked = client.post("/items/a", content=chunks(), headers=headers)
+    assert chunked.json()["way"] == "usual"
 
 
 def test_a_lean_route_is_matched_under_a_root_path() -> None:

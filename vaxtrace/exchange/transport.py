@@ -28,8 +28,27 @@ TRANSIENT = (401, 408, 425, 429)
 it does not know the caller yet, e.g. a certificate not yet trusted)."""
 
 
-def network_async_client(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    return httpx.AsyncClient(base_url=endpoint, timeout=10)
+KEPT_ALIVE = httpx.Limits(max_keepalive_connections=None)
+"""An asking client on the event loop keeps every connection alive (httpx keeps 20): how many
+are out at once is bounded by who asks (e.g. ``public_query_concurrency``)."""
+
+
+class NetworkAsyncClients:
+    """:data:`AsyncClients` over the network, trusting (and presenting) what ``context`` does
+    (None: httpx's defaults). An asker may reach the endpoint with ``context`` by other means
+    (:mod:`vaxtrace.exchange.kept_http`)."""
+
+    def __init__(self, context: ssl.SSLContext | None, timeout: float) -> None:
+        self.context, self.timeout = context, timeout
+
+    def __call__(self, endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        verify: ssl.SSLContext | bool = True if self.context is None else self.context
+        return httpx.AsyncClient(
+            base_url=endpoint, verify=verify, timeout=self.timeout, limits=KEPT_ALIVE
+        )
+
+
+network_async_client = NetworkAsyncClients(None, 10)
 
 
 def mtls_clients(context: ssl.SSLContext, timeout: float = 30) -> Clients:
@@ -44,10 +63,7 @@ def mtls_clients(context: ssl.SSLContext, timeout: float = 30) -> Clients:
 def mtls_async_clients(context: ssl.SSLContext, timeout: float = 30) -> AsyncClients:
     """:func:`mtls_clients` for work on the event loop."""
 
-    def clients(endpoint: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-        return httpx.AsyncClient(base_url=endpoint, verify=context, timeout=timeout)
-
-    return clients
+    return NetworkAsyncClients(context, timeout)
 
 
 def batch_path(role: str) -> str:

@@ -36,7 +36,8 @@ Body = TypeVar("Body", bound=BaseModel)
 Value = TypeVar("Value")
 
 LARGEST_BODY = 16 * 1024
-"""A body longer than this (or of no stated length) is never the common case: FastAPI reads it."""
+"""A body longer than this (or of no stated length: chunked) is never the common case: FastAPI
+reads it."""
 
 
 def lean_route(at_once: AtOnce) -> type[APIRoute]:
@@ -138,14 +139,17 @@ def route_path(scope: Scope) -> str:
 
 
 def _common(scope: Scope, authenticated: bool) -> bool:
-    """Whether a request may be the common case: a small body of stated length and, on a
-    route that says who calls, a bearer token (without one, the body is never read: FastAPI
-    answers 401 first, :mod:`vaxtrace.web.bodies`)."""
-    small = False
+    """Whether a request may be the common case: a small body of stated length, or none (no
+    ``Content-Length``, no ``Transfer-Encoding``: a GET) and, on a route that says who calls, a
+    bearer token (without one, the body is never read: FastAPI answers 401 first,
+    :mod:`vaxtrace.web.bodies`)."""
+    small = True
     shown = not authenticated
     for name, value in scope["headers"]:
         if name == b"content-length":
-            small = value.isdigit() and int(value) <= LARGEST_BODY
+            small = small and value.isdigit() and int(value) <= LARGEST_BODY
+        elif name == b"transfer-encoding":
+            small = False
         elif name == b"authorization":
             shown = True
     return small and shown
@@ -176,6 +180,12 @@ def json_answer(content: Any, status_code: int = 200) -> Response:
     """``content`` as JSON, byte for byte as starlette's ``JSONResponse`` writes it (compact,
     UTF-8), written by pydantic-core in a fifth of the time."""
     return Response(to_json(content), status_code, media_type="application/json")
+
+
+def query_param(request: Request, name: str) -> str | None:
+    """The query parameter ``name`` as FastAPI takes a ``str`` one (the last given); None
+    without one."""
+    return request.query_params.get(name)
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,27 @@ from vaxtrace.core.codes import digital_link, issue_nmpa20, split_canonical
 from vaxtrace.core.registry import ConnectedSystem, RegisteredCodingRule, RegisteredOrganisation
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.public_client import OwnerAsker
+from vaxtrace.roles.platform.service.resolution import KEPT_SECONDS
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import product_for
 from vaxtrace.sim.province import build_province, sample_codes
+from vaxtrace.store.engine import read_tx
+from vaxtrace.store.platform import registry
 
 ENDPOINT = "https://trace-a.example"
+
+
+class _Reachable(httpx.AsyncBaseTransport):
+    """The trace node's app, unless it is down: every request then fails to connect, as to
+    a node that is gone (the platform keeps its client, so a new one is not asked for)."""
+
+    def __init__(self, app: Any, state: dict[str, Any]) -> None:
+        self.inner, self.state = httpx.ASGITransport(app), state
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.state["down"]:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
 
 
 @pytest.fixture
@@ -30,10 +47,10 @@ def nodes(tmp_path: Path) -> Iterator[tuple[TestClient, list[str], dict[str, Any
     with TestClient(trace_app):
 
         def clients(endpoint: str) -> httpx.AsyncClient:
-            assert endpoint.rstrip("/") == ENDPOINT
-            if state["down"]:
+            if endpoint.rstrip("/") != ENDPOINT or state["down"]:
                 raise httpx.ConnectError("connection refused")
-            return httpx.AsyncClient(base_url=endpoint, transport=httpx.ASGITransport(trace_app))
+            transport = _Reachable(trace_app, state)
+            return httpx.AsyncClient(base_url=endpoint, transport=transport)
 
         province = build_province(trace_app.state.trace, units=1000)
         samples = sample_codes(trace_app.state.trace)
@@ -106,6 +123,46 @@ def test_unknown_malformed_and_unreachable(
     down = platform.get("/platform/v1/public/codes", params={"code": samples[0]})
     assert down.status_code == 503 and down.json()["reason"] == "owner_unreachable"
     assert down.headers["content-type"] == "application/problem+json"
+
+
+def test_where_a_code_resolves_is_kept_a_second_and_a_miss_never(
+    nodes: tuple[TestClient, list[str], dict[str, Any]],
+) -> None:
+    """A trace system's endpoint changed reaches the public queries within
+    resolution.KEPT_SECONDS; a code no rule covered resolves as soon as a rule covers it."""
+    platform, samples, _ = nodes
+    public = "/platform/v1/public/codes"
+    hub = platform.app.state.platform  # type: ignore[attr-defined]
+    assert platform.get(public, params={"code": samples[0]}).status_code == 200
+    with read_tx(hub.engine) as conn:
+        found = registry.find_system(conn, "trace-a")
+    assert found is not None
+    moved_to = found["data"] | {"endpoint": "https://moved.example"}
+    system = ConnectedSystem.model_validate(moved_to)
+    hub.register_system(system)
+    changed = time.monotonic()
+    kept = platform.get(public, params={"code": samples[0]})
+    assert kept.status_code == 200 or time.monotonic() - changed >= KEPT_SECONDS
+    time.sleep(KEPT_SECONDS)
+    moved = platform.get(public, params={"code": samples[0]})
+    assert (moved.status_code, moved.json()["reason"]) == (503, "owner_unreachable")
+    uncovered = issue_nmpa20("8777777", 1)
+    missed = platform.get(public, params={"code": uncovered})
+    assert (missed.status_code, missed.json()["reason"]) == (404, "no_rule")
+    hub.register_system(ConnectedSystem.model_validate(found["data"]))
+    operator = system.operator_uscc
+    hub.register_coding_rule(
+        SystemIdentity("trace-a", operator, 1),
+        RegisteredCodingRule(
+            mah_uscc=operator,
+            family="nmpa20",
+            entries=("8777777",),
+            serial_format="N9",
+            check_algorithm="VT-MOD97-10x2",
+        ),
+    )
+    asked = platform.get(public, params={"code": uncovered})  # no wait: the miss was not kept
+    assert (asked.status_code, asked.json()["reason"]) == (404, "not_commissioned")
 
 
 def test_no_worker_free_in_time_is_busy(

@@ -16,6 +16,7 @@ from vaxtrace.exchange.pki import CertificateAuthority, SystemIdentity
 from vaxtrace.exchange.revocations import CRL_MEDIA_TYPE
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.web.identity import app_state
+from vaxtrace.web.lean import json_answer, lean_route, query_param
 from vaxtrace.web.problems import file_responses, problem_responses
 
 PUBLIC_QUERY_PROBLEMS = {
@@ -48,13 +49,29 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         """地址解析: which trace system holds a code (typed, scanned or a Digital Link)."""
         return svc.resolve(code)
 
-    @router.get("/public/codes", responses=problem_responses(PUBLIC_QUERY_PROBLEMS))
     async def public_query(code: str, request: Request, svc: Service) -> dict[str, Any]:
         """公众查询: a code as typed, scanned or a Digital Link → its public view, from the
         trace system that holds it. No personal data. Async: no worker thread is held while
         that system answers."""
         wait = request.app.state.settings.public_query_timeout_seconds
         return await svc.public_query(code, request.app.state.ask_owner, wait)
+
+    async def public_query_at_once(request: Request) -> Response | None:
+        """:func:`public_query` of a request with a ``code``, answered at once (a parent's
+        scan is the platform's busiest route); the same answers, the same problems."""
+        code = query_param(request, "code")
+        if code is None:
+            return None
+        svc: PlatformService = request.app.state.platform
+        return json_answer(await public_query(code, request, svc))
+
+    router.add_api_route(
+        "/public/codes",
+        public_query,
+        methods=["GET"],
+        responses=problem_responses(PUBLIC_QUERY_PROBLEMS),
+        route_class_override=lean_route(public_query_at_once),
+    )
 
     @router.post("/coding-rules", status_code=201)
     def register_coding_rule(

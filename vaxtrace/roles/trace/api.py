@@ -29,9 +29,11 @@ from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.trace.service import TraceService
 from vaxtrace.roles.trace.service.downstream import DownstreamReceiver
+from vaxtrace.roles.trace.service.queries import consumer_view_at_once as consumer_view_now
 from vaxtrace.store.write_frame import WriteResult
 from vaxtrace.web.answers import mark_replayed, write_answer
 from vaxtrace.web.identity import app_state, bearer_actor
+from vaxtrace.web.lean import json_answer, lean_route, query_param
 from vaxtrace.web.problems import problem_responses
 
 Service = Annotated[TraceService, Depends(app_state("trace"))]
@@ -165,10 +167,23 @@ def trace_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
     def batch_summary(batch_no: str, svc: Service, who: Actor) -> dict[str, Any]:
         return svc.batch_summary(who, batch_no)
 
-    @router.get("/public/codes")
     def consumer_view(code: str, svc: Service) -> dict[str, Any]:
         """消费者查询: the public subset, no authentication, no personal data."""
         return svc.consumer_view(code)
+
+    async def consumer_view_at_once(request: Request) -> Response | None:
+        """:func:`consumer_view` of a commissioned code in one read on the event loop (the
+        platform asks it for every parent's scan); anything else is FastAPI's, refused there."""
+        code = query_param(request, "code")
+        view = None if code is None else consumer_view_now(request.app.state.trace.engine, code)
+        return None if view is None else json_answer(view)
+
+    router.add_api_route(
+        "/public/codes",
+        consumer_view,
+        methods=["GET"],
+        route_class_override=lean_route(consumer_view_at_once),
+    )
 
     # --- the exchange: system routes (mutual TLS) ----------------------------------------
 

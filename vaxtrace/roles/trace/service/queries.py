@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import weakref
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +13,12 @@ from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.roles.trace.service.lookups import own_batch, parse
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
+from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.trace.batches import batch_where_now
 from vaxtrace.store.trace.codes import children_of, code_by_id, code_detail
 from vaxtrace.store.trace.events import corrections_of
 from vaxtrace.store.trace.history import containment_intervals, history
+from vaxtrace.store.trace.public import public_view_row
 from vaxtrace.store.trace.quality import release_of
 from vaxtrace.store.trace.registry import identification_owners, organisation_name
 
@@ -169,6 +173,37 @@ def consumer_view(engine: Engine, text: str) -> dict[str, Any]:
         row = _commissioned(conn, code)
         release = release_of(conn, row["batch_id"])
         mah = organisation_name(conn, row["mah_uscc"])
+    return _public_view(row, mah, release)
+
+
+def consumer_view_at_once(engine: Engine, text: str) -> dict[str, Any] | None:
+    """:func:`consumer_view` in one read through a connection held for ``engine`` (on the
+    event loop: a parent's scan); None for a code unreadable or never commissioned, which
+    :func:`consumer_view` refuses."""
+    try:
+        code = parse(text, "code")
+    except DomainError:
+        return None
+    row = public_view_row(_held_reads(engine), code.value)
+    if row is None:
+        return None
+    release = None if row["release_id"] is None else row
+    return _public_view(row, row["mah"], release)
+
+
+_held: weakref.WeakKeyDictionary[Engine, HeldReads] = weakref.WeakKeyDictionary()
+
+
+def _held_reads(engine: Engine) -> HeldReads:
+    reads = _held.get(engine)
+    if reads is None:
+        reads = _held[engine] = HeldReads(engine)
+    return reads
+
+
+def _public_view(
+    row: Mapping[Any, Any], mah: str | None, release: Mapping[Any, Any] | None
+) -> dict[str, Any]:
     data = row["product_data"]
     return {
         "code": row["code"],
