@@ -322,6 +322,10 @@ def build_app(
                 await task
         if immunization is not None:
             immunization.close()
+        for name in ("ask_owner", "certificates"):  # the platform's kept connections
+            asker = getattr(app.state, name, None)
+            if isinstance(asker, OwnerAsker):
+                await asker.aclose()
         for engine in (
             s.engine for s in (trace, platform, immunization, supervision) if s is not None
         ):

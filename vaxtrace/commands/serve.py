@@ -31,14 +31,25 @@ def serve_app(
     if tls is None:
         console.print(f"\nserving on http://{host}:{port} (Ctrl-C to stop)")
         uvicorn.run(
-            asgi, host=host, port=port, timeout_keep_alive=KEEP_ALIVE_SECONDS, log_level="info"
+            asgi,
+            host=host,
+            port=port,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            log_level="info",
+            access_log=settings.access_log,
         )
         return
     cert, key, ca = tls
     console.print(f"\nserving on https://{host}:{port}, client certificates of {ca} required")
     uvicorn.Server(
         mtls_config(
-            asgi, host=host, port=port, certfile=str(cert), keyfile=str(key), ca_file=str(ca)
+            asgi,
+            host=host,
+            port=port,
+            certfile=str(cert),
+            keyfile=str(key),
+            ca_file=str(ca),
+            access_log=settings.access_log,
         )
     ).run()
 

@@ -123,7 +123,14 @@ connection the server is closing at that instant (a reset no client retries on i
 
 
 def mtls_config(
-    app: ASGIApp, *, host: str, port: int, certfile: str, keyfile: str, ca_file: str
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    certfile: str,
+    keyfile: str,
+    ca_file: str,
+    access_log: bool = False,
 ) -> Any:
     """A uvicorn config that refuses clients without a certificate of ``ca_file``."""
     import uvicorn
@@ -138,5 +145,6 @@ def mtls_config(
         ssl_ca_certs=ca_file,
         ssl_cert_reqs=ssl.CERT_REQUIRED,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        log_level="warning",
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
     )
