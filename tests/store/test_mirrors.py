@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, select, update
 
+from tests.store import test_immunization_coldchain as coldchain_rows
 from vaxtrace.core.coldchain.decisions import ExcursionState
 from vaxtrace.log.mirrors import snapshot
 from vaxtrace.roles.immunization.service import disposal
@@ -48,48 +49,10 @@ def _named(conn: Connection) -> str | None:
 
 
 def _excursion(conn: Connection) -> None:
-    coldchain.add_record(
-        conn,
-        {
-            "id": 1,
-            "unit_uscc": CDC,
-            "client_document_id": "t-1",
-            "request_sha256": "0" * 64,
-            "equipment_id": "FRIDGE-1",
-            "kind": "storage",
-            "rule_set": "freeze_sensitive_2_8@1",
-            "source": "json",
-            "first_time": T0,
-            "last_time": T0 + timedelta(hours=2),
-            "readings": 2,
-            "min_celsius": -1.0,
-            "max_celsius": 5.0,
-            "tier": "severe",
-            "response": {"record_id": 1},
-            "recorded_at": T0,
-        },
-    )
-    coldchain.add_excursion(
-        conn,
-        {
-            "id": 1,
-            "unit_uscc": CDC,
-            "equipment_id": "FRIDGE-1",
-            "record_id": 1,
-            "rule_set": "freeze_sensitive_2_8@1",
-            "rule_id": "freeze",
-            "rule_kind": "continuous",
-            "tier": "severe",
-            "start_time": T0,
-            "end_time": T0 + timedelta(minutes=70),
-            "minutes": 70.0,
-            "min_celsius": -1.0,
-            "max_celsius": -1.0,
-            "codes": 0,
-            "state": "open",
-            "recorded_at": T0,
-        },
-    )
+    """A fridge record and the open excursion it raised (as the cold-chain store's tests
+    keep them)."""
+    coldchain_rows.record(conn, 1, CDC)
+    coldchain_rows.excursion(conn, 1, 1, CDC)
 
 
 def test_an_excursion_is_compared_in_the_state_its_decision_left_it(conn: Connection) -> None:
