@@ -173,7 +173,9 @@ def check_registration(request: ChildRegistration, today: date) -> None:
     odd = int(request.resident_id[16]) % 2 == 1
     if odd != (request.sex is Sex.MALE):
         raise DomainError(
-            Reason.RESIDENT_ID_MISMATCH, "the resident id's sex is not the child's", field="resident_id"
+            Reason.RESIDENT_ID_MISMATCH,
+            "the resident id's sex is not the child's",
+            field="resident_id",
         )
 
 
