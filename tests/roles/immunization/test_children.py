@@ -128,7 +128,7 @@ def test_bad_registrations_are_refused_and_change_nothing(province: Province) ->
         with pytest.raises(ValueError) as caught:
             registration(**bad)
         assert "resident" in str(caught.value)
-    with pytest.raises(ValueError, match="invalid_phone|phone"):
+    with pytest.raises(ValueError, match="not a phone number"):
         registration(guardians=[{"name": "王丽", "relation": "mother", "phone": "12345"}])
 
 
@@ -277,8 +277,8 @@ def test_a_child_is_exported_to_another_province(province: Province) -> None:
     assert province.svc.child(POV, child_id)["state"] == "moved_out"
     (logged,) = province.svc.child_record(POV, child_id)["moves"]
     assert logged["export_sha256"] == done["sha256"]
-    refused(province, "child_moved_out", province.svc.move_child, POV, child_id,
-            ChildMove(to_site_uscc=OTHER_POV, consent=consent()))  # fmt: skip
+    again = ChildMove(to_site_uscc=OTHER_POV, consent=consent())
+    refused(province, "child_moved_out", province.svc.move_child, POV, child_id, again)
     assert_no_personal_data_journaled(province)
 
 
@@ -320,8 +320,8 @@ def test_a_merge_is_explicit_and_keeps_its_audit_trail(at_site: Province) -> Non
     (audit,) = record["merges"]
     assert (audit["kept_id"], audit["merged_id"], audit["recorded_by"]) == (kept, dup, "staff-1")
     assert at_site.svc.child(POV, dup)["state"] == "merged"
-    error = refused(at_site, "child_merged", at_site.svc.vaccinate, POV,
-                    vaccination(dose(2), dup), "u")  # fmt: skip
+    later = vaccination(dose(2), dup)
+    error = refused(at_site, "child_merged", at_site.svc.vaccinate, POV, later, "u")
     assert error.details["merged_into"] == kept
     assert_no_personal_data_journaled(at_site)
 
