@@ -335,7 +335,7 @@ def assert_no_personal_data_journaled(province: Province) -> None:
         ]
         people = conn.execute(select(schema.child)).mappings().all()
     text = "\n".join(documents)
-    assert any(json.loads(d)["kind"] == "child_registered" for d in documents)
+    assert any(json.loads(d)["kind"] == "child_registration" for d in documents)
     for person in people:
         for secret in (person["name"], person["card_no"], person["resident_id"]):
             assert secret is None or secret not in text

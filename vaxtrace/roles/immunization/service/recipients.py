@@ -136,7 +136,7 @@ def register(
         )
         store.journal_child(
             conn,
-            "child_registered",
+            "child_registration",
             {
                 "org_uscc": actor,
                 "child_id": child_id,
@@ -488,7 +488,7 @@ def move(
             "consent_sha256": _digest(consent),
             "personal_sha256": row["personal_sha256"],
         }
-        store.journal_child(conn, "child_moved", {"org_uscc": actor, **body})
+        store.journal_child(conn, "child_move", {"org_uscc": actor, **body})
         return body | {"moved_at": now.isoformat()}
 
 
@@ -548,7 +548,7 @@ def export(
         )
         store.journal_child(
             conn,
-            "child_exported",
+            "child_export",
             {
                 "org_uscc": actor,
                 "child_id": child_id,
@@ -616,7 +616,7 @@ def merge(
         )
         store.journal_child(
             conn,
-            "child_merged",
+            "child_merge",
             {
                 "org_uscc": actor,
                 "kept_id": kept_id,
