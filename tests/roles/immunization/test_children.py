@@ -29,6 +29,7 @@ from province_world import (
 from sqlalchemy import select
 from stdnum.cn import ric
 
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import Distribution, Vaccination
 from vaxtrace.core.recipients import ChildExport, ChildMerge, ChildMove, ChildRegistration
 from vaxtrace.store.immunization import schema
@@ -341,3 +342,19 @@ def assert_no_personal_data_journaled(province: Province) -> None:
             assert secret is None or secret not in text
         for guardian in person["guardians"]:
             assert guardian["phone"] not in text and guardian["name"] not in text
+
+
+def test_concurrent_registrations_of_one_card_make_one_child(province: Province) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_: int) -> str:
+        try:
+            done = province.svc.register_child(POV, registration(), "staff-1")
+        except DomainError as exc:
+            return exc.reason
+        return str(done.body["child"]["child_id"])
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = set(pool.map(attempt, range(16)))
+    assert len(answers) == 1 and next(iter(answers)).startswith("ch-"), answers
+    assert province.svc.children(POV)[0]["child_id"] in answers

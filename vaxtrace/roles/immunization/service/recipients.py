@@ -46,7 +46,7 @@ from vaxtrace.core.recipients.model import personal_data
 from vaxtrace.core.schedule import Child, DoseGiven, Schedule, evaluate, national_schedule
 from vaxtrace.core.times import Clock, as_utc
 from vaxtrace.roles.immunization.service.lookups import require_kind, unit
-from vaxtrace.store.engine import Connection, Engine, read_tx, write_tx
+from vaxtrace.store.engine import Connection, Engine, IntegrityError, read_tx, write_tx
 from vaxtrace.store.immunization import recipients as store
 from vaxtrace.store.immunization.stock_views import product_copies
 
@@ -76,7 +76,18 @@ class Registered:
 def register(
     engine: Engine, clock: Clock, actor: str, user: str, request: ChildRegistration
 ) -> Registered:
-    """建档 by the staff of a vaccination site, for their own site."""
+    """建档 by the staff of a vaccination site, for their own site. A concurrent registration
+    of the same card that committed first is met once more: answered as a repeat, or
+    refused (``card_number_taken``)."""
+    try:
+        return _register(engine, clock, actor, user, request)
+    except IntegrityError:
+        return _register(engine, clock, actor, user, request)
+
+
+def _register(
+    engine: Engine, clock: Clock, actor: str, user: str, request: ChildRegistration
+) -> Registered:
     with write_tx(engine) as conn:
         require_kind(unit(conn, actor), OrgKind.POV, "register a child")
         if request.site_uscc is not None and request.site_uscc != actor:
