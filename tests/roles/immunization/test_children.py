@@ -358,3 +358,20 @@ def test_concurrent_registrations_of_one_card_make_one_child(province: Province)
         answers = set(pool.map(attempt, range(16)))
     assert len(answers) == 1 and next(iter(answers)).startswith("ch-"), answers
     assert province.svc.children(POV)[0]["child_id"] in answers
+
+
+def test_a_dose_too_soon_is_listed_as_invalid_with_its_reason(at_site: Province) -> None:
+    child_id = register(at_site, birth_date="2024-03-20")
+    at_site.svc.vaccinate(POV, vaccination(dose(1), child_id), "staff-1")
+    at_site.svc.vaccinate(POV, vaccination(dose(2), child_id, RECEIVED_AT + timedelta(days=1)))
+    record = at_site.svc.child_record(POV, child_id, on=date(2024, 4, 10))
+    assert [d["evaluation"] for d in record["doses"]] == [
+        {"series": "HepB", "dose": 1, "valid": True, "reason": "valid"},
+        {"series": "HepB", "dose": 2, "valid": False, "reason": "too_early"},
+    ]
+    hepb = next(s for s in record["series"] if s["vaccine"] == "HepB")
+    assert (hepb["doses_valid"], hepb["next"]["dose"], hepb["next"]["earliest"]) == (
+        1,
+        2,
+        "2024-04-30",
+    )

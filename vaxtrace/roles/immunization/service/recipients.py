@@ -347,13 +347,16 @@ def _evaluate(
     """The engine's evaluation of the doses that are schedule vaccines, each verdict put
     back on its dose (doses of one vaccine on one day in the order given)."""
     given = [(i, d) for i, d in enumerate(doses) if d["vaccine"] is not None]
-    assessment = max(today, row["birth_date"])
+    days = [date.fromisoformat(d["date"]) for _, d in given]
+    assessment = max([today, row["birth_date"], *days])  # a dose within the clock's skew
     found = evaluate(
         Child(
             birth_date=row["birth_date"],
             sex=row["sex"],
             assessment_date=assessment,
-            doses=tuple(DoseGiven(d["vaccine"], date.fromisoformat(d["date"])) for _, d in given),
+            doses=tuple(
+                DoseGiven(d["vaccine"], day) for (_, d), day in zip(given, days, strict=True)
+            ),
         ),
         schedule,
     )
