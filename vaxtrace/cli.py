@@ -1,12 +1,14 @@
 """The ``vaxtrace`` command line: demo, serve, trace, dose-check, import, and the groups db,
-org, token, ledger, pki, platform, exchange, stock. This is the root app; the commands live in
-``vaxtrace/commands``, one module per group. ``python -m vaxtrace.cli`` runs it."""
+org, token, ledger, pki, platform, exchange, stock, schedule, children. This is the root app;
+the commands live in ``vaxtrace/commands``, one module per group. ``python -m vaxtrace.cli``
+runs it."""
 
 from __future__ import annotations
 
 import typer
 
 from vaxtrace.commands.admin import db_app, org_app, token_app
+from vaxtrace.commands.children import children_app
 from vaxtrace.commands.codes import dose_check, import_relations, trace
 from vaxtrace.commands.demo import demo
 from vaxtrace.commands.exchange import exchange_app
@@ -34,6 +36,7 @@ app.add_typer(platform_app, name="platform")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(stock_app, name="stock")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(children_app, name="children")
 
 if __name__ == "__main__":
     app()

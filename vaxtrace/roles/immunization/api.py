@@ -24,6 +24,7 @@ from vaxtrace.core.immunization import (
     Vaccination,
     VaccinationUndo,
 )
+from vaxtrace.core.recipients import ChildExport, ChildMerge, ChildMove, ChildRegistration
 from vaxtrace.core.refusal import Acknowledgement, AlertState
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
@@ -56,6 +57,14 @@ CERTIFICATE_PROBLEMS = {
     503: "the platform or the MAH's trace system did not answer; try again shortly",
 }
 """What a certificate ask answers besides the file, for OpenAPI."""
+
+ChildId = Annotated[
+    str, Path(pattern=r"^ch-[0-9a-f]{16}$", description="受种者编码: the child's pseudonymous id")
+]
+ChildState = Annotated[
+    str | None,
+    Query(pattern="^(active|merged|moved_out)$", description="active, merged or moved_out"),
+]
 
 ShipperUscc = Annotated[
     str | None,
@@ -431,5 +440,89 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """205 销毁出库: goods your unit holds (in stock, or reported damaged) are destroyed;
         ``reason``, ``executor`` and ``supervisor`` are mandatory. Reported to the MAH."""
         return write_answer(svc.destroy(who, item), response)
+
+    # --- recipients (受种者, bearer: a vaccination site's staff) --------------------------------
+
+    @router.post("/children", status_code=201, responses=staff_problems(401, 403, 404, 409, 422))
+    def register_child(
+        item: ChildRegistration, svc: Service, who: StaffMember, response: Response
+    ) -> dict[str, Any]:
+        """建档: register a child of your site (name, sex, birth date and place, guardians with
+        phones, vaccination card number, optional resident id). Children that may be the same
+        one are answered first: 409 ``possible_duplicate`` with ``candidates`` (another
+        site's masked); send again with ``confirm_not_duplicate`` once checked. The same
+        registration again answers 200 with the child. The child's ``child_id`` is its
+        pseudonymous reference: give it as a vaccination's ``vaccinee_ref``."""
+        done = svc.register_child(who.org_uscc, item, who.user)
+        if not done.created:
+            response.status_code = 200
+        return done.body
+
+    @router.get("/children", responses=staff_problems(401, 422))
+    def children(
+        svc: Service,
+        who: Actor,
+        state: ChildState = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Your site's children, newest registration first."""
+        return svc.children(who, state, limit)
+
+    @router.get("/children/duplicates", responses=staff_problems(401))
+    def child_duplicates(svc: Service, who: Actor) -> list[dict[str, Any]]:
+        """查重: pairs of registered children that may be one (at least one of them yours;
+        another site's masked), best first, with what matched. Nothing merges by itself."""
+        return svc.child_duplicates(who)
+
+    @router.get("/children/{child_id}", responses=staff_problems(401, 403, 404, 422))
+    def child(child_id: ChildId, svc: Service, who: Actor) -> dict[str, Any]:
+        """A child your site manages (403 ``not_your_child`` for another site's)."""
+        return svc.child(who, child_id)
+
+    @router.get("/children/{child_id}/record", responses=staff_problems(401, 403, 404, 422))
+    def child_record(child_id: ChildId, svc: Service, who: Actor) -> dict[str, Any]:
+        """接种记录 of a child, as a guardian's page shows it: every dose (product, MAH, batch,
+        code, site, vaccinator, time) with the schedule's evaluation (valid or not, why),
+        each series' status and next dose (earliest, recommended, overdue), the school-entry
+        check, and the record's moves and merges."""
+        return svc.child_record(who, child_id)
+
+    @router.post(
+        "/children/{child_id}/moves",
+        status_code=201,
+        responses=staff_problems(401, 403, 404, 409, 422),
+    )
+    def move_child(
+        child_id: ChildId, item: ChildMove, svc: Service, who: StaffMember
+    ) -> dict[str, Any]:
+        """迁出: another vaccination site of the province manages the child from now, with the
+        guardian's consent (logged)."""
+        return svc.move_child(who.org_uscc, child_id, item, who.user)
+
+    @router.post(
+        "/children/{child_id}/exports",
+        status_code=201,
+        responses=staff_problems(401, 403, 404, 409, 422),
+    )
+    def export_child(
+        child_id: ChildId, item: ChildExport, svc: Service, who: StaffMember
+    ) -> dict[str, Any]:
+        """迁出 to another province: the child's record as a transfer document (with its
+        SHA-256, logged with the consent), for the receiving province; the child is moved
+        out here. The document never travels by the traceability exchange."""
+        return svc.export_child(who.org_uscc, child_id, item, who.user)
+
+    @router.post(
+        "/children/{child_id}/merges",
+        status_code=201,
+        responses=staff_problems(401, 403, 404, 409, 422),
+    )
+    def merge_children(
+        child_id: ChildId, item: ChildMerge, svc: Service, who: StaffMember
+    ) -> dict[str, Any]:
+        """合并: the record ``duplicate_id`` is the same child as this one: its doses count
+        here, its guardians and resident id are added where missing; both must be your
+        site's. Kept with who, when, which into which and what moved."""
+        return svc.merge_children(who.org_uscc, child_id, item, who.user)
 
     return router

@@ -204,6 +204,8 @@ APPEND_ONLY = (
     "dose_check",
     "vaccination_record",
     "vaccination_undo",
+    "child_move",
+    "child_merge",
 )
 """Tables whose rows are history: the migration installs triggers refusing UPDATE and DELETE."""
 
@@ -417,6 +419,91 @@ from ``batch.expiry_date`` (the dose gate's rule); this is the report of when it
 
 EXPIRY_HISTORY = ("expiry_run", "expired_batch")
 """Expiry tables whose rows are history (append-only triggers, migration 0011)."""
+
+# --- recipients (受种者): children, their guardians' phones, moves and merges ----------------
+
+child = Table(
+    "child",
+    metadata,
+    Column("id", String(19), primary_key=True),
+    col.uscc("site_uscc"),
+    col.required("name", String(50)),
+    col.required("name_key", String(100)),
+    col.required("sex", String(1)),
+    col.required("birth_date", Date),
+    col.required("birth_division", String(6)),
+    col.required("card_no", String(30), unique=True),
+    Column("resident_id", String(18)),
+    col.required("guardians", JSON),
+    col.sha256("personal_sha256"),
+    col.required("state", String(10)),
+    Column("merged_into", String(19)),
+    Column("duplicates_acknowledged", JSON),
+    col.required("registered_by", String(64)),
+    col.moment("registered_at"),
+    col.moment("updated_at"),
+    Index("ix_child_site", "site_uscc", "state"),
+    Index("ix_child_name_key", "name_key"),
+    Index("ix_child_birth_date", "birth_date"),
+    Index("ix_child_resident_id", "resident_id"),
+)
+"""受种者: a child the province's vaccination sites manage, by its pseudonymous id (``ch-``
+and 16 hex digits, the ``vaccinee_ref`` of its vaccination records). Personal data stays in
+this table: ``name_key`` is the name's fuzzy pinyin (duplicate detection), ``personal_sha256``
+the digest the journal keeps instead of the data. ``state``: active, merged (into
+``merged_into``) or moved_out (to another province); ``site_uscc`` the site managing it;
+``duplicates_acknowledged`` the candidates the registering staff confirmed were others."""
+
+child_phone = Table(
+    "child_phone",
+    metadata,
+    Column("child_id", String(19), ForeignKey("child.id"), nullable=False),
+    col.required("phone", String(20)),
+    PrimaryKeyConstraint("child_id", "phone"),
+    Index("ix_child_phone_phone", "phone"),
+)
+"""Each guardian phone of a child, found by phone (duplicate detection, reminders)."""
+
+child_move = Table(
+    "child_move",
+    metadata,
+    col.surrogate_key(),
+    Column("child_id", String(19), ForeignKey("child.id"), nullable=False),
+    col.required("kind", String(20)),
+    col.uscc("from_site_uscc"),
+    Column("to_site_uscc", String(18)),
+    Column("to_province", String(6)),
+    col.required("consent", JSON),
+    Column("reason", String(200)),
+    Column("export_sha256", String(64)),
+    col.required("recorded_by", String(64)),
+    col.moment("recorded_at"),
+    Index("ix_child_move_child", "child_id"),
+)
+"""迁移: a child's record handed to another site of the province (``kind`` site) or exported
+to another province (``kind`` province, with the exported document's SHA-256), with the
+guardian's consent, who recorded it and when (append-only)."""
+
+child_merge = Table(
+    "child_merge",
+    metadata,
+    col.surrogate_key(),
+    Column("kept_id", String(19), ForeignKey("child.id"), nullable=False),
+    Column("merged_id", String(19), ForeignKey("child.id"), nullable=False, unique=True),
+    col.uscc("site_uscc"),
+    col.required("reason", String(200)),
+    col.required("moved", JSON),
+    col.required("recorded_by", String(64)),
+    col.moment("recorded_at"),
+    Index("ix_child_merge_kept", "kept_id"),
+)
+"""合并: a duplicate record merged into the one kept, explicitly, by the managing site's
+staff: who (``recorded_by``, the staff token's SHA-256), when, which into which and what moved
+(``moved``: vaccination records, guardian phones, the resident id). Append-only; a merged
+child's record stays, pointing at the kept one."""
+
+Index("ix_vaccination_record_ref", vaccination_record.c.vaccinee_ref)
+"""A child's doses at every site, found by its id (the records' ``vaccinee_ref``)."""
 
 ledger = ledger_tables(metadata)
 journal = Journal(journal_table(metadata), ledger)

@@ -21,6 +21,7 @@ from vaxtrace.core.immunization import (
     VaccinationUndo,
 )
 from vaxtrace.core.receipt import ScanDecision
+from vaxtrace.core.recipients import ChildExport, ChildMerge, ChildMove, ChildRegistration
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
@@ -40,6 +41,7 @@ from vaxtrace.roles.immunization.service import (
     movements,
     receipts,
     receiving,
+    recipients,
     records,
     signals,
     sync,
@@ -318,3 +320,52 @@ class ImmunizationService:
     def destroy(self, actor: str, request: Destruction) -> WriteResult:
         """205 销毁出库 of goods the unit holds, with reason, executor and supervisor."""
         return disposal.destroy(self.engine, self.outbox, actor, request, self.clock)
+
+    # --- recipients (受种者) -----------------------------------------------------------------
+
+    def today(self) -> date:
+        """The China date now, by the node's clock."""
+        return recipients.china_date(self.clock.now())
+
+    def register_child(
+        self, actor: str, request: ChildRegistration, user: str | None = None
+    ) -> recipients.Registered:
+        """建档 of a child of the site; refused with the duplicate candidates unless the
+        staff confirm it is another child; the same registration again is answered again."""
+        return recipients.register(self.engine, self.clock, actor, user or actor, request)
+
+    def child(self, actor: str, child_id: str) -> dict[str, Any]:
+        """A child the site manages (its personal data)."""
+        return recipients.child(self.engine, actor, child_id)
+
+    def children(
+        self, actor: str, state: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The site's children, newest registration first."""
+        return recipients.children(self.engine, actor, state, limit)
+
+    def child_record(self, actor: str, child_id: str, on: date | None = None) -> dict[str, Any]:
+        """A child's record: doses with the schedule's evaluation, status and forecast."""
+        return recipients.record(self.engine, actor, child_id, on or self.today())
+
+    def move_child(
+        self, actor: str, child_id: str, request: ChildMove, user: str | None = None
+    ) -> dict[str, Any]:
+        """迁出 to another site of the province, with the guardian's consent."""
+        return recipients.move(self.engine, self.clock, actor, user or actor, child_id, request)
+
+    def export_child(
+        self, actor: str, child_id: str, request: ChildExport, user: str | None = None
+    ) -> dict[str, Any]:
+        """迁出 to another province: the transfer document; the child is moved out here."""
+        return recipients.export(self.engine, self.clock, actor, user or actor, child_id, request)
+
+    def merge_children(
+        self, actor: str, kept_id: str, request: ChildMerge, user: str | None = None
+    ) -> dict[str, Any]:
+        """合并 of a duplicate into the record kept, with its audit trail."""
+        return recipients.merge(self.engine, self.clock, actor, user or actor, kept_id, request)
+
+    def child_duplicates(self, actor: str | None = None) -> list[dict[str, Any]]:
+        """The duplicate pass: candidate pairs (of one site's children with ``actor``)."""
+        return recipients.duplicates(self.engine, actor)

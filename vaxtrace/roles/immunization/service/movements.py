@@ -28,9 +28,10 @@ from vaxtrace.core.immunization import (
     check_supply,
 )
 from vaxtrace.core.reasons import Reason
+from vaxtrace.core.recipients import is_child_id
 from vaxtrace.core.times import Clock, Earliest, as_utc, check_order
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.immunization.service import dose_checks, receiving
+from vaxtrace.roles.immunization.service import dose_checks, receiving, recipients
 from vaxtrace.roles.immunization.service.lookups import (
     find_unit,
     parse,
@@ -101,6 +102,8 @@ def vaccinate(
 
     def apply(conn: Connection, acting: Unit, now: datetime) -> Step:
         require_kind(acting, OrgKind.POV, "vaccinate")
+        if request.vaccinee_ref is not None and is_child_id(request.vaccinee_ref):
+            recipients.check_vaccinee(conn, actor, request.vaccinee_ref, request.business_time)
         scanned = parse(request.code, "code")
         decision = dose_checks.decide(conn, actor, scanned, request.business_time)
         if not decision.allowed:
