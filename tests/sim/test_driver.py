@@ -6,6 +6,7 @@ ends early: every request is answered or counted as a failure of its kind."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import ssl
 import struct
@@ -195,3 +196,12 @@ def test_read_answer_skips_an_interim_answer() -> None:
         return answer.status, answer.body
 
     assert asyncio.run(read()) == (200, b"x")
+
+
+def test_a_check_that_cannot_read_an_answer_counts_it_wrong() -> None:
+    def check(sent: bytes, status: int, body: bytes) -> bool:
+        return bool(json.loads(body)["results"])  # "hello world" is no JSON; {} has none
+
+    with serving() as base:
+        answers = drive(base, _gets(base, "/chunked", "/chunked", "/"), 1, check)
+    assert answers.errors == 3 and answers.statuses == Counter({200: 3})

@@ -267,13 +267,21 @@ async def _connection(
                 continue
             answers.answered(answer.status, (time.perf_counter() - start) * 1000)
             answers.answered_by_connection[slot] += 1
-            if check is not None and not check(sent, answer.status, answer.body):
+            if check is not None and not _judged(check, sent, answer):
                 answers.errors += 1
             if not answer.keep_alive:
                 _close(stream)
                 stream = None
     finally:
         _close(stream)
+
+
+def _judged(check: Check, sent: bytes, answer: Answer) -> bool:
+    """``check``'s verdict; an answer it cannot read (say, a body that is not JSON) is wrong."""
+    try:
+        return check(sent, answer.status, answer.body)
+    except Exception:
+        return False
 
 
 def drive(
