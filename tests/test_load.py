@@ -1,54 +1,71 @@
-"""The bounded load suite: ``vaxtrace serve --role all`` on the demo's data, each route class
-driven by 64 and then 256 connections for ``VAXTRACE_LOAD_SECONDS`` (a few seconds here;
-``bench/load.py`` runs the full minute): no answer but the documented ones (429 / 503 are
-"not now"), no transport failure, every route answers at once after each run, and the
-server's memory stays flat."""
+"""The bounded load suite, over two layouts: ``vaxtrace serve --role all`` on the demo's data,
+and separate nodes (platform, a MAH's trace node, a province node: each its own process over
+mutual TLS). Each route class is driven by 64 and then 256 connections for
+``VAXTRACE_LOAD_SECONDS`` (a few seconds here; ``bench/load.py`` runs the full minute): no
+answer but the documented ones (429 / 503 are "not now"), no wrong body, no transport failure,
+no connection left without an answer; every route and every node's /health answer at once
+after each run, and each node's memory stays flat (:func:`memory_flat`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from vaxtrace.sim.load import LoadDemo, drive, resident_mib, route_classes, start_demo
+from vaxtrace.sim.load import (
+    NOT_NOW,
+    Layout,
+    answers_at_once,
+    drive,
+    memory_flat,
+    start_all,
+    start_separate,
+)
 
 SECONDS = float(os.environ.get("VAXTRACE_LOAD_SECONDS", "3"))
 CONNECTIONS = (64, 256)
-NOT_NOW = {429, 503}
-GROWTH_MIB = 150.0
-"""How much the server's memory may grow over the whole suite (caches filling, the pool)."""
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadDemo]:
-    running = start_demo(tmp_path_factory.mktemp("load"))
+STARTS = {"role all": start_all, "separate nodes": start_separate}
+SEPARATE_CLASSES = ["public query", "staff write", "receipt scan", "dose-check", "exchange post"]
+"""Over separate nodes: public queries at the platform (which asks the MAH's trace node),
+staff writes, receipt scans and dose-checks at the province, exchange posts of envelopes the
+platform took already (each a duplicate) — all over mutual TLS."""
+
+
+@pytest.fixture(scope="module", params=list(STARTS))
+def layout(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Layout]:
+    started = STARTS[request.param](tmp_path_factory.mktemp("load"))
     try:
-        yield running
+        yield started
     finally:
-        running.node.stop()
+        started.stop()
 
 
-def _answers_at_once(d: LoadDemo) -> None:
-    """After a run, every route class answers a single request within a few seconds."""
-    with httpx.Client(base_url=d.base, timeout=5) as client:
-        for name, (make, allowed) in route_classes(d).items():
-            method, path, headers, body = make(10**9)
-            answer = client.request(method, path, headers=headers, json=body)
-            assert answer.status_code in allowed, f"{name} after the load: {answer.status_code}"
+def _every_class_holds(layout: Layout, connections: int) -> None:
+    before = layout.memory()
+    lines = []
+    for route in layout.classes:
+        run = drive(route, seconds=SECONDS, connections=connections)
+        lines.append(run.line())
+        assert run.answered > 0, run.line()
+        assert not run.unexpected(route.allowed | NOT_NOW), run.line()
+        after = {r.name: answers_at_once(r) for r in layout.classes}
+        assert all(s in r.allowed for r, s in zip(layout.classes, after.values(), strict=True)), (
+            f"after {route.name}: {after}"
+        )
+        assert set(layout.health().values()) == {200}, f"after {route.name}: {layout.health()}"
+    grown = layout.memory()
+    print("\n".join(lines), f"\nmemory {before} → {grown} MiB")
+    for node, mib in grown.items():
+        assert memory_flat(before[node], mib), f"{node}: {before[node]:.0f} → {mib:.0f} MiB"
 
 
 @pytest.mark.parametrize("connections", CONNECTIONS)
-def test_every_route_class_holds_under_load(demo: LoadDemo, connections: int) -> None:
-    before = resident_mib(demo.node.pid)
-    lines = []
-    for name, (make, allowed) in route_classes(demo).items():
-        run = drive(demo.base, f"{name}", make, seconds=SECONDS, connections=connections)
-        lines.append(run.line())
-        assert run.answered > 0, run.line()
-        assert not run.unexpected(allowed | NOT_NOW), run.line()
-        _answers_at_once(demo)
-    grown = resident_mib(demo.node.pid) - before
-    print("\n".join(lines), f"\nmemory grew {grown:.0f} MiB")
-    assert grown < GROWTH_MIB, f"memory grew {grown:.0f} MiB under load"
+def test_every_route_class_holds_under_load(layout: Layout, connections: int) -> None:
+    if layout.name == "separate nodes":
+        assert [r.name for r in layout.classes] == SEPARATE_CLASSES
+    _every_class_holds(layout, connections)

@@ -44,6 +44,16 @@ def log_key_of(env: dict[str, str], role: str) -> str:
     return answer.stdout.splitlines()[0]
 
 
+def issue_token(env: dict[str, str], uscc: str, role: str) -> str:
+    """``vaxtrace token issue USCC --role ROLE`` on the node of ``env`` (which must know the
+    organisation, from its registry copy): a staff API token."""
+    command = [sys.executable, "-m", "vaxtrace.cli", "token", "issue", uscc, "--role", role]
+    answer = subprocess.run(
+        command, env=os.environ | env, capture_output=True, text=True, check=True, timeout=120
+    )
+    return answer.stdout.splitlines()[-1]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
