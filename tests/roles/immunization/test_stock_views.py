@@ -231,6 +231,25 @@ def test_a_cdc_sees_every_unit_of_its_area_and_a_site_may_not(stocked: Province)
     assert refused.value.reason == "not_a_cdc"
 
 
+def test_the_public_sees_what_each_site_can_give_and_nothing_else(stocked: Province) -> None:
+    supply(stocked, BOXES[1], to=POV)
+    public = stocked.svc.public_stock("320000", ON)
+    assert (public["division_code"], public["on"]) == ("320000", ON.isoformat())
+    by_site = {s["uscc"]: s["vaccines"] for s in public["sites"]}
+    assert set(by_site) == {POV, OTHER_POV}  # the sites only, not the CDCs
+    assert [v["doses"] for v in by_site[POV]] == [3] and by_site[OTHER_POV] == []
+    assert set(by_site[POV][0]) == {"product_name", "product_code", "mah_uscc", "doses"}
+    county = stocked.svc.public_stock("320102", ON)
+    assert [s["uscc"] for s in county["sites"]] == [POV]
+    # a lock stops the doses at once: the public no longer sees them as available
+    stocked.signal(batch_nos=[BATCH_NO], kind="lock", lock_kind="pending", reason="review")
+    locked = stocked.svc.public_stock("320000", ON)
+    assert {s["uscc"]: s["vaccines"] for s in locked["sites"]}[POV] == []
+    with refused_with(422) as refused:
+        stocked.svc.public_stock("32", ON)
+    assert refused.value.reason == "division_code_format"
+
+
 # --- the expiry run -------------------------------------------------------------------------------
 
 

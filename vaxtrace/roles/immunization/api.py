@@ -41,7 +41,7 @@ from vaxtrace.web.identity import (
     bearer_staff,
 )
 from vaxtrace.web.lean import json_answer, json_body, known_bearer, lean_route, path_param
-from vaxtrace.web.problems import file_responses, staff_problems
+from vaxtrace.web.problems import file_responses, problem_responses, staff_problems
 
 NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单号")]
 NOTE_NO: TypeAdapter[str] = TypeAdapter(NoteNo)
@@ -420,6 +420,18 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         """过期: batches you hold doses of that have expired (negative days left): scrap or
         destroy them."""
         return svc.expired_stock(who)
+
+    @router.get(
+        "/public/stock",
+        responses=problem_responses(
+            {422: "`division` is not a 6-digit division code (`division_code_format`, …)"}
+        ),
+    )
+    def public_stock(svc: Service, division: Annotated[str, Query(max_length=6)]) -> dict[str, Any]:
+        """疫苗库存 for the public, no login: each vaccination site in a division (a province,
+        city or county code) with the doses it can give today, by vaccine, from its real
+        stock (what the dose gate would let be given). No batches, codes or persons."""
+        return svc.public_stock(division)
 
     @router.get("/stock/province", responses=staff_problems(401, 403))
     def province_stock(svc: Service, who: Actor) -> dict[str, Any]:

@@ -305,6 +305,10 @@ class ImmunizationService:
         """过期: batches the unit holds that have expired."""
         return inventory.expired_stock(self.engine, actor, on)
 
+    def public_stock(self, division: str, on: date | None = None) -> dict[str, Any]:
+        """疫苗库存 for the public: the doses each site in a division can give today."""
+        return inventory.public_stock(self.engine, division, on)
+
     def province_stock(self, actor: str, on: date | None = None) -> dict[str, Any]:
         """The stock of every unit in a CDC's area, unit by unit."""
         return inventory.province_stock(self.engine, actor, on)

@@ -274,6 +274,49 @@ def province_stock(engine: Engine, actor: str, on: date | None = None) -> dict[s
     }
 
 
+def public_stock(engine: Engine, division: str, on: date | None = None) -> dict[str, Any]:
+    """疫苗库存 for the public (no login): the doses each vaccination site in ``division``
+    can give today, by vaccine — only what the dose gate would let be given (not locked,
+    recalled, expired, held by an excursion or in transit); no batch, no code, no person."""
+    area = DivisionCode(division)
+    with read_tx(engine) as conn:
+        sites = [
+            u
+            for u in stock_views.units_in_area(conn, area.area_prefix)
+            if u["kind"] == OrgKind.POV.value and DivisionCode(u["division_code"]).is_within(area)
+        ]
+        held = _held(conn, _today(on), area=area.area_prefix)
+    usable: dict[str, dict[tuple[str, str | None], int]] = {}
+    for line in held.lines:
+        if line.status is StockStatus.USABLE:
+            of_site = usable.setdefault(line.holder_uscc, {})
+            key = (line.mah_uscc, line.product_code)
+            of_site[key] = of_site.get(key, 0) + line.doses
+    return {
+        "division_code": area.value,
+        "on": held.on.isoformat(),
+        "sites": [
+            {
+                "uscc": site["uscc"],
+                "name": site["name"],
+                "division_code": site["division_code"],
+                "vaccines": [
+                    {
+                        "product_name": held.product_name(mah, product_code),
+                        "product_code": product_code,
+                        "mah_uscc": mah,
+                        "doses": doses,
+                    }
+                    for (mah, product_code), doses in sorted(
+                        usable.get(site["uscc"], {}).items(), key=lambda kv: str(kv[0])
+                    )
+                ],
+            }
+            for site in sites
+        ],
+    }
+
+
 # --- the expiry job (过期处理) --------------------------------------------------------------
 
 
