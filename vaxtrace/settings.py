@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     registry_sync_seconds: float = Field(
         default=30.0, gt=0, description="how often a connected system pulls the registry"
     )
+    shutdown_grace_seconds: int = Field(
+        default=5,
+        gt=0,
+        description="on stop, how long requests in flight and connections get to finish: a "
+        "peer that keeps a TLS connection idle (the platform's kept connections to trace "
+        "systems) would otherwise hold a stop for 30 s",
+    )
     access_log: bool = Field(
         default=False,
         description="log a line per request (uvicorn's access log): about 6 % of a node's CPU "

@@ -37,6 +37,7 @@ def serve_app(
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             log_level="info",
             access_log=settings.access_log,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
         return
     cert, key, ca = tls
@@ -50,6 +51,7 @@ def serve_app(
             keyfile=str(key),
             ca_file=str(ca),
             access_log=settings.access_log,
+            shutdown_grace_seconds=settings.shutdown_grace_seconds,
         )
     ).run()
 

@@ -131,6 +131,7 @@ def mtls_config(
     keyfile: str,
     ca_file: str,
     access_log: bool = False,
+    shutdown_grace_seconds: int = 5,
 ) -> Any:
     """A uvicorn config that refuses clients without a certificate of ``ca_file``."""
     import uvicorn
@@ -147,4 +148,5 @@ def mtls_config(
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         log_level="info" if access_log else "warning",
         access_log=access_log,
+        timeout_graceful_shutdown=shutdown_grace_seconds,
     )
