@@ -219,13 +219,17 @@ def _keepers(
     """Who keeps each role's log, and which other logs it witnesses."""
     client_at = network_clients(settings) if settings.exchange_cert else plain_client
     peers = peers_of(settings.ledger_peers)
+    watcher = next((r for r in ("trace", "platform", *logs) if r in logs), "")
     keepers = []
     for role, ledger in logs.items():
-        keeper = LogKeeper(ledger, client_at, lambda: list(peers))
+        # the peers of the settings are watched by one log of the node (whose cosigning key
+        # those peers trust): the trace role's, else the platform's, else the first
+        mine = peers if role == watcher else []
+        keeper = LogKeeper(ledger, client_at, functools.partial(list, mine))
         if local:
             keeper.local_peers = [peer for other, peer in logs.items() if other != role]
         elif role == "platform" and platform is not None:
-            keeper.watched = functools.partial(_registered_logs, platform, peers)
+            keeper.watched = functools.partial(_registered_logs, platform, mine)
         elif settings.platform_base_url and settings.exchange_cert:
             keeper.witness_log = f"{settings.platform_base_url.rstrip('/')}/platform/v1/ledger"
         keepers.append(keeper)
