@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,11 +214,7 @@ class CertificateAuthority:
         if cert.issuer != ca_cert.subject:
             raise DomainError(Reason.NOT_OUR_CERTIFICATE, "this CA did not issue that certificate")
         serials = self.revoked() | {cert.serial_number}
-        # whole or not at all: a node reads the list on every request that presents a
-        # certificate, and must never see half of it
-        written = self.revoked_path.with_suffix(".json.new")
-        written.write_text(json.dumps(sorted(str(s) for s in serials)))
-        written.replace(self.revoked_path)
+        write_revoked(self.folder, serials)
         self._write_crl(sorted(serials))
 
     def _write_crl(self, serials: list[int]) -> None:
@@ -239,6 +236,15 @@ class CertificateAuthority:
 
 _read: dict[Path, tuple[tuple[int, int], frozenset[int]]] = {}
 """The revocation list last read from each CA folder, with the file's (mtime, size) then."""
+
+
+def write_revoked(folder: Path, serials: Iterable[int]) -> None:
+    """Replace ``folder``'s revocation list with ``serials``, whole or not at all: a node reads
+    the list on every request that presents a certificate, and must never see half of it."""
+    path = folder / "revoked.json"
+    written = path.with_suffix(".json.new")
+    written.write_text(json.dumps(sorted(str(s) for s in serials)))
+    written.replace(path)
 
 
 def revoked_serials(folder: Path) -> frozenset[int]:

@@ -10,14 +10,13 @@ replayed list (from a platform restored from a backup, say) never lets a certifi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from vaxtrace.exchange.pki import revoked_serials
+from vaxtrace.exchange.pki import revoked_serials, write_revoked
 
 CRL_PATH = "/platform/v1/pki/crl"
 CRL_MEDIA_TYPE = "application/x-pem-file"
@@ -52,10 +51,7 @@ def keep_revoked(folder: Path, serials: frozenset[int]) -> int:
     if not new:
         return 0
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / "revoked.json"
-    written = path.with_suffix(".json.new")
-    written.write_text(json.dumps(sorted(str(s) for s in known | serials)))
-    written.replace(path)
+    write_revoked(folder, known | serials)
     return len(new)
 
 
