@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
@@ -13,7 +12,7 @@ from sqlalchemy import Engine, event, text
 
 from vaxtrace.ledger.checkpoint import Checkpoint, Note, NoteError, SigningKey
 from vaxtrace.ledger.proofs import check_proof
-from vaxtrace.log.service import CheckpointPolicy, LedgerService
+from vaxtrace.log.service import CheckpointPolicy, LedgerService, LocalPeerLog
 from vaxtrace.store.engine import make_engine, read_tx, write_tx
 from vaxtrace.store.ledger import Ledger
 from vaxtrace.store.migrate import upgrade
@@ -143,22 +142,6 @@ def test_inclusion_bundle_checks_offline_and_catches_forgery(
         check_proof(bundle, stranger.verifier())
 
 
-@dataclass
-class InProcessPeer:
-    node: LedgerService
-
-    def checkpoint(self) -> str:
-        return self.node.checkpoint()
-
-    def consistency(self, old: int, new: int) -> list[bytes]:
-        import base64
-
-        return [base64.b64decode(p) for p in self.node.consistency(old, new)["proof"]]
-
-    def send_cosignature(self, note: str) -> None:
-        self.node.accept_cosignature(note)
-
-
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[LedgerService, LedgerService]]:
     engines = []
@@ -188,10 +171,10 @@ def pair(tmp_path: Path) -> Iterator[tuple[LedgerService, LedgerService]]:
 def test_a_witness_cosigns_growth(pair: tuple[LedgerService, LedgerService]) -> None:
     log, witness = pair
     write_events(log, 3)
-    assert witness.witness(log.verifier, InProcessPeer(log))["cosigned"]
+    assert witness.witness(log.verifier, LocalPeerLog(log))["cosigned"]
     write_events(log, 6)
     log.clock.now += 11  # type: ignore[attr-defined]  # pending events are signed when due
-    result = witness.witness(log.verifier, InProcessPeer(log))
+    result = witness.witness(log.verifier, LocalPeerLog(log))
     assert result == {"origin": log.origin, "tree_size": 9, "cosigned": True}
     served = Note.parse(log.checkpoint(sign_pending=False))
     assert witness.cosigner().verify(served) is not None  # the cosignature is served back
@@ -204,16 +187,16 @@ def test_a_rewritten_history_is_a_fork_and_is_not_cosigned(
     log, witness = pair
     write_events(log, 4)
     log.clock.now += 11  # type: ignore[attr-defined]
-    assert witness.witness(log.verifier, InProcessPeer(log))["tree_size"] == 4
+    assert witness.witness(log.verifier, LocalPeerLog(log))["tree_size"] == 4
     # the operator rebuilds the log from other history with the same key
     engine = make_engine(f"sqlite:///{tmp_path / 'forked.sqlite'}")
     upgrade(engine, "trace")
     forked = LedgerService(engine, log.ledger, log.key, log.policy, clock=log.clock)
     write_events(forked, 9, tag="other")
-    result = witness.witness(log.verifier, InProcessPeer(forked))
+    result = witness.witness(log.verifier, LocalPeerLog(forked))
     assert result["cosigned"] is False and result["alert"] == "fork"
     assert [a["kind"] for a in witness.alerts()] == ["fork"]
-    again = witness.witness(log.verifier, InProcessPeer(forked))  # the next round
+    again = witness.witness(log.verifier, LocalPeerLog(forked))  # the next round
     assert again["cosigned"] is False and again["alert"] == "fork"
     assert [a["kind"] for a in witness.alerts()] == ["fork"]  # one alert, not one a round
     # a smaller tree is a rollback
@@ -221,7 +204,7 @@ def test_a_rewritten_history_is_a_fork_and_is_not_cosigned(
     upgrade(engine2, "trace")
     rolled = LedgerService(engine2, log.ledger, log.key, log.policy, clock=log.clock)
     write_events(rolled, 2, tag="r")
-    assert witness.witness(log.verifier, InProcessPeer(rolled))["alert"] == "rollback"
+    assert witness.witness(log.verifier, LocalPeerLog(rolled))["alert"] == "rollback"
     engine.dispose()
     engine2.dispose()
 

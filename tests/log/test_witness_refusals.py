@@ -4,24 +4,24 @@ rollback)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from tests.log.test_service import InProcessPeer, pair, write_events
+from tests.log.test_service import pair, write_events
 from vaxtrace.ledger.checkpoint import Checkpoint, Note, SigningKey
-from vaxtrace.log.service import LedgerService
+from vaxtrace.log.service import LedgerService, LocalPeerLog
 
 __all__ = ["pair"]  # the fixture
 
 
-@dataclass
-class ForgingPeer(InProcessPeer):
+class ForgingPeer(LocalPeerLog):
     """A log whose checkpoint someone re-signed with a key of the same name."""
 
-    key: SigningKey
+    def __init__(self, log: LedgerService, key: SigningKey) -> None:
+        super().__init__(log)
+        self.key = key
 
     def checkpoint(self) -> str:
-        body = Note.parse(self.node.checkpoint()).body
+        body = Note.parse(self.log.checkpoint()).body
         return self.key.sign(Checkpoint.parse_body(body)).text()
 
 
@@ -42,12 +42,12 @@ def test_two_roots_for_one_size_is_a_fork(
 ) -> None:
     log, witness = pair
     write_events(log, 3)
-    seen = witness.witness(log.verifier, InProcessPeer(log))["tree_size"]
+    seen = witness.witness(log.verifier, LocalPeerLog(log))["tree_size"]
 
-    class SameSizeOtherRoot(InProcessPeer):
+    class SameSizeOtherRoot(LocalPeerLog):
         def checkpoint(self) -> str:
-            size = Checkpoint.parse_body(Note.parse(self.node.checkpoint()).body).size
-            return self.node.key.sign(Checkpoint(self.node.origin, size, bytes(32))).text()
+            size = Checkpoint.parse_body(Note.parse(self.log.checkpoint()).body).size
+            return self.log.key.sign(Checkpoint(self.log.origin, size, bytes(32))).text()
 
     result = witness.witness(log.verifier, SameSizeOtherRoot(log))
     assert result == {

@@ -83,7 +83,6 @@ class CertificateAuthority:
         self.folder = folder
         self.cert_path = folder / "ca.pem"
         self.key_path = folder / "ca.key"
-        self.revoked_path = folder / "revoked.json"
         self.crl_path = folder / "crl.pem"
 
     @property
