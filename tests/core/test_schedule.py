@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import tomllib
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,10 @@ from vaxtrace.core.schedule import (
     national_schedule,
     parse_child,
     parse_duration,
+    parse_schedule,
     summary,
 )
+from vaxtrace.core.schedule.data import DATA_FILE
 from vaxtrace.web.problems import status_of_reason
 
 CASES = Path(__file__).parent / "schedule_cases"
@@ -149,3 +153,13 @@ def test_the_2025_change_replaces_only_dtap() -> None:
     assert changed == {"DTaP"}
     assert [sorted(d.products) for d in new.series["DTaP"].plans[0].doses] == [["DTaP"]] * 5
     assert sorted(old.series["DTaP"].plans[0].doses[4].products) == ["DT"]
+
+
+def test_every_series_names_its_diseases_and_an_unknown_series_is_refused() -> None:
+    schedule = national_schedule()
+    assert set(schedule.diseases) == set(schedule.series_keys)
+    text = resources.files("vaxtrace.core").joinpath(DATA_FILE).read_text("utf-8")
+    raw = tomllib.loads(text)
+    raw["diseases"]["Smallpox"] = "天花 (smallpox)"
+    with pytest.raises(DomainError, match="unknown series 'Smallpox'"):
+        parse_schedule(raw)

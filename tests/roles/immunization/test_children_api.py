@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from fhir.resources.R4B.bundle import Bundle
 from province_world import CST, OTHER_POV, POV
 from test_api import Desk, desk  # noqa: F401  (the fixture: the app on each backend)
 from test_children import resident_id
@@ -69,3 +70,23 @@ def test_bad_input_is_refused_as_a_problem(desk: Desk) -> None:  # noqa: F811
     )
     pairs = desk.get("/children/duplicates", OTHER_POV).json()
     assert len(pairs) == 1 and "name_pinyin" in pairs[0]["matched"]
+
+
+def test_the_record_exports_as_fhir_for_the_managing_site_only(desk: Desk) -> None:  # noqa: F811
+    child_id = desk.post("/children", child(), POV).json()["child"]["child_id"]
+    sent = desk.get(f"/children/{child_id}/fhir", POV)
+    assert sent.status_code == 200, sent.text
+    assert sent.headers["content-type"].startswith("application/fhir+json")
+    bundle = Bundle.model_validate(sent.json())
+    kinds = [e.resource.get_resource_type() for e in bundle.entry or []]
+    assert kinds == ["Patient", "ImmunizationRecommendation"]  # no dose given yet
+    desk.tokens[OTHER_POV] = desk.province.svc.issue_token(OTHER_POV, "desk")
+    before = desk.province.counts()
+    desk.refused(
+        desk.get(f"/children/{child_id}/fhir", OTHER_POV), 403, "not_your_child", None, before
+    )
+    responses = desk.client.get("/openapi.json").json()["paths"][
+        "/immunization/v1/children/{child_id}/fhir"
+    ]["get"]["responses"]
+    assert set(responses) == {"200", "401", "403", "404", "422"}
+    assert "application/fhir+json" in responses["200"]["content"]

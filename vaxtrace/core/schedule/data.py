@@ -114,6 +114,8 @@ class Schedule:
     live_injectable_interval: Duration
     grace_period_days: int
     sources: dict[str, Source] = field(default_factory=dict)
+    diseases: dict[str, str] = field(default_factory=dict)
+    """What each series protects against, by series key (the data's ``[diseases]``)."""
 
     def edition_on(self, day: date) -> Edition:
         """The edition in force on ``day`` (the oldest before its own effective date: no
@@ -189,6 +191,9 @@ def parse_schedule(raw: dict[str, Any]) -> Schedule:
         for s in raw.get("sources", ())
     }
     _check(editions, products, sources)
+    diseases = {str(k): str(v) for k, v in raw.get("diseases", {}).items()}
+    for key in diseases.keys() - set(editions[0].series):
+        raise DomainError(Reason.MALFORMED_SCHEDULE, f"diseases: unknown series {key!r}")
     rules = raw["schedule"]
     return Schedule(
         editions=tuple(editions),
@@ -198,6 +203,7 @@ def parse_schedule(raw: dict[str, Any]) -> Schedule:
         live_injectable_interval=parse_duration(rules["live_injectable_interval"]),
         grace_period_days=int(rules["grace_period_days"]),
         sources=sources,
+        diseases=diseases,
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from vaxtrace.core.coldchain.decisions import ExcursionDecision, ExcursionState
@@ -25,6 +26,7 @@ from vaxtrace.core.immunization import (
     VaccinationUndo,
 )
 from vaxtrace.core.recipients import ChildExport, ChildMerge, ChildMove, ChildRegistration
+from vaxtrace.core.recipients.fhir import FHIR_JSON
 from vaxtrace.core.refusal import Acknowledgement, AlertState
 from vaxtrace.core.signals import CERTIFICATE_SHA256
 from vaxtrace.exchange.envelope import EnvelopeBatch
@@ -42,6 +44,11 @@ from vaxtrace.web.identity import (
 )
 from vaxtrace.web.lean import json_answer, json_body, known_bearer, lean_route, path_param
 from vaxtrace.web.problems import file_responses, problem_responses, staff_problems
+
+
+class FhirJson(JSONResponse):
+    media_type = FHIR_JSON
+
 
 NoteNo = Annotated[str, Path(min_length=1, max_length=60, description="发货单号")]
 NOTE_NO: TypeAdapter[str] = TypeAdapter(NoteNo)
@@ -498,6 +505,22 @@ def immunization_router(caller: Callable[[Request], SystemIdentity]) -> APIRoute
         each series' status and next dose (earliest, recommended, overdue), the school-entry
         check, and the record's moves and merges."""
         return svc.child_record(who, child_id)
+
+    @router.get(
+        "/children/{child_id}/fhir",
+        response_class=FhirJson,
+        responses={
+            200: {"content": {FHIR_JSON: {}}, "description": "a FHIR R4 collection Bundle"},
+            **staff_problems(401, 403, 404, 422),
+        },
+    )
+    def child_fhir(child_id: ChildId, svc: Service, who: Actor) -> FhirJson:
+        """The child's record as FHIR R4 (``application/fhir+json``): a collection Bundle of
+        the ``Patient``, an ``Immunization`` per dose (trace code, lot, MAH, site,
+        vaccinator), an ``ImmunizationEvaluation`` per dose the schedule judged (valid or
+        not, why) and an ``ImmunizationRecommendation`` (each series' forecast with LOINC
+        date criteria). For another information system (e.g. a receiving province's)."""
+        return FhirJson(svc.child_fhir(who, child_id))
 
     @router.post(
         "/children/{child_id}/moves",

@@ -22,6 +22,8 @@ from vaxtrace.core.immunization import (
 )
 from vaxtrace.core.receipt import ScanDecision
 from vaxtrace.core.recipients import ChildExport, ChildMerge, ChildMove, ChildRegistration
+from vaxtrace.core.recipients.fhir import record_bundle
+from vaxtrace.core.schedule import national_schedule
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
@@ -351,6 +353,11 @@ class ImmunizationService:
     def child_record(self, actor: str, child_id: str, on: date | None = None) -> dict[str, Any]:
         """A child's record: doses with the schedule's evaluation, status and forecast."""
         return recipients.record(self.engine, actor, child_id, on or self.today())
+
+    def child_fhir(self, actor: str, child_id: str, on: date | None = None) -> dict[str, Any]:
+        """The child's record as a FHIR Bundle (Patient, Immunization, ImmunizationEvaluation,
+        ImmunizationRecommendation), validated."""
+        return record_bundle(self.child_record(actor, child_id, on), national_schedule())
 
     def move_child(
         self, actor: str, child_id: str, request: ChildMove, user: str | None = None
