@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import Engine, Table, func, select
 
 from vaxtrace import demo
+from vaxtrace.core.recipients.vaccines import vaccine_of
+from vaxtrace.core.schedule import national_schedule
 from vaxtrace.node import ROLES
 from vaxtrace.settings import Settings
 from vaxtrace.store.engine import read_tx
@@ -35,9 +37,11 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     # each hop went through the receiving role's API, under the sender's certificate: the
     # notes and the MAHs' two safety signals (a lock, a recall) down, the province's day
     # (receipt, supply, the site's receipt, vaccination) and the gate's day (a receipt, a
-    # supply and the site's receipt for each of five batches), and the vaccination the trace
-    # system refuses, up; that refusal down
-    signals, reports, refused = 2, 4 + 3 * 5 + 1, 1
+    # supply and the site's receipt for each of five batches), the vaccination the trace
+    # system refuses, and the children's day (the CDC's receipt of each delivery left, its
+    # supply to the site and a report per dose given to the children), up; that refusal down
+    signals, refused = 2, 1
+    reports = 4 + 3 * 5 + 1 + 3 * built.children_deliveries + built.children_doses
     assert _senders(app.state.platform.engine, platform_exchange.inbox) == {
         "local-trace": notes + signals,
         "local-province": reports,
@@ -84,3 +88,38 @@ def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:
     demo.run(again, timeout=60)
     assert again.failures == []
     assert (tmp_path / "exchange" / "local-trace.key").read_bytes() != key
+
+
+def test_the_sites_register_children_and_vaccinate_them_along_the_schedule(
+    tmp_path: Path,
+) -> None:
+    built = demo.build(Settings(data_dir=tmp_path), 10_000, 1, lambda _n: None)  # as users run it
+    demo.run(built, timeout=60)
+    assert built.failures == []
+    first, second = (o.uscc for o in demo.cast().province[1:3])
+    assert [c["site"] for c in built.children].count(second) == 1
+    svc = built.app.state.immunization
+    short_names = list(national_schedule().products)
+    held = {
+        vaccine_of(line["product_code"], line["product_name"], short_names)
+        for line in svc.stock_summary(first)["lines"]
+        if line["status"] == "usable"
+    }
+    assert {"IPV", "DTaP", "MMR", "JE-L"} <= held
+    given = 0
+    for child in built.children:
+        record = svc.child_record(child["site"], child["child_id"])
+        if child["site"] == second:  # the second site holds no doses
+            assert record["doses"] == []
+            continue
+        for dose in record["doses"]:  # every dose given was due: valid, and judged
+            assert dose["evaluation"]["valid"] is True, (child["name"], dose)
+        given += len(record["doses"])
+        today = record["assessment_date"]
+        for series in record["series"]:  # what is still due today, the site holds none of
+            if series["status"] in ("due", "overdue") and series["next"]["earliest"] <= today:
+                assert not set(series["next"]["products"]) & held, (child["name"], series)
+    assert given == built.children_doses >= 12
+    eight_months = next(c for c in built.children if c["name"] == "郑浩然")
+    doses = svc.child_record(first, eight_months["child_id"])["doses"]
+    assert {"IPV", "DTaP", "MMR", "JE-L"} <= {d["vaccine"] for d in doses}

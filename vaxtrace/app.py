@@ -312,6 +312,9 @@ def build_app(
             if not local:
                 follow = _with_revocations(follow, settings)
             to_platform = clients(role)
+            if to_platform is not None and role == "trace" and local:
+                # publish first: the other local nodes' first round then copies its products
+                await anyio.to_thread.run_sync(_step_once, follow, to_platform, base)
             if to_platform is not None:
                 work.append(_keep_in_step(follow, to_platform, base, settings, threads))
         if immunization is not None:  # expiry is judged before the first request is served

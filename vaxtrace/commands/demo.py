@@ -60,10 +60,29 @@ def demo(
             "  its batch's lot release certificate, fetched through the platform from the "
             f"MAH's trace system (SHA-256 checked): GET {built.certificate['path']}"
         )
+    _print_children(built, base)
     console.print(f"[green]self-check passed[/green] ({len(built.samples)} sample codes)")
     _show_logs(settings, built.app.state.logs)
     if not no_serve:
         serve_app(settings, host, port, asgi=built.app)
+
+
+def _print_children(built: Any, base: str) -> None:
+    """The children the sites registered and vaccinated, and how staff read their records."""
+    if not built.children:
+        return
+    first = built.children[0]
+    token = built.staff[first["site"]]
+    console.print(
+        f"\n[bold]Children[/bold] registered at the sites ({len(built.children)}), "
+        "vaccinated along the schedule with the doses the first site holds:"
+    )
+    for child in built.children:
+        console.print(f"  {child['child_id']}  {child['name']}  (site {child['site']})")
+    api = f"{base}/immunization/v1/children/{first['child_id']}"
+    auth = f"-H 'Authorization: Bearer {token}'"
+    console.print(f"  curl {auth} '{api}/record'   (接种记录: doses judged, next doses)")
+    console.print(f"  curl {auth} '{api}/fhir'     (the same as FHIR R4)")
 
 
 def _show_logs(settings: Settings, logs: dict[str, LedgerService]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, select
 
 from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.demo.children_day import children_day
 from vaxtrace.demo.gate_day import gate_day, refused_downstream
 from vaxtrace.demo.province_day import check_certificate, province_day
 from vaxtrace.demo.world import Demo, cast
@@ -49,6 +50,8 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
             demo.failures += gate_day(demo, client, timeout)
         if not demo.failures:
             demo.failures += refused_downstream(demo, client, timeout)
+        if not demo.failures:
+            demo.failures += children_day(demo, client)
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:

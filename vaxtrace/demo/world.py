@@ -36,6 +36,12 @@ class Demo:
     """The site and a dose of each kind the dose gate must tell apart (demo.json samples)."""
     certificate: dict[str, str] = field(default_factory=dict)
     """The lot release certificate the CDC looked at: its path and SHA-256."""
+    children: list[dict[str, str]] = field(default_factory=list)
+    """The children the sites registered: ``child_id``, ``name`` and managing ``site``."""
+    children_doses: int = 0
+    """Doses the first site gave the children along the schedule."""
+    children_deliveries: int = 0
+    """Deliveries the CDC received and supplied a case of to the first site for them."""
 
     @property
     def token(self) -> str:

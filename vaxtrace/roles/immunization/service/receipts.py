@@ -284,7 +284,17 @@ def verification_of(result: ReceiptVerification) -> dict[str, Any]:
 
 
 def expected(engine: Engine, consignee_uscc: str) -> list[dict[str, Any]]:
-    """What a CDC or site is to receive (shipping notes and distributions), oldest first."""
+    """What a CDC or site is to receive (shipping notes and distributions), oldest first,
+    with each batch's product, number and expiry (a distribution names none)."""
     with read_tx(engine) as conn:
         rows = receipts.notes_for(conn, consignee_uscc)
-    return [header_of(r) | {"doses": r["doses"], "codes": r["note"]["codes"]} for r in rows]
+    return [
+        header_of(r)
+        | {"doses": r["doses"], "codes": r["note"]["codes"], "batches": _batches_of(r["note"])}
+        for r in rows
+    ]
+
+
+def _batches_of(note: dict[str, Any]) -> list[dict[str, Any]]:
+    keep = ("product_code", "batch_no", "expiry_date")
+    return [{k: b.get(k) for k in keep} for b in note.get("batches") or ()]
