@@ -210,6 +210,7 @@ def test_a_vaccination_names_the_child_and_the_record_is_evaluated(at_site: Prov
         "2024-04-02",
     )
     assert given["vaccine"] == "HepB" and given["mah_uscc"]
+    assert given["vaccine_name"] == "乙肝疫苗"  # the schedule's name, for a guardian's page
     assert given["evaluation"] == {"series": "HepB", "dose": 1, "valid": True, "reason": "valid"}
     hepb = next(s for s in record["series"] if s["vaccine"] == "HepB")
     assert hepb["doses_valid"] == 1 and hepb["status"] == "not_yet_due"

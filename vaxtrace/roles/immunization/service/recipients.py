@@ -373,7 +373,7 @@ def _evaluate(
                     "valid": judged.valid,
                     "reason": judged.reason.value,
                 }
-    names = {short: p.name for short, p in schedule.products.items()}
+    names = {short: p.label for short, p in schedule.products.items()}
     for d in doses:
         d["vaccine_name"] = names.get(d["vaccine"]) if d["vaccine"] else None
     return {
