@@ -212,6 +212,7 @@ class Reason(StrEnum):
     UNSIGNED_ENVELOPE = "unsigned_envelope"
     UNSUPPORTED_ENCODING = "unsupported_encoding"
     UNSUPPORTED_VERSION = "unsupported_version"
+    VACCINE_MISMATCH = "vaccine_mismatch"
     WEAK_PASSWORD = "weak_password"
     WRITE_CONFLICT = "write_conflict"
     WRONG_CONSIGNEE = "wrong_consignee"

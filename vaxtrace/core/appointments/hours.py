@@ -9,6 +9,7 @@ everyone who reads its hours.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -34,9 +35,7 @@ class Window(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if self.closes <= self.opens:
-            raise DomainError(
-                Reason.INVALID_TIME, "a window closes after it opens", field="closes"
-            )
+            raise DomainError(Reason.INVALID_TIME, "a window closes after it opens", field="closes")
         return self
 
 
@@ -49,11 +48,9 @@ class DayHours(Model):
     @model_validator(mode="after")
     def _apart(self) -> DayHours:
         ordered = sorted(self.windows, key=lambda w: w.opens)
-        for before, after in zip(ordered, ordered[1:], strict=False):
+        for before, after in pairwise(ordered):
             if after.opens < before.closes:
-                raise DomainError(
-                    Reason.INVALID_TIME, "a day's windows overlap", field="windows"
-                )
+                raise DomainError(Reason.INVALID_TIME, "a day's windows overlap", field="windows")
         return self
 
 

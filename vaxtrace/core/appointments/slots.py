@@ -102,7 +102,7 @@ def check_opening(
         )
 
 
-def check_bookable(starts_at: datetime, now: datetime, field: str = "slot_id") -> None:
+def check_bookable(starts_at: datetime, now: datetime, field: str | None = "slot_id") -> None:
     """A slot may be booked (or a booking in it cancelled or moved) until it starts."""
     if starts_at <= now:
         raise DomainError(Reason.SLOT_IN_PAST, "the slot has started or is over", field=field)

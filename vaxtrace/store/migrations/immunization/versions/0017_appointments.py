@@ -50,9 +50,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["site_uscc"], ["organisation.uscc"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("site_uscc", "vaccine", "starts_at", name="uq_appointment_slot_start"),
-        sa.CheckConstraint(
-            "booked >= 0 AND booked <= capacity", name="ck_appointment_slot_places"
-        ),
+        sa.CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_appointment_slot_places"),
     )
     op.create_index("ix_appointment_slot_day", "appointment_slot", ["site_uscc", "day"])
     op.create_table(
