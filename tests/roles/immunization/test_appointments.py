@@ -10,6 +10,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from appointments_world import (
     FAST_HASHER,
@@ -160,7 +161,7 @@ def test_slots_open_within_the_sites_hours(province: Province) -> None:
         ("out_of_range", {"day": wednesday + timedelta(days=400)}),
     ]
     for reason, extra in cases:
-        refused(province, reason, lambda: slot(public, **({"day": wednesday} | extra)))
+        refused(province, reason, partial(slot, public, **({"day": wednesday} | extra)))
     opened = slot(public, wednesday)
     assert slot(public, wednesday) == opened  # the same opening again: answered again
     refused(province, "slot_changed", lambda: slot(public, wednesday, capacity=11))

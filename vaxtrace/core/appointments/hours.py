@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from vaxtrace.core.datasets.elements import Model
 from vaxtrace.core.dose_gate import CHINA_TIME
@@ -32,11 +32,13 @@ class Window(Model):
     opens: time = Field(description="开门 (China time, HH:MM)")
     closes: time = Field(description="关门 (China time, HH:MM)")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if self.closes <= self.opens:
+    @field_validator("closes")
+    @classmethod
+    def _ordered(cls, closes: time, info: ValidationInfo) -> time:
+        opens = info.data.get("opens")
+        if opens is not None and closes <= opens:
             raise DomainError(Reason.INVALID_TIME, "a window closes after it opens", field="closes")
-        return self
+        return closes
 
 
 class DayHours(Model):
@@ -45,13 +47,14 @@ class DayHours(Model):
     weekday: int = Field(ge=1, le=7, description="1 Monday … 7 Sunday (ISO 8601)")
     windows: Annotated[list[Window], Field(min_length=1, max_length=4)]
 
-    @model_validator(mode="after")
-    def _apart(self) -> DayHours:
-        ordered = sorted(self.windows, key=lambda w: w.opens)
+    @field_validator("windows")
+    @classmethod
+    def _apart(cls, windows: list[Window]) -> list[Window]:
+        ordered = sorted(windows, key=lambda w: w.opens)
         for before, after in pairwise(ordered):
             if after.opens < before.closes:
                 raise DomainError(Reason.INVALID_TIME, "a day's windows overlap", field="windows")
-        return self
+        return windows
 
 
 class ClosedDay(Model):
@@ -69,15 +72,21 @@ class SiteHours(Model):
     week: Annotated[list[DayHours], Field(max_length=7)]
     closed: Annotated[list[ClosedDay], Field(default_factory=list, max_length=MAX_CLOSED_DAYS)]
 
-    @model_validator(mode="after")
-    def _once_each(self) -> SiteHours:
-        days = [d.weekday for d in self.week]
+    @field_validator("week")
+    @classmethod
+    def _each_day_once(cls, week: list[DayHours]) -> list[DayHours]:
+        days = [d.weekday for d in week]
         if len(set(days)) != len(days):
             raise DomainError(Reason.LISTED_TWICE, "a weekday is listed twice", field="week")
-        dates = [c.date for c in self.closed]
+        return week
+
+    @field_validator("closed")
+    @classmethod
+    def _each_date_once(cls, closed: list[ClosedDay]) -> list[ClosedDay]:
+        dates = [c.date for c in closed]
         if len(set(dates)) != len(dates):
             raise DomainError(Reason.LISTED_TWICE, "a closed day is listed twice", field="closed")
-        return self
+        return closed
 
     def windows_on(self, day: date) -> list[Window]:
         """The windows the site is open on ``day`` (none on a closed day), earliest first."""

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from vaxtrace.core.appointments.hours import SiteHours, china, moment
 from vaxtrace.core.datasets.elements import Model
@@ -49,11 +49,13 @@ class SlotOpening(Model):
     end: time = Field(description="China time, HH:MM")
     capacity: int = Field(ge=1, le=MAX_CAPACITY)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> SlotOpening:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        if start is not None and end <= start:
             raise DomainError(Reason.INVALID_TIME, "a slot ends after it starts", field="end")
-        return self
+        return end
 
     @property
     def starts_at(self) -> datetime:
