@@ -92,12 +92,19 @@ def slot(
 
 def guardian(public: PublicServices, phone: str = PHONE, site: str = POV) -> GuardianSession:
     """A guardian with an account the site opened, logged in, their own password chosen."""
+    token = guardian_token(public, phone, site)
+    again = public.guardian(token)
+    assert again is not None and not again.must_change
+    return again
+
+
+def guardian_token(public: PublicServices, phone: str = PHONE, site: str = POV) -> str:
+    """The bearer token of a guardian whose account the site opened, logged in with the
+    printed password, who then chose their own."""
     opened = public.open_guardian_account(site, AccountOpening(phone=phone), "staff")
     first = public.login(Login(phone=phone, password=opened.body["initial_password"]))
     who = public.guardian(first["token"])
     assert who is not None and who.must_change
     change = PasswordChange(current_password=opened.body["initial_password"], new_password=PASSWORD)
     public.change_password(who, change)
-    again = public.guardian(first["token"])
-    assert again is not None and not again.must_change
-    return again
+    return str(first["token"])
