@@ -26,6 +26,9 @@ MAX_CAPACITY = 500
 OPEN_AHEAD_DAYS = 180
 """How far ahead a site may open slots."""
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+"""The days a slot or a listing of slots may name at all."""
+
 
 class State(StrEnum):
     """An appointment's state: booked (a place is held), cancelled (freed, by the guardian
@@ -44,7 +47,7 @@ class SlotOpening(Model):
     """号源: what a site's staff open."""
 
     vaccine: str = Field(min_length=1, max_length=20, description="the schedule's short name")
-    day: date
+    day: date = Field(ge=FIRST_DAY, le=LAST_DAY)
     start: time = Field(description="China time, HH:MM")
     end: time = Field(description="China time, HH:MM")
     capacity: int = Field(ge=1, le=MAX_CAPACITY)

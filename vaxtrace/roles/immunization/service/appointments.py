@@ -24,6 +24,7 @@ from vaxtrace.core.appointments import (
     check_opening,
     remaining,
 )
+from vaxtrace.core.appointments.slots import FIRST_DAY, LAST_DAY
 from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.dose_gate import local_date
 from vaxtrace.core.errors import DomainError
@@ -166,6 +167,10 @@ def public_slots(
         )
     now = _utc(clock)
     first = first_day or local_date(now)
+    if not FIRST_DAY <= first <= LAST_DAY:
+        raise DomainError(
+            Reason.OUT_OF_RANGE, f"a day from {FIRST_DAY} to {LAST_DAY}", field="from"
+        )
     with read_tx(engine) as conn:
         site = unit(conn, site_uscc, field="site_uscc")
         if site.kind is not OrgKind.POV:
