@@ -179,3 +179,27 @@ def test_slots_open_within_the_sites_hours(province: Province) -> None:
         else:
             raise AssertionError(reason)
     assert datetime.now(UTC) - clock.at < timedelta(minutes=5)
+
+
+def test_one_child_booked_at_once_into_20_slots_holds_one(province: Province) -> None:
+    public = province.svc.public
+    public.passwords = FAST_HASHER
+    tuesday = a_tuesday()
+    slots = [slot(public, tuesday, start=f"{8 + n // 4:02d}:{n % 4 * 15:02d}",
+                  end=f"{8 + n // 4:02d}:{n % 4 * 15 + 14:02d}") for n in range(20)]  # fmt: skip
+    one = child(province, 1)
+    who = guardian(public)
+    start = threading.Barrier(len(slots))
+
+    def attempt(slot_id: int) -> str:
+        start.wait()
+        try:
+            public.book(who, Booking(slot_id=slot_id, child_id=one))
+        except DomainError as refusal:
+            return refusal.reason
+        return "booked"
+
+    with ThreadPoolExecutor(max_workers=len(slots)) as pool:
+        results = list(pool.map(attempt, slots))
+    assert sorted(results) == ["already_booked"] * 19 + ["booked"]
+    assert sum(s["booked"] for s in public.slots(POV, "HepB", tuesday, 1)["slots"]) == 1
