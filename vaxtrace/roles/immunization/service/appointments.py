@@ -26,7 +26,7 @@ from vaxtrace.core.appointments import (
 )
 from vaxtrace.core.appointments.slots import FIRST_DAY, LAST_DAY
 from vaxtrace.core.datasets.basic_data import OrgKind
-from vaxtrace.core.dose_gate import local_date
+from vaxtrace.core.dose_gate import CHINA_TIME, local_date
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.schedule import national_schedule
@@ -67,6 +67,11 @@ def _vaccines() -> list[str]:
     return list(national_schedule().products)
 
 
+def china(at: datetime) -> datetime:
+    """A stored moment as a page shows it: China's wall clock, with its offset."""
+    return as_utc(at).astimezone(CHINA_TIME)
+
+
 def _utc(clock: Clock) -> datetime:
     return clock.now().astimezone(UTC)
 
@@ -81,8 +86,8 @@ def _slot_view(row: Mapping[Any, Any], now: datetime | None = None) -> dict[str,
         "site_uscc": row["site_uscc"],
         "vaccine": row["vaccine"],
         "day": row["day"].isoformat(),
-        "starts_at": starts.isoformat(),
-        "ends_at": as_utc(row["ends_at"]).isoformat(),
+        "starts_at": china(starts).isoformat(),
+        "ends_at": china(row["ends_at"]).isoformat(),
         "capacity": int(row["capacity"]),
         "booked": int(row["booked"]),
         "remaining": remaining(int(row["capacity"]), int(row["booked"])),
@@ -207,8 +212,8 @@ def _view(row: Mapping[Any, Any]) -> dict[str, Any]:
         "child_id": row["child_id"],
         "vaccine": row["vaccine"],
         "day": row["day"].isoformat(),
-        "starts_at": as_utc(row["starts_at"]).isoformat(),
-        "ends_at": as_utc(row["ends_at"]).isoformat(),
+        "starts_at": china(row["starts_at"]).isoformat(),
+        "ends_at": china(row["ends_at"]).isoformat(),
         "state": row["state"],
         "booked_at": as_utc(row["booked_at"]).isoformat(),
         "cancelled_at": None
