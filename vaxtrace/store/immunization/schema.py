@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from vaxtrace.store import columns as col
@@ -504,6 +506,102 @@ child's record stays, pointing at the kept one."""
 
 Index("ix_vaccination_record_ref", vaccination_record.c.vaccinee_ref)
 """A child's doses at every site, found by its id (the records' ``vaccinee_ref``)."""
+
+# --- public services (issue 13 item 7): sites' hours, appointments, guardians' accounts ----------
+
+site_hours = Table(
+    "site_hours",
+    metadata,
+    Column("site_uscc", String(18), ForeignKey("organisation.uscc"), primary_key=True),
+    col.required("address", String(300)),
+    Column("phone", String(20)),
+    col.required("week", JSON),
+    col.required("closed", JSON),
+    col.required("updated_by", String(64)),
+    col.moment("updated_at"),
+)
+"""开放时间: what a vaccination site publishes (address, phone, weekly windows, closed days),
+as its staff last set it."""
+
+appointment_slot = Table(
+    "appointment_slot",
+    metadata,
+    col.surrogate_key(),
+    col.uscc("site_uscc", ForeignKey("organisation.uscc")),
+    col.required("vaccine", String(20)),
+    col.required("day", Date),
+    col.moment("starts_at"),
+    col.moment("ends_at"),
+    col.required("capacity", Integer),
+    col.required("booked", Integer),
+    col.required("opened_by", String(64)),
+    col.moment("opened_at"),
+    UniqueConstraint("site_uscc", "vaccine", "starts_at", name="uq_appointment_slot_start"),
+    CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_appointment_slot_places"),
+    Index("ix_appointment_slot_day", "site_uscc", "day"),
+)
+"""号源: places a site offers for one vaccine in one time window. ``booked`` counts the live
+appointments in it, changed only by a conditional update (``booked < capacity``) in the
+transaction that writes the appointment; the check constraint holds it to its capacity."""
+
+appointment = Table(
+    "appointment",
+    metadata,
+    col.surrogate_key(),
+    col.refers_to("slot_id", "appointment_slot.id"),
+    Column("child_id", String(19), ForeignKey("child.id"), nullable=False),
+    col.required("vaccine", String(20)),
+    col.required("state", String(10)),
+    Column("guardian_id", col.Id, ForeignKey("guardian_account.id")),
+    col.moment("booked_at"),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("replaced_by", col.Id),
+    Column("checked_in_at", DateTime(timezone=True)),
+    Column("checked_in_by", String(64)),
+    Index("ix_appointment_slot", "slot_id"),
+    Index("ix_appointment_child", "child_id"),
+    Index(
+        "uq_appointment_live",
+        "child_id",
+        "vaccine",
+        unique=True,
+        sqlite_where=text("state <> 'cancelled'"),
+        postgresql_where=text("state <> 'cancelled'"),
+    ),
+)
+"""预约: a child's place in a slot, booked by a guardian (``guardian_id``); ``state`` booked,
+attended (checked in) or cancelled (``replaced_by`` the booking it was moved to). At most one
+live booking per child and vaccine (a partial unique index)."""
+
+guardian_account = Table(
+    "guardian_account",
+    metadata,
+    col.surrogate_key(),
+    col.required("phone", String(20), unique=True),
+    col.required("password_hash", String(200)),
+    col.required("must_change", Boolean),
+    Column("initial_expires_at", DateTime(timezone=True)),
+    col.required("failures", Integer),
+    Column("locked_until", DateTime(timezone=True)),
+    col.uscc("opened_by_site"),
+    col.required("opened_by", String(64)),
+    col.moment("opened_at"),
+    Column("password_changed_at", DateTime(timezone=True)),
+)
+"""监护人账号: a guardian's login (phone, argon2id hash). ``must_change`` while the password
+is the initial one a site printed (valid until ``initial_expires_at``); ``failures`` in a row
+and ``locked_until`` for the lockout."""
+
+guardian_session = Table(
+    "guardian_session",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    col.refers_to("account_id", "guardian_account.id"),
+    col.moment("created_at"),
+    col.moment("expires_at"),
+    Index("ix_guardian_session_account", "account_id"),
+)
+"""A guardian's bearer token (``vg_``), kept only as its SHA-256, until ``expires_at``."""
 
 ledger = ledger_tables(metadata)
 journal = Journal(journal_table(metadata), ledger)

@@ -41,6 +41,7 @@ from vaxtrace.roles.immunization.service import (
     identities,
     inventory,
     movements,
+    public,
     receipts,
     receiving,
     recipients,
@@ -110,6 +111,8 @@ class ImmunizationService:
             lambda uscc: identities.find(engine, uscc), TOKEN_SECONDS
         )
         self.check_audit = dose_check_audit(engine)
+        self.public = public.PublicServices(engine, clock)
+        """Sites near me, appointments, guardians' accounts (issue 13 item 7)."""
         self.held_reads = HeldReads(engine)
         """The dose-check's read, through a connection each thread keeps."""
         """How read-only dose-checks are kept: each in the gate's audit, in batches (a
