@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Table, func, select
 
 from vaxtrace import demo
@@ -90,7 +91,7 @@ def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:
     assert (tmp_path / "exchange" / "local-trace.key").read_bytes() != key
 
 
-def test_the_sites_register_children_and_vaccinate_them_along_the_schedule(
+def test_the_sites_register_and_vaccinate_children_and_a_guardian_books_the_next_dose(
     tmp_path: Path,
 ) -> None:
     built = demo.build(Settings(data_dir=tmp_path), 10_000, 1, lambda _n: None)  # as users run it
@@ -123,3 +124,37 @@ def test_the_sites_register_children_and_vaccinate_them_along_the_schedule(
     eight_months = next(c for c in built.children if c["name"] == "郑浩然")
     doses = svc.child_record(first, eight_months["child_id"])["doses"]
     assert {"IPV", "DTaP", "MMR", "JE-L"} <= {d["vaccine"] for d in doses}
+    # the guardian the demo printed logs in over HTTP, chooses a password, sees their child
+    # only, and books its next HepB dose at the first slot from its earliest day; an earlier
+    # slot is refused, as the site would turn the child away
+    g, api = built.guardian, "/immunization/v1"
+    with TestClient(built.app) as client:
+        login = {"phone": g["phone"], "password": g["initial_password"]}
+        token = client.post(f"{api}/guardian/sessions", json=login).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        change = {"current_password": g["initial_password"], "new_password": "zhou-2026-home"}
+        assert client.post(f"{api}/guardian/password", json=change, headers=auth).is_success
+        mine = client.get(f"{api}/guardian/children", headers=auth).json()
+        assert [c["child_id"] for c in mine] == [g["child_id"]]
+        record = client.get(f"{api}/guardian/children/{g['child_id']}/record", headers=auth)
+        hepb = next(s for s in record.json()["series"] if s["vaccine"] == "HepB")
+        earliest = hepb["next"]["earliest"]
+        slots = client.get(
+            f"{api}/public/slots",
+            params={"site_uscc": g["site"], "vaccine": "HepB", "days": 31},
+        ).json()["slots"]
+        early = next(s for s in slots if s["day"] < earliest)
+        on_time = next(s for s in slots if s["day"] >= earliest)
+        booking = {"child_id": g["child_id"]}
+        refused = client.post(
+            f"{api}/guardian/appointments",
+            json=booking | {"slot_id": early["slot_id"]},
+            headers=auth,
+        )
+        assert (refused.status_code, refused.json()["reason"]) == (409, "dose_not_due")
+        booked = client.post(
+            f"{api}/guardian/appointments",
+            json=booking | {"slot_id": on_time["slot_id"]},
+            headers=auth,
+        )
+        assert booked.status_code == 201, booked.text

@@ -83,6 +83,33 @@ def _print_children(built: Any, base: str) -> None:
     auth = f"-H 'Authorization: Bearer {token}'"
     console.print(f"  curl {auth} '{api}/record'   (接种记录: doses judged, next doses)")
     console.print(f"  curl {auth} '{api}/fhir'     (the same as FHIR R4)")
+    _print_public(built, base)
+
+
+def _print_public(built: Any, base: str) -> None:
+    """What a parent uses: sites near, the booking link, the guardian's login."""
+    if not built.guardian:
+        return
+    g, api = built.guardian, f"{base}/immunization/v1"
+    console.print("\n[bold]For parents[/bold] (no login):")
+    console.print(f"  {api}/public/sites?division=320102      (sites near, hours, doses in stock)")
+    console.print(
+        f"  {api}/public/slots?site_uscc={g['site']}&vaccine=HepB   (booking: open slots)"
+    )
+    console.print(
+        f"[bold]Guardian login[/bold] of {g['name']}'s guardian: phone {g['phone']}, one-time "
+        f"password {g['initial_password']} (choose your own at first login):"
+    )
+    login = {"phone": g["phone"], "password": g["initial_password"]}
+    console.print(
+        f"  curl -X POST {api}/guardian/sessions -H 'Content-Type: application/json' "
+        f"-d '{json.dumps(login)}'",
+        highlight=False,
+    )
+    console.print(
+        "  then POST /guardian/password, GET /guardian/children, POST /guardian/appointments "
+        '{"slot_id", "child_id"} (README: Public services)'
+    )
 
 
 def _show_logs(settings: Settings, logs: dict[str, LedgerService]) -> None:

@@ -59,6 +59,7 @@ class Reason(StrEnum):
     DESTROYED = "destroyed"
     DOSE_AFTER_ASSESSMENT = "dose_after_assessment"
     DOSE_BEFORE_BIRTH = "dose_before_birth"
+    DOSE_NOT_DUE = "dose_not_due"
     DUPLICATE_CODE = "duplicate_code"
     DUPLICATE_READING_TIME = "duplicate_reading_time"
     EXCEEDS_BATCH_QUANTITY = "exceeds_batch_quantity"

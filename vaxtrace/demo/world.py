@@ -42,6 +42,9 @@ class Demo:
     """Doses the first site gave the children along the schedule."""
     children_deliveries: int = 0
     """Deliveries the CDC received and supplied a case of to the first site for them."""
+    guardian: dict[str, str] = field(default_factory=dict)
+    """The guardian account the first site opened: ``phone``, one-time ``initial_password``,
+    their child's ``child_id`` and ``name``, the ``site``."""
 
     @property
     def token(self) -> str:

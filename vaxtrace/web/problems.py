@@ -86,6 +86,7 @@ STATUS: dict[str, int] = {
     Reason.DESTROYED: 409,
     Reason.DOSE_AFTER_ASSESSMENT: 422,
     Reason.DOSE_BEFORE_BIRTH: 422,
+    Reason.DOSE_NOT_DUE: 409,
     Reason.DUPLICATE_CODE: 422,
     Reason.DUPLICATE_READING_TIME: 422,
     Reason.EXCEEDS_BATCH_QUANTITY: 422,

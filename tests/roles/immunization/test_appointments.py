@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import pytest
 from appointments_world import (
     FAST_HASHER,
     OTHER_PHONE,
@@ -203,3 +204,28 @@ def test_one_child_booked_at_once_into_20_slots_holds_one(province: Province) ->
         results = list(pool.map(attempt, slots))
     assert sorted(results) == ["already_booked"] * 19 + ["booked"]
     assert sum(s["booked"] for s in public.slots(POV, "HepB", tuesday, 1)["slots"]) == 1
+
+
+def test_a_booking_is_for_the_childs_next_dose_from_its_earliest_day(province: Province) -> None:
+    """A guardian cannot book a dose the site would turn the child away from: too young for
+    it, or a product the next dose does not take; nothing is written."""
+    public = province.svc.public
+    public.passwords = FAST_HASHER
+    tuesday = a_tuesday()
+    born = (tuesday - timedelta(days=20)).isoformat()
+    baby = child(province, 1, birth_date=born)
+    who = guardian(public)
+    mmr = slot(public, tuesday, vaccine="MMR")
+    dt = slot(public, tuesday, vaccine="DT", start="09:00", end="10:00")
+    before = province.counts()
+    with pytest.raises(DomainError) as too_young:
+        public.book(who, Booking(slot_id=mmr, child_id=baby))
+    assert too_young.value.reason == "dose_not_due" and too_young.value.field == "slot_id"
+    assert too_young.value.details["dose"] == 1
+    assert too_young.value.details["earliest"] > tuesday.isoformat()
+    with pytest.raises(DomainError) as wrong:
+        public.book(who, Booking(slot_id=dt, child_id=baby))
+    assert wrong.value.reason == "dose_not_due" and "takes DTaP, not DT" in str(wrong.value)
+    assert province.counts() == before
+    hepb = slot(public, tuesday, vaccine="HepB")
+    assert public.book(who, Booking(slot_id=hepb, child_id=baby)).created  # due from birth

@@ -9,9 +9,10 @@ booked; one child holds at most one live booking per vaccine.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -116,3 +117,35 @@ def check_bookable(starts_at: datetime, now: datetime, field: str | None = "slot
 def remaining(capacity: int, booked: int) -> int:
     """Places left in a slot."""
     return max(capacity - booked, 0)
+
+
+def check_due(vaccine: str, day: date, series: Mapping[str, Any] | None) -> None:
+    """A booking of ``vaccine`` on ``day`` for a child whose forecast of that vaccine's
+    series is ``series`` (a child's record's series, None for a vaccine outside the
+    schedule): refused ``dose_not_due`` when the series needs no more doses, its next dose
+    takes another product, or the day is before the next dose's earliest date — the site
+    would turn the child away."""
+    if series is None:
+        return
+    upcoming = series.get("next")
+    if upcoming is None:
+        raise DomainError(
+            Reason.DOSE_NOT_DUE,
+            f"the child's {series['vaccine']} series needs no further dose ({series['status']})",
+            field="slot_id",
+        )
+    if vaccine not in upcoming["products"]:
+        raise DomainError(
+            Reason.DOSE_NOT_DUE,
+            f"dose {upcoming['dose']} of {series['vaccine']} takes "
+            f"{' or '.join(upcoming['products'])}, not {vaccine}",
+            field="slot_id",
+        )
+    if day.isoformat() < upcoming["earliest"]:
+        raise DomainError(
+            Reason.DOSE_NOT_DUE,
+            f"dose {upcoming['dose']} of {series['vaccine']} may be given from "
+            f"{upcoming['earliest']}: choose a slot on or after that day",
+            field="slot_id",
+            details={"earliest": upcoming["earliest"], "dose": upcoming["dose"]},
+        )

@@ -24,13 +24,14 @@ from vaxtrace.core.appointments import (
     check_opening,
     remaining,
 )
-from vaxtrace.core.appointments.slots import FIRST_DAY, LAST_DAY
+from vaxtrace.core.appointments.slots import FIRST_DAY, LAST_DAY, check_due
 from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.dose_gate import CHINA_TIME, local_date
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.schedule import national_schedule
 from vaxtrace.core.times import Clock, as_utc
+from vaxtrace.roles.immunization.service import recipients
 from vaxtrace.roles.immunization.service.guardians import GuardianSession
 from vaxtrace.roles.immunization.service.lookups import require_kind, unit
 from vaxtrace.store.engine import Connection, Engine, IntegrityError, read_tx, write_tx
@@ -246,6 +247,13 @@ def _guardians_child(conn: Connection, who: GuardianSession, child_id: str) -> A
     return row
 
 
+def _check_due(conn: Connection, child: Any, slot: Mapping[str, Any]) -> None:
+    """The slot's vaccine is the child's next dose of its series, and the slot's day is on
+    or after that dose's earliest date (see :func:`check_due`)."""
+    day = china(as_utc(slot["starts_at"])).date()
+    check_due(slot["vaccine"], day, recipients.series_of(conn, child, day, slot["vaccine"]))
+
+
 def _slot(conn: Connection, slot_id: int) -> Any:
     row = store.find_slot(conn, slot_id)
     if row is None:
@@ -264,7 +272,7 @@ def book(engine: Engine, clock: Clock, who: GuardianSession, request: Booking) -
 def _book(engine: Engine, clock: Clock, who: GuardianSession, request: Booking) -> Done:
     with write_tx(engine) as conn:
         slot = _slot(conn, request.slot_id)
-        _guardians_child(conn, who, request.child_id)
+        child = _guardians_child(conn, who, request.child_id)
         now = _utc(clock)
         live = store.live_booking(conn, request.child_id, slot["vaccine"])
         if live is not None:
@@ -277,6 +285,7 @@ def _book(engine: Engine, clock: Clock, who: GuardianSession, request: Booking) 
                 details={"appointment_id": int(live["id"])},
             )
         check_bookable(as_utc(slot["starts_at"]), now)
+        _check_due(conn, child, slot)
         if not store.take_place(conn, int(slot["id"])):
             raise DomainError(Reason.SLOT_FULL, "no place is left in this slot", field="slot_id")
         appointment_id = store.insert_appointment(
@@ -385,6 +394,9 @@ def _reschedule(
         now = _utc(clock)
         check_bookable(as_utc(row["starts_at"]), now, field=None)
         check_bookable(as_utc(slot["starts_at"]), now)
+        child = children_store.find_child(conn, row["child_id"])
+        if child is not None:
+            _check_due(conn, child, slot)
         if not store.take_place(conn, int(slot["id"])):
             raise DomainError(Reason.SLOT_FULL, "no place is left in this slot", field="slot_id")
         if not store.cancel(conn, appointment_id, now):

@@ -303,6 +303,17 @@ def record(
         return _record(conn, row, today, schedule or national_schedule())
 
 
+def series_of(conn: Connection, row: Row, on: date, vaccine: str) -> dict[str, Any] | None:
+    """The forecast on ``on`` of the series a vaccine (the schedule's short name) belongs to,
+    for the child ``row``, as its record shows it; None for a vaccine outside the schedule."""
+    schedule = national_schedule()
+    product = schedule.products.get(vaccine)
+    if product is None:
+        return None
+    found = _record(conn, row, on, schedule)
+    return next((s for s in found["series"] if s["vaccine"] == product.series), None)
+
+
 def _record(conn: Connection, row: Row, today: date, schedule: Schedule) -> dict[str, Any]:
     family = store.merged_family(conn, str(row["id"]))
     doses = [_dose(d) for d in store.doses_of(conn, family)]
