@@ -56,6 +56,7 @@ from vaxtrace.node import (
     trace_service,
 )
 from vaxtrace.roles.immunization.api import immunization_router
+from vaxtrace.roles.immunization.school_entry_api import school_entry_router
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import PlatformService
@@ -372,6 +373,7 @@ def build_app(
             settings.public_query_timeout_seconds,
         )
         app.include_router(immunization_router(system_identity(revoked)))
+        app.include_router(school_entry_router())
     if supervision is not None:
         app.state.supervision = supervision
         app.include_router(supervision_router(system_identity(revoked)))

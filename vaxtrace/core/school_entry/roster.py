@@ -497,23 +497,28 @@ class _Unclosing(io.RawIOBase):
         return len(data)
 
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
+"""Bytes the encoding could not decode, as ``surrogateescape`` keeps them."""
+
+
 def csv_records(stream: IO[bytes], encoding: str) -> Iterator[list[str]]:
     """A CSV's records, one at a time (comma, tab or semicolon separated: told from the
-    first lines)."""
-    text = io.TextIOWrapper(io.BufferedReader(_Unclosing(stream)), encoding=encoding, newline="")
+    first lines); a record with bytes not of ``encoding`` is refused, naming its row."""
+    raw = io.BufferedReader(_Unclosing(stream))
+    text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
     number = 0
     try:
         sample = [line for line in (text.readline(65_536) for _ in range(HEADER_SEARCH)) if line]
         reader = csv.reader(itertools.chain(sample, text), delimiter=_delimiter(sample))
         for number, record in enumerate(reader, start=1):  # noqa: B007
+            if any(_UNDECODED.search(cell) for cell in record):
+                raise DomainError(
+                    Reason.UNSUPPORTED_ENCODING,
+                    f"row {number}: not {encoding} text (save the whole file in one encoding)",
+                    field="file",
+                    details={"row": number},
+                )
             yield record
-    except UnicodeDecodeError as exc:
-        raise DomainError(
-            Reason.UNSUPPORTED_ENCODING,
-            f"row {number + 1}: not {encoding} text (save the whole file in one encoding)",
-            field="file",
-            details={"row": number + 1},
-        ) from exc
     except csv.Error as exc:
         raise DomainError(
             Reason.UNREADABLE_FILE,
