@@ -421,7 +421,7 @@ def check(
         statuses: list[str] = []
         for chunk in _chunks(read_roster(stream, today, max_rows), CHUNK):
             judged = judge.rows(chunk)
-            store.insert_rows(conn, judged)
+            store.insert_rows(conn, [j | {"check_id": check_id} for j in judged])
             for j in judged:
                 results.update(_line(j))
                 statuses.append(str(j["status"]))
