@@ -214,7 +214,7 @@ def vaccination_certificate(
             ("管理接种单位", names.get(child["site_uscc"], child["site_uscc"])),
             ("打印日期", str(record.get("assessment_date", ""))),
         ],
-        per_line=4,
+        per_line=3,
     )
     doses = []
     for d in record.get("doses") or ():
@@ -242,7 +242,7 @@ def vaccination_certificate(
         ("接种时间", "疫苗", "产品", "剂次", "上市许可持有人", "批号", "追溯码", "接种单位",
          "接种者", "评价"),
         doses or [("（无接种记录）", "", "", "", "", "", "", "", "", "")],
-        (26, 30, 20, 10, 36, 20, 36, 40, 18, 31),
+        (26, 28, 20, 10, 36, 20, 46, 38, 16, 27),
     )  # fmt: skip
     pdf.grid(
         ("疫苗", "状态", "有效剂次", "程序剂次", "下一剂最早", "下一剂建议", "逾期日期"),
