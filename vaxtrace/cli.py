@@ -16,6 +16,7 @@ from vaxtrace.commands.ledger import ledger_app
 from vaxtrace.commands.pki import pki_app
 from vaxtrace.commands.platform import platform_app
 from vaxtrace.commands.schedule import schedule_app
+from vaxtrace.commands.school_entry import school_entry_app
 from vaxtrace.commands.serve import serve
 from vaxtrace.commands.stock import stock_app
 
@@ -37,6 +38,7 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(stock_app, name="stock")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(children_app, name="children")
+app.add_typer(school_entry_app, name="school-entry")
 
 if __name__ == "__main__":
     app()

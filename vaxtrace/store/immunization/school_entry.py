@@ -273,3 +273,10 @@ def names_of(conn: Connection, usccs: Collection[str]) -> dict[str, str]:
     query = select(organisation.c.uscc, organisation.c.name).where(organisation.c.uscc.in_(wanted))
     found.update((str(u), str(n)) for u, n in conn.execute(query))
     return found
+
+
+def units(conn: Connection) -> list[RowMapping]:
+    """The province's CDCs and vaccination sites (uscc, kind, division), by division."""
+    query = select(organisation.c.uscc, organisation.c.kind, organisation.c.division_code)
+    query = query.order_by(organisation.c.division_code, organisation.c.uscc)
+    return list(conn.execute(query).mappings())

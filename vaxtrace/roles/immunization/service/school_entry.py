@@ -497,6 +497,23 @@ def _journal(conn: Connection, kind: str, row: Row, user: str, **extra: Any) -> 
     )
 
 
+def default_unit(engine: Engine) -> str | None:
+    """The unit a check from the command line is made by when none is named: the CDC of the
+    widest area (the provincial CDC), else the only unit."""
+    with read_tx(engine) as conn:
+        found = store.units(conn)
+    cdcs = [u for u in found if u["kind"] == OrgKind.CDC.value]
+    if cdcs:
+        widest = min(cdcs, key=lambda u: len(DivisionCode(u["division_code"]).area_prefix))
+        return str(widest["uscc"])
+    return str(found[0]["uscc"]) if len(found) == 1 else None
+
+
+def unit_division(engine: Engine, uscc: str) -> str:
+    with read_tx(engine) as conn:
+        return unit(conn, uscc).division.value
+
+
 def _readable(conn: Connection, actor: str, check_id: str) -> Row:
     """The check, if the actor made it or is a CDC whose area holds the school."""
     found = store.find_check(conn, check_id)
