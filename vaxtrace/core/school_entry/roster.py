@@ -510,7 +510,7 @@ def csv_records(stream: IO[bytes], encoding: str) -> Iterator[list[str]]:
     try:
         sample = [line for line in (text.readline(65_536) for _ in range(HEADER_SEARCH)) if line]
         reader = csv.reader(itertools.chain(sample, text), delimiter=_delimiter(sample))
-        for number, record in enumerate(reader, start=1):  # noqa: B007
+        for number, record in enumerate(reader, start=1):
             if any(_UNDECODED.search(cell) for cell in record):
                 raise DomainError(
                     Reason.UNSUPPORTED_ENCODING,

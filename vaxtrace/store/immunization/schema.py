@@ -509,7 +509,7 @@ ledger = ledger_tables(metadata)
 journal = Journal(journal_table(metadata), ledger)
 """The role's journal and the tamper-evident log over it (see vaxtrace.store.journal)."""
 
-# --- school-entry checks (入学入托查验): a roster's rows matched and judged ------------------------
+# --- school-entry checks (入学入托查验): a roster's rows matched and judged ----------------
 
 school_entry_check = Table(
     "school_entry_check",

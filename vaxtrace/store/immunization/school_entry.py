@@ -232,12 +232,14 @@ def merged_into(conn: Connection, kept_ids: Collection[str]) -> dict[str, list[s
 
 
 def doses_of(conn: Connection, refs: Collection[str]) -> dict[str, list[RowMapping]]:
-    """The vaccination records naming each of ``refs``, not undone, oldest first."""
+    """The doses (``vaccinee_ref``, ``mah_uscc``, ``product_code``, ``vaccinated_at``) of
+    each of ``refs``, not undone, oldest first."""
     found: dict[str, list[RowMapping]] = defaultdict(list)
     ids = list(refs)
     for start in range(0, len(ids), 900):
+        record = vaccination_record.c
         query = (
-            select(vaccination_record)
+            select(record.vaccinee_ref, record.mah_uscc, record.product_code, record.vaccinated_at)
             .outerjoin(vaccination_undo, vaccination_undo.c.record_id == vaccination_record.c.id)
             .where(
                 vaccination_record.c.vaccinee_ref.in_(ids[start : start + 900]),

@@ -143,6 +143,7 @@ class Judge:
         self.short_names = list(schedule.products)
         self.names = {short: p.name for short, p in schedule.products.items()}
         self.duplicates = Duplicates()
+        self.vaccines: dict[tuple[str, str | None], str | None] = {}
 
     def rows(self, rows: Sequence[RosterRow]) -> list[dict[str, Any]]:
         """Each row's status, child and result (rows in roster order)."""
@@ -173,8 +174,10 @@ class Judge:
                 result = {"duplicate_of": earlier, "child_id": child.id}
                 out.append(_judged(row, RowStatus.DUPLICATE_ROW, None, result))
                 continue
-            evaluation = evaluations[child.id]
+            evaluation = dict(evaluations[child.id])
             status = RowStatus.COMPLETE if not evaluation["missing"] else RowStatus.INCOMPLETE
+            if status is RowStatus.INCOMPLETE:
+                del evaluation["series"]  # what a certificate prints; a notice lists missing
             result = {
                 "matched_by": decision.by,
                 "score": decision.score,
@@ -269,6 +272,15 @@ class Judge:
 
     # evaluating
 
+    def _vaccine(self, mah: str, product_code: str | None) -> str | None:
+        """The schedule vaccine of a product (each product worked out once)."""
+        key = (mah, product_code)
+        if key not in self.vaccines:
+            copy = self.products.get(f"{mah}/{product_code}") or {}
+            found = vaccine_of(product_code, copy.get("generic_name"), self.short_names)
+            self.vaccines[key] = found
+        return self.vaccines[key]
+
     def _evaluate(self, children: Sequence[Known]) -> dict[str, dict[str, Any]]:
         if not children:
             return {}
@@ -286,8 +298,7 @@ class Judge:
         series' valid doses."""
         days: list[DoseGiven] = []
         for d in given:
-            copy = self.products.get(f"{d['mah_uscc']}/{d['product_code']}") or {}
-            vaccine = vaccine_of(d["product_code"], copy.get("generic_name"), self.short_names)
+            vaccine = self._vaccine(d["mah_uscc"], d["product_code"])
             if vaccine is not None:
                 days.append(DoseGiven(vaccine, china_date(as_utc(d["vaccinated_at"]))))
         assessment = max([self.today, birth, *(d.date for d in days)])
@@ -419,12 +430,14 @@ def check(
         judge = Judge(conn, today, where.level, schedule)
         results = hashlib.sha256()
         statuses: list[str] = []
+        views: list[dict[str, Any]] = []
         for chunk in _chunks(read_roster(stream, today, max_rows), CHUNK):
             judged = judge.rows(chunk)
             store.insert_rows(conn, [j | {"check_id": check_id} for j in judged])
             for j in judged:
                 results.update(_line(j))
                 statuses.append(str(j["status"]))
+                views.append(_row_view(j))
         tally = counts(statuses)
         store.update_check(
             conn, check_id, rows=tally["rows"], counts=tally, results_sha256=results.hexdigest()
@@ -432,7 +445,7 @@ def check(
         row = store.find_check(conn, check_id)
         assert row is not None
         _journal(conn, "school_entry_check", row, user, file_sha256=digest)
-        return Checked(_check_view(conn, row, rows=True), created=True)
+        return Checked(_check_view(conn, row, rows=False) | {"results": views}, created=True)
 
 
 def recheck(
@@ -455,7 +468,8 @@ def recheck(
         judge = Judge(conn, china_date(now), str(found["level"]), schedule)
         results = hashlib.sha256()
         statuses: list[str] = []
-        for page in store.rows_of(conn, check_id, chunk=CHUNK):
+        views: list[dict[str, Any]] = []
+        for page in store.rows_of(conn, check_id, chunk=CHUNK):  # keyset pages: each re-read
             judged = judge.rows(
                 [RosterRow.from_stored(int(r["row_no"]), r["roster"]) for r in page]
             )
@@ -463,6 +477,7 @@ def recheck(
             for j in judged:
                 results.update(_line(j))
                 statuses.append(str(j["status"]))
+                views.append(_row_view(j))
         tally = counts(statuses)
         store.update_check(
             conn,
@@ -475,7 +490,7 @@ def recheck(
         row = store.find_check(conn, check_id)
         assert row is not None
         _journal(conn, "school_entry_recheck", row, user, previous_counts=found["counts"])
-        return _check_view(conn, row, rows=True)
+        return _check_view(conn, row, rows=False) | {"results": views}
 
 
 def _journal(conn: Connection, kind: str, row: Row, user: str, **extra: Any) -> None:
