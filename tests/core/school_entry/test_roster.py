@@ -181,3 +181,25 @@ def _check_big_roster(spool: IO[bytes]) -> None:
         for _ in read_roster(spool, TODAY):
             pass
     assert caught.value.reason == "too_many_rows" and caught.value.details["row"] == 10_002
+
+
+def test_a_roster_written_for_the_demo_reads_back() -> None:
+    from vaxtrace.core.school_entry import write_roster
+
+    children = [
+        {
+            "name": "张晓梅",
+            "sex": "F",
+            "birth_date": "2019-03-01",
+            "guardians": [{"name": "王丽", "relation": "mother", "phone": "13800138000"}],
+            "card_no": "320102-2019-0001",
+        }
+    ]
+    for encoding in ("utf-8-sig", "gbk"):
+        (back,) = read(write_roster(children, encoding))
+        assert (back.name, back.sex, back.birth_date) == ("张晓梅", "F", date(2019, 3, 1))
+        assert (back.phones, back.card_no, back.guardian) == (
+            ("13800138000",),
+            "320102-2019-0001",
+            "王丽",
+        )

@@ -26,6 +26,7 @@ from vaxtrace.core.school_entry.roster import (
     RowProblem,
     read_roster,
     read_rows,
+    write_roster,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "masked",
     "read_roster",
     "read_rows",
+    "write_roster",
 ]

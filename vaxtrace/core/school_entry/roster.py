@@ -29,7 +29,7 @@ import itertools
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import IO, Any
@@ -552,3 +552,31 @@ def xlsx_records(stream: IO[bytes]) -> Iterator[tuple[Any, ...]]:
         yield from sheet.iter_rows(values_only=True)
     finally:
         book.close()
+
+
+# --- writing one -------------------------------------------------------------------------------
+
+SAMPLE_HEADER = ("姓名", "性别", "出生日期", "监护人姓名", "监护人电话", "接种证号", "班级")
+
+
+def write_roster(children: Iterable[Mapping[str, Any]], encoding: str = "utf-8-sig") -> bytes:
+    """A roster a school could send, as CSV (UTF-8 with a BOM, or ``gbk``), from children
+    as the province answers them (``name``, ``sex`` M/F, ``birth_date``, ``guardians``,
+    ``card_no``; ``class_name`` if any): what the demo writes as a sample."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(SAMPLE_HEADER)
+    for c in children:
+        guardian = (c.get("guardians") or [{}])[0]
+        writer.writerow(
+            [
+                c.get("name") or "",
+                {"M": "男", "F": "女"}.get(str(c.get("sex")), ""),
+                str(c.get("birth_date") or ""),
+                guardian.get("name") or "",
+                guardian.get("phone") or "",
+                c.get("card_no") or "",
+                c.get("class_name") or "",
+            ]
+        )
+    return out.getvalue().encode(encoding)

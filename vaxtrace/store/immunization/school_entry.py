@@ -181,7 +181,12 @@ def children_near(
                 *(
                     and_(
                         child.c.birth_date == born,
-                        or_(*(child.c.name.like(s + "%") for s in sorted(by_surname[born]))),
+                        or_(
+                            *(
+                                child.c.name.startswith(s, autoescape=True)
+                                for s in sorted(by_surname[born])
+                            )
+                        ),
                     )
                     for born in part
                 )
@@ -189,6 +194,10 @@ def children_near(
         )
         found.update((str(r["id"]), r) for r in conn.execute(query).mappings())
     return list(found.values())
+
+
+def _starts(surname: str) -> Any:
+    return child.c.name.startswith(surname, autoescape=True)
 
 
 def kept_children(conn: Connection, ids: Collection[str]) -> dict[str, RowMapping]:
