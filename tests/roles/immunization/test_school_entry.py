@@ -229,3 +229,18 @@ def test_the_results_download_with_chinese_headers(
     with province.engine.connect() as conn:
         stored = conn.execute(select(schema.school_entry_row.c.row_no)).scalars().all()
     assert sorted(stored) == [3, 4, 5, 6, 7, 8, 9]
+
+
+def test_the_same_file_sent_twice_at_once_is_checked_once(
+    world: tuple[Province, dict[str, str]],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    province, _ = world
+    content = csv_bytes(ROSTER, "gbk")
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda _: check(province, content), range(4)))
+    assert sum(d.created for d in done) == 1
+    assert len({d.body["check_id"] for d in done}) == 1
+    with province.engine.connect() as conn:
+        assert len(schema.journal.entries(conn, "school_entry_check")) == 1

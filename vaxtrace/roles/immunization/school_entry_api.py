@@ -98,7 +98,9 @@ def school_entry_router() -> APIRouter:
     @router.get(
         "/school-entry/checks/{check_id}/results.csv",
         response_class=Response,
-        responses=_file("text/csv", "the results, UTF-8 CSV with Chinese headers", 401, 403, 404),
+        responses=_file(
+            "text/csv", "the results, UTF-8 CSV with Chinese headers", 401, 403, 404, 422
+        ),
     )
     def results_csv(check_id: CheckId, svc: Service, who: Actor) -> Response:
         """The results as CSV (Chinese headers, UTF-8 with a BOM for Excel)."""
@@ -109,7 +111,9 @@ def school_entry_router() -> APIRouter:
     @router.get(
         "/school-entry/checks/{check_id}/results.xlsx",
         response_class=Response,
-        responses=_file(XLSX, "the results as an XLSX sheet with Chinese headers", 401, 403, 404),
+        responses=_file(
+            XLSX, "the results as an XLSX sheet with Chinese headers", 401, 403, 404, 422
+        ),
     )
     def results_xlsx(check_id: CheckId, svc: Service, who: Actor) -> Response:
         """The results as an XLSX sheet (Chinese headers)."""
@@ -119,7 +123,9 @@ def school_entry_router() -> APIRouter:
     @router.get(
         "/school-entry/checks/{check_id}/certificates.pdf",
         response_class=Response,
-        responses=_file(PDF, "入学入托预防接种证查验证明, one page a child", 401, 403, 404, 503),
+        responses=_file(
+            PDF, "入学入托预防接种证查验证明, one page a child", 401, 403, 404, 422, 503
+        ),
     )
     def certificates(check_id: CheckId, svc: Service, who: Actor) -> Response:
         """入学入托预防接种证查验证明 of every complete child of the check, one a page."""
@@ -129,7 +135,7 @@ def school_entry_router() -> APIRouter:
     @router.get(
         "/school-entry/checks/{check_id}/catch-up.pdf",
         response_class=Response,
-        responses=_file(PDF, "补种通知单, one page a child", 401, 403, 404, 503),
+        responses=_file(PDF, "补种通知单, one page a child", 401, 403, 404, 422, 503),
     )
     def catch_up(check_id: CheckId, svc: Service, who: Actor) -> Response:
         """补种通知单 of every child of the check with doses missing, one a page."""
