@@ -1,7 +1,7 @@
 """The ``vaxtrace`` command line: demo, serve, trace, dose-check, import, and the groups db,
-org, token, ledger, pki, platform, exchange, stock, schedule, children. This is the root app;
-the commands live in ``vaxtrace/commands``, one module per group. ``python -m vaxtrace.cli``
-runs it."""
+org, token, ledger, pki, platform, exchange, stock, schedule, children, school-entry. This is the
+root app; the commands live in ``vaxtrace/commands``, one module per group.
+``python -m vaxtrace.cli`` runs it."""
 
 from __future__ import annotations
 

@@ -154,6 +154,10 @@ def test_bad_input_is_refused_as_a_problem(school: tuple[Desk, dict[str, str]]) 
     assert api.get("/school-entry/checks/nope", POV).status_code == 422
     refused = api.post(f"/school-entry/checks/{check_id}/recheck", {}, CITY_CDC)
     api.refused(refused, 403, "not_your_check", None, before)
+    api.province.svc.pdf_font = "/nonexistent/font.ttc"  # no CJK font: a clear 503
+    no_font = api.get(f"/school-entry/checks/{check_id}/certificates.pdf", POV)
+    body = api.refused(no_font, 503, "no_pdf_font", None, before)
+    assert "fonts-wqy-zenhei" in body["detail"]
 
 
 def test_every_route_is_in_the_openapi_with_its_statuses(desk: Desk) -> None:  # noqa: F811
