@@ -57,6 +57,7 @@ from vaxtrace.node import (
 )
 from vaxtrace.roles.immunization.api import immunization_router
 from vaxtrace.roles.immunization.public_api import public_router
+from vaxtrace.roles.immunization.school_entry_api import school_entry_router
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import PlatformService
@@ -377,6 +378,7 @@ def build_app(
         )
         app.include_router(immunization_router(system_identity(revoked)))
         app.include_router(public_router())
+        app.include_router(school_entry_router())
     if supervision is not None:
         app.state.supervision = supervision
         app.include_router(supervision_router(system_identity(revoked)))

@@ -1,7 +1,7 @@
 """The ``vaxtrace`` command line: demo, serve, trace, dose-check, import, and the groups db,
-org, token, ledger, pki, platform, exchange, stock, schedule, children. This is the root app;
-the commands live in ``vaxtrace/commands``, one module per group. ``python -m vaxtrace.cli``
-runs it."""
+org, token, ledger, pki, platform, exchange, stock, schedule, children, school-entry. This is the
+root app; the commands live in ``vaxtrace/commands``, one module per group.
+``python -m vaxtrace.cli`` runs it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from vaxtrace.commands.ledger import ledger_app
 from vaxtrace.commands.pki import pki_app
 from vaxtrace.commands.platform import platform_app
 from vaxtrace.commands.schedule import schedule_app
+from vaxtrace.commands.school_entry import school_entry_app
 from vaxtrace.commands.serve import serve
 from vaxtrace.commands.stock import stock_app
 
@@ -37,6 +38,7 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(stock_app, name="stock")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(children_app, name="children")
+app.add_typer(school_entry_app, name="school-entry")
 
 if __name__ == "__main__":
     app()

@@ -606,3 +606,45 @@ guardian_session = Table(
 ledger = ledger_tables(metadata)
 journal = Journal(journal_table(metadata), ledger)
 """The role's journal and the tamper-evident log over it (see vaxtrace.store.journal)."""
+
+# --- school-entry checks (入学入托查验): a roster's rows matched and judged ----------------
+
+school_entry_check = Table(
+    "school_entry_check",
+    metadata,
+    Column("id", String(20), primary_key=True),
+    col.uscc("org_uscc"),
+    col.required("school_name", String(100)),
+    col.required("school_division", String(6)),
+    col.required("level", String(12)),
+    Column("file_name", String(200)),
+    col.sha256("file_sha256"),
+    col.required("rows", Integer),
+    col.required("counts", JSON),
+    col.required("round", Integer),
+    col.sha256("results_sha256"),
+    col.required("checked_by", String(64)),
+    col.moment("checked_at"),
+    col.moment("assessed_at"),
+    UniqueConstraint("org_uscc", "school_division", "school_name", "file_sha256"),
+    Index("ix_school_entry_check_division", "school_division"),
+)
+"""入学入托查验: a kindergarten's or school's roster checked by a CDC or vaccination site
+(``org_uscc``): the school, the file's SHA-256 (the same file again answers this check),
+the counts per status, how many times it was assessed (``round``: 1, then each re-check) and
+the SHA-256 of its latest results (journaled, with no personal data)."""
+
+school_entry_row = Table(
+    "school_entry_row",
+    metadata,
+    Column("check_id", String(20), ForeignKey("school_entry_check.id"), nullable=False),
+    col.required("row_no", Integer),
+    col.required("roster", JSON),
+    col.required("status", String(16)),
+    Column("child_id", String(19)),
+    col.required("result", JSON),
+    PrimaryKeyConstraint("check_id", "row_no"),
+)
+"""A roster row as read (``roster``: name, sex, birth date, phones, card, resident id, its
+problems) and its latest result: status, the child matched, the missing doses or the masked
+candidates (``result``). Personal data: it stays here, never in the journal."""

@@ -4,7 +4,7 @@ the one object the API and CLI use."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import IO, Any
 
 from vaxtrace.core.coldchain.decisions import ExcursionDecision, ExcursionState
 from vaxtrace.core.coldchain.readings import TemperatureHeader, TemperatureUpload
@@ -23,7 +23,8 @@ from vaxtrace.core.immunization import (
 from vaxtrace.core.receipt import ScanDecision
 from vaxtrace.core.recipients import ChildExport, ChildMerge, ChildMove, ChildRegistration
 from vaxtrace.core.recipients.fhir import record_bundle
-from vaxtrace.core.schedule import national_schedule
+from vaxtrace.core.schedule import Schedule, national_schedule
+from vaxtrace.core.school_entry import MAX_ROWS
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform, Outbox
@@ -34,6 +35,7 @@ from vaxtrace.log.service import LedgerService, names_reader
 from vaxtrace.roles.immunization.service import (
     alerts,
     certificates,
+    certificates_pdf,
     coldchain,
     disposal,
     dose_checks,
@@ -46,6 +48,7 @@ from vaxtrace.roles.immunization.service import (
     receiving,
     recipients,
     records,
+    school_entry,
     signals,
     sync,
 )
@@ -355,12 +358,13 @@ class ImmunizationService:
 
     def child_record(self, actor: str, child_id: str, on: date | None = None) -> dict[str, Any]:
         """A child's record: doses with the schedule's evaluation, status and forecast."""
-        return recipients.record(self.engine, actor, child_id, on or self.today())
+        return recipients.record(self.engine, actor, child_id, on or self.today(), self.schedule)
 
     def child_fhir(self, actor: str, child_id: str, on: date | None = None) -> dict[str, Any]:
         """The child's record as a FHIR Bundle (Patient, Immunization, ImmunizationEvaluation,
         ImmunizationRecommendation), validated."""
-        return record_bundle(self.child_record(actor, child_id, on), national_schedule())
+        schedule = self.schedule or national_schedule()
+        return record_bundle(self.child_record(actor, child_id, on), schedule)
 
     def move_child(
         self, actor: str, child_id: str, request: ChildMove, user: str | None = None
@@ -383,3 +387,59 @@ class ImmunizationService:
     def child_duplicates(self, actor: str | None = None) -> list[dict[str, Any]]:
         """The duplicate pass: candidate pairs (of one site's children with ``actor``)."""
         return recipients.duplicates(self.engine, actor)
+
+    # --- school-entry checks (入学入托查验) and printable PDFs ------------------------------------
+
+    pdf_font: str | None = None
+    """The CJK font file PDFs embed; None: the one fontconfig lists (see vaxtrace.pdf)."""
+    schedule: Schedule | None = None
+    """The schedule school-entry checks and certificates judge by; None: the national one."""
+
+    def check_roster(
+        self,
+        actor: str,
+        where: school_entry.School,
+        stream: IO[bytes],
+        user: str | None = None,
+        file_name: str | None = None,
+        max_rows: int = MAX_ROWS,
+    ) -> school_entry.Checked:
+        """入学入托查验 of a school's roster (CSV or XLSX); the same file again answers the
+        check made."""
+        return school_entry.check(
+            self.engine, self.clock, actor, user or actor, where, stream,
+            file_name=file_name, max_rows=max_rows, schedule=self.schedule,
+        )  # fmt: skip
+
+    def recheck_roster(self, actor: str, check_id: str, user: str | None = None) -> dict[str, Any]:
+        """复查: the check's rows judged again against the records as they are now."""
+        return school_entry.recheck(
+            self.engine, self.clock, actor, user or actor, check_id, self.schedule
+        )
+
+    def school_entry_check(self, actor: str, check_id: str) -> dict[str, Any]:
+        return school_entry.read_check(self.engine, actor, check_id)
+
+    def school_entry_summary(self, actor: str) -> dict[str, Any]:
+        """Counts per school: the unit's checks; a CDC's, its area's."""
+        return school_entry.summary(self.engine, actor)
+
+    def child_school_entry(
+        self, actor: str, child_id: str, level: str = "primary", on: date | None = None
+    ) -> dict[str, Any]:
+        """The school-entry check of one child the site manages."""
+        record = recipients.record(self.engine, actor, child_id, on or self.today(), self.schedule)
+        return school_entry.child_check(self.engine, actor, record, level, self.schedule)
+
+    def child_certificate_pdf(self, actor: str, child_id: str, on: date | None = None) -> bytes:
+        """预防接种证 of a child the site manages, as PDF."""
+        return certificates_pdf.child_certificate(
+            self.engine, actor, child_id, on or self.today(), self.pdf_font, self.schedule
+        )
+
+    def school_entry_pdf(self, actor: str, check_id: str, catch_up: bool = False) -> bytes:
+        """A check's certificates of its complete children, or (``catch_up``) the catch-up
+        notices of the others, as PDF."""
+        if catch_up:
+            return certificates_pdf.check_catch_up(self.engine, actor, check_id, self.pdf_font)
+        return certificates_pdf.check_certificates(self.engine, actor, check_id, self.pdf_font)
