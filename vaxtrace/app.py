@@ -56,6 +56,7 @@ from vaxtrace.node import (
     trace_service,
 )
 from vaxtrace.roles.immunization.api import immunization_router
+from vaxtrace.roles.immunization.reminders_api import reminders_router
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.api import platform_router
 from vaxtrace.roles.platform.service import PlatformService
@@ -371,6 +372,7 @@ def build_app(
             settings.platform_base_url or LOCAL_BASE,
             settings.public_query_timeout_seconds,
         )
+        app.include_router(reminders_router())  # first: /children/due before /{child_id}
         app.include_router(immunization_router(system_identity(revoked)))
     if supervision is not None:
         app.state.supervision = supervision

@@ -551,7 +551,7 @@ reminder = Table(
     Column("last_error", String(500)),
     Column("token_sha256", String(64)),
     UniqueConstraint("child_id", "vaccine", "dose", "channel", "contact_sha256"),
-    Index("ix_reminder_token", "token_sha256", unique=True),
+    Index("ix_reminder_token", "token_sha256"),
     Index("ix_reminder_state", "state"),
 )
 """接种提醒: one reminder of one dose of a child, to one guardian (``contact_sha256``, a digest

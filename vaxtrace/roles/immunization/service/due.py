@@ -74,7 +74,7 @@ def refresh_children(
 
 
 def forecasts_of(
-    conn: Connection, children: Sequence[Mapping[str, Any]], today: date, schedule: Schedule
+    conn: Connection, children: Sequence[Mapping[Any, Any]], today: date, schedule: Schedule
 ) -> list[store.ForecastRow]:
     """The forecast rows of ``children`` (rows with id, site_uscc, birth_date, sex): each
     series' next dose, the doses of every record merged into a child counted as its own."""
@@ -82,20 +82,20 @@ def forecasts_of(
         return []
     family = store.families(conn, [str(c["id"]) for c in children])
     given = store.doses_by_ref(conn, [ref for refs in family.values() for ref in refs])
-    keys = {f"{mah}/{product}" for doses in given.values() for _, product, mah in doses}
+    keys = {f"{mah}/{product or ''}" for doses in given.values() for _, product, mah in doses}
     names = store.generic_names(conn, keys)
     short_names = list(schedule.products)
     vaccines: dict[str, str | None] = {}
     for key in keys:
-        product = key.split("/", 1)[1]
-        vaccines[key] = vaccine_of(product or None, names.get(key), short_names)
+        code = key.split("/", 1)[1]
+        vaccines[key] = vaccine_of(code or None, names.get(key), short_names)
     rows: list[store.ForecastRow] = []
     for c in children:
         child_id, birth = str(c["id"]), c["birth_date"]
         doses: list[DoseGiven] = []
         for ref in family[child_id]:
             for at, product, mah in given.get(ref, ()):
-                vaccine = vaccines.get(f"{mah}/{product}")
+                vaccine = vaccines.get(f"{mah}/{product or ''}")
                 if vaccine is not None:
                     doses.append(DoseGiven(vaccine, local_date(at)))
         assessment = max([today, birth, *(d.date for d in doses)])
@@ -217,7 +217,7 @@ def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def _item(r: Mapping[str, Any], first: date, names: Mapping[str, str]) -> dict[str, Any]:
+def _item(r: Mapping[Any, Any], first: date, names: Mapping[str, str]) -> dict[str, Any]:
     return {
         "child_id": r["child_id"],
         "name": r["name"],

@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("child_id", "vaccine", "dose", "channel", "contact_sha256"),
     )
-    op.create_index("ix_reminder_token", "reminder", ["token_sha256"], unique=True)
+    op.create_index("ix_reminder_token", "reminder", ["token_sha256"])
     op.create_index("ix_reminder_state", "reminder", ["state"])
     op.create_table(
         "reminder_opt_out",
