@@ -21,7 +21,8 @@ Key = tuple[str, str, int, str, str]
 
 
 def _insert_new(conn: Connection, table: Any) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING, in the connection's dialect."""
+    """INSERT … ON CONFLICT DO NOTHING, in the connection's dialect (whether a row was made
+    is told by RETURNING: a row count is not, on every driver)."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
@@ -54,7 +55,8 @@ def claim(
     is sent already or another run holds it."""
     child_id, vaccine, dose, channel, contact = key
     made = conn.execute(
-        _insert_new(conn, reminder).values(
+        _insert_new(conn, reminder)
+        .values(
             child_id=child_id,
             vaccine=vaccine,
             dose=dose,
@@ -67,8 +69,9 @@ def claim(
             claimed_at=now,
             token_sha256=token_sha256,
         )
+        .returning(reminder.c.id)
     )
-    if made.rowcount == 1:
+    if made.first() is not None:
         return True
     c = reminder.c
     taken = conn.execute(
@@ -161,11 +164,13 @@ def opt_out(
 ) -> bool:
     """The contact gets no more reminders; False when it had opted out already."""
     made = conn.execute(
-        _insert_new(conn, reminder_opt_out).values(
+        _insert_new(conn, reminder_opt_out)
+        .values(
             contact_sha256=contact_sha256, source=source, recorded_by=recorded_by, recorded_at=now
         )
+        .returning(reminder_opt_out.c.contact_sha256)
     )
-    return int(made.rowcount) == 1
+    return made.first() is not None
 
 
 def counts(conn: Connection) -> dict[str, int]:
