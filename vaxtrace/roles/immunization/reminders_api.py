@@ -2,8 +2,6 @@
 the token of a reminder (no login) and a staff-recorded opt-out. Included before the
 immunization router: ``/children/due`` is matched before ``/children/{child_id}``."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated, Any
 
