@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, or_, select
+from sqlalchemy import Connection, RowMapping, String, cast, delete, func, or_, select
 
 from vaxtrace.store.bulk import bulk_insert
 from vaxtrace.store.immunization.schema import (
@@ -149,6 +150,17 @@ def batches(ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield ids[start : start + size]
 
 
+DueRow = tuple[str, str, int, str, str, str | None, str | None, str, str, str, str]
+"""A due list's row, dates as ISO text: child_id, vaccine, dose, earliest, recommended,
+overdue, latest, then the child's name, birth date, card number and guardians (JSON text)."""
+
+
+def _text(column: Any) -> Any:
+    """A date or JSON column as the text it is kept as (ISO dates on both backends): a due
+    list reads thousands of rows and answers them as text."""
+    return cast(column, String)
+
+
 def due(
     conn: Connection,
     site_uscc: str,
@@ -156,25 +168,25 @@ def due(
     last: date,
     overdue_by: date | None = None,
     not_overdue_by: date | None = None,
-) -> list[RowMapping]:
+) -> list[DueRow]:
     """The doses a site's children are due for by ``last`` (recommended on or before it) and
     may still be given on ``first`` (the last day allowed not before it), with the child's name,
     birth date, card and guardians; with ``overdue_by``, only those overdue by that day; with
-    ``not_overdue_by``, only those not. Most overdue first, then by recommended date."""
+    ``not_overdue_by``, only those not. By recommended date, then child and vaccine."""
     f = child_forecast.c
     query = (
         select(
             f.child_id,
             f.vaccine,
             f.dose,
-            f.earliest,
-            f.recommended,
-            f.overdue,
-            f.latest,
+            _text(f.earliest),
+            _text(f.recommended),
+            _text(f.overdue),
+            _text(f.latest),
             child.c.name,
-            child.c.birth_date,
+            _text(child.c.birth_date),
             child.c.card_no,
-            child.c.guardians,
+            _text(child.c.guardians),
         )
         .join(child, child.c.id == f.child_id)
         .where(
@@ -188,7 +200,7 @@ def due(
         query = query.where(f.overdue <= overdue_by)
     if not_overdue_by is not None:
         query = query.where(or_(f.overdue.is_(None), f.overdue > not_overdue_by))
-    return list(conn.execute(query).mappings())
+    return [tuple(r) for r in conn.execute(query)]
 
 
 def due_everywhere(conn: Connection, first: date, last: date) -> list[RowMapping]:
@@ -226,4 +238,3 @@ def of_child(conn: Connection, child_id: str) -> list[RowMapping]:
 
 def count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(child_forecast)).scalar_one())
-

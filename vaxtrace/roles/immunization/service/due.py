@@ -15,6 +15,7 @@ before ``first`` (overdue as the window opens), else ``due``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -201,7 +202,35 @@ def due_list(
             not_overdue_by=first if status == DUE else None,
         )
     names = {k: p.name for k, p in (schedule or national_schedule()).products.items()}
-    items = [_item(r, first, names) for r in rows]
+    opens = first.isoformat()
+    guardians: dict[str, list[dict[str, Any]]] = {}  # each child's, read once
+    items = []
+    for row in rows:
+        child_id, vaccine, dose, earliest, recommended, overdue, latest = row[:7]
+        name, birth_date, card_no, kept = row[7:]
+        found = guardians.get(child_id)
+        if found is None:
+            found = guardians[child_id] = [
+                {"name": g.get("name"), "relation": g.get("relation"), "phone": g.get("phone")}
+                for g in json.loads(kept)
+            ]
+        items.append(
+            {
+                "child_id": child_id,
+                "name": name,
+                "birth_date": birth_date,
+                "card_no": card_no,
+                "vaccine": vaccine,
+                "vaccine_name": names.get(vaccine),
+                "dose": dose,
+                "earliest": earliest,
+                "recommended": recommended,
+                "overdue": overdue,
+                "latest": latest,
+                "status": OVERDUE if overdue is not None and overdue <= opens else DUE,
+                "guardians": found,
+            }
+        )
     return {
         "site_uscc": site_uscc,
         "from": first.isoformat(),
@@ -215,27 +244,6 @@ def due_list(
 
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
-
-
-def _item(r: Mapping[Any, Any], first: date, names: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "child_id": r["child_id"],
-        "name": r["name"],
-        "birth_date": r["birth_date"].isoformat(),
-        "card_no": r["card_no"],
-        "vaccine": r["vaccine"],
-        "vaccine_name": names.get(r["vaccine"]),
-        "dose": r["dose"],
-        "earliest": r["earliest"].isoformat(),
-        "recommended": r["recommended"].isoformat(),
-        "overdue": _iso(r["overdue"]),
-        "latest": _iso(r["latest"]),
-        "status": status_of(r["overdue"], first),
-        "guardians": [
-            {"name": g.get("name"), "relation": g.get("relation"), "phone": g.get("phone")}
-            for g in r["guardians"]
-        ],
-    }
 
 
 def forecasts_of_child(engine: Engine, child_id: str) -> list[dict[str, Any]]:
