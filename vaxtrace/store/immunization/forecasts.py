@@ -150,9 +150,12 @@ def batches(ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield ids[start : start + size]
 
 
-DueRow = tuple[str, str, int, str, str, str | None, str | None, str, str, str, str]
-"""A due list's row, dates as ISO text: child_id, vaccine, dose, earliest, recommended,
-overdue, latest, then the child's name, birth date, card number and guardians (JSON text)."""
+DueRow = tuple[str, str, int, str, str, str | None, str | None]
+"""A due list's dose, dates as ISO text: child_id, vaccine, dose, earliest, recommended,
+overdue, latest."""
+
+ChildRow = tuple[str, str, str, str]
+"""A due list's child: name, birth date (ISO), card number, guardians (JSON text)."""
 
 
 def _text(column: Any) -> Any:
@@ -170,9 +173,10 @@ def due(
     not_overdue_by: date | None = None,
 ) -> list[DueRow]:
     """The doses a site's children are due for by ``last`` (recommended on or before it) and
-    may still be given on ``first`` (the last day allowed not before it), with the child's name,
-    birth date, card and guardians; with ``overdue_by``, only those overdue by that day; with
-    ``not_overdue_by``, only those not. By recommended date, then child and vaccine."""
+    may still be given on ``first`` (the last day allowed not before it); with ``overdue_by``,
+    only those overdue by that day; with ``not_overdue_by``, only those not. By recommended
+    date, then child and vaccine. (The children apart, :func:`site_children`: one read of the
+    site's children is faster than a join's lookup per dose.)"""
     f = child_forecast.c
     query = (
         select(
@@ -183,12 +187,7 @@ def due(
             _text(f.recommended),
             _text(f.overdue),
             _text(f.latest),
-            child.c.name,
-            _text(child.c.birth_date),
-            child.c.card_no,
-            _text(child.c.guardians),
         )
-        .join(child, child.c.id == f.child_id)
         .where(
             f.site_uscc == site_uscc,
             f.recommended <= last,
@@ -201,6 +200,16 @@ def due(
     if not_overdue_by is not None:
         query = query.where(or_(f.overdue.is_(None), f.overdue > not_overdue_by))
     return [tuple(r) for r in conn.execute(query)]
+
+
+def site_children(conn: Connection, site_uscc: str) -> dict[str, ChildRow]:
+    """The site's active children (through its index by site and state): name, birth date,
+    card number and guardians (JSON text), by id."""
+    c = child.c
+    query = select(c.id, c.name, _text(c.birth_date), c.card_no, _text(c.guardians)).where(
+        c.site_uscc == site_uscc, c.state == ACTIVE
+    )
+    return {str(r[0]): (r[1], r[2], r[3], r[4]) for r in conn.execute(query)}
 
 
 def due_everywhere(conn: Connection, first: date, last: date) -> list[RowMapping]:

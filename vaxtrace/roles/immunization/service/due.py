@@ -201,13 +201,16 @@ def due_list(
             overdue_by=first if status == OVERDUE else None,
             not_overdue_by=first if status == DUE else None,
         )
+        people = store.site_children(conn, site_uscc)
     names = {k: p.name for k, p in (schedule or national_schedule()).products.items()}
     opens = first.isoformat()
     guardians: dict[str, list[dict[str, Any]]] = {}  # each child's, read once
     items = []
-    for row in rows:
-        child_id, vaccine, dose, earliest, recommended, overdue, latest = row[:7]
-        name, birth_date, card_no, kept = row[7:]
+    for child_id, vaccine, dose, earliest, recommended, overdue, latest in rows:
+        person = people.get(child_id)
+        if person is None:  # not the site's active child (cannot be: kept so by each write)
+            continue
+        name, birth_date, card_no, kept = person
         found = guardians.get(child_id)
         if found is None:
             found = guardians[child_id] = [
