@@ -28,6 +28,7 @@ from sqlalchemy import Engine, insert
 
 from vaxtrace.core.schedule import add_months
 from vaxtrace.roles.immunization.service import due
+from vaxtrace.store.bulk import analyze
 from vaxtrace.store.engine import make_engine
 from vaxtrace.store.immunization.schema import child, vaccination_record
 from vaxtrace.store.migrate import upgrade
@@ -118,6 +119,8 @@ def prepare(
     upgrade(engine, "immunization")
     doses = _load(engine, children, sites, random.Random(seed))
     built = due.rebuild(engine, TODAY)
+    with engine.begin() as conn:
+        analyze(conn)  # the planner's statistics, as autovacuum would have them
     return {"doses": doses, **built}
 
 
