@@ -218,3 +218,5 @@ def test_a_bad_window_is_refused(province: Province) -> None:
     refused(province, "out_of_range", listed, db, POV, TODAY, TODAY, TODAY - timedelta(days=1))
     refused(province, "out_of_range", listed, db, POV, TODAY, TODAY, TODAY + timedelta(days=400))
     refused(province, "out_of_range", listed, db, POV, TODAY, None, None, "late")
+    refused(province, "out_of_range", listed, db, POV, TODAY, date.max, None)
+    refused(province, "out_of_range", listed, db, POV, TODAY, None, date.min)

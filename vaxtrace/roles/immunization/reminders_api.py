@@ -28,6 +28,11 @@ class StaffOptOut(Model):
     phone: Phone
 
 
+ALREADY: dict[int | str, dict[str, Any]] = {
+    200: {"description": "already opted out: answered again, nothing written"}
+}
+
+
 def reminders_router() -> APIRouter:
     router = APIRouter(prefix="/immunization/v1", tags=["provincial immunization 省级免疫规划"])
 
@@ -71,7 +76,9 @@ def reminders_router() -> APIRouter:
         return reminders.opt_out_by_token(svc.engine, svc.clock.now(), item.token)
 
     @router.post(
-        "/reminders/opt-outs", status_code=201, responses=staff_problems(401, 403, 404, 422)
+        "/reminders/opt-outs",
+        status_code=201,
+        responses=staff_problems(401, 403, 404, 422) | ALREADY,
     )
     def staff_opt_out(
         item: StaffOptOut, svc: Service, who: StaffMember, response: Response

@@ -160,11 +160,16 @@ def window(today: date, first: date | None, last: date | None) -> tuple[date, da
     """The window asked (default: this week; one end given, a week from or to it)."""
     if first is None and last is None:
         return week_of(today)
-    if first is None:
-        assert last is not None
-        first = last - timedelta(days=6)
-    if last is None:
-        last = first + timedelta(days=6)
+    try:
+        if first is None:
+            assert last is not None
+            first = last - timedelta(days=6)
+        if last is None:
+            last = first + timedelta(days=6)
+    except OverflowError as exc:
+        raise DomainError(
+            Reason.OUT_OF_RANGE, "a window within the calendar", field="from" if last else "to"
+        ) from exc
     if last < first:
         raise DomainError(Reason.OUT_OF_RANGE, "`to` is before `from`", field="to")
     if (last - first).days >= MAX_WINDOW_DAYS:
