@@ -69,8 +69,24 @@ def children_due(
     except ValueError as exc:
         raise fail(f"not a date YYYY-MM-DD: {exc}") from exc
     svc = staff_service("immunization", data_dir)
-    try:
-        listed = due.due_list(svc.engine, site, svc.today(), days[0], days[1], status)
+    try:  # every page
+        listed = due.due_list(
+            svc.engine, site, svc.today(), days[0], days[1], status, limit=due.MAX_PAGE
+        )
+        while listed["next"] is not None:
+            page = due.due_list(
+                svc.engine,
+                site,
+                svc.today(),
+                days[0],
+                days[1],
+                status,
+                after=listed["next"],
+                limit=due.MAX_PAGE,
+            )
+            listed["items"] += page["items"]
+            listed["next"] = page["next"]
+        listed["count"] = len(listed["items"])
     except DomainError as exc:
         raise fail(f"{exc.reason}: {exc.message}") from exc
     finally:

@@ -220,3 +220,28 @@ def test_a_bad_window_is_refused(province: Province) -> None:
     refused(province, "out_of_range", listed, db, POV, TODAY, None, None, "late")
     refused(province, "out_of_range", listed, db, POV, TODAY, date.max, None)
     refused(province, "out_of_range", listed, db, POV, TODAY, None, date.min)
+
+
+def test_a_long_due_list_comes_in_pages(province: Province) -> None:
+    for n in range(3):
+        register(province, name=f"王{'一二三'[n]}", card_no=f"320102-2024-02{n:02d}",
+                 birth_date=f"2024-0{n + 1}-15", guardians=father("王强", f"1390013900{n}"),
+                 confirm_not_duplicate=True)  # fmt: skip
+    whole = due.due_list(province.engine, POV, TODAY)
+    assert whole["next"] is None and whole["total"] == whole["count"] > 6
+    assert whole["children"] == 3
+    pages, after = [], None
+    while True:
+        page = due.due_list(province.engine, POV, TODAY, after=after, limit=4)
+        assert (page["total"], page["children"]) == (whole["total"], 3)
+        assert page["count"] <= 4
+        pages.append(page["items"])
+        after = page["next"]
+        if after is None:
+            break
+    assert [i for p in pages for i in p] == whole["items"] and len(pages) > 1
+    late = due.due_list(province.engine, POV, TODAY, status="overdue", limit=1)
+    assert late["total"] == sum(i["status"] == "overdue" for i in whole["items"])
+    listed, db = due.due_list, province.engine
+    refused(province, "malformed_payload", lambda: listed(db, POV, TODAY, after="x,y,z"))
+    refused(province, "out_of_range", lambda: listed(db, POV, TODAY, limit=0))

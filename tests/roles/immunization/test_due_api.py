@@ -53,6 +53,10 @@ def test_the_due_list_over_http(desk: Desk) -> None:  # noqa: F811
     assert later.status_code == 200 and later.json()["items"] == []  # aged out by then
     desk.tokens[OTHER_POV] = desk.province.svc.issue_token(OTHER_POV, "desk")
     assert desk.get("/children/due", OTHER_POV).json()["items"] == []  # not its child
+    first = desk.get("/children/due", POV, limit="1").json()
+    assert first["count"] == 1 and first["total"] == body["total"] and first["next"]
+    second = desk.get("/children/due", POV, limit="1", after=first["next"]).json()
+    assert [first["items"][0], second["items"][0]] == body["items"][:2]
 
 
 def test_bad_due_list_asks_are_problems(desk: Desk) -> None:  # noqa: F811
@@ -61,7 +65,9 @@ def test_bad_due_list_asks_are_problems(desk: Desk) -> None:  # noqa: F811
     desk.refused(to_before, 422, "out_of_range", "to", before)
     too_long = desk.get("/children/due", POV, **{"from": "2024-01-01", "to": "2026-01-01"})
     desk.refused(too_long, 422, "out_of_range", "to", before)
-    for params in ({"status": "late"}, {"from": "2024-13-01"}):
+    bad_page = desk.get("/children/due", POV, after="2024-01-01,nobody,HepB")
+    desk.refused(bad_page, 422, "malformed_payload", "after", before)
+    for params in ({"status": "late"}, {"from": "2024-13-01"}, {"limit": "0"}):
         answer = desk.get("/children/due", POV, **params)
         assert answer.status_code == 422 and answer.headers["content-type"].startswith(PROBLEM)
     nobody = desk.client.get(f"{API}/children/due")

@@ -53,13 +53,21 @@ def reminders_router() -> APIRouter:
         status: Annotated[
             str | None, Query(pattern="^(due|overdue)$", description="due or overdue only")
         ] = None,
+        after: Annotated[
+            str | None, Query(max_length=80, description="the `next` of the page before")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=due.MAX_PAGE, description="doses a page")] = due.PAGE,
     ) -> dict[str, Any]:
         """应种/逾期名单: your site's children due or overdue for a dose in a window (default
         this week, Monday to Sunday; at most 366 days): each dose recommended by the window's
         last day and still allowed on its first, with its earliest, recommended, overdue and
         last days, its status (``overdue`` when overdue as the window opens, else ``due``)
-        and the child's guardians (name, relation, phone)."""
-        return due.due_list(svc.engine, who, svc.today(), first, last, status)
+        and the child's guardians (name, relation, phone). By recommended date, ``limit``
+        doses a page (``next``: give it as ``after`` for the next page; ``total`` and
+        ``children``: the whole list's)."""
+        return due.due_list(
+            svc.engine, who, svc.today(), first, last, status, after=after, limit=limit
+        )
 
     @router.post(
         "/public/reminders/opt-out",

@@ -9,7 +9,18 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, String, cast, delete, func, or_, select
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    String,
+    cast,
+    delete,
+    distinct,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 
 from vaxtrace.store.bulk import bulk_insert
 from vaxtrace.store.immunization.schema import (
@@ -164,20 +175,46 @@ def _text(column: Any) -> Any:
     return cast(column, String)
 
 
+Cursor = tuple[date, str, str]
+"""Where a page of a due list ends: its last dose's (recommended, child_id, vaccine)."""
+
+
+def _due_where(
+    site_uscc: str,
+    first: date,
+    last: date,
+    overdue_by: date | None,
+    not_overdue_by: date | None,
+) -> list[Any]:
+    f = child_forecast.c
+    where = [f.site_uscc == site_uscc, f.recommended <= last]
+    where.append(or_(f.latest.is_(None), f.latest >= first))
+    if overdue_by is not None:
+        where.append(f.overdue <= overdue_by)
+    if not_overdue_by is not None:
+        where.append(or_(f.overdue.is_(None), f.overdue > not_overdue_by))
+    return where
+
+
 def due(
     conn: Connection,
     site_uscc: str,
     first: date,
     last: date,
+    *,
     overdue_by: date | None = None,
     not_overdue_by: date | None = None,
+    after: Cursor | None = None,
+    limit: int = 1000,
 ) -> list[DueRow]:
     """The doses a site's children are due for by ``last`` (recommended on or before it) and
     may still be given on ``first`` (the last day allowed not before it); with ``overdue_by``,
-    only those overdue by that day; with ``not_overdue_by``, only those not. By recommended
-    date, then child and vaccine. (The children apart, :func:`site_children`: one read of the
-    site's children is faster than a join's lookup per dose.)"""
+    only those overdue by that day; with ``not_overdue_by``, only those not. In the order of
+    the index (recommended date, child, vaccine), ``limit`` of them from ``after``."""
     f = child_forecast.c
+    where = _due_where(site_uscc, first, last, overdue_by, not_overdue_by)
+    if after is not None:
+        where.append(tuple_(f.recommended, f.child_id, f.vaccine) > tuple_(*after))
     query = (
         select(
             f.child_id,
@@ -188,28 +225,42 @@ def due(
             _text(f.overdue),
             _text(f.latest),
         )
-        .where(
-            f.site_uscc == site_uscc,
-            f.recommended <= last,
-            or_(f.latest.is_(None), f.latest >= first),
-        )
+        .where(*where)
         .order_by(f.recommended, f.child_id, f.vaccine)
+        .limit(limit)
     )
-    if overdue_by is not None:
-        query = query.where(f.overdue <= overdue_by)
-    if not_overdue_by is not None:
-        query = query.where(or_(f.overdue.is_(None), f.overdue > not_overdue_by))
     return [tuple(r) for r in conn.execute(query)]
 
 
-def site_children(conn: Connection, site_uscc: str) -> dict[str, ChildRow]:
-    """The site's active children (through its index by site and state): name, birth date,
-    card number and guardians (JSON text), by id."""
-    c = child.c
-    query = select(c.id, c.name, _text(c.birth_date), c.card_no, _text(c.guardians)).where(
-        c.site_uscc == site_uscc, c.state == ACTIVE
+def due_totals(
+    conn: Connection,
+    site_uscc: str,
+    first: date,
+    last: date,
+    *,
+    overdue_by: date | None = None,
+    not_overdue_by: date | None = None,
+) -> tuple[int, int]:
+    """How many doses a whole due list has, and of how many children."""
+    f = child_forecast.c
+    query = select(func.count(), func.count(distinct(f.child_id))).where(
+        *_due_where(site_uscc, first, last, overdue_by, not_overdue_by)
     )
-    return {str(r[0]): (r[1], r[2], r[3], r[4]) for r in conn.execute(query)}
+    doses, children = conn.execute(query).one()
+    return int(doses), int(children)
+
+
+def children_of(conn: Connection, child_ids: Collection[str]) -> dict[str, ChildRow]:
+    """Children's name, birth date, card number and guardians (JSON text), by id."""
+    c = child.c
+    ids = sorted(set(child_ids))
+    found: dict[str, ChildRow] = {}
+    for start in range(0, len(ids), 500):
+        query = select(c.id, c.name, _text(c.birth_date), c.card_no, _text(c.guardians)).where(
+            c.id.in_(ids[start : start + 500])
+        )
+        found.update({str(r[0]): (r[1], r[2], r[3], r[4]) for r in conn.execute(query)})
+    return found
 
 
 def due_everywhere(conn: Connection, first: date, last: date) -> list[RowMapping]:

@@ -525,7 +525,7 @@ child_forecast = Table(
     col.required("edition", String(40)),
     col.required("computed_on", Date),
     PrimaryKeyConstraint("child_id", "vaccine"),
-    Index("ix_child_forecast_site", "site_uscc", "recommended"),
+    Index("ix_child_forecast_site", "site_uscc", "recommended", "child_id", "vaccine"),
 )
 """预约接种: the next dose of each series of each active child as the schedule forecasts it
 (earliest, recommended, overdue, latest day), by the site managing the child: a projection of

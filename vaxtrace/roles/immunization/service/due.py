@@ -8,9 +8,9 @@ change of the schedule data, or a new edition taking effect, needs :func:`rebuil
 ``vaxtrace children forecast --rebuild``), which recomputes every child in batches.
 
 A site's due list for a window [first, last] is read through the index by (site, recommended
-date): every dose recommended on or before ``last`` that may still be given on ``first``
-(its last allowed day not before it). A dose is ``overdue`` when its overdue day is on or
-before ``first`` (overdue as the window opens), else ``due``.
+date, child, vaccine), a page at a time: every dose recommended on or before ``last`` that may
+still be given on ``first`` (its last allowed day not before it). A dose is ``overdue`` when
+its overdue day is on or before ``first`` (overdue as the window opens), else ``due``.
 """
 
 from __future__ import annotations
@@ -183,6 +183,30 @@ def status_of(overdue: date | None, first: date) -> str:
     return OVERDUE if overdue is not None and overdue <= first else DUE
 
 
+PAGE = 1000
+"""The doses a due list answers at once by default."""
+
+MAX_PAGE = 10_000
+"""…and at most."""
+
+
+def cursor_of(text: str | None) -> store.Cursor | None:
+    """A page's ``next`` read back: ``RECOMMENDED,CHILD_ID,VACCINE``."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        if len(parts) != 3 or not is_child_id(parts[1]) or not parts[2]:
+            raise ValueError(text)
+        return date.fromisoformat(parts[0]), parts[1], parts[2]
+    except ValueError as exc:
+        raise DomainError(
+            Reason.MALFORMED_PAYLOAD,
+            "not a page's next: RECOMMENDED,CHILD_ID,VACCINE",
+            field="after",
+        ) from exc
+
+
 def due_list(
     engine: Engine,
     site_uscc: str,
@@ -190,32 +214,37 @@ def due_list(
     first: date | None = None,
     last: date | None = None,
     status: str | None = None,
+    *,
+    after: str | None = None,
+    limit: int = PAGE,
     schedule: Schedule | None = None,
 ) -> dict[str, Any]:
     """A site's children due or overdue for a dose in a window (default: this week), each
-    dose with its dates, status and the child's guardians (name, relation, phone)."""
+    dose with its dates, status and the child's guardians (name, relation, phone): ``limit``
+    doses from ``after`` (the ``next`` of the page before), with the whole list's totals."""
     if status is not None and status not in STATUSES:
         raise DomainError(Reason.OUT_OF_RANGE, "status is due or overdue", field="status")
+    if not 1 <= limit <= MAX_PAGE:
+        raise DomainError(Reason.OUT_OF_RANGE, f"limit is 1 to {MAX_PAGE}", field="limit")
     first, last = window(today, first, last)
+    where = {
+        "overdue_by": first if status == OVERDUE else None,
+        "not_overdue_by": first if status == DUE else None,
+    }
     with read_tx(engine) as conn:
         rows = store.due(
-            conn,
-            site_uscc,
-            first,
-            last,
-            overdue_by=first if status == OVERDUE else None,
-            not_overdue_by=first if status == DUE else None,
+            conn, site_uscc, first, last, after=cursor_of(after), limit=limit + 1, **where
         )
-        people = store.site_children(conn, site_uscc)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        people = store.children_of(conn, {r[0] for r in rows})
+        doses, children = store.due_totals(conn, site_uscc, first, last, **where)
     names = {k: p.name for k, p in (schedule or national_schedule()).products.items()}
     opens = first.isoformat()
     guardians: dict[str, list[dict[str, Any]]] = {}  # each child's, read once
     items = []
     for child_id, vaccine, dose, earliest, recommended, overdue, latest in rows:
-        person = people.get(child_id)
-        if person is None:  # not the site's active child (cannot be: kept so by each write)
-            continue
-        name, birth_date, card_no, kept = person
+        name, birth_date, card_no, kept = people[child_id]
         found = guardians.get(child_id)
         if found is None:
             found = guardians[child_id] = [
@@ -239,14 +268,19 @@ def due_list(
                 "guardians": found,
             }
         )
+    last_item = items[-1] if items else None
     return {
         "site_uscc": site_uscc,
         "from": first.isoformat(),
         "to": last.isoformat(),
         "status": status,
+        "total": doses,
+        "children": children,
         "count": len(items),
-        "children": len({i["child_id"] for i in items}),
         "items": items,
+        "next": None
+        if not more or last_item is None
+        else f"{last_item['recommended']},{last_item['child_id']},{last_item['vaccine']}",
     }
 
 

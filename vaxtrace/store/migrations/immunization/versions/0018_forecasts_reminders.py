@@ -37,7 +37,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["child_id"], ["child.id"]),
         sa.PrimaryKeyConstraint("child_id", "vaccine"),
     )
-    op.create_index("ix_child_forecast_site", "child_forecast", ["site_uscc", "recommended"])
+    op.create_index(
+        "ix_child_forecast_site",
+        "child_forecast",
+        ["site_uscc", "recommended", "child_id", "vaccine"],
+    )
     op.create_table(
         "reminder",
         sa.Column("id", Id, autoincrement=True, nullable=False),
