@@ -16,6 +16,9 @@ CLAIMED = "claimed"
 SENT = "sent"
 FAILED = "failed"
 
+CHUNK = 500
+"""Keys asked in one IN list (a run asks of a whole province's children)."""
+
 Key = tuple[str, str, int, str, str]
 """A reminder: (child_id, vaccine, dose, channel, contact_sha256)."""
 
@@ -119,17 +122,16 @@ def mark(
 def states(conn: Connection, keys: Collection[Key]) -> dict[Key, str]:
     """The state of each reminder of ``keys`` that has one."""
     child_ids = sorted({k[0] for k in keys})
-    if not child_ids:
-        return {}
     c = reminder.c
-    query = select(c.child_id, c.vaccine, c.dose, c.channel, c.contact_sha256, c.state).where(
-        c.child_id.in_(child_ids)
-    )
     found: dict[Key, str] = {}
-    for child_id, vaccine, dose, channel, contact, state in conn.execute(query):
-        key = (str(child_id), str(vaccine), int(dose), str(channel), str(contact))
-        if key in keys:
-            found[key] = str(state)
+    for start in range(0, len(child_ids), CHUNK):
+        query = select(c.child_id, c.vaccine, c.dose, c.channel, c.contact_sha256, c.state).where(
+            c.child_id.in_(child_ids[start : start + CHUNK])
+        )
+        for child_id, vaccine, dose, channel, contact, state in conn.execute(query):
+            key = (str(child_id), str(vaccine), int(dose), str(channel), str(contact))
+            if key in keys:
+                found[key] = str(state)
     return found
 
 
@@ -152,11 +154,15 @@ def by_token(conn: Connection, token_sha256: str) -> RowMapping | None:
 def opted_out(conn: Connection, contacts: Collection[str] | None = None) -> set[str]:
     """The contacts (of ``contacts``, or all) who opted out."""
     query = select(reminder_opt_out.c.contact_sha256)
-    if contacts is not None:
-        if not contacts:
-            return set()
-        query = query.where(reminder_opt_out.c.contact_sha256.in_(list(contacts)))
-    return {str(c) for c in conn.execute(query).scalars()}
+    if contacts is None:
+        return {str(c) for c in conn.execute(query).scalars()}
+    wanted = sorted(contacts)
+    found: set[str] = set()
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        where = reminder_opt_out.c.contact_sha256.in_(chunk)
+        found |= {str(c) for c in conn.execute(query.where(where)).scalars()}
+    return found
 
 
 def opt_out(
