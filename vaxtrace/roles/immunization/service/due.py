@@ -56,8 +56,8 @@ def refresh(
     transaction: the forecasts of the children ``refs`` name (vaccinee references that are
     not a child's id are skipped; a merged child's count for the record kept) are recomputed
     as of the day ``now`` is in China."""
-    ids = {store.kept_record(conn, r) for r in refs if r is not None and is_child_id(r)}
-    ids |= {r for r in refs if r is not None and is_child_id(r)}  # a merged one: no rows
+    named = [r for r in refs if r is not None and is_child_id(r)]
+    ids = set(named) | {store.kept_record(conn, r) for r in named}  # a merged one: no rows
     if ids:
         refresh_children(conn, sorted(ids), local_date(now), schedule)
 
