@@ -10,7 +10,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from province_world import CST, OTHER_POV, POV, Province, dose, fields, make_province, refused
+from province_world import (
+    CST,
+    OTHER_POV,
+    POV,
+    RECEIVED_AT,
+    Province,
+    dose,
+    fields,
+    make_province,
+    refused,
+)
 from sqlalchemy import Engine, delete, select
 from test_children import at_site, register, vaccination  # noqa: F401
 
@@ -245,3 +255,18 @@ def test_a_long_due_list_comes_in_pages(province: Province) -> None:
     listed, db = due.due_list, province.engine
     refused(province, "malformed_payload", lambda: listed(db, POV, TODAY, after="x,y,z"))
     refused(province, "out_of_range", lambda: listed(db, POV, TODAY, limit=0))
+
+
+def test_two_vaccinations_of_one_child_at_once_both_count(at_site: Province) -> None:  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    child_id = register(at_site)
+    later = RECEIVED_AT + timedelta(days=30)
+    given = [vaccination(dose(1), child_id), vaccination(dose(2), child_id, later)]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda v: at_site.svc.vaccinate(POV, v, "staff-1"), given))
+    # the second to commit read the first's dose (one site's writes take turns already;
+    # the refresh also locks the child for writes that do not, such as a merge)
+    assert forecasts(at_site, child_id) == engine_says(
+        BORN, [DoseGiven("HepB", RECEIVED_AT.date()), DoseGiven("HepB", later.date())]
+    )
