@@ -57,6 +57,7 @@ from vaxtrace.node import (
 )
 from vaxtrace.roles.immunization.api import immunization_router
 from vaxtrace.roles.immunization.public_api import public_router
+from vaxtrace.roles.immunization.reminders_api import reminders_router
 from vaxtrace.roles.immunization.school_entry_api import school_entry_router
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.api import platform_router
@@ -376,6 +377,7 @@ def build_app(
             settings.platform_base_url or LOCAL_BASE,
             settings.public_query_timeout_seconds,
         )
+        app.include_router(reminders_router())  # first: /children/due before /{child_id}
         app.include_router(immunization_router(system_identity(revoked)))
         app.include_router(public_router())
         app.include_router(school_entry_router())

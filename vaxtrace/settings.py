@@ -124,6 +124,18 @@ class Settings(BaseSettings):
     near_expiry_days: int = Field(
         default=30, ge=0, le=3650, description="近效期: days ahead the near-expiry list looks"
     )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server reminders are mailed through (none: no mail)"
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="vaxtrace@localhost", description="the mails' sender")
+    smtp_recipient_domain: str | None = Field(
+        default=None, description="a guardian's phone is mailed at PHONE@this (email-to-SMS)"
+    )
+    notify_webhook_url: str | None = Field(
+        default=None, description="reminders POSTed as JSON here too (an SMS gateway)"
+    )
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, description="per message sent")
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 

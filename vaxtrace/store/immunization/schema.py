@@ -648,3 +648,64 @@ school_entry_row = Table(
 """A roster row as read (``roster``: name, sex, birth date, phones, card, resident id, its
 problems) and its latest result: status, the child matched, the missing doses or the masked
 candidates (``result``). Personal data: it stays here, never in the journal."""
+
+# --- due lists and reminders: each child's next doses, the reminders sent, the opt-outs -----
+
+child_forecast = Table(
+    "child_forecast",
+    metadata,
+    Column("child_id", String(19), ForeignKey("child.id"), nullable=False),
+    col.required("vaccine", String(20)),
+    col.required("dose", Integer),
+    col.uscc("site_uscc"),
+    col.required("earliest", Date),
+    col.required("recommended", Date),
+    Column("overdue", Date),
+    Column("latest", Date),
+    col.required("edition", String(40)),
+    col.required("computed_on", Date),
+    PrimaryKeyConstraint("child_id", "vaccine"),
+    Index("ix_child_forecast_site", "site_uscc", "recommended", "child_id", "vaccine"),
+)
+"""预约接种: the next dose of each series of each active child as the schedule forecasts it
+(earliest, recommended, overdue, latest day), by the site managing the child: a projection of
+``child`` and its vaccination records, refreshed in the transaction of every write that changes
+them (registration, vaccination, its undo, a move, a merge) and rebuilt whole after a change of
+the schedule. A series complete or aged out has no row."""
+
+reminder = Table(
+    "reminder",
+    metadata,
+    col.surrogate_key(),
+    Column("child_id", String(19), ForeignKey("child.id"), nullable=False),
+    col.required("vaccine", String(20)),
+    col.required("dose", Integer),
+    col.required("channel", String(20)),
+    col.sha256("contact_sha256"),
+    col.uscc("site_uscc"),
+    col.required("state", String(10)),
+    col.required("attempts", Integer),
+    col.required("run_id", String(32)),
+    col.moment("claimed_at"),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", String(500)),
+    Column("token_sha256", String(64)),
+    UniqueConstraint("child_id", "vaccine", "dose", "channel", "contact_sha256"),
+    Index("ix_reminder_token", "token_sha256"),
+    Index("ix_reminder_state", "state"),
+)
+"""接种提醒: one reminder of one dose of a child, to one guardian (``contact_sha256``, a digest
+of the phone) on one channel. Claimed (``claimed``, by ``run_id``) before it is sent, then
+``sent`` or ``failed`` (retried by the next run): a rerun or a concurrent run sends nothing
+twice. ``token_sha256`` the digest of the opt-out token the message carried."""
+
+reminder_opt_out = Table(
+    "reminder_opt_out",
+    metadata,
+    Column("contact_sha256", String(64), primary_key=True),
+    col.required("source", String(10)),
+    col.required("recorded_by", String(64)),
+    col.moment("recorded_at"),
+)
+"""退订: a guardian (by the digest of the phone) who gets no more reminders, by the link in a
+reminder (``source`` guardian) or as recorded by a site's staff (``source`` staff)."""

@@ -31,7 +31,7 @@ from vaxtrace.core.reasons import Reason
 from vaxtrace.core.recipients import is_child_id
 from vaxtrace.core.times import Clock, Earliest, as_utc, check_order
 from vaxtrace.exchange.delivery import Outbox
-from vaxtrace.roles.immunization.service import dose_checks, receiving, recipients
+from vaxtrace.roles.immunization.service import dose_checks, due, receiving, recipients
 from vaxtrace.roles.immunization.service.lookups import (
     find_unit,
     parse,
@@ -114,6 +114,7 @@ def vaccinate(
         vaccinations.record_vaccination(
             conn, request, site=actor, code=scanned.value, recorded_by=user, recorded_at=now
         )
+        due.refresh(conn, [request.vaccinee_ref], now)
         body = {"code": scanned.value, "unpacked": moved.unpacked}
         return Step(body, event_of(DownstreamBill.VACCINATION, request, actor, codes))
 
@@ -172,6 +173,7 @@ def undo_vaccination(
             recorded_by=user,
             recorded_at=now,
         )
+        due.refresh(conn, [record["vaccinee_ref"]], now)
         event = event_of(
             DownstreamBill.VACCINATION_UNDO,
             request,

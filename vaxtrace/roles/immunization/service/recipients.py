@@ -45,6 +45,7 @@ from vaxtrace.core.recipients.matching import name_key
 from vaxtrace.core.recipients.model import personal_data
 from vaxtrace.core.schedule import Child, DoseGiven, Schedule, evaluate, national_schedule
 from vaxtrace.core.times import Clock, as_utc
+from vaxtrace.roles.immunization.service import due
 from vaxtrace.roles.immunization.service.lookups import require_kind, unit
 from vaxtrace.store.engine import Connection, Engine, IntegrityError, read_tx, write_tx
 from vaxtrace.store.immunization import recipients as store
@@ -145,6 +146,7 @@ def _register(
             },
             phones,
         )
+        due.refresh(conn, [child_id], now)
         store.journal_child(
             conn,
             "child_registration",
@@ -495,6 +497,7 @@ def move(
         consent = _consent(request.consent, clock)
         now = clock.now()
         store.hand_to_site(conn, child_id, to.uscc, now)
+        due.refresh(conn, [child_id], now)
         store.record_move(
             conn,
             child_id=child_id,
@@ -559,6 +562,7 @@ def export(
         }
         sha = _digest(document)
         store.set_state(conn, child_id, store.MOVED_OUT, now)
+        due.refresh(conn, [child_id], now)
         store.record_move(
             conn,
             child_id=child_id,
@@ -629,6 +633,7 @@ def merge(
         )
         store.add_phones(conn, kept_id, [g["phone"] for g in added])
         store.set_state(conn, request.duplicate_id, store.MERGED, now, merged_into=kept_id)
+        due.refresh(conn, [kept_id, request.duplicate_id], now)
         store.record_merge(
             conn,
             kept_id=kept_id,
