@@ -158,3 +158,10 @@ def test_the_sites_register_and_vaccinate_children_and_a_guardian_books_the_next
             headers=auth,
         )
         assert booked.status_code == 201, booked.text
+    # the sample roster was written and checked: every registered child of the site matched,
+    # the child no site registered is no_match
+    school = built.school
+    assert Path(school["roster"]).read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM
+    assert school["counts"]["no_match"] == 1
+    matched = school["counts"]["complete"] + school["counts"]["incomplete"]
+    assert matched == [c["site"] for c in built.children].count(first)

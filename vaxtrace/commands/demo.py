@@ -84,6 +84,27 @@ def _print_children(built: Any, base: str) -> None:
     console.print(f"  curl {auth} '{api}/record'   (接种记录: doses judged, next doses)")
     console.print(f"  curl {auth} '{api}/fhir'     (the same as FHIR R4)")
     _print_public(built, base)
+    _print_school(built, base)
+
+
+def _print_school(built: Any, base: str) -> None:
+    """The sample roster, its check, and where the PDFs are."""
+    if not built.school:
+        return
+    s = built.school
+    check = f"{base}/immunization/v1/school-entry/checks/{s['check_id']}"
+    counts = ", ".join(f"{n} {status}" for status, n in s["counts"].items() if n)
+    console.print(
+        f"\n[bold]School-entry check[/bold] (入托查验) of a sample roster: {s['roster']} "
+        f"({counts}):"
+    )
+    auth = f"-H 'Authorization: Bearer {built.staff[s['site']]}'"
+    console.print(f"  curl {auth} '{check}'")
+    console.print(f"  curl {auth} -o catch-up.pdf '{check}/catch-up.pdf'   (补种通知单)")
+    console.print(
+        f"  vaxtrace school-entry check {s['roster']} --school 示例幼儿园 --division 320102 "
+        f"--level kindergarten --pdf-dir pdfs --data-dir {built.settings.data_dir}"
+    )
 
 
 def _print_public(built: Any, base: str) -> None:

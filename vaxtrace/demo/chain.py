@@ -16,6 +16,7 @@ from vaxtrace.demo.children_day import children_day
 from vaxtrace.demo.gate_day import gate_day, refused_downstream
 from vaxtrace.demo.province_day import check_certificate, province_day
 from vaxtrace.demo.public_day import public_day
+from vaxtrace.demo.school_day import school_day
 from vaxtrace.demo.world import Demo, cast
 from vaxtrace.ledger.checkpoint import NoteError
 from vaxtrace.ledger.proofs import check_proof
@@ -55,6 +56,8 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
             demo.failures += children_day(demo, client)
         if not demo.failures:
             demo.failures += public_day(demo, client)
+        if not demo.failures:
+            demo.failures += school_day(demo, client)
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:

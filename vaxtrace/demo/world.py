@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -42,6 +43,9 @@ class Demo:
     """Doses the first site gave the children along the schedule."""
     children_deliveries: int = 0
     """Deliveries the CDC received and supplied a case of to the first site for them."""
+    school: dict[str, Any] = field(default_factory=dict)
+    """The school-entry check of the sample roster: ``roster`` (its path), ``check_id``,
+    ``counts`` by status, the ``site`` that checked it."""
     guardian: dict[str, str] = field(default_factory=dict)
     """The guardian account the first site opened: ``phone``, one-time ``initial_password``,
     their child's ``child_id`` and ``name``, the ``site``."""
