@@ -6,8 +6,12 @@ too early, one in ten missing), live or inactivated JE and HepA at random; the a
 2025-11-29. Generating the histories is not timed; evaluating them (every dose judged, every
 series forecast, the school-entry check) is.
 
-Last line: ``schedule: N children/s; due list: n/a; roster 2k: n/a`` (the due list and the
-roster check come with the services of issue 13). Run: ``python bench/schedule.py``.
+Then the services over a real database (SQLite file), each with its own setup untimed: a
+site's due list among 50,000 children with histories (bench/_due_list.py) and a 2,000-row
+school-entry roster checked against a province holding those children (bench/_roster.py).
+
+Last line: ``schedule: N children/s; due list: X ms; roster 2k: Y s``.
+Run: ``python bench/schedule.py [--children 100000] [--no-services]``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import argparse
 import random
 import time
 from datetime import date, timedelta
+
+from _due_list import measure_due_list
+from _roster import measure_roster
 
 from vaxtrace.core.schedule import Child, DoseGiven, add_months, evaluate
 
@@ -63,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--no-services", action="store_true", help="the engine only")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     children = [_child(rng) for _ in range(args.children)]
@@ -78,7 +86,12 @@ def main() -> None:
         f"({cpu:.2f} s of CPU: {args.children / cpu:,.0f} children per CPU second); "
         f"school entry complete for {complete:,}"
     )
-    print(f"schedule: {args.children / seconds:,.0f} children/s; due list: n/a; roster 2k: n/a")
+    due_list, roster = "n/a", "n/a"
+    if not args.no_services:
+        due_list = f"{measure_due_list():.0f} ms"
+        roster = f"{measure_roster():.2f} s"
+    rate = f"{args.children / seconds:,.0f} children/s"
+    print(f"schedule: {rate}; due list: {due_list}; roster 2k: {roster}")
 
 
 if __name__ == "__main__":
