@@ -163,3 +163,12 @@ def test_every_series_names_its_diseases_and_an_unknown_series_is_refused() -> N
     raw["diseases"]["Smallpox"] = "天花 (smallpox)"
     with pytest.raises(DomainError, match="unknown series 'Smallpox'"):
         parse_schedule(raw)
+
+
+def test_a_vaccine_is_labelled_by_its_product_or_its_series_products() -> None:
+    schedule = national_schedule()
+    assert schedule.label("HepB") == "乙肝疫苗"
+    assert schedule.label("MPSV-AC") == "A群C群流脑多糖疫苗"
+    assert schedule.label("JE") == "乙脑减毒活疫苗/乙脑灭活疫苗"
+    assert schedule.label("Polio") == "脊灰灭活疫苗/二价脊灰减毒活疫苗"
+    assert schedule.label("Smallpox") is None

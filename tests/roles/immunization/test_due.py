@@ -193,6 +193,8 @@ def test_the_due_list_is_the_windows_doses_of_the_sites_children(province: Provi
     items = listed["items"]
     assert {i["vaccine"] for i in items} == set(expected)
     assert {i["child_id"] for i in items} == {child_id} != {other}
+    names = {i["vaccine"]: i["vaccine_name"] for i in items}
+    assert all(n and not n.isascii() for n in names.values()), names  # 乙肝疫苗, not HepB
     for item in items:
         dose_no, earliest, recommended, overdue, _, _ = expected[item["vaccine"]]
         assert (item["dose"], item["earliest"], item["recommended"]) == (

@@ -83,6 +83,7 @@ def test_a_roster_is_matched_and_judged_row_by_row(
         ("HepB", 2, None),
         ("HepB", 3, None),
     ]
+    assert {m["vaccine_name"] for m in rows[4]["missing"]} == {"乙肝疫苗"}
     assert rows[5]["child_id"] == kids["王芳"]  # another site's child, a name of one sound
     assert "name_pinyin" in rows[5]["matched"]
     candidates = rows[6]["candidates"]

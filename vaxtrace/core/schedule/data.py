@@ -126,6 +126,15 @@ class Schedule:
                 found = edition
         return found
 
+    def label(self, key: str) -> str | None:
+        """A vaccine's name as people read it (乙肝疫苗), for a product's short name or a
+        series' key (a series several products fill: their names joined with a slash,
+        乙脑减毒活疫苗/乙脑灭活疫苗); None for neither."""
+        if key in self.products:
+            return self.products[key].label
+        labels = [p.label for p in self.products.values() if p.series == key]
+        return "/".join(labels) or None
+
     @property
     def series_keys(self) -> tuple[str, ...]:
         return tuple(self.editions[-1].series)

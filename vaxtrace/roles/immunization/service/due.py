@@ -239,7 +239,7 @@ def due_list(
         rows = rows[:limit]
         people = store.children_of(conn, {r[0] for r in rows})
         doses, children = store.due_totals(conn, site_uscc, first, last, **where)
-    names = {k: p.name for k, p in (schedule or national_schedule()).products.items()}
+    chosen = schedule or national_schedule()
     opens = first.isoformat()
     guardians: dict[str, list[dict[str, Any]]] = {}  # each child's, read once
     items = []
@@ -258,7 +258,7 @@ def due_list(
                 "birth_date": birth_date,
                 "card_no": card_no,
                 "vaccine": vaccine,
-                "vaccine_name": names.get(vaccine),
+                "vaccine_name": chosen.label(vaccine),
                 "dose": dose,
                 "earliest": earliest,
                 "recommended": recommended,

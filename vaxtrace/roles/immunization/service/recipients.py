@@ -386,9 +386,8 @@ def _evaluate(
                     "valid": judged.valid,
                     "reason": judged.reason.value,
                 }
-    names = {short: p.label for short, p in schedule.products.items()}
     for d in doses:
-        d["vaccine_name"] = names.get(d["vaccine"]) if d["vaccine"] else None
+        d["vaccine_name"] = schedule.label(d["vaccine"]) if d["vaccine"] else None
     return {
         "edition": found.edition,
         "series": [

@@ -141,7 +141,6 @@ class Judge:
         self.schedule = schedule
         self.products = product_copies(conn)
         self.short_names = list(schedule.products)
-        self.names = {short: p.name for short, p in schedule.products.items()}
         self.duplicates = Duplicates()
         self.vaccines: dict[tuple[str, str | None], str | None] = {}
 
@@ -318,7 +317,7 @@ class Judge:
             missing.append(
                 {
                     "vaccine": m.vaccine,
-                    "vaccine_name": self.names.get(m.vaccine),
+                    "vaccine_name": self.schedule.label(m.vaccine),
                     "dose": m.dose,
                     "earliest": None if earliest is None else earliest.isoformat(),
                 }
@@ -331,7 +330,7 @@ class Judge:
             "series": [
                 {
                     "vaccine": s.vaccine,
-                    "vaccine_name": self.names.get(s.vaccine),
+                    "vaccine_name": self.schedule.label(s.vaccine),
                     "status": s.status.value,
                     "doses_valid": s.doses_valid,
                     "doses_required": s.doses_required,
