@@ -19,10 +19,13 @@ from sqlalchemy import (
 )
 
 from vaxtrace.core.immunization import StockState
+from vaxtrace.core.province_replay import BATCH_FACTS
+from vaxtrace.core.signals import BatchFacts
 from vaxtrace.core.times import Earliest, as_utc
 from vaxtrace.store.bulk import bulk_insert, scratch_table
 from vaxtrace.store.immunization.safety import as_date
 from vaxtrace.store.immunization.schema import (
+    journal,
     stock,
 )
 
@@ -302,3 +305,17 @@ def owner_signals_of_affected(conn: Connection) -> list[RowMapping]:
         "GROUP BY s.mah_status, b.lock_kind, CASE WHEN b.recall_no IS NULL THEN 0 ELSE 1 END"
     )
     return list(conn.execute(query).mappings())
+
+
+# --- the journal of what decides the stock ---------------------------------------------------
+
+
+def journal_batch_facts(
+    conn: Connection, mah_uscc: str, note_no: str, facts: Sequence[BatchFacts]
+) -> None:
+    """Journal the batch data a shipping note carried (the note is journaled by its digest
+    only), in the transaction that takes it: the ``batch`` table follows from the journal
+    (:func:`vaxtrace.core.province_replay.batches_kept`)."""
+    batches = [f.model_dump(mode="json") for f in facts]
+    body = {"mah_uscc": mah_uscc, "note_no": note_no, "batches": batches}
+    journal.keep(conn, BATCH_FACTS, body)
