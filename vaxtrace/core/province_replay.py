@@ -260,10 +260,10 @@ class StockReplay:
 
     def _forget_returned(self, codes: Sequence[str]) -> None:
         returned = _RANK[StockState.RETURNED]
-        stack, gone = list(codes), []
+        stack, gone = list(codes), dict[str, None]()  # a code listed and inside one: once
         while stack:
             code = stack.pop()
-            gone.append(code)
+            gone[code] = None
             stack.extend(
                 c for c in self.children.get(code, ()) if self.state[self.slot[c]] == returned
             )
