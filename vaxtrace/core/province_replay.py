@@ -473,24 +473,44 @@ def first_stock_difference(
     replay: StockReplay, rows: Iterable[Sequence[Any]]
 ) -> StockDifference | None:
     """The first code, in code order, that the table (``rows``: :class:`StockRow` fields, in
-    code order) holds otherwise than the journal leaves it; None when all agree."""
+    code order; ``stepped_at`` as the backend hands it back, see :func:`utc`) holds otherwise
+    than the journal leaves it; None when all agree."""
     rebuilt = iter(replay.codes())
     logged = next(rebuilt, None)
     last: str | None = None
-    for values in rows:
-        row = StockRow(*values)
-        if last is not None and row.code <= last:
+    moments = _Moments()
+    for row in rows:
+        code = row[0]
+        if last is not None and code <= last:
             raise ValueError("stock rows to compare must come in code order")
-        last = row.code
-        if logged is not None and logged < row.code:
+        last = code
+        if logged is not None and logged < code:
             return _missing(replay, logged)
-        if logged is None or logged > row.code:
-            return _inserted(row)
-        found = _compared(replay, row)
+        if logged is None or logged > code:
+            return _inserted(_row(row, moments))
+        found = _compared(replay, row, moments)
         if found is not None:
             return found
         logged = next(rebuilt, None)
     return None if logged is None else _missing(replay, logged)
+
+
+class _Moments(dict[Any, datetime | None]):
+    """:func:`utc` of each moment as the backend hands it back, once per distinct value (the
+    codes a step moved share its time)."""
+
+    def __missing__(self, raw: Any) -> datetime | None:
+        if len(self) > 100_000:
+            self.clear()
+        found = self[raw] = utc(raw)
+        return found
+
+
+def _row(row: Sequence[Any], moments: _Moments) -> StockRow:
+    code, parent, holder, state, mah, batch_no, status, receipt_id, stepped = row
+    return StockRow(
+        code, parent, holder, state, mah, batch_no, status, receipt_id, moments[stepped]
+    )
 
 
 def _missing(replay: StockReplay, code: str) -> StockDifference:
@@ -518,21 +538,22 @@ def _inserted(row: StockRow) -> StockDifference:
     )
 
 
-def _compared(replay: StockReplay, row: StockRow) -> StockDifference | None:
+def _compared(replay: StockReplay, row: Sequence[Any], moments: _Moments) -> StockDifference | None:
     """Compared column-wise first (a million codes): a tuple is made only of a differing
     code."""
-    slot = replay.slot[row.code]
+    code, parent, holder, state, mah, batch_no, status, receipt_id, stepped = row
+    slot = replay.slot[code]
     same = (
-        _BY_VALUE.get(row.state) == replay.state[slot]
-        and row.holder_uscc == replay.holder[slot]
-        and row.parent_code == replay.parent[slot]
-        and row.mah_status == replay.status[slot]
-        and row.batch_no == replay.batch[slot]
-        and row.mah_uscc == replay.mah[slot]
-        and row.receipt_id == replay.receipt[slot]
-        and row.stepped_at == replay.stepped[slot]
+        _BY_VALUE.get(state) == replay.state[slot]
+        and holder == replay.holder[slot]
+        and parent == replay.parent[slot]
+        and status == replay.status[slot]
+        and batch_no == replay.batch[slot]
+        and mah == replay.mah[slot]
+        and receipt_id == replay.receipt[slot]
+        and moments[stepped] == replay.stepped[slot]
     )
-    return None if same else _difference(_state(replay, row.code), row)
+    return None if same else _difference(_state(replay, code), _row(row, moments))
 
 
 def _difference(state: CodeState, row: StockRow) -> StockDifference | None:
