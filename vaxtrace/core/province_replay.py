@@ -66,6 +66,7 @@ FROM_TRANSIT = "transit"
 """A receipt of a CDC's distribution: codes on their way to the receiver, now in its stock."""
 
 IN_STOCK_ONLY = frozenset({StockState.IN_STOCK})
+USED = StockState.USED
 
 
 class Move(NamedTuple):
@@ -374,11 +375,7 @@ class StockReplay:
         entry_id, actor, event = int(entry["id"]), str(entry["org_uscc"]), entry["event"]
         for code in event["codes"]:
             slot = self.slot.get(code)
-            if (
-                slot is None
-                or self.holder[slot] != actor
-                or STATES[self.state[slot]] is not (StockState.USED)
-            ):
+            if slot is None or self.holder[slot] != actor or self.state[slot] != _RANK[USED]:
                 raise LogBroken(entry_id, self._held(entry_id, "restores", code, "used", actor))
             self.state[slot] = _RANK[StockState.IN_STOCK]
             self.stepped[slot] = utc(event["business_time"])

@@ -1,5 +1,7 @@
 """The check that a journal role's tables mirror its journal (see vaxtrace.store.mirrors): an
-operator who inserts, deletes or alters a history row without a matching entry is named."""
+operator who inserts, deletes or alters a history row without a matching entry is named; and
+the state rebuilt from the journal (the province's stock, replayed) against its table, naming
+the first code that differs and the entry that should have produced it."""
 
 from __future__ import annotations
 

@@ -7,6 +7,10 @@ compared, which of them are moments, and how the entries (of those kinds, oldest
 the rows. A field is compared only where the entry keeps it exactly as the row holds it; what
 an entry does not keep (the time a row was received or raised, a request the province keeps to
 itself) is left out and said so below.
+
+A table that is not a history but the state the entries leave (the province's ``stock``) is
+rebuilt from them instead (:attr:`Journaled.replayed`; :func:`stock_replayed`, by
+vaxtrace.core.province_replay) and compared code for code.
 """
 
 from __future__ import annotations
