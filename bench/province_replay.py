@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import resource
 import statistics
 import tempfile
 import time
@@ -143,9 +144,11 @@ def main() -> None:
     parser.add_argument("--doses", type=int, default=100_000)
     parser.add_argument("--vaccinations", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3, help="replays timed (the best kept)")
+    parser.add_argument("--keep", help="an empty directory to build the province in and keep")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'immunization.sqlite'}")
+        where = Path(args.keep or tmp)
+        engine = make_engine(f"sqlite:///{where / 'immunization.sqlite'}")
         upgrade(engine, "immunization")
         signer = Ed25519Signer(Ed25519PrivateKey.generate())
         svc = ImmunizationService(engine, PLATFORM, signer.verifier())
@@ -189,6 +192,8 @@ def main() -> None:
         if found is not None or mirrored is not None:
             raise SystemExit(f"the untouched province differs from its journal: {found} {mirrored}")
         per_row = replayed / len(rows)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        print(f"peak memory of this process: {peak} MB")
         print(f"history tables against their entries: {history:.2f} s")
         print(
             f"replay: {len(rows)} rows in {replayed:.2f} s ({per_row * 1e6:.1f} µs a row); "
