@@ -9,7 +9,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Table, create_engine, delete, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from typer.testing import CliRunner
 
 from vaxtrace.cli import app
@@ -17,10 +27,13 @@ from vaxtrace.store.append_only import drop_append_only
 from vaxtrace.store.immunization.schema import (
     APPEND_ONLY,
     EXPIRY_HISTORY,
+    batch,
     expiry_run,
     province_write,
     refusal_alert,
+    stock,
 )
+from vaxtrace.store.immunization.schema import journal as province_journal
 from vaxtrace.store.platform.schema import registry_change
 from vaxtrace.store.supervision.schema import supervised_step
 
@@ -145,3 +158,101 @@ def test_an_altered_supervised_step_is_named(demo: Demo, tmp_path: Path) -> None
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# --- the province's stock, replayed from its journal -----------------------------------------
+
+
+def _first_code(conn: Connection, **where: str) -> str:
+    query = select(stock.c.code).order_by(stock.c.code).limit(1)
+    for column, value in where.items():
+        query = query.where(stock.c[column] == value)
+    return str(conn.execute(query).scalar_one())
+
+
+def _entry_of(conn: Connection, kind: str) -> int:
+    entries = province_journal.table
+    query = select(func.min(entries.c.id)).where(entries.c.kind == kind)
+    return int(conn.execute(query).scalar_one())
+
+
+def test_the_untouched_demo_stock_is_replayed(demo: Demo, tmp_path: Path) -> None:
+    demo("immunization")
+    code, out = _verify("immunization", tmp_path)
+    assert code == 0, out
+    assert "stock (replayed from the journal)" in out and "batch" in out
+
+
+def test_a_used_dose_set_back_in_stock_is_named(demo: Demo, tmp_path: Path) -> None:
+    url = demo("immunization")
+    for conn in _tampered(url):
+        used = _first_code(conn, state="used")
+        vaccination = _entry_of(conn, "vaccination")
+        conn.execute(update(stock).where(stock.c.code == used).values(state="in_stock"))
+    code, out = _verify("immunization", tmp_path)
+    assert code == 1, out
+    assert f"the tables differ from the log: immunization stock: code {used}: state is " in out
+    assert f"in_stock in stock; the journal makes it used (entry {vaccination}): altered" in out
+
+
+def test_a_locked_batch_unlocked_is_named(demo: Demo, tmp_path: Path) -> None:
+    url = demo("immunization")
+    for conn in _tampered(url):
+        locked = conn.execute(select(batch).where(batch.c.lock_kind.is_not(None))).mappings().one()
+        key = (batch.c.mah_uscc == locked["mah_uscc"]) & (batch.c.batch_no == locked["batch_no"])
+        conn.execute(update(batch).where(key).values(lock_kind=None))
+    code, out = _verify("immunization", tmp_path)
+    assert code == 1, out
+    assert "the tables differ from the log: immunization batch: row (mah_uscc=" in out
+    assert f"batch_no={locked['batch_no']}) differs from entry" in out
+    assert f'in lock_kind: the table says null, the log "{locked["lock_kind"]}": altered' in out
+
+
+def test_a_locked_dose_unlocked_is_named(demo: Demo, tmp_path: Path) -> None:
+    """The demo locks whole batches; a dose's own lock (the MAH's status on it) is compared
+    the same way: a dose the table says is locked where the journal never locked it."""
+    url = demo("immunization")
+    for conn in _tampered(url):
+        dose = _first_code(conn, state="in_stock")
+        conn.execute(update(stock).where(stock.c.code == dose).values(mah_status="abnormal"))
+    code, out = _verify("immunization", tmp_path)
+    assert code == 1, out
+    assert f"immunization stock: code {dose}: mah_status is abnormal in stock; the journal " in out
+    assert "makes it none (entry" in out
+
+
+def test_a_code_inserted_into_stock_is_named(demo: Demo, tmp_path: Path) -> None:
+    url = demo("immunization")
+    forged = "89000000000000000017"
+    for conn in _tampered(url):
+        row = conn.execute(select(stock).order_by(stock.c.code).limit(1)).mappings().one()
+        conn.execute(insert(stock).values({**row, "code": forged, "parent_code": None}))
+    code, out = _verify("immunization", tmp_path)
+    assert code == 1, out
+    assert f"immunization stock: code {forged} is in stock (in_stock at " in out
+    assert "but no entry of the journal put it there: inserted outside the log" in out
+
+
+def test_a_code_with_another_holder_is_named(demo: Demo, tmp_path: Path) -> None:
+    url = demo("immunization")
+    for conn in _tampered(url):
+        held = conn.execute(select(stock).order_by(stock.c.code).limit(1)).mappings().one()
+        elsewhere = "12320000MB00000010"
+        conn.execute(
+            update(stock).where(stock.c.code == held["code"]).values(holder_uscc=elsewhere)
+        )
+    code, out = _verify("immunization", tmp_path)
+    assert code == 1, out
+    assert f"immunization stock: code {held['code']}: holder_uscc is {elsewhere} in stock; " in out
+    assert f"the journal makes it {held['holder_uscc']} (entry" in out
+
+
+def test_a_deleted_stock_row_is_named(demo: Demo, tmp_path: Path) -> None:
+    url = demo("immunization")
+    for conn in _tampered(url):
+        gone = conn.execute(select(stock).order_by(stock.c.code.desc()).limit(1)).mappings().one()
+        conn.execute(delete(stock).where(stock.c.code == gone["code"]))
+    code, out = _verify("immunization", tmp_path)
+    assert code == 1, out
+    assert f"immunization stock: code {gone['code']} is missing from stock; entry " in out
+    assert f"of the journal left it {gone['state']} at {gone['holder_uscc']}: deleted" in out

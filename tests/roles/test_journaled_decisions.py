@@ -96,7 +96,8 @@ def test_a_receipt_is_journaled_with_its_requests_digest_not_the_request(
     province: Province,
 ) -> None:
     province.announce("FH1", [CASE], contents=CONTENTS)
-    assert kinds(province.engine, province_schema.journal) == ["received"]  # the note came
+    noted = ["received", "batch_facts"]  # the note came (its digest), with its batches' data
+    assert kinds(province.engine, province_schema.journal) == noted
     province.svc.scan(PROVINCE_CDC, "FH1", CASE)
     province.journey("FH1")
     request = confirmation("FH1")
@@ -115,6 +116,11 @@ def test_a_receipt_is_journaled_with_its_requests_digest_not_the_request(
     step = entry["event"]  # the step reported, with the codes it moved
     assert (step["bill_type"], step["org_uscc"], step["codes"]) == ("107", PROVINCE_CDC, [CASE])
     assert step["shipping_note_no"] == "FH1"
+    placed = entry["stock"]  # what it put in stock: each code once, in its container
+    assert (placed["into"], placed["receipt_id"]) == ("stock", 1)
+    in_stock = {c: (p, b) for p, b, codes in placed["placed"] for c in codes}
+    inside = {c: parent for parent, codes in CONTENTS.items() for c in codes}
+    assert in_stock == {CASE: (None, "B2024001")} | {c: (p, "B2024001") for c, p in inside.items()}
     assert result.log_size == len(province_entries(province))  # its leaf is the last one
     assert province.svc.confirm_receipt(PROVINCE_CDC, request).replayed  # a retry: no entry
     assert len(province_entries(province, "receipt")) == 1

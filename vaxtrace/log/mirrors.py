@@ -1,5 +1,7 @@
 """The check that a journal role's tables mirror its journal (see vaxtrace.store.mirrors): an
-operator who inserts, deletes or alters a history row without a matching entry is named."""
+operator who inserts, deletes or alters a history row without a matching entry is named; and
+the state rebuilt from the journal (the province's stock, replayed) against its table, naming
+the first code that differs and the entry that should have produced it."""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ def tables_mirror_journal(role: str) -> Check:
     def tables_mirror(log: LogUnderCheck) -> Verdict | None:
         with snapshot(log.conn) as conn:
             found = first_difference_in(conn, role)
-        if found is None:
-            return None
+            if found is None:
+                return _replayed(log, conn, role)
         mirror, difference = found
         return log.failed(
             f"the tables differ from the log: {role} {mirror.table.name}: {difference.describe()}",
@@ -29,6 +31,19 @@ def tables_mirror_journal(role: str) -> Check:
         )
 
     return tables_mirror
+
+
+def _replayed(log: LogUnderCheck, conn: Connection, role: str) -> Verdict | None:
+    """The tables rebuilt from the journal (the province's stock), each against its table:
+    the first code that differs, with the entry that should have produced it."""
+    for table, replayed in MIRRORS[role].replayed:
+        found = replayed(conn)
+        if found is not None:
+            return log.failed(
+                f"the tables differ from the log: {role} {table}: {found.message}",
+                found.entry_id,
+            )
+    return None
 
 
 @contextmanager
@@ -46,5 +61,7 @@ def snapshot(conn: Connection) -> Iterator[Connection]:
 
 
 def mirrored_tables(role: str) -> list[str]:
-    """The tables compared with ``role``'s journal."""
-    return [mirror.table.name for mirror in MIRRORS[role].mirrors]
+    """The tables compared with ``role``'s journal (those rebuilt from it by replay said so)."""
+    journaled = MIRRORS[role]
+    replayed = [f"{table} (replayed from the journal)" for table, _ in journaled.replayed]
+    return [mirror.table.name for mirror in journaled.mirrors] + replayed

@@ -7,6 +7,10 @@ compared, which of them are moments, and how the entries (of those kinds, oldest
 the rows. A field is compared only where the entry keeps it exactly as the row holds it; what
 an entry does not keep (the time a row was received or raised, a request the province keeps to
 itself) is left out and said so below.
+
+A table that is not a history but the state the entries leave (the province's ``stock``) is
+rebuilt from them instead (:attr:`Journaled.replayed`; :func:`stock_replayed`, by
+vaxtrace.core.province_replay) and compared code for code.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, select
 
+from vaxtrace.core import province_replay
 from vaxtrace.core.mirror import (
     Difference,
     Kept,
@@ -26,6 +31,7 @@ from vaxtrace.core.mirror import (
     kept_in_key_order,
     normalised,
 )
+from vaxtrace.core.replay import LogBroken
 from vaxtrace.store.immunization import schema as immunization
 from vaxtrace.store.journal import Journal
 from vaxtrace.store.platform import schema as platform
@@ -293,10 +299,18 @@ IMMUNIZATION = (
         rows_kept=_scans,
         times=("scanned_at",),
     ),
+    Mirror(
+        immunization.batch,
+        province_replay.BATCH_KINDS,
+        key=("mah_uscc", "batch_no"),
+        fields=province_replay.BATCH_FIELDS,
+        rows_kept=province_replay.batches_kept,
+    ),
 )
 """Not compared: ``province_write.request`` (the entry keeps its digest only, as it may name
 a vaccinee), ``refusal_alert.raised_at``, ``expiry_run.recorded_at``,
-``safety_signal.codes_affected`` and ``received_at`` (not in their entries)."""
+``safety_signal.codes_affected`` and ``received_at`` (not in their entries), ``batch.updated_at``.
+The ``stock`` table is not a history: it is rebuilt from the entries (:func:`stock_replayed`)."""
 
 
 # --- platform (平台) -------------------------------------------------------------------------
@@ -421,16 +435,66 @@ SUPERVISION = (
 """Not compared: ``received_at`` of steps and findings (not in their entries)."""
 
 
+# --- the province's stock, replayed -------------------------------------------------------------
+
+READ_IN = 10_000
+"""Rows and entries read from the database at a time (streamed, never all at once)."""
+
+
+def stock_entries(conn: Connection) -> Iterator[dict[str, Any]]:
+    """The entries that change the province's stock, oldest first, as their documents say."""
+    entries = immunization.journal.table
+    query = (
+        select(entries.c.id, entries.c.document)
+        .where(entries.c.kind.in_(province_replay.STOCK_KINDS))
+        .order_by(entries.c.id)
+        .execution_options(yield_per=READ_IN)
+    )
+    for entry_id, document in conn.execute(query):
+        yield _document(int(entry_id), bytes(document))
+
+
+def stock_rows(conn: Connection) -> Iterator[Sequence[Any]]:
+    """The ``stock`` table's rows as compared (:class:`province_replay.StockRow`'s columns,
+    ``stepped_at`` as the driver hands it back), in code order (the code column is byte-wise
+    on both backends, as Python orders text). Read through the driver, without the ORM's row
+    processing: a million rows are compared."""
+    columns = ", ".join(province_replay.StockRow._fields)
+    query = f"SELECT {columns} FROM stock ORDER BY code"
+    result = conn.execution_options(yield_per=READ_IN).exec_driver_sql(query)
+    yield from result
+
+
+def stock_replayed(conn: Connection) -> province_replay.StockDifference | None:
+    """Replay the province's journal into its stock and compare it with the ``stock`` table:
+    the first code that differs (or the entry the replay could not apply); None when all
+    agree."""
+    replay = province_replay.StockReplay()
+    try:
+        replay.apply_all(stock_entries(conn))
+    except LogBroken as broken:
+        return province_replay.StockDifference(broken.message, broken.event_id)
+    return province_replay.first_stock_difference(replay, stock_rows(conn))
+
+
+Replayed = Callable[[Connection], province_replay.StockDifference | None]
+"""A table rebuilt from the journal and compared with it (the first difference, or None)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Journaled:
-    """A journal role's journal and the tables that mirror it."""
+    """A journal role's journal, the tables that mirror it, and the tables rebuilt from it
+    (by name)."""
 
     journal: Journal
     mirrors: tuple[Mirror, ...]
+    replayed: tuple[tuple[str, Replayed], ...] = ()
 
 
 MIRRORS: dict[str, Journaled] = {
-    "immunization": Journaled(immunization.journal, IMMUNIZATION),
+    "immunization": Journaled(
+        immunization.journal, IMMUNIZATION, replayed=(("stock", stock_replayed),)
+    ),
     "platform": Journaled(platform.journal, PLATFORM),
     "supervision": Journaled(supervision.journal, SUPERVISION),
 }

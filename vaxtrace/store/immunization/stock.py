@@ -19,10 +19,13 @@ from sqlalchemy import (
 )
 
 from vaxtrace.core.immunization import StockState
+from vaxtrace.core.province_replay import BATCH_FACTS
+from vaxtrace.core.signals import BatchFacts
 from vaxtrace.core.times import Earliest, as_utc
 from vaxtrace.store.bulk import bulk_insert, scratch_table
 from vaxtrace.store.immunization.safety import as_date
 from vaxtrace.store.immunization.schema import (
+    journal,
     stock,
 )
 
@@ -51,8 +54,8 @@ def unknown_listed(conn: Connection, limit: int = 5) -> list[str]:
 def listed_elsewhere(conn: Connection, holder_uscc: str, limit: int = 5) -> list[RowMapping]:
     """Listed codes another organisation holds: (code, holder_uscc)."""
     query = text(
-        f"SELECT s.code, s.holder_uscc FROM {LISTED} l JOIN stock s ON s.code = l.code "
-        "WHERE s.holder_uscc <> :holder ORDER BY s.code LIMIT :n"
+        f"SELECT s.code, s.holder_uscc FROM {LISTED} l CROSS JOIN stock s "
+        "WHERE s.code = l.code AND s.holder_uscc <> :holder ORDER BY l.code LIMIT :n"
     )
     return list(conn.execute(query, {"holder": holder_uscc, "n": limit}).mappings())
 
@@ -60,8 +63,8 @@ def listed_elsewhere(conn: Connection, holder_uscc: str, limit: int = 5) -> list
 def listed_present(conn: Connection, limit: int = 5) -> list[str]:
     """Listed codes the province has and did not return (a receipt cannot take them again)."""
     query = text(
-        f"SELECT s.code FROM {LISTED} l JOIN stock s ON s.code = l.code "
-        "WHERE s.state <> :returned_state ORDER BY s.code LIMIT :n"
+        f"SELECT s.code FROM {LISTED} l CROSS JOIN stock s "
+        "WHERE s.code = l.code AND s.state <> :returned_state ORDER BY l.code LIMIT :n"
     )
     return [
         r[0] for r in conn.execute(query, {"returned_state": StockState.RETURNED.value, "n": limit})
@@ -76,8 +79,8 @@ def expand_listed(conn: Connection) -> list[str]:
     conn.exec_driver_sql(
         f"INSERT INTO {AFFECTED} (code) "
         "WITH RECURSIVE sub(code) AS ("
-        f"SELECT s.code FROM stock s JOIN {LISTED} l ON l.code = s.code "
-        "UNION ALL SELECT s.code FROM stock s JOIN sub ON s.parent_code = sub.code) "
+        f"SELECT s.code FROM {LISTED} l CROSS JOIN stock s WHERE s.code = l.code "
+        "UNION ALL SELECT s.code FROM sub CROSS JOIN stock s WHERE s.parent_code = sub.code) "
         "SELECT code FROM sub"
     )
     query = text(
@@ -92,7 +95,9 @@ def affected_count(conn: Connection) -> int:
 
 def suppliers_of_listed(conn: Connection) -> set[str]:
     """The MAHs that supplied the listed codes."""
-    query = text(f"SELECT DISTINCT s.mah_uscc FROM {LISTED} l JOIN stock s ON s.code = l.code")
+    query = text(
+        f"SELECT DISTINCT s.mah_uscc FROM {LISTED} l CROSS JOIN stock s WHERE s.code = l.code"
+    )
     return {str(r[0]) for r in conn.execute(query)}
 
 
@@ -106,8 +111,8 @@ def detach_listed(conn: Connection, now: datetime) -> list[str]:
     """Take listed codes out of their containers (a box leaves its opened case); answers
     the codes taken out."""
     query = text(
-        f"SELECT s.code FROM {LISTED} l JOIN stock s ON s.code = l.code "
-        "WHERE s.parent_code IS NOT NULL ORDER BY s.code"
+        f"SELECT s.code FROM {LISTED} l CROSS JOIN stock s "
+        "WHERE s.code = l.code AND s.parent_code IS NOT NULL ORDER BY l.code"
     )
     detached = [r[0] for r in conn.execute(query)]
     if detached:
@@ -136,9 +141,9 @@ def move_affected(
     ``stepped_at``, in one statement; answers how many moved."""
     query = text(
         "UPDATE stock SET holder_uscc = :to_holder, state = :to_state, updated_at = :now, "
-        "stepped_at = :stepped_at "
-        f"WHERE code IN (SELECT code FROM {AFFECTED}) "
-        "AND holder_uscc = :holder AND state IN :from_states"
+        "stepped_at = :stepped_at WHERE code IN ("
+        f"SELECT s.code FROM {AFFECTED} a CROSS JOIN stock s WHERE s.code = a.code "
+        "AND s.holder_uscc = :holder AND s.state IN :from_states)"
     ).bindparams(bindparam("from_states", expanding=True), STEPPED_AT)
     result = conn.execute(
         query,
@@ -164,8 +169,9 @@ def earliest_for_affected(conn: Connection) -> Earliest:
     row = conn.execute(
         text(
             "SELECT max(s.stepped_at) AS stepped, max(b.production_date) AS produced "
-            f"FROM {AFFECTED} a JOIN stock s ON s.code = a.code "
-            "LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no"
+            f"FROM {AFFECTED} a CROSS JOIN stock s "
+            "LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no "
+            "WHERE s.code = a.code"
         )
     ).one()
     stepped = _as_datetime(row.stepped)
@@ -188,10 +194,10 @@ def clear_returned(conn: Connection) -> None:
     conn.execute(
         text(
             "WITH RECURSIVE sub(code) AS ("
-            f"SELECT s.code FROM stock s JOIN {LISTED} l ON l.code = s.code "
-            "WHERE s.state = :returned_state "
-            "UNION ALL SELECT s.code FROM stock s JOIN sub ON s.parent_code = sub.code "
-            "WHERE s.state = :returned_state) "
+            f"SELECT s.code FROM {LISTED} l CROSS JOIN stock s WHERE s.code = l.code "
+            "AND s.state = :returned_state "
+            "UNION ALL SELECT s.code FROM sub CROSS JOIN stock s WHERE s.parent_code = sub.code "
+            "AND s.state = :returned_state) "
             "DELETE FROM stock WHERE code IN (SELECT code FROM sub)"
         ),
         {"returned_state": StockState.RETURNED.value},
@@ -273,7 +279,7 @@ def affected_tree(conn: Connection) -> list[RowMapping]:
     (code, parent_code, mah_uscc, batch_no)."""
     query = text(
         "SELECT s.code, s.parent_code, s.mah_uscc, s.batch_no "
-        f"FROM {AFFECTED} a JOIN stock s ON s.code = a.code ORDER BY s.code"
+        f"FROM {AFFECTED} a CROSS JOIN stock s WHERE s.code = a.code ORDER BY a.code"
     )
     return list(conn.execute(query).mappings())
 
@@ -284,8 +290,8 @@ def affected_tree(conn: Connection) -> list[RowMapping]:
 def listed_not_in(conn: Connection, states: Collection[str], limit: int = 5) -> list[RowMapping]:
     """Listed codes in none of ``states``: (code, state)."""
     query = text(
-        f"SELECT s.code, s.state FROM {LISTED} l JOIN stock s ON s.code = l.code "
-        "WHERE s.state NOT IN :states ORDER BY s.code LIMIT :n"
+        f"SELECT s.code, s.state FROM {LISTED} l CROSS JOIN stock s "
+        "WHERE s.code = l.code AND s.state NOT IN :states ORDER BY l.code LIMIT :n"
     ).bindparams(bindparam("states", expanding=True))
     return list(conn.execute(query, {"states": list(states), "n": limit}).mappings())
 
@@ -296,9 +302,24 @@ def owner_signals_of_affected(conn: Connection) -> list[RowMapping]:
     query = text(
         "SELECT s.mah_status, b.lock_kind, "
         "CASE WHEN b.recall_no IS NULL THEN 0 ELSE 1 END AS under_recall, min(s.code) AS code "
-        f"FROM {AFFECTED} a JOIN stock s ON s.code = a.code "
+        f"FROM {AFFECTED} a CROSS JOIN stock s "
         "LEFT JOIN batch b ON b.mah_uscc = s.mah_uscc AND b.batch_no = s.batch_no "
-        "WHERE s.mah_status IS NOT NULL OR b.lock_kind IS NOT NULL OR b.recall_no IS NOT NULL "
+        "WHERE s.code = a.code "
+        "AND (s.mah_status IS NOT NULL OR b.lock_kind IS NOT NULL OR b.recall_no IS NOT NULL) "
         "GROUP BY s.mah_status, b.lock_kind, CASE WHEN b.recall_no IS NULL THEN 0 ELSE 1 END"
     )
     return list(conn.execute(query).mappings())
+
+
+# --- the journal of what decides the stock ---------------------------------------------------
+
+
+def journal_batch_facts(
+    conn: Connection, mah_uscc: str, note_no: str, facts: Sequence[BatchFacts]
+) -> None:
+    """Journal the batch data a shipping note carried (the note is journaled by its digest
+    only), in the transaction that takes it: the ``batch`` table follows from the journal
+    (:func:`vaxtrace.core.province_replay.batches_kept`)."""
+    batches = [f.model_dump(mode="json") for f in facts]
+    body = {"mah_uscc": mah_uscc, "note_no": note_no, "batches": batches}
+    journal.keep(conn, BATCH_FACTS, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -33,14 +34,24 @@ def find_write(conn: Connection, org_uscc: str, client_document_id: str) -> RowM
     return conn.execute(query).mappings().first()
 
 
-def save_write(conn: Connection, write: LoggedWrite, event: DownstreamEvent) -> int:
-    """Keep a write and journal it with the step it reported; answers the log's size."""
+def save_write(
+    conn: Connection,
+    write: LoggedWrite,
+    event: DownstreamEvent,
+    stock: Mapping[str, Any] | None = None,
+) -> int:
+    """Keep a write and journal it with the step it reported (and what it put in stock);
+    answers the log's size."""
     conn.execute(insert(province_write).values(**write))
-    return journal.keep(conn, write["operation"], journaled(write, event))
+    return journal.keep(conn, write["operation"], journaled(write, event, stock))
 
 
-def journaled(write: LoggedWrite, event: DownstreamEvent) -> dict[str, Any]:
+def journaled(
+    write: LoggedWrite, event: DownstreamEvent, stock: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """What the province's log keeps of a write: all but the request (which may name a
-    vaccinee; its digest proves it), with the step it reported (the codes it moved)."""
+    vaccinee; its digest proves it), with the step it reported (the codes it moved) and, for
+    a receipt, the codes it put in stock (``stock``: codes, containers, batches; never who)."""
     kept = {name: value for name, value in write.items() if name not in ("request", "recorded_at")}
-    return kept | {"written_at": write["recorded_at"], "event": event.model_dump(mode="json")}
+    kept |= {"written_at": write["recorded_at"], "event": event.model_dump(mode="json")}
+    return kept if stock is None else kept | {"stock": dict(stock)}

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
+from vaxtrace.core import province_replay
 from vaxtrace.core.coldchain.decisions import ReceiptTemperature, receipt_temperature_decision
 from vaxtrace.core.downstream import DownstreamBill, DownstreamEvent
 from vaxtrace.core.errors import DomainError
@@ -90,8 +91,12 @@ def confirm_receipt(
         received = _Received(placement, receipt_id, now, request.business_time)
         if row["kind"] == DISTRIBUTION:
             _take_in_transit(conn, actor, received)
+            into_stock = province_replay.received(placement, receipt_id=receipt_id)
         else:
-            _put_in_stock(conn, row, actor, received)
+            batches = _put_in_stock(conn, row, actor, received)
+            into_stock = province_replay.received(
+                placement, receipt_id=receipt_id, mah_uscc=row["shipper_uscc"], batches=batches
+            )
         state = state_after(result)
         receipts.set_state(conn, row["event_id"], state)
         event = DownstreamEvent(
@@ -109,7 +114,8 @@ def confirm_receipt(
         )
         body = header_of(row) | {"state": state.value, "closed": state is ReceiptState.RECEIVED}
         body |= {"temperature": temperature.value}
-        return Step(body | verification_of(result) | {"in_stock": len(placement)}, event)
+        body |= verification_of(result) | {"in_stock": len(placement)}
+        return Step(body, event, stock=into_stock)
 
     return province_write(engine, outbox, actor, "receipt", request, apply, clock)
 
@@ -183,12 +189,16 @@ class _Received:
     at: datetime
 
 
-def _put_in_stock(conn: Connection, row: RowMapping, actor: str, received: _Received) -> None:
-    """A MAH's goods come into the province: new codes of its stock."""
+def _put_in_stock(
+    conn: Connection, row: RowMapping, actor: str, received: _Received
+) -> dict[str, str]:
+    """A MAH's goods come into the province: new codes of its stock; answers the batch of
+    each (that has one)."""
     placement = received.placement
     _refuse_present(conn, [code for code, _ in placement])
     stock.clear_returned(conn)
-    batches = receipts.expected_batches(conn, row["event_id"])
+    expected = receipts.expected_batches(conn, row["event_id"])
+    batches = {code: expected[code][1] for code, _ in placement if code in expected}
     stock.put_in_stock(
         conn,
         placement,
@@ -197,8 +207,9 @@ def _put_in_stock(conn: Connection, row: RowMapping, actor: str, received: _Rece
         receipt_id=received.receipt_id,
         now=received.now,
         stepped_at=received.at,
-        batches={code: batches[code][1] for code, _ in placement if code in batches},
+        batches=batches,
     )
+    return batches
 
 
 def _take_in_transit(conn: Connection, actor: str, received: _Received) -> None:

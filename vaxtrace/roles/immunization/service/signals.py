@@ -8,19 +8,23 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from vaxtrace.core.province_replay import signalled_codes
 from vaxtrace.core.receipt import Consignment, canonical
 from vaxtrace.core.signals import BatchFacts, SafetySignal, SignalKind, read_signal
 from vaxtrace.core.status import Status
 from vaxtrace.exchange.envelope import Opened
 from vaxtrace.store.engine import Connection
-from vaxtrace.store.immunization import safety
+from vaxtrace.store.immunization import safety, stock
 
 
 def take_note_batches(conn: Connection, mah_uscc: str, note: Mapping[str, Any]) -> None:
-    """The batch data a shipping note carries (expiry, lot release), kept for the gate."""
+    """The batch data a shipping note carries (expiry, lot release), kept for the gate and
+    journaled (the note itself is journaled as its digest only), so that the ``batch`` table
+    follows from the journal."""
     facts = [BatchFacts.model_validate(_facts_only(b)) for b in note.get("batches") or []]
     if facts:
         safety.put_batch_facts(conn, mah_uscc, facts, datetime.now(UTC))
+        stock.journal_batch_facts(conn, mah_uscc, str(note.get("document_no") or ""), facts)
 
 
 def _facts_only(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,7 +67,7 @@ def take_signal(conn: Connection, opened: Opened) -> dict[str, Any]:
 
 def apply_signal(conn: Connection, signal: SafetySignal, now: datetime) -> int:
     mah, batch_nos = signal.mah_uscc, signal.batch_nos
-    codes = _canonical(signal.codes) if signal.codes is not None else None
+    codes = signalled_codes(signal.codes) if signal.codes is not None else None
     match signal.kind:
         case SignalKind.LOCK:
             assert signal.lock_kind is not None
@@ -95,7 +99,3 @@ def apply_signal(conn: Connection, signal: SafetySignal, now: datetime) -> int:
         case SignalKind.BATCH:
             safety.put_batch_facts(conn, mah, signal.batches, now)
             return safety.codes_of_batches(conn, mah, batch_nos)
-
-
-def _canonical(codes: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(canonical(c) or c.strip() for c in codes))

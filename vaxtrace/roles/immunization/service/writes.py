@@ -27,10 +27,13 @@ from vaxtrace.store.write_frame import WriteKey, WriteResult, write_once
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What a write did: its answer, and what it reports to the codes' owners."""
+    """What a write did: its answer, and what it reports to the codes' owners; ``stock``
+    what its entry says it put in stock, where its step does not say it (a receipt's codes
+    with their containers and batches: :func:`vaxtrace.core.province_replay.received`)."""
 
     body: dict[str, Any]
     event: DownstreamEvent
+    stock: dict[str, Any] | None = None
 
 
 SYSTEM_CLOCK = Clock()
@@ -73,7 +76,7 @@ def province_write(
             response=body,
             recorded_at=now,
         )
-        size = log.save_write(conn, logged, step.event)
+        size = log.save_write(conn, logged, step.event, step.stock)
         return WriteResult(body, replayed=False, log_size=size)
 
     return write_once(engine, log.find_write, key, first_write)
