@@ -4,6 +4,7 @@ demo's data, tampered with as raw SQL would, append-only triggers dropped), on b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,6 +177,12 @@ def _entry_of(conn: Connection, kind: str) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+def _entry_naming(conn: Connection, kind: str, code: str) -> int:
+    """The last entry of ``kind`` whose document names ``code``."""
+    named = [e["id"] for e in province_journal.entries(conn, kind) if code in json.dumps(e)]
+    return int(named[-1])
+
+
 def test_the_untouched_demo_stock_is_replayed(demo: Demo, tmp_path: Path) -> None:
     demo("immunization")
     code, out = _verify("immunization", tmp_path)
@@ -187,7 +194,7 @@ def test_a_used_dose_set_back_in_stock_is_named(demo: Demo, tmp_path: Path) -> N
     url = demo("immunization")
     for conn in _tampered(url):
         used = _first_code(conn, state="used")
-        vaccination = _entry_of(conn, "vaccination")
+        vaccination = _entry_naming(conn, "vaccination", used)
         conn.execute(update(stock).where(stock.c.code == used).values(state="in_stock"))
     code, out = _verify("immunization", tmp_path)
     assert code == 1, out

@@ -152,3 +152,20 @@ def test_documents_read_at_once_or_in_batches_are_the_same(
     monkeypatch.setattr(documents, "STREAM_ABOVE", 0)
     assert read() == at_once
     assert b'"codes":["80000000000000000006","80000000000000000007"' in dict(at_once[0])[ids[7]]
+
+
+def test_two_signers_of_one_size_keep_the_first_checkpoint(trace_engine: Engine) -> None:
+    """Two transactions that both found a checkpoint due (PostgreSQL's read committed lets
+    them) sign the same size: the first stands, the second is no error."""
+    ledger = _ledger()
+    _append(trace_engine, 3)
+    with write_tx(trace_engine) as conn:
+        size, root = ledger.size(conn), ledger.root(conn, ledger.size(conn))
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    with write_tx(trace_engine) as conn:
+        ledger.save_checkpoint(conn, size, root, "first note", first)
+    with write_tx(trace_engine) as conn:
+        ledger.save_checkpoint(conn, size, root, "second note", datetime.now(UTC))
+    with read_tx(trace_engine) as conn:
+        kept = ledger.latest_checkpoint(conn)
+    assert kept is not None and (kept["tree_size"], kept["note"]) == (size, "first note")

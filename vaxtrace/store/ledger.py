@@ -32,6 +32,7 @@ from vaxtrace.ledger import merkle
 from vaxtrace.store.bulk import bulk_insert, lock_for_ids
 from vaxtrace.store.columns import Id as Id  # the type moved to columns; kept for importers
 from vaxtrace.store.columns import moment, required, surrogate_key
+from vaxtrace.store.rows import insert_new
 
 LEVEL_SHIFT = 48
 APPEND_CHUNK = 20_000
@@ -227,8 +228,10 @@ class Ledger:
     def save_checkpoint(
         self, conn: Connection, size: int, root: bytes, note: str, signed_at: datetime | None = None
     ) -> None:
+        # two signers of one size at once (PostgreSQL's read committed lets both see it due):
+        # the first checkpoint stands, as a witness may already have cosigned it
         conn.execute(
-            insert(self.t.checkpoint).values(
+            insert_new(conn, self.t.checkpoint).values(
                 tree_size=size, root=root, note=note, signed_at=signed_at or datetime.now(UTC)
             )
         )

@@ -1,4 +1,5 @@
-"""Rows kept in step with what a register says (organisations, regulators)."""
+"""Rows kept in step with what a register says (organisations, regulators), and rows
+written only if new."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 
 def put_row(conn: Connection, table: Table, row: Mapping[str, Any], key: str = "uscc") -> None:
@@ -60,3 +62,12 @@ def in_batches(values: Sequence[str], size: int = 500) -> Iterator[Sequence[str]
     """``values`` a batch at a time, for ``IN`` lists of a bounded length."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def insert_new(conn: Connection, table: Table) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, in the connection's dialect: a row another
+    transaction wrote first stands (whether a row was made is told by RETURNING: a row count
+    is not, on every driver)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

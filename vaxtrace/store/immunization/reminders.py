@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vaxtrace.store.immunization.schema import reminder, reminder_opt_out
+from vaxtrace.store.rows import insert_new
 
 CLAIMED = "claimed"
 SENT = "sent"
@@ -21,14 +21,6 @@ CHUNK = 500
 
 Key = tuple[str, str, int, str, str]
 """A reminder: (child_id, vaccine, dose, channel, contact_sha256)."""
-
-
-def _insert_new(conn: Connection, table: Any) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING, in the connection's dialect (whether a row was made
-    is told by RETURNING: a row count is not, on every driver)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _is(key: Key) -> Any:
@@ -58,7 +50,7 @@ def claim(
     is sent already or another run holds it."""
     child_id, vaccine, dose, channel, contact = key
     made = conn.execute(
-        _insert_new(conn, reminder)
+        insert_new(conn, reminder)
         .values(
             child_id=child_id,
             vaccine=vaccine,
@@ -170,7 +162,7 @@ def opt_out(
 ) -> bool:
     """The contact gets no more reminders; False when it had opted out already."""
     made = conn.execute(
-        _insert_new(conn, reminder_opt_out)
+        insert_new(conn, reminder_opt_out)
         .values(
             contact_sha256=contact_sha256, source=source, recorded_by=recorded_by, recorded_at=now
         )
