@@ -13,6 +13,7 @@ from province_world import (
     BOXES,
     CASE,
     CONTENTS,
+    CST,
     POV,
     PROVINCE_CDC,
     RECEIVED_AT,
@@ -27,7 +28,7 @@ from vaxtrace.core.coldchain.decisions import ExcursionDecision
 from vaxtrace.core.coldchain.readings import TemperatureUpload
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.immunization import Distribution, ReceivingNote, Vaccination, VaccinationUndo
-from vaxtrace.core.times import Clock
+from vaxtrace.core.times import Clock, as_utc
 from vaxtrace.store.held_reads import HeldReads
 from vaxtrace.store.immunization import safety
 from vaxtrace.store.immunization.schema import batch, dose_check, safety_signal, stock
@@ -307,3 +308,14 @@ def test_the_dose_check_reads_the_facts_a_transaction_reads(at_site: Province) -
     assert locked.batch is not None and locked.batch.batch_no == BATCH_NO
     assert at_cdc is not None and at_cdc.holder_uscc == PROVINCE_CDC
     assert unknown is None
+
+
+def test_a_signals_time_is_kept_as_the_instant_it_names(province: Province) -> None:
+    """A MAH's signal dated in China time is the same instant read back, on SQLite too
+    (which keeps no zone: every time is written in UTC)."""
+    china = datetime(2024, 4, 2, 9, 30, tzinfo=CST)
+    province.signal(batch_nos=["NEVER2"], kind="recall", recall_no="ZH-4",
+                    business_time=china.isoformat())  # fmt: skip
+    with province.engine.connect() as conn:
+        kept = conn.execute(select(safety_signal.c.business_time)).scalar_one()
+    assert as_utc(kept) == china

@@ -14,6 +14,7 @@ from vaxtrace.core.coldchain.decisions import ExcursionState
 from vaxtrace.core.dose_gate import BatchRecord, DoseFacts, StockPlace
 from vaxtrace.core.signals import BatchFacts
 from vaxtrace.core.status import Status
+from vaxtrace.core.times import as_utc
 from vaxtrace.store.batched import Appender
 from vaxtrace.store.bulk import bulk_insert, scratch_table
 from vaxtrace.store.held_reads import HeldReads
@@ -165,7 +166,7 @@ def record_signal(
             mah_uscc=signal["mah_uscc"],
             kind=signal["kind"],
             document_no=signal["document_no"],
-            business_time=datetime.fromisoformat(signal["business_time"]),
+            business_time=as_utc(datetime.fromisoformat(signal["business_time"])),
             signal=signal,
             codes_affected=codes_affected,
             received_at=now,
