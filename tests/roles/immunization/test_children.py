@@ -221,6 +221,20 @@ def test_a_vaccination_names_the_child_and_the_record_is_evaluated(at_site: Prov
     assert_no_personal_data_journaled(at_site)
 
 
+def test_the_vaccinations_answer_tells_the_nurse_the_schedules_verdict(at_site: Province) -> None:
+    """A dose the schedule would not count is still given (the nurse's judgement), and the
+    answer says so at once; a retry answers the same."""
+    child_id = register(at_site)
+    first = at_site.svc.vaccinate(POV, vaccination(dose(1), child_id), "staff-1")
+    assert first.body["schedule"] == {"series": "HepB", "dose": 1, "valid": True, "reason": "valid"}
+    soon = vaccination(dose(2), child_id, RECEIVED_AT + timedelta(days=7))
+    second = at_site.svc.vaccinate(POV, soon, "staff-1")
+    assert second.body["schedule"]["valid"] is False
+    assert second.body["schedule"]["reason"] == "interval_too_short"
+    again = at_site.svc.vaccinate(POV, soon, "staff-1")
+    assert again.replayed and again.body == second.body
+
+
 def test_a_dose_before_birth_or_for_another_sites_child_is_refused(at_site: Province) -> None:
     later = register(at_site, birth_date="2024-05-01", card_no="320102-2024-0003")
     use = at_site.svc.vaccinate

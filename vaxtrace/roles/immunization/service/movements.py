@@ -115,7 +115,11 @@ def vaccinate(
             conn, request, site=actor, code=scanned.value, recorded_by=user, recorded_at=now
         )
         due.refresh(conn, [request.vaccinee_ref], now)
-        body = {"code": scanned.value, "unpacked": moved.unpacked}
+        body: dict[str, Any] = {"code": scanned.value, "unpacked": moved.unpacked}
+        if request.vaccinee_ref is not None and is_child_id(request.vaccinee_ref):
+            body["schedule"] = recipients.verdict_of(
+                conn, request.vaccinee_ref, scanned.value, request.business_time
+            )
         return Step(body, event_of(DownstreamBill.VACCINATION, request, actor, codes))
 
     try:

@@ -316,6 +316,19 @@ def series_of(conn: Connection, row: Row, on: date, vaccine: str) -> dict[str, A
     return next((s for s in found["series"] if s["vaccine"] == product.series), None)
 
 
+def verdict_of(conn: Connection, child_id: str, code: str, at: datetime) -> dict[str, Any] | None:
+    """The schedule's verdict on the dose ``code`` given to the child at ``at``, its record
+    as it is now in ``conn`` (series, dose, valid, reason: ``too_early`` …); None for a
+    product outside the schedule. A dose the schedule would not count is still given: the
+    answer tells the nurse at once, and the record shows it."""
+    row = store.find_child(conn, child_id)
+    if row is None:
+        return None
+    found = _record(conn, row, china_date(at), national_schedule())
+    given = next((d for d in found["doses"] if d["code"] == code), None)
+    return None if given is None else given["evaluation"]
+
+
 def _record(conn: Connection, row: Row, today: date, schedule: Schedule) -> dict[str, Any]:
     family = store.merged_family(conn, str(row["id"]))
     doses = [_dose(d) for d in store.doses_of(conn, family)]
