@@ -79,6 +79,11 @@ def test_a_guardians_walk(desk: Desk) -> None:  # noqa: F811
     for other in (theirs, "ch-00000000000000ff"):  # another's child, or none: alike
         desk.refused(guardian.get(f"/guardian/children/{other}/record"), 403,
                      "not_your_child", None, before)  # fmt: skip
+        desk.refused(guardian.get(f"/guardian/children/{other}/certificate.pdf"), 403,
+                     "not_your_child", None, before)  # fmt: skip
+    printed = guardian.get(f"/guardian/children/{mine}/certificate.pdf")
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+    assert printed.headers["content-type"] == "application/pdf"
 
     slot_id = first.json()["slot_id"]
     booked = guardian.post("/guardian/appointments", {"slot_id": slot_id, "child_id": mine})

@@ -49,6 +49,11 @@ def _answer(done: Done, response: Response) -> dict[str, Any]:
     return done.body
 
 
+CERTIFICATE_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"description": "预防接种证 as PDF", "content": {"application/pdf": {}}}
+}
+
+
 def public_router() -> APIRouter:
     router = APIRouter(prefix="/immunization/v1", tags=["public services 预约与查询"])
 
@@ -174,6 +179,26 @@ def public_router() -> APIRouter:
         """接种记录 of a child of yours, as its site's staff see it: every dose with the
         schedule's evaluation, each series' status and next dose, the school-entry check."""
         return svc.public.guardian_child_record(who, child_id)
+
+    @router.get(
+        "/guardian/children/{child_id}/certificate.pdf",
+        response_class=Response,
+        responses=CERTIFICATE_PDF
+        | problem_responses(
+            {
+                401: GUARDIAN_401,
+                403: GUARDIAN_403,
+                422: "not a child id",
+                503: "no CJK font to render Chinese (`no_pdf_font`)",
+            }
+        ),
+    )
+    def my_child_certificate(child_id: ChildId, svc: Service, who: Guardian) -> Response:
+        """预防接种证 of a child of yours to print: every dose (vaccine, product, MAH, batch,
+        trace code, site, vaccinator, time, valid or not), as its site would print it."""
+        content = svc.child_certificate_pdf(svc.public.guardian_child_site(who, child_id), child_id)
+        headers = {"Content-Disposition": f'inline; filename="certificate-{child_id}.pdf"'}
+        return Response(content, media_type="application/pdf", headers=headers)
 
     @router.get(
         "/guardian/appointments",

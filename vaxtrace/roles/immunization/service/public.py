@@ -107,6 +107,10 @@ class PublicServices:
     def guardian_children(self, who: GuardianSession) -> list[dict[str, Any]]:
         return guardians.children(self.engine, who)
 
+    def guardian_child_site(self, who: GuardianSession, child_id: str) -> str:
+        """The site managing a child of the guardian's (403 ``not_your_child`` for another)."""
+        return str(guardians.guardian_child(self.engine, who, child_id)["site_uscc"])
+
     def guardian_child_record(
         self, who: GuardianSession, child_id: str, on: date | None = None
     ) -> dict[str, Any]:
