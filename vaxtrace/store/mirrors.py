@@ -69,16 +69,7 @@ def each(row_of: Callable[[Entry], Mapping[str, Any]]) -> RowsKept:
 
 # --- immunization (省级免疫规划信息系统) -----------------------------------------------------
 
-WRITE_OPERATIONS = (
-    "receipt",
-    "distribution",
-    "vaccination",
-    "vaccination_undo",
-    "return",
-    "damage",
-    "scrap",
-    "destruction",
-)
+WRITE_OPERATIONS = province_replay.WRITE_KINDS
 """The operations of province writes (the ``operation`` each service passes to the write
 frame, vaxtrace.roles.immunization.service): each write's entry is of its operation's kind."""
 
