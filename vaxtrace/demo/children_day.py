@@ -1,8 +1,9 @@
 """The children's day (受种者): the province's CDC supplies the first vaccination site with a
-case of each delivery still open; the sites register their children (建档), and the
-first site gives each child every dose the schedule says is due that it has in stock, scanning
-the child's card (its ``child_id``) with the dose. The record of each child then shows its
-doses judged and its next doses forecast."""
+case of each delivery of a programme vaccine still open; the sites register their children
+(建档), and the first site gives each child every dose the schedule says is due that it has
+in stock (none of the dose gate's sample batches), scanning the child's card (its
+``child_id``) with the dose. The record of each child then shows its doses judged and its
+next doses forecast."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from vaxtrace.core.recipients.vaccines import vaccine_of
 from vaxtrace.core.schedule import add_months, national_schedule
 from vaxtrace.demo.steps import document, receive_and_supply
 from vaxtrace.demo.world import Demo, cast
+from vaxtrace.sim import catalogue
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
 API = "/immunization/v1"
+PROGRAMME = frozenset(t.key for t in catalogue.TEMPLATES if t.nip)
+"""The demo's products of the national programme (its non-programme ones: HPV, flu, rabies)."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,14 @@ def children_day(demo: Demo, client: TestClient) -> list[str]:
 def _supply(
     demo: Demo, client: TestClient, as_cdc: dict[str, str], as_pov: dict[str, str], pov: str
 ) -> list[str]:
-    """The CDC receives each note still open and supplies a case of it to the site."""
+    """The CDC receives each note of a programme vaccine (国家免疫规划疫苗) still open and
+    supplies a case of it to the site; the others stay open for a clerk to receive."""
     notes = client.get(f"{API}/receipts", headers=as_cdc).json()
     failures = []
     now = datetime.now(UTC).isoformat()
     for note in notes:
-        if note["state"] != "open":
+        products = {b["product_code"] for b in note["batches"]}
+        if note["state"] != "open" or not products & PROGRAMME:
             continue
         no = note["note_no"]
         top = receive_and_supply(client, (as_cdc, as_pov), pov, no, no, now)
@@ -117,7 +123,8 @@ def _vaccinate(
             continue
         if upcoming["earliest"] > today:
             continue
-        code = _usable_dose(client, as_pov, set(upcoming["products"]), short_names)
+        wanted = set(upcoming["products"])
+        code = _usable_dose(client, as_pov, wanted, short_names, _gate_batches(demo))
         if code is None:
             continue
         body = document(f"demo-child-{n}-{series['vaccine']}") | {
@@ -135,14 +142,24 @@ def _vaccinate(
     return []
 
 
+def _gate_batches(demo: Demo) -> set[str]:
+    """The batches the dose gate's samples come from: their doses stay for people to try."""
+    return {b.batch_no for b in demo.province.gate_batches}
+
+
 def _usable_dose(
-    client: TestClient, as_pov: dict[str, str], wanted: set[str], short_names: list[str]
+    client: TestClient,
+    as_pov: dict[str, str],
+    wanted: set[str],
+    short_names: list[str],
+    kept: set[str],
 ) -> str | None:
-    """A usable dose of one of the ``wanted`` vaccines the site holds (soonest expiry first)."""
+    """A usable dose of one of the ``wanted`` vaccines the site holds (soonest expiry first),
+    of none of the ``kept`` batches."""
     summary = client.get(f"{API}/stock/summary", headers=as_pov).json()
     lines = sorted(summary["lines"], key=lambda x: x["expiry_date"] or "")
     for line in lines:
         vaccine = vaccine_of(line["product_code"], line["product_name"], short_names)
-        if line["status"] == "usable" and vaccine in wanted:
+        if line["status"] == "usable" and vaccine in wanted and line["batch_no"] not in kept:
             return str(line["example_code"])
     return None
