@@ -106,6 +106,12 @@ class Step(Model):
         description="the rest of the document (lot release certificate, lock kind, reason, "
         "excursion …); never personal data: a vaccination names a pseudonymous reference at most",
     )
+    contents: dict[str, tuple[str, ...]] | None = Field(
+        default=None,
+        max_length=100_000,
+        description="what each container of the step holds directly (a note's, a production's "
+        "packing): a step on a container is a step on everything inside it",
+    )
 
     @model_validator(mode="after")
     def _on_something(self) -> Self:
@@ -138,6 +144,7 @@ class TraceFact(Model):
     codes: tuple[str, ...] = Field(default=(), max_length=100_000)
     batch_nos: tuple[BatchNo, ...] = Field(default=(), max_length=1000)
     detail: dict[str, Any] | None = None
+    contents: dict[str, tuple[str, ...]] | None = None
 
     @model_validator(mode="after")
     def _a_fact(self) -> Self:

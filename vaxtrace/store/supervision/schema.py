@@ -89,6 +89,15 @@ supervised_code_step = Table(
 indexed query on ``code``; an area's steps over time one on (``division_code``,
 ``business_time``). The validation engine's main table."""
 
+supervised_code_parent = Table(
+    "supervised_code_parent",
+    metadata,
+    col.required("parent", String(100), primary_key=True),
+    col.required("code", String(100), primary_key=True),
+)
+"""Which container held which code, as notes and productions said (their ``contents``): a
+step on a container is kept on every code inside it too."""
+
 supervised_step_batch = Table(
     "supervised_step_batch",
     metadata,

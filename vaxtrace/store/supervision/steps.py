@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, text, union
+from sqlalchemy.dialects import postgresql, sqlite
 
 from vaxtrace.store.supervision.areas import newest_in_area
 from vaxtrace.store.supervision.schema import (
     journal,
     supervised_code_batch,
+    supervised_code_parent,
     supervised_code_step,
     supervised_step,
     supervised_step_batch,
@@ -23,10 +25,13 @@ PRODUCTION = "101"
 """The step that says which batch a code is of (see vaxtrace.core.supervision)."""
 
 _CODE_ROWS = (
+    "WITH RECURSIVE held(code) AS ("
+    "SELECT j.value FROM supervised_step s, {elements} WHERE s.id = :step_id "
+    "UNION SELECT p.code FROM supervised_code_parent p JOIN held h ON p.parent = h.code) "
     "INSERT INTO supervised_code_step "
     "(step_id, code, bill_type, org_uscc, division_code, document_no, business_time) "
-    "SELECT s.id, j.value, s.bill_type, s.org_uscc, s.division_code, s.document_no, "
-    "s.business_time FROM supervised_step s, {elements} WHERE {where}"
+    "SELECT s.id, h.code, s.bill_type, s.org_uscc, s.division_code, s.document_no, "
+    "s.business_time FROM supervised_step s, held h WHERE s.id = :step_id"
 )
 _ELEMENTS = {
     "sqlite": "json_each(s.codes) j",
@@ -34,10 +39,10 @@ _ELEMENTS = {
 }
 
 
-def code_rows_sql(dialect: str, where: str) -> str:
-    """The INSERT that gives every code of the steps ``where`` selects (alias ``s``) its row
-    (the migration fills the steps kept before it with it too)."""
-    return _CODE_ROWS.format(elements=_ELEMENTS[dialect], where=where)
+def _code_rows_sql(dialect: str) -> str:
+    """The INSERT that gives every code of step ``:step_id`` its row: the codes it lists and
+    every code inside them, as far as the node knows the packing."""
+    return _CODE_ROWS.format(elements=_ELEMENTS[dialect])
 
 
 def add_step(
@@ -46,7 +51,9 @@ def add_step(
     """Keep a step as copied in envelope ``event_id`` (``step``: its bill type, doer, division,
     document number, business time in UTC, codes, and the batches it names), one row per code
     and, for a step on whole batches, one per batch."""
-    row = dict(step) | {"codes": list(step["codes"]), "batch_nos": list(step.get("batch_nos", ()))}
+    contents = step.get("contents") or {}
+    row = {k: v for k, v in step.items() if k != "contents"}
+    row |= {"codes": list(step["codes"]), "batch_nos": list(step.get("batch_nos", ()))}
     step_id = conn.execute(
         insert(supervised_step)
         .values(
@@ -58,9 +65,10 @@ def add_step(
         )
         .returning(supervised_step.c.id)
     ).scalar_one()
+    if contents:
+        _packing(conn, contents)
     if row["codes"]:
-        sql = code_rows_sql(conn.dialect.name, "s.id = :step_id")
-        conn.execute(text(sql), {"step_id": step_id})
+        conn.execute(text(_code_rows_sql(conn.dialect.name)), {"step_id": step_id})
     mah, batches = row.get("mah_uscc"), row["batch_nos"]
     if batches and not row["codes"]:
         conn.execute(
@@ -70,7 +78,18 @@ def add_step(
     if row["bill_type"] == PRODUCTION and len(batches) == 1 and row["codes"]:
         _code_batches(conn, step_id, mah, batches[0])
     kept = {"event_id": event_id, "reported_by": reported_by, "data_owner": data_owner}
-    journal.keep(conn, "step", kept | {"step": row})
+    packed = {"contents": {k: list(v) for k, v in contents.items()}} if contents else {}
+    journal.keep(conn, "step", kept | {"step": row | packed})
+
+
+def _packing(conn: Connection, contents: Mapping[str, Any]) -> None:
+    """Keep which container holds which code (once each pair)."""
+    pairs = [{"parent": p, "code": c} for p, held in contents.items() for c in held]
+    if conn.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(supervised_code_parent).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(supervised_code_parent).on_conflict_do_nothing()
+    conn.execute(statement, pairs)
 
 
 def _code_batches(conn: Connection, step_id: int, mah: Any, batch_no: str) -> None:

@@ -121,6 +121,7 @@ def step_of(
                 "document_no": note["document_no"],
                 "business_time": note["business_time"],
                 "codes": note["codes"],
+                "contents": note.get("contents"),
             }
         )
         return step, str(note["consignee_uscc"])

@@ -13,7 +13,7 @@ from typing import Any
 from vaxtrace.core.supervision import LOT_RELEASE, PRODUCTION, SELF_INSPECTION, TraceFact
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.store.engine import Connection
-from vaxtrace.store.trace.affected import affected_code_batches
+from vaxtrace.store.trace.affected import affected_code_batches, contents_of_affected
 
 
 def post_fact(conn: Connection, outbox: Outbox | None, mah_uscc: str, fact: TraceFact) -> None:
@@ -45,7 +45,9 @@ def report_production(
     by_batch: dict[str, list[str]] = {}
     for code, batch_no in affected_code_batches(conn):
         by_batch.setdefault(batch_no, []).append(code)
+    contents = contents_of_affected(conn)
     for batch_no, codes in sorted(by_batch.items()):
+        packed = {c: tuple(contents[c]) for c in codes if c in contents}
         fact = TraceFact(
             bill_type=PRODUCTION,
             document_no=document_no,
@@ -53,6 +55,7 @@ def report_production(
             codes=tuple(codes),
             batch_nos=(batch_no,),
             detail=dict(detail),
+            contents=packed or None,
         )
         post_fact(conn, outbox, mah_uscc, fact)
 

@@ -47,6 +47,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_supervised_code_step_step", "supervised_code_step", ["step_id"])
     op.create_table(
+        "supervised_code_parent",
+        sa.Column("parent", sa.String(length=100), nullable=False),
+        sa.Column("code", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("parent", "code"),
+    )
+    op.create_table(
         "supervised_step_batch",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
         sa.Column("step_id", _ID, nullable=False),
@@ -84,6 +90,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_supervised_code_batch_batch", table_name="supervised_code_batch")
     op.drop_table("supervised_code_batch")
+    op.drop_table("supervised_code_parent")
     op.drop_index("ix_supervised_step_batch", table_name="supervised_step_batch")
     op.drop_table("supervised_step_batch")
     op.drop_index("ix_supervised_code_step_step", table_name="supervised_code_step")
