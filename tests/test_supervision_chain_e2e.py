@@ -2,7 +2,8 @@
 runs (``--role all``): the MAH's production (101), self-inspection and lot release (901, 902)
 and shipping note (201), the provincial CDC's receipt (107) and distribution (209), the
 site's receipt (107) and vaccination (322), each sent by the node that did it, through the
-platform; the regulator's chain route answers it in time order."""
+platform; the regulator's chain route answers it in time order. The MAH's locks and recalls
+and the sites' cold-chain excursions arrive as steps too."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from vaxtrace import demo
 from vaxtrace.settings import Settings
-from vaxtrace.store.supervision.schema import supervised_code_step
+from vaxtrace.store.supervision.schema import supervised_code_step, supervised_step
 
 CHAIN = ["101", "902", "201", "107", "209", "107", "322"]
 
@@ -75,5 +76,10 @@ def test_a_doses_whole_chain_reaches_the_supervision_node(tmp_path: Path) -> Non
         by_bill = {s["bill_type"]: s for s in one["steps"]}
         assert by_bill["902"]["detail"]["certificate_no"]
         assert by_bill["322"]["detail"] is None  # no personal data travels
+        with watch.engine.connect() as conn:
+            kinds = set(conn.execute(select(supervised_step.c.bill_type).distinct()).scalars())
+        # and the rest of what the chain reports: the MAH's lock (911) and recall (913) as
+        # steps, a site's cold-chain excursion (931) on the codes it held
+        assert {"901", "911", "913", "931"} <= kinds
         unknown = client.get("/supervision/v1/codes/0000/chain", headers=as_regulator)
         assert unknown.status_code == 404
