@@ -285,9 +285,7 @@ class ImmunizationService:
         self, actor: str, header: TemperatureHeader, content: bytes
     ) -> WriteResult:
         """温度记录 from a logger's CSV export (``time,celsius``)."""
-        return coldchain.record_logger_file(
-            self.engine, actor, header, content, outbox=self.outbox
-        )
+        return coldchain.record_logger_file(self.engine, actor, header, content, outbox=self.outbox)
 
     def excursions(self, actor: str, state: ExcursionState | None = None) -> list[dict[str, Any]]:
         return coldchain.excursions(self.engine, actor, state)

@@ -2,7 +2,10 @@
 a connected system, each once, and forward what was taken in the same transaction: a shipping
 note to the province serving its consignee, a province's report to the trace system owning
 each of its codes, a MAH's safety signal to every system its batches went to, and every step
-to the supervision systems of the area. What cannot be routed is kept as an operator alert."""
+to the supervision systems of the area (a MAH's production, self-inspection and lot release
+facts and its signals, as steps, where the MAH is; a province's cold-chain excursions where
+the unit is: these go to the supervision systems only). What cannot be routed is kept as an
+operator alert."""
 
 from __future__ import annotations
 
