@@ -26,6 +26,22 @@ def _senders(engine: Engine, table: Table) -> dict[str, int]:
         return {str(sender): int(n) for sender, n in rows}
 
 
+SUPERVISION_ONLY = ("101", "901", "902", "931")
+"""The event subtypes of what nodes send the platform for the supervision systems only
+(production and batch facts, cold-chain excursions: vaxtrace.core.supervision)."""
+
+
+def _for_supervision(engine: Engine, table: Table) -> dict[str, int]:
+    """Per sender, the envelopes taken that carry a document for the supervision only."""
+    with read_tx(engine) as conn:
+        rows = conn.execute(select(table.c.sender, table.c.envelope)).all()
+    counts: dict[str, int] = {}
+    for sender, envelope in rows:
+        if envelope.get("event_subtype") in SUPERVISION_ONLY:
+            counts[str(sender)] = counts.get(str(sender), 0) + 1
+    return counts
+
+
 def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     built = demo.build(settings, 6000, 1, lambda _n: None)
@@ -43,9 +59,11 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     # supply to the site and a report per dose given to the children), up; that refusal down
     signals, refused = 2, 1
     reports = 4 + 3 * 5 + 1 + 3 * built.children_deliveries + built.children_doses
+    watched = _for_supervision(app.state.platform.engine, platform_exchange.inbox)
+    assert watched["local-trace"] > 0  # production, self-inspection and lot release
     assert _senders(app.state.platform.engine, platform_exchange.inbox) == {
-        "local-trace": notes + signals,
-        "local-province": reports,
+        "local-trace": notes + signals + watched["local-trace"],
+        "local-province": reports + watched.get("local-province", 0),
     }
     assert _senders(app.state.immunization.engine, province_exchange.inbox) == {
         "local-platform": notes + signals + refused

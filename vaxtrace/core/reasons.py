@@ -52,6 +52,7 @@ class Reason(StrEnum):
     CHILD_MERGED = "child_merged"
     CHILD_MOVED_OUT = "child_moved_out"
     CLIENT_DOCUMENT_ID_REUSED = "client_document_id_reused"
+    CODE_NOT_SEEN = "code_not_seen"  # no step of the code in the regulator's area
     CONSIGNEE_NOT_CDC = "consignee_not_cdc"
     CONTROL_CHARACTER = "control_character"
     DAMAGED = "damaged"

@@ -79,6 +79,7 @@ STATUS: dict[str, int] = {
     Reason.CHILD_MERGED: 409,
     Reason.CHILD_MOVED_OUT: 409,
     Reason.CLIENT_DOCUMENT_ID_REUSED: 409,
+    Reason.CODE_NOT_SEEN: 404,
     Reason.CONSIGNEE_NOT_CDC: 422,
     Reason.CONTROL_CHARACTER: 422,
     Reason.DAMAGED: 409,

@@ -5,7 +5,7 @@ regulators' staff see (bearer tokens), limited to their own division."""
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from vaxtrace.core.datasets.elements import MAX_ID
 from vaxtrace.exchange.envelope import EnvelopeBatch
@@ -30,7 +30,20 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         all or none (mutual TLS)."""
         return {"results": svc.receive_batch(who, batch.envelopes)}
 
-    @router.get("/steps")
+    @router.get("/codes/{code}/chain", responses=_problems(401, 404, 422))
+    def chain(
+        svc: Service,
+        who: Actor,
+        code: Annotated[str, Path(min_length=1, max_length=100, description="追溯码")],
+    ) -> dict[str, Any]:
+        """The chain of one code as this node knows it: every step on it or on its whole
+        batch (production, self-inspection, lot release, sale, receipts, distributions,
+        vaccination, returns, damage, destruction, locks, recalls, cold-chain excursions), in
+        time order. 404 unless a step of it was done inside the regulator's division (so
+        that a code elsewhere is not revealed to exist)."""
+        return svc.chain(who, code)
+
+    @router.get("/steps", responses=_problems(401, 422))
     def steps(
         svc: Service,
         who: Actor,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    ForeignKey,
     Index,
     MetaData,
     String,
@@ -56,11 +57,68 @@ supervised_step = _copied(
     col.document_no(),
     col.moment("business_time"),
     col.required("codes", JSON),
+    Column("mah_uscc", String(18)),
+    Column("batch_nos", JSON),
+    Column("detail", JSON),
 )
-"""A step of the chain as the platform copied it: a MAH's shipping note (201, where its
-consignee CDC is) or a province's report (107 receipt, 209 supply, 322 vaccination, 202
-return, 215 damage; where the CDC or site that did it is). ``event_id`` is the envelope the
-original travelled in; ``reported_by`` the system that sent it to the platform."""
+"""A step of the chain as the platform copied it (bill types: vaxtrace.core.supervision): a
+MAH's production (101), batch facts (901 self-inspection, 902 lot release) and control steps
+(911–915), where the MAH is; its shipping note (201, where its consignee CDC is); a province's
+report (107 receipt, 209 supply, 322 vaccination, 202 return, 215 damage, 205 destruction,
+931 cold-chain excursion …; where the CDC or site that did it is). ``event_id`` is the
+envelope the original travelled in; ``reported_by`` the system that sent it to the platform.
+Steps on whole batches name them (``mah_uscc``, ``batch_nos``; also one row each in
+``supervised_step_batch``)."""
+
+supervised_code_step = Table(
+    "supervised_code_step",
+    metadata,
+    col.surrogate_key(),
+    Column("step_id", col.Id, ForeignKey("supervised_step.id"), nullable=False),
+    col.required("code", String(100)),
+    col.required("bill_type", String(3)),
+    col.uscc("org_uscc"),
+    col.division_code(),
+    col.document_no(),
+    col.moment("business_time"),
+    Index("ix_supervised_code_step_code", "code", "business_time", "id"),
+    Index("ix_supervised_code_step_division", "division_code", "business_time"),
+    Index("ix_supervised_code_step_step", "step_id"),
+)
+"""One row per code of a step (filled set-based with the step): a code's chain is one
+indexed query on ``code``; an area's steps over time one on (``division_code``,
+``business_time``). The validation engine's main table."""
+
+supervised_code_parent = Table(
+    "supervised_code_parent",
+    metadata,
+    col.required("parent", String(100), primary_key=True),
+    col.required("code", String(100), primary_key=True),
+)
+"""Which container held which code, as notes and productions said (their ``contents``): a
+step on a container is kept on every code inside it too."""
+
+supervised_step_batch = Table(
+    "supervised_step_batch",
+    metadata,
+    col.surrogate_key(),
+    Column("step_id", col.Id, ForeignKey("supervised_step.id"), nullable=False),
+    col.uscc("mah_uscc"),
+    col.required("batch_no", String(20)),
+    Index("ix_supervised_step_batch", "mah_uscc", "batch_no", "step_id"),
+)
+"""One row per whole batch a step concerns (self-inspection, lot release, a lock or recall
+of whole batches): a code reaches them through its production (101) step's batch."""
+
+supervised_code_batch = Table(
+    "supervised_code_batch",
+    metadata,
+    col.required("code", String(100), primary_key=True),
+    col.uscc("mah_uscc"),
+    col.required("batch_no", String(20)),
+    Index("ix_supervised_code_batch_batch", "mah_uscc", "batch_no"),
+)
+"""The batch of each code, as a MAH's production (101) or shipping note (201) says it."""
 
 finding = _copied(
     "finding",

@@ -296,3 +296,15 @@ def _apply_action(action: Action, moves: bool, unpack: bool) -> Any:
         values["parent_since"] = case((listed, null()), else_=trace_code.c.parent_since)
     affected_ids: Any = select(column("code_id")).select_from(table(AFFECTED))
     return update(trace_code).where(trace_code.c.id.in_(affected_ids)).values(**values)
+
+
+_CODE_BATCHES = text(
+    f"SELECT DISTINCT c.code, b.batch_no FROM {AFFECTED} a "
+    "JOIN trace_code c ON c.id = a.code_id JOIN batch b ON b.id = c.batch_id "
+    "ORDER BY b.batch_no, c.code"
+)
+
+
+def affected_code_batches(conn: Connection) -> list[tuple[str, str]]:
+    """Every code of the affected set with its batch number (batch, then code order)."""
+    return [(str(r[0]), str(r[1])) for r in conn.execute(_CODE_BATCHES)]

@@ -37,6 +37,8 @@ from vaxtrace.core.digests import joined_digest
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.times import as_utc
+from vaxtrace.exchange.delivery import Outbox
+from vaxtrace.roles.immunization.service.excursion_reports import report_excursion
 from vaxtrace.roles.immunization.service.lookups import unit
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.immunization import coldchain as store
@@ -50,11 +52,16 @@ CODES_SHOWN = 1_000
 
 
 def record_temperatures(
-    engine: Engine, actor: str, upload: TemperatureUpload, *, now: datetime | None = None
+    engine: Engine,
+    actor: str,
+    upload: TemperatureUpload,
+    *,
+    now: datetime | None = None,
+    outbox: Outbox | None = None,
 ) -> WriteResult:
     """温度记录 sent as JSON readings."""
     key = _key(actor, upload, "json", upload.model_dump_json().encode())
-    return _record(engine, key, upload, upload.series(), in_json, "json", now)
+    return _record(engine, key, upload, upload.series(), in_json, "json", now, outbox)
 
 
 def record_logger_file(
@@ -64,6 +71,7 @@ def record_logger_file(
     content: bytes,
     *,
     now: datetime | None = None,
+    outbox: Outbox | None = None,
 ) -> WriteResult:
     """温度记录 from a logger's CSV (``time,celsius``); a refusal names the file's line."""
     if len(content) > CSV_MAX_BYTES:
@@ -78,7 +86,7 @@ def record_logger_file(
         ) from None
     parsed: LoggerFile = parse_logger_csv(text)
     key = _key(actor, header, "csv", header.model_dump_json().encode(), content)
-    return _record(engine, key, header, parsed.readings, parsed.where, "csv", now)
+    return _record(engine, key, header, parsed.readings, parsed.where, "csv", now, outbox)
 
 
 def _key(actor: str, header: TemperatureHeader, source: str, *parts: bytes) -> WriteKey:
@@ -101,6 +109,7 @@ def _record(
     where: Where,
     source: str,
     now: datetime | None,
+    outbox: Outbox | None = None,
 ) -> WriteResult:
     actor, digest = key.actor, key.request_sha256
 
@@ -129,6 +138,7 @@ def _record(
         for found, excursion_id in ids.items():
             row = _excursion_row(kept, excursion_id, rule_set.key, found) | {"codes": held[found]}
             store.add_excursion(conn, row, hold=header.kind == "storage")
+            report_excursion(conn, outbox, row | {"document_no": header.document_no})
         return WriteResult(body, replayed=False)
 
     return write_once(engine, _find_record, key, first_write)

@@ -279,13 +279,13 @@ class ImmunizationService:
 
     def record_temperatures(self, actor: str, upload: TemperatureUpload) -> WriteResult:
         """温度记录: readings of a fridge or vehicle; an excursion holds the unit's stock."""
-        return coldchain.record_temperatures(self.engine, actor, upload)
+        return coldchain.record_temperatures(self.engine, actor, upload, outbox=self.outbox)
 
     def record_logger_file(
         self, actor: str, header: TemperatureHeader, content: bytes
     ) -> WriteResult:
         """温度记录 from a logger's CSV export (``time,celsius``)."""
-        return coldchain.record_logger_file(self.engine, actor, header, content)
+        return coldchain.record_logger_file(self.engine, actor, header, content, outbox=self.outbox)
 
     def excursions(self, actor: str, state: ExcursionState | None = None) -> list[dict[str, Any]]:
         return coldchain.excursions(self.engine, actor, state)

@@ -7,20 +7,27 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from vaxtrace.core.documents import read_document
 from vaxtrace.core.downstream import DownstreamEvent, read_event
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.registry import SystemRole
 from vaxtrace.core.signals import SafetySignal, read_signal
-from vaxtrace.core.supervision import SHIPPING_NOTE, Step
+from vaxtrace.core.supervision import SHIPPING_NOTE, ExcursionReport, Step, TraceFact
 from vaxtrace.exchange.envelope import Ed25519Verifier, Opened
 
 DOCUMENTS = {
     "shipping_note": SystemRole.TRACE.value,
     "downstream_event": SystemRole.IMMUNIZATION.value,
     "safety_signal": SystemRole.TRACE.value,
+    "trace_fact": SystemRole.TRACE.value,
+    "excursion_report": SystemRole.IMMUNIZATION.value,
 }
-"""What the exchange carries, and the role of system that may send it."""
+"""What the exchange carries, and the role of system that may send it (a trace fact and an
+excursion report go to the supervision systems only)."""
+
+Report = DownstreamEvent | SafetySignal | TraceFact | ExcursionReport | None
+"""A document as read (None: a shipping note, read as a step by :func:`step_of`)."""
 
 
 def exchange_verifier(system: Any, alg: str, key_id: str) -> Ed25519Verifier | None:
@@ -32,7 +39,7 @@ def exchange_verifier(system: Any, alg: str, key_id: str) -> Ed25519Verifier | N
     return verifier if verifier.key_id == key_id else None
 
 
-def checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySignal | None:
+def checked_document(opened: Opened, role: str) -> Report:
     """Check the one document an envelope carries (only the systems that make it may send
     it); answers a province's report or a MAH's safety signal read, None for a shipping
     note."""
@@ -52,6 +59,17 @@ def checked_document(opened: Opened, role: str) -> DownstreamEvent | SafetySigna
         )
     if kinds[0] == "shipping_note":
         return None
+    if kinds[0] == "trace_fact":
+        return read_document(payload, "trace_fact", TraceFact)
+    if kinds[0] == "excursion_report":
+        report = read_document(payload, "excursion_report", ExcursionReport)
+        _owned_by(
+            opened,
+            report.org_uscc,
+            "a province reports for the organisation whose cold chain it was (data_owner)",
+            "payload.excursion_report.org_uscc",
+        )
+        return report
     if kinds[0] == "safety_signal":
         signal = read_signal(payload)
         _owned_by(
@@ -77,10 +95,17 @@ def _owned_by(opened: Opened, owner: str, rule: str, field: str) -> None:
         raise DomainError(Reason.OWNER_MISMATCH, rule, field=field)
 
 
-def step_of(opened: Opened, report: DownstreamEvent | None) -> tuple[Step, str]:
+def step_of(
+    opened: Opened, report: DownstreamEvent | TraceFact | ExcursionReport | None
+) -> tuple[Step, str]:
     """The step an envelope records, and whose place it happened at (a report's doer, a
-    note's consignee). A report was read in full already; a note lacking what a step needs,
-    or with values no step can have, is refused."""
+    MAH's fact at the MAH, a note's consignee). A report was read in full already; a note
+    lacking what a step needs, or with values no step can have, is refused."""
+    if isinstance(report, TraceFact):
+        owner = str(opened.header["data_owner"])
+        return report.step(owner), owner
+    if isinstance(report, ExcursionReport):
+        return report.step(), report.org_uscc
     if report is not None:
         fields = report.model_dump(include={"document_no", "business_time", "codes"})
         step = Step.model_construct(
@@ -96,6 +121,7 @@ def step_of(opened: Opened, report: DownstreamEvent | None) -> tuple[Step, str]:
                 "document_no": note["document_no"],
                 "business_time": note["business_time"],
                 "codes": note["codes"],
+                "contents": note.get("contents"),
             }
         )
         return step, str(note["consignee_uscc"])

@@ -2,7 +2,10 @@
 a connected system, each once, and forward what was taken in the same transaction: a shipping
 note to the province serving its consignee, a province's report to the trace system owning
 each of its codes, a MAH's safety signal to every system its batches went to, and every step
-to the supervision systems of the area. What cannot be routed is kept as an operator alert."""
+to the supervision systems of the area (a MAH's production, self-inspection and lot release
+facts and its signals, as steps, where the MAH is; a province's cold-chain excursions where
+the unit is: these go to the supervision systems only). What cannot be routed is kept as an
+operator alert."""
 
 from __future__ import annotations
 
@@ -14,11 +17,16 @@ from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.registry import SystemRole
 from vaxtrace.core.signals import SafetySignal
-from vaxtrace.core.supervision import Step, sees
+from vaxtrace.core.supervision import ExcursionReport, Step, TraceFact, sees, signal_step
 from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
 from vaxtrace.exchange.envelope import Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.roles.platform.service.documents import checked_document, exchange_verifier, step_of
+from vaxtrace.roles.platform.service.documents import (
+    Report,
+    checked_document,
+    exchange_verifier,
+    step_of,
+)
 from vaxtrace.roles.platform.service.registry import registered_system
 from vaxtrace.roles.platform.service.resolution import owners
 from vaxtrace.store.engine import Connection, Engine, write_tx
@@ -81,7 +89,7 @@ def _forward(
     conn: Connection,
     outbox: Outbox | None,
     opened: Opened,
-    report: DownstreamEvent | SafetySignal | None,
+    report: Report,
     areas: list[tuple[str, str]],
 ) -> list[str] | None:
     """Route what was taken on, in the transaction that took it (so it is forwarded
@@ -94,6 +102,8 @@ def _forward(
     if isinstance(report, SafetySignal):
         return _forward_signal(taken, report)
     step, where = step_of(opened, report)
+    if isinstance(report, TraceFact | ExcursionReport):
+        return _copy_to_supervision(taken, step, where)
     routed = _forward_note(taken) if report is None else _split_by_owner(taken, report)
     return routed + _copy_to_supervision(taken, step, where)
 
@@ -131,11 +141,15 @@ class _Taken:
         )
 
 
-def _copy_to_supervision(taken: _Taken, step: Step, where: str) -> list[str]:
+def _copy_to_supervision(
+    taken: _Taken, step: Step, where: str, also: frozenset[str] = frozenset()
+) -> list[str]:
     """Every step also goes, whole, to each supervision system whose regulator's area
-    holds where it happened (``where``: a note's consignee CDC, a report's doer)."""
+    holds where it happened (``where``: a note's consignee CDC, a report's doer, the MAH of
+    its own facts and control steps), and to the systems in ``also``."""
     division = registry.division_of(taken.conn, where) if taken.areas else None
-    receivers = sorted({s for s, area in taken.areas if division and sees(area, division)})
+    here = {s for s, area in taken.areas if division and sees(area, division)}
+    receivers = sorted(here | also) if division else []
     if not receivers:
         return []
     copy = step.model_dump(mode="json") | {"division_code": division}
@@ -173,7 +187,10 @@ def _forward_signal(taken: _Taken, signal: SafetySignal) -> list[str]:
     copies = sorted({(w, d) for w, area in taken.areas for d in divisions if sees(area, d)})
     for watcher, division in copies:
         taken.post(watcher, payload | {"division_code": division})
-    return systems + sorted({w for w, _ in copies})
+    watchers = frozenset(w for w, _ in copies)
+    step = signal_step(signal)
+    stepped = [] if step is None else _copy_to_supervision(taken, step, signal.mah_uscc, watchers)
+    return systems + sorted(watchers | set(stepped))
 
 
 def _split_by_owner(taken: _Taken, event: DownstreamEvent) -> list[str]:

@@ -85,3 +85,8 @@ class SupervisionService:
         """What went wrong inside the actor's division (reports refused by their receiver,
         where the unit that did the step is), newest first, a page at a time."""
         return views.findings(self.engine, actor, before=before, limit=limit)
+
+    def chain(self, actor: str, code: str) -> dict[str, Any]:
+        """The chain of ``code`` as this node knows it, every step in time order, if a step
+        of it was done inside the actor's division (else not found)."""
+        return views.chain(self.engine, actor, code)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.errors import DomainError
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.refusal import refusal_fields
+from vaxtrace.core.supervision import area_prefix
 from vaxtrace.core.times import as_stored
 from vaxtrace.roles.supervision.service.regulators import division
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
@@ -61,7 +63,44 @@ def _in_area(
     """The actor's division, and what ``read`` finds inside it (given its area prefix)."""
     with read_tx(engine) as conn:
         area = division(conn, actor)
-        return area, read(conn, DivisionCode(area).area_prefix)
+        return area, read(conn, area_prefix(area))
+
+
+def chain(engine: Engine, actor: str, code: str) -> dict[str, Any]:
+    """Every step this node knows of on ``code`` (its own and its batch's), in time order;
+    not found unless a step on it was done inside the actor's division (so a regulator learns
+    nothing of a code outside its area, not even that it exists)."""
+    with read_tx(engine) as conn:
+        area = division(conn, actor)
+        if not steps_store.code_seen_in(conn, code, area_prefix(area)):
+            raise DomainError(
+                Reason.CODE_NOT_SEEN, f"no step of {code} in division {area}", field="code"
+            )
+        batch = steps_store.batch_of(conn, code)
+        rows = steps_store.chain_of(conn, code)
+    return {
+        "code": code,
+        "division_code": area,
+        "batch": None if batch is None else dict(batch),
+        "steps": [_chain_step(r) for r in rows],
+    }
+
+
+def _chain_step(row: Any) -> dict[str, Any]:
+    return {
+        "id": int(row["id"]),
+        "event_id": row["event_id"],
+        "bill_type": row["bill_type"],
+        "org_uscc": row["org_uscc"],
+        "division_code": row["division_code"],
+        "document_no": row["document_no"],
+        "business_time": as_stored(row["business_time"]).isoformat(),
+        "mah_uscc": row["mah_uscc"],
+        "batch_nos": list(row["batch_nos"] or ()),
+        "detail": row["detail"],
+        "data_owner": row["data_owner"],
+        "reported_by": row["reported_by"],
+    }
 
 
 def _finding_view(row: Any) -> dict[str, Any]:
@@ -90,6 +129,9 @@ def _step_view(row: Any) -> dict[str, Any]:
         "document_no": row["document_no"],
         "business_time": as_stored(row["business_time"]).isoformat(),
         "codes": list(row["codes"]),
+        "mah_uscc": row["mah_uscc"],
+        "batch_nos": list(row["batch_nos"] or ()),
+        "detail": row["detail"],
         "data_owner": row["data_owner"],
         "reported_by": row["reported_by"],
     }

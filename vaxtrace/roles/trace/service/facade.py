@@ -116,19 +116,25 @@ class TraceService:
     # --- batch quality steps: quality -----------------------------------------------------
 
     def self_inspect(self, actor: str, request: SelfInspection) -> WriteResult:
-        return self._signed(quality.self_inspect(self.engine, actor, request, self.clock))
+        return self._signed(
+            quality.self_inspect(self.engine, actor, request, self.clock, self.outbox)
+        )
 
     def release_lot(
         self, actor: str, request: LotRelease, certificate: bytes, media_type: str
     ) -> WriteResult:
         return self._signed(
-            quality.release_lot(self.engine, actor, request, certificate, media_type, self.clock)
+            quality.release_lot(
+                self.engine, actor, request, certificate, media_type, self.clock, self.outbox
+            )
         )
 
     # --- movements of code sets: movements, recalls ---------------------------------------
 
     def warehouse(self, actor: str, request: Warehousing) -> WriteResult:
-        return self._signed(movements.warehouse(self.engine, actor, request, self.clock))
+        return self._signed(
+            movements.warehouse(self.engine, actor, request, self.clock, self.outbox)
+        )
 
     def ship(self, actor: str, request: ShippingNote) -> WriteResult:
         return self._signed(movements.ship(self.engine, actor, request, self.clock, self.outbox))

@@ -23,10 +23,12 @@ from vaxtrace.core.reasons import Reason
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
+from vaxtrace.roles.trace.service.reporting import report_production
 from vaxtrace.roles.trace.service.signals import note_batches
 from vaxtrace.roles.trace.service.writes import (
     Apply,
     Resolved,
+    codes_step,
     codes_write,
     resolve_codes,
     step_codes,
@@ -41,20 +43,25 @@ from vaxtrace.store.trace.shipping import note_exists, record_note
 from vaxtrace.store.write_frame import WriteResult
 
 
-def warehouse(engine: Engine, actor: str, request: Warehousing, clock: Clock) -> WriteResult:
-    """101 生产入库 production warehousing."""
-    return codes_write(
-        engine,
-        actor,
-        "warehousing",
-        "101",
-        request,
-        request.codes,
-        Action.WAREHOUSE,
-        clock=clock,
-        holder=actor,
-        payload={"warehouse": request.warehouse},
-    )
+def warehouse(
+    engine: Engine,
+    actor: str,
+    request: Warehousing,
+    clock: Clock,
+    outbox: Outbox | None = None,
+) -> WriteResult:
+    """101 生产入库 production warehousing; with an outbox, reported to the supervision
+    systems through the platform in the same transaction."""
+    payload = {"warehouse": request.warehouse}
+    step = codes_step(actor, request.codes, Action.WAREHOUSE, holder=actor, payload=payload)
+
+    def apply(conn: Connection, header: EventHeader) -> tuple[int | None, dict[str, Any]]:
+        event_id, answer = step(conn, header)
+        when = request.business_time
+        report_production(conn, outbox, actor, request.document_no, when, payload)
+        return event_id, answer
+
+    return write(engine, actor, "warehousing", request, apply, bill_type="101", clock=clock)
 
 
 def ship(

@@ -10,7 +10,9 @@ from vaxtrace.core.reasons import Reason
 from vaxtrace.core.signals import CertificateFile
 from vaxtrace.core.status import Action
 from vaxtrace.core.times import Clock
+from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import own_batch
+from vaxtrace.roles.trace.service.reporting import report_batch_fact
 from vaxtrace.roles.trace.service.writes import (
     QUALITY_STEPS,
     batches_step,
@@ -29,8 +31,15 @@ from vaxtrace.store.trace.quality import (
 from vaxtrace.store.write_frame import WriteResult
 
 
-def self_inspect(engine: Engine, actor: str, request: SelfInspection, clock: Clock) -> WriteResult:
-    """自检: record the MAH's inspection of a batch (not before its codes were issued)."""
+def self_inspect(
+    engine: Engine,
+    actor: str,
+    request: SelfInspection,
+    clock: Clock,
+    outbox: Outbox | None = None,
+) -> WriteResult:
+    """自检: record the MAH's inspection of a batch (not before its codes were issued); with
+    an outbox, reported to the supervision systems through the platform."""
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         found = own_batch(conn, actor, request.batch_no)
@@ -40,6 +49,7 @@ def self_inspect(engine: Engine, actor: str, request: SelfInspection, clock: Clo
         add_self_inspection(conn, found["id"], event_id, payload)
         action = Action.SELF_INSPECT if request.conclusion is Conclusion.PASS else None
         moved = batches_step(conn, [found["id"]], event_id, action)
+        _report(conn, outbox, actor, request, False, payload)
         return event_id, {"batch_no": request.batch_no, "codes_updated": moved}
 
     return write(
@@ -60,9 +70,11 @@ def release_lot(
     certificate: bytes,
     media_type: str,
     clock: Clock,
+    outbox: Outbox | None = None,
 ) -> WriteResult:
     """批签发: record the lot release with its certificate file (not before the batch's
-    self-inspection)."""
+    self-inspection); with an outbox, reported to the supervision systems through the
+    platform."""
     if not certificate:
         raise DomainError(
             Reason.MISSING_CERTIFICATE,
@@ -103,6 +115,7 @@ def release_lot(
         add_lot_release(conn, found["id"], event_id, payload, release_date, filed)
         action = Action.LOT_RELEASE if request.conclusion is Conclusion.PASS else None
         moved = batches_step(conn, [found["id"]], event_id, action)
+        _report(conn, outbox, actor, request, True, payload)
         return event_id, {
             "batch_no": request.batch_no,
             "certificate_sha256": sha,
@@ -118,6 +131,26 @@ def release_lot(
         bill_type="lot_release",
         clock=clock,
         extra=certificate,
+    )
+
+
+def _report(
+    conn: Connection,
+    outbox: Outbox | None,
+    actor: str,
+    request: SelfInspection | LotRelease,
+    lot_release: bool,
+    payload: dict[str, Any],
+) -> None:
+    report_batch_fact(
+        conn,
+        outbox,
+        actor,
+        lot_release=lot_release,
+        document_no=request.document_no,
+        business_time=request.business_time,
+        batch_no=request.batch_no,
+        detail={k: v for k, v in payload.items() if k != "batch_no"},
     )
 
 
