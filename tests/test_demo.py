@@ -4,6 +4,7 @@ exchange API in-process."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Table, func, select
@@ -157,12 +158,13 @@ def test_the_sites_register_and_vaccinate_children_and_a_guardian_books_the_next
         record = client.get(f"{api}/guardian/children/{g['child_id']}/record", headers=auth)
         hepb = next(s for s in record.json()["series"] if s["vaccine"] == "HepB")
         earliest = hepb["next"]["earliest"]
-        slots = client.get(
-            f"{api}/public/slots",
-            params={"site_uscc": g["site"], "vaccine": "HepB", "days": 31},
-        ).json()["slots"]
-        early = next(s for s in slots if s["day"] < earliest)
-        on_time = next(s for s in slots if s["day"] >= earliest)
+
+        def hepb_slots(**window: Any) -> list[dict[str, Any]]:
+            params = {"site_uscc": g["site"], "vaccine": "HepB", **window}
+            return list(client.get(f"{api}/public/slots", params=params).json()["slots"])
+
+        early = next(s for s in hepb_slots(days=14) if s["day"] < earliest)
+        on_time = hepb_slots(**{"from": earliest, "days": 14})[0]  # the week's 2 vaccination days
         booking = {"child_id": g["child_id"]}
         refused = client.post(
             f"{api}/guardian/appointments",
