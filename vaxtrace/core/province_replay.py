@@ -314,7 +314,10 @@ class StockReplay:
             for code in codes:
                 slot = self.slot.get(code)
                 if slot is None or self.holder[slot] != actor or self.state[slot] != in_transit:
-                    raise LogBroken(entry_id, self._held(entry_id, "receives", code, "in_transit"))
+                    raise LogBroken(
+                        entry_id,
+                        self._held(entry_id, "receives", code, StockState.IN_TRANSIT.value),
+                    )
                 self.state[slot] = in_stock
                 self.receipt[slot] = receipt_id
                 self.stepped[slot] = at
