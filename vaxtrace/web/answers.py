@@ -66,3 +66,12 @@ def form_model(model: type[Form_], fields: dict[str, Any]) -> Form_:
         raise DomainError(
             "invalid_" + first["type"], f"{field}: {first['msg']}", field=field
         ) from exc
+
+
+def file_answer(content: bytes, media_type: str, name: str) -> Response:
+    """A file answered to be shown in place (a PDF, a CSV), named ``name`` if saved."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )

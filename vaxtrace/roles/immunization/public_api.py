@@ -15,6 +15,7 @@ from vaxtrace.core.guardians import AccountOpening, Login, PasswordChange
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.immunization.service.appointments import MAX_DAYS, Done
 from vaxtrace.roles.immunization.service.guardians import GuardianSession, require_own_password
+from vaxtrace.web.answers import file_answer
 from vaxtrace.web.identity import Staff, app_state, bearer_staff
 from vaxtrace.web.lean import bearer_token
 from vaxtrace.web.problems import problem_responses
@@ -197,8 +198,7 @@ def public_router() -> APIRouter:
         """预防接种证 of a child of yours to print: every dose (vaccine, product, MAH, batch,
         trace code, site, vaccinator, time, valid or not), as its site would print it."""
         content = svc.child_certificate_pdf(svc.public.guardian_child_site(who, child_id), child_id)
-        headers = {"Content-Disposition": f'inline; filename="certificate-{child_id}.pdf"'}
-        return Response(content, media_type="application/pdf", headers=headers)
+        return file_answer(content, "application/pdf", f"certificate-{child_id}.pdf")
 
     @router.get(
         "/guardian/appointments",

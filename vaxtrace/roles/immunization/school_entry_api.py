@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, Uploa
 
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.immunization.service import school_entry as checks
+from vaxtrace.web.answers import file_answer
 from vaxtrace.web.identity import Staff, app_state, bearer_actor, bearer_staff
 from vaxtrace.web.problems import problem_responses, staff_problems
 
@@ -36,14 +37,6 @@ def _file(media_type: str, what: str, *statuses: int) -> dict[int | str, dict[st
     if 503 in statuses:
         problems |= problem_responses({503: "no CJK font to render Chinese (`no_pdf_font`)"})
     return answered | problems
-
-
-def _attachment(content: bytes, media_type: str, name: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f'inline; filename="{name}"'},
-    )
 
 
 def school_entry_router() -> APIRouter:
@@ -106,7 +99,7 @@ def school_entry_router() -> APIRouter:
         """The results as CSV (Chinese headers, UTF-8 with a BOM for Excel)."""
         rows = svc.school_entry_check(who, check_id)["results"]
         content = checks.results_csv(rows)
-        return _attachment(content, "text/csv; charset=utf-8", f"school-entry-{check_id}.csv")
+        return file_answer(content, "text/csv; charset=utf-8", f"school-entry-{check_id}.csv")
 
     @router.get(
         "/school-entry/checks/{check_id}/results.xlsx",
@@ -118,7 +111,7 @@ def school_entry_router() -> APIRouter:
     def results_xlsx(check_id: CheckId, svc: Service, who: Actor) -> Response:
         """The results as an XLSX sheet (Chinese headers)."""
         rows = svc.school_entry_check(who, check_id)["results"]
-        return _attachment(checks.results_xlsx(rows), XLSX, f"school-entry-{check_id}.xlsx")
+        return file_answer(checks.results_xlsx(rows), XLSX, f"school-entry-{check_id}.xlsx")
 
     @router.get(
         "/school-entry/checks/{check_id}/certificates.pdf",
@@ -130,7 +123,7 @@ def school_entry_router() -> APIRouter:
     def certificates(check_id: CheckId, svc: Service, who: Actor) -> Response:
         """入学入托预防接种证查验证明 of every complete child of the check, one a page."""
         content = svc.school_entry_pdf(who, check_id)
-        return _attachment(content, PDF, f"certificates-{check_id}.pdf")
+        return file_answer(content, PDF, f"certificates-{check_id}.pdf")
 
     @router.get(
         "/school-entry/checks/{check_id}/catch-up.pdf",
@@ -140,7 +133,7 @@ def school_entry_router() -> APIRouter:
     def catch_up(check_id: CheckId, svc: Service, who: Actor) -> Response:
         """补种通知单 of every child of the check with doses missing, one a page."""
         content = svc.school_entry_pdf(who, check_id, catch_up=True)
-        return _attachment(content, PDF, f"catch-up-{check_id}.pdf")
+        return file_answer(content, PDF, f"catch-up-{check_id}.pdf")
 
     @router.get("/school-entry/summary", responses=staff_problems(401, 404))
     def summary(svc: Service, who: Actor) -> dict[str, Any]:
@@ -165,6 +158,6 @@ def school_entry_router() -> APIRouter:
         """预防接种证: every dose of the child (vaccine, product, MAH, batch, trace code, site,
         vaccinator, time, valid or not), each series' status and the school-entry check."""
         content = svc.child_certificate_pdf(who, child_id)
-        return _attachment(content, PDF, f"certificate-{child_id}.pdf")
+        return file_answer(content, PDF, f"certificate-{child_id}.pdf")
 
     return router
