@@ -120,18 +120,5 @@ def _finding_view(row: Any) -> dict[str, Any]:
 
 
 def _step_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": int(row["id"]),
-        "event_id": row["event_id"],
-        "bill_type": row["bill_type"],
-        "org_uscc": row["org_uscc"],
-        "division_code": row["division_code"],
-        "document_no": row["document_no"],
-        "business_time": as_stored(row["business_time"]).isoformat(),
-        "codes": list(row["codes"]),
-        "mah_uscc": row["mah_uscc"],
-        "batch_nos": list(row["batch_nos"] or ()),
-        "detail": row["detail"],
-        "data_owner": row["data_owner"],
-        "reported_by": row["reported_by"],
-    }
+    """A step as listed: its chain view and every code it names."""
+    return _chain_step(row) | {"codes": list(row["codes"])}
