@@ -5,19 +5,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Origin:
-    """The system that sent a message first, and its envelope's event id there."""
+    """The system that sent a message first, its envelope's event id there, and when that
+    envelope was made (``sent_at``, None when the forwarder did not say)."""
 
     system_id: str
     event_id: str
+    sent_at: datetime | None = None
 
 
-def origin_of(payload: Mapping[str, Any], *, sender: str, event_id: str) -> Origin:
+def forwarded_from(header: Mapping[str, Any]) -> dict[str, Any]:
+    """What a forwarder adds to a message it passes on, from the header it came in."""
+    return {
+        "system_id": header["system_id"],
+        "event_id": header["event_id"],
+        "created_at": header.get("created_at"),
+    }
+
+
+def origin_of(
+    payload: Mapping[str, Any], *, sender: str, event_id: str, sent_at: datetime | None = None
+) -> Origin:
     """The origin named in ``forwarded_from``; a message not forwarded is its own origin
-    (``sender``, ``event_id``)."""
+    (``sender``, ``event_id``, ``sent_at``)."""
     found = payload.get("forwarded_from") or {}
-    return Origin(str(found.get("system_id") or sender), str(found.get("event_id") or event_id))
+    if not found:
+        return Origin(sender, event_id, sent_at)
+    made = found.get("created_at")
+    when = datetime.fromisoformat(made) if isinstance(made, str) else None
+    return Origin(
+        str(found.get("system_id") or sender), str(found.get("event_id") or event_id), when
+    )

@@ -101,6 +101,14 @@ class Step(Model):
     batch_nos: tuple[BatchNo, ...] = Field(
         default=(), max_length=1000, description="批号 whole batches the step concerns"
     )
+    counterparty_uscc: Uscc | None = Field(
+        default=None,
+        description="对方单位: the consignee of a note, the receiver of a distribution or "
+        "return, the shipper a receipt names",
+    )
+    source_document_no: DocumentNo | None = Field(
+        default=None, description="来源单据号: the shipping note a receipt answers"
+    )
     detail: dict[str, Any] | None = Field(
         default=None,
         description="the rest of the document (lot release certificate, lock kind, reason, "

@@ -401,9 +401,12 @@ SUPERVISION = (
             "document_no",
             "business_time",
             "codes",
+            "counterparty_uscc",
+            "source_document_no",
+            "reported_at",
         ),
         rows_kept=each(_step),
-        times=("business_time",),
+        times=("business_time", "reported_at"),
     ),
     Mirror(
         supervision.finding,

@@ -155,7 +155,8 @@ def test_a_shipping_note_is_forwarded_to_the_consignees_province(hub: PlatformSe
     assert receiver == "province-32"
     opened = open_envelope(forwarded, lambda *_: platform_signer.verifier())  # type: ignore[arg-type]
     assert opened.payload["shipping_note"] == note
-    assert opened.payload["forwarded_from"] == {"system_id": "trace-a", "event_id": env["event_id"]}
+    origin = {"system_id": "trace-a", "event_id": env["event_id"], "created_at": env["created_at"]}
+    assert opened.payload["forwarded_from"] == origin
 
 
 CDC = make_uscc("12320000MB0X00001")

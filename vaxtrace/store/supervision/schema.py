@@ -9,11 +9,15 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
+    DateTime,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
+    UniqueConstraint,
 )
 
 from vaxtrace.store import columns as col
@@ -60,6 +64,9 @@ supervised_step = _copied(
     Column("mah_uscc", String(18)),
     Column("batch_nos", JSON),
     Column("detail", JSON),
+    Column("counterparty_uscc", String(18)),
+    Column("source_document_no", String(60)),
+    Column("reported_at", DateTime(timezone=True)),
 )
 """A step of the chain as the platform copied it (bill types: vaxtrace.core.supervision): a
 MAH's production (101), batch facts (901 self-inspection, 902 lot release) and control steps
@@ -68,7 +75,10 @@ report (107 receipt, 209 supply, 322 vaccination, 202 return, 215 damage, 205 de
 931 cold-chain excursion …; where the CDC or site that did it is). ``event_id`` is the
 envelope the original travelled in; ``reported_by`` the system that sent it to the platform.
 Steps on whole batches name them (``mah_uscc``, ``batch_nos``; also one row each in
-``supervised_step_batch``)."""
+``supervised_step_batch``). ``counterparty_uscc``: the consignee of a note, the receiver of
+a distribution or return, the shipper a receipt names; ``source_document_no``: the note a
+receipt answers (发货单号); ``reported_at``: when the system that did the step sent it (the
+original envelope's time), for the timeliness of reporting."""
 
 supervised_code_step = Table(
     "supervised_code_step",
@@ -81,6 +91,8 @@ supervised_code_step = Table(
     col.division_code(),
     col.document_no(),
     col.moment("business_time"),
+    Column("counterparty_uscc", String(18)),
+    Column("source_document_no", String(60)),
     Index("ix_supervised_code_step_code", "code", "business_time", "id"),
     Index("ix_supervised_code_step_division", "division_code", "business_time"),
     Index("ix_supervised_code_step_step", "step_id"),
@@ -119,6 +131,56 @@ supervised_code_batch = Table(
     Index("ix_supervised_code_batch_batch", "mah_uscc", "batch_no"),
 )
 """The batch of each code, as a MAH's production (101) or shipping note (201) says it."""
+
+supervised_batch = Table(
+    "supervised_batch",
+    metadata,
+    col.uscc("mah_uscc", primary_key=True),
+    col.required("batch_no", String(20), primary_key=True),
+    col.required("product_code", String(40)),
+    col.required("expiry_date", Date),
+    Column("production_date", Date),
+    Column("certificate_no", String(100)),
+    col.moment("received_at"),
+)
+"""批次: each batch's master data as the first shipping note of it said (product, expiry,
+lot release), for the rules that judge a use by its batch."""
+
+rule_finding = Table(
+    "rule_finding",
+    metadata,
+    col.surrogate_key(),
+    col.required("rule", String(40)),
+    col.required("severity", String(10)),
+    col.required("subject_kind", String(10)),
+    col.required("subject", String(200)),
+    col.uscc("owing_uscc"),
+    col.division_code(),
+    col.moment("occurred_at"),
+    col.required("detail", JSON),
+    col.moment("found_at"),
+    col.required("run_id", col.Id),
+    UniqueConstraint("rule", "subject_kind", "subject", name="uq_rule_finding"),
+    Index("ix_rule_finding_division", "division_code", "id"),
+)
+"""What the validation rules found (校验发现), once per rule and subject (see
+vaxtrace.core.validation): the unit that owes the fix, where, and the facts."""
+
+validation_run = Table(
+    "validation_run",
+    metadata,
+    col.surrogate_key(),
+    col.required("kind", String(12)),
+    col.required("after_step_id", col.Id),
+    col.required("through_step_id", col.Id),
+    col.required("codes", Integer),
+    col.required("found", Integer),
+    col.moment("started_at"),
+    col.moment("finished_at"),
+)
+"""校验批次: each run of the rules, in full or on the steps received since the last
+(``after_step_id`` < step id ≤ ``through_step_id``), how many codes it judged and how many
+new findings it kept."""
 
 finding = _copied(
     "finding",

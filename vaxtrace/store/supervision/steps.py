@@ -4,16 +4,17 @@ is one indexed query."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, text, union
-from sqlalchemy.dialects import postgresql, sqlite
 
+from vaxtrace.store.rows import insert_new
 from vaxtrace.store.supervision.areas import newest_in_area
 from vaxtrace.store.supervision.schema import (
     journal,
+    supervised_batch,
     supervised_code_batch,
     supervised_code_parent,
     supervised_code_step,
@@ -24,14 +25,19 @@ from vaxtrace.store.supervision.schema import (
 PRODUCTION = "101"
 """The step that says which batch a code is of (see vaxtrace.core.supervision)."""
 
+SHIPPING_NOTE = "201"
+"""The step that carries its batches' master data (product, expiry, lot release)."""
+
 _CODE_ROWS = (
     "WITH RECURSIVE held(code) AS ("
     "SELECT j.value FROM supervised_step s, {elements} WHERE s.id = :step_id "
     "UNION SELECT p.code FROM supervised_code_parent p JOIN held h ON p.parent = h.code) "
     "INSERT INTO supervised_code_step "
-    "(step_id, code, bill_type, org_uscc, division_code, document_no, business_time) "
+    "(step_id, code, bill_type, org_uscc, division_code, document_no, business_time, "
+    "counterparty_uscc, source_document_no) "
     "SELECT s.id, h.code, s.bill_type, s.org_uscc, s.division_code, s.document_no, "
-    "s.business_time FROM supervised_step s, held h WHERE s.id = :step_id"
+    "s.business_time, s.counterparty_uscc, s.source_document_no "
+    "FROM supervised_step s, held h WHERE s.id = :step_id"
 )
 _ELEMENTS = {
     "sqlite": "json_each(s.codes) j",
@@ -77,6 +83,8 @@ def add_step(
         )
     if row["bill_type"] == PRODUCTION and len(batches) == 1 and row["codes"]:
         _code_batches(conn, step_id, mah, batches[0])
+    if row["bill_type"] == SHIPPING_NOTE and mah is not None:
+        _batch_master_data(conn, mah, (row.get("detail") or {}).get("batches") or ())
     kept = {"event_id": event_id, "reported_by": reported_by, "data_owner": data_owner}
     packed = {"contents": {k: list(v) for k, v in contents.items()}} if contents else {}
     journal.keep(conn, "step", kept | {"step": row | packed})
@@ -85,11 +93,29 @@ def add_step(
 def _packing(conn: Connection, contents: Mapping[str, Any]) -> None:
     """Keep which container holds which code (once each pair)."""
     pairs = [{"parent": p, "code": c} for p, held in contents.items() for c in held]
-    if conn.dialect.name == "postgresql":
-        statement: Any = postgresql.insert(supervised_code_parent).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(supervised_code_parent).on_conflict_do_nothing()
-    conn.execute(statement, pairs)
+    conn.execute(insert_new(conn, supervised_code_parent), pairs)
+
+
+def _batch_master_data(conn: Connection, mah: str, batches: Sequence[Mapping[str, Any]]) -> None:
+    """Keep each batch's master data as the first note of it said (later notes repeat it)."""
+    rows = [
+        {
+            "mah_uscc": mah,
+            "batch_no": b["batch_no"],
+            "product_code": b["product_code"],
+            "expiry_date": _day(b["expiry_date"]),
+            "production_date": _day(b.get("production_date")),
+            "certificate_no": (b.get("lot_release") or {}).get("certificate_no"),
+            "received_at": datetime.now(UTC),
+        }
+        for b in batches
+    ]
+    if rows:
+        conn.execute(insert_new(conn, supervised_batch), rows)
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _code_batches(conn: Connection, step_id: int, mah: Any, batch_no: str) -> None:

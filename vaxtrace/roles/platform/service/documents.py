@@ -107,21 +107,23 @@ def step_of(
     if isinstance(report, ExcursionReport):
         return report.step(), report.org_uscc
     if report is not None:
-        fields = report.model_dump(include={"document_no", "business_time", "codes"})
-        step = Step.model_construct(
-            bill_type=report.bill_type.value, org_uscc=report.org_uscc, **fields
-        )
-        return step, report.org_uscc
+        return _report_step(report), report.org_uscc
     note = opened.payload["shipping_note"]
     try:
+        owner = opened.header["data_owner"]
+        batches = [_batch_facts(b) for b in note.get("batches") or ()]
         step = Step.model_validate(
             {
                 "bill_type": SHIPPING_NOTE,
-                "org_uscc": opened.header["data_owner"],
+                "org_uscc": owner,
                 "document_no": note["document_no"],
                 "business_time": note["business_time"],
                 "codes": note["codes"],
                 "contents": note.get("contents"),
+                "counterparty_uscc": note["consignee_uscc"],
+                "mah_uscc": owner if batches else None,
+                "batch_nos": [b["batch_no"] for b in batches],
+                "detail": {"expected_quantity": note.get("expected_quantity"), "batches": batches},
             }
         )
         return step, str(note["consignee_uscc"])
@@ -131,3 +133,30 @@ def step_of(
             f"a shipping note names its consignee, number, time and codes: {exc}",
             field="payload.shipping_note",
         ) from exc
+
+
+_STEP_FIELDS = {"bill_type", "org_uscc", "document_no", "business_time", "codes"}
+_MOVED = {"counterparty_uscc", "shipping_note_no"}
+
+
+def _report_step(report: DownstreamEvent) -> Step:
+    """A province's report as a step: who was on the other side, the note a receipt answers,
+    and the rest of the document (quantities, reasons, who destroyed and who watched) as its
+    detail; never a vaccinee (the report carries none)."""
+    fields = report.model_dump(include=_STEP_FIELDS)
+    rest = report.model_dump(mode="json", exclude=_STEP_FIELDS | _MOVED, exclude_none=True)
+    return Step.model_construct(
+        **fields,
+        counterparty_uscc=report.counterparty_uscc,
+        source_document_no=report.shipping_note_no,
+        detail=rest or None,
+        batch_nos=(),
+        mah_uscc=None,
+        contents=None,
+    )
+
+
+def _batch_facts(batch: Any) -> dict[str, Any]:
+    """A note's batch as the supervision systems keep it: its master data and lot release,
+    not the list of its codes (the note lists those)."""
+    return {k: v for k, v in dict(batch).items() if k != "codes"}

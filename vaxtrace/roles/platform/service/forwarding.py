@@ -14,6 +14,7 @@ from typing import Any
 
 from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.errors import DomainError
+from vaxtrace.core.forwarding import forwarded_from
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.registry import SystemRole
 from vaxtrace.core.signals import SafetySignal
@@ -127,10 +128,7 @@ class _Taken:
             event_type=str(header["event_type"]),
             event_subtype=str(header["event_subtype"]),
             data_owner=str(header["data_owner"]),
-            payload=payload
-            | {
-                "forwarded_from": {"system_id": header["system_id"], "event_id": header["event_id"]}
-            },
+            payload=payload | {"forwarded_from": forwarded_from(header)},
         )
 
     def alert(self, reason: str, **detail: Any) -> None:

@@ -4,7 +4,9 @@ envelope and kept once."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -96,15 +98,27 @@ def _record_finding(conn: Connection, opened: Opened, found: RefusalFinding) -> 
 
 
 def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict[str, Any]:
+    origin = origin_of(opened.payload, sender="", event_id="")
+    reported = origin.sent_at or _made_at(opened.header)
     steps.add_step(
         conn,
         event_id=opened.header["event_id"],
-        reported_by=origin_of(opened.payload, sender="", event_id="").system_id,
+        reported_by=origin.system_id,
         data_owner=opened.header["data_owner"],
         # in UTC: SQLite keeps a time's digits, not its offset
-        step=step.model_dump(mode="python") | {"business_time": as_utc(step.business_time)},
+        step=step.model_dump(mode="python")
+        | {
+            "business_time": as_utc(step.business_time),
+            "reported_at": None if reported is None else as_utc(reported),
+        },
     )
     return {}
+
+
+def _made_at(header: Mapping[str, Any]) -> datetime | None:
+    """When the envelope was made, as its header says."""
+    made = header.get("created_at")
+    return datetime.fromisoformat(made) if isinstance(made, str) else None
 
 
 def _read_step(payload: Any) -> SupervisedStep:
