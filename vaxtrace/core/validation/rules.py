@@ -1,0 +1,177 @@
+"""The validation rules (校验规则) of the trace data a supervision system collects, each once:
+its id, how serious a breach is, what it checks and who owes the fix. DOMAIN.md §6 after the
+2022 paper's method (chain completeness, temporal order and source consistency, per-scenario
+completeness and duplicates) and the law's chain: MAH → CDC → (lower CDC →) vaccination site.
+The SQL that applies each rule is in ``vaxtrace.store.supervision.validation``, one statement
+per rule id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from vaxtrace.core.validation.findings import Severity, SubjectKind
+
+
+class Owing(StrEnum):
+    """Which party of the step at fault owes the fix."""
+
+    DOER = "doer"  # the unit that did (and reported) the step
+    COUNTERPARTY = "counterparty"  # the other side the step names (a receipt's shipper …)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One validation rule."""
+
+    id: str
+    severity: Severity
+    subject_kind: SubjectKind
+    owing: Owing
+    description: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "missing_production",
+        Severity.WARNING,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "链条完整性: a MAH's shipping note (201) lists codes it never reported producing "
+        "(101 生产入库); the MAH owes the production step",
+    ),
+    Rule(
+        "missing_shipment",
+        Severity.WARNING,
+        SubjectKind.DOCUMENT,
+        Owing.COUNTERPARTY,
+        "链条完整性: a receipt (107) cites a shipping note or distribution nobody reported; "
+        "the shipper the receipt names owes it",
+    ),
+    Rule(
+        "missing_receipt",
+        Severity.WARNING,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "链条完整性: a unit distributed, used, returned or wrote off codes shipped to it but "
+        "never reported receiving them (107); that unit owes the receipt",
+    ),
+    Rule(
+        "source_mismatch",
+        Severity.WARNING,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "来源一致性: a receipt cites a document that exists but did not ship those codes to "
+        "this unit (another consignee, another note)",
+    ),
+    Rule(
+        "time_order",
+        Severity.WARNING,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "时间顺序: a step happened, by its business time, before the step it follows "
+        "(received before shipped, used before received, shipped before produced)",
+    ),
+    Rule(
+        "required_fields",
+        Severity.NOTICE,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "场景完整性: a step lacks a field its scenario requires (lot release certificate "
+        "number, a production's warehouse, an excursion's equipment …)",
+    ),
+    Rule(
+        "received_twice",
+        Severity.SEVERE,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "重复: a unit received codes it had received already and not sent on since",
+    ),
+    Rule(
+        "used_twice",
+        Severity.SEVERE,
+        SubjectKind.CODE,
+        Owing.DOER,
+        "重复: a dose was reported used (322) more than once, undos counted",
+    ),
+    Rule(
+        "shipped_by_non_holder",
+        Severity.SEVERE,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "重复/来源: a unit distributed or returned codes that were never shipped to it",
+    ),
+    Rule(
+        "late_report",
+        Severity.NOTICE,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "及时性: a step reached the platform more than the allowed hours after it happened",
+    ),
+    Rule(
+        "quantity_mismatch",
+        Severity.WARNING,
+        SubjectKind.DOCUMENT,
+        Owing.COUNTERPARTY,
+        "数量一致性: codes on a shipping note or distribution its consignee never received, "
+        "once a receipt of it was reported; the consignee owes the answer",
+    ),
+    Rule(
+        "mah_to_site",
+        Severity.SEVERE,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "违规流向: a MAH shipped straight to a vaccination site; the law's chain goes "
+        "through a CDC (疫苗管理法 第三十六条)",
+    ),
+    Rule(
+        "site_supplies",
+        Severity.SEVERE,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "违规流向: a vaccination site distributed vaccine to another unit",
+    ),
+    Rule(
+        "cross_province",
+        Severity.SEVERE,
+        SubjectKind.DOCUMENT,
+        Owing.DOER,
+        "违规流向: a CDC distributed vaccine to a unit in another province (goods cross a "
+        "province only on a MAH's shipping note)",
+    ),
+    Rule(
+        "used_after_expiry",
+        Severity.SEVERE,
+        SubjectKind.CODE,
+        Owing.DOER,
+        "a dose was used after its batch's expiry date (有效期至, inclusive, China time)",
+    ),
+    Rule(
+        "used_while_locked",
+        Severity.SEVERE,
+        SubjectKind.CODE,
+        Owing.DOER,
+        "a dose was used while a lock (锁定: pending, to be recalled, abnormal) on it or its "
+        "batch stood",
+    ),
+    Rule(
+        "used_while_recalled",
+        Severity.SEVERE,
+        SubjectKind.CODE,
+        Owing.DOER,
+        "a dose was used after a recall (召回) of it or its batch began",
+    ),
+    Rule(
+        "used_after_excursion",
+        Severity.SEVERE,
+        SubjectKind.CODE,
+        Owing.DOER,
+        "a dose was used after a cold-chain excursion (温度超标) was reported on it",
+    ),
+)
+
+BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+"""Each rule by its id."""
+
+LATE_REPORT_HOURS = 24
+"""及时性: the default hours a step may take to reach the platform (settings override)."""
