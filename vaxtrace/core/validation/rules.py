@@ -173,5 +173,24 @@ RULES: tuple[Rule, ...] = (
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 """Each rule by its id."""
 
-LATE_REPORT_HOURS = 24
+LATE_REPORT_HOURS = 24.0
 """及时性: the default hours a step may take to reach the platform (settings override)."""
+
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "201": ("counterparty_uscc", "batches"),
+    "902": ("certificate_no",),
+    "107": ("counterparty_uscc", "source_document_no", "verification"),
+    "209": ("counterparty_uscc",),
+    "202": ("counterparty_uscc", "return_reason"),
+    "215": ("reason",),
+    "216": ("reason",),
+    "205": ("reason", "executor", "supervisor"),
+    "931": ("start_time", "min_celsius", "max_celsius"),
+}
+"""场景完整性: what each kind of step must say, beyond who, what and when (NMPAB/T 1004-2019
+data sets: a receipt its shipper and note, a destruction its executor and supervisor, a lot
+release its certificate); names in ``REQUIRED_COLUMNS`` are the step's own columns, the others
+keys of its detail."""
+
+REQUIRED_COLUMNS = frozenset({"counterparty_uscc", "source_document_no"})
+"""Required fields kept as a step's own columns."""
