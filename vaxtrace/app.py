@@ -276,6 +276,33 @@ async def _expire_nightly(
         await anyio.to_thread.run_sync(_expire_once, immunization, limiter=threads)
 
 
+def _validate_once(supervision: SupervisionService) -> None:
+    """One validation run of what arrived since the last (校验); a failed run is logged, the
+    next one tries again."""
+    try:
+        found = supervision.validate()
+    except Exception:
+        logger.exception("the validation run failed")
+        return
+    if found["found"]:
+        logger.warning(
+            "validation of steps %d..%d: %d new finding(s): %s",
+            found["after_step_id"] + 1,
+            found["through_step_id"],
+            found["found"],
+            ", ".join(f"{rule} {n}" for rule, n in sorted(found["by_rule"].items())),
+        )
+
+
+async def _validate_periodically(
+    supervision: SupervisionService, every: float, threads: anyio.CapacityLimiter
+) -> None:
+    """Validate what arrived, every ``every`` seconds."""
+    while True:
+        await asyncio.sleep(every)
+        await anyio.to_thread.run_sync(_validate_once, supervision, limiter=threads)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -323,6 +350,9 @@ def build_app(
         if immunization is not None:  # expiry is judged before the first request is served
             await anyio.to_thread.run_sync(_expire_once, immunization, limiter=threads)
             work.append(_expire_nightly(immunization, threads))
+        if supervision is not None:
+            every = settings.validation_interval_seconds
+            work.append(_validate_periodically(supervision, every, threads))
         threads.total_tokens = max(1, len(work))
         tasks = [asyncio.create_task(w) for w in work]
         yield

@@ -19,6 +19,7 @@ from vaxtrace.commands.schedule import schedule_app
 from vaxtrace.commands.school_entry import school_entry_app
 from vaxtrace.commands.serve import serve
 from vaxtrace.commands.stock import stock_app
+from vaxtrace.commands.validate import validate
 
 app = typer.Typer(
     help="VaxTrace: vaccine information traceability (疫苗信息化追溯体系).", no_args_is_help=True
@@ -28,6 +29,7 @@ app.command()(serve)
 app.command()(trace)
 app.command("dose-check")(dose_check)
 app.command("import")(import_relations)
+app.command()(validate)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")

@@ -243,7 +243,10 @@ def supervision_service(settings: Settings, *, local: bool = False) -> Supervisi
     """The supervision role over its migrated database, taking what the platform copies."""
     engine = migrated(settings, "supervision")
     return SupervisionService(
-        engine, *platform_key(settings, local), ledger=role_ledger(settings, "supervision", engine)
+        engine,
+        *platform_key(settings, local),
+        ledger=role_ledger(settings, "supervision", engine),
+        late_report_hours=settings.validation_late_report_hours,
     )
 
 

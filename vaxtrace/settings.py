@@ -97,6 +97,17 @@ class Settings(BaseSettings):
     vaccination_undo_hours: float = Field(
         default=24.0, gt=0, description="how long whoever recorded a vaccination may undo it"
     )
+    validation_late_report_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="及时性: how long after it happened a step may reach the platform before "
+        "the supervision system's late_report rule finds it",
+    )
+    validation_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="how often a supervision node validates what arrived since its last run",
+    )
     registry_sync_seconds: float = Field(
         default=30.0, gt=0, description="how often a connected system pulls the registry"
     )

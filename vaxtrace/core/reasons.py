@@ -214,6 +214,7 @@ class Reason(StrEnum):
     UNKNOWN_PRODUCT_CLASS = "unknown_product_class"
     UNKNOWN_RECALL = "unknown_recall"
     UNKNOWN_REGULATOR = "unknown_regulator"
+    UNKNOWN_RULE = "unknown_rule"
     UNKNOWN_SLOT = "unknown_slot"
     UNKNOWN_SYSTEM = "unknown_system"
     UNKNOWN_VACCINATION = "unknown_vaccination"

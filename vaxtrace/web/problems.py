@@ -241,6 +241,7 @@ STATUS: dict[str, int] = {
     Reason.UNKNOWN_PRODUCT_CLASS: 422,
     Reason.UNKNOWN_RECALL: 404,
     Reason.UNKNOWN_REGULATOR: 404,
+    Reason.UNKNOWN_RULE: 422,
     Reason.UNKNOWN_SLOT: 404,
     Reason.UNKNOWN_SYSTEM: 403,
     Reason.UNKNOWN_VACCINATION: 404,

@@ -11,6 +11,7 @@ from vaxtrace.core.datasets.elements import MAX_ID
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.supervision.service import MAX_FINDINGS, MAX_STEPS, SupervisionService
+from vaxtrace.roles.supervision.service.views import rules
 from vaxtrace.web.identity import app_state, bearer_actor
 
 
@@ -70,6 +71,27 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         refused (a MAH's trace system refusing a province's vaccination of a locked dose …),
         where the CDC or site that did the step is; what, which codes, why."""
         return svc.findings(who, before=before, limit=limit)
+
+    @router.get("/validation/rules")
+    def validation_rules() -> dict[str, Any]:
+        """The validation rules (校验规则): id, severity, what a finding names, who owes the
+        fix, what each checks."""
+        return rules()
+
+    @router.get("/validation/findings", responses=_problems(401, 422))
+    def validation_findings(
+        svc: Service,
+        who: Actor,
+        rule: Annotated[str | None, Query(max_length=40, description="one rule id")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=MAX_ID, description="only findings older than this id")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_FINDINGS)] = 100,
+    ) -> dict[str, Any]:
+        """What the validation rules found where the step at fault happened inside the
+        regulator's division, newest first: the rule, the subject (a document, a code), who
+        owes the fix, the facts. Validation runs on what arrives, every few minutes."""
+        return svc.rule_findings(who, rule=rule, before=before, limit=limit)
 
     return router
 

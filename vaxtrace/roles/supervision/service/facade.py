@@ -3,15 +3,17 @@ one object the API, CLI and federation use."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.validation.rules import LATE_REPORT_HOURS
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.log.service import LedgerService, names_reader
-from vaxtrace.roles.supervision.service import receiving, regulators, views
+from vaxtrace.roles.supervision.service import receiving, regulators, validation, views
 from vaxtrace.store.engine import Engine
 from vaxtrace.store.supervision.exchange import exchange_store
 
@@ -26,8 +28,11 @@ class SupervisionService:
         platform_key: Verifier | None,
         *,
         ledger: LedgerService | None = None,
+        late_report_hours: float = LATE_REPORT_HOURS,
     ) -> None:
         self.engine = engine
+        self.late_report_hours = late_report_hours
+        """及时性: hours a step may take to reach the platform (the late_report rule)."""
         self.ledger = ledger
         """Signs checkpoints over the journal; every decision is journaled whether or not."""
         if ledger is not None:
@@ -90,3 +95,20 @@ class SupervisionService:
         """The chain of ``code`` as this node knows it, every step in time order, if a step
         of it was done inside the actor's division (else not found)."""
         return views.chain(self.engine, actor, code)
+
+    # --- validation of the chain ---------------------------------------------------------------
+
+    def validate(
+        self, *, full: bool = False, progress: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
+        """Apply every validation rule, in full or to what arrived since the last run; the
+        run's figures and its new findings (``new``)."""
+        return validation.run_validation(
+            self.engine, full=full, late_report_hours=self.late_report_hours, progress=progress
+        )
+
+    def rule_findings(
+        self, actor: str, *, rule: str | None = None, before: int | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """What the validation rules found inside the actor's division, newest first."""
+        return views.rule_findings(self.engine, actor, rule=rule, before=before, limit=limit)

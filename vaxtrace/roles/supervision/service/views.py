@@ -11,10 +11,12 @@ from vaxtrace.core.reasons import Reason
 from vaxtrace.core.refusal import refusal_fields
 from vaxtrace.core.supervision import area_prefix
 from vaxtrace.core.times import as_stored
+from vaxtrace.core.validation.rules import BY_ID, RULES
 from vaxtrace.roles.supervision.service.regulators import division
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx
 from vaxtrace.store.supervision import findings as findings_store
 from vaxtrace.store.supervision import steps as steps_store
+from vaxtrace.store.supervision import validation as validation_store
 
 MAX_STEPS = 1000
 """Steps one page of ``steps`` answers at most."""
@@ -55,6 +57,62 @@ def findings(
         lambda conn, prefix: findings_store.findings_in(conn, prefix, before=before, limit=most),
     )
     return {"division_code": area, "findings": [_finding_view(r) for r in rows]}
+
+
+def rule_findings(
+    engine: Engine,
+    actor: str,
+    *,
+    rule: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """What the validation rules found where the step at fault happened inside the actor's
+    division (of one rule, when given), newest first, a page at a time."""
+    if rule is not None and rule not in BY_ID:
+        raise DomainError(Reason.UNKNOWN_RULE, f"no validation rule {rule!r}", field="rule")
+    most = min(max(limit, 1), MAX_FINDINGS)
+    area, rows = _in_area(
+        engine,
+        actor,
+        lambda conn, prefix: validation_store.findings_in(
+            conn, prefix, rule=rule, before=before, limit=most
+        ),
+    )
+    return {"division_code": area, "findings": [_rule_finding_view(r) for r in rows]}
+
+
+def _rule_finding_view(row: Any) -> dict[str, Any]:
+    rule = BY_ID.get(row["rule"])
+    return {
+        "id": int(row["id"]),
+        "rule": row["rule"],
+        "severity": row["severity"],
+        "description": None if rule is None else rule.description,
+        "subject_kind": row["subject_kind"],
+        "subject": row["subject"],
+        "owing_uscc": row["owing_uscc"],
+        "division_code": row["division_code"],
+        "occurred_at": as_stored(row["occurred_at"]).isoformat(),
+        "found_at": as_stored(row["found_at"]).isoformat(),
+        "detail": row["detail"],
+    }
+
+
+def rules() -> dict[str, Any]:
+    """The validation rules, as a regulator reads them."""
+    return {
+        "rules": [
+            {
+                "id": r.id,
+                "severity": r.severity.value,
+                "subject_kind": r.subject_kind.value,
+                "owing": r.owing.value,
+                "description": r.description,
+            }
+            for r in RULES
+        ]
+    }
 
 
 def _in_area(
