@@ -261,6 +261,8 @@ def test_a_clean_chain_has_no_finding(supervision_engine: Engine) -> None:
         add(conn, "911", MAH, "LK1", 10, [], batches=["L1"], detail={"lock_kind": "pending"})
         add(conn, "912", MAH, "UL1", 10.5, [], batches=["L1"])
         add(conn, "322", SITE, "V4", 11, ["D4"])  # the lock had ended
+        # history sent when the system connected (before its first report) is not late
+        add(conn, "901", MAH, "Q0", 0, [], batches=["L1"], detail={}, late_hours=240)
     answer = run_validation(supervision_engine, full=True)
     assert answer["found"] == 0, answer["by_rule"]
     assert kept(supervision_engine) == set()

@@ -106,7 +106,9 @@ RULES: tuple[Rule, ...] = (
         Severity.NOTICE,
         SubjectKind.DOCUMENT,
         Owing.DOER,
-        "及时性: a step reached the platform more than the allowed hours after it happened",
+        "及时性: a step reached the platform more than the allowed hours after it happened "
+        "(what happened before its system first reported, the history a system sends when it "
+        "connects, is not late)",
     ),
     Rule(
         "quantity_mismatch",

@@ -203,9 +203,15 @@ def _used_twice(scope: Scope, _d: str) -> str:
 
 def _late_report(scope: Scope, dialect: str) -> str:
     late = _hours_after(dialect, "s.reported_at", "s.business_time")
+    first = (
+        "SELECT reported_by, MIN(reported_at) AS first_report FROM supervised_step "
+        "GROUP BY reported_by"
+    )
     return (
         "SELECT s.id AS step_id, 0 AS n, NULL AS sample FROM supervised_step s "
-        f"WHERE s.reported_at IS NOT NULL AND {late}{_steps_in_scope(scope, 's')}"
+        f"JOIN ({first}) joined ON joined.reported_by = s.reported_by "
+        "WHERE s.reported_at IS NOT NULL AND s.business_time >= joined.first_report "
+        f"AND {late}{_steps_in_scope(scope, 's')}"
     )
 
 
