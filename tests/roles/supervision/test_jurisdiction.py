@@ -166,3 +166,32 @@ def test_the_province_sees_both_counties(client: TestClient) -> None:
 def test_no_chain_without_a_token(client: TestClient) -> None:
     anonymous = client.get(f"/supervision/v1/codes/{HERE}/chain")
     assert anonymous.status_code == 401
+
+
+def test_validation_findings_are_seen_where_the_step_at_fault_happened(
+    client: TestClient,
+) -> None:
+    """These copies name no counterparty and cite no note: the receipts break the rules, each
+    seen by the regulator of the county where it was done, and all by the province's."""
+    node = client.app.state.supervision  # type: ignore[attr-defined]
+    ran = node.validate(full=True)
+    assert ran["found"] > 0
+    county = get(client, COUNTY, "/validation/findings").json()["findings"]
+    neighbour = get(client, NEIGHBOUR, "/validation/findings").json()["findings"]
+    province = get(client, PROVINCE, "/validation/findings?limit=1000").json()["findings"]
+    assert county and {f["division_code"] for f in county} == {"320106"}
+    assert neighbour and {f["division_code"] for f in neighbour} == {"320111"}
+    assert len(province) == ran["found"]
+    assert {f["subject"] for f in county} & {f["subject"] for f in neighbour} == set()
+    receipt = next(f for f in county if f["rule"] == "required_fields")
+    assert receipt["detail"]["missing"] == [
+        "counterparty_uscc",
+        "source_document_no",
+        "verification",
+    ]
+    one_rule = get(client, COUNTY, "/validation/findings?rule=required_fields").json()["findings"]
+    assert {f["rule"] for f in one_rule} == {"required_fields"}
+    unknown = get(client, COUNTY, "/validation/findings?rule=no_such_rule")
+    assert unknown.status_code == 422 and unknown.json()["reason"] == "unknown_rule"
+    rules = get(client, COUNTY, "/validation/rules").json()["rules"]
+    assert {r["id"] for r in rules} >= {"used_while_locked", "quantity_mismatch"}
