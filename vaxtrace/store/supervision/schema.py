@@ -67,6 +67,7 @@ supervised_step = _copied(
     Column("counterparty_uscc", String(18)),
     Column("source_document_no", String(60)),
     Column("reported_at", DateTime(timezone=True)),
+    Index("ix_supervised_step_source", "source_document_no"),
 )
 """A step of the chain as the platform copied it (bill types: vaxtrace.core.supervision): a
 MAH's production (101), batch facts (901 self-inspection, 902 lot release) and control steps

@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("counterparty_uscc", sa.String(length=18), nullable=True))
         batch.add_column(sa.Column("source_document_no", sa.String(length=60), nullable=True))
         batch.add_column(sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_supervised_step_source", "supervised_step", ["source_document_no"])
     with op.batch_alter_table("supervised_code_step") as batch:
         batch.add_column(sa.Column("counterparty_uscc", sa.String(length=18), nullable=True))
         batch.add_column(sa.Column("source_document_no", sa.String(length=60), nullable=True))
@@ -77,6 +78,7 @@ def downgrade() -> None:
     with op.batch_alter_table("supervised_code_step") as batch:
         batch.drop_column("source_document_no")
         batch.drop_column("counterparty_uscc")
+    op.drop_index("ix_supervised_step_source", table_name="supervised_step")
     with op.batch_alter_table("supervised_step") as batch:
         batch.drop_column("reported_at")
         batch.drop_column("source_document_no")
