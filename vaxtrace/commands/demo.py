@@ -61,6 +61,7 @@ def demo(
             f"MAH's trace system (SHA-256 checked): GET {built.certificate['path']}"
         )
     _print_children(built, base)
+    _print_validation(built, base)
     console.print(f"[green]self-check passed[/green] ({len(built.samples)} sample codes)")
     _show_logs(settings, built.app.state.logs)
     if not no_serve:
@@ -85,6 +86,26 @@ def _print_children(built: Any, base: str) -> None:
     console.print(f"  curl {auth} '{api}/fhir'     (the same as FHIR R4)")
     _print_public(built, base)
     _print_school(built, base)
+
+
+def _print_validation(built: Any, base: str) -> None:
+    """The regulator's validation of the whole chain, and how to run and read it."""
+    from vaxtrace.demo import cast
+
+    if not built.validation:
+        return
+    v = built.validation
+    console.print(
+        f"\n[bold]Validation[/bold] (校验) of the whole chain by the supervision system: "
+        f"{v['codes']} code rows judged, {v['found']} finding(s)"
+    )
+    console.print(f"  vaxtrace validate --full --report --data-dir {built.settings.data_dir}")
+    token = built.staff.get(cast().regulators[0].uscc)
+    if token is not None:
+        auth = f"-H 'Authorization: Bearer {token}'"
+        console.print(
+            f"  curl {auth} '{base}/supervision/v1/validation/findings'   (the regulator)"
+        )
 
 
 def _print_school(built: Any, base: str) -> None:

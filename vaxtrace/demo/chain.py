@@ -17,6 +17,7 @@ from vaxtrace.demo.gate_day import gate_day, refused_downstream
 from vaxtrace.demo.province_day import check_certificate, province_day
 from vaxtrace.demo.public_day import public_day
 from vaxtrace.demo.school_day import school_day
+from vaxtrace.demo.validation_day import validation_day
 from vaxtrace.demo.world import Demo, cast
 from vaxtrace.ledger.checkpoint import NoteError
 from vaxtrace.ledger.proofs import check_proof
@@ -58,6 +59,8 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
             demo.failures += public_day(demo, client)
         if not demo.failures:
             demo.failures += school_day(demo, client)
+        if not demo.failures:
+            demo.failures += validation_day(demo, timeout)
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:

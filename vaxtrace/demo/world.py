@@ -46,6 +46,8 @@ class Demo:
     school: dict[str, Any] = field(default_factory=dict)
     """The school-entry check of the sample roster: ``roster`` (its path), ``check_id``,
     ``counts`` by status, the ``site`` that checked it."""
+    validation: dict[str, Any] = field(default_factory=dict)
+    """The supervision system's full validation run of the chain: its figures by rule."""
     guardian: dict[str, str] = field(default_factory=dict)
     """The guardian account the first site opened: ``phone``, one-time ``initial_password``,
     their child's ``child_id`` and ``name``, the ``site``."""

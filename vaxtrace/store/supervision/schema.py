@@ -37,7 +37,7 @@ api_token = api_token_table(metadata, "regulator.uscc")
 """Bearer tokens of the regulators' staff: only the SHA-256 (see vaxtrace.store.tokens)."""
 
 
-def _copied(name: str, *columns: Column[Any]) -> Table:
+def _copied(name: str, *columns: Column[Any] | Index) -> Table:
     """What the platform copied here, once per envelope (``event_id``), read by division
     (``columns`` include its ``division_code``)."""
     return Table(
