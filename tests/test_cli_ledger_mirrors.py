@@ -36,7 +36,7 @@ from vaxtrace.store.immunization.schema import (
 )
 from vaxtrace.store.immunization.schema import journal as province_journal
 from vaxtrace.store.platform.schema import registry_change
-from vaxtrace.store.supervision.schema import supervised_step
+from vaxtrace.store.supervision.schema import rule_finding, supervised_step
 
 runner = CliRunner()
 JOURNAL_ROLES = ("platform", "immunization", "supervision")
@@ -155,6 +155,31 @@ def test_an_altered_supervised_step_is_named(demo: Demo, tmp_path: Path) -> None
     assert "the tables differ from the log: supervision supervised_step" in out
     assert f"row (event_id={step.event_id}) differs from entry" in out
     assert 'in division_code: the table says "110101"' in out and "altered" in out
+
+
+def test_a_validation_finding_without_its_run_is_named(demo: Demo, tmp_path: Path) -> None:
+    """The demo's clean chain has no finding: one written straight into the table (to raise an
+    alert against a unit, say) is not in any validation run's entry."""
+    url = demo("supervision")
+    for conn in _tampered(url):
+        conn.execute(
+            insert(rule_finding).values(
+                rule="used_twice",
+                severity="severe",
+                subject_kind="code",
+                subject="80000000000000000001",
+                owing_uscc="12320102MB00000117",
+                division_code="320102",
+                occurred_at=_now(),
+                detail={},
+                found_at=_now(),
+                run_id=1,
+            )
+        )
+    code, out = _verify("supervision", tmp_path)
+    assert code == 1, out
+    assert "the tables differ from the log: supervision rule_finding" in out
+    assert "subject=80000000000000000001" in out
 
 
 def _now() -> datetime:

@@ -387,6 +387,13 @@ def _finding(entry: Entry) -> dict[str, Any]:
     return {**entry["finding"], "event_id": entry["event_id"]}
 
 
+def _rule_findings(entries: Sequence[Entry]) -> Iterator[Kept]:
+    """The findings each validation run kept."""
+    for entry in entries:
+        for found in entry["findings"]:
+            yield Kept(int(entry["id"]), found)
+
+
 SUPERVISION = (
     Mirror(
         supervision.supervised_step,
@@ -424,6 +431,22 @@ SUPERVISION = (
         ),
         rows_kept=each(_finding),
         times=("found_at",),
+    ),
+    Mirror(
+        supervision.rule_finding,
+        ("validation_run",),
+        key=("rule", "subject_kind", "subject"),
+        fields=(
+            "severity",
+            "owing_uscc",
+            "division_code",
+            "occurred_at",
+            "detail",
+            "found_at",
+            "run_id",
+        ),
+        rows_kept=_rule_findings,
+        times=("occurred_at", "found_at"),
     ),
 )
 """Not compared: ``received_at`` of steps and findings (not in their entries)."""
