@@ -231,13 +231,16 @@ def escalate_due(
     and queue notices to the people of the tier it reached."""
     at = as_utc(now or datetime.now(UTC))
     cutoffs = {s.value: t for s, t in policy.cutoffs(at).items()}
-    with write_tx(engine) as conn:
+    with read_tx(engine) as conn:  # most rounds find nothing: no write lock for them
         due = store.waiting(conn, cutoffs, ESCALATIONS_PER_RUN)
-        moves: dict[int, tuple[str, str]] = {}
-        for row in due:
-            up = next_tier(str(row["tier_division"]))
-            if up is not None:
-                moves[int(row["id"])] = (str(row["tier_division"]), up)
+    moves: dict[int, tuple[str, str]] = {}
+    for row in due:
+        up = next_tier(str(row["tier_division"]))
+        if up is not None:
+            moves[int(row["id"])] = (str(row["tier_division"]), up)
+    if not moves:
+        return {"escalated": 0, "alerts": []}
+    with write_tx(engine) as conn:
         moved = store.climb(conn, moves, at, "not handled in time")
         if moved:
             store.queue_notices(conn, moved, at)
