@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.notify.servers import Mailbox, smtp_server
+from tests.notify.servers import Hook, Mailbox, http_server, smtp_server
 from tests.roles.supervision.test_service import PLATFORM, PLATFORM_SIGNER, copied
 from vaxtrace.app import build_app
 from vaxtrace.core.alerts.contacts import Contact
@@ -370,3 +370,42 @@ def test_the_node_escalates_and_notifies_by_itself(database_url: str, tmp_path: 
         with read_tx(svc.engine) as conn:
             tier = conn.execute(select(alert.c.tier_division)).scalar_one()
         assert tier == "320100"
+
+
+def test_a_failed_webhook_is_retried_and_a_resolved_alerts_notice_dropped(
+    database_url: str, tmp_path: Path
+) -> None:
+    hook = Hook(statuses=[503, 200])
+    with http_server(hook) as url:
+        settings = Settings(
+            data_dir=tmp_path, supervision_database_url=database_url, notify_webhook_url=url
+        )
+        app = build_app(settings, roles=("supervision",))
+        svc = app.state.supervision
+        _regulators(svc)
+        svc.put_alert_contacts(
+            COUNTY,
+            [
+                Contact(name="甲", address="13800000001", channel="webhook"),
+                Contact(name="乙", address="b@county.example"),  # no mail server here
+            ],
+        )
+        svc.open_alerts([finding("KEEP"), finding("GONE")], T0)
+        ids = {a["subject"]: a["id"] for a in svc.alerts(COUNTY)["alerts"]}
+        svc.resolve_alert(COUNTY, ids["GONE"], "a false alarm: the record was late")
+        first = svc.alert_tick(T0)["notices"]
+        assert (first["sent"], first["failed"], first["dropped"], first["waiting"]) == (0, 1, 2, 1)
+        kept = {n["channel"]: n for n in svc.alert(COUNTY, ids["KEEP"])["notices"]}
+        assert (kept["webhook"]["state"], kept["webhook"]["attempts"]) == ("failed", 1)
+        assert kept["webhook"]["error"] == "webhook answered 503"
+        assert (kept["smtp"]["state"], kept["smtp"]["attempts"]) == ("pending", 0)  # waits
+        gone = svc.alert(COUNTY, ids["GONE"])["notices"]
+        assert {n["state"] for n in gone} == {"dropped"}
+        second = svc.alert_tick(T0 + timedelta(minutes=1))["notices"]
+        assert (second["sent"], second["failed"]) == (1, 0)
+        (body,) = hook.bodies
+        assert body["to"] == "13800000001" and body["data"]["alert_id"] == ids["KEEP"]
+        assert body["data"]["kind"] == "supervision_alert" and body["data"]["subject"] == "KEEP"
+        assert svc.alert_tick(T0 + timedelta(minutes=2))["notices"]["sent"] == 0
+        svc.close()
+        svc.engine.dispose()

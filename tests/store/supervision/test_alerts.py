@@ -121,7 +121,10 @@ def test_a_notice_is_claimed_by_one_run_and_retried_after_a_failure(
         ids = alerts.raise_alerts(conn, [_row(1)], T0)
         alerts.queue_notices(conn, ids, T0)
     with read_tx(supervision_engine) as conn:
-        (due,) = alerts.due_notices(conn, T0, LEASE, 3, 10)
+        (due,) = alerts.due_notices(conn, ["smtp"], T0, LEASE, 3, 10)
+        assert alerts.due_notices(conn, ["webhook"], T0, LEASE, 3, 10) == []
+        assert alerts.waiting_notices(conn, ["webhook"]) == 1
+        assert alerts.waiting_notices(conn, ["smtp", "webhook"]) == 0
     assert due["contact_name"] == "甲" and due["subject"] == _row(1)["subject"]
     notice = int(due["id"])
     with write_tx(supervision_engine) as conn:
@@ -136,7 +139,7 @@ def test_a_notice_is_claimed_by_one_run_and_retried_after_a_failure(
         assert alerts.claim_notice(conn, notice, T0 + 2 * LEASE, LEASE, 3)
         alerts.mark_notice(conn, notice, alerts.SENT, T0 + 2 * LEASE)
     with read_tx(supervision_engine) as conn:
-        assert alerts.due_notices(conn, T0 + timedelta(days=1), LEASE, 3, 10) == []
+        assert alerts.due_notices(conn, ["smtp"], T0 + timedelta(days=1), LEASE, 3, 10) == []
         (row,) = alerts.notices_of(conn, ids[0])
     assert (row["state"], row["attempts"], row["last_error"]) == ("sent", 3, None)
     assert _count(supervision_engine, alert_event) == 1

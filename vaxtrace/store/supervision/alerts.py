@@ -289,10 +289,16 @@ def queue_notices(conn: Connection, ids: Collection[int], now: datetime) -> None
 
 
 def due_notices(
-    conn: Connection, now: datetime, lease: timedelta, max_attempts: int, limit: int
+    conn: Connection,
+    channels: Collection[str],
+    now: datetime,
+    lease: timedelta,
+    max_attempts: int,
+    limit: int,
 ) -> list[RowMapping]:
-    """Notices to send: pending, failed fewer than ``max_attempts`` times, or claimed by a
-    run that did not finish within ``lease``; with their alert and the contact's name."""
+    """Notices to send on ``channels`` (and any of a resolved alert, to drop): pending,
+    failed fewer than ``max_attempts`` times, or claimed by a run that did not finish within
+    ``lease``; with their alert and the contact's name."""
     n, a, c = alert_notice.c, alert.c, alert_contact.c
     query = (
         select(
@@ -322,11 +328,26 @@ def due_notices(
                 c.address == n.address,
             ),
         )
-        .where(_claimable(now, lease, max_attempts))
+        .where(
+            _claimable(now, lease, max_attempts),
+            or_(n.channel.in_(list(channels)), a.state == RESOLVED),
+        )
         .order_by(n.id)
         .limit(limit)
     )
     return list(conn.execute(query).mappings())
+
+
+def waiting_notices(conn: Connection, channels: Collection[str]) -> int:
+    """Pending notices of open alerts on a channel this node has no notifier for."""
+    n, a = alert_notice.c, alert.c
+    query = (
+        select(func.count())
+        .select_from(alert_notice)
+        .join(alert, a.id == n.alert_id)
+        .where(n.state == PENDING, a.state != RESOLVED, n.channel.not_in(list(channels)))
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def _claimable(now: datetime, lease: timedelta, max_attempts: int) -> Any:

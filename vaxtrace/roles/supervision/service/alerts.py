@@ -272,19 +272,17 @@ def notify_pending(
     by_channel = {n.channel: n for n in notifiers}
     report: dict[str, Any] = {"sent": 0, "failed": 0, "dropped": 0, "waiting": 0, "failures": []}
     with read_tx(engine) as conn:
-        due = store.due_notices(conn, at, lease, max_attempts, NOTICES_PER_RUN)
+        due = store.due_notices(conn, list(by_channel), at, lease, max_attempts, NOTICES_PER_RUN)
+        report["waiting"] = store.waiting_notices(conn, list(by_channel))
     for row in due:
         notifier = by_channel.get(str(row["channel"]))
-        if notifier is None:
-            report["waiting"] += 1
-            continue
         _send_one(engine, notifier, row, at, lease, max_attempts, report)
     return report
 
 
 def _send_one(
     engine: Engine,
-    notifier: Notifier,
+    notifier: Notifier | None,
     row: RowMapping,
     now: datetime,
     lease: timedelta,
@@ -295,7 +293,7 @@ def _send_one(
     with write_tx(engine) as conn:
         if not store.claim_notice(conn, notice_id, now, lease, max_attempts):
             return
-        if row["alert_state"] == AlertState.RESOLVED.value:
+        if notifier is None or row["alert_state"] == AlertState.RESOLVED.value:
             store.mark_notice(conn, notice_id, store.DROPPED, now)
             report["dropped"] += 1
             return
