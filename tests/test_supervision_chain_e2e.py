@@ -3,7 +3,7 @@ runs (``--role all``): the MAH's production (101), self-inspection and lot relea
 and shipping note (201), the provincial CDC's receipt (107) and distribution (209), the
 site's receipt (107) and vaccination (322), each sent by the node that did it, through the
 platform; the regulator's chain route answers it in time order. The MAH's locks and recalls
-and the sites' cold-chain excursions arrive as steps too."""
+and the sites' cold-chain excursions arrive as steps too, each an alert of the regulator."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vaxtrace import demo
 from vaxtrace.settings import Settings
@@ -81,5 +81,19 @@ def test_a_doses_whole_chain_reaches_the_supervision_node(tmp_path: Path) -> Non
         # and the rest of what the chain reports: the MAH's lock (911) and recall (913) as
         # steps, a site's cold-chain excursion (931) on the codes it held
         assert {"901", "911", "913", "931"} <= kinds
+        # each excursion is an alert about the fridge, tiered as the province judged it
+        with watch.engine.connect() as conn:
+            excursions = conn.execute(
+                select(func.count()).where(supervised_step.c.bill_type == "931")
+            ).scalar_one()
+        raised = client.get(
+            "/supervision/v1/alerts",
+            params={"rule": "temperature_excursion", "limit": 500},
+            headers=as_regulator,
+        ).json()["alerts"]
+        assert len(raised) == excursions
+        assert {a["subject_kind"] for a in raised} == {"fridge"}
+        assert {a["severity"] for a in raised} <= {"notice", "warning", "severe"}
+        assert all(a["detail"]["tier"] == a["severity"] for a in raised)
         unknown = client.get("/supervision/v1/codes/0000/chain", headers=as_regulator)
         assert unknown.status_code == 404

@@ -303,6 +303,34 @@ async def _validate_periodically(
         await anyio.to_thread.run_sync(_validate_once, supervision, limiter=threads)
 
 
+def _alert_tick_once(supervision: SupervisionService) -> None:
+    """One round of the supervision alerts (escalation, notices); a failed round is logged, the
+    next one tries again."""
+    try:
+        done = supervision.alert_tick()
+    except Exception:
+        logger.exception("the alert round failed")
+        return
+    notices = done["notices"]
+    if done["escalation"]["escalated"] or notices["failed"]:
+        logger.warning(
+            "alerts: %d escalated; notices sent %d, failed %d",
+            done["escalation"]["escalated"],
+            notices["sent"],
+            notices["failed"],
+        )
+
+
+async def _alert_rounds(
+    supervision: SupervisionService, every: float, threads: anyio.CapacityLimiter
+) -> None:
+    """Every ``every`` seconds, first at start: alerts unhandled too long climb a tier, and
+    the notices due are sent."""
+    while True:
+        await anyio.to_thread.run_sync(_alert_tick_once, supervision, limiter=threads)
+        await asyncio.sleep(every)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -353,6 +381,7 @@ def build_app(
         if supervision is not None:
             every = settings.validation_interval_seconds
             work.append(_validate_periodically(supervision, every, threads))
+            work.append(_alert_rounds(supervision, settings.alert_tick_seconds, threads))
         threads.total_tokens = max(1, len(work))
         tasks = [asyncio.create_task(w) for w in work]
         yield
@@ -362,6 +391,8 @@ def build_app(
                 await task
         if immunization is not None:
             immunization.close()
+        if supervision is not None:
+            supervision.close()
         for name in ("ask_owner", "certificates"):  # the platform's kept connections
             asker = getattr(app.state, name, None)
             if isinstance(asker, OwnerAsker):

@@ -1,6 +1,6 @@
 """The ``vaxtrace`` command line: demo, serve, trace, dose-check, import, and the groups db,
-org, token, ledger, pki, platform, exchange, stock, schedule, children, school-entry. This is the
-root app; the commands live in ``vaxtrace/commands``, one module per group.
+org, token, ledger, pki, platform, exchange, stock, schedule, children, school-entry, alerts.
+This is the root app; the commands live in ``vaxtrace/commands``, one module per group.
 ``python -m vaxtrace.cli`` runs it."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from vaxtrace.commands.admin import db_app, org_app, token_app
+from vaxtrace.commands.alerts import alerts_app
 from vaxtrace.commands.children import children_app
 from vaxtrace.commands.codes import dose_check, import_relations, trace
 from vaxtrace.commands.demo import demo
@@ -41,6 +42,7 @@ app.add_typer(stock_app, name="stock")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(children_app, name="children")
 app.add_typer(school_entry_app, name="school-entry")
+app.add_typer(alerts_app, name="alerts")
 
 if __name__ == "__main__":
     app()

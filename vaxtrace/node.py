@@ -19,12 +19,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from vaxtrace.core.alerts.escalation import EscalationPolicy
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import PLATFORM, Outbox, RetryPolicy, Send
 from vaxtrace.exchange.envelope import Ed25519Signer, Ed25519Verifier, Verifier
 from vaxtrace.exchange.transport import Clients, batch_path, batch_sender, mtls_clients
 from vaxtrace.ledger.checkpoint import Checkpoint, Note, SigningKey, VerifierKey, ed25519_key_at
 from vaxtrace.log.service import CheckpointPolicy, LedgerService
+from vaxtrace.notify.base import configured
 from vaxtrace.roles.immunization.service import ImmunizationService
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.roles.supervision.service import SupervisionService
@@ -247,6 +249,9 @@ def supervision_service(settings: Settings, *, local: bool = False) -> Supervisi
         *platform_key(settings, local),
         ledger=role_ledger(settings, "supervision", engine),
         late_report_hours=settings.validation_late_report_hours,
+        escalation=EscalationPolicy.from_hours(settings.alert_escalate_after_hours),
+        notifiers=configured(settings),
+        notify_max_attempts=settings.alert_notify_max_attempts,
     )
 
 

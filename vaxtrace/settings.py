@@ -147,6 +147,18 @@ class Settings(BaseSettings):
         default=None, description="reminders POSTed as JSON here too (an SMS gateway)"
     )
     notify_timeout_seconds: float = Field(default=10.0, gt=0, description="per message sent")
+    alert_escalate_after_hours: dict[str, float] = Field(
+        default_factory=lambda: {"severe": 4.0, "warning": 24.0},
+        description="how long an open supervision alert of each severity (notice, warning, "
+        "severe) waits at its tier before it climbs one (county → city → province → "
+        "national); a severity not named never climbs",
+    )
+    alert_tick_seconds: float = Field(
+        default=60.0, gt=0, description="how often a supervision node escalates and notifies"
+    )
+    alert_notify_max_attempts: int = Field(
+        default=5, ge=1, description="failed sends of one alert notice before it is left"
+    )
     public_base_url: str = "http://127.0.0.1:8000"
     gs1_resolver_base: str = "https://id.vaxtrace.example"
 

@@ -62,6 +62,7 @@ class Reason(StrEnum):
     DOSE_BEFORE_BIRTH = "dose_before_birth"
     DOSE_NOT_DUE = "dose_not_due"
     DUPLICATE_CODE = "duplicate_code"
+    DUPLICATE_CONTACT = "duplicate_contact"
     DUPLICATE_READING_TIME = "duplicate_reading_time"
     EMPTY_ROSTER = "empty_roster"
     EXCEEDS_BATCH_QUANTITY = "exceeds_batch_quantity"
@@ -166,6 +167,7 @@ class Reason(StrEnum):
     READING_CONFLICT = "reading_conflict"
     READING_IN_THE_FUTURE = "reading_in_the_future"
     READINGS_OUT_OF_ORDER = "readings_out_of_order"
+    REASON_REQUIRED = "reason_required"  # resolving an alert, closing …, says why
     RECALL_CLOSED = "recall_closed"
     RECALL_EXISTS = "recall_exists"
     RECALLED = "recalled"

@@ -193,5 +193,11 @@ def test_validation_findings_are_seen_where_the_step_at_fault_happened(
     assert {f["rule"] for f in one_rule} == {"required_fields"}
     unknown = get(client, COUNTY, "/validation/findings?rule=no_such_rule")
     assert unknown.status_code == 422 and unknown.json()["reason"] == "unknown_rule"
+    alerts = get(client, COUNTY, "/alerts").json()["alerts"]  # each finding raised its alert
+    assert {(a["rule"], a["subject"]) for a in alerts} >= {
+        (f["rule"], f["subject"]) for f in county
+    }
+    assert node.validate(full=True)["found"] == 0  # found again: nothing new, no new alert
+    assert len(get(client, COUNTY, "/alerts").json()["alerts"]) == len(alerts)
     rules = get(client, COUNTY, "/validation/rules").json()["rules"]
     assert {r["id"] for r in rules} >= {"used_while_locked", "quantity_mismatch"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.validation.findings import Severity, SubjectKind
 
 
@@ -111,7 +112,7 @@ RULES: tuple[Rule, ...] = (
         "connects, is not late)",
     ),
     Rule(
-        "quantity_mismatch",
+        Reason.QUANTITY_MISMATCH.value,  # the word a shipping note's own refusal uses
         Severity.WARNING,
         SubjectKind.DOCUMENT,
         Owing.COUNTERPARTY,

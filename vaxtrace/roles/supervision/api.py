@@ -3,14 +3,22 @@ regulators' staff see (bearer tokens), limited to their own division."""
 
 # No "from __future__ import annotations": routes are built in a function (see log/api.py).
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import Field
 
-from vaxtrace.core.datasets.elements import MAX_ID
+from vaxtrace.core.alerts.contacts import MAX_CONTACTS, Contact
+from vaxtrace.core.alerts.states import MAX_REASON
+from vaxtrace.core.datasets.elements import MAX_ID, Model
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
-from vaxtrace.roles.supervision.service import MAX_FINDINGS, MAX_STEPS, SupervisionService
+from vaxtrace.roles.supervision.service import (
+    MAX_ALERTS,
+    MAX_FINDINGS,
+    MAX_STEPS,
+    SupervisionService,
+)
 from vaxtrace.roles.supervision.service.views import rules
 from vaxtrace.web.identity import app_state, bearer_actor
 
@@ -72,6 +80,72 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         where the CDC or site that did the step is; what, which codes, why."""
         return svc.findings(who, before=before, limit=limit)
 
+    AlertId = Annotated[int, Path(ge=1, le=MAX_ID, description="告警编号")]
+
+    @router.get("/alerts", responses=_problems(401, 422))
+    def alerts(
+        svc: Service,
+        who: Actor,
+        state: Annotated[
+            Literal["open", "acknowledged", "resolved"] | None, Query(description="告警状态")
+        ] = None,
+        rule: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+        severity: Annotated[Literal["notice", "warning", "severe"] | None, Query()] = None,
+        mine: Annotated[
+            bool, Query(description="only alerts at the regulator's own tier now")
+        ] = False,
+        before: Annotated[
+            int | None, Query(ge=1, le=MAX_ID, description="only alerts older than this id")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
+    ) -> dict[str, Any]:
+        """告警: the alerts that happened inside the regulator's division or are to be handled
+        inside it now, newest first; ``warnings`` says when the division has fewer alert
+        contacts than drug GSP asks for (3)."""
+        return svc.alerts(
+            who,
+            state=state,
+            rule=rule,
+            severity=severity,
+            mine=mine,
+            before=before,
+            limit=limit,
+        )
+
+    @router.get("/alerts/{alert_id}", responses=_problems(401, 404, 422))
+    def alert(svc: Service, who: Actor, alert_id: AlertId) -> dict[str, Any]:
+        """One alert, its history (opened, acknowledged, escalated, resolved: who, when, why)
+        and who was told. 404 for an alert the regulator does not see, as for none."""
+        return svc.alert(who, alert_id)
+
+    @router.post("/alerts/{alert_id}/acknowledge", responses=_problems(401, 404, 409, 422))
+    def acknowledge(
+        svc: Service,
+        who: Actor,
+        alert_id: AlertId,
+        body: Annotated[Acknowledgement | None, Body()] = None,
+    ) -> dict[str, Any]:
+        """确认: the regulator has the alert in hand (it climbs no more); again, answered as it
+        stands. 409 once resolved; 404 for an alert the regulator does not see."""
+        return svc.acknowledge_alert(who, alert_id, None if body is None else body.note)
+
+    @router.post("/alerts/{alert_id}/resolve", responses=_problems(401, 404, 409, 422))
+    def resolve(svc: Service, who: Actor, alert_id: AlertId, body: Resolution) -> dict[str, Any]:
+        """处理完毕: resolve the alert, saying why (422 ``reason_required`` without a reason,
+        nothing changed); 409 once resolved; 404 for an alert the regulator does not see."""
+        return svc.resolve_alert(who, alert_id, body.reason)
+
+    @router.get("/contacts", responses=_problems(401, 404))
+    def contacts(svc: Service, who: Actor) -> dict[str, Any]:
+        """告警联系人: the named people of the regulator's own division its alerts go to."""
+        return svc.alert_contacts(who)
+
+    @router.put("/contacts", responses=_problems(401, 404, 422))
+    def put_contacts(svc: Service, who: Actor, body: Contacts) -> dict[str, Any]:
+        """Set the named people of the regulator's own division (the whole list, replacing
+        the last one); fewer than 3 is taken, with a warning (drug GSP asks for 3)."""
+        return svc.put_alert_contacts(who, body.contacts)
+
     @router.get("/validation/rules")
     def validation_rules() -> dict[str, Any]:
         """The validation rules (校验规则): id, severity, what a finding names, who owes the
@@ -90,10 +164,25 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
     ) -> dict[str, Any]:
         """What the validation rules found where the step at fault happened inside the
         regulator's division, newest first: the rule, the subject (a document, a code), who
-        owes the fix, the facts. Validation runs on what arrives, every few minutes."""
+        owes the fix, the facts. Validation runs on what arrives, every few minutes; each new
+        finding raises an alert (GET /alerts)."""
         return svc.rule_findings(who, rule=rule, before=before, limit=limit)
 
     return router
+
+
+class Acknowledgement(Model):
+    note: str | None = Field(default=None, max_length=MAX_REASON, description="备注")
+
+
+class Resolution(Model):
+    reason: str | None = Field(
+        default=None, max_length=MAX_REASON, description="处理理由 why it is resolved (required)"
+    )
+
+
+class Contacts(Model):
+    contacts: tuple[Contact, ...] = Field(max_length=MAX_CONTACTS)
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -199,6 +199,89 @@ is. So far one ``kind``, ``exchange_refusal``: a report refused by its receiver 
 :class:`vaxtrace.core.refusal.RefusalFinding` in ``detail``). ``event_id`` is the envelope
 the platform copied it in."""
 
+alert = Table(
+    "alert",
+    metadata,
+    col.surrogate_key(),
+    col.required("rule", String(60)),
+    col.required("severity", String(10)),
+    col.required("subject_kind", String(10)),
+    col.required("subject", String(300)),
+    col.uscc("owing_uscc"),
+    col.division_code(),
+    col.required("tier_division", String(6)),
+    col.required("state", String(12)),
+    col.moment("opened_at"),
+    col.moment("occurred_at"),
+    col.required("detail", JSON),
+    Column("acknowledged_by", String(18)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledgement", String(500)),
+    Column("resolved_by", String(18)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_reason", String(500)),
+    Column("escalated_at", DateTime(timezone=True)),
+    UniqueConstraint("rule", "subject_kind", "subject", name="uq_alert_finding"),
+    Index("ix_alert_division", "division_code", "id"),
+    Index("ix_alert_tier", "tier_division", "id"),
+    Index("ix_alert_state", "state", "severity"),
+)
+"""告警: one per finding (``rule``, ``subject_kind``, ``subject``: a repeat finding is no new
+alert), open → acknowledged → resolved (who: the regulator's USCC, when, why). It happened in
+``division_code`` (who sees it); ``tier_division`` must handle it now: its own division at
+first, a tier up each time it waits unhandled too long (``escalated_at``: when it last
+climbed). ``detail``: the finding's facts, never personal data."""
+
+alert_event = Table(
+    "alert_event",
+    metadata,
+    col.surrogate_key(),
+    col.refers_to("alert_id", "alert.id"),
+    col.required("kind", String(20)),
+    col.required("actor", String(60)),
+    col.moment("at"),
+    col.required("tier_division", String(6)),
+    Column("why", String(500)),
+    Index("ix_alert_event_alert", "alert_id", "id"),
+)
+"""An alert's history: opened, acknowledged, resolved, escalated; by whom (a regulator's USCC,
+or ``system``), when, at which tier, why."""
+
+alert_contact = Table(
+    "alert_contact",
+    metadata,
+    col.surrogate_key(),
+    col.division_code(),
+    col.required("name", String(100)),
+    col.required("address", String(200)),
+    col.required("channel", String(10)),
+    col.moment("added_at"),
+    UniqueConstraint("division_code", "channel", "address", name="uq_alert_contact"),
+)
+"""告警联系人: the named people of a division (its regulator's) whom alerts at that tier are
+sent to, each on one channel (``smtp``: a mail address or a phone at the SMS gateway;
+``webhook``); drug GSP asks for at least 3."""
+
+alert_notice = Table(
+    "alert_notice",
+    metadata,
+    col.surrogate_key(),
+    col.refers_to("alert_id", "alert.id"),
+    col.required("tier_division", String(6)),
+    col.required("channel", String(10)),
+    col.required("address", String(200)),
+    col.required("state", String(10)),
+    col.required("attempts", Integer),
+    Column("last_error", String(500)),
+    col.moment("queued_at"),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("alert_id", "tier_division", "channel", "address", name="uq_alert_notice"),
+    Index("ix_alert_notice_state", "state", "id"),
+)
+"""Who is told of an alert at which tier, queued when the alert opens or climbs to it, sent
+once (pending → sending → sent; a failure is kept and retried)."""
+
 exchange = exchange_tables(metadata)
 
 basic_data = registry_copy_tables(metadata)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, RowMapping, func, insert, select, text
 
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.validation.findings import RuleFinding
 from vaxtrace.core.validation.rules import REQUIRED_COLUMNS, REQUIRED_FIELDS
 from vaxtrace.store.rows import insert_new
@@ -349,7 +350,7 @@ STATEMENTS = {
     "used_twice": _used_twice,
     "shipped_by_non_holder": _shipped_by_non_holder,
     "late_report": _late_report,
-    "quantity_mismatch": _quantity_mismatch,
+    Reason.QUANTITY_MISMATCH.value: _quantity_mismatch,
     "mah_to_site": _mah_to_site,
     "site_supplies": _site_supplies,
     "cross_province": _cross_province,

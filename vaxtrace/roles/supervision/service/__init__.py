@@ -4,10 +4,12 @@ regulator those inside its division.
 
 One module per concern: ``receiving`` (what the platform copies here: steps, findings, MAHs'
 safety signals), ``regulators`` (the regulators, from the registry or registered here, and
-their staff's API tokens), ``views`` (what a regulator sees). ``SupervisionService`` (in
+their staff's API tokens), ``views`` (what a regulator sees), ``alerts`` (raised from findings
+and excursions, acknowledged, resolved, escalated, sent). ``SupervisionService`` (in
 ``facade``) gathers them.
 """
 
+from vaxtrace.roles.supervision.service.alerts import MAX_ALERTS
 from vaxtrace.roles.supervision.service.facade import SupervisionService
 from vaxtrace.roles.supervision.service.receiving import (
     EXCHANGE_REFUSAL,
@@ -19,6 +21,7 @@ from vaxtrace.roles.supervision.service.views import MAX_FINDINGS, MAX_STEPS
 
 __all__ = [
     "EXCHANGE_REFUSAL",
+    "MAX_ALERTS",
     "MAX_FINDINGS",
     "MAX_STEPS",
     "SIGNAL_KIND",

@@ -3,18 +3,23 @@ one object the API, CLI and federation use."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
+from vaxtrace.core.alerts.contacts import Contact
+from vaxtrace.core.alerts.escalation import EscalationPolicy
 from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.validation.findings import RuleFinding
 from vaxtrace.core.validation.rules import LATE_REPORT_HOURS
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.log.service import LedgerService, names_reader
-from vaxtrace.roles.supervision.service import receiving, regulators, validation, views
-from vaxtrace.store.engine import Engine
+from vaxtrace.notify.base import Notifier
+from vaxtrace.roles.supervision.service import alerts, receiving, regulators, validation, views
+from vaxtrace.store.engine import Engine, write_tx
 from vaxtrace.store.supervision.exchange import exchange_store
 
 
@@ -29,10 +34,18 @@ class SupervisionService:
         *,
         ledger: LedgerService | None = None,
         late_report_hours: float = LATE_REPORT_HOURS,
+        escalation: EscalationPolicy | None = None,
+        notifiers: Sequence[Notifier] = (),
+        notify_max_attempts: int = 5,
     ) -> None:
         self.engine = engine
         self.late_report_hours = late_report_hours
         """及时性: hours a step may take to reach the platform (the late_report rule)."""
+        self.escalation = escalation or EscalationPolicy()
+        """How long an open alert of each severity waits at its tier before it climbs."""
+        self.notifiers = list(notifiers)
+        """The channels alerts are sent on (none: notices wait, queued)."""
+        self.notify_max_attempts = notify_max_attempts
         self.ledger = ledger
         """Signs checkpoints over the journal; every decision is journaled whether or not."""
         if ledger is not None:
@@ -40,6 +53,11 @@ class SupervisionService:
         self.from_platform = FromPlatform(engine, exchange_store(), platform_id, platform_key)
         self.tokens = regulators.staff_tokens(engine)
         """The staff's API tokens (the one token service, over this role's table)."""
+
+    def close(self) -> None:
+        """Let go of the notifiers' connections."""
+        for notifier in self.notifiers:
+            notifier.close()
 
     # --- the exchange (mutual TLS) ---------------------------------------------------------
 
@@ -112,3 +130,78 @@ class SupervisionService:
     ) -> dict[str, Any]:
         """What the validation rules found inside the actor's division, newest first."""
         return views.rule_findings(self.engine, actor, rule=rule, before=before, limit=limit)
+
+    # --- alerts (告警) ---------------------------------------------------------------------------
+
+    def open_alerts(self, findings: Sequence[RuleFinding], now: datetime | None = None) -> int:
+        """Raise an alert for each new finding (a key seen before raises nothing), in one
+        transaction; answers how many were raised."""
+        with write_tx(self.engine) as conn:
+            return alerts.open_alerts(conn, findings, now)
+
+    def alerts_from_excursions(self) -> int:
+        """Raise the alerts of excursion steps kept before alerts existed."""
+        return alerts.alerts_from_excursions(self.engine)
+
+    def alerts(
+        self,
+        actor: str,
+        *,
+        state: str | None = None,
+        rule: str | None = None,
+        severity: str | None = None,
+        mine: bool = False,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """The alerts the actor sees, newest first, a page at a time."""
+        return alerts.listing(
+            self.engine,
+            actor,
+            state=state,
+            rule=rule,
+            severity=severity,
+            mine=mine,
+            before=before,
+            limit=limit,
+        )
+
+    def alert(self, actor: str, alert_id: int) -> dict[str, Any]:
+        """One alert the actor sees, with its history and notices."""
+        return alerts.one(self.engine, actor, alert_id)
+
+    def acknowledge_alert(
+        self, actor: str, alert_id: int, note: str | None = None
+    ) -> dict[str, Any]:
+        return alerts.acknowledge(self.engine, actor, alert_id, note)
+
+    def resolve_alert(self, actor: str, alert_id: int, reason: str | None) -> dict[str, Any]:
+        return alerts.resolve(self.engine, actor, alert_id, reason)
+
+    def alert_contacts(self, actor: str) -> dict[str, Any]:
+        return alerts.contacts(self.engine, actor)
+
+    def put_alert_contacts(self, actor: str, people: Sequence[Contact]) -> dict[str, Any]:
+        return alerts.put_contacts(self.engine, actor, people)
+
+    def division_contacts(self, division_code: str) -> dict[str, Any]:
+        return alerts.division_contacts(self.engine, division_code)
+
+    def put_division_contacts(
+        self, division_code: str, people: Sequence[Contact]
+    ) -> dict[str, Any]:
+        """The operator sets a division's alert contacts (national: ``000000``)."""
+        return alerts.put_division_contacts(self.engine, division_code, people)
+
+    def contact_gaps(self) -> list[dict[str, Any]]:
+        """Regulators' divisions with fewer alert contacts than drug GSP asks for."""
+        return alerts.contact_gaps(self.engine)
+
+    def alert_tick(self, now: datetime | None = None) -> dict[str, Any]:
+        """One round of the alerts' background work: climb the alerts due, then send the
+        notices due on this node's notifiers."""
+        climbed = alerts.escalate_due(self.engine, self.escalation, now)
+        sent = alerts.notify_pending(
+            self.engine, self.notifiers, now, max_attempts=self.notify_max_attempts
+        )
+        return {"escalation": climbed, "notices": sent}

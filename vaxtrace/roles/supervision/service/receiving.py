@@ -20,6 +20,7 @@ from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.core.times import as_utc
 from vaxtrace.exchange.envelope import Opened
+from vaxtrace.roles.supervision.service.alerts import open_excursion_alert
 from vaxtrace.store.engine import Connection
 from vaxtrace.store.supervision import findings, steps
 
@@ -112,6 +113,7 @@ def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict
             "reported_at": None if reported is None else as_utc(reported),
         },
     )
+    open_excursion_alert(conn, step)  # a province's excursion joins the alerts as it arrives
     return {}
 
 

@@ -2,8 +2,8 @@
 node was told, in full on demand or on what arrived since the last run; each finding kept
 once (a repeat finds nothing new) and journaled, so that ``verify`` can rebuild them.
 
-The rules read in one snapshot (reads never hold up the exchange's writes); the run and its
-new findings are written after, in one short transaction."""
+The rules read in one snapshot (reads never hold up the exchange's writes); the run, its new
+findings and their alerts are written after, in one short transaction."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from vaxtrace.core.validation.caught import finding_of
 from vaxtrace.core.validation.findings import RuleFinding
 from vaxtrace.core.validation.rules import LATE_REPORT_HOURS, RULES
+from vaxtrace.roles.supervision.service import alerts
 from vaxtrace.store.engine import Engine, read_tx, write_tx
 from vaxtrace.store.supervision import validation as store
 
@@ -58,6 +59,7 @@ def run_validation(
     }
     with write_tx(engine) as conn:
         new = store.keep_findings(conn, run, _distinct(found))
+        alerts.open_alerts(conn, new)
     return _answer(str(run["kind"]), scope, codes, new, clock)
 
 
