@@ -160,8 +160,11 @@ def stats(engine: Engine, group_by: flows.GroupBy, **more: Any) -> dict[str, dic
     return {str(r["key"]): {k: int(v) for k, v in r.items() if k != "key"} for r in rows}
 
 
-def counts(shipped: int, received: int, used: int, returned: int, lost: int, in_stock: int) -> Any:
+def counts(
+    produced: int, shipped: int, received: int, used: int, returned: int, lost: int, in_stock: int
+) -> Any:
     return {
+        "produced": produced,
         "shipped": shipped,
         "received": received,
         "used": used,
@@ -176,20 +179,20 @@ def test_statistics_by_division_month_mah_and_product(chain: Engine) -> None:
     assert by_county == {
         # E1 (of L2) is still at the MAH; the dose returned to the CDC counts where the
         # return was recorded (the step does not say where its receiver is)
-        "320100": counts(7, 4, 0, 0, 1, 1),
-        "320106": counts(0, 2, 1, 1, 0, 1),
+        "320100": counts(5, 7, 4, 0, 0, 1, 1),
+        "320106": counts(0, 0, 2, 1, 1, 0, 1),
     }
-    assert stats(chain, "division", level="province") == {"32": counts(7, 6, 1, 1, 1, 2)}
-    assert stats(chain, "month") == {"2026-11": counts(7, 6, 1, 1, 1, 2)}
-    assert stats(chain, "mah") == {MAH: counts(7, 6, 1, 1, 1, 2)}
+    assert stats(chain, "division", level="province") == {"32": counts(5, 7, 6, 1, 1, 1, 2)}
+    assert stats(chain, "month") == {"2026-11": counts(5, 7, 6, 1, 1, 1, 2)}
+    assert stats(chain, "mah") == {MAH: counts(5, 7, 6, 1, 1, 1, 2)}
     assert stats(chain, "product") == {
-        f"{MAH}/HepB": counts(7, 6, 1, 1, 1, 1),
-        "": counts(0, 0, 0, 0, 0, 1),  # L2: no note said its product
+        f"{MAH}/HepB": counts(4, 7, 6, 1, 1, 1, 1),
+        "": counts(1, 0, 0, 0, 0, 0, 1),  # L2: no note said its product
     }
-    assert stats(chain, "division", area_prefix="320106") == {"320106": counts(0, 2, 1, 1, 0, 1)}
+    assert stats(chain, "division", area_prefix="320106") == {"320106": counts(0, 0, 2, 1, 1, 0, 1)}
     since = datetime(2026, 11, 6, tzinfo=UTC)
     until = datetime(2026, 11, 10, tzinfo=UTC)
     assert stats(chain, "division", since=since, until=until) == {
-        "320100": counts(0, 0, 0, 0, 1, 0),
-        "320106": counts(0, 0, 1, 1, 0, 1),
+        "320100": counts(0, 0, 0, 0, 0, 1, 0),
+        "320106": counts(0, 0, 0, 1, 1, 0, 1),
     }

@@ -26,9 +26,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from vaxtrace.core.flows import (
     LOSSES,
     MOVEMENTS,
+    PRODUCTION,
     RECEIPT,
     RETURN,
     SHIPMENTS,
+    VACCINATION,
+    VACCINATION_UNDO,
     GroupBy,
     Level,
     Period,
@@ -50,7 +53,7 @@ _FORMATS: dict[str, tuple[str, str]] = {
 LEVELS: dict[Level, int] = {"province": 2, "city": 4, "county": 6}
 """How many leading digits of a division code each level keeps."""
 
-_STOCKED = ("101", RECEIPT, RETURN, "323")
+_STOCKED = (PRODUCTION, RECEIPT, RETURN, VACCINATION_UNDO)
 """Steps after which a dose is in someone's stock (a return: the receiver's)."""
 
 
@@ -157,10 +160,12 @@ def statistics(
     since: datetime | None,
     until: datetime | None,
 ) -> list[RowMapping]:
-    """Doses shipped (201/209), received (107), used (322 less 323), returned (202), lost
-    (215/216/205) and in stock (whose latest movement put them in stock) by the steps done
-    inside the area between ``since`` and ``until`` (either open), per group: the division
-    where the step was done (at ``level``), the batch's product or MAH, or the month."""
+    """Doses produced (101), shipped (201/209), received (107), used (322 less 323), returned
+    (202), lost (215/216/205) and in stock (whose latest movement put them in stock) by the
+    steps done inside the area between ``since`` and ``until`` (either open), per group: the
+    division where the step was done (at ``level``), the batch's product or MAH, or the
+    month. A return says who received it, not where: its dose counts in stock where the
+    return was recorded."""
     cs = supervised_code_step.c
     rows = (
         select(
@@ -182,11 +187,14 @@ def statistics(
     r = rows.subquery("r")
     query = select(
         r.c.key,
+        _count(r.c.bill_type == PRODUCTION).label("produced"),
         _count(r.c.bill_type.in_(sorted(SHIPMENTS))).label("shipped"),
         _count(r.c.bill_type == RECEIPT).label("received"),
-        func.sum(case((r.c.bill_type == "322", 1), (r.c.bill_type == "323", -1), else_=0)).label(
-            "used"
-        ),
+        func.sum(
+            case(
+                (r.c.bill_type == VACCINATION, 1), (r.c.bill_type == VACCINATION_UNDO, -1), else_=0
+            )
+        ).label("used"),
         _count(r.c.bill_type == RETURN).label("returned"),
         _count(r.c.bill_type.in_(sorted(LOSSES))).label("lost"),
         _count(r.c.stocked).label("in_stock"),

@@ -3,15 +3,17 @@ one object the API, CLI and federation use."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.flows import GroupBy, Level, Period
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.log.service import LedgerService, names_reader
-from vaxtrace.roles.supervision.service import receiving, regulators, views
+from vaxtrace.roles.supervision.service import flows, receiving, regulators, views
 from vaxtrace.store.engine import Engine
 from vaxtrace.store.supervision.exchange import exchange_store
 
@@ -90,3 +92,26 @@ class SupervisionService:
         """The chain of ``code`` as this node knows it, every step in time order, if a step
         of it was done inside the actor's division (else not found)."""
         return views.chain(self.engine, actor, code)
+
+    # --- flows and statistics (流向与统计) ----------------------------------------------------
+
+    def batch_flow(
+        self, actor: str, mah_uscc: str, batch_no: str, *, period: Period = "day"
+    ) -> dict[str, Any]:
+        """One batch's flow inside the actor's division, Sankey-ready (see service.flows)."""
+        return flows.batch_flow(self.engine, actor, mah_uscc, batch_no, period=period)
+
+    def statistics(
+        self,
+        actor: str,
+        *,
+        group_by: GroupBy,
+        level: Level = "province",
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Doses shipped, received, used, returned, lost and in stock inside the actor's
+        division, per division, product, MAH or month, shaped for a chart."""
+        return flows.statistics(
+            self.engine, actor, group_by=group_by, level=level, since=since, until=until
+        )
