@@ -90,6 +90,8 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
             copy(13, "101", "320100", MAH, "01T10:00:00", codes=[K1], mah_uscc=MAH,
                  batch_nos=["B2"]),
             copy(14, "201", "330100", MAH, "02T11:00:00", codes=[K1], counterparty_uscc=CDC_ZJ),
+            copy(15, "913", "320100", MAH, "08T09:00:00", mah_uscc=MAH, batch_nos=["B1"],
+                 detail={"kind": "recall", "recall_no": "R1", "recall_level": 1}),
         ],
     )  # fmt: skip
     assert all(t["accepted"] for t in taken), taken
@@ -232,3 +234,21 @@ def test_bad_statistics_requests(client: TestClient) -> None:
         assert refused.status_code == 422, (query, refused.text)
         assert refused.headers["content-type"].startswith(PROBLEM)
     assert get(client, None, "/statistics?group_by=month").status_code == 401
+
+
+def test_recall_progress_by_division(client: TestClient) -> None:
+    answer = get(client, JIANGSU, "/statistics/recalls?level=county")
+    assert answer.status_code == 200, answer.text
+    [recall] = answer.json()["recalls"]
+    assert (recall["recall_no"], recall["recall_level"], recall["batch_no"]) == ("R1", 1, "B1")
+    assert recall["categories"] == ["320106", "320111"]
+    series = {s["name"]: s["data"] for s in recall["series"]}
+    assert series["total"] == [2, 1] and series["used"] == [1, 1]
+    assert series["outstanding"] == [1, 0]  # J2 still at the site
+    assert recall["rate"] == 0.0
+    [theirs] = get(client, ZHEJIANG, "/statistics/recalls").json()["recalls"]
+    assert theirs["categories"] == ["330000"] and theirs["totals"]["total"] == 2
+    assert theirs["totals"]["damaged"] == 1
+    [county] = get(client, COUNTY, "/statistics/recalls?level=county").json()["recalls"]
+    assert county["categories"] == ["320106"]
+    assert get(client, COUNTY, "/statistics/recalls?level=street").status_code == 422

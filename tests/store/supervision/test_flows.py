@@ -69,6 +69,7 @@ def chain(supervision_engine: Engine) -> Engine:
         step("215", CDC, "320100", 9, ["D3"]),
         step("209", CDC, "320100", 10, ["D4"], SITE2),
         step("911", MAH, "320100", 11, ["D4"]),  # a lock moves nothing
+        step("913", MAH, "320100", 12, []) | {"mah_uscc": MAH, "batch_nos": ["L1"]},
     ]
     with write_tx(supervision_engine) as conn:
         for n, body in enumerate(bodies, 1):
@@ -196,3 +197,21 @@ def test_statistics_by_division_month_mah_and_product(chain: Engine) -> None:
         "320100": counts(0, 0, 0, 0, 0, 1, 0),
         "320106": counts(0, 0, 0, 1, 1, 0, 1),
     }
+
+
+def test_where_a_recalled_batch_is_now(chain: Engine) -> None:
+    with chain.connect() as conn:
+        recalls = flows.recalled_batches(conn)
+        assert [(r["mah_uscc"], r["batch_no"]) for r in recalls] == [(MAH, "L1")]
+        rows = flows.recall_progress(conn, MAH, "L1", level="county", area_prefix="")
+        county = flows.recall_progress(conn, MAH, "L1", level="county", area_prefix="320106")
+        assert flows.recall_progress(conn, MAH, "L9", level="city", area_prefix="") == []
+    assert [dict(r) for r in rows] == [
+        # D3 damaged at the CDC, D4 in transit from it
+        {"key": "320100", "total": 2, "returned": 0, "destroyed": 0, "used": 0, "damaged": 1,
+         "outstanding": 1},
+        # D1 used, D2 returned by the site
+        {"key": "320106", "total": 2, "returned": 1, "destroyed": 0, "used": 1, "damaged": 0,
+         "outstanding": 0},
+    ]  # fmt: skip
+    assert [dict(r) for r in county] == [dict(rows[1])]

@@ -108,6 +108,18 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         series per count, for a chart."""
         return svc.statistics(who, group_by=group_by, level=level, since=since, until=until)
 
+    @router.get("/statistics/recalls", responses=_problems(401, 422))
+    def recall_progress(
+        svc: Service,
+        who: Actor,
+        level: Annotated[Literal["province", "city", "county"], Query()] = "province",
+    ) -> dict[str, Any]:
+        """召回进度 as a statistic: for each whole batch a MAH's recall names, where its doses
+        inside the regulator's division are now, per division (province, city or county):
+        returned, destroyed, used, damaged, still out, and the share of the recallable ones
+        come back (``rate``)."""
+        return svc.recall_progress(who, level=level)
+
     return router
 
 

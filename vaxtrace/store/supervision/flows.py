@@ -43,6 +43,7 @@ from vaxtrace.store.supervision.schema import (
     supervised_code_parent,
     supervised_code_step,
     supervised_step,
+    supervised_step_batch,
 )
 
 _FORMATS: dict[str, tuple[str, str]] = {
@@ -139,11 +140,11 @@ def batch_moves(
     return list(conn.execute(query).mappings())
 
 
-def _latest_movement(code: Any) -> Any:
-    """The step of ``code``'s latest movement (by business time, then as kept)."""
+def _latest_movement(code: Any, column: str = "step_id") -> Any:
+    """``column`` of ``code``'s latest movement (by business time, then as kept)."""
     later = supervised_code_step.alias("later")
     return (
-        select(later.c.step_id)
+        select(later.c[column])
         .where(later.c.code == code, later.c.bill_type.in_(sorted(MOVEMENTS)))
         .order_by(later.c.business_time.desc(), later.c.id.desc())
         .limit(1)
@@ -200,6 +201,59 @@ def statistics(
         _count(r.c.stocked).label("in_stock"),
     )
     return list(conn.execute(query.group_by(r.c.key).order_by(r.c.key)).mappings())
+
+
+RECALL = "913"
+"""A MAH's recall (召回), kept as a step on codes or whole batches."""
+
+
+def recalled_batches(conn: Connection) -> list[RowMapping]:
+    """Every whole batch a MAH's recall step names, with the recall (its ``detail``: recall
+    number and level) and when it was ordered, oldest first."""
+    s, sb = supervised_step.c, supervised_step_batch.c
+    query = (
+        select(s.id, s.business_time, s.detail, sb.mah_uscc, sb.batch_no)
+        .join_from(supervised_step_batch, supervised_step, s.id == sb.step_id)
+        .where(s.bill_type == RECALL)
+        .order_by(s.business_time, s.id, sb.batch_no)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def recall_progress(
+    conn: Connection, mah_uscc: str, batch_no: str, *, level: Level, area_prefix: str
+) -> list[RowMapping]:
+    """Where a recalled batch's doses are now, per division (at ``level``) of the step that
+    left each where it is, inside the area: returned (202), destroyed or scrapped (205, 216),
+    used (322), still out (in stock or in transit), of all its doses there."""
+    cs, cb = supervised_code_step.c, supervised_code_batch.c
+    latest = (
+        select(_latest_movement(cb.code, "id").label("id"))
+        .where(cb.mah_uscc == mah_uscc, cb.batch_no == batch_no, _dose(cb.code))
+        .cte("latest")
+        .prefix_with("MATERIALIZED")
+    )
+    now = (
+        select(func.substr(cs.division_code, 1, LEVELS[level]).label("key"), cs.bill_type)
+        .join_from(latest, supervised_code_step, cs.id == latest.c.id)
+        .where(cs.division_code.like(area_prefix + "%"))
+        .subquery("now")
+    )
+    out = (*sorted(SHIPMENTS), PRODUCTION, RECEIPT, VACCINATION_UNDO)
+    query = (
+        select(
+            now.c.key,
+            func.count().label("total"),
+            _count(now.c.bill_type == RETURN).label("returned"),
+            _count(now.c.bill_type.in_(("205", "216"))).label("destroyed"),
+            _count(now.c.bill_type == VACCINATION).label("used"),
+            _count(now.c.bill_type == "215").label("damaged"),
+            _count(now.c.bill_type.in_(out)).label("outstanding"),
+        )
+        .group_by(now.c.key)
+        .order_by(now.c.key)
+    )
+    return list(conn.execute(query).mappings())
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:

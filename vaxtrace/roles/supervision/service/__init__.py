@@ -4,7 +4,8 @@ regulator those inside its division.
 
 One module per concern: ``receiving`` (what the platform copies here: steps, findings, MAHs'
 safety signals), ``regulators`` (the regulators, from the registry or registered here, and
-their staff's API tokens), ``views`` (what a regulator sees). ``SupervisionService`` (in
+their staff's API tokens), ``views`` (what a regulator sees), ``flows`` (a batch's flow,
+statistics and recall progress, shaped for charts). ``SupervisionService`` (in
 ``facade``) gathers them.
 """
 

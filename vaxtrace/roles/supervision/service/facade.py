@@ -115,3 +115,8 @@ class SupervisionService:
         return flows.statistics(
             self.engine, actor, group_by=group_by, level=level, since=since, until=until
         )
+
+    def recall_progress(self, actor: str, *, level: Level = "province") -> dict[str, Any]:
+        """Where each recalled batch's doses inside the actor's division are now, per
+        division: returned, destroyed, used, still out, and the share come back."""
+        return flows.recall_progress(self.engine, actor, level=level)

@@ -24,7 +24,7 @@ from vaxtrace.core.flows import (
 )
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.supervision import area_prefix
-from vaxtrace.core.times import as_utc
+from vaxtrace.core.times import as_stored, as_utc
 from vaxtrace.roles.supervision.service.regulators import division
 from vaxtrace.store.engine import Engine, RowMapping, read_tx
 from vaxtrace.store.supervision import flows as store
@@ -197,3 +197,48 @@ def _labels(conn: Any, group_by: GroupBy, keys: list[str]) -> dict[str, str]:
         found = store.products(conn, keys)
         return {k: str(v.get("generic_name") or k) for k, v in found.items()}
     return {}
+
+
+RECALL_COUNTS = ("total", "returned", "destroyed", "used", "damaged", "outstanding")
+"""What ``recall_progress`` counts per division, in the order of its series."""
+
+
+def recall_progress(engine: Engine, actor: str, *, level: Level = "province") -> dict[str, Any]:
+    """召回进度 as a statistic: for each whole batch a MAH's recall names, where its doses
+    inside the actor's division are now, per division at ``level``: returned, destroyed or
+    scrapped, used, damaged, still out (in stock or in transit); ``rate`` the share of those
+    that can still come back (all but the used) that have (returned or destroyed). Recalls with
+    nothing inside the division are left out. (The recall itself, its milestones and closing,
+    is the recall management's.)"""
+    with read_tx(engine) as conn:
+        area = division(conn, actor)
+        recalls = []
+        for recall in store.recalled_batches(conn):  # one per recalled batch: few
+            rows = store.recall_progress(
+                conn,
+                recall["mah_uscc"],
+                recall["batch_no"],
+                level=level,
+                area_prefix=area_prefix(area),
+            )
+            if rows:
+                recalls.append(_recall(recall, rows))
+    return {"division_code": area, "level": level, "recalls": recalls}
+
+
+def _recall(recall: RowMapping, rows: list[RowMapping]) -> dict[str, Any]:
+    detail = recall["detail"] or {}
+    totals = {name: sum(int(r[name]) for r in rows) for name in RECALL_COUNTS}
+    recalled = totals["returned"] + totals["destroyed"]
+    recallable = recalled + totals["damaged"] + totals["outstanding"]
+    return {
+        "recall_no": detail.get("recall_no"),
+        "recall_level": detail.get("recall_level"),
+        "mah_uscc": recall["mah_uscc"],
+        "batch_no": recall["batch_no"],
+        "recalled_at": as_stored(recall["business_time"]).isoformat(),
+        "totals": totals,
+        "rate": None if not recallable else round(recalled / recallable, 4),
+        "categories": [str(r["key"]).ljust(6, "0") for r in rows],
+        "series": [{"name": n, "data": [int(r[n]) for r in rows]} for n in RECALL_COUNTS],
+    }
