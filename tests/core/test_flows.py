@@ -69,3 +69,10 @@ def test_a_missing_note_or_receipt_does_not_hide_a_movement() -> None:
     assert picture.holdings["SITE"] == Holding(in_stock=1, used=4)
     assert picture.totals["used"] == [0, 0, 0, 5, -1]
     assert picture.per_holder["SITE"]["received"] == [0, 0, 5, 0, 0]
+
+
+def test_what_a_return_went_to_is_a_holder_even_with_no_step_of_its_own() -> None:
+    picture = flow([moved("202", "SITE", "CDC", 1, 1, now=1)])
+    assert picture.holders == ["SITE", "CDC"]
+    assert picture.holdings == {"CDC": Holding(in_stock=1)}
+    assert picture.links == [Link("SITE", "returned:CDC", 1)]

@@ -125,10 +125,11 @@ def flow(moves: Iterable[Moved]) -> Flow:
     """The flow of a batch from its aggregated movements."""
     moves = list(moves)
     links = _links(moves)
-    holders = _holders(moves, links)
+    holdings = _holdings(moves)
+    holders = _holders(moves, links, holdings)
     periods = sorted({m.period for m in moves})
     totals, per_holder = _series(moves, periods, holders)
-    return Flow(holders, links, _holdings(moves), periods, totals, per_holder)
+    return Flow(holders, links, holdings, periods, totals, per_holder)
 
 
 def _links(moves: list[Moved]) -> list[Link]:
@@ -182,8 +183,9 @@ def _acyclic(between: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], in
     return {((s, RETURNED + t) if (s, t) in back else (s, t)): v for (s, t), v in between.items()}
 
 
-def _holders(moves: list[Moved], links: list[Link]) -> list[str]:
-    """Every holder named, in the order the goods reach them (by first period, then USCC)."""
+def _holders(moves: list[Moved], links: list[Link], holdings: Mapping[str, Holding]) -> list[str]:
+    """Every holder named, in the order the goods reach them (by first period, then USCC):
+    those that did a step, then those only named (a receiver, what a return went to)."""
     first: dict[str, str] = {}
     for m in sorted(moves, key=lambda m: m.period):
         first.setdefault(m.org_uscc, m.period)
@@ -191,6 +193,8 @@ def _holders(moves: list[Moved], links: list[Link]) -> list[str]:
         for end in (link.source, link.target):
             if end not in SINK_NAMES and not end.startswith(RETURNED):
                 first.setdefault(end, "~")
+    for uscc in holdings:
+        first.setdefault(uscc, "~")
     return sorted(first, key=lambda uscc: (first[uscc], uscc))
 
 

@@ -140,6 +140,9 @@ def test_each_province_sees_its_own_part_of_a_batch(client: TestClient) -> None:
     holders = {h["id"]: h for h in jiangsu["holders"]}
     assert (holders[SITE]["in_stock"], holders[SITE]["used"]) == (1, 1)
     assert holders[CDC_JS]["in_stock"] == 0 and holders[MAH]["in_stock"] == 0
+    site_series = {s["name"]: s["data"] for s in holders[SITE]["series"]}
+    assert site_series["received"] == [["2026-11-05", 2]]  # Beijing days, non-zero only
+    assert site_series["used"] == [["2026-11-06", 1]] and site_series["shipped"] == []
     series = {s["name"]: s["data"] for s in jiangsu["series"]}
     assert sum(series["shipped"]) == 6 and sum(series["used"]) == 2
     assert sum(series["produced"]) == 5  # the MAH's production is a Jiangsu step

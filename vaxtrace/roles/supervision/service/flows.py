@@ -42,7 +42,8 @@ def batch_flow(
     """The flow of one batch's doses inside the actor's division: a Sankey-ready node and
     link list (node names unique, links name their nodes, no cycles: what goes back up the
     chain ends in a ``returned:<uscc>`` node of its receiver), each holder's doses now and its
-    movements per period, and the totals per period. Not found unless a movement of the batch
+    movements per period (``[period, count]`` where non-zero), and the totals per period
+    (one value per ``periods`` entry). Not found unless a movement of the batch
     was done inside the division."""
     with read_tx(engine) as conn:
         area = division(conn, actor)
@@ -145,8 +146,17 @@ def _holder(picture: Flow, uscc: str, name: str) -> dict[str, Any]:
         "id": uscc,
         "name": name,
         **counts,
-        "series": [{"name": m, "data": series.get(m, [])} for m in MEASURES],
+        "series": [
+            {"name": m, "data": _sparse(picture.periods, series.get(m, []))} for m in MEASURES
+        ],
     }
+
+
+def _sparse(periods: list[str], counts: list[int]) -> list[list[Any]]:
+    """``[period, count]`` pairs of the periods with a movement only: a batch over two years
+    reaches hundreds of holders, each busy a few days (an ECharts series takes the pairs on a
+    category or time axis)."""
+    return [[p, n] for p, n in zip(periods, counts, strict=True) if n]
 
 
 def statistics(
