@@ -1,7 +1,8 @@
 """SQL of flows and statistics (流向与统计) over the steps the supervision system keeps: one
-batch's movements summed per step (dose-level codes only: those never a container), and
-counts of doses shipped, received, used, lost and in stock by division, product, MAH or month,
-inside an area. Set-based: one statement each, never a loop over codes."""
+batch's movements summed per step (dose-level codes only: those never a container), counts
+of doses produced, shipped, received, used, returned, lost and in stock by division, product,
+MAH or month, and where a recalled batch's doses are now, inside an area. Set-based: one
+statement each, never a loop over codes."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ from vaxtrace.store.supervision.schema import (
     supervised_step_batch,
 )
 
-_FORMATS: dict[str, tuple[str, str]] = {
+_FORMATS: dict[Period, tuple[str, str]] = {
     "day": ("%Y-%m-%d", "YYYY-MM-DD"),
     "month": ("%Y-%m", "YYYY-MM"),
 }
