@@ -11,6 +11,7 @@ from pydantic import Field
 from vaxtrace.core.alerts.contacts import MAX_CONTACTS, Contact
 from vaxtrace.core.alerts.states import MAX_REASON
 from vaxtrace.core.datasets.elements import MAX_ID, Model
+from vaxtrace.core.times import BusinessTime
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.supervision.service import (
@@ -167,6 +168,54 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         owes the fix, the facts. Validation runs on what arrives, every few minutes; each new
         finding raises an alert (GET /alerts)."""
         return svc.rule_findings(who, rule=rule, before=before, limit=limit)
+
+    # --- flows and statistics (流向与统计) ----------------------------------------------------
+
+    @router.get("/batches/{mah_uscc}/{batch_no}/flow", responses=_problems(401, 404, 422))
+    def batch_flow(
+        svc: Service,
+        who: Actor,
+        mah_uscc: Annotated[str, Path(min_length=18, max_length=18, description="持有人")],
+        batch_no: Annotated[str, Path(min_length=1, max_length=20, description="批号")],
+        period: Annotated[Literal["day", "month"], Query(description="time series by")] = "day",
+    ) -> dict[str, Any]:
+        """Where one batch's doses went inside the regulator's division (批次流向): a
+        Sankey-ready node and link list (holder → holder, → vaccinated, damaged, scrapped,
+        destroyed; what went back up the chain into a "returned to" node of its receiver, so
+        there is no cycle), each holder's doses in stock, in transit, used and lost now, and
+        the movements per day or month. A provincial regulator asking the national node gets
+        its province's part only. 404 unless a movement of the batch was done inside the
+        division."""
+        return svc.batch_flow(who, mah_uscc, batch_no, period=period)
+
+    @router.get("/statistics", responses=_problems(401, 422))
+    def statistics(
+        svc: Service,
+        who: Actor,
+        group_by: Annotated[Literal["division", "product", "mah", "month"], Query()],
+        level: Annotated[
+            Literal["province", "city", "county"], Query(description="when by division")
+        ] = "province",
+        since: Annotated[BusinessTime | None, Query(description="steps from this time")] = None,
+        until: Annotated[BusinessTime | None, Query(description="steps before this time")] = None,
+    ) -> dict[str, Any]:
+        """Doses shipped (201/209), received (107), used (322 less 323), returned (202), lost
+        (215/216/205) and in stock, by the steps done inside the regulator's division, per
+        division (province, city or county), product, MAH or month: ``categories`` and one
+        series per count, for a chart."""
+        return svc.statistics(who, group_by=group_by, level=level, since=since, until=until)
+
+    @router.get("/statistics/recalls", responses=_problems(401, 422))
+    def recall_progress(
+        svc: Service,
+        who: Actor,
+        level: Annotated[Literal["province", "city", "county"], Query()] = "province",
+    ) -> dict[str, Any]:
+        """召回进度 as a statistic: for each whole batch a MAH's recall names, where its doses
+        inside the regulator's division are now, per division (province, city or county):
+        returned, destroyed, used, damaged, still out, and the share of the recallable ones
+        come back (``rate``)."""
+        return svc.recall_progress(who, level=level)
 
     return router
 

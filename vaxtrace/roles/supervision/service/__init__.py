@@ -5,7 +5,9 @@ regulator those inside its division.
 One module per concern: ``receiving`` (what the platform copies here: steps, findings, MAHs'
 safety signals), ``regulators`` (the regulators, from the registry or registered here, and
 their staff's API tokens), ``views`` (what a regulator sees), ``alerts`` (raised from findings
-and excursions, acknowledged, resolved, escalated, sent). ``SupervisionService`` (in
+and excursions, acknowledged, resolved, escalated, sent), ``validation`` (the rules over what
+arrived), ``flows`` (a batch's flow, statistics and recall progress, shaped for charts).
+``SupervisionService`` (in
 ``facade``) gathers them.
 """
 

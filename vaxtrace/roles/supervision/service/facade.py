@@ -10,6 +10,7 @@ from typing import Any
 from vaxtrace.core.alerts.contacts import Contact
 from vaxtrace.core.alerts.escalation import EscalationPolicy
 from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.flows import GroupBy, Level, Period
 from vaxtrace.core.validation.findings import RuleFinding
 from vaxtrace.core.validation.rules import LATE_REPORT_HOURS
 from vaxtrace.exchange.delivery import FromPlatform
@@ -18,7 +19,14 @@ from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.log.service import LedgerService, names_reader
 from vaxtrace.notify.base import Notifier
-from vaxtrace.roles.supervision.service import alerts, receiving, regulators, validation, views
+from vaxtrace.roles.supervision.service import (
+    alerts,
+    flows,
+    receiving,
+    regulators,
+    validation,
+    views,
+)
 from vaxtrace.store.engine import Engine, write_tx
 from vaxtrace.store.supervision.exchange import exchange_store
 
@@ -205,3 +213,31 @@ class SupervisionService:
             self.engine, self.notifiers, now, max_attempts=self.notify_max_attempts
         )
         return {"escalation": climbed, "notices": sent}
+
+    # --- flows and statistics (流向与统计) ----------------------------------------------------
+
+    def batch_flow(
+        self, actor: str, mah_uscc: str, batch_no: str, *, period: Period = "day"
+    ) -> dict[str, Any]:
+        """One batch's flow inside the actor's division, Sankey-ready (see service.flows)."""
+        return flows.batch_flow(self.engine, actor, mah_uscc, batch_no, period=period)
+
+    def statistics(
+        self,
+        actor: str,
+        *,
+        group_by: GroupBy,
+        level: Level = "province",
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Doses shipped, received, used, returned, lost and in stock inside the actor's
+        division, per division, product, MAH or month, shaped for a chart."""
+        return flows.statistics(
+            self.engine, actor, group_by=group_by, level=level, since=since, until=until
+        )
+
+    def recall_progress(self, actor: str, *, level: Level = "province") -> dict[str, Any]:
+        """Where each recalled batch's doses inside the actor's division are now, per
+        division: returned, destroyed, used, still out, and the share come back."""
+        return flows.recall_progress(self.engine, actor, level=level)
