@@ -240,10 +240,14 @@ def immunization_service(settings: Settings, *, local: bool = False) -> Immuniza
 
 
 def supervision_service(settings: Settings, *, local: bool = False) -> SupervisionService:
-    """The supervision role over its migrated database, taking what the platform copies."""
+    """The supervision role over its migrated database, taking what the platform copies, and,
+    once it is a connected system, an outbox towards the platform (a regulator's locks)."""
     engine = migrated(settings, "supervision")
     return SupervisionService(
-        engine, *platform_key(settings, local), ledger=role_ledger(settings, "supervision", engine)
+        engine,
+        *platform_key(settings, local),
+        ledger=role_ledger(settings, "supervision", engine),
+        outbox=_outbox(settings, engine, supervision_schema.exchange, "supervision", local),
     )
 
 
@@ -251,6 +255,7 @@ OUTBOXES: dict[str, ExchangeTables] = {
     "trace": trace_schema.exchange,
     "platform": platform_schema.exchange,
     "immunization": immunization_schema.exchange,
+    "supervision": supervision_schema.exchange,
 }
 """The roles that send through an outbox, and its tables."""
 

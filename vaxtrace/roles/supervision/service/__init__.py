@@ -4,11 +4,12 @@ regulator those inside its division.
 
 One module per concern: ``receiving`` (what the platform copies here: steps, findings, MAHs'
 safety signals), ``regulators`` (the regulators, from the registry or registered here, and
-their staff's API tokens), ``views`` (what a regulator sees). ``SupervisionService`` (in
-``facade``) gathers them.
+their staff's API tokens), ``views`` (what a regulator sees), ``locks`` (a regulator's own
+locks, sent down the chain). ``SupervisionService`` (in ``facade``) gathers them.
 """
 
 from vaxtrace.roles.supervision.service.facade import SupervisionService
+from vaxtrace.roles.supervision.service.locks import MAX_LOCKS
 from vaxtrace.roles.supervision.service.receiving import (
     EXCHANGE_REFUSAL,
     SIGNAL_KIND,
@@ -20,6 +21,7 @@ from vaxtrace.roles.supervision.service.views import MAX_FINDINGS, MAX_STEPS
 __all__ = [
     "EXCHANGE_REFUSAL",
     "MAX_FINDINGS",
+    "MAX_LOCKS",
     "MAX_STEPS",
     "SIGNAL_KIND",
     "Copied",

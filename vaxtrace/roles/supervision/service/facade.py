@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import Organisation
-from vaxtrace.exchange.delivery import FromPlatform
+from vaxtrace.core.regulator_locks import LockOrder, LockResolution
+from vaxtrace.exchange.delivery import FromPlatform, Outbox
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.log.service import LedgerService, names_reader
-from vaxtrace.roles.supervision.service import receiving, regulators, views
+from vaxtrace.roles.supervision.service import locks, receiving, regulators, views
 from vaxtrace.store.engine import Engine
 from vaxtrace.store.supervision.exchange import exchange_store
 
@@ -26,8 +27,13 @@ class SupervisionService:
         platform_key: Verifier | None,
         *,
         ledger: LedgerService | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.engine = engine
+        self.outbox = outbox
+        """Towards the platform: a regulator's locks go down the chain through it."""
+        if outbox is not None:
+            outbox.on_refused = locks.refused_by_platform
         self.ledger = ledger
         """Signs checkpoints over the journal; every decision is journaled whether or not."""
         if ledger is not None:
@@ -90,3 +96,19 @@ class SupervisionService:
         """The chain of ``code`` as this node knows it, every step in time order, if a step
         of it was done inside the actor's division (else not found)."""
         return views.chain(self.engine, actor, code)
+
+    # --- regulators' locks (监管锁定) ------------------------------------------------------------
+
+    def lock(self, actor: str, order: LockOrder) -> dict[str, Any]:
+        """Lock a MAH's batches or codes seen inside the actor's area, with reason and
+        evidence; sent down the chain through the platform."""
+        return locks.lock(self.engine, self.outbox, actor, order)
+
+    def resolve_lock(self, actor: str, lock_id: int, resolution: LockResolution) -> dict[str, Any]:
+        """Resolve a pending lock made inside the actor's area: normal, to be recalled or
+        abnormal."""
+        return locks.resolve(self.engine, self.outbox, actor, lock_id, resolution)
+
+    def locks(self, actor: str, *, before: int | None = None, limit: int = 100) -> dict[str, Any]:
+        """The lock orders made inside the actor's area, newest first."""
+        return locks.locks(self.engine, actor, before=before, limit=limit)
