@@ -96,7 +96,7 @@ def add_lock(conn: Connection, row: Mapping[str, Any]) -> int:
             insert(regulator_lock).values(**row).returning(regulator_lock.c.id)
         ).scalar_one()
     )
-    journal.keep(conn, "regulator_lock", {"id": lock_id} | dict(row))
+    journal.keep(conn, "regulator_lock", {"lock_id": lock_id} | dict(row))
     return lock_id
 
 
@@ -125,4 +125,4 @@ def set_state(conn: Connection, lock_id: int, kind: str, **values: Any) -> None:
     """Move an order on (``values``: its new ``state`` and the ``resolution`` or ``refusal``
     that moved it), journaled as ``kind``."""
     conn.execute(update(regulator_lock).where(regulator_lock.c.id == lock_id).values(**values))
-    journal.keep(conn, kind, {"id": lock_id} | values)
+    journal.keep(conn, kind, {"lock_id": lock_id} | values)
