@@ -97,6 +97,19 @@ def test_a_regulators_lock_stops_the_dose_at_the_site_until_resolved(tmp_path: A
         assert ("912", regulator) in _until(control_steps, lambda s: ("912", regulator) in s)
         listed = client.get("/supervision/v1/locks", headers=as_regulator).json()["locks"]
         assert [(x["id"], x["state"]) for x in listed] == [(lock["id"], "resolved")]
+        assert listed[0]["evidence"] == order["evidence"]
+
+        # a lock of the dose alone, to be recalled: the gate and the MAH agree again
+        only = {"mah_uscc": batch["mah_uscc"], "codes": [dose], "lock_kind": "to_be_recalled"}
+        answer = client.post(
+            "/supervision/v1/locks", json=only | {"reason": "个案"}, headers=as_regulator
+        )
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["batch_nos"] == [batch["batch_no"]]
+        refused = _until(gate, lambda g: "locked" in g["reasons"])
+        assert "locked" in refused["reasons"], refused
+        held = _until(status_at_the_mah, lambda s: s == "to_be_recalled")
+        assert held == "to_be_recalled"
 
         # a dose already given cannot be locked at the MAH: the refusal comes back
         given = built.vaccinated
