@@ -165,5 +165,5 @@ def test_the_site_sees_a_refused_vaccination_within_seconds(tmp_path: Path) -> N
         assert len(refused) == 2  # the demo's own refused report, and this one
         health = client.get("/health").json()
         assert health["exchange"]["platform"]["dead_letters"] == {"local-trace": 2}
-        assert set(health["exchange"]) == {"trace", "platform", "immunization"}
+        assert set(health["exchange"]) == {"trace", "platform", "immunization", "supervision"}
         assert health["exchange"]["immunization"]["dead_letters"] == {}

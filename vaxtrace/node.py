@@ -242,7 +242,8 @@ def immunization_service(settings: Settings, *, local: bool = False) -> Immuniza
 
 
 def supervision_service(settings: Settings, *, local: bool = False) -> SupervisionService:
-    """The supervision role over its migrated database, taking what the platform copies."""
+    """The supervision role over its migrated database, taking what the platform copies, and,
+    once it is a connected system, an outbox towards the platform (a regulator's locks)."""
     engine = migrated(settings, "supervision")
     return SupervisionService(
         engine,
@@ -252,6 +253,7 @@ def supervision_service(settings: Settings, *, local: bool = False) -> Supervisi
         escalation=EscalationPolicy.from_hours(settings.alert_escalate_after_hours),
         notifiers=configured(settings),
         notify_max_attempts=settings.alert_notify_max_attempts,
+        outbox=_outbox(settings, engine, supervision_schema.exchange, "supervision", local),
     )
 
 
@@ -259,6 +261,7 @@ OUTBOXES: dict[str, ExchangeTables] = {
     "trace": trace_schema.exchange,
     "platform": platform_schema.exchange,
     "immunization": immunization_schema.exchange,
+    "supervision": supervision_schema.exchange,
 }
 """The roles that send through an outbox, and its tables."""
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 PRODUCTION = "101"
@@ -28,7 +29,20 @@ RECEIPT = "107"
 VACCINATION = "322"
 VACCINATION_UNDO = "323"
 RETURN = "202"
-LOSSES: dict[str, str] = {"215": "damaged", "216": "scrapped", "205": "destroyed"}
+
+
+class Sink(StrEnum):
+    """What a dose's movement ends in, as flows and counts name it (another vocabulary than
+    a code's status or a refusal's reason, though some words are the same)."""
+
+    DAMAGED = "damaged"
+    SCRAPPED = "scrapped"
+    DESTROYED = "destroyed"
+    RETURNED = "returned"
+    IN_TRANSIT = "in_transit"
+
+
+LOSSES: dict[str, str] = {"215": Sink.DAMAGED, "216": Sink.SCRAPPED, "205": Sink.DESTROYED}
 """损坏, 报废, 销毁: each bill type and the sink node (and holder count) it feeds."""
 
 MOVEMENTS = frozenset(
@@ -39,9 +53,9 @@ MOVEMENTS = frozenset(
 VACCINATED = "vaccinated"
 SINK_NAMES: dict[str, str] = {
     VACCINATED: "已接种 vaccinated",
-    "damaged": "已损坏 damaged",
-    "scrapped": "已报废 scrapped",
-    "destroyed": "已销毁 destroyed",
+    Sink.DAMAGED: "已损坏 damaged",
+    Sink.SCRAPPED: "已报废 scrapped",
+    Sink.DESTROYED: "已销毁 destroyed",
 }
 RETURNED = "returned:"
 """Prefix of the sink of what went back up the chain to one holder."""
@@ -55,7 +69,7 @@ GroupBy = Literal["division", "product", "mah", "month"]
 Level = Literal["province", "city", "county"]
 """At which level of division codes statistics by division count."""
 
-MEASURES = ("produced", "shipped", "received", "used", "returned", "lost")
+MEASURES = ("produced", "shipped", "received", "used", Sink.RETURNED, "lost")
 """What the time series count per period."""
 
 
@@ -230,7 +244,7 @@ def _measure(m: Moved) -> tuple[str, int] | None:
     if m.bill_type == VACCINATION_UNDO:
         return "used", -m.moved
     if m.bill_type == RETURN:
-        return "returned", m.moved
+        return Sink.RETURNED, m.moved
     if m.bill_type in LOSSES:
         return "lost", m.moved
     return None

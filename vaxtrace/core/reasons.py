@@ -34,6 +34,7 @@ class Reason(StrEnum):
     BATCH_EXISTS = "batch_exists"
     BATCH_INSPECTED = "batch_inspected"
     BATCH_MISMATCH = "batch_mismatch"
+    BATCH_NOT_SEEN = "batch_not_seen"  # no step of the batch in the regulator's area
     BATCH_SIZE = "batch_size"
     BEFORE_LOT_RELEASE = "before_lot_release"
     BEFORE_PREVIOUS_STEP = "before_previous_step"
@@ -87,6 +88,8 @@ class Reason(StrEnum):
     INVALID_UTF8 = "invalid_utf8"
     LEVEL_MISMATCH = "level_mismatch"
     LISTED_TWICE = "listed_twice"
+    LOCK_NOT_FOUND = "lock_not_found"  # no regulator's lock of that id in the area
+    LOCK_NOT_PENDING = "lock_not_pending"  # only a pending lock resolves
     LOCKED = "locked"
     MALFORMED_DOCUMENT = "malformed_document"
     MALFORMED_ENVELOPE = "malformed_envelope"

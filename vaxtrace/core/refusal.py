@@ -177,8 +177,9 @@ def notice_of(
 
 
 def _document(payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The business document a payload carries: a report, a note (bill 201), a step copy."""
-    for key in ("downstream_event", "supervised_step"):
+    """The business document a payload carries: a report, a note (bill 201), a step copy, a
+    safety signal (a MAH's or a regulator's lock …)."""
+    for key in ("downstream_event", "supervised_step", "safety_signal"):
         found = payload.get(key)
         if isinstance(found, Mapping):
             return found

@@ -1,4 +1,5 @@
-"""Safety signals (安全控制信息): what a MAH's trace system sends down the chain so that every
+"""Safety signals (安全控制信息): what a MAH's trace system (or a regulator's supervision
+system, for its own locks: ``issued_by``) sends down the chain so that every
 node that holds or expects its goods stops what the MAH stopped — locks and unlocks, recalls,
 status changes it made (damaged, destroyed, suspended / replaced), and the batch data a gate
 needs (expiry, production date, lot-release certificate).
@@ -38,6 +39,9 @@ class SignalKind(StrEnum):
     STATUS = "status"  # the MAH set codes damaged, destroyed or suspended (a replaced label)
     BATCH = "batch"  # batch master data and lot release (批签发) as the MAH holds them
 
+
+REGULATOR_KINDS = frozenset({SignalKind.LOCK, SignalKind.UNLOCK})
+"""What a regulator orders down the same path (see vaxtrace.core.regulator_locks)."""
 
 STATUSES_SENT = frozenset({Status.DAMAGED, Status.DESTROYED, Status.SUSPENDED})
 """Code statuses a MAH's own step sets that a province must know."""
@@ -86,6 +90,10 @@ class SafetySignal(Model):
     batches: tuple[BatchFacts, ...] = Field(
         default=(), max_length=1000, description="batch data of a BATCH signal"
     )
+    issued_by: Uscc | None = Field(
+        default=None,
+        description="监管部门 the regulator who ordered a lock or unlock (None: the MAH's own)",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -98,6 +106,8 @@ class SafetySignal(Model):
             raise ValueError("a status signal names its codes and a status it may carry")
         if kind is SignalKind.BATCH and not self.batches:
             raise ValueError("a batch signal carries the batches")
+        if self.issued_by is not None and kind not in REGULATOR_KINDS:
+            raise ValueError("a regulator's signal is a lock or an unlock")
         return self
 
 

@@ -181,19 +181,20 @@ class ExcursionReport(Model):
 
 
 def signal_step(signal: SafetySignal) -> Step | None:
-    """The step a MAH's safety signal is kept as (None for a BATCH signal)."""
+    """The step a MAH's safety signal is kept as (None for a BATCH signal); a regulator's
+    lock or unlock is done by the regulator (``org_uscc``)."""
     bill = SIGNAL_BILLS.get(signal.kind)
     if bill is None:
         return None
     detail = signal.model_dump(
         mode="json",
-        include={"kind", "lock_kind", "status", "recall_no", "recall_level", "reason"},
+        include={"kind", "lock_kind", "status", "recall_no", "recall_level", "reason", "issued_by"},
         exclude_none=True,
     )
     return Step.model_validate(
         {
             "bill_type": bill,
-            "org_uscc": signal.mah_uscc,
+            "org_uscc": signal.issued_by or signal.mah_uscc,
             "document_no": signal.document_no,
             "business_time": signal.business_time,
             "codes": signal.codes or (),

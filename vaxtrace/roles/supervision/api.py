@@ -11,12 +11,14 @@ from pydantic import Field
 from vaxtrace.core.alerts.contacts import MAX_CONTACTS, Contact
 from vaxtrace.core.alerts.states import MAX_REASON
 from vaxtrace.core.datasets.elements import MAX_ID, Model
+from vaxtrace.core.regulator_locks import LockOrder, LockResolution
 from vaxtrace.core.times import BusinessTime
 from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.supervision.service import (
     MAX_ALERTS,
     MAX_FINDINGS,
+    MAX_LOCKS,
     MAX_STEPS,
     SupervisionService,
 )
@@ -216,6 +218,43 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         returned, destroyed, used, damaged, still out, and the share of the recallable ones
         come back (``rate``)."""
         return svc.recall_progress(who, level=level)
+
+    # --- a regulator's own locks (监管锁定): order, resolve, list ------------------------------
+
+    @router.post("/locks", status_code=201, responses=_problems(401, 404, 422))
+    def lock(order: LockOrder, svc: Service, who: Actor) -> dict[str, Any]:
+        """Lock a MAH's whole batches or codes — pending (待定), to be recalled (待召回) or
+        abnormal (异常) — with a reason and the evidence; the lock goes down the chain through
+        the platform (as the MAH's own locks do) and every vaccination site's gate refuses the
+        doses. Only goods with a step inside the regulator's area: 404 ``batch_not_seen`` /
+        ``code_not_seen`` otherwise (a batch nobody reported answers the same, so an order
+        reveals nothing outside the area; national regulators are told ``unknown_batch``)."""
+        return svc.lock(who, order)
+
+    @router.post("/locks/{lock_id}/resolve", responses=_problems(401, 404, 409, 422))
+    def resolve_lock(
+        resolution: LockResolution,
+        svc: Service,
+        who: Actor,
+        lock_id: Annotated[int, Path(ge=1, le=MAX_ID, description="the lock order's id")],
+    ) -> dict[str, Any]:
+        """Resolve a pending lock made inside the regulator's area: ``normal`` unlocks the
+        goods, ``to_be_recalled`` or ``abnormal`` keep them locked as that; the decision goes
+        down the chain as the lock did. 404 ``lock_not_found``; 409 ``lock_not_pending``."""
+        return svc.resolve_lock(who, lock_id, resolution)
+
+    @router.get("/locks", responses=_problems(401, 422))
+    def locks(
+        svc: Service,
+        who: Actor,
+        before: Annotated[
+            int | None, Query(ge=1, le=MAX_ID, description="only locks older than this id")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LOCKS)] = 100,
+    ) -> dict[str, Any]:
+        """The lock orders of the regulators inside this one's area, newest first: goods,
+        kind, reason, evidence, where each stands (its kind, ``resolved`` or ``refused``)."""
+        return svc.locks(who, before=before, limit=limit)
 
     return router
 

@@ -36,6 +36,7 @@ from vaxtrace.core.flows import (
     GroupBy,
     Level,
     Period,
+    Sink,
 )
 from vaxtrace.store.supervision.regulators import BASIC_DATA
 from vaxtrace.store.supervision.schema import (
@@ -197,7 +198,7 @@ def statistics(
                 (r.c.bill_type == VACCINATION, 1), (r.c.bill_type == VACCINATION_UNDO, -1), else_=0
             )
         ).label("used"),
-        _count(r.c.bill_type == RETURN).label("returned"),
+        _count(r.c.bill_type == RETURN).label(Sink.RETURNED),
         _count(r.c.bill_type.in_(sorted(LOSSES))).label("lost"),
         _count(r.c.stocked).label("in_stock"),
     )
@@ -245,10 +246,10 @@ def recall_progress(
         select(
             now.c.key,
             func.count().label("total"),
-            _count(now.c.bill_type == RETURN).label("returned"),
-            _count(now.c.bill_type.in_(("205", "216"))).label("destroyed"),
+            _count(now.c.bill_type == RETURN).label(Sink.RETURNED),
+            _count(now.c.bill_type.in_(("205", "216"))).label(Sink.DESTROYED),
             _count(now.c.bill_type == VACCINATION).label("used"),
-            _count(now.c.bill_type == "215").label("damaged"),
+            _count(now.c.bill_type == "215").label(Sink.DAMAGED),
             _count(now.c.bill_type.in_(out)).label("outstanding"),
         )
         .group_by(now.c.key)

@@ -290,3 +290,31 @@ basic_data = registry_copy_tables(metadata)
 ledger = ledger_tables(metadata)
 journal = Journal(journal_table(metadata), ledger)
 """The role's journal and the tamper-evident log over it (see vaxtrace.store.journal)."""
+
+# --- regulators' locks (监管锁定) ------------------------------------------------------------
+
+regulator_lock = Table(
+    "regulator_lock",
+    metadata,
+    col.surrogate_key(),
+    Column("document_no", String(60), nullable=False, unique=True),
+    col.uscc("regulator_uscc"),
+    col.division_code(),
+    col.uscc("mah_uscc"),
+    col.required("batch_nos", JSON),
+    Column("codes", JSON),
+    col.required("lock_kind", String(20)),
+    col.required("state", String(20)),
+    col.required("reason", String(200)),
+    col.required("evidence", JSON),
+    col.required("signal", JSON),
+    col.moment("locked_at"),
+    Column("resolution", JSON),
+    Column("refusal", JSON),
+    Index("ix_regulator_lock_division", "division_code", "id"),
+)
+"""A regulator's lock order (see vaxtrace.core.regulator_locks), kept where the regulator is
+(``division_code``; 000000 national): the batches (all the order concerns, for routing) or the
+codes it named, its kind, reason and evidence, the safety signal it sent, and where it stands
+(``state``: its lock kind while locked, ``resolved`` once normal again, ``refused`` when the
+platform refused it; ``resolution`` and ``refusal`` say who, when and why)."""

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, RowMapping, func, select, text, update
 
 from vaxtrace.core.status import Status
 from vaxtrace.store.bulk import bulk_insert, lock_for_ids
+from vaxtrace.store.rows import in_batches
 from vaxtrace.store.trace.affected import LISTED, load_listed
 from vaxtrace.store.trace.schema import batch, product, trace_code
 
@@ -124,3 +125,18 @@ def children_of(conn: Connection, code_id: int) -> list[RowMapping]:
         .order_by(trace_code.c.code)
     )
     return list(conn.execute(query).mappings())
+
+
+def outermost(conn: Connection, values: Sequence[str]) -> list[str]:
+    """Those of ``values`` not inside another of them (a set of codes with everything they
+    hold, reduced to the containers it was made from), in the order given."""
+    given, inner = set(values), set()
+    child, parent = trace_code.alias("child"), trace_code.alias("parent")
+    for part in in_batches(list(values)):
+        query = (
+            select(child.c.code, parent.c.code)
+            .join_from(child, parent, parent.c.id == child.c.parent_id)
+            .where(child.c.code.in_(part))
+        )
+        inner |= {str(c) for c, p in conn.execute(query) if p in given}
+    return [v for v in values if v not in inner]

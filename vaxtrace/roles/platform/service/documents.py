@@ -24,7 +24,8 @@ DOCUMENTS = {
     "excursion_report": SystemRole.IMMUNIZATION.value,
 }
 """What the exchange carries, and the role of system that may send it (a trace fact and an
-excursion report go to the supervision systems only)."""
+excursion report go to the supervision systems only; a supervision system sends its
+regulators' own locks as safety signals too)."""
 
 Report = DownstreamEvent | SafetySignal | TraceFact | ExcursionReport | None
 """A document as read (None: a shipping note, read as a step by :func:`step_of`)."""
@@ -51,6 +52,8 @@ def checked_document(opened: Opened, role: str) -> Report:
             f"the payload carries one of {', '.join(DOCUMENTS)}",
             field="payload",
         )
+    if kinds[0] == "safety_signal" and role == SystemRole.SUPERVISION.value:
+        return _regulator_signal(opened)
     if DOCUMENTS[kinds[0]] != role:
         raise DomainError(
             Reason.WRONG_SENDER_ROLE,
@@ -72,6 +75,12 @@ def checked_document(opened: Opened, role: str) -> Report:
         return report
     if kinds[0] == "safety_signal":
         signal = read_signal(payload)
+        if signal.issued_by is not None:
+            raise DomainError(
+                Reason.WRONG_SENDER_ROLE,
+                "a regulator's signal comes from a supervision system",
+                field="payload.safety_signal.issued_by",
+            )
         _owned_by(
             opened,
             signal.mah_uscc,
@@ -87,6 +96,25 @@ def checked_document(opened: Opened, role: str) -> Report:
         "payload.downstream_event.org_uscc",
     )
     return event
+
+
+def _regulator_signal(opened: Opened) -> SafetySignal:
+    """A regulator's lock or unlock, from the supervision system representing it (the
+    envelope's data owner is the regulator)."""
+    signal = read_signal(opened.payload)
+    if signal.issued_by is None:
+        raise DomainError(
+            Reason.WRONG_SENDER_ROLE,
+            "a supervision system sends its regulators' signals only (issued_by)",
+            field="payload.safety_signal.issued_by",
+        )
+    _owned_by(
+        opened,
+        signal.issued_by,
+        "a regulator's signal is sent for that regulator (data_owner)",
+        "payload.safety_signal.issued_by",
+    )
+    return signal
 
 
 def _owned_by(opened: Opened, owner: str, rule: str, field: str) -> None:

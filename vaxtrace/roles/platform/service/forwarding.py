@@ -22,6 +22,7 @@ from vaxtrace.core.supervision import ExcursionReport, Step, TraceFact, sees, si
 from vaxtrace.exchange.delivery import Inbox, Outbox, take_batch
 from vaxtrace.exchange.envelope import Opened, open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.platform.service import regulator_locks
 from vaxtrace.roles.platform.service.documents import (
     Report,
     checked_document,
@@ -76,6 +77,8 @@ def _take(
             field="data_owner",
         )
     report = checked_document(opened, system["role"])
+    if isinstance(report, SafetySignal) and report.issued_by is not None:
+        regulator_locks.check_order(conn, report)
     fresh = inbox.receive(conn, opened)
     forwarded = _forward(conn, outbox, opened, report, areas) if fresh else None
     return {
@@ -175,9 +178,10 @@ def _forward_signal(taken: _Taken, signal: SafetySignal) -> list[str]:
     """A MAH's safety signal goes to every immunization system the platform sent goods
     of its batches to, in each one's queue after the notes it concerns (a batch nobody
     was sent yet needs no signal: its note will carry the batch's state), and to the
-    supervision systems whose area holds a consignee of those goods, once per division."""
+    supervision systems whose area holds a consignee of those goods, once per division. A
+    regulator's lock goes the same way, and to the MAH's trace system too."""
     routed = routes.routes_of(taken.conn, signal.mah_uscc, signal.batch_nos)
-    systems = sorted({s for s, _ in routed})
+    systems = sorted({s for s, _ in routed} | set(regulator_locks.mah_system(taken.conn, signal)))
     payload = {"safety_signal": signal.model_dump(mode="json")}
     for system_id in systems:
         taken.post(system_id, payload)

@@ -6,13 +6,14 @@ One module per concern: ``receiving`` (what the platform copies here: steps, fin
 safety signals), ``regulators`` (the regulators, from the registry or registered here, and
 their staff's API tokens), ``views`` (what a regulator sees), ``alerts`` (raised from findings
 and excursions, acknowledged, resolved, escalated, sent), ``validation`` (the rules over what
-arrived), ``flows`` (a batch's flow, statistics and recall progress, shaped for charts).
-``SupervisionService`` (in
+arrived), ``flows`` (a batch's flow, statistics and recall progress, shaped for charts),
+``locks`` (a regulator's own locks, sent down the chain). ``SupervisionService`` (in
 ``facade``) gathers them.
 """
 
 from vaxtrace.roles.supervision.service.alerts import MAX_ALERTS
 from vaxtrace.roles.supervision.service.facade import SupervisionService
+from vaxtrace.roles.supervision.service.locks import MAX_LOCKS
 from vaxtrace.roles.supervision.service.receiving import (
     EXCHANGE_REFUSAL,
     SIGNAL_KIND,
@@ -25,6 +26,7 @@ __all__ = [
     "EXCHANGE_REFUSAL",
     "MAX_ALERTS",
     "MAX_FINDINGS",
+    "MAX_LOCKS",
     "MAX_STEPS",
     "SIGNAL_KIND",
     "Copied",

@@ -11,9 +11,10 @@ from vaxtrace.core.alerts.contacts import Contact
 from vaxtrace.core.alerts.escalation import EscalationPolicy
 from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.flows import GroupBy, Level, Period
+from vaxtrace.core.regulator_locks import LockOrder, LockResolution
 from vaxtrace.core.validation.findings import RuleFinding
 from vaxtrace.core.validation.rules import LATE_REPORT_HOURS
-from vaxtrace.exchange.delivery import FromPlatform
+from vaxtrace.exchange.delivery import FromPlatform, Outbox
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
@@ -22,6 +23,7 @@ from vaxtrace.notify.base import Notifier
 from vaxtrace.roles.supervision.service import (
     alerts,
     flows,
+    locks,
     receiving,
     regulators,
     validation,
@@ -45,8 +47,13 @@ class SupervisionService:
         escalation: EscalationPolicy | None = None,
         notifiers: Sequence[Notifier] = (),
         notify_max_attempts: int = 5,
+        outbox: Outbox | None = None,
     ) -> None:
         self.engine = engine
+        self.outbox = outbox
+        """Towards the platform: a regulator's locks go down the chain through it."""
+        if outbox is not None:
+            outbox.on_refused = locks.refused_by_platform
         self.late_report_hours = late_report_hours
         """及时性: hours a step may take to reach the platform (the late_report rule)."""
         self.escalation = escalation or EscalationPolicy()
@@ -241,3 +248,19 @@ class SupervisionService:
         """Where each recalled batch's doses inside the actor's division are now, per
         division: returned, destroyed, used, still out, and the share come back."""
         return flows.recall_progress(self.engine, actor, level=level)
+
+    # --- regulators' locks (监管锁定) ------------------------------------------------------------
+
+    def lock(self, actor: str, order: LockOrder) -> dict[str, Any]:
+        """Lock a MAH's batches or codes seen inside the actor's area, with reason and
+        evidence; sent down the chain through the platform."""
+        return locks.lock(self.engine, self.outbox, actor, order)
+
+    def resolve_lock(self, actor: str, lock_id: int, resolution: LockResolution) -> dict[str, Any]:
+        """Resolve a pending lock made inside the actor's area: normal, to be recalled or
+        abnormal."""
+        return locks.resolve(self.engine, self.outbox, actor, lock_id, resolution)
+
+    def locks(self, actor: str, *, before: int | None = None, limit: int = 100) -> dict[str, Any]:
+        """The lock orders made inside the actor's area, newest first."""
+        return locks.locks(self.engine, actor, before=before, limit=limit)

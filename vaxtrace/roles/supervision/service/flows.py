@@ -20,6 +20,7 @@ from vaxtrace.core.flows import (
     Level,
     Moved,
     Period,
+    Sink,
     flow,
 )
 from vaxtrace.core.reasons import Reason
@@ -32,7 +33,7 @@ from vaxtrace.store.supervision import flows as store
 UNKNOWN = "(unknown)"
 """The label of the group of doses whose batch or product the node was not told."""
 
-STATISTICS = ("produced", "shipped", "received", "used", "returned", "lost", "in_stock")
+STATISTICS = ("produced", "shipped", "received", "used", Sink.RETURNED, "lost", "in_stock")
 """What ``statistics`` counts per group, in the order of its series."""
 
 
@@ -122,7 +123,7 @@ def _nodes(picture: Flow, orgs: Mapping[str, Any]) -> list[dict[str, Any]]:
         if sink.startswith(RETURNED):
             receiver = sink.removeprefix(RETURNED)
             label = f"退回 returned to {holder_name.get(receiver, receiver)}"
-            nodes.append({"id": sink, "name": label, "kind": "returned", "division_code": None})
+            nodes.append({"id": sink, "name": label, "kind": Sink.RETURNED, "division_code": None})
         else:
             nodes.append(
                 {"id": sink, "name": SINK_NAMES[sink], "kind": sink, "division_code": None}
@@ -134,12 +135,12 @@ def _holder(picture: Flow, uscc: str, name: str) -> dict[str, Any]:
     held = picture.holdings.get(uscc)
     counts = {
         "in_stock": 0 if held is None else held.in_stock,
-        "in_transit": 0 if held is None else held.in_transit,
+        Sink.IN_TRANSIT: 0 if held is None else held.in_transit,
         "used": 0 if held is None else held.used,
         "lost": 0 if held is None else held.lost,
-        "damaged": 0 if held is None else held.damaged,
-        "scrapped": 0 if held is None else held.scrapped,
-        "destroyed": 0 if held is None else held.destroyed,
+        Sink.DAMAGED: 0 if held is None else held.damaged,
+        Sink.SCRAPPED: 0 if held is None else held.scrapped,
+        Sink.DESTROYED: 0 if held is None else held.destroyed,
     }
     series = picture.per_holder.get(uscc, {})
     return {
@@ -209,7 +210,7 @@ def _labels(conn: Any, group_by: GroupBy, keys: list[str]) -> dict[str, str]:
     return {}
 
 
-RECALL_COUNTS = ("total", "returned", "destroyed", "used", "damaged", "outstanding")
+RECALL_COUNTS = ("total", Sink.RETURNED, Sink.DESTROYED, "used", Sink.DAMAGED, "outstanding")
 """What ``recall_progress`` counts per division, in the order of its series."""
 
 
@@ -239,8 +240,8 @@ def recall_progress(engine: Engine, actor: str, *, level: Level = "province") ->
 def _recall(recall: RowMapping, rows: list[RowMapping]) -> dict[str, Any]:
     detail = recall["detail"] or {}
     totals = {name: sum(int(r[name]) for r in rows) for name in RECALL_COUNTS}
-    recalled = totals["returned"] + totals["destroyed"]
-    recallable = recalled + totals["damaged"] + totals["outstanding"]
+    recalled = totals[Sink.RETURNED] + totals[Sink.DESTROYED]
+    recallable = recalled + totals[Sink.DAMAGED] + totals["outstanding"]
     return {
         "recall_no": detail.get("recall_no"),
         "recall_level": detail.get("recall_level"),

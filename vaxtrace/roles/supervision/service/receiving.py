@@ -43,6 +43,9 @@ safety signal about goods in the area."""
 SIGNAL_KIND = "mah_{}"
 """The kind of finding a MAH's safety signal is kept as (mah_lock, mah_recall, …)."""
 
+REGULATOR_SIGNAL_KIND = "regulator_{}"
+"""The kind a regulator's lock or unlock is kept as when it comes back (regulator_lock …)."""
+
 
 def read(opened: Opened) -> Copied:
     """The one thing an envelope from the platform carries (a malformed one is refused)."""
@@ -70,8 +73,9 @@ def _record_signal(conn: Connection, opened: Opened, copy: SignalCopy) -> dict[s
     """A MAH's lock, unlock or recall of goods in the area, kept beside the findings for the
     regulators who see that division."""
     signal = copy.signal
+    who = SIGNAL_KIND if signal.issued_by is None else REGULATOR_SIGNAL_KIND
     found = findings.Finding(
-        kind=SIGNAL_KIND.format(signal.kind.value),
+        kind=who.format(signal.kind.value),
         org_uscc=signal.mah_uscc,
         division_code=copy.division_code,
         reason=(signal.lock_kind or signal.status or signal.kind).value,

@@ -1,7 +1,9 @@
 """What provinces report back about this system's codes (下游数据回传): receipts by CDCs,
 distributions to vaccination sites, vaccinations, returns and damage, forwarded by the platform
 (split by owner, so only this system's codes arrive here). Each report becomes an event of the
-codes' history, by the organisation that did the step, through the one status table."""
+codes' history, by the organisation that did the step, through the one status table. A
+regulator's lock or unlock of this system's goods comes the same way (see
+``regulator_locks``)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ from typing import Any
 
 from vaxtrace.core.datasets.elements import Write
 from vaxtrace.core.downstream import ACTIONS, DownstreamEvent, read_event
+from vaxtrace.core.errors import DomainError
 from vaxtrace.core.forwarding import origin_of
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.replay import MOVES_TO_COUNTERPARTY
+from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.times import Clock
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Opened, Verifier
 from vaxtrace.exchange.pki import SystemIdentity
+from vaxtrace.roles.trace.service import regulator_locks
 from vaxtrace.roles.trace.service.writes import codes_step, write_in, write_key
 from vaxtrace.store.engine import Connection, Engine
 from vaxtrace.store.trace.exchange import exchange_store
@@ -42,12 +48,29 @@ class DownstreamReceiver:
         self.clock = clock or Clock()
 
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
-        return self.from_platform.take(
-            caller.system_id,
-            envelopes,
-            _reported,
-            lambda conn, _opened, reported: {"trace_event_id": record(conn, reported, self.clock)},
-        )
+        return self.from_platform.take(caller.system_id, envelopes, _taken, self._record)
+
+    def _record(
+        self, conn: Connection, opened: Opened, taken: Reported | SafetySignal
+    ) -> dict[str, Any]:
+        if isinstance(taken, SafetySignal):
+            return {"trace_event_id": regulator_locks.take_order(conn, opened, taken, self.clock)}
+        return {"trace_event_id": record(conn, taken, self.clock)}
+
+
+def _taken(opened: Opened) -> Reported | SafetySignal:
+    """A province's report, or a regulator's lock or unlock of this system's goods."""
+    payload = opened.payload
+    if isinstance(payload, dict) and "safety_signal" in payload:
+        signal = read_signal(payload)
+        if signal.issued_by is None:
+            raise DomainError(
+                Reason.WRONG_SENDER_ROLE,
+                "a trace system takes a regulator's signals only (issued_by)",
+                field="payload.safety_signal.issued_by",
+            )
+        return signal
+    return _reported(opened)
 
 
 def _reported(opened: Opened) -> Reported:

@@ -3,7 +3,7 @@ sent down the chain as a safety signal, so a province stops what the MAH stopped
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from vaxtrace.core.datasets.locks import Lock, Unlock
@@ -15,6 +15,7 @@ from vaxtrace.exchange.delivery import Outbox
 from vaxtrace.roles.trace.service.lookups import own_batch_ids
 from vaxtrace.roles.trace.service.signals import batch_nos_of, post_signal
 from vaxtrace.roles.trace.service.writes import (
+    Apply,
     batches_step,
     check_batches_order,
     resolve_codes,
@@ -60,9 +61,8 @@ def _status_write(
     outbox: Outbox | None,
     signal: dict[str, Any],
 ) -> WriteResult:
-    """A status-only step wherever the codes are: on the listed codes, or on whole batches;
-    not dated before their production (but it may precede steps recorded before it); sent
-    down as a signal naming the batches it touched."""
+    """A status-only step wherever the codes are, sent down as a signal naming the batches
+    it touched (see :func:`status_apply`)."""
 
     def send(
         conn: Connection, batch_nos: Sequence[str], codes: Sequence[str] | None = None
@@ -80,21 +80,38 @@ def _status_write(
             ),
         )
 
-    if request.codes is not None:
-        codes = request.codes
+    apply = status_apply(actor, request, action, payload, send)
+    return write(engine, actor, operation, request, apply, bill_type=operation, clock=clock)
+
+
+Send = Callable[[Connection, Sequence[str], Sequence[str] | None], None]
+"""What a status step sends down once applied: (batches touched, codes with what they hold;
+None for whole batches)."""
+
+
+def status_apply(
+    actor: str,
+    request: Lock | Unlock,
+    action: Action,
+    payload: dict[str, Any],
+    send: Send | None = None,
+) -> Apply:
+    """A status-only step wherever the codes are: on the listed codes, or on whole batches;
+    not dated before their production (but it may precede steps recorded before it); then
+    ``send`` (none for a regulator's order taken from the platform: it went down already)."""
+    codes = request.codes
+    if codes is not None:
 
         def apply_to_codes(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
             resolved = resolve_codes(conn, header, codes, action, movement=False)
             answer = step_codes(
                 conn, header, resolved, action, holder=None, payload=payload, movement=False
             )
-            # what the codes hold here goes too: a receiver may have opened the containers
-            send(conn, batch_nos_of(resolved.batches), affected_codes(conn))
+            if send is not None:  # what the codes hold goes too: a receiver may have opened them
+                send(conn, batch_nos_of(resolved.batches), affected_codes(conn))
             return answer
 
-        return write(
-            engine, actor, operation, request, apply_to_codes, bill_type=operation, clock=clock
-        )
+        return apply_to_codes
 
     def apply(conn: Connection, header: EventHeader) -> tuple[int, dict[str, Any]]:
         assert request.batch_nos is not None
@@ -102,10 +119,11 @@ def _status_write(
         check_batches_order(conn, header, ids)
         event_id = append_event(conn, header, payload)
         moved = batches_step(conn, ids, event_id, action)
-        send(conn, request.batch_nos)
+        if send is not None:
+            send(conn, request.batch_nos, None)
         return event_id, {
             "codes_updated": moved,
             "by_status": batches_status_counts(conn, ids),
         }
 
-    return write(engine, actor, operation, request, apply, bill_type=operation, clock=clock)
+    return apply
