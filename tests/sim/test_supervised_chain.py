@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, cast, select
 
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.sim import supervised_chain as sc
@@ -134,16 +134,16 @@ NOT_COMPARED = {"received_at"}
 
 
 def _rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table the loaders fill, as sorted rows (the code rows without their own id,
-    which only says in which order they were written)."""
+    """Every table the loaders fill, as sorted rows of the text the database keeps (JSON null
+    and SQL NULL differ; so do two spellings of a time), the code rows without their own id
+    (which only says in which order they were written)."""
     found = {}
     with engine.connect() as conn:
         for table in TABLES:
             skip = NOT_COMPARED | ({"id"} if table is supervised_code_step else set())
             cols = [c for c in table.columns if c.name not in skip]
-            found[table.name] = sorted(
-                tuple(repr(v) for v in row) for row in conn.execute(select(*cols))
-            )
+            as_kept = select(*(cast(c, String) for c in cols))
+            found[table.name] = sorted(tuple(row) for row in conn.execute(as_kept))
     return found
 
 

@@ -596,7 +596,7 @@ def bulk_steps(conn: Connection, steps: Sequence[ChainStep]) -> int:
         raise ValueError("bulk loading keeps no packing: use load_steps for steps with contents")
     after = conn.execute(select(func.coalesce(func.max(supervised_step.c.id), 0))).scalar_one()
     now = datetime.now(UTC)
-    conn.execute(insert(supervised_step), [_row(s, now) for s in steps])
+    _insert_steps(conn, steps, now)
     through = conn.execute(select(func.max(supervised_step.c.id))).scalar_one()
     conn.execute(text(_code_rows(conn.dialect.name)), {"after": after, "through": through})
     _batches_of(conn, steps, after)
@@ -604,16 +604,66 @@ def bulk_steps(conn: Connection, steps: Sequence[ChainStep]) -> int:
     return len(steps)
 
 
-def _row(s: ChainStep, now: datetime) -> dict[str, Any]:
-    step = s.step
-    row = {k: v for k, v in step.items() if k != "contents"}
-    row |= {"codes": list(step["codes"]), "batch_nos": list(step.get("batch_nos", ()))}
-    return row | {
-        "event_id": s.event_id,
-        "reported_by": s.reported_by,
-        "data_owner": s.data_owner,
-        "received_at": now,
-    }
+_STEP_COLUMNS = (
+    "event_id",
+    "reported_by",
+    "data_owner",
+    "bill_type",
+    "org_uscc",
+    "division_code",
+    "document_no",
+    "business_time",
+    "codes",
+    "mah_uscc",
+    "batch_nos",
+    "detail",
+    "counterparty_uscc",
+    "source_document_no",
+    "reported_at",
+    "received_at",
+)
+_PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
+
+
+def _insert_steps(conn: Connection, steps: Sequence[ChainStep], now: datetime) -> None:
+    """One executemany of the steps' rows, each value made ready for the driver by its
+    column type's own bind processor (as SQLAlchemy would, without its per-row overhead)."""
+    dialect = conn.dialect
+    processors = [
+        (i, p)
+        for i, name in enumerate(_STEP_COLUMNS)
+        if (p := supervised_step.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    rows = []
+    for s in steps:
+        st = s.step
+        row = [
+            s.event_id,
+            s.reported_by,
+            s.data_owner,
+            st["bill_type"],
+            st["org_uscc"],
+            st["division_code"],
+            st["document_no"],
+            st["business_time"],
+            list(st["codes"]),
+            st["mah_uscc"],
+            list(st["batch_nos"]),
+            st["detail"],
+            st["counterparty_uscc"],
+            st["source_document_no"],
+            st["reported_at"],
+            now,
+        ]
+        for i, process in processors:
+            row[i] = process(row[i])
+        rows.append(tuple(row))
+    mark = _PLACEHOLDER[dialect.name]
+    conn.exec_driver_sql(
+        f"INSERT INTO supervised_step ({', '.join(_STEP_COLUMNS)}) "
+        f"VALUES ({', '.join(mark for _ in _STEP_COLUMNS)})",
+        rows,
+    )
 
 
 _CODE_ROWS = (
