@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from tests.sim import oracle
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.core.validation.findings import document_subject
 from vaxtrace.core.validation.rules import BY_ID, RULES
@@ -139,3 +140,21 @@ def test_cases_keep_beside_the_clean_world(supervision_engine: Engine) -> None:
             "322",
         ]
         assert supervised.batch_of(conn, code) is not None
+
+
+def _registry(world: sc.SupervisedWorld) -> tuple[dict[str, str], dict[str, str]]:
+    orgs = world.organisations()
+    return {o.uscc: o.kind.value for o in orgs}, {o.uscc: o.division_code for o in orgs}
+
+
+def test_the_clean_world_breaks_no_rule() -> None:
+    world = sc.generate(1_500, seed=8)
+    assert oracle.findings((s.step for s in world.steps()), *_registry(world)) == set()
+
+
+def test_each_case_breaks_its_rule_and_no_other() -> None:
+    made = anomalies.inject(WORLD, per_kind=2, seed=6)
+    steps = [s.step for s in WORLD.steps()] + [s.step for s in made.steps]
+    found = oracle.findings(steps, *_registry(WORLD))
+    labelled = {(x["rule"], x["subject_kind"], x["subject"]) for x in made.labels}
+    assert sorted(found - labelled) == [] and sorted(labelled - found) == []
