@@ -18,7 +18,6 @@ from vaxtrace.core.validation.findings import document_subject
 from vaxtrace.core.validation.rules import BY_ID, RULES
 from vaxtrace.sim import anomalies
 from vaxtrace.sim import supervised_chain as sc
-from vaxtrace.store.engine import write_tx
 from vaxtrace.store.supervision import steps as supervised
 
 WORLD = sc.generate(300, seed=2)
@@ -119,11 +118,10 @@ def test_labels_are_kept_as_json(tmp_path: Path) -> None:
 
 
 def test_cases_keep_beside_the_clean_world(supervision_engine: Engine) -> None:
-    made = anomalies.inject(WORLD, per_kind=1, seed=1)
-    with write_tx(supervision_engine) as conn:
-        sc.load_world(conn, WORLD)
-        assert sc.load_steps(conn, made.steps) == len(made.steps)
+    made = anomalies.load_with_anomalies(supervision_engine, WORLD, per_kind=1, seed=1)
+    assert made == anomalies.inject(WORLD, per_kind=1, seed=1)
     with supervision_engine.connect() as conn:
+        assert sc.counts(conn)["supervised_step"] == len(list(WORLD.steps())) + len(made.steps)
         code = next(x["subject"] for x in made.labels if x["rule"] == "used_while_recalled")
         bills = [r["bill_type"] for r in supervised.chain_of(conn, code)]
         assert bills == [

@@ -79,12 +79,16 @@ from vaxtrace.sim.supervised_chain import (
     ChainBatch,
     ChainStep,
     County,
+    Progress,
     SupervisedWorld,
     china_day,
     event_id,
     excursion_detail,
+    load_fast,
+    load_steps,
     make_step,
 )
+from vaxtrace.store.engine import Engine, write_tx
 
 CASE_DOSES = 3
 """Doses of one case."""
@@ -480,6 +484,24 @@ def _case(world: SupervisedWorld, rule: str, number: int, seed: int) -> _Case:
         certificate_no=f"SZAN{tag}",
     )
     return _Case(world, number, seed, rng, batch, county, site)
+
+
+def load_with_anomalies(
+    engine: Engine,
+    world: SupervisedWorld,
+    *,
+    per_kind: int = 1,
+    seed: int = 1,
+    progress: Progress | None = None,
+) -> Injection:
+    """A fresh supervision node given the clean world in bulk, then ``per_kind`` cases of
+    every rule one add_step each (as the platform would pass them on); the cases and labels
+    (``per_kind`` 0: the clean world alone)."""
+    load_fast(engine, world, progress=progress)
+    made = inject(world, per_kind=per_kind, seed=seed)
+    with write_tx(engine) as conn:
+        load_steps(conn, made.steps)
+    return made
 
 
 def write_labels(path: Path, labels: Sequence[Label]) -> None:

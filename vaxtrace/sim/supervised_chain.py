@@ -34,6 +34,7 @@ from vaxtrace.core.codes import issue_nmpa20
 from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.registry import FeedKind
 from vaxtrace.sim import catalogue
+from vaxtrace.store.engine import write_tx
 from vaxtrace.store.rows import insert_new
 from vaxtrace.store.supervision import steps as supervised
 from vaxtrace.store.supervision.schema import (
@@ -558,7 +559,7 @@ def load_fast(engine: Engine, world: SupervisedWorld, *, progress: Progress | No
     decisions of this node). Into a node that holds no steps yet, the indexes of the code
     rows are made once at the end (far quicker than kept up row by row). Answers how many
     steps."""
-    with engine.begin() as conn:
+    with write_tx(engine) as conn:
         register_organisations(conn, world)
         fresh = conn.execute(select(supervised_step.c.id).limit(1)).first() is None
         if fresh:
@@ -568,13 +569,13 @@ def load_fast(engine: Engine, world: SupervisedWorld, *, progress: Progress | No
     try:
         for batch in world.batches:
             batch_steps = world.batch_steps(batch)
-            with engine.begin() as conn:
+            with write_tx(engine) as conn:
                 kept += bulk_steps(conn, batch_steps)
             if progress is not None:
                 progress(batch.doses)
     finally:
         if fresh:
-            with engine.begin() as conn:
+            with write_tx(engine) as conn:
                 for index in supervised_code_step.indexes:
                     index.create(conn)
     return kept
@@ -582,7 +583,7 @@ def load_fast(engine: Engine, world: SupervisedWorld, *, progress: Progress | No
 
 def load_steps_fast(engine: Engine, steps: Sequence[ChainStep]) -> int:
     """``steps`` kept set-based in one transaction, as :func:`load_steps` would keep them."""
-    with engine.begin() as conn:
+    with write_tx(engine) as conn:
         return bulk_steps(conn, steps)
 
 
