@@ -49,9 +49,9 @@ Per rule, the case and why only that rule fires:
   (209), which does not answer. Label: A's 209.
 - ``cross_province``: chain to the provincial CDC's 107; it distributes the doses (209) to
   the neighbouring province's CDC, which does not answer. Label: the 209.
-- ``used_after_expiry``: the batch expires the day the site receives the doses (China
-  time); everything until then is in order; one dose is used three days after. Label: the
-  code.
+- ``used_after_expiry``: the batch's expiry date is the day (China time) an hour after the
+  site received the doses; everything until then is in order; one dose is used three days
+  later. Label: the code.
 - ``used_while_locked``: chain to the site; the MAH locks the doses (911, abnormal, on
   codes); one is used after. Label: the code.
 - ``used_while_recalled``: chain to the site; the MAH recalls the whole batch (913, level
