@@ -4,7 +4,7 @@ doses; incremental ≤ 2 s for 10,000 new steps; one batch's flow of 100,000 dos
 A fresh supervision database (the project's migrations) in ``--data-dir`` receives, set-based
 (vaxtrace.sim.supervised_chain.load_fast), a clean province of ``--doses`` doses of a few
 MAHs' batches through their whole chain, then ``--per-kind`` labelled anomalies of every
-validation rule one add_step at a time (labels in ``labels.json`` beside the database). Timed:
+validation rule one add_step at a time (labels in ``anomalies.json`` beside the database). Timed:
 the rules in full; then, after 10,000 vaccinations of doses in stock at sites, the rules on
 the new steps only; then the flow of one batch. When the rules ran, their findings are
 compared with the labels. Load times are printed as they are measured.
@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, select
 
+from vaxtrace.core.validation.rules import RULES
 from vaxtrace.sim import anomalies, supervised_chain
 from vaxtrace.store.engine import make_engine, write_tx
 from vaxtrace.store.migrate import upgrade
@@ -94,16 +95,22 @@ def inject(
     label = f"anomalies ({len(made.labels)} cases, {len(made.steps)} steps, add_step)"
     with timed(label, took), write_tx(engine) as conn:
         supervised_chain.load_steps(conn, made.steps)
-    anomalies.write_labels(data_dir / "labels.json", made.labels)
+    anomalies.write_labels(data_dir / "anomalies.json", made.labels)
     return made.labels
 
 
 def validate(engine: Engine, *, full: bool) -> tuple[float, Any]:
+    """One run of the rules, a step of the bar each rule."""
     assert run_validation is not None
+    what = "validate " + ("in full" if full else "the new steps")
     with progress_bar() as bars:
-        bars.add_task("validate " + ("in full" if full else "the new steps"), total=None)
+        task = bars.add_task(what, total=len(RULES))
+
+        def rule_done(rule: str) -> None:
+            bars.update(task, advance=1, description=f"{what}: {rule}")
+
         began = time.perf_counter()
-        result = run_validation(engine, full=full)
+        result = run_validation(engine, full=full, progress=rule_done)
         return time.perf_counter() - began, result
 
 
@@ -139,6 +146,13 @@ def add_vaccinations(
     return len(new)
 
 
+def summary(result: Any) -> str:
+    """A run's figures without the findings it lists."""
+    if isinstance(result, dict):
+        return ", ".join(f"{k} {v}" for k, v in result.items() if k != "new")
+    return repr(result)
+
+
 def seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
@@ -172,12 +186,12 @@ def run(engine: Engine, data_dir: Path, args: argparse.Namespace) -> None:
         )
     else:
         full, result = validate(engine, full=True)
-        console.print(f"validate full: {full:.2f} s → {result!r}")
+        console.print(f"validate full: {full:.2f} s → {summary(result)}")
         score(engine, labels)
     new = add_vaccinations(engine, world, took)
     if run_validation is not None:
         incremental, result = validate(engine, full=False)
-        console.print(f"validate {new:,} new steps: {incremental:.2f} s → {result!r}")
+        console.print(f"validate {new:,} new steps: {incremental:.2f} s → {summary(result)}")
     if bench_batch_flow is None:
         console.print("batch flow: bench/_flow.py is not there yet")
     else:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from tests.sim import oracle
 from vaxtrace.core.supervision import SupervisedStep
@@ -18,7 +18,9 @@ from vaxtrace.core.validation.findings import document_subject
 from vaxtrace.core.validation.rules import BY_ID, RULES
 from vaxtrace.sim import anomalies
 from vaxtrace.sim import supervised_chain as sc
+from vaxtrace.store.engine import write_tx
 from vaxtrace.store.supervision import steps as supervised
+from vaxtrace.store.supervision.schema import rule_finding
 
 WORLD = sc.generate(300, seed=2)
 
@@ -156,3 +158,23 @@ def test_each_case_breaks_its_rule_and_no_other() -> None:
     found = oracle.findings(steps, *_registry(WORLD))
     labelled = {(x["rule"], x["subject_kind"], x["subject"]) for x in made.labels}
     assert sorted(found - labelled) == [] and sorted(labelled - found) == []
+
+
+def test_the_engine_finds_exactly_the_labels(supervision_engine: Engine) -> None:
+    """The validation engine on the simulator's data (skipped until the engine is there):
+    nothing on the clean world, every label and nothing else with the anomalies, nothing
+    new on clean vaccinations after."""
+    engine = pytest.importorskip("vaxtrace.roles.supervision.service.validation")
+    world = sc.generate(1_200, seed=11)
+    with write_tx(supervision_engine) as conn:
+        sc.load_world(conn, world)
+    assert engine.run_validation(supervision_engine, full=True)["found"] == 0
+    made = anomalies.inject(world, per_kind=2, seed=12)
+    sc.load_steps_fast(supervision_engine, made.steps)
+    engine.run_validation(supervision_engine, full=False)
+    with supervision_engine.connect() as conn:
+        f = rule_finding.c
+        found = {tuple(r) for r in conn.execute(select(f.rule, f.subject_kind, f.subject))}
+    assert found == {(x["rule"], x["subject_kind"], x["subject"]) for x in made.labels}
+    sc.load_steps_fast(supervision_engine, sc.vaccinations(world, world.stock(50)[:50]))
+    assert engine.run_validation(supervision_engine, full=False)["found"] == 0
