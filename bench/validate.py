@@ -100,18 +100,26 @@ def inject(
 
 
 def validate(engine: Engine, *, full: bool) -> tuple[float, Any]:
-    """One run of the rules, a step of the bar each rule."""
+    """One run of the rules, a step of the bar each rule; the slowest rules said after."""
     assert run_validation is not None
     what = "validate " + ("in full" if full else "the new steps")
+    marks: list[tuple[str, float]] = []
     with progress_bar() as bars:
         task = bars.add_task(what, total=len(RULES))
 
-        def rule_done(rule: str) -> None:
-            bars.update(task, advance=1, description=f"{what}: {rule}")
+        def rule_begins(rule: str) -> None:
+            bars.update(task, advance=1 if marks else 0, description=f"{what}: {rule}")
+            marks.append((rule, time.perf_counter()))
 
         began = time.perf_counter()
-        result = run_validation(engine, full=full, progress=rule_done)
-        return time.perf_counter() - began, result
+        result = run_validation(engine, full=full, progress=rule_begins)
+        ended = time.perf_counter()
+    ends = [t for _, t in marks[1:]] + [ended]
+    took = sorted(
+        ((end - t, rule) for (rule, t), end in zip(marks, ends, strict=True)), reverse=True
+    )
+    console.print("slowest rules: " + ", ".join(f"{rule} {s:.2f} s" for s, rule in took[:6]))
+    return ended - began, result
 
 
 def score(engine: Engine, labels: list[anomalies.Label]) -> None:
