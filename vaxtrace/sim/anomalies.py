@@ -71,6 +71,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.reasons import Reason
 from vaxtrace.core.validation.findings import SubjectKind, document_subject
 from vaxtrace.core.validation.rules import BY_ID, RULES
 from vaxtrace.sim.supervised_chain import (
@@ -345,7 +346,7 @@ def _quantity_mismatch(case: _Case) -> Label:
     case.receive(
         case.site, case.county.cdc, note, 3 * DAY + 3 * HOUR, codes[:2], expected=len(codes)
     )
-    return case.document_label("quantity_mismatch", "209", case.county.cdc, note)
+    return case.document_label(Reason.QUANTITY_MISMATCH.value, "209", case.county.cdc, note)
 
 
 def _mah_to_site(case: _Case) -> Label:
@@ -424,7 +425,7 @@ INJECTORS: dict[str, Injector] = {
     "used_twice": _used_twice,
     "shipped_by_non_holder": _shipped_by_non_holder,
     "late_report": _late_report,
-    "quantity_mismatch": _quantity_mismatch,
+    Reason.QUANTITY_MISMATCH.value: _quantity_mismatch,
     "mah_to_site": _mah_to_site,
     "site_supplies": _site_supplies,
     "cross_province": _cross_province,
