@@ -68,6 +68,7 @@ supervised_step = _copied(
     Column("source_document_no", String(60)),
     Column("reported_at", DateTime(timezone=True)),
     Index("ix_supervised_step_source", "source_document_no"),
+    Index("ix_supervised_step_document", "document_no"),
 )
 """A step of the chain as the platform copied it (bill types: vaxtrace.core.supervision): a
 MAH's production (101), batch facts (901 self-inspection, 902 lot release) and control steps
@@ -94,7 +95,7 @@ supervised_code_step = Table(
     col.moment("business_time"),
     Column("counterparty_uscc", String(18)),
     Column("source_document_no", String(60)),
-    Index("ix_supervised_code_step_code", "code", "business_time", "id"),
+    Index("ix_supervised_code_step_code", "code", "bill_type", "org_uscc", "business_time"),
     Index("ix_supervised_code_step_division", "division_code", "business_time"),
     Index("ix_supervised_code_step_step", "step_id"),
 )

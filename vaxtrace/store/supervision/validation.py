@@ -159,24 +159,22 @@ def _shipped_by_non_holder(scope: Scope, _d: str) -> str:
 
 def _time_order(scope: Scope, _d: str) -> str:
     """A receipt before the shipment it cites; a holder's step before every receipt of it
-    there; a note before the production of its codes."""
+    there; a note before the production of its codes (each one probe of the code's index)."""
     where = _codes_in_scope(scope, "r")
-    before_shipment = (
-        f"r.bill_type = '107' AND EXISTS ({_CITED} AND m.counterparty_uscc = r.org_uscc "
-        "AND m.business_time > r.business_time)"
+    cited_at = (
+        f"SELECT MAX(m.business_time) FROM {CS} m WHERE m.code = r.code "
+        f"AND m.bill_type IN {SHIPMENTS} AND m.org_uscc = r.counterparty_uscc "
+        "AND m.document_no = r.source_document_no AND m.counterparty_uscc = r.org_uscc"
     )
+    first = (
+        f"SELECT MIN(p.business_time) FROM {CS} p WHERE p.code = r.code "
+        "AND p.bill_type = '{bill}' AND p.org_uscc = r.org_uscc"
+    )
+    before_shipment = f"r.bill_type = '107' AND ({cited_at}) > r.business_time"
     before_receipt = (
-        f"r.bill_type IN {HOLDER_STEPS} AND EXISTS ({_RECEIVED_HERE}) "
-        f"AND NOT EXISTS ({_RECEIVED_HERE} AND p.business_time <= r.business_time)"
+        f"r.bill_type IN {HOLDER_STEPS} AND ({first.format(bill='107')}) > r.business_time"
     )
-    produced = (
-        f"SELECT 1 FROM {CS} p WHERE p.code = r.code AND p.bill_type = '101' "
-        "AND p.org_uscc = r.org_uscc"
-    )
-    before_production = (
-        f"r.bill_type = '201' AND EXISTS ({produced}) "
-        f"AND NOT EXISTS ({produced} AND p.business_time <= r.business_time)"
-    )
+    before_production = f"r.bill_type = '201' AND ({first.format(bill='101')}) > r.business_time"
     return _grouped(where, f"(({before_shipment}) OR ({before_receipt}) OR ({before_production}))")
 
 
@@ -218,13 +216,15 @@ def _late_report(scope: Scope, dialect: str) -> str:
 
 def _quantity_mismatch(scope: Scope, _d: str) -> str:
     """Codes of a shipment its consignee never received though it reported receiving from
-    that document; in a partial run, every code of each shipment a scope code is on."""
+    that document; in a partial run, the shipments received or shipped since the last."""
     shipments = (
         ""
         if scope.full
-        else f" AND r.step_id IN (SELECT x.step_id FROM {CS} x WHERE x.bill_type IN {SHIPMENTS}"
-        + _codes_in_scope(scope, "x")
-        + ")"
+        else " AND r.step_id IN (SELECT x.id FROM supervised_step x "
+        "WHERE x.id > :after AND x.id <= :through "
+        "UNION SELECT x.id FROM supervised_step q JOIN supervised_step x "
+        "ON x.document_no = q.source_document_no AND x.org_uscc = q.counterparty_uscc "
+        "WHERE q.id > :after AND q.id <= :through AND q.bill_type = '107')"
     )
     receipt_of_it = (
         "SELECT 1 FROM supervised_step q WHERE q.source_document_no = r.document_no "

@@ -25,9 +25,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("source_document_no", sa.String(length=60), nullable=True))
         batch.add_column(sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_supervised_step_source", "supervised_step", ["source_document_no"])
+    op.create_index("ix_supervised_step_document", "supervised_step", ["document_no"])
     with op.batch_alter_table("supervised_code_step") as batch:
         batch.add_column(sa.Column("counterparty_uscc", sa.String(length=18), nullable=True))
         batch.add_column(sa.Column("source_document_no", sa.String(length=60), nullable=True))
+    # the rules ask for a code's steps of one kind by one unit: answered from the index alone
+    op.drop_index("ix_supervised_code_step_code", table_name="supervised_code_step")
+    op.create_index(
+        "ix_supervised_code_step_code",
+        "supervised_code_step",
+        ["code", "bill_type", "org_uscc", "business_time"],
+    )
     op.create_table(
         "supervised_batch",
         sa.Column("mah_uscc", sa.String(length=18), nullable=False),
@@ -75,9 +83,14 @@ def downgrade() -> None:
     op.drop_index("ix_rule_finding_division", table_name="rule_finding")
     op.drop_table("rule_finding")
     op.drop_table("supervised_batch")
+    op.drop_index("ix_supervised_code_step_code", table_name="supervised_code_step")
+    op.create_index(
+        "ix_supervised_code_step_code", "supervised_code_step", ["code", "business_time", "id"]
+    )
     with op.batch_alter_table("supervised_code_step") as batch:
         batch.drop_column("source_document_no")
         batch.drop_column("counterparty_uscc")
+    op.drop_index("ix_supervised_step_document", table_name="supervised_step")
     op.drop_index("ix_supervised_step_source", table_name="supervised_step")
     with op.batch_alter_table("supervised_step") as batch:
         batch.drop_column("reported_at")
