@@ -3,6 +3,7 @@ exchange API in-process."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, Table, func, select
 from vaxtrace import demo
 from vaxtrace.core.recipients.vaccines import vaccine_of
 from vaxtrace.core.schedule import national_schedule
+from vaxtrace.core.validation.rules import RULES
 from vaxtrace.node import ROLES
 from vaxtrace.settings import Settings
 from vaxtrace.store.engine import read_tx
@@ -185,3 +187,19 @@ def test_the_sites_register_and_vaccinate_children_and_a_guardian_books_the_next
     assert school["counts"]["no_match"] == 1
     matched = school["counts"]["complete"] + school["counts"]["incomplete"]
     assert matched == [c["site"] for c in built.children].count(first)
+
+
+def test_planted_anomalies_are_found_every_one_and_nothing_else(tmp_path: Path) -> None:
+    """``vaxtrace demo --anomalies``: a case of every validation rule, reported by faulty
+    systems through the platform, is found by the regulator's next run, and only they; the
+    clean chain before them had no finding; the labels stay for ``vaxtrace validate``."""
+    built = demo.build(Settings(data_dir=tmp_path), 2000, 1, lambda _n: None, anomalies=True)
+    demo.run(built, timeout=60, anomalies=True)
+    assert built.failures == []
+    assert built.validation["found"] == 0  # the clean chain
+    planted = built.anomalies
+    assert planted["planted"] == len(RULES) and planted["found"] == len(RULES)
+    table = {line.rule: line for line in planted["table"]}
+    assert all(table[r.id].recall == 1.0 and table[r.id].precision == 1.0 for r in RULES)
+    labels = json.loads((tmp_path / "anomalies.json").read_text(encoding="utf-8"))
+    assert {label["rule"] for label in labels} == {r.id for r in RULES}

@@ -12,6 +12,7 @@ import typer
 
 from vaxtrace.commands.common import DataDir, console, err, fail, progress, settings_of
 from vaxtrace.commands.serve import serve_app
+from vaxtrace.commands.validate import print_table
 from vaxtrace.core import codes as codes_
 from vaxtrace.log.service import LedgerService
 from vaxtrace.settings import Settings
@@ -24,6 +25,13 @@ def demo(
     units: Annotated[int, typer.Option(min=1, help="doses to make")] = 10_000,
     seed: Annotated[int, typer.Option(help="simulator seed")] = 1,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="build, self-check, exit")] = False,
+    anomalies: Annotated[
+        bool,
+        typer.Option(
+            "--anomalies",
+            help="plant labelled anomalies of every validation rule; print the detection table",
+        ),
+    ] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
@@ -35,11 +43,13 @@ def demo(
     _fresh_demo_dir(settings)
     with progress() as bar:
         task = bar.add_task("making and shipping doses", total=units)
-        built = demo_.build(settings, units, seed, lambda n: bar.advance(task, n))
+        built = demo_.build(
+            settings, units, seed, lambda n: bar.advance(task, n), anomalies=anomalies
+        )
     _write_demo_marker(settings, units, seed, built)
     base = f"http://{host}:{port}"
     _print_samples(built.samples, base, built.token, settings)
-    demo_.run(built)
+    demo_.run(built, anomalies=anomalies, seed=seed)
     _write_demo_marker(settings, units, seed, built)  # now with the gate's samples
     _print_gate(built.gate, settings)
     for failure in built.failures:
@@ -99,7 +109,14 @@ def _print_validation(built: Any, base: str) -> None:
         f"\n[bold]Validation[/bold] (校验) of the whole chain by the supervision system: "
         f"{v['codes']} code rows judged, {v['found']} finding(s)"
     )
-    console.print(f"  vaxtrace validate --full --report --data-dir {built.settings.data_dir}")
+    console.print(f"  vaxtrace validate --report --data-dir {built.settings.data_dir}")
+    if built.anomalies:
+        a = built.anomalies
+        console.print(
+            f"  planted: {a['planted']} labelled anomalies ({a['steps']} steps, reported by a "
+            f"faulty province and trace system); the next run found {a['found']}:"
+        )
+        print_table(a["table"], labelled=True)
     token = built.staff.get(cast().regulators[0].uscc)
     if token is not None:
         auth = f"-H 'Authorization: Bearer {token}'"

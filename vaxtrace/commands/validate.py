@@ -63,7 +63,7 @@ def validate(
         f"{len(kept)} kept in all"
     )
     if report:
-        _print_table(table, labelled=bool(planted))
+        print_table(table, labelled=bool(planted))
 
 
 def _labels(path: Path, *, given: bool) -> list[tuple[str, str]]:
@@ -78,7 +78,7 @@ def _labels(path: Path, *, given: bool) -> list[tuple[str, str]]:
         raise fail(f"{path}: {exc}") from exc
 
 
-def _print_table(table: list[RuleQuality], *, labelled: bool) -> None:
+def print_table(table: list[RuleQuality], *, labelled: bool) -> None:
     if not labelled:
         console.print("no labels (run `vaxtrace demo --anomalies`): precision and recall unknown")
     heads = f"{'labelled':>8} {'found':>6} {'TP':>5} {'FP':>5} {'precision':>9} {'recall':>7}"

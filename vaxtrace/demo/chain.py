@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, select
 
 from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.demo.anomalies_day import anomalies_day
 from vaxtrace.demo.children_day import children_day
 from vaxtrace.demo.gate_day import gate_day, refused_downstream
 from vaxtrace.demo.province_day import check_certificate, province_day
@@ -34,7 +35,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
-def run(demo: Demo, timeout: float = 120.0) -> None:
+def run(demo: Demo, timeout: float = 120.0, *, anomalies: bool = False, seed: int = 1) -> None:
     """Serve the app in-process and check it: every node converges on the platform's
     registry, every shipping note reaches the province through the platform, and every
     sample answers through the HTTP API with proofs."""
@@ -61,6 +62,8 @@ def run(demo: Demo, timeout: float = 120.0) -> None:
             demo.failures += school_day(demo, client)
         if not demo.failures:
             demo.failures += validation_day(demo, timeout)
+        if anomalies and not demo.failures:
+            demo.failures += anomalies_day(demo, timeout, seed)
 
 
 def _sync_registry(demo: Demo, timeout: float) -> list[str]:

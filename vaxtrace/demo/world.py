@@ -47,6 +47,8 @@ class Demo:
     """The school-entry check of the sample roster: ``roster`` (its path), ``check_id``,
     ``counts`` by status, the ``site`` that checked it."""
     validation: dict[str, Any] = field(default_factory=dict)
+    anomalies: dict[str, Any] = field(default_factory=dict)
+    """With ``--anomalies``: the cases planted and the detection table of the rules."""
     """The supervision system's full validation run of the chain: its figures by rule."""
     guardian: dict[str, str] = field(default_factory=dict)
     """The guardian account the first site opened: ``phone``, one-time ``initial_password``,
@@ -86,8 +88,16 @@ GATE_KINDS = ("excursion", "good", DoseReason.LOCKED, DoseReason.RECALLED, DoseR
 """The doses the gate must tell apart, each from a batch of its own."""
 
 
-def build(settings: Settings, units: int, seed: int, progress: Callable[[int], None]) -> Demo:
-    """Onboard the local systems, make and ship the province's vaccines."""
+def build(
+    settings: Settings,
+    units: int,
+    seed: int,
+    progress: Callable[[int], None],
+    *,
+    anomalies: bool = False,
+) -> Demo:
+    """Onboard the local systems, make and ship the province's vaccines (with ``anomalies``,
+    register the units the planted anomalies are done by, too)."""
     who = cast()
     local.issue_certificates(settings, who)
     app = build_app(settings)
@@ -102,4 +112,9 @@ def build(settings: Settings, units: int, seed: int, progress: Callable[[int], N
         expired_on=yesterday,
     )
     local.register(settings, app.state.platform, who)
+    if anomalies:
+        from vaxtrace.demo.anomalies_day import register_units
+
+        known = {o.uscc for o in (*who.mahs, *who.province, *who.regulators)}
+        register_units(app.state.platform, known)
     return Demo(settings, app, province, sample_codes(trace))
