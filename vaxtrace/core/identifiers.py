@@ -62,6 +62,11 @@ class DivisionLevel(StrEnum):
     COUNTY = "county"
 
 
+NATIONAL_DIVISION = "000000"
+"""The jurisdiction of a national regulator (国家药品监督管理局): the whole country. Not a
+GB/T 2260 code: no place has it."""
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class DivisionCode:
     """A GB/T 2260 administrative division code (行政区划代码)."""

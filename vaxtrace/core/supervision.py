@@ -23,7 +23,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from vaxtrace.core.datasets.elements import DocumentNo, Model, Uscc
 from vaxtrace.core.downstream import DownstreamBill
-from vaxtrace.core.identifiers import DivisionCode
+from vaxtrace.core.identifiers import NATIONAL_DIVISION, DivisionCode
 from vaxtrace.core.signals import SafetySignal, SignalKind
 from vaxtrace.core.times import BusinessTime
 
@@ -66,7 +66,7 @@ BILL_TYPES = frozenset(
 )
 """The steps a supervision system is told of."""
 
-NATIONAL = "000000"
+NATIONAL = NATIONAL_DIVISION
 """The division code of a national regulator (国家药品监督管理局): it sees every area."""
 
 

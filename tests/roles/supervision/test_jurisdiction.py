@@ -24,6 +24,7 @@ MAH = make_uscc("91320100MA1X00001")  # in 320100
 PROVINCE = make_uscc("11320000MB0X00001")  # 320000
 COUNTY = make_uscc("11320106MB0X00004")  # 鼓楼区 320106
 NEIGHBOUR = make_uscc("11320111MB0X00005")  # 浦口区 320111, the same city
+NATIONAL = make_uscc("11100000MB0X00009")  # 国家药品监督管理局: the whole country
 CDC = make_uscc("12320100MB0X00006")  # the city's CDC
 SITE = make_uscc("12320106MB0X00007")
 OTHER_SITE = make_uscc("12320111MB0X00008")
@@ -64,6 +65,7 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
         (PROVINCE, "示例省药品监督管理局", "320000"),
         (COUNTY, "鼓楼区市场监督管理局", "320106"),
         (NEIGHBOUR, "浦口区市场监督管理局", "320111"),
+        (NATIONAL, "国家药品监督管理局", "000000"),
     ):
         node.register_organisation(
             Organisation(uscc=uscc, name=name, kind=OrgKind.REGULATOR, division_code=division)
@@ -90,7 +92,7 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     feed.receive_batch(PLATFORM, [finding(12, "320111")])
     with TestClient(app) as http:
         http.app.state.tokens_for_test = {  # type: ignore[attr-defined]
-            who: node.issue_token(who) for who in (PROVINCE, COUNTY, NEIGHBOUR)
+            who: node.issue_token(who) for who in (PROVINCE, COUNTY, NEIGHBOUR, NATIONAL)
         }
         yield http
 
@@ -201,3 +203,15 @@ def test_validation_findings_are_seen_where_the_step_at_fault_happened(
     assert len(get(client, COUNTY, "/alerts").json()["alerts"]) == len(alerts)
     rules = get(client, COUNTY, "/validation/rules").json()["rules"]
     assert {r["id"] for r in rules} >= {"used_while_locked", "quantity_mismatch"}
+
+
+def test_the_national_regulator_sees_every_area(client: TestClient) -> None:
+    everything = {s["document_no"] for s in get(client, NATIONAL, "/steps").json()["steps"]}
+    assert everything == {f"D{n}" for n in range(1, 12)}
+    assert get(client, NATIONAL, f"/codes/{THERE}/chain").status_code == 200
+    assert get(client, NATIONAL, "/findings").json()["division_code"] == "000000"
+
+
+def test_only_a_regulator_has_the_whole_country_as_its_division() -> None:
+    with pytest.raises(ValueError, match="national regulator"):
+        Organisation(uscc=CDC, name="全国疾控中心示例", kind=OrgKind.CDC, division_code="000000")

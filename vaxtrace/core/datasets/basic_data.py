@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 from enum import IntEnum, StrEnum
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from vaxtrace.core.datasets.elements import DivisionText, Model, NonEmpty, Uscc
-from vaxtrace.core.identifiers import validate_drug_standard_code
+from vaxtrace.core.datasets.elements import Model, NonEmpty, Uscc
+from vaxtrace.core.identifiers import (
+    NATIONAL_DIVISION,
+    DivisionCode,
+    validate_drug_standard_code,
+)
 
 
 class OrgKind(StrEnum):
@@ -27,15 +31,31 @@ class Licence(Model):
     valid_until: date = Field(description="有效期至 valid until")
 
 
+def _division_or_national(value: str) -> str:
+    return value if value == NATIONAL_DIVISION else DivisionCode(value).value
+
+
 class Organisation(Model):
     """企业/机构基本信息 enterprise or institution."""
 
     uscc: Uscc
     name: str = Field(min_length=4, max_length=200, description="单位名称 full legal name")
     kind: OrgKind = Field(description="单位类型 kind")
-    division_code: DivisionText = Field(description="行政区划代码 GB/T 2260 division code")
+    division_code: Annotated[str, AfterValidator(_division_or_national)] = Field(
+        description="行政区划代码 GB/T 2260 division code; 000000 for the national regulator "
+        "(国家药品监督管理局), whose jurisdiction is the whole country"
+    )
     address: str = Field(default="", max_length=300, description="地址 address")
     licences: tuple[Licence, ...] = Field(default=(), description="许可证 licences")
+
+    @model_validator(mode="after")
+    def _only_a_regulator_is_national(self) -> Self:
+        if self.division_code == NATIONAL_DIVISION and self.kind is not OrgKind.REGULATOR:
+            raise ValueError(
+                f"division code 000000 (the whole country) is the national regulator's only: "
+                f"a {self.kind.value} is in a province"
+            )
+        return self
 
 
 class CodeFamilyName(StrEnum):
