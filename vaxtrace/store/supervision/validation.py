@@ -49,9 +49,10 @@ def _codes_in_scope(scope: Scope, alias: str) -> str:
     return (
         f" AND {alias}.code IN ("
         f"SELECT n.code FROM {CS} n WHERE n.step_id > :after AND n.step_id <= :through "
-        "UNION SELECT cb.code FROM supervised_step_batch sb JOIN supervised_code_batch cb "
-        "ON cb.mah_uscc = sb.mah_uscc AND cb.batch_no = sb.batch_no "
-        "WHERE sb.step_id > :after AND sb.step_id <= :through)"
+        # CROSS JOIN: SQLite reads the few batch steps first (not every code's batch)
+        "UNION SELECT cb.code FROM supervised_step_batch sb CROSS JOIN supervised_code_batch cb "
+        "WHERE cb.mah_uscc = sb.mah_uscc AND cb.batch_no = sb.batch_no "
+        "AND sb.step_id > :after AND sb.step_id <= :through)"
     )
 
 
