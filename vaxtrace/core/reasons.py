@@ -168,6 +168,8 @@ class Reason(StrEnum):
     READINGS_OUT_OF_ORDER = "readings_out_of_order"
     RECALL_CLOSED = "recall_closed"
     RECALL_EXISTS = "recall_exists"
+    RECALL_INCOMPLETE = "recall_incomplete"
+    RECALL_OUTSIDE_AREA = "recall_outside_area"
     RECALLED = "recalled"
     RESIDENT_ID_MISMATCH = "resident_id_mismatch"
     RETURN_NOT_TO_CDC = "return_not_to_cdc"

@@ -108,8 +108,13 @@ def step_of(
         return report.step(), report.org_uscc
     if report is not None:
         fields = report.model_dump(include={"document_no", "business_time", "codes"})
+        # whom a receipt, supply or return was with: where a recalled unit went (no person)
+        other = report.counterparty_uscc
         step = Step.model_construct(
-            bill_type=report.bill_type.value, org_uscc=report.org_uscc, **fields
+            bill_type=report.bill_type.value,
+            org_uscc=report.org_uscc,
+            detail=None if other is None else {"counterparty_uscc": other},
+            **fields,
         )
         return step, report.org_uscc
     note = opened.payload["shipping_note"]

@@ -3,15 +3,17 @@ one object the API, CLI and federation use."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from vaxtrace.core.datasets.basic_data import Organisation
+from vaxtrace.core.recalls import RecallClosing, RecallOrder
 from vaxtrace.exchange.delivery import FromPlatform
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.log.service import LedgerService, names_reader
-from vaxtrace.roles.supervision.service import receiving, regulators, views
+from vaxtrace.roles.supervision.service import recalls, receiving, regulators, views
 from vaxtrace.store.engine import Engine
 from vaxtrace.store.supervision.exchange import exchange_store
 
@@ -90,3 +92,27 @@ class SupervisionService:
         """The chain of ``code`` as this node knows it, every step in time order, if a step
         of it was done inside the actor's division (else not found)."""
         return views.chain(self.engine, actor, code)
+
+    # --- recalls (召回管理) -----------------------------------------------------------------
+
+    def recalls(self, actor: str, *, before: int | None = None, limit: int = 100) -> dict[str, Any]:
+        """The recalls the actor sees (its MAHs', and those with units in its area)."""
+        return recalls.recalls(self.engine, actor, before=before, limit=limit)
+
+    def recall(self, actor: str, recall_id: int, now: datetime | None = None) -> dict[str, Any]:
+        """One recall: units by state and holder, completion, progress, milestones."""
+        return recalls.recall(self.engine, actor, recall_id, now or datetime.now(UTC))
+
+    def order_recall(
+        self, actor: str, order: RecallOrder, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """责令召回: a regulator of the MAH's area orders a recall."""
+        return recalls.order_recall(self.engine, actor, order, now or datetime.now(UTC))
+
+    def close_recall(
+        self, actor: str, recall_id: int, closing: RecallClosing, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """召回完成: closed when complete, or with a justification."""
+        return recalls.close_recall(
+            self.engine, actor, recall_id, closing, now or datetime.now(UTC)
+        )

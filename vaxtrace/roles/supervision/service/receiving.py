@@ -18,6 +18,7 @@ from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.core.times import as_utc
 from vaxtrace.exchange.envelope import Opened
+from vaxtrace.roles.supervision.service import recalls
 from vaxtrace.store.engine import Connection
 from vaxtrace.store.supervision import findings, steps
 
@@ -104,6 +105,7 @@ def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict
         # in UTC: SQLite keeps a time's digits, not its offset
         step=step.model_dump(mode="python") | {"business_time": as_utc(step.business_time)},
     )
+    recalls.follow_mah_step(conn, step)
     return {}
 
 
