@@ -228,7 +228,7 @@ def close_recall(
     """Close a recall with its closing summary."""
     done = {"state": CLOSED, "closed_at": closed_at, "closed_by": closed_by, "summary": summary}
     conn.execute(update(recall).where(recall.c.id == recall_id).values(done))
-    journal.keep(conn, "recall_closed", {"recall_id": recall_id} | done)
+    journal.keep(conn, "recall_close", {"recall_id": recall_id} | done)
 
 
 def note_mah_closed(conn: Connection, recall_id: int, at: datetime) -> None:
