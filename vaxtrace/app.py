@@ -308,7 +308,7 @@ def build_app(
             work.append(_keep_the_log(keeper, settings, threads))
         clients = _local_clients(app, settings) if local else _network_clients(settings)
         base = settings.platform_base_url or LOCAL_BASE
-        for outbox, send in _senders(base, trace, platform, immunization, clients):
+        for outbox, send in _senders(base, trace, platform, immunization, supervision, clients):
             work.append(_deliver(outbox, send, settings.exchange_poll_seconds, threads))
         nodes = {"trace": trace, "immunization": immunization, "supervision": supervision}
         for role, follow in _followers(settings, local, base, nodes):
@@ -481,15 +481,17 @@ def _senders(
     trace: TraceService | None,
     platform: PlatformService | None,
     immunization: ImmunizationService | None,
+    supervision: SupervisionService | None,
     clients_of: ClientsOf,
 ) -> list[tuple[Outbox, Send]]:
-    """Which outbox is delivered how: trace and immunization systems to the platform at
-    ``base``, the platform to the systems it routes to."""
+    """Which outbox is delivered how: trace, immunization and supervision systems to the
+    platform at ``base``, the platform to the systems it routes to."""
     senders: list[tuple[Outbox, Send]] = []
     outboxes = {
         "trace": trace.outbox if trace else None,
         "immunization": immunization.outbox if immunization else None,
         "platform": platform.outbox if platform else None,
+        "supervision": supervision.outbox if supervision else None,
     }
     for role, outbox in outboxes.items():
         clients = clients_of(role)

@@ -243,7 +243,10 @@ def supervision_service(settings: Settings, *, local: bool = False) -> Supervisi
     """The supervision role over its migrated database, taking what the platform copies."""
     engine = migrated(settings, "supervision")
     return SupervisionService(
-        engine, *platform_key(settings, local), ledger=role_ledger(settings, "supervision", engine)
+        engine,
+        *platform_key(settings, local),
+        ledger=role_ledger(settings, "supervision", engine),
+        outbox=_outbox(settings, engine, supervision_schema.exchange, "supervision", local),
     )
 
 
@@ -251,6 +254,7 @@ OUTBOXES: dict[str, ExchangeTables] = {
     "trace": trace_schema.exchange,
     "platform": platform_schema.exchange,
     "immunization": immunization_schema.exchange,
+    "supervision": supervision_schema.exchange,
 }
 """The roles that send through an outbox, and its tables."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from tests.roles.supervision.test_jurisdiction import copy
@@ -19,10 +20,13 @@ from tests.roles.supervision.test_service import PLATFORM, PLATFORM_SIGNER
 from vaxtrace.app import build_app
 from vaxtrace.core.datasets.basic_data import Organisation, OrgKind
 from vaxtrace.core.validation.findings import Severity, SubjectKind
+from vaxtrace.exchange.delivery import Outbox, RetryPolicy
+from vaxtrace.exchange.envelope import Ed25519Signer, payload_of
 from vaxtrace.roles.supervision.service import SupervisionService
 from vaxtrace.roles.supervision.service.recalls import overdue_milestones
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.store.supervision.exchange import exchange_store
 
 MAH = make_uscc("91320100MA1X00001")  # in 320100
 PROVINCE = make_uscc("11320000MB0X00001")  # 320000: oversees the MAH
@@ -220,3 +224,38 @@ def test_overdue_milestones_are_found_once_per_recall(node: Any) -> None:
     )
     assert (found.subject, found.owing_uscc, found.division_code) == (f"{MAH}:RC1", MAH, "320100")
     assert [m["period"] for m in found.detail["missed"]] == [1, 2]
+
+
+def test_a_real_recall_is_announced_to_the_platform_once_per_state(node: Any) -> None:
+    client, feed = node
+    signer = Ed25519Signer(Ed25519PrivateKey.generate())
+    outbox = Outbox(feed.engine, exchange_store(), signer, "watch-32", RetryPolicy())
+    announcing = SupervisionService(
+        feed.engine, "platform", PLATFORM_SIGNER.verifier(), outbox=outbox
+    )
+    order = {"mah_uscc": MAH, "batch_nos": ["B1"], "level": 2, "mock": True, "reason": "演练"}
+    assert call(client, PROVINCE, "POST", "/recalls", json=order).status_code == 201
+    # the MAH's recall, kept before this node had an exchange, is announced with the next
+    # batch; the drill never is
+    closing = {"kind": "recall_closed", "recall_no": "RC1", "reason": "召回总结"}
+    announcing.receive_batch(
+        PLATFORM,
+        [
+            copy(20, "202", "320106", SITE, "11T09:00:00", codes=DOSES[1:3], **to(CDC)),
+            copy(21, "202", "320100", CDC, "11T15:00:00", codes=DOSES[1:4], **to(MAH)),
+        ],
+    )
+    announcing.receive_batch(
+        PLATFORM, [copy(22, "914", "320100", MAH, "13T09:00:00", detail=closing, **BATCH)]
+    )
+    sent: list[dict[str, Any]] = []
+    outbox.deliver_due(lambda receiver, batch: sent.extend(batch))
+    assert [e["event_subtype"] for e in sent] == ["recall_notice", "recall_notice"]
+    assert {e["data_owner"] for e in sent} == {PROVINCE}  # who oversees the MAH's area
+    notices = [payload_of(e)["recall_notice"] for e in sent]
+    assert [(n["recall_no"], n["state"], n["level"]) for n in notices] == [
+        ("RC1", "open", 1),
+        ("RC1", "closed", 1),
+    ]
+    assert notices[0]["batch_nos"] == ["B1"] and notices[0]["ordered"] is False
+    assert "holders" not in notices[0] and "vaccinated" not in notices[0]

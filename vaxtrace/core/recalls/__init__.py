@@ -13,6 +13,7 @@ from vaxtrace.core.recalls.levels import (
     milestones,
     overdue,
 )
+from vaxtrace.core.recalls.notice import NOTICE, RecallNotice, notice_of, read_notice
 from vaxtrace.core.recalls.orders import RecallClosing, RecallOrder
 from vaxtrace.core.recalls.units import (
     ACCOUNTED_FOR,
@@ -29,6 +30,7 @@ from vaxtrace.core.recalls.units import (
 __all__ = [
     "ACCOUNTED_FOR",
     "MOVEMENTS",
+    "NOTICE",
     "ONWARD",
     "SEVERITY",
     "TIME_LIMITS",
@@ -39,6 +41,7 @@ __all__ = [
     "Placed",
     "RecallClosing",
     "RecallFacts",
+    "RecallNotice",
     "RecallOrder",
     "TimeLimits",
     "UnitState",
@@ -46,6 +49,8 @@ __all__ = [
     "closing_summary",
     "completion",
     "milestones",
+    "notice_of",
     "overdue",
     "placed",
+    "read_notice",
 ]

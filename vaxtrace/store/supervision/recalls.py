@@ -30,6 +30,7 @@ from vaxtrace.store.supervision.schema import (
     recall,
     recall_batch,
     recall_progress,
+    regulator,
     supervised_code_batch,
     supervised_code_parent,
     supervised_code_step,
@@ -258,3 +259,23 @@ def progress_of(conn: Connection, recall_id: int) -> list[RowMapping]:
         .order_by(p.taken_at, p.id)
     )
     return list(conn.execute(query).mappings())
+
+
+def unannounced(conn: Connection) -> list[RowMapping]:
+    """The real recalls whose state the public was not told yet."""
+    r = recall.c
+    query = select(recall).where(
+        r.mock.is_(False), or_(r.notice_state.is_(None), r.notice_state != r.state)
+    )
+    return list(conn.execute(query.order_by(r.id)).mappings())
+
+
+def mark_announced(conn: Connection, recall_id: int, state: str) -> None:
+    conn.execute(update(recall).where(recall.c.id == recall_id).values(notice_state=state))
+    journal.keep(conn, "recall_notice", {"recall_id": recall_id, "state": state})
+
+
+def regulators(conn: Connection) -> list[tuple[str, str]]:
+    """Every regulator this node serves, with its division."""
+    query = select(regulator.c.uscc, regulator.c.division_code).order_by(regulator.c.uscc)
+    return [(str(u), str(d)) for u, d in conn.execute(query).all()]

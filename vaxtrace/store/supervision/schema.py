@@ -162,6 +162,7 @@ recall = Table(
     Column("closed_by", String(18)),
     Column("summary", JSON),
     Column("mah_closed_at", DateTime(timezone=True)),
+    Column("notice_state", String(10)),
     UniqueConstraint("mah_uscc", "recall_no", name="uq_recall_mah_no"),
     Index("ix_recall_division", "division_code", "id"),
 )
@@ -171,7 +172,8 @@ its batches (``recall_batch``), limited to some areas when ``divisions`` (divisi
 given. Kept where the MAH is (``division_code``): that area's regulator oversees it. ``state``
 open or closed; a closed one keeps its closing ``summary`` (the closer's words and
 justification, and the units' states then); ``mah_closed_at``: when the MAH said it closed
-(914) without closing it here (units still out and no justification)."""
+(914) without closing it here (units still out and no justification); ``notice_state``: the
+state last announced to the platform's public entry (None: not yet; a mock one never is)."""
 
 recall_batch = Table(
     "recall_batch",

@@ -8,13 +8,13 @@ from typing import Any
 
 from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.recalls import RecallClosing, RecallOrder
-from vaxtrace.exchange.delivery import FromPlatform
+from vaxtrace.exchange.delivery import FromPlatform, Outbox
 from vaxtrace.exchange.envelope import Verifier
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.exchange.registry_feed import Fetch
 from vaxtrace.log.service import LedgerService, names_reader
 from vaxtrace.roles.supervision.service import recalls, receiving, regulators, views
-from vaxtrace.store.engine import Engine
+from vaxtrace.store.engine import Engine, write_tx
 from vaxtrace.store.supervision.exchange import exchange_store
 
 
@@ -28,8 +28,11 @@ class SupervisionService:
         platform_key: Verifier | None,
         *,
         ledger: LedgerService | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.engine = engine
+        self.outbox = outbox
+        """Towards the platform: the public notices of recalls (None: no exchange)."""
         self.ledger = ledger
         """Signs checkpoints over the journal; every decision is journaled whether or not."""
         if ledger is not None:
@@ -43,9 +46,13 @@ class SupervisionService:
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Steps and findings the platform copied here, in sequence order; each taken once,
         all or none."""
-        return self.from_platform.take(
+        taken = self.from_platform.take(
             caller.system_id, envelopes, receiving.read, receiving.record
         )
+        if self.outbox is not None:  # a MAH's recall opened or closed: the public is told
+            with write_tx(self.engine) as conn:
+                recalls.publish_notices(conn, self.outbox)
+        return taken
 
     # --- regulators and their staff ----------------------------------------------------------
 
@@ -107,12 +114,14 @@ class SupervisionService:
         self, actor: str, order: RecallOrder, now: datetime | None = None
     ) -> dict[str, Any]:
         """责令召回: a regulator of the MAH's area orders a recall."""
-        return recalls.order_recall(self.engine, actor, order, now or datetime.now(UTC))
+        return recalls.order_recall(
+            self.engine, actor, order, now or datetime.now(UTC), self.outbox
+        )
 
     def close_recall(
         self, actor: str, recall_id: int, closing: RecallClosing, now: datetime | None = None
     ) -> dict[str, Any]:
         """召回完成: closed when complete, or with a justification."""
         return recalls.close_recall(
-            self.engine, actor, recall_id, closing, now or datetime.now(UTC)
+            self.engine, actor, recall_id, closing, now or datetime.now(UTC), self.outbox
         )

@@ -23,6 +23,7 @@ from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.recalls import (
     ACCOUNTED_FOR,
+    NOTICE,
     SEVERITY,
     Completion,
     Milestone,
@@ -35,6 +36,7 @@ from vaxtrace.core.recalls import (
     closing_summary,
     completion,
     milestones,
+    notice_of,
     overdue,
     placed,
 )
@@ -42,6 +44,7 @@ from vaxtrace.core.signals import SignalKind
 from vaxtrace.core.supervision import SIGNAL_BILLS, SupervisedStep, area_prefix
 from vaxtrace.core.times import as_stored, as_utc
 from vaxtrace.core.validation.findings import RuleFinding, SubjectKind
+from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.roles.supervision.service.regulators import division
 from vaxtrace.store.engine import Connection, Engine, RowMapping, read_tx, write_tx
 from vaxtrace.store.supervision import recalls as store
@@ -115,7 +118,9 @@ def _open(conn: Connection, new: store.NewRecall) -> int | None:
 # --- what a regulator does ---------------------------------------------------------------------
 
 
-def order_recall(engine: Engine, actor: str, order: RecallOrder, now: datetime) -> dict[str, Any]:
+def order_recall(
+    engine: Engine, actor: str, order: RecallOrder, now: datetime, outbox: Outbox | None = None
+) -> dict[str, Any]:
     """责令召回: a regulator of the MAH's area orders a recall of batches this node knows."""
     with write_tx(engine) as conn:
         area = division(conn, actor)
@@ -146,11 +151,17 @@ def order_recall(engine: Engine, actor: str, order: RecallOrder, now: datetime) 
             ),
         )
         assert recall_id is not None  # a new number each time
+        publish_notices(conn, outbox)
         return _view(conn, _kept(conn, recall_id), "", now)
 
 
 def close_recall(
-    engine: Engine, actor: str, recall_id: int, closing: RecallClosing, now: datetime
+    engine: Engine,
+    actor: str,
+    recall_id: int,
+    closing: RecallClosing,
+    now: datetime,
+    outbox: Outbox | None = None,
 ) -> dict[str, Any]:
     """召回完成: the regulator of the MAH's area closes a recall, complete or with a
     justification; its summary keeps the units' states then."""
@@ -167,6 +178,7 @@ def close_recall(
         summary = closing_summary(done, closing.summary, closing.justification, now)
         store.close_recall(conn, recall_id, actor, now, summary)
         store.add_progress(conn, recall_id, now, done)
+        publish_notices(conn, outbox)
         return _view(conn, _kept(conn, recall_id), "", now)
 
 
@@ -188,6 +200,44 @@ def recall(engine: Engine, actor: str, recall_id: int, now: datetime) -> dict[st
         area = division(conn, actor)
         kept = _visible(conn, area, recall_id)
         return _view(conn, kept, _scope(area, kept), now)
+
+
+# --- the public notice (召回公告) ---------------------------------------------------------------
+
+
+def publish_notices(conn: Connection, outbox: Outbox | None) -> int:
+    """Send the platform's public entry the notice of every real recall whose state the
+    public was not told yet (opened, or closed since), as the regulator of the MAH's area
+    this node serves (the most local one); answers how many were sent. Nothing without an
+    exchange, or for a recall no regulator here oversees."""
+    if outbox is None:
+        return 0
+    sent = 0
+    served = store.regulators(conn)
+    for row in store.unannounced(conn):
+        publisher = _overseer(served, row["division_code"])
+        if publisher is None:
+            continue
+        notice = notice_of(row, store.batches_of(conn, int(row["id"])))
+        outbox.post(
+            conn,
+            PLATFORM,
+            event_type="20",
+            event_subtype=NOTICE,
+            data_owner=publisher,
+            payload={NOTICE: notice.model_dump(mode="json")},
+        )
+        store.mark_announced(conn, int(row["id"]), row["state"])
+        sent += 1
+    return sent
+
+
+def _overseer(served: list[tuple[str, str]], division_code: str) -> str | None:
+    """The most local regulator served here whose area holds ``division_code``."""
+    holding = [
+        (len(area_prefix(d)), u) for u, d in served if division_code.startswith(area_prefix(d))
+    ]
+    return max(holding)[1] if holding else None
 
 
 # --- for the background work (the lead wires these) --------------------------------------------

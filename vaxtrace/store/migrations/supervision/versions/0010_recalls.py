@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("closed_by", sa.String(length=18), nullable=True),
         sa.Column("summary", sa.JSON(), nullable=True),
         sa.Column("mah_closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("notice_state", sa.String(length=10), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("mah_uscc", "recall_no", name="uq_recall_mah_no"),
     )
