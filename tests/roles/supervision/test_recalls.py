@@ -23,9 +23,10 @@ from vaxtrace.core.validation.findings import Severity, SubjectKind
 from vaxtrace.exchange.delivery import Outbox, RetryPolicy
 from vaxtrace.exchange.envelope import Ed25519Signer, payload_of
 from vaxtrace.roles.supervision.service import SupervisionService
-from vaxtrace.roles.supervision.service.recalls import overdue_milestones
+from vaxtrace.roles.supervision.service.recalls import overdue_milestones, record_progress
 from vaxtrace.settings import Settings
 from vaxtrace.sim.catalogue import make_uscc
+from vaxtrace.store.engine import write_tx
 from vaxtrace.store.supervision.exchange import exchange_store
 
 MAH = make_uscc("91320100MA1X00001")  # in 320100
@@ -259,3 +260,19 @@ def test_a_real_recall_is_announced_to_the_platform_once_per_state(node: Any) ->
     ]
     assert notices[0]["batch_nos"] == ["B1"] and notices[0]["ordered"] is False
     assert "holders" not in notices[0] and "vaccinated" not in notices[0]
+
+
+def test_progress_is_kept_over_time_for_the_open_recalls(node: Any) -> None:
+    client, feed = node
+    feed.receive_batch(
+        PLATFORM,
+        [copy(30, "205", "320106", SITE, "10T09:00:00", codes=DOSES[1:3])],
+    )
+    with write_tx(feed.engine) as conn:
+        assert record_progress(conn, datetime(2026, 11, 10, 12, tzinfo=UTC)) == 1
+    series = the_recall(client)["progress"]
+    assert [(p["at"][:13], p["completion_rate"]) for p in series[:2]] == [
+        ("2026-11-09T01", 0.25),  # at the start (09:00 +08:00)
+        ("2026-11-10T12", 0.75),  # two doses destroyed since
+    ]
+    assert series[-1]["completion_rate"] == 0.75  # and now

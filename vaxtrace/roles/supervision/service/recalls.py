@@ -133,7 +133,7 @@ def order_recall(
                 field="batch_nos",
             )
         mah_division = min(where.values())
-        _check_oversees(area, mah_division)
+        _check_oversees(area, mah_division, "mah_uscc")
         recall_id = _open(
             conn,
             store.NewRecall(
@@ -283,12 +283,13 @@ def overdue_milestones(conn: Connection, now: datetime) -> list[RuleFinding]:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _check_oversees(area: str, mah_division: str) -> None:
+def _check_oversees(area: str, mah_division: str, field: str | None = None) -> None:
+    """Only the regulator of the MAH's area orders or closes its recalls."""
     if not mah_division.startswith(area_prefix(area)):
         raise DomainError(
             Reason.RECALL_OUTSIDE_AREA,
             f"the MAH is in division {mah_division}, outside {area}: its regulator acts on it",
-            field="mah_uscc",
+            field=field,
         )
 
 
