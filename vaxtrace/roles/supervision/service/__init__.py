@@ -4,7 +4,8 @@ regulator those inside its division.
 
 One module per concern: ``receiving`` (what the platform copies here: steps, findings, MAHs'
 safety signals), ``regulators`` (the regulators, from the registry or registered here, and
-their staff's API tokens), ``views`` (what a regulator sees). ``SupervisionService`` (in
+their staff's API tokens), ``views`` (what a regulator sees), ``recalls`` (召回管理: a
+recall's units, completion, milestones, closing and public notice). ``SupervisionService`` (in
 ``facade``) gathers them.
 """
 
