@@ -67,6 +67,7 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
     assert _senders(app.state.platform.engine, platform_exchange.inbox) == {
         "local-trace": notes + signals + watched["local-trace"],
         "local-province": reports + watched.get("local-province", 0),
+        "local-supervision": 1,  # the public notice of the MAH's recall
     }
     assert _senders(app.state.immunization.engine, province_exchange.inbox) == {
         "local-platform": notes + signals + refused
@@ -96,6 +97,14 @@ def test_shipping_notes_travel_trace_to_platform_to_province(tmp_path: Path) -> 
         "mah_lock",
         "mah_recall",
     ]
+    # that recall is tracked unit by unit there, and announced at the platform's public entry
+    (recall,) = app.state.supervision.recalls(regulator)["recalls"]
+    notices = app.state.platform.recall_notices()["recalls"]
+    assert [(n["mah_uscc"], n["recall_no"], n["state"]) for n in notices] == [
+        (recall["mah_uscc"], recall["recall_no"], "open")
+    ]
+    tracked = app.state.supervision.recall(regulator, recall["id"])
+    assert tracked["completion"]["units"] > 0
 
 
 def test_a_rebuilt_demo_starts_from_nothing(tmp_path: Path) -> None:

@@ -173,6 +173,8 @@ class Reason(StrEnum):
     REASON_REQUIRED = "reason_required"  # resolving an alert, closing …, says why
     RECALL_CLOSED = "recall_closed"
     RECALL_EXISTS = "recall_exists"
+    RECALL_INCOMPLETE = "recall_incomplete"
+    RECALL_OUTSIDE_AREA = "recall_outside_area"
     RECALLED = "recalled"
     RESIDENT_ID_MISMATCH = "resident_id_mismatch"
     RETURN_NOT_TO_CDC = "return_not_to_cdc"

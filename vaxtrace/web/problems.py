@@ -200,6 +200,8 @@ STATUS: dict[str, int] = {
     Reason.REASON_REQUIRED: 422,
     Reason.RECALL_CLOSED: 409,
     Reason.RECALL_EXISTS: 409,
+    Reason.RECALL_INCOMPLETE: 409,
+    Reason.RECALL_OUTSIDE_AREA: 403,
     Reason.RECALLED: 409,
     Reason.RESIDENT_ID_MISMATCH: 422,
     Reason.RETURN_NOT_TO_CDC: 422,

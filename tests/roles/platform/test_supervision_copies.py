@@ -19,6 +19,7 @@ from tests.roles.platform.test_exchange import (
     SIGNER,
     hub,
     refused,
+    report,
     routed,
     sent_by,
 )
@@ -169,3 +170,18 @@ def test_facts_come_only_from_the_systems_that_make_them(watched: PlatformServic
     excursion = {"org_uscc": MAH, "document_no": "W", "business_time": fact["business_time"]}
     refused(watched, CALLER, sealed("excursion_report", excursion, sequence=2), "wrong_sender_role")
     assert sent_by(watched) == {}
+
+
+def test_a_return_copied_to_supervision_names_where_the_goods_went(
+    watched: PlatformService,
+) -> None:
+    """Where a recalled unit is depends on whom a return or supply went to (back to the MAH,
+    or into a CDC's stock): the copy names the counterparty (and the rest of the document,
+    the return's reason); a vaccination names nobody."""
+    codes = [issue_nmpa20("8000001", n) for n in range(2)]
+    back = report(codes[:1], 1, bill_type="202", counterparty_uscc=MAH, return_reason="recall")
+    watched.receive_envelope(PROVINCE, back)
+    watched.receive_envelope(PROVINCE, report(codes[1:], 2))
+    steps = [p["supervised_step"] for p in sent_by(watched)["watch-3201"]]
+    seen = [(s["bill_type"], s["counterparty_uscc"], s["detail"]) for s in steps]  # type: ignore[index]
+    assert seen == [("202", MAH, {"return_reason": "recall"}), ("322", None, None)]

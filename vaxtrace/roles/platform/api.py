@@ -3,7 +3,7 @@ caller only from its verified client certificate (mutual TLS)."""
 
 # No "from __future__ import annotations": routes are built in a function (see log/api.py).
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -15,6 +15,7 @@ from vaxtrace.exchange.envelope import EnvelopeBatch
 from vaxtrace.exchange.pki import CertificateAuthority, SystemIdentity
 from vaxtrace.exchange.revocations import CRL_MEDIA_TYPE
 from vaxtrace.roles.platform.service import PlatformService
+from vaxtrace.roles.platform.service.notices import MAX_NOTICES
 from vaxtrace.web.identity import app_state
 from vaxtrace.web.lean import json_answer, lean_route, query_param
 from vaxtrace.web.problems import file_responses, problem_responses
@@ -72,6 +73,17 @@ def platform_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter:
         responses=problem_responses(PUBLIC_QUERY_PROBLEMS),
         route_class_override=lean_route(public_query_at_once),
     )
+
+    @router.get("/public/recalls", responses=problem_responses({422: "a bad `state` or `limit`"}))
+    def recall_notices(
+        svc: Service,
+        state: Annotated[Literal["open", "closed"] | None, Query(description="召回状态")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_NOTICES)] = 100,
+    ) -> dict[str, Any]:
+        """召回公告: the public notices of recalls (real ones; never a drill), as the regulator
+        overseeing each MAH announced them, the latest started first. A code's public view
+        names the notices of its batch too."""
+        return svc.recall_notices(state=state, limit=limit)
 
     @router.post("/coding-rules", status_code=201)
     def register_coding_rule(

@@ -11,6 +11,7 @@ from pydantic import Field
 from vaxtrace.core.alerts.contacts import MAX_CONTACTS, Contact
 from vaxtrace.core.alerts.states import MAX_REASON
 from vaxtrace.core.datasets.elements import MAX_ID, Model
+from vaxtrace.core.recalls import RecallClosing, RecallOrder
 from vaxtrace.core.regulator_locks import LockOrder, LockResolution
 from vaxtrace.core.times import BusinessTime
 from vaxtrace.exchange.envelope import EnvelopeBatch
@@ -22,6 +23,7 @@ from vaxtrace.roles.supervision.service import (
     MAX_STEPS,
     SupervisionService,
 )
+from vaxtrace.roles.supervision.service.recalls import MAX_RECALLS
 from vaxtrace.roles.supervision.service.views import rules
 from vaxtrace.web.identity import app_state, bearer_actor
 
@@ -255,6 +257,45 @@ def supervision_router(caller: Callable[[Request], SystemIdentity]) -> APIRouter
         """The lock orders of the regulators inside this one's area, newest first: goods,
         kind, reason, evidence, where each stands (its kind, ``resolved`` or ``refused``)."""
         return svc.locks(who, before=before, limit=limit)
+
+    # --- recalls (召回管理) -----------------------------------------------------------------
+
+    RecallId = Annotated[int, Path(ge=1, le=MAX_ID, description="the recall's id here")]
+
+    @router.get("/recalls", responses=_problems(401, 422))
+    def recalls(
+        svc: Service,
+        who: Actor,
+        before: Annotated[
+            int | None, Query(ge=1, le=MAX_ID, description="only recalls older than this id")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_RECALLS)] = 100,
+    ) -> dict[str, Any]:
+        """The recalls the regulator sees, newest first: those of MAHs inside its division,
+        and those with units that went into it."""
+        return svc.recalls(who, before=before, limit=limit)
+
+    @router.post("/recalls", status_code=201, responses=_problems(401, 403, 404, 422))
+    def order_recall(svc: Service, who: Actor, order: RecallOrder) -> dict[str, Any]:
+        """责令召回: order a recall of a MAH's batches (the MAH inside the regulator's
+        division; batches this node knows)."""
+        return svc.order_recall(who, order)
+
+    @router.get("/recalls/{recall_id}", responses=_problems(401, 404, 422))
+    def recall(svc: Service, who: Actor, recall_id: RecallId) -> dict[str, Any]:
+        """One recall: its units by state and by holder and division, completion rate,
+        progress over time, milestones (due, met, overdue); vaccinated units by site and
+        document (who received them: the province's immunization system, for its health
+        staff). A regulator elsewhere sees the units last seen in its division."""
+        return svc.recall(who, recall_id)
+
+    @router.post("/recalls/{recall_id}/close", responses=_problems(401, 403, 404, 409, 422))
+    def close_recall(
+        svc: Service, who: Actor, recall_id: RecallId, closing: RecallClosing
+    ) -> dict[str, Any]:
+        """召回完成: close a recall with its summary; before every unit is accounted for,
+        only with a justification (409 ``recall_incomplete`` otherwise)."""
+        return svc.close_recall(who, recall_id, closing)
 
     return router
 

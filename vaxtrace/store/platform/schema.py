@@ -7,11 +7,14 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    DateTime,
     ForeignKey,
     Index,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
 )
@@ -105,6 +108,39 @@ batch_route = Table(
 )
 """Where the platform sent goods of each batch: the immunization system it forwarded a note
 of the batch to, for which consignee. A MAH's safety signal about a batch goes to each."""
+
+# --- public recall notices (召回公告) -------------------------------------------------------
+
+recall_notice = Table(
+    "recall_notice",
+    metadata,
+    col.uscc("mah_uscc"),
+    col.required("recall_no", String(200)),
+    col.required("level", SmallInteger),
+    col.required("batch_nos", JSON),
+    Column("reason", String(2000)),
+    col.required("ordered", Boolean),
+    col.moment("started_at"),
+    col.required("state", String(10)),
+    Column("closed_at", DateTime(timezone=True)),
+    col.uscc("published_by"),
+    col.event_uuid("event_id"),
+    col.moment("updated_at"),
+    PrimaryKeyConstraint("mah_uscc", "recall_no"),
+    Index("ix_recall_notice_started", "started_at"),
+)
+"""召回公告: the public notice of a real recall, as the regulator overseeing the MAH
+announced it through its supervision system (``published_by``; ``event_id`` the envelope of
+the latest word); served by the public entry. Closed once, it stays closed."""
+
+recall_notice_batch = Table(
+    "recall_notice_batch",
+    metadata,
+    *col.batch_identity(),
+    col.required("recall_no", String(200)),
+    PrimaryKeyConstraint("mah_uscc", "batch_no", "recall_no"),
+)
+"""The batches each notice names: a code's public view mentions the recalls of its batch."""
 
 ledger = ledger_tables(metadata)
 journal = Journal(journal_table(metadata), ledger)

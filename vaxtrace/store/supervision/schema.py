@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,
@@ -282,6 +284,64 @@ alert_notice = Table(
 )
 """Who is told of an alert at which tier, queued when the alert opens or climbs to it, sent
 once (pending → sending → sent; a failure is kept and retried)."""
+
+
+# --- recalls (召回管理) -------------------------------------------------------------------
+
+recall = Table(
+    "recall",
+    metadata,
+    col.surrogate_key(),
+    col.required("recall_no", String(200)),
+    col.uscc("mah_uscc"),
+    col.division_code(),
+    col.required("level", SmallInteger),
+    col.required("mock", Boolean),
+    col.required("initiator", String(10)),
+    col.uscc("initiated_by"),
+    Column("reason", String(2000)),
+    Column("divisions", JSON),
+    col.moment("started_at"),
+    col.required("state", String(10)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_by", String(18)),
+    Column("summary", JSON),
+    Column("mah_closed_at", DateTime(timezone=True)),
+    Column("notice_state", String(10)),
+    UniqueConstraint("mah_uscc", "recall_no", name="uq_recall_mah_no"),
+    Index("ix_recall_division", "division_code", "id"),
+)
+"""A recall (召回) of a MAH's batches, started by the MAH (``initiator`` "mah", its 913 step)
+or ordered by a regulator ("regulator", 责令召回), of level 1–3, real or ``mock`` (模拟), over
+its batches (``recall_batch``), limited to some areas when ``divisions`` (division codes) are
+given. Kept where the MAH is (``division_code``): that area's regulator oversees it. ``state``
+open or closed; a closed one keeps its closing ``summary`` (the closer's words and
+justification, and the units' states then); ``mah_closed_at``: when the MAH said it closed
+(914) without closing it here (units still out and no justification); ``notice_state``: the
+state last announced to the platform's public entry (None: not yet; a mock one never is)."""
+
+recall_batch = Table(
+    "recall_batch",
+    metadata,
+    Column("recall_id", col.Id, ForeignKey("recall.id"), primary_key=True),
+    col.uscc("mah_uscc"),
+    col.required("batch_no", String(20), primary_key=True),
+)
+"""The batches a recall covers: every dose-level code of them is a unit of the recall."""
+
+recall_progress = Table(
+    "recall_progress",
+    metadata,
+    col.surrogate_key(),
+    Column("recall_id", col.Id, ForeignKey("recall.id"), nullable=False),
+    col.moment("taken_at"),
+    col.required("units", Integer),
+    col.required("accounted_for", Integer),
+    col.required("by_state", JSON),
+    Index("ix_recall_progress", "recall_id", "taken_at"),
+)
+"""How far a recall was at a time (its completion over time): how many units, how many
+accounted for, and how many in each state."""
 
 exchange = exchange_tables(metadata)
 

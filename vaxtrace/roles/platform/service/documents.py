@@ -11,6 +11,7 @@ from vaxtrace.core.documents import read_document
 from vaxtrace.core.downstream import DownstreamEvent, read_event
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
+from vaxtrace.core.recalls import NOTICE, RecallNotice, read_notice
 from vaxtrace.core.registry import SystemRole
 from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SHIPPING_NOTE, ExcursionReport, Step, TraceFact
@@ -22,12 +23,14 @@ DOCUMENTS = {
     "safety_signal": SystemRole.TRACE.value,
     "trace_fact": SystemRole.TRACE.value,
     "excursion_report": SystemRole.IMMUNIZATION.value,
+    NOTICE: SystemRole.SUPERVISION.value,
 }
 """What the exchange carries, and the role of system that may send it (a trace fact and an
 excursion report go to the supervision systems only; a supervision system sends its
-regulators' own locks as safety signals too)."""
+regulators' own locks as safety signals too; a recall notice stays at the platform, for its
+public entry)."""
 
-Report = DownstreamEvent | SafetySignal | TraceFact | ExcursionReport | None
+Report = DownstreamEvent | SafetySignal | TraceFact | ExcursionReport | RecallNotice | None
 """A document as read (None: a shipping note, read as a step by :func:`step_of`)."""
 
 
@@ -62,6 +65,8 @@ def checked_document(opened: Opened, role: str) -> Report:
         )
     if kinds[0] == "shipping_note":
         return None
+    if kinds[0] == NOTICE:
+        return read_notice(payload)
     if kinds[0] == "trace_fact":
         return read_document(payload, "trace_fact", TraceFact)
     if kinds[0] == "excursion_report":

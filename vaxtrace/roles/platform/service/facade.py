@@ -16,6 +16,7 @@ from vaxtrace.roles.platform.service import (
     certificates,
     coding_rules,
     forwarding,
+    notices,
     refusals,
     registry,
     resolution,
@@ -118,6 +119,10 @@ class PlatformService:
         """A code → the owning trace system's consumer view (see
         :func:`resolution.public_query`)."""
         return await resolution.public_query(self.engine, text, ask, wait)
+
+    def recall_notices(self, *, state: str | None = None, limit: int = 100) -> dict[str, Any]:
+        """召回公告: the public recall notices, the latest started first."""
+        return notices.recall_notices(self.engine, state=state, limit=limit)
 
     async def lot_release_certificate(
         self,

@@ -1,7 +1,8 @@
 """The exchange (数据交换) between makers and provinces: take a batch of signed envelopes from
 a connected system, each once, and forward what was taken in the same transaction: a shipping
 note to the province serving its consignee, a province's report to the trace system owning
-each of its codes, a MAH's safety signal to every system its batches went to, and every step
+each of its codes, a MAH's safety signal to every system its batches went to (a supervision
+system's public recall notice is kept for the public entry, not forwarded), and every step
 to the supervision systems of the area (a MAH's production, self-inspection and lot release
 facts and its signals, as steps, where the MAH is; a province's cold-chain excursions where
 the unit is: these go to the supervision systems only). What cannot be routed is kept as an
@@ -16,6 +17,7 @@ from vaxtrace.core.downstream import DownstreamEvent
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.forwarding import forwarded_from
 from vaxtrace.core.reasons import Reason
+from vaxtrace.core.recalls import RecallNotice
 from vaxtrace.core.registry import SystemRole
 from vaxtrace.core.signals import SafetySignal
 from vaxtrace.core.supervision import ExcursionReport, Step, TraceFact, sees, signal_step
@@ -32,7 +34,7 @@ from vaxtrace.roles.platform.service.documents import (
 from vaxtrace.roles.platform.service.registry import registered_system
 from vaxtrace.roles.platform.service.resolution import owners
 from vaxtrace.store.engine import Connection, Engine, write_tx
-from vaxtrace.store.platform import alerts, registry, routes
+from vaxtrace.store.platform import alerts, recall_notices, registry, routes
 
 
 def receive_batch(
@@ -100,6 +102,10 @@ def _forward(
     exactly when it is taken): a shipping note to the province serving its consignee, a
     province's report to the trace system owning each of its codes. What cannot be
     routed is kept and raises an operator alert."""
+    if isinstance(report, RecallNotice):  # for the public entry: kept here, sent nowhere
+        header = opened.header
+        recall_notices.keep_notice(conn, report, header["data_owner"], header["event_id"])
+        return []
     if outbox is None:
         return None
     taken = _Taken(conn, outbox, opened, areas)

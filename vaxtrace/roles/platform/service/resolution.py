@@ -21,6 +21,7 @@ from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.exchange.public_client import AskOwner
 from vaxtrace.roles.platform.service.coding_rules import entry_covering
+from vaxtrace.roles.platform.service.notices import notices_of_batch
 from vaxtrace.store.engine import Connection, Engine, read_tx
 from vaxtrace.store.platform import registry
 
@@ -84,7 +85,8 @@ def _keep_owner(engine: Engine, code: codes_.TraceCode, owner: dict[str, Any]) -
 
 async def public_query(engine: Engine, text: str, ask: AskOwner, wait: float) -> dict[str, Any]:
     """A code as typed, scanned or a Digital Link → the owning trace system's consumer view
-    (product, MAH, batch, expiry, lot release, status; no personal data).
+    (product, MAH, batch, expiry, lot release, status; no personal data), with the public
+    recall notices of its batch (``recall_notices``) when there are any.
 
     Async: the owner is awaited with no worker thread held (in one process the trace role
     needs one to answer). Where the code resolves is kept a second (see the module); else
@@ -108,7 +110,8 @@ async def public_query(engine: Engine, text: str, ask: AskOwner, wait: float) ->
         "mah_uscc": owner["mah_uscc"],
         "family": code.family.value,
     }
-    return {"resolved": resolved} | view
+    recalled = await notices_of_batch(engine, owner["mah_uscc"], view.get("batch_no"), wait)
+    return {"resolved": resolved} | view | ({"recall_notices": recalled} if recalled else {})
 
 
 def owners(conn: Connection, texts: tuple[str, ...]) -> list[tuple[str, str | None]]:

@@ -7,7 +7,8 @@ safety signals), ``regulators`` (the regulators, from the registry or registered
 their staff's API tokens), ``views`` (what a regulator sees), ``alerts`` (raised from findings
 and excursions, acknowledged, resolved, escalated, sent), ``validation`` (the rules over what
 arrived), ``flows`` (a batch's flow, statistics and recall progress, shaped for charts),
-``locks`` (a regulator's own locks, sent down the chain). ``SupervisionService`` (in
+``locks`` (a regulator's own locks, sent down the chain), ``recalls`` (召回管理: a recall's
+units, completion, milestones, closing and public notice). ``SupervisionService`` (in
 ``facade``) gathers them.
 """
 

@@ -4,13 +4,14 @@ one object the API, CLI and federation use."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vaxtrace.core.alerts.contacts import Contact
 from vaxtrace.core.alerts.escalation import EscalationPolicy
 from vaxtrace.core.datasets.basic_data import Organisation
 from vaxtrace.core.flows import GroupBy, Level, Period
+from vaxtrace.core.recalls import RecallClosing, RecallOrder
 from vaxtrace.core.regulator_locks import LockOrder, LockResolution
 from vaxtrace.core.validation.findings import RuleFinding
 from vaxtrace.core.validation.rules import LATE_REPORT_HOURS
@@ -24,6 +25,7 @@ from vaxtrace.roles.supervision.service import (
     alerts,
     flows,
     locks,
+    recalls,
     receiving,
     regulators,
     validation,
@@ -31,6 +33,9 @@ from vaxtrace.roles.supervision.service import (
 )
 from vaxtrace.store.engine import Engine, write_tx
 from vaxtrace.store.supervision.exchange import exchange_store
+
+PROGRESS_EVERY = timedelta(hours=1)
+"""How often the alerts' round keeps each open recall's progress (its completion over time)."""
 
 
 class SupervisionService:
@@ -51,7 +56,8 @@ class SupervisionService:
     ) -> None:
         self.engine = engine
         self.outbox = outbox
-        """Towards the platform: a regulator's locks go down the chain through it."""
+        """Towards the platform: a regulator's locks go down the chain through it, and the
+        public notices of recalls (None: no exchange)."""
         if outbox is not None:
             outbox.on_refused = locks.refused_by_platform
         self.late_report_hours = late_report_hours
@@ -61,6 +67,7 @@ class SupervisionService:
         self.notifiers = list(notifiers)
         """The channels alerts are sent on (none: notices wait, queued)."""
         self.notify_max_attempts = notify_max_attempts
+        self._progress_kept_at: datetime | None = None
         self.ledger = ledger
         """Signs checkpoints over the journal; every decision is journaled whether or not."""
         if ledger is not None:
@@ -79,9 +86,13 @@ class SupervisionService:
     def receive_batch(self, caller: SystemIdentity, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Steps and findings the platform copied here, in sequence order; each taken once,
         all or none."""
-        return self.from_platform.take(
+        taken = self.from_platform.take(
             caller.system_id, envelopes, receiving.read, receiving.record
         )
+        if self.outbox is not None:  # a MAH's recall opened or closed: the public is told
+            with write_tx(self.engine) as conn:
+                recalls.publish_notices(conn, self.outbox)
+        return taken
 
     # --- regulators and their staff ----------------------------------------------------------
 
@@ -213,13 +224,21 @@ class SupervisionService:
         return alerts.contact_gaps(self.engine)
 
     def alert_tick(self, now: datetime | None = None) -> dict[str, Any]:
-        """One round of the alerts' background work: climb the alerts due, then send the
-        notices due on this node's notifiers."""
+        """One round of the alerts' background work: open recalls' missed milestones raise
+        their alerts (and, once an hour, their progress is kept), the alerts due climb, then
+        the notices due are sent on this node's notifiers."""
+        at = now or datetime.now(UTC)
+        with write_tx(self.engine) as conn:
+            overdue = recalls.overdue_milestones(conn, at)
+            raised = alerts.open_alerts(conn, overdue, now) if overdue else 0
+            if self._progress_kept_at is None or at - self._progress_kept_at >= PROGRESS_EVERY:
+                recalls.record_progress(conn, at)
+                self._progress_kept_at = at
         climbed = alerts.escalate_due(self.engine, self.escalation, now)
         sent = alerts.notify_pending(
             self.engine, self.notifiers, now, max_attempts=self.notify_max_attempts
         )
-        return {"escalation": climbed, "notices": sent}
+        return {"recalls_overdue": raised, "escalation": climbed, "notices": sent}
 
     # --- flows and statistics (流向与统计) ----------------------------------------------------
 
@@ -264,3 +283,29 @@ class SupervisionService:
     def locks(self, actor: str, *, before: int | None = None, limit: int = 100) -> dict[str, Any]:
         """The lock orders made inside the actor's area, newest first."""
         return locks.locks(self.engine, actor, before=before, limit=limit)
+
+    # --- recalls (召回管理) -----------------------------------------------------------------
+
+    def recalls(self, actor: str, *, before: int | None = None, limit: int = 100) -> dict[str, Any]:
+        """The recalls the actor sees (its MAHs', and those with units in its area)."""
+        return recalls.recalls(self.engine, actor, before=before, limit=limit)
+
+    def recall(self, actor: str, recall_id: int, now: datetime | None = None) -> dict[str, Any]:
+        """One recall: units by state and holder, completion, progress, milestones."""
+        return recalls.recall(self.engine, actor, recall_id, now or datetime.now(UTC))
+
+    def order_recall(
+        self, actor: str, order: RecallOrder, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """责令召回: a regulator of the MAH's area orders a recall."""
+        return recalls.order_recall(
+            self.engine, actor, order, now or datetime.now(UTC), self.outbox
+        )
+
+    def close_recall(
+        self, actor: str, recall_id: int, closing: RecallClosing, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """召回完成: closed when complete, or with a justification."""
+        return recalls.close_recall(
+            self.engine, actor, recall_id, closing, now or datetime.now(UTC), self.outbox
+        )

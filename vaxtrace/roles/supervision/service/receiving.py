@@ -20,6 +20,7 @@ from vaxtrace.core.signals import SafetySignal, read_signal
 from vaxtrace.core.supervision import SupervisedStep
 from vaxtrace.core.times import as_utc
 from vaxtrace.exchange.envelope import Opened
+from vaxtrace.roles.supervision.service import recalls
 from vaxtrace.roles.supervision.service.alerts import open_excursion_alert
 from vaxtrace.store.engine import Connection
 from vaxtrace.store.supervision import findings, steps
@@ -118,6 +119,7 @@ def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict
         },
     )
     open_excursion_alert(conn, step)  # a province's excursion joins the alerts as it arrives
+    recalls.follow_mah_step(conn, step)
     return {}
 
 
