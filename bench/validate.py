@@ -24,25 +24,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from _flow import bench_batch_flow
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, select
 
 from vaxtrace.core.validation.rules import RULES
+from vaxtrace.roles.supervision.service.validation import run_validation
 from vaxtrace.sim import anomalies, supervised_chain
 from vaxtrace.store.engine import make_engine, write_tx
 from vaxtrace.store.migrate import upgrade
 from vaxtrace.store.supervision.schema import rule_finding
-
-try:  # the lead's engine; until it lands the script still builds and loads the province
-    from vaxtrace.roles.supervision.service.validation import run_validation
-except ImportError:
-    run_validation = None
-
-try:  # another helper's batch flow measure
-    from _flow import bench_batch_flow  # type: ignore[import-not-found]
-except ImportError:
-    bench_batch_flow = None
 
 NEW_STEPS = 10_000
 console = Console()
@@ -186,30 +178,17 @@ def run(engine: Engine, data_dir: Path, args: argparse.Namespace) -> None:
     world = supervised_chain.generate(args.doses, seed=args.seed)
     build(engine, world, took)
     labels = inject(engine, world, args.per_kind, args.seed, data_dir, took)
-    full = incremental = flow = None
-    if run_validation is None:
-        console.print(
-            "validation: vaxtrace.roles.supervision.service.validation.run_validation "
-            "is not there yet"
-        )
-    else:
-        full, result = validate(engine, full=True)
-        console.print(f"validate full: {full:.2f} s → {summary(result)}")
-        score(engine, labels)
+    full, result = validate(engine, full=True)
+    console.print(f"validate full: {full:.2f} s → {summary(result)}")
+    score(engine, labels)
     new = add_vaccinations(engine, world, took)
-    if run_validation is not None:
-        incremental, result = validate(engine, full=False)
-        console.print(f"validate {new:,} new steps: {incremental:.2f} s → {summary(result)}")
-    if bench_batch_flow is None:
-        console.print("batch flow: bench/_flow.py is not there yet")
-    else:
-        engine.dispose()
-        flow = float(bench_batch_flow(data_dir))
+    incremental, result = validate(engine, full=False)
+    console.print(f"validate {new:,} new steps: {incremental:.2f} s → {summary(result)}")
     engine.dispose()
-    flow_ms = "n/a" if flow is None else f"{flow:.0f}"
+    flow = float(bench_batch_flow(data_dir))
     print(
         f"validate full: {seconds(full)} s; incremental 10k: {seconds(incremental)} s; "
-        f"batch flow: {flow_ms} ms"
+        f"batch flow: {flow:.0f} ms"
     )
 
 
