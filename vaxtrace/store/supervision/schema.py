@@ -97,7 +97,8 @@ supervised_code_step = Table(
     col.moment("business_time"),
     Column("counterparty_uscc", String(18)),
     Column("source_document_no", String(60)),
-    Index("ix_supervised_code_step_code", "code", "bill_type", "org_uscc", "business_time"),
+    Index("ix_supervised_code_step_code", "code", "business_time", "id"),
+    Index("ix_supervised_code_step_kind", "code", "bill_type", "org_uscc", "business_time"),
     Index("ix_supervised_code_step_division", "division_code", "business_time"),
     Index("ix_supervised_code_step_step", "step_id"),
 )

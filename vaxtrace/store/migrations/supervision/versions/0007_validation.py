@@ -30,9 +30,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("counterparty_uscc", sa.String(length=18), nullable=True))
         batch.add_column(sa.Column("source_document_no", sa.String(length=60), nullable=True))
     # the rules ask for a code's steps of one kind by one unit: answered from the index alone
-    op.drop_index("ix_supervised_code_step_code", table_name="supervised_code_step")
     op.create_index(
-        "ix_supervised_code_step_code",
+        "ix_supervised_code_step_kind",
         "supervised_code_step",
         ["code", "bill_type", "org_uscc", "business_time"],
     )
@@ -83,10 +82,7 @@ def downgrade() -> None:
     op.drop_index("ix_rule_finding_division", table_name="rule_finding")
     op.drop_table("rule_finding")
     op.drop_table("supervised_batch")
-    op.drop_index("ix_supervised_code_step_code", table_name="supervised_code_step")
-    op.create_index(
-        "ix_supervised_code_step_code", "supervised_code_step", ["code", "business_time", "id"]
-    )
+    op.drop_index("ix_supervised_code_step_kind", table_name="supervised_code_step")
     with op.batch_alter_table("supervised_code_step") as batch:
         batch.drop_column("source_document_no")
         batch.drop_column("counterparty_uscc")
