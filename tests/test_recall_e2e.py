@@ -1,9 +1,10 @@
-"""A MAH's recall, end to end in the one-process federation the demo runs (``--role all``: each
-role on its own database, talking only through the exchange): the MAH recalls a batch, the
-site's gate refuses its dose (the demo's gate day), the supervision node tracks every dose of
-the batch and the platform announces the recall; the site sends its case back to the CDC, the
-CDC sends the batch back to the MAH, and the supervision node's completion rate climbs to 100 %;
-the MAH closes the recall, and the supervision node and the public notice close with it."""
+"""A MAH's level-1 recall (一级召回), end to end in the one-process federation the demo runs
+(``--role all``: each role on its own database, talking only through the exchange): the MAH
+recalls a batch, the site's gate refuses its dose (the demo's gate day), the supervision node
+tracks every dose of the batch and the platform announces the recall; the site sends its case
+back to the CDC, the CDC sends the batch back to the MAH, and the supervision node's
+completion rate climbs to 100 %; the MAH closes the recall, and the supervision node and the
+public notice close with it."""
 
 from __future__ import annotations
 
@@ -65,6 +66,12 @@ def test_a_recall_runs_down_to_the_site_and_back_up_to_its_completion(tmp_path: 
             mah,
             "open",
         )
+        assert started["level"] == 1
+        stop = next(m for m in started["milestones"] if m["kind"] == "stop")
+        hours = datetime.fromisoformat(stop["due_at"]) - datetime.fromisoformat(
+            started["started_at"]
+        )
+        assert hours.total_seconds() == 24 * 3600  # level 1: stop within 24 h (DOMAIN.md §10)
         units = started["completion"]["units"]
         assert units > 0 and started["completion"]["completion_rate"] < 1
         in_stock = {h["holder_uscc"] for h in started["holders"] if h["state"] == "in_stock"}

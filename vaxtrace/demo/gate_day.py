@@ -54,7 +54,7 @@ def gate_day(demo: Demo, client: TestClient, timeout: float) -> list[str]:
             "recalls",
             "gate-recall",
             DoseReason.RECALLED,
-            {"recall_no": "ZH-DEMO-1", "reason": "演示: 召回", "level": 2, "range": "province"},
+            {"recall_no": "ZH-DEMO-1", "reason": "演示: 召回", "level": 1, "range": "province"},
         ),
     )
     answers = [  # both are sent before either answer is judged
