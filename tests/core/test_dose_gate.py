@@ -261,7 +261,7 @@ def test_a_lock_on_the_code_or_the_whole_batch(
 ) -> None:
     decision = decide(facts(status=status, batch={"lock": lock}))
     assert decision.reasons == (R.LOCKED,)
-    assert decision.messages == (f"locked by the MAH ({named})",)
+    assert decision.messages == (f"locked by its MAH or a regulator ({named})",)
 
 
 @pytest.mark.parametrize(

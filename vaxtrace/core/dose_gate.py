@@ -115,7 +115,7 @@ def stop_reasons(facts: DoseFacts, label: Label, on: date) -> list[tuple[DoseRea
     status, batch = facts.status, facts.batch
     lock = status if status in LOCK_STATUSES else batch.lock if batch is not None else None
     if lock is not None:
-        found.append((DoseReason.LOCKED, f"locked by the MAH ({lock.value})"))
+        found.append((DoseReason.LOCKED, f"locked by its MAH or a regulator ({lock.value})"))
     if status in RECALL_STATUSES or (batch is not None and batch.recall_no is not None):
         recall = batch.recall_no if batch is not None and batch.recall_no else "by code"
         found.append((DoseReason.RECALLED, f"under recall ({recall})"))

@@ -131,8 +131,8 @@ def disposal_refusal(signals: Iterable[OwnerSignals]) -> DisposalRefusal | None:
             if status in LOCKED:
                 return DisposalRefusal(
                     DoseReason.LOCKED.value,
-                    f"locked by the MAH ({status.value}): wait for its decision (an unlock, "
-                    "or abnormal 异常, which may be destroyed)",
+                    f"locked by its MAH or a regulator ({status.value}): wait for its "
+                    "decision (an unlock, or abnormal 异常, which may be destroyed)",
                 )
             if status is Status.RECALLING:
                 return DisposalRefusal(
