@@ -71,9 +71,8 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from vaxtrace.core.datasets.basic_data import Organisation
-from vaxtrace.core.reasons import Reason
 from vaxtrace.core.validation.findings import SubjectKind, document_subject
-from vaxtrace.core.validation.rules import BY_ID, RULES
+from vaxtrace.core.validation.rules import BY_ID, RULES, RuleId
 from vaxtrace.sim.supervised_chain import (
     ANOMALY,
     START,
@@ -279,19 +278,21 @@ def _missing_production(case: _Case) -> Label:
     cdc = case.world.provincial_cdc
     note = case.ship(cdc)
     case.receive(cdc, case.mah, note, DAY + 20 * HOUR, case.codes)
-    return case.document_label("missing_production", "201", case.mah, note)
+    return case.document_label(RuleId.MISSING_PRODUCTION, "201", case.mah, note)
 
 
 def _missing_shipment(case: _Case) -> Label:
     case.to_county()
     ghost = f"PSGHOST{case.seed % 1000:03d}{case.number:05d}"
     no = case.receive(case.site, case.county.cdc, ghost, 3 * DAY + 3 * HOUR, case.codes)
-    return case.document_label("missing_shipment", "107", case.site, no)
+    return case.document_label(RuleId.MISSING_SHIPMENT, "107", case.site, no)
 
 
 def _missing_receipt(case: _Case) -> Label:
     case.shipped_to_site()
-    return case.document_label("missing_receipt", "322", case.site, case.vaccinate(case.codes[0]))
+    return case.document_label(
+        RuleId.MISSING_RECEIPT, "322", case.site, case.vaccinate(case.codes[0])
+    )
 
 
 def _source_mismatch(case: _Case) -> Label:
@@ -302,22 +303,24 @@ def _source_mismatch(case: _Case) -> Label:
     elsewhere = case.distribute(county, other, 3 * DAY + HOUR, codes[2:])
     case.receive(other, county, elsewhere, 3 * DAY + 4 * HOUR, codes[2:])
     no = case.receive(case.site, county, elsewhere, 3 * DAY + 5 * HOUR, codes[:2])
-    return case.document_label("source_mismatch", "107", case.site, no)
+    return case.document_label(RuleId.SOURCE_MISMATCH, "107", case.site, no)
 
 
 def _time_order(case: _Case) -> Label:
-    return case.document_label("time_order", "107", case.site, case.to_site(early=True))
+    return case.document_label(RuleId.TIME_ORDER, "107", case.site, case.to_site(early=True))
 
 
 def _required_fields(case: _Case) -> Label:
-    return case.document_label("required_fields", "902", case.mah, case.produce(certificate=False))
+    return case.document_label(
+        RuleId.REQUIRED_FIELDS, "902", case.mah, case.produce(certificate=False)
+    )
 
 
 def _received_twice(case: _Case) -> Label:
     case.to_site()
     note = case.steps[-1].step["source_document_no"]
     no = case.receive(case.site, case.county.cdc, note, 3 * DAY + 4 * HOUR, case.codes)
-    return case.document_label("received_twice", "107", case.site, no)
+    return case.document_label(RuleId.RECEIVED_TWICE, "107", case.site, no)
 
 
 def _used_twice(case: _Case) -> Label:
@@ -325,19 +328,19 @@ def _used_twice(case: _Case) -> Label:
     code = case.codes[0]
     case.vaccinate(code)
     case.vaccinate(code, 4 * DAY + 2 * HOUR)
-    return case.code_label("used_twice", code)
+    return case.code_label(RuleId.USED_TWICE, code)
 
 
 def _shipped_by_non_holder(case: _Case) -> Label:
     case.to_county()
     other = next(c for c in case.world.counties if c.cdc.uscc != case.county.cdc.uscc)
     no = case.distribute(other.cdc, other.sites[0], 3 * DAY, case.codes)
-    return case.document_label("shipped_by_non_holder", "209", other.cdc, no)
+    return case.document_label(RuleId.SHIPPED_BY_NON_HOLDER, "209", other.cdc, no)
 
 
 def _late_report(case: _Case) -> Label:
     no = case.to_site(late=timedelta(hours=30))
-    return case.document_label("late_report", "107", case.site, no)
+    return case.document_label(RuleId.LATE_REPORT, "107", case.site, no)
 
 
 def _quantity_mismatch(case: _Case) -> Label:
@@ -346,32 +349,32 @@ def _quantity_mismatch(case: _Case) -> Label:
     case.receive(
         case.site, case.county.cdc, note, 3 * DAY + 3 * HOUR, codes[:2], expected=len(codes)
     )
-    return case.document_label(Reason.QUANTITY_MISMATCH.value, "209", case.county.cdc, note)
+    return case.document_label(RuleId.QUANTITY_MISMATCH, "209", case.county.cdc, note)
 
 
 def _mah_to_site(case: _Case) -> Label:
     case.produce()
-    return case.document_label("mah_to_site", "201", case.mah, case.ship(case.site))
+    return case.document_label(RuleId.MAH_TO_SITE, "201", case.mah, case.ship(case.site))
 
 
 def _site_supplies(case: _Case) -> Label:
     case.to_site()
     no = case.distribute(case.site, _other_site(case), 4 * DAY, case.codes)
-    return case.document_label("site_supplies", "209", case.site, no)
+    return case.document_label(RuleId.SITE_SUPPLIES, "209", case.site, no)
 
 
 def _cross_province(case: _Case) -> Label:
     case.to_provincial_cdc()
     cdc = case.world.provincial_cdc
     no = case.distribute(cdc, case.world.outsiders[0], 2 * DAY, case.codes)
-    return case.document_label("cross_province", "209", cdc, no)
+    return case.document_label(RuleId.CROSS_PROVINCE, "209", cdc, no)
 
 
 def _used_after_expiry(case: _Case) -> Label:
     case.to_site()
     code = case.codes[0]
     case.vaccinate(code, 6 * DAY + 3 * HOUR)
-    return case.code_label("used_after_expiry", code)
+    return case.code_label(RuleId.USED_AFTER_EXPIRY, code)
 
 
 def _used_while_locked(case: _Case) -> Label:
@@ -380,7 +383,7 @@ def _used_while_locked(case: _Case) -> Label:
     case.add("911", case.mah, 3 * DAY + 6 * HOUR, case.codes, mah_uscc=case.mah.uscc, detail=lock)
     code = case.codes[0]
     case.vaccinate(code)
-    return case.code_label("used_while_locked", code)
+    return case.code_label(RuleId.USED_WHILE_LOCKED, code)
 
 
 def _used_while_recalled(case: _Case) -> Label:
@@ -396,7 +399,7 @@ def _used_while_recalled(case: _Case) -> Label:
     case.add("913", case.mah, 3 * DAY + 6 * HOUR, (), detail=recall, **batch)
     code = case.codes[0]
     case.vaccinate(code)
-    return case.code_label("used_while_recalled", code)
+    return case.code_label(RuleId.USED_WHILE_RECALLED, code)
 
 
 def _used_after_excursion(case: _Case) -> Label:
@@ -407,7 +410,7 @@ def _used_after_excursion(case: _Case) -> Label:
     )
     code = case.codes[0]
     case.vaccinate(code)
-    return case.code_label("used_after_excursion", code)
+    return case.code_label(RuleId.USED_AFTER_EXCURSION, code)
 
 
 def _other_site(case: _Case) -> Organisation:
@@ -415,28 +418,28 @@ def _other_site(case: _Case) -> Organisation:
 
 
 INJECTORS: dict[str, Injector] = {
-    "missing_production": _missing_production,
-    "missing_shipment": _missing_shipment,
-    "missing_receipt": _missing_receipt,
-    "source_mismatch": _source_mismatch,
-    "time_order": _time_order,
-    "required_fields": _required_fields,
-    "received_twice": _received_twice,
-    "used_twice": _used_twice,
-    "shipped_by_non_holder": _shipped_by_non_holder,
-    "late_report": _late_report,
-    Reason.QUANTITY_MISMATCH.value: _quantity_mismatch,
-    "mah_to_site": _mah_to_site,
-    "site_supplies": _site_supplies,
-    "cross_province": _cross_province,
-    "used_after_expiry": _used_after_expiry,
-    "used_while_locked": _used_while_locked,
-    "used_while_recalled": _used_while_recalled,
-    "used_after_excursion": _used_after_excursion,
+    RuleId.MISSING_PRODUCTION: _missing_production,
+    RuleId.MISSING_SHIPMENT: _missing_shipment,
+    RuleId.MISSING_RECEIPT: _missing_receipt,
+    RuleId.SOURCE_MISMATCH: _source_mismatch,
+    RuleId.TIME_ORDER: _time_order,
+    RuleId.REQUIRED_FIELDS: _required_fields,
+    RuleId.RECEIVED_TWICE: _received_twice,
+    RuleId.USED_TWICE: _used_twice,
+    RuleId.SHIPPED_BY_NON_HOLDER: _shipped_by_non_holder,
+    RuleId.LATE_REPORT: _late_report,
+    RuleId.QUANTITY_MISMATCH: _quantity_mismatch,
+    RuleId.MAH_TO_SITE: _mah_to_site,
+    RuleId.SITE_SUPPLIES: _site_supplies,
+    RuleId.CROSS_PROVINCE: _cross_province,
+    RuleId.USED_AFTER_EXPIRY: _used_after_expiry,
+    RuleId.USED_WHILE_LOCKED: _used_while_locked,
+    RuleId.USED_WHILE_RECALLED: _used_while_recalled,
+    RuleId.USED_AFTER_EXCURSION: _used_after_excursion,
 }
 """One injector per rule id of :data:`vaxtrace.core.validation.rules.RULES`."""
 
-EXPIRING = frozenset({"used_after_expiry"})
+EXPIRING = frozenset({RuleId.USED_AFTER_EXPIRY})
 """Cases whose batch expires the day its doses reach the site."""
 
 

@@ -51,7 +51,7 @@ class RuleQuality:
 def detection_table(labelled: Iterable[Key], found: Iterable[Key]) -> list[RuleQuality]:
     """One line per rule, in the rules' order (and any other rule a label names, after)."""
     planted, made = set(labelled), set(found)
-    rules = [r.id for r in RULES]
+    rules = [r.id.value for r in RULES]
     rules += sorted({rule for rule, _ in planted | made} - set(rules))
     return [
         RuleQuality(

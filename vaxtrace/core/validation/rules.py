@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from vaxtrace.core.reasons import Reason
 from vaxtrace.core.validation.findings import Severity, SubjectKind
 
 
@@ -21,11 +20,34 @@ class Owing(StrEnum):
     COUNTERPARTY = "counterparty"  # the other side the step names (a receipt's shipper …)
 
 
+class RuleId(StrEnum):
+    """The id of each validation rule (校验规则编号): what a finding, an alert and a label name."""
+
+    MISSING_PRODUCTION = "missing_production"
+    MISSING_SHIPMENT = "missing_shipment"
+    MISSING_RECEIPT = "missing_receipt"
+    SOURCE_MISMATCH = "source_mismatch"
+    TIME_ORDER = "time_order"
+    REQUIRED_FIELDS = "required_fields"
+    RECEIVED_TWICE = "received_twice"
+    USED_TWICE = "used_twice"
+    SHIPPED_BY_NON_HOLDER = "shipped_by_non_holder"
+    LATE_REPORT = "late_report"
+    QUANTITY_MISMATCH = "quantity_mismatch"
+    MAH_TO_SITE = "mah_to_site"
+    SITE_SUPPLIES = "site_supplies"
+    CROSS_PROVINCE = "cross_province"
+    USED_AFTER_EXPIRY = "used_after_expiry"
+    USED_WHILE_LOCKED = "used_while_locked"
+    USED_WHILE_RECALLED = "used_while_recalled"
+    USED_AFTER_EXCURSION = "used_after_excursion"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One validation rule."""
 
-    id: str
+    id: RuleId
     severity: Severity
     subject_kind: SubjectKind
     owing: Owing
@@ -34,7 +56,7 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule(
-        "missing_production",
+        RuleId.MISSING_PRODUCTION,
         Severity.WARNING,
         SubjectKind.DOCUMENT,
         Owing.DOER,
@@ -42,7 +64,7 @@ RULES: tuple[Rule, ...] = (
         "(101 生产入库); the MAH owes the production step",
     ),
     Rule(
-        "missing_shipment",
+        RuleId.MISSING_SHIPMENT,
         Severity.WARNING,
         SubjectKind.DOCUMENT,
         Owing.COUNTERPARTY,
@@ -50,7 +72,7 @@ RULES: tuple[Rule, ...] = (
         "the shipper the receipt names owes it",
     ),
     Rule(
-        "missing_receipt",
+        RuleId.MISSING_RECEIPT,
         Severity.WARNING,
         SubjectKind.DOCUMENT,
         Owing.DOER,
@@ -58,7 +80,7 @@ RULES: tuple[Rule, ...] = (
         "never reported receiving them (107); that unit owes the receipt",
     ),
     Rule(
-        "source_mismatch",
+        RuleId.SOURCE_MISMATCH,
         Severity.WARNING,
         SubjectKind.DOCUMENT,
         Owing.DOER,
@@ -66,7 +88,7 @@ RULES: tuple[Rule, ...] = (
         "this unit (another consignee, another note)",
     ),
     Rule(
-        "time_order",
+        RuleId.TIME_ORDER,
         Severity.WARNING,
         SubjectKind.DOCUMENT,
         Owing.DOER,
@@ -74,7 +96,7 @@ RULES: tuple[Rule, ...] = (
         "(received before shipped, used before received, shipped before produced)",
     ),
     Rule(
-        "required_fields",
+        RuleId.REQUIRED_FIELDS,
         Severity.NOTICE,
         SubjectKind.DOCUMENT,
         Owing.DOER,
@@ -82,28 +104,28 @@ RULES: tuple[Rule, ...] = (
         "number, a production's warehouse, an excursion's equipment …)",
     ),
     Rule(
-        "received_twice",
+        RuleId.RECEIVED_TWICE,
         Severity.SEVERE,
         SubjectKind.DOCUMENT,
         Owing.DOER,
         "重复: a unit received codes it had received already and not sent on since",
     ),
     Rule(
-        "used_twice",
+        RuleId.USED_TWICE,
         Severity.SEVERE,
         SubjectKind.CODE,
         Owing.DOER,
         "重复: a dose was reported used (322) more than once, undos counted",
     ),
     Rule(
-        "shipped_by_non_holder",
+        RuleId.SHIPPED_BY_NON_HOLDER,
         Severity.SEVERE,
         SubjectKind.DOCUMENT,
         Owing.DOER,
         "重复/来源: a unit distributed or returned codes that were never shipped to it",
     ),
     Rule(
-        "late_report",
+        RuleId.LATE_REPORT,
         Severity.NOTICE,
         SubjectKind.DOCUMENT,
         Owing.DOER,
@@ -112,7 +134,7 @@ RULES: tuple[Rule, ...] = (
         "connects, is not late)",
     ),
     Rule(
-        Reason.QUANTITY_MISMATCH.value,  # the word a shipping note's own refusal uses
+        RuleId.QUANTITY_MISMATCH,
         Severity.WARNING,
         SubjectKind.DOCUMENT,
         Owing.COUNTERPARTY,
@@ -120,7 +142,7 @@ RULES: tuple[Rule, ...] = (
         "once a receipt of it was reported; the consignee owes the answer",
     ),
     Rule(
-        "mah_to_site",
+        RuleId.MAH_TO_SITE,
         Severity.SEVERE,
         SubjectKind.DOCUMENT,
         Owing.DOER,
@@ -128,14 +150,14 @@ RULES: tuple[Rule, ...] = (
         "through a CDC (疫苗管理法 第三十六条)",
     ),
     Rule(
-        "site_supplies",
+        RuleId.SITE_SUPPLIES,
         Severity.SEVERE,
         SubjectKind.DOCUMENT,
         Owing.DOER,
         "违规流向: a vaccination site distributed vaccine to another unit",
     ),
     Rule(
-        "cross_province",
+        RuleId.CROSS_PROVINCE,
         Severity.SEVERE,
         SubjectKind.DOCUMENT,
         Owing.DOER,
@@ -143,14 +165,14 @@ RULES: tuple[Rule, ...] = (
         "province only on a MAH's shipping note)",
     ),
     Rule(
-        "used_after_expiry",
+        RuleId.USED_AFTER_EXPIRY,
         Severity.SEVERE,
         SubjectKind.CODE,
         Owing.DOER,
         "a dose was used after its batch's expiry date (有效期至, inclusive, China time)",
     ),
     Rule(
-        "used_while_locked",
+        RuleId.USED_WHILE_LOCKED,
         Severity.SEVERE,
         SubjectKind.CODE,
         Owing.DOER,
@@ -158,14 +180,14 @@ RULES: tuple[Rule, ...] = (
         "batch stood",
     ),
     Rule(
-        "used_while_recalled",
+        RuleId.USED_WHILE_RECALLED,
         Severity.SEVERE,
         SubjectKind.CODE,
         Owing.DOER,
         "a dose was used after a recall (召回) of it or its batch began",
     ),
     Rule(
-        "used_after_excursion",
+        RuleId.USED_AFTER_EXCURSION,
         Severity.SEVERE,
         SubjectKind.CODE,
         Owing.DOER,
@@ -173,7 +195,7 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+BY_ID: dict[str, Rule] = {rule.id.value: rule for rule in RULES}
 """Each rule by its id."""
 
 LATE_REPORT_HOURS = 24.0

@@ -8,16 +8,15 @@ in UTC; a day of expiry in China time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, RowMapping, func, insert, select, text
 
-from vaxtrace.core.reasons import Reason
 from vaxtrace.core.validation.findings import RuleFinding
-from vaxtrace.core.validation.rules import REQUIRED_COLUMNS, REQUIRED_FIELDS
+from vaxtrace.core.validation.rules import REQUIRED_COLUMNS, REQUIRED_FIELDS, RuleId
 from vaxtrace.store.rows import insert_new
 from vaxtrace.store.supervision.schema import (
     journal,
@@ -340,25 +339,25 @@ def _required_fields(scope: Scope, dialect: str) -> str:
     )
 
 
-STATEMENTS = {
-    "missing_production": _missing_production,
-    "missing_shipment": _missing_shipment,
-    "missing_receipt": _missing_receipt,
-    "source_mismatch": _source_mismatch,
-    "time_order": _time_order,
-    "required_fields": _required_fields,
-    "received_twice": _received_twice,
-    "used_twice": _used_twice,
-    "shipped_by_non_holder": _shipped_by_non_holder,
-    "late_report": _late_report,
-    Reason.QUANTITY_MISMATCH.value: _quantity_mismatch,
-    "mah_to_site": _mah_to_site,
-    "site_supplies": _site_supplies,
-    "cross_province": _cross_province,
-    "used_after_expiry": _used_after_expiry,
-    "used_while_locked": _used_while_locked,
-    "used_while_recalled": _used_while_recalled,
-    "used_after_excursion": _used_after_excursion,
+STATEMENTS: dict[str, Callable[[Scope, str], str]] = {
+    RuleId.MISSING_PRODUCTION: _missing_production,
+    RuleId.MISSING_SHIPMENT: _missing_shipment,
+    RuleId.MISSING_RECEIPT: _missing_receipt,
+    RuleId.SOURCE_MISMATCH: _source_mismatch,
+    RuleId.TIME_ORDER: _time_order,
+    RuleId.REQUIRED_FIELDS: _required_fields,
+    RuleId.RECEIVED_TWICE: _received_twice,
+    RuleId.USED_TWICE: _used_twice,
+    RuleId.SHIPPED_BY_NON_HOLDER: _shipped_by_non_holder,
+    RuleId.LATE_REPORT: _late_report,
+    RuleId.QUANTITY_MISMATCH: _quantity_mismatch,
+    RuleId.MAH_TO_SITE: _mah_to_site,
+    RuleId.SITE_SUPPLIES: _site_supplies,
+    RuleId.CROSS_PROVINCE: _cross_province,
+    RuleId.USED_AFTER_EXPIRY: _used_after_expiry,
+    RuleId.USED_WHILE_LOCKED: _used_while_locked,
+    RuleId.USED_WHILE_RECALLED: _used_while_recalled,
+    RuleId.USED_AFTER_EXCURSION: _used_after_excursion,
 }
 """The statement of each rule id (every rule of vaxtrace.core.validation.rules has one)."""
 
