@@ -17,7 +17,7 @@ from vaxtrace.core.validation.rules import RULES
 from vaxtrace.roles.supervision.service.validation import run_validation
 from vaxtrace.store.engine import write_tx
 from vaxtrace.store.supervision import steps
-from vaxtrace.store.supervision.schema import basic_data, rule_finding
+from vaxtrace.store.supervision.schema import basic_data, regulator, rule_finding
 
 MAH = "91320100MA1X00001A"
 CDC = "12320000MB0X00002B"  # the provincial CDC
@@ -298,3 +298,26 @@ def test_a_finding_names_who_owes_the_fix_and_where(supervision_engine: Engine) 
     quantity = later["quantity_mismatch"]
     assert quantity.owing_uscc == SITE  # the consignee owes the answer
     assert quantity.detail["codes_caught"] == 2  # the box and D4 never arrived
+
+
+def test_a_note_of_a_mah_elsewhere_is_not_judged_for_its_production(
+    supervision_engine: Engine,
+) -> None:
+    """A province's node is copied the notes to its CDCs, not the production of a MAH in
+    another province: the missing production is judged only where the MAH's reports go."""
+    with write_tx(supervision_engine) as conn:
+        clean_chain(conn)
+        ANOMALIES["missing_production"][0](conn)
+        conn.execute(
+            insert(regulator).values(
+                uscc=OTHER_CDC, name="邻省药品监督管理局", division_code="110000"
+            )
+        )
+    assert run_validation(supervision_engine, full=True)["found"] == 0
+    with write_tx(supervision_engine) as conn:
+        conn.execute(
+            insert(regulator).values(uscc=CDC, name="示例省药品监督管理局", division_code="320000")
+        )
+    assert {f.rule for f in run_validation(supervision_engine, full=True)["new"]} == {
+        "missing_production"
+    }

@@ -20,6 +20,7 @@ from vaxtrace.core.validation.rules import REQUIRED_COLUMNS, REQUIRED_FIELDS, Ru
 from vaxtrace.store.rows import insert_new
 from vaxtrace.store.supervision.schema import (
     journal,
+    regulator,
     rule_finding,
     supervised_step,
     validation_run,
@@ -39,6 +40,9 @@ class Scope:
     after: int
     through: int
     full: bool
+    areas: tuple[str, ...] = ("",)
+    """The area prefixes of the regulators this node serves ("" national: everywhere): a
+    MAH's own facts (its production) reach only the nodes of its area."""
 
 
 def _codes_in_scope(scope: Scope, alias: str) -> str:
@@ -99,12 +103,23 @@ def _grouped(rows: str, where: str) -> str:
     )
 
 
-def _missing_production(scope: Scope, _d: str) -> str:
+def _missing_production(scope: Scope, dialect: str) -> str:
+    """A note whose codes its MAH never reported producing, judged where the MAH's own
+    reports arrive (a province's node gets the notes of MAHs elsewhere, not their
+    production)."""
     return _grouped(
-        _codes_in_scope(scope, "r"),
+        _codes_in_scope(scope, "r") + _in_areas(scope, _org_division(dialect, "r.org_uscc")),
         "r.bill_type = '201' AND NOT EXISTS (SELECT 1 FROM "
         f"{CS} p WHERE p.code = r.code AND p.bill_type = '101' AND p.org_uscc = r.org_uscc)",
     )
+
+
+def _in_areas(scope: Scope, division: str) -> str:
+    """The condition that ``division`` is inside one of the node's areas (none: national)."""
+    if "" in scope.areas:
+        return ""
+    inside = " OR ".join(f"{division} LIKE :area{n}" for n in range(len(scope.areas)))
+    return f" AND ({inside or 'FALSE'})"
 
 
 _CITED = (
@@ -372,7 +387,9 @@ def caught(
         "s.document_no, s.business_time, s.reported_at, s.detail, f.n, f.sample "
         f"FROM ({statement}) f JOIN supervised_step s ON s.id = f.step_id ORDER BY s.id"
     )
-    params = {"after": scope.after, "through": scope.through, "hours": hours}
+    params = {"after": scope.after, "through": scope.through, "hours": hours} | {
+        f"area{n}": prefix + "%" for n, prefix in enumerate(scope.areas)
+    }
     typed = text(query).columns(
         business_time=DateTime(timezone=True),
         reported_at=DateTime(timezone=True),
@@ -380,6 +397,11 @@ def caught(
     )
     for row in conn.execute(typed, params).mappings():
         yield dict(row)
+
+
+def regulated_divisions(conn: Connection) -> list[str]:
+    """The divisions of the regulators this node serves."""
+    return [str(d) for d in conn.execute(select(regulator.c.division_code)).scalars()]
 
 
 def last_step_id(conn: Connection) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from vaxtrace.core.supervision import area_prefix
 from vaxtrace.core.validation.caught import finding_of
 from vaxtrace.core.validation.findings import RuleFinding
 from vaxtrace.core.validation.rules import LATE_REPORT_HOURS, RULES
@@ -39,7 +40,9 @@ def run_validation(
     with read_tx(engine) as conn:
         through = store.last_step_id(conn)
         after = 0 if full else store.last_validated(conn)
-        scope = store.Scope(after=after, through=through, full=full)
+        served = store.regulated_divisions(conn)
+        areas = tuple(area_prefix(d) for d in served) if served else ("",)
+        scope = store.Scope(after=after, through=through, full=full, areas=areas)
         if not full and after >= through:
             return _answer(INCREMENTAL, scope, 0, [], clock)
         codes = store.codes_in(conn, scope)
