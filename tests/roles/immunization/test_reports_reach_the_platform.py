@@ -4,6 +4,7 @@ is accepted by the platform service (signature, sender role, data owner, Downstr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ from province_world import (
 )
 from sqlalchemy import Engine
 
+from vaxtrace.core.coldchain.readings import TemperatureUpload
 from vaxtrace.core.datasets.basic_data import OrgKind
 from vaxtrace.core.immunization import Distribution, Vaccination
 from vaxtrace.core.registry import ConnectedSystem, RegisteredOrganisation
+from vaxtrace.exchange.envelope import open_envelope
 from vaxtrace.exchange.pki import SystemIdentity
 from vaxtrace.roles.platform.service import PlatformService
 from vaxtrace.store.engine import make_engine
@@ -79,4 +82,39 @@ def test_every_report_is_taken_by_the_platform(hub: PlatformService, tmp_path: P
     assert province.svc.outbox is not None
     assert province.svc.outbox.deliver_due(send).delivered == 4
     assert [t["accepted"] for t in taken] == [True, True, True, True]
+    engine.dispose()
+
+
+def test_a_journeys_excursion_is_reported_on_the_delivery_it_names(tmp_path: Path) -> None:
+    """A transport record (a van's logger) naming its delivery holds no stock, yet what it
+    found is reported on the goods of that delivery, for the supervision systems."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'province.sqlite'}")
+    upgrade(engine, "immunization")
+    province: Province = make_province(engine)
+    province.announce("FH1", [CASE], contents=CONTENTS)
+    start = datetime(2026, 11, 20, 1, tzinfo=UTC)
+    hot = [  # 9 °C for 11 h: a heat excursion of the journey (> 8 °C for 10 h)
+        {"time": (start + timedelta(minutes=10 * n)).isoformat(), "celsius": 9.0} for n in range(67)
+    ]
+    trip = TemperatureUpload.model_validate(
+        {
+            "client_document_id": "van-1",
+            "document_no": "VAN-LOG-1",
+            "equipment_id": "VAN-1",
+            "kind": "transport",
+            "product_class": "freeze_sensitive_2_8",
+            "related_document_no": "FH1",
+            "readings": [*hot, {"time": (start + timedelta(hours=12)).isoformat(), "celsius": 5.0}],
+        }
+    )
+    province.svc.record_temperatures(PROVINCE_CDC, trip)
+    sent: list[Mapping[str, Any]] = []
+    assert province.svc.outbox is not None
+    province.svc.outbox.deliver_due(lambda _r, batch: sent.extend(batch))
+    verify = PROVINCE_SIGNER.verifier()
+    opened = [open_envelope(dict(e), lambda *_: verify) for e in sent]
+    reports = [o.payload["excursion_report"] for o in opened if "excursion_report" in o.payload]
+    inside = {c for held in CONTENTS.values() for c in held}
+    assert [set(r["codes"]) for r in reports] == [{CASE} | inside]  # the case and its contents
+    assert reports[0]["org_uscc"] == PROVINCE_CDC
     engine.dispose()

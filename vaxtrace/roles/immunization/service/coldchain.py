@@ -138,7 +138,8 @@ def _record(
         for found, excursion_id in ids.items():
             row = _excursion_row(kept, excursion_id, rule_set.key, found) | {"codes": held[found]}
             store.add_excursion(conn, row, hold=header.kind == "storage")
-            report_excursion(conn, outbox, row | {"document_no": header.document_no})
+            journey = {"related_document_no": header.related_document_no}
+            report_excursion(conn, outbox, row | {"document_no": header.document_no} | journey)
         return WriteResult(body, replayed=False)
 
     return write_once(engine, _find_record, key, first_write)

@@ -12,17 +12,19 @@ from vaxtrace.core.supervision import EXCURSION, ExcursionReport
 from vaxtrace.exchange.delivery import PLATFORM, Outbox
 from vaxtrace.store.engine import Connection
 from vaxtrace.store.immunization import coldchain as store
+from vaxtrace.store.immunization import receipts
 
 MAX_CODES = 100_000
 """Codes one report carries at most (a step's limit)."""
 
 
 def report_excursion(conn: Connection, outbox: Outbox | None, row: Mapping[str, Any]) -> None:
-    """Post the excursion ``row`` just recorded, with the codes it holds (none held: nothing to
-    report on codes, so nothing is sent)."""
+    """Post the excursion ``row`` just recorded, with the codes it holds, or for a journey's
+    (a transport record naming its delivery) the delivery's codes (none: nothing to report on
+    codes, so nothing is sent)."""
     if outbox is None:
         return
-    codes = store.codes_held(conn, int(row["id"]), MAX_CODES)
+    codes = store.codes_held(conn, int(row["id"]), MAX_CODES) or _journey_codes(conn, row)
     if not codes:
         return
     detail = {
@@ -50,3 +52,14 @@ def report_excursion(conn: Connection, outbox: Outbox | None, row: Mapping[str, 
         data_owner=report.org_uscc,
         payload={"excursion_report": report.model_dump(mode="json")},
     )
+
+
+def _journey_codes(conn: Connection, row: Mapping[str, Any]) -> list[str]:
+    """What a journey's excursion (a transport record's) was on: the codes of the delivery its
+    record names (``related_document_no``) to the unit, as the notes list them."""
+    note_no = row.get("related_document_no")
+    if not note_no:
+        return []
+    notes = receipts.notes_numbered(conn, str(note_no))
+    ours = [n for n in notes if n["consignee_uscc"] == row["unit_uscc"]]
+    return [c.code for n in ours for c in receipts.expected_codes(conn, n["event_id"])][:MAX_CODES]
