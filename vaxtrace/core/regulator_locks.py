@@ -13,7 +13,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
-from vaxtrace.core.datasets.elements import Model, NonEmpty, Uscc, either
+from vaxtrace.core.datasets.elements import DocumentId, Model, NonEmpty, Uscc, either
 from vaxtrace.core.datasets.locks import LockKind
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
@@ -30,6 +30,11 @@ Evidence = Annotated[str, Field(min_length=1, max_length=2000)]
 class LockOrder(Model):
     """A regulator's order to lock whole batches or codes of one MAH."""
 
+    client_document_id: DocumentId | None = Field(
+        default=None,
+        description="the caller's own id of the order: sent again (a retry), the order kept "
+        "the first time is answered and nothing is locked twice",
+    )
     mah_uscc: Uscc = Field(description="持有人 whose goods are locked")
     batch_nos: tuple[BatchNo, ...] | None = Field(
         default=None, min_length=1, max_length=1000, description="批号 whole batches"

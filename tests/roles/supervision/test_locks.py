@@ -264,3 +264,17 @@ def test_a_lock_the_platform_refuses_stands_refused_and_is_a_finding(
     with refused_with(409) as caught:
         sending.resolve_lock(COUNTY, lock["id"], resolution)
     assert caught.value.reason == "lock_not_pending"
+
+
+def test_a_retried_order_is_kept_and_sent_once(sending: SupervisionService) -> None:
+    """The same caller's order sent again (its answer lost on the way) is answered as kept the
+    first time: one order, one lock down the chain; another id is another order."""
+    order = LockOrder.model_validate(_order(client_document_id="lock-2026-001"))
+    first = sending.lock(PROVINCE, order)
+    again = sending.lock(PROVINCE, order)
+    assert again == first
+    assert len(_sent(sending.engine)) == 1
+    other = sending.lock(PROVINCE, order.model_copy(update={"client_document_id": "lock-2"}))
+    assert other["id"] != first["id"] and len(_sent(sending.engine)) == 2
+    theirs = sending.lock(COUNTY, order)  # the same id from another regulator is its own
+    assert theirs["id"] not in (first["id"], other["id"])

@@ -7,6 +7,7 @@ without a step inside the regulator's area (national: anywhere)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -41,13 +42,17 @@ def lock(engine: Engine, outbox: Outbox | None, actor: str, order: LockOrder) ->
     """Lock the goods ``order`` names, by the regulator ``actor``: kept, journaled and sent
     to the platform in one transaction (nothing is kept when refused)."""
     now = datetime.now(UTC)
+    document_no = _document_no(actor, order.client_document_id)
     with write_tx(engine) as conn:
         area = division(conn, actor)
+        kept = store.lock_by_document(conn, document_no)
+        if kept is not None:  # a retry of an order kept already: answered as it stands
+            return _view(kept)
         batch_nos, codes = _goods(conn, order, area)
         signal = lock_signal(
             order,
             regulator=actor,
-            document_no=f"JGSD-{uuid.uuid4().hex[:20].upper()}",
+            document_no=document_no,
             at=now,
             batch_nos=batch_nos,
             codes=codes,
@@ -69,6 +74,14 @@ def lock(engine: Engine, outbox: Outbox | None, actor: str, order: LockOrder) ->
         lock_id = store.add_lock(conn, row)
         _send(conn, outbox, signal)
         return _view(row | {"id": lock_id, "resolution": None, "refusal": None})
+
+
+def _document_no(actor: str, client_document_id: str | None) -> str:
+    """The order's document number: the same for every retry of one caller's order."""
+    if client_document_id is None:
+        return f"JGSD-{uuid.uuid4().hex[:20].upper()}"
+    digest = hashlib.sha256(f"{actor}\n{client_document_id}".encode()).hexdigest()
+    return f"JGSD-{digest[:20].upper()}"
 
 
 def resolve(
