@@ -280,3 +280,20 @@ def test_progress_is_kept_over_time_for_the_open_recalls(node: Any) -> None:
         ("2026-11-10T12", 0.75),  # two doses destroyed since
     ]
     assert series[-1]["completion_rate"] == 0.75  # and now
+
+
+def test_a_retried_recall_order_opens_one_recall(node: Any) -> None:
+    """The same caller's order sent again (its answer lost) is answered with the recall opened
+    the first time; without an id of its own, each order is a new recall."""
+    client, _ = node
+    order = {"mah_uscc": MAH, "batch_nos": ["B1"], "level": 1, "mock": True, "reason": "抽检"}
+    with_id = order | {"client_document_id": "order-2026-7"}
+    first = call(client, PROVINCE, "POST", "/recalls", json=with_id)
+    again = call(client, PROVINCE, "POST", "/recalls", json=with_id)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["recall_no"] == first.json()["recall_no"]
+    listed = call(client, PROVINCE, "GET", "/recalls").json()["recalls"]
+    assert [r["recall_no"] for r in listed].count(first.json()["recall_no"]) == 1
+    other = call(client, PROVINCE, "POST", "/recalls", json=order).json()
+    assert other["id"] != first.json()["id"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from vaxtrace.core.datasets.elements import DivisionText, Model, Uscc
+from vaxtrace.core.datasets.elements import DivisionText, DocumentId, Model, Uscc
 from vaxtrace.core.datasets.recalls import RecallLevel
 from vaxtrace.core.supervision import BatchNo
 
@@ -12,6 +12,11 @@ from vaxtrace.core.supervision import BatchNo
 class RecallOrder(Model):
     """责令召回: a regulator orders a MAH to recall batches."""
 
+    client_document_id: DocumentId | None = Field(
+        default=None,
+        description="the caller's own id of the order: sent again (a retry), the recall opened "
+        "the first time is answered and no second one is opened",
+    )
     mah_uscc: Uscc = Field(description="持有人 whose batches are recalled")
     batch_nos: tuple[BatchNo, ...] = Field(min_length=1, max_length=1000, description="召回批号")
     level: RecallLevel = Field(description="召回级别 1/2/3")

@@ -14,6 +14,7 @@ authorised health staff, for medical follow-up.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -134,10 +135,14 @@ def order_recall(
             )
         mah_division = min(where.values())
         _check_oversees(area, mah_division, "mah_uscc")
+        recall_no = _order_no(actor, order.client_document_id, now)
+        kept = store.recall_of(conn, order.mah_uscc, recall_no)
+        if kept is not None:  # a retry of an order opened already: answered as it stands
+            return _view(conn, kept, "", now)
         recall_id = _open(
             conn,
             store.NewRecall(
-                recall_no=f"ORD-{now:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}",
+                recall_no=recall_no,
                 mah_uscc=order.mah_uscc,
                 division_code=mah_division,
                 level=int(order.level),
@@ -150,9 +155,20 @@ def order_recall(
                 divisions=order.divisions,
             ),
         )
-        assert recall_id is not None  # a new number each time
+        if recall_id is None:  # the same order's retry, committed in between
+            raced = store.recall_of(conn, order.mah_uscc, recall_no)
+            assert raced is not None
+            return _view(conn, raced, "", now)
         publish_notices(conn, outbox)
         return _view(conn, _kept(conn, recall_id), "", now)
+
+
+def _order_no(actor: str, client_document_id: str | None, now: datetime) -> str:
+    """An ordered recall's number: the same for every retry of one caller's order."""
+    if client_document_id is None:
+        return f"ORD-{now:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+    digest = hashlib.sha256(f"{actor}\n{client_document_id}".encode()).hexdigest()
+    return f"ORD-{digest[:16].upper()}"
 
 
 def close_recall(
