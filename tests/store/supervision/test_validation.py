@@ -321,3 +321,22 @@ def test_a_note_of_a_mah_elsewhere_is_not_judged_for_its_production(
     assert {f.rule for f in run_validation(supervision_engine, full=True)["new"]} == {
         "missing_production"
     }
+
+
+def test_a_dose_of_a_mah_elsewhere_is_judged_by_the_batch_its_note_names(
+    supervision_engine: Engine,
+) -> None:
+    """No production reached this node (the MAH is in another province): the note of one
+    batch says which batch its codes are of, so a use past the batch's expiry is found."""
+    note = {"expected_quantity": 4, "batches": [BATCH]}
+    with write_tx(supervision_engine) as conn:
+        conn.execute(
+            insert(regulator).values(uscc=CDC, name="示例省药品监督管理局", division_code="320000")
+        )
+        add(conn, "201", OTHER_CDC, "N7", 2, ["B2"], to=CDC, batches=["L1"], detail=note)
+        add(conn, "107", CDC, "IN7", 3, ["B2"], to=OTHER_CDC, cites="N7", detail=RECEIVED)
+        add(conn, "209", CDC, "OUT7", 4, ["B2"], to=SITE)
+        add(conn, "107", SITE, "IN8", 5, ["B2"], to=CDC, cites="OUT7", detail=RECEIVED)
+        add(conn, "322", SITE, "V9", 21, ["B2"])  # the batch expired on the 20th
+    found = {(f.rule, f.subject) for f in run_validation(supervision_engine, full=True)["new"]}
+    assert found == {("used_after_expiry", "B2")}

@@ -81,7 +81,8 @@ def add_step(
             insert(supervised_step_batch),
             [{"step_id": step_id, "mah_uscc": mah, "batch_no": b} for b in batches],
         )
-    if row["bill_type"] == PRODUCTION and len(batches) == 1 and row["codes"]:
+    if row["bill_type"] in (PRODUCTION, SHIPPING_NOTE) and len(batches) == 1 and row["codes"]:
+        # a note says it too: a province's node gets the notes of a MAH elsewhere, not its 101
         _code_batches(conn, step_id, mah, batches[0])
     if row["bill_type"] == SHIPPING_NOTE and mah is not None:
         _batch_master_data(conn, mah, (row.get("detail") or {}).get("batches") or ())
@@ -119,7 +120,8 @@ def _day(value: Any) -> date | None:
 
 
 def _code_batches(conn: Connection, step_id: int, mah: Any, batch_no: str) -> None:
-    """Each code a production step names is of its batch (the first production said so)."""
+    """Each code a production (or a note of one batch) names is of its batch (the first step
+    that said so)."""
     conn.execute(
         text(
             "INSERT INTO supervised_code_batch (code, mah_uscc, batch_no) "
