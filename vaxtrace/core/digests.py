@@ -34,3 +34,10 @@ def joined_digest(head: str, *parts: bytes) -> str:
         h.update(b"\0")
         h.update(part)
     return h.hexdigest()
+
+
+def order_number(prefix: str, actor: str, client_document_id: str, length: int) -> str:
+    """A node-made document number that is the same for every retry of one caller's order
+    (its own client document id): ``prefix``, a dash and ``length`` hex digits of a digest."""
+    pair = f"{actor}\n{client_document_id}".encode()
+    return f"{prefix}-{hashlib.sha256(pair).hexdigest()[:length].upper()}"

@@ -36,8 +36,11 @@ def origin_of(
     found = payload.get("forwarded_from") or {}
     if not found:
         return Origin(sender, event_id, sent_at)
-    made = found.get("created_at")
-    when = datetime.fromisoformat(made) if isinstance(made, str) else None
-    return Origin(
-        str(found.get("system_id") or sender), str(found.get("event_id") or event_id), when
-    )
+    system_id = str(found.get("system_id") or sender)
+    return Origin(system_id, str(found.get("event_id") or event_id), made_at(found))
+
+
+def made_at(header: Mapping[str, Any]) -> datetime | None:
+    """When an envelope was made, as its header (or a forwarder's ``forwarded_from``) says."""
+    made = header.get("created_at")
+    return datetime.fromisoformat(made) if isinstance(made, str) else None

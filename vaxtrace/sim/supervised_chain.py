@@ -736,25 +736,9 @@ def _master_data(conn: Connection, steps: Sequence[ChainStep], now: datetime) ->
         if s.step["bill_type"] != supervised.SHIPPING_NOTE or mah is None:
             continue
         for b in (s.step.get("detail") or {}).get("batches") or ():
-            first.setdefault((mah, b["batch_no"]), _batch_row(mah, b, now))
+            first.setdefault((mah, b["batch_no"]), supervised.batch_row(mah, b, now))
     if first:
         conn.execute(insert_new(conn, supervised_batch), list(first.values()))
-
-
-def _batch_row(mah: str, b: dict[str, Any], now: datetime) -> dict[str, Any]:
-    return {
-        "mah_uscc": mah,
-        "batch_no": b["batch_no"],
-        "product_code": b["product_code"],
-        "expiry_date": _day(b["expiry_date"]),
-        "production_date": _day(b.get("production_date")),
-        "certificate_no": (b.get("lot_release") or {}).get("certificate_no"),
-        "received_at": now,
-    }
-
-
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 # --- more steps on a loaded world ------------------------------------------------------

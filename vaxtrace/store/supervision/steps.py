@@ -99,20 +99,23 @@ def _packing(conn: Connection, contents: Mapping[str, Any]) -> None:
 
 def _batch_master_data(conn: Connection, mah: str, batches: Sequence[Mapping[str, Any]]) -> None:
     """Keep each batch's master data as the first note of it said (later notes repeat it)."""
-    rows = [
-        {
-            "mah_uscc": mah,
-            "batch_no": b["batch_no"],
-            "product_code": b["product_code"],
-            "expiry_date": _day(b["expiry_date"]),
-            "production_date": _day(b.get("production_date")),
-            "certificate_no": (b.get("lot_release") or {}).get("certificate_no"),
-            "received_at": datetime.now(UTC),
-        }
-        for b in batches
-    ]
+    now = datetime.now(UTC)
+    rows = [batch_row(mah, b, now) for b in batches]
     if rows:
         conn.execute(insert_new(conn, supervised_batch), rows)
+
+
+def batch_row(mah: str, batch: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The ``supervised_batch`` row of a note's batch (its master data and lot release)."""
+    return {
+        "mah_uscc": mah,
+        "batch_no": batch["batch_no"],
+        "product_code": batch["product_code"],
+        "expiry_date": _day(batch["expiry_date"]),
+        "production_date": _day(batch.get("production_date")),
+        "certificate_no": (batch.get("lot_release") or {}).get("certificate_no"),
+        "received_at": now,
+    }
 
 
 def _day(value: Any) -> date | None:

@@ -7,11 +7,11 @@ without a step inside the regulator's area (national: anywhere)."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from vaxtrace.core.digests import order_number
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.refusal import notice_of
@@ -80,8 +80,7 @@ def _document_no(actor: str, client_document_id: str | None) -> str:
     """The order's document number: the same for every retry of one caller's order."""
     if client_document_id is None:
         return f"JGSD-{uuid.uuid4().hex[:20].upper()}"
-    digest = hashlib.sha256(f"{actor}\n{client_document_id}".encode()).hexdigest()
-    return f"JGSD-{digest[:20].upper()}"
+    return order_number("JGSD", actor, client_document_id, 20)
 
 
 def resolve(

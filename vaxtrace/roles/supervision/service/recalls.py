@@ -14,12 +14,12 @@ authorised health staff, for medical follow-up.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
 
 from vaxtrace.core.datasets.recalls import RecallLevel
+from vaxtrace.core.digests import order_number
 from vaxtrace.core.errors import DomainError
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.recalls import (
@@ -167,8 +167,7 @@ def _order_no(actor: str, client_document_id: str | None, now: datetime) -> str:
     """An ordered recall's number: the same for every retry of one caller's order."""
     if client_document_id is None:
         return f"ORD-{now:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
-    digest = hashlib.sha256(f"{actor}\n{client_document_id}".encode()).hexdigest()
-    return f"ORD-{digest[:16].upper()}"
+    return order_number("ORD", actor, client_document_id, 16)
 
 
 def close_recall(

@@ -4,15 +4,13 @@ envelope and kept once."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from vaxtrace.core.errors import DomainError
-from vaxtrace.core.forwarding import origin_of
+from vaxtrace.core.forwarding import made_at, origin_of
 from vaxtrace.core.identifiers import DivisionCode
 from vaxtrace.core.reasons import Reason
 from vaxtrace.core.refusal import FINDING, RefusalFinding, read_refusal
@@ -105,7 +103,7 @@ def _record_finding(conn: Connection, opened: Opened, found: RefusalFinding) -> 
 
 def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict[str, Any]:
     origin = origin_of(opened.payload, sender="", event_id="")
-    reported = origin.sent_at or _made_at(opened.header)
+    reported = origin.sent_at or made_at(opened.header)
     steps.add_step(
         conn,
         event_id=opened.header["event_id"],
@@ -121,12 +119,6 @@ def _record_step(conn: Connection, opened: Opened, step: SupervisedStep) -> dict
     open_excursion_alert(conn, step)  # a province's excursion joins the alerts as it arrives
     recalls.follow_mah_step(conn, step)
     return {}
-
-
-def _made_at(header: Mapping[str, Any]) -> datetime | None:
-    """When the envelope was made, as its header says."""
-    made = header.get("created_at")
-    return datetime.fromisoformat(made) if isinstance(made, str) else None
 
 
 def _read_step(payload: Any) -> SupervisedStep:
