@@ -340,3 +340,20 @@ def test_a_dose_of_a_mah_elsewhere_is_judged_by_the_batch_its_note_names(
         add(conn, "322", SITE, "V9", 21, ["B2"])  # the batch expired on the 20th
     found = {(f.rule, f.subject) for f in run_validation(supervision_engine, full=True)["new"]}
     assert found == {("used_after_expiry", "B2")}
+
+
+@pytest.mark.parametrize(
+    ("utc_hour", "late"),
+    [(15.98, False), (16.02, True)],  # 23:59 and 00:01 in China: the expiry day ends at 16:00 UTC
+)
+def test_expiry_is_judged_by_the_day_in_china(
+    supervision_engine: Engine, utc_hour: float, late: bool
+) -> None:
+    """有效期至 is inclusive and a China date: a dose given late on the expiry day is in time,
+    one given a minute after midnight in China (still the 20th in UTC) is not."""
+    with write_tx(supervision_engine) as conn:
+        clean_chain(conn)
+        second_box_to_site(conn)
+        add(conn, "322", SITE, "V9", 20 + utc_hour / 24, ["D3"])  # day 20 = EXPIRY
+    found = {(f.rule, f.subject) for f in run_validation(supervision_engine, full=True)["new"]}
+    assert found == ({("used_after_expiry", "D3")} if late else set())
